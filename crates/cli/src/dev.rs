@@ -1,0 +1,87 @@
+//! `keyward dev`: the embedded chain and the JSON-RPC server in one process.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::hex;
+use anyhow::Context;
+use keyward_chain::{Chain, DevChain, EmbeddedChain, EmbeddedConfig, Mining};
+
+/// Options of `keyward dev`.
+#[derive(Debug, clap::Args)]
+pub struct DevArgs {
+    /// Address to bind the JSON-RPC server to.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port of the JSON-RPC server.
+    #[arg(long, default_value_t = 4337)]
+    port: u16,
+    /// Keep the chain's state in this directory across restarts (ephemeral without it).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Mine a block every N seconds instead of one block per transaction.
+    #[arg(long, value_name = "SECONDS")]
+    block_time: Option<u64>,
+    /// Chain id of the dev chain.
+    #[arg(long, default_value_t = 31337)]
+    chain_id: u64,
+}
+
+/// Runs the dev chain until Ctrl-C.
+pub async fn run(args: DevArgs) -> anyhow::Result<()> {
+    let mining = match args.block_time {
+        Some(0) => anyhow::bail!("--block-time must be at least 1 second"),
+        Some(s) => Mining::Interval(Duration::from_secs(s)),
+        None => Mining::Instant,
+    };
+    let config = EmbeddedConfig { chain_id: args.chain_id, mining, data_dir: args.data_dir.clone(), ..Default::default() };
+    let chain = EmbeddedChain::open(config).context("starting the embedded chain")?;
+    chain.spawn_miner();
+    let dev: Arc<dyn DevChain> = chain.clone();
+    let module = keyward_server::eth::chain_module(chain.clone() as Arc<dyn Chain>, Some(dev));
+    let addr = SocketAddr::new(args.host, args.port);
+    let (bound, handle) = keyward_server::serve(addr, module)
+        .await
+        .with_context(|| format!("binding the JSON-RPC server to {addr}"))?;
+
+    print_banner(&chain, &args, bound).await?;
+
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tracing::info!("shutting down");
+    let _ = handle.stop();
+    handle.stopped().await;
+    Ok(())
+}
+
+async fn print_banner(chain: &EmbeddedChain, args: &DevArgs, bound: SocketAddr) -> anyhow::Result<()> {
+    let block = chain.block_number().await?;
+    let mut out = String::new();
+    out.push_str(&format!("Keyward dev chain\n\n  RPC URL     http://{bound}\n  Chain id    {}\n", args.chain_id));
+    out.push_str(&format!("  Block       {block}\n"));
+    out.push_str(&format!(
+        "  Mining      {}\n",
+        match args.block_time {
+            Some(s) => format!("every {s} s"),
+            None => "one block per transaction".to_string(),
+        }
+    ));
+    out.push_str(&format!(
+        "  State       {}\n\nContracts\n",
+        match &args.data_dir {
+            Some(d) => format!("kept in {}", d.display()),
+            None => "ephemeral (use --data-dir to keep it)".to_string(),
+        }
+    ));
+    for p in keyward_contracts::dev_placements() {
+        out.push_str(&format!("  {:<22} {}\n", p.name, p.address));
+    }
+    out.push_str("\nDev keys (10,000 ETH each at genesis; mnemonic \"test test … junk\")\n");
+    for (i, k) in chain.dev_signers().iter().enumerate() {
+        out.push_str(&format!("  ({i}) {}  {}\n", k.address(), hex::encode_prefixed(k.to_bytes())));
+    }
+    out.push_str("\nReady. Ctrl-C to stop.\n");
+    println!("{out}");
+    Ok(())
+}

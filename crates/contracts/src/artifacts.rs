@@ -1,0 +1,78 @@
+//! The compiled artifacts (`contracts/artifacts/*.json`), embedded at compile time.
+
+use std::sync::OnceLock;
+
+use alloy::json_abi::JsonAbi;
+use alloy::primitives::Bytes;
+use serde::Deserialize;
+
+/// One compiled contract: ABI, creation bytecode and runtime bytecode.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Artifact {
+    /// Contract name as in the Solidity source.
+    pub contract_name: String,
+    /// The JSON ABI.
+    pub abi: JsonAbi,
+    /// Creation code (constructor arguments are appended by the deployer).
+    pub bytecode: Bytes,
+    /// Runtime code, as placed by state injection.
+    pub deployed_bytecode: Bytes,
+}
+
+macro_rules! artifacts {
+    ($($(#[$doc:meta])* $fn_name:ident => $file:literal;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $fn_name() -> &'static Artifact {
+                static CELL: OnceLock<Artifact> = OnceLock::new();
+                CELL.get_or_init(|| parse(include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"), "/../../contracts/artifacts/", $file, ".json"
+                ))))
+            }
+        )*
+
+        /// Every embedded artifact, for checks that walk them all.
+        pub fn all() -> Vec<&'static Artifact> {
+            vec![$($fn_name()),*]
+        }
+    };
+}
+
+/// Parses an embedded artifact; these are compile-time constants checked by this crate's tests.
+fn parse(text: &str) -> Artifact {
+    match serde_json::from_str(text) {
+        Ok(artifact) => artifact,
+        Err(e) => panic!("embedded contract artifact is malformed (rebuild contracts/): {e}"),
+    }
+}
+
+artifacts! {
+    /// Keyward's EntryPoint v0.7.
+    entry_point => "EntryPoint";
+    /// The SenderCreator the EntryPoint deploys accounts through.
+    sender_creator => "SenderCreator";
+    /// EntryPoint plus the simulation entry points; injected by state override, never deployed.
+    entry_point_simulations => "EntryPointSimulations";
+    /// Minimal ECDSA account used by tests and examples.
+    test_account => "TestAccount";
+    /// CREATE2 factory of `TestAccount`, with failure hooks for tests.
+    test_account_factory => "TestAccountFactory";
+    /// Paymaster whose behaviour tests select through its data.
+    test_paymaster => "TestPaymaster";
+    /// A call target that counts, reverts or accepts ETH.
+    test_counter => "TestCounter";
+    /// A minimal mintable ERC-20.
+    test_token => "TestToken";
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_artifact_parses_and_has_code() {
+        for a in super::all() {
+            assert!(!a.deployed_bytecode.is_empty(), "{} has no runtime code", a.contract_name);
+            assert!(!a.bytecode.is_empty(), "{} has no creation code", a.contract_name);
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Keyward's JSON-RPC server: one HTTP endpoint serving every namespace Keyward offers.
+//!
+//! Today: the `eth_*`, `net_*` and `web3_*` methods of a chain, and the anvil-compatible dev
+//! methods of the embedded chain.
+
+pub mod errors;
+pub mod eth;
+
+use std::net::SocketAddr;
+
+use jsonrpsee::RpcModule;
+use jsonrpsee::server::{Server, ServerHandle};
+use tower_http::cors::CorsLayer;
+
+/// Starts serving `module` on `addr` over HTTP, with permissive CORS for browser clients.
+pub async fn serve(addr: SocketAddr, module: RpcModule<()>) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let middleware = tower::ServiceBuilder::new().layer(CorsLayer::permissive());
+    let server = Server::builder().set_http_middleware(middleware).build(addr).await?;
+    let bound = server.local_addr()?;
+    Ok((bound, server.start(module)))
+}
