@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it: installs the third-party tools it needs (anvil, the
+# canonical EntryPoint oracle, solc, viem), checks the committed contract artifacts are
+# reproducible, runs every Rust test (embedded chain and anvil), then the third-party clients in
+# compat/ against a live `keyward dev`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "test tools (anvil, canonical EntryPoint v0.7 oracle)"
+npm ci --prefix tools --no-audit --no-fund --loglevel=error
+
+step "contract artifacts are reproducible from source"
+npm ci --prefix contracts --no-audit --no-fund --loglevel=error
+node contracts/build.mjs
+if ! git diff --exit-code --stat -- contracts/artifacts; then
+  echo "contracts/artifacts differ from a fresh build: run 'node contracts/build.mjs' and commit" >&2
+  exit 1
+fi
+if [ -n "$(git status --porcelain -- contracts/artifacts)" ]; then
+  git status --porcelain -- contracts/artifacts >&2
+  echo "contracts/artifacts has files a fresh build adds or removes" >&2
+  exit 1
+fi
+
+step "Rust workspace: build and tests (embedded chain, anvil)"
+cargo build --workspace --all-targets --locked
+cargo test --workspace --locked
+
+step "third-party clients against keyward dev (compat/)"
+bash compat/run.sh target/debug/keyward
