@@ -9,8 +9,9 @@ pub const ENTRY_POINT_V07: Address = address!("0x0000000071727De22E5E9d8BAf0edAc
 pub const SENDER_CREATOR_V07: Address = address!("0xEFC2c1444eBCC4Db75e7613d20C6a62fF67A167C");
 
 alloy::sol! {
+    #![sol(all_derives)]
+
     /// The packed user operation the EntryPoint v0.7 receives onchain.
-    #[derive(Debug, PartialEq, Eq)]
     struct PackedUserOperation {
         address sender;
         uint256 nonce;
@@ -24,7 +25,6 @@ alloy::sol! {
     }
 
     /// Deposit and stake of one address, as `getDepositInfo` returns it.
-    #[derive(Debug, PartialEq, Eq)]
     struct DepositInfo {
         uint256 deposit;
         bool staked;
@@ -34,7 +34,6 @@ alloy::sol! {
     }
 
     /// Return info of `simulateValidation`.
-    #[derive(Debug, PartialEq, Eq)]
     struct ReturnInfo {
         uint256 preOpGas;
         uint256 prefund;
@@ -44,21 +43,18 @@ alloy::sol! {
     }
 
     /// Stake of an entity, as simulations report it.
-    #[derive(Debug, PartialEq, Eq)]
     struct StakeInfo {
         uint256 stake;
         uint256 unstakeDelaySec;
     }
 
     /// Aggregator and its stake, as simulations report it.
-    #[derive(Debug, PartialEq, Eq)]
     struct AggregatorStakeInfo {
         address aggregator;
         StakeInfo stakeInfo;
     }
 
     /// Result of `simulateValidation`.
-    #[derive(Debug, PartialEq, Eq)]
     struct ValidationResult {
         ReturnInfo returnInfo;
         StakeInfo senderInfo;
@@ -68,7 +64,6 @@ alloy::sol! {
     }
 
     /// Result of `simulateHandleOp`.
-    #[derive(Debug, PartialEq, Eq)]
     struct ExecutionResult {
         uint256 preOpGas;
         uint256 paid;
@@ -79,7 +74,6 @@ alloy::sol! {
     }
 
     /// Operations that share one aggregator, for `handleAggregatedOps`.
-    #[derive(Debug, PartialEq, Eq)]
     struct UserOpsPerAggregator {
         PackedUserOperation[] userOps;
         address aggregator;
@@ -87,7 +81,6 @@ alloy::sol! {
     }
 
     /// The EntryPoint v0.7 interface (with the simulation entry points of EntryPointSimulations).
-    #[sol(rpc)]
     interface IEntryPoint {
         event UserOperationEvent(bytes32 indexed userOpHash, address indexed sender, address indexed paymaster, uint256 nonce, bool success, uint256 actualGasCost, uint256 actualGasUsed);
         event AccountDeployed(bytes32 indexed userOpHash, address indexed sender, address factory, address paymaster);

@@ -1,0 +1,10 @@
+//! Test harness shared by Keyward's test suites and benchmarks: a chain with funded keys, contract
+//! deployment, plain transactions, and `handleOps` with decoded EntryPoint errors and events.
+//!
+//! Not part of the product: tests and benches only. Panics on failure are the point here.
+
+pub mod entry_point;
+pub mod harness;
+
+pub use entry_point::{EpError, decode_ep_error, ep_events};
+pub use harness::Harness;
