@@ -1,5 +1,6 @@
 //! `keyward dev`: the embedded chain and the JSON-RPC server in one process.
 
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -82,6 +83,10 @@ async fn print_banner(chain: &EmbeddedChain, args: &DevArgs, bound: SocketAddr) 
         out.push_str(&format!("  ({i}) {}  {}\n", k.address(), hex::encode_prefixed(k.to_bytes())));
     }
     out.push_str("\nReady. Ctrl-C to stop.\n");
-    println!("{out}");
+    // A closed stdout (piped into `head`, a parent that stopped reading) must not stop the chain.
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush()) {
+        tracing::warn!(error = %e, "could not print the banner");
+    }
     Ok(())
 }

@@ -1,0 +1,141 @@
+//! `keyward dev` as a user runs it: starts, prints what it promises, serves JSON-RPC, keeps state
+//! with `--data-dir`, answers bad input with errors, and stops cleanly on Ctrl-C (SIGINT).
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, U256};
+use alloy::rpc::types::TransactionRequest;
+use keyward_chain::send::send_and_wait;
+use keyward_chain::{Chain, RpcChain, dev_keys::dev_signers};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Dev {
+    child: Child,
+    url: String,
+    banner: String,
+}
+
+impl Dev {
+    fn start(extra: &[&str]) -> Self {
+        let port = free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["dev", "--port", &port.to_string()])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut banner = String::new();
+        let mut reader = BufReader::new(stdout);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !banner.contains("Ready.") {
+            assert!(Instant::now() < deadline, "no banner: {banner}");
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap() == 0 {
+                panic!("keyward dev exited early: {banner}");
+            }
+            banner.push_str(&line);
+        }
+        // Keep draining stdout so the child never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        Self { child, url: format!("http://127.0.0.1:{port}"), banner }
+    }
+
+    fn interrupt(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "keyward dev did not stop on SIGINT");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn banner_rpc_and_clean_stop() {
+    let dev = Dev::start(&[]);
+    assert!(dev.banner.contains("Chain id    31337"), "{}", dev.banner);
+    assert!(dev.banner.contains("0x0000000071727De22E5E9d8BAf0edAc6f37da032"), "{}", dev.banner);
+    assert!(dev.banner.contains("0xEFC2c1444eBCC4Db75e7613d20C6a62fF67A167C"), "{}", dev.banner);
+    let keys = dev_signers(10).unwrap();
+    for k in &keys {
+        assert!(dev.banner.contains(&k.address().to_string()), "missing dev key {}", k.address());
+    }
+    assert!(dev.banner.contains("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"));
+
+    let chain = RpcChain::connect(&dev.url).unwrap();
+    assert_eq!(chain.chain_id().await.unwrap(), 31337);
+    let to = Address::with_last_byte(0x42);
+    let tx = TransactionRequest::default().with_to(to).with_value(U256::from(1000));
+    let r = send_and_wait(&chain, &keys[0], tx).await.unwrap();
+    assert!(r.status());
+    assert_eq!(chain.balance(to).await.unwrap(), U256::from(1000));
+
+    // Bad input: a JSON-RPC error, and the server keeps serving.
+    let client = reqwest_like_post(&dev.url, r#"{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["0xzz"]}"#).await;
+    assert!(client.contains("\"error\""), "{client}");
+    let client = reqwest_like_post(&dev.url, r#"{"jsonrpc":"2.0","id":2,"method":"eth_getBalance","params":["0x1234"]}"#).await;
+    assert!(client.contains("-32602"), "{client}");
+    assert_eq!(chain.chain_id().await.unwrap(), 31337);
+
+    let status = dev.interrupt();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+#[tokio::test]
+async fn data_dir_keeps_state_across_restarts() {
+    let dir = std::env::temp_dir().join(format!("keyward-dev-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_arg = dir.to_str().unwrap().to_string();
+    let keys = dev_signers(1).unwrap();
+    let to = Address::with_last_byte(0x77);
+    let block = {
+        let dev = Dev::start(&["--data-dir", &dir_arg]);
+        let chain = RpcChain::connect(&dev.url).unwrap();
+        let tx = TransactionRequest::default().with_to(to).with_value(U256::from(5));
+        send_and_wait(&chain, &keys[0], tx).await.unwrap();
+        let n = chain.block_number().await.unwrap();
+        assert!(dev.interrupt().success());
+        n
+    };
+    let dev = Dev::start(&["--data-dir", &dir_arg]);
+    let chain = RpcChain::connect(&dev.url).unwrap();
+    assert_eq!(chain.block_number().await.unwrap(), block);
+    assert_eq!(chain.balance(to).await.unwrap(), U256::from(5));
+    assert!(dev.interrupt().success());
+
+    // Without --data-dir nothing is kept.
+    let dev = Dev::start(&[]);
+    let chain = RpcChain::connect(&dev.url).unwrap();
+    assert_eq!(chain.balance(to).await.unwrap(), U256::ZERO);
+    drop(dev);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Posts a raw JSON-RPC body and returns the response text (malformed requests need a raw client).
+async fn reqwest_like_post(url: &str, body: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "-X", "POST", url, "-H", "content-type: application/json", "-d", body])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
