@@ -25,6 +25,7 @@ async fn scenarios_pass_on_anvil() {
     common::eip7702_delegation(&chain).await;
     common::dev_controls(&chain).await;
     common::fees(&chain).await;
+    common::storage_survives_touching_the_account(&chain).await;
 }
 
 #[tokio::test]

@@ -135,3 +135,8 @@ async fn malformed_transactions_are_refused_without_changes() {
     assert!(matches!(err, keyward_chain::ChainError::InvalidTransaction(_)), "{err:?}");
     assert_eq!(c.block_number().await.unwrap(), before);
 }
+
+#[tokio::test]
+async fn storage_survives() {
+    common::storage_survives_touching_the_account(chain().as_ref()).await;
+}

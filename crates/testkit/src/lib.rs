@@ -5,6 +5,7 @@
 
 pub mod entry_point;
 pub mod harness;
+pub mod ops;
 
 pub use entry_point::{EpError, decode_ep_error, ep_events};
 pub use harness::Harness;

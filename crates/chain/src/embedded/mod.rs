@@ -88,6 +88,23 @@ struct Inner {
     journal: Option<Journal>,
 }
 
+impl Inner {
+    /// Executes `candidates` as the next block and, once it is journaled, commits it. Returns the
+    /// candidates that did not fit in the block. With `strict`, an invalid transaction fails the
+    /// whole call and nothing changes.
+    fn mine(&mut self, candidates: Vec<PendingTx>, strict: bool) -> ChainResult<Vec<PendingTx>> {
+        let timestamp = self.chain.next_timestamp(now_secs());
+        let mut prepared = self.chain.prepare_block(timestamp, candidates, strict)?;
+        if let Some(j) = self.journal.as_mut() {
+            // Not journaled means not applied: the prepared changes are dropped.
+            j.append(&Entry::Block { timestamp, txs: prepared.included.clone() })?;
+        }
+        let leftover = std::mem::take(&mut prepared.leftover);
+        self.chain.commit_block(prepared);
+        Ok(leftover)
+    }
+}
+
 fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
@@ -201,23 +218,12 @@ impl EmbeddedChain {
         self.state.write().map_err(|_| ChainError::Internal("chain state lock poisoned".into()))
     }
 
-    /// Mines the pending pool into one block (possibly empty), journaled before it counts.
+    /// Mines the pending pool into one block (possibly empty).
     fn mine_now(&self) -> ChainResult<()> {
         let mut guard = self.write()?;
-        let inner = &mut *guard;
-        let candidates = std::mem::take(&mut inner.chain.pending);
-        let timestamp = inner.chain.next_timestamp(now_secs());
-        let prepared = inner.chain.prepare_block(timestamp, candidates, false)?;
-        let entry = Entry::Block { timestamp, txs: prepared.included.clone() };
-        let leftover = prepared.leftover.clone();
-        if let Some(j) = inner.journal.as_mut()
-            && let Err(e) = j.append(&entry)
-        {
-            inner.chain.discard_block(prepared);
-            return Err(e);
-        }
-        inner.chain.commit_block(prepared);
-        inner.chain.pending = leftover;
+        let candidates = std::mem::take(&mut guard.chain.pending);
+        let leftover = guard.mine(candidates, false)?;
+        guard.chain.pending = leftover;
         Ok(())
     }
 
@@ -388,16 +394,7 @@ impl Chain for EmbeddedChain {
         }
         match self.config.mining {
             Mining::Instant => {
-                let timestamp = inner.chain.next_timestamp(now_secs());
-                let prepared = inner.chain.prepare_block(timestamp, vec![PendingTx { tx, raw }], true)?;
-                let entry = Entry::Block { timestamp, txs: prepared.included.clone() };
-                if let Some(j) = inner.journal.as_mut()
-                    && let Err(e) = j.append(&entry)
-                {
-                    inner.chain.discard_block(prepared);
-                    return Err(e);
-                }
-                inner.chain.commit_block(prepared);
+                inner.mine(vec![PendingTx { tx, raw }], true)?;
             }
             Mining::Interval(_) => {
                 let info = inner.chain.account_info(tx.signer());

@@ -77,9 +77,10 @@ pub(crate) struct ChainState {
     pub time_offset: u64,
 }
 
-/// A block executed on a nested database, not yet committed.
+/// A block executed on an overlay of the state, not yet committed: its per-transaction state
+/// changes are kept in order and applied to the base database only on commit.
 pub(crate) struct PreparedBlock {
-    db: CacheDB<Db>,
+    changes: Vec<revm::state::EvmState>,
     block: StoredBlock,
     /// The raw transactions included, in order (what the journal records).
     pub included: Vec<Bytes>,
@@ -179,6 +180,8 @@ impl ChainState {
         let mut env = self.evm_env(self.latest().header.number + 1, self.next_timestamp(now), self.next_base_fee());
         env.cfg_env.disable_base_fee = true;
         env.cfg_env.disable_nonce_check = true;
+        // Calls may come "from" a contract (e.g. a simulation from the EntryPoint), as in geth.
+        env.cfg_env.disable_eip3607 = true;
         env
     }
 
@@ -203,7 +206,8 @@ impl ChainState {
         let parent_hash = parent.hash;
         let basefee = self.next_base_fee();
         let env = self.evm_env(number, timestamp, basefee);
-        let mut nested = std::mem::take(&mut self.db).nest();
+        let mut overlay = CacheDB::new(&self.db);
+        let mut changes = Vec::new();
         let mut txs = Vec::new();
         let mut included = Vec::new();
         let mut leftover = Vec::new();
@@ -211,7 +215,7 @@ impl ChainState {
         let mut log_index = 0u64;
         let mut failure = None;
         {
-            let mut evm = EthEvmFactory::default().create_evm(&mut nested, env);
+            let mut evm = EthEvmFactory::default().create_evm(&mut overlay, env);
             for cand in candidates {
                 if cumulative + cand.tx.gas_limit() > self.params.block_gas_limit {
                     leftover.push(cand);
@@ -229,7 +233,8 @@ impl ChainState {
                         continue;
                     }
                 };
-                evm.db_mut().commit(outcome.state);
+                evm.db_mut().commit(outcome.state.clone());
+                changes.push(outcome.state);
                 let result = outcome.result;
                 let gas_used = result.tx_gas_used();
                 cumulative += gas_used;
@@ -254,7 +259,6 @@ impl ChainState {
             }
         }
         if let Some(err) = failure {
-            self.db = nested.discard_outer();
             return Err(err);
         }
         let envelopes: Vec<&TxEnvelope> = txs.iter().map(|t| t.tx.inner()).collect();
@@ -288,18 +292,15 @@ impl ChainState {
             ..Default::default()
         };
         let hash = header.hash_slow();
-        Ok(PreparedBlock { db: nested, block: StoredBlock { header, hash, txs }, included, leftover })
+        Ok(PreparedBlock { changes, block: StoredBlock { header, hash, txs }, included, leftover })
     }
 
-    /// Makes a prepared block part of the chain.
+    /// Makes a prepared block part of the chain: applies its state changes in order.
     pub(crate) fn commit_block(&mut self, prepared: PreparedBlock) {
-        self.db = prepared.db.flatten();
+        for change in prepared.changes {
+            self.db.commit(change);
+        }
         self.push_block(prepared.block);
-    }
-
-    /// Drops a prepared block; the state is as before `prepare_block`.
-    pub(crate) fn discard_block(&mut self, prepared: PreparedBlock) {
-        self.db = prepared.db.discard_outer();
     }
 
     /// Runs `req` against the pending state without committing anything.

@@ -212,3 +212,20 @@ pub const TIMEOUT: Duration = Duration::from_secs(30);
 pub fn fresh_address() -> Address {
     PrivateKeySigner::random().address()
 }
+
+/// Creation code that stores 42 in slot 0 and deploys the one-byte runtime `STOP` (which accepts
+/// value): `PUSH1 42 PUSH1 0 SSTORE PUSH1 1 PUSH1 17 PUSH1 0 CODECOPY PUSH1 1 PUSH1 0 RETURN` ‖ `00`.
+pub const STORE42_INIT: &str = "0x602a6000556001601160003960016000f300";
+
+/// Touching an account (a value transfer) keeps the storage it had (a regression: merging
+/// per-block state once dropped slots the block had not read).
+pub async fn storage_survives_touching_the_account(chain: &dyn Chain) {
+    let keys = keys();
+    let tx = TransactionRequest::default().with_deploy_code(STORE42_INIT.parse::<Bytes>().unwrap());
+    let holder = send_and_wait(chain, &keys[7], tx).await.unwrap().contract_address.unwrap();
+    assert_eq!(chain.storage_at(holder, U256::ZERO).await.unwrap(), B256::from(U256::from(42)));
+    let pay = TransactionRequest::default().with_to(holder).with_value(U256::from(1));
+    assert!(send_and_wait(chain, &keys[7], pay).await.unwrap().status());
+    assert_eq!(chain.balance(holder).await.unwrap(), U256::from(1));
+    assert_eq!(chain.storage_at(holder, U256::ZERO).await.unwrap(), B256::from(U256::from(42)));
+}

@@ -1,0 +1,140 @@
+// Compiles every src/**/*.sol with the pinned solc-js (npm `solc`, exact version in package.json)
+// through standard JSON and writes artifacts/<ContractName>.json for every contract that has bytecode
+// (interfaces and abstract contracts are skipped).
+//
+// Reproducibility: settings are pinned below, metadata is neither hashed nor appended (no CBOR), the
+// source list is sorted, artifacts are pretty-printed with a fixed key order, and artifacts that are
+// no longer produced are deleted. Two runs must give byte-identical files.
+//
+// Usage: node contracts/build.mjs   (from the repo root)   or   cd contracts && node build.mjs
+// Exit status is non-zero on any compiler error; warnings are printed.
+import { readFileSync, writeFileSync, readdirSync, mkdirSync, unlinkSync, statSync } from "node:fs";
+import { join, relative, sep, dirname } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { createRequire } from "node:module";
+
+const ROOT = dirname(fileURLToPath(import.meta.url));
+const SRC = join(ROOT, "src");
+const ARTIFACTS = join(ROOT, "artifacts");
+const require = createRequire(import.meta.url);
+
+export const SOLC_VERSION = "0.8.30";
+
+export const SETTINGS = {
+  evmVersion: "prague",
+  optimizer: { enabled: true, runs: 200 },
+  viaIR: false,
+  metadata: { bytecodeHash: "none", appendCBOR: false },
+  remappings: [],
+};
+
+function listSol(dir) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...listSol(p));
+    else if (name.endsWith(".sol")) out.push(p);
+  }
+  return out;
+}
+
+// Source unit names are POSIX paths relative to contracts/ ("src/core/EntryPoint.sol"), so relative
+// imports resolve among the provided sources and nothing depends on where the repo is checked out.
+function sourceUnitName(absPath) {
+  return relative(ROOT, absPath).split(sep).join("/");
+}
+
+function loadSolc() {
+  const solc = require("solc");
+  const v = solc.version();
+  if (!v.startsWith(SOLC_VERSION + "+")) {
+    throw new Error(`solc ${SOLC_VERSION} required, found ${v} (run npm ci in contracts/)`);
+  }
+  return solc;
+}
+
+/// Compiles all sources. `extraOutputs` adds standard-JSON output selections (used by check.mjs).
+export function compileAll(extraOutputs = []) {
+  const solc = loadSolc();
+  const sources = {};
+  for (const f of listSol(SRC)) sources[sourceUnitName(f)] = { content: readFileSync(f, "utf8") };
+  const input = {
+    language: "Solidity",
+    sources,
+    settings: {
+      ...SETTINGS,
+      outputSelection: {
+        "*": {
+          "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", ...extraOutputs],
+          "": extraOutputs.includes("ast") ? ["ast"] : [],
+        },
+      },
+    },
+  };
+  // Imports must all be among the provided sources; anything else is an error (no filesystem access).
+  const findImports = (path) => ({ error: `import not found among src/**/*.sol: ${path}` });
+  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports }));
+  const diagnostics = output.errors ?? [];
+  const errors = diagnostics.filter((e) => e.severity === "error");
+  for (const d of diagnostics) {
+    const stream = d.severity === "error" ? process.stderr : process.stdout;
+    stream.write((d.formattedMessage ?? d.message) + "\n");
+  }
+  if (errors.length > 0) {
+    const err = new Error(`solc reported ${errors.length} error(s)`);
+    err.solcErrors = errors;
+    throw err;
+  }
+  return { solc, input, output };
+}
+
+function hex(obj) {
+  return "0x" + (obj ?? "");
+}
+
+export function collectContracts(output) {
+  const contracts = new Map();
+  for (const file of Object.keys(output.contracts ?? {}).sort()) {
+    for (const [name, c] of Object.entries(output.contracts[file]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (!c.evm?.bytecode?.object) continue; // interface or abstract contract
+      if (contracts.has(name)) {
+        throw new Error(`duplicate contract name ${name} in ${file} and ${contracts.get(name).file}`);
+      }
+      contracts.set(name, { file, name, c });
+    }
+  }
+  return contracts;
+}
+
+function main() {
+  let result;
+  try {
+    result = compileAll();
+  } catch (e) {
+    process.stderr.write(`build failed: ${e.message}\n`);
+    process.exit(1);
+  }
+  const contracts = collectContracts(result.output);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const written = new Set();
+  for (const { name, c } of contracts.values()) {
+    const artifact = {
+      contractName: name,
+      abi: c.abi,
+      bytecode: hex(c.evm.bytecode.object),
+      deployedBytecode: hex(c.evm.deployedBytecode.object),
+    };
+    const file = `${name}.json`;
+    writeFileSync(join(ARTIFACTS, file), JSON.stringify(artifact, null, 2) + "\n");
+    written.add(file);
+  }
+  for (const f of readdirSync(ARTIFACTS)) {
+    if (f.endsWith(".json") && !written.has(f)) {
+      unlinkSync(join(ARTIFACTS, f));
+      console.log(`removed stale artifact ${f}`);
+    }
+  }
+  console.log(`solc ${result.solc.version()}: wrote ${written.size} artifacts to ${relative(process.cwd(), ARTIFACTS) || "."}`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) main();
