@@ -28,7 +28,11 @@ pub struct Harness {
 impl Harness {
     /// A fresh embedded chain with Keyward's EntryPoint at the canonical address.
     pub fn embedded() -> Self {
-        let chain = EmbeddedChain::open(EmbeddedConfig::default()).expect("embedded chain");
+        Self::on(EmbeddedChain::open(EmbeddedConfig::default()).expect("embedded chain"))
+    }
+
+    /// A harness over an existing embedded chain (e.g. one with another chain id).
+    pub fn on(chain: Arc<EmbeddedChain>) -> Self {
         Self { chain, keys: dev_signers(10).unwrap(), ep: ENTRY_POINT_V07, _anvil: None }
     }
 
