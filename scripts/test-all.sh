@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "test tools (anvil, canonical EntryPoint v0.7 oracle)"
-npm ci --prefix tools --no-audit --no-fund --loglevel=error
+# `npm install`, not `npm ci`: anvil's other-platform binaries are optional dependencies the
+# registry does not list, which `npm ci` counts as a lock mismatch. Versions are pinned exactly.
+npm install --prefix tools --no-audit --no-fund --loglevel=error
 
 step "contract artifacts are reproducible from source"
 npm ci --prefix contracts --no-audit --no-fund --loglevel=error

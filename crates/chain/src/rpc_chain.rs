@@ -169,7 +169,10 @@ impl DevChain for RpcChain {
     async fn increase_time(&self, seconds: u64) -> ChainResult<u64> {
         let total: serde_json::Value =
             self.provider.raw_request("evm_increaseTime".into(), (U256::from(seconds),)).await.map_err(map_err)?;
-        Ok(total.as_u64().or_else(|| total.as_str().and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())).unwrap_or(seconds))
+        Ok(total
+            .as_u64()
+            .or_else(|| total.as_str().and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok()))
+            .unwrap_or(seconds))
     }
 
     async fn mine(&self) -> ChainResult<()> {

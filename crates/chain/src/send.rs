@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use alloy::network::{EthereumWallet, TransactionBuilder7702};
-use alloy::network::{Ethereum, NetworkTransactionBuilder};
 use alloy::eips::eip2718::Encodable2718;
 use alloy::eips::eip7702::SignedAuthorization;
+use alloy::network::{Ethereum, NetworkTransactionBuilder};
+use alloy::network::{EthereumWallet, TransactionBuilder7702};
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
 
@@ -15,7 +15,11 @@ use crate::traits::Chain;
 
 /// Fills the missing fields of `tx` for `signer` from the chain: nonce (pending), chain id,
 /// EIP-1559 fees and a gas limit from `eth_estimateGas` with 20% headroom.
-pub async fn fill(chain: &dyn Chain, signer: &PrivateKeySigner, mut tx: TransactionRequest) -> ChainResult<TransactionRequest> {
+pub async fn fill(
+    chain: &dyn Chain,
+    signer: &PrivateKeySigner,
+    mut tx: TransactionRequest,
+) -> ChainResult<TransactionRequest> {
     let from = signer.address();
     tx.from = Some(from);
     if tx.nonce.is_none() {
@@ -43,7 +47,11 @@ pub fn with_authorizations(tx: TransactionRequest, auths: Vec<SignedAuthorizatio
 }
 
 /// Fills, signs and submits `tx`; returns the transaction hash.
-pub async fn send(chain: &dyn Chain, signer: &PrivateKeySigner, tx: TransactionRequest) -> ChainResult<alloy::primitives::B256> {
+pub async fn send(
+    chain: &dyn Chain,
+    signer: &PrivateKeySigner,
+    tx: TransactionRequest,
+) -> ChainResult<alloy::primitives::B256> {
     let tx = fill(chain, signer, tx).await?;
     let wallet = EthereumWallet::from(signer.clone());
     let envelope = <TransactionRequest as NetworkTransactionBuilder<Ethereum>>::build(tx, &wallet)
@@ -53,7 +61,11 @@ pub async fn send(chain: &dyn Chain, signer: &PrivateKeySigner, tx: TransactionR
 }
 
 /// Waits for the receipt of `hash`, polling every 50 ms, for at most `timeout`.
-pub async fn wait_receipt(chain: &dyn Chain, hash: alloy::primitives::B256, timeout: Duration) -> ChainResult<TransactionReceipt> {
+pub async fn wait_receipt(
+    chain: &dyn Chain,
+    hash: alloy::primitives::B256,
+    timeout: Duration,
+) -> ChainResult<TransactionReceipt> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         if let Some(r) = chain.transaction_receipt(hash).await? {
@@ -67,7 +79,11 @@ pub async fn wait_receipt(chain: &dyn Chain, hash: alloy::primitives::B256, time
 }
 
 /// Sends `tx` and waits up to 30 s for its receipt.
-pub async fn send_and_wait(chain: &dyn Chain, signer: &PrivateKeySigner, tx: TransactionRequest) -> ChainResult<TransactionReceipt> {
+pub async fn send_and_wait(
+    chain: &dyn Chain,
+    signer: &PrivateKeySigner,
+    tx: TransactionRequest,
+) -> ChainResult<TransactionReceipt> {
     let hash = send(chain, signer, tx).await?;
     wait_receipt(chain, hash, Duration::from_secs(30)).await
 }

@@ -31,7 +31,13 @@ async fn scenarios_pass_on_anvil() {
 #[tokio::test]
 async fn contracts_are_placed_at_canonical_addresses() {
     let (_anvil, chain) = node().await;
-    assert_eq!(chain.code(ENTRY_POINT_V07).await.unwrap(), keyward_contracts::artifacts::entry_point().deployed_bytecode);
-    assert_eq!(chain.code(SENDER_CREATOR_V07).await.unwrap(), keyward_contracts::artifacts::sender_creator().deployed_bytecode);
+    assert_eq!(
+        chain.code(ENTRY_POINT_V07).await.unwrap(),
+        keyward_contracts::artifacts::entry_point().deployed_bytecode
+    );
+    assert_eq!(
+        chain.code(SENDER_CREATOR_V07).await.unwrap(),
+        keyward_contracts::artifacts::sender_creator().deployed_bytecode
+    );
     assert_eq!(chain.transaction_count(ENTRY_POINT_V07, false).await.unwrap(), 2);
 }

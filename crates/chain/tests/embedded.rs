@@ -57,7 +57,10 @@ async fn fee_data() {
 async fn genesis_holds_the_entry_point_and_sender_creator() {
     let c = chain();
     assert_eq!(c.code(ENTRY_POINT_V07).await.unwrap(), keyward_contracts::artifacts::entry_point().deployed_bytecode);
-    assert_eq!(c.code(SENDER_CREATOR_V07).await.unwrap(), keyward_contracts::artifacts::sender_creator().deployed_bytecode);
+    assert_eq!(
+        c.code(SENDER_CREATOR_V07).await.unwrap(),
+        keyward_contracts::artifacts::sender_creator().deployed_bytecode
+    );
     assert_eq!(c.transaction_count(ENTRY_POINT_V07, false).await.unwrap(), 2);
     assert_eq!(c.chain_id().await.unwrap(), 31337);
     assert_eq!(c.block_number().await.unwrap(), 0);
@@ -106,12 +109,20 @@ async fn interval_mining_batches_pending_transactions() {
     c.spawn_miner();
     let signer = &c.dev_signers()[1];
     let start = c.block_number().await.unwrap();
-    let h1 = send(c.as_ref(), signer, TransactionRequest::default().with_to(common::fresh_address()).with_value(U256::from(1)))
-        .await
-        .unwrap();
-    let h2 = send(c.as_ref(), signer, TransactionRequest::default().with_to(common::fresh_address()).with_value(U256::from(1)))
-        .await
-        .unwrap();
+    let h1 = send(
+        c.as_ref(),
+        signer,
+        TransactionRequest::default().with_to(common::fresh_address()).with_value(U256::from(1)),
+    )
+    .await
+    .unwrap();
+    let h2 = send(
+        c.as_ref(),
+        signer,
+        TransactionRequest::default().with_to(common::fresh_address()).with_value(U256::from(1)),
+    )
+    .await
+    .unwrap();
     assert_eq!(c.transaction_count(signer.address(), true).await.unwrap(), 2);
     assert!(c.transaction_receipt(h1).await.unwrap().is_none(), "mined before the tick");
     assert!(c.transaction_by_hash(h1).await.unwrap().is_some(), "pending tx is visible");
@@ -130,7 +141,8 @@ async fn malformed_transactions_are_refused_without_changes() {
     assert!(matches!(err, keyward_chain::ChainError::InvalidParams(_)), "{err:?}");
     // Insufficient funds: a fresh key with nothing.
     let poor = alloy::signers::local::PrivateKeySigner::random();
-    let tx = TransactionRequest::default().with_to(common::fresh_address()).with_value(U256::from(1)).with_gas_limit(21_000);
+    let tx =
+        TransactionRequest::default().with_to(common::fresh_address()).with_value(U256::from(1)).with_gas_limit(21_000);
     let err = send(c.as_ref(), &poor, tx).await.unwrap_err();
     assert!(matches!(err, keyward_chain::ChainError::InvalidTransaction(_)), "{err:?}");
     assert_eq!(c.block_number().await.unwrap(), before);

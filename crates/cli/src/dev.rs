@@ -37,15 +37,15 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         Some(s) => Mining::Interval(Duration::from_secs(s)),
         None => Mining::Instant,
     };
-    let config = EmbeddedConfig { chain_id: args.chain_id, mining, data_dir: args.data_dir.clone(), ..Default::default() };
+    let config =
+        EmbeddedConfig { chain_id: args.chain_id, mining, data_dir: args.data_dir.clone(), ..Default::default() };
     let chain = EmbeddedChain::open(config).context("starting the embedded chain")?;
     chain.spawn_miner();
     let dev: Arc<dyn DevChain> = chain.clone();
     let module = keyward_server::eth::chain_module(chain.clone() as Arc<dyn Chain>, Some(dev));
     let addr = SocketAddr::new(args.host, args.port);
-    let (bound, handle) = keyward_server::serve(addr, module)
-        .await
-        .with_context(|| format!("binding the JSON-RPC server to {addr}"))?;
+    let (bound, handle) =
+        keyward_server::serve(addr, module).await.with_context(|| format!("binding the JSON-RPC server to {addr}"))?;
 
     print_banner(&chain, &args, bound).await?;
 

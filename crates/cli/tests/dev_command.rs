@@ -91,9 +91,12 @@ async fn banner_rpc_and_clean_stop() {
     assert_eq!(chain.balance(to).await.unwrap(), U256::from(1000));
 
     // Bad input: a JSON-RPC error, and the server keeps serving.
-    let client = reqwest_like_post(&dev.url, r#"{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["0xzz"]}"#).await;
+    let client =
+        reqwest_like_post(&dev.url, r#"{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["0xzz"]}"#)
+            .await;
     assert!(client.contains("\"error\""), "{client}");
-    let client = reqwest_like_post(&dev.url, r#"{"jsonrpc":"2.0","id":2,"method":"eth_getBalance","params":["0x1234"]}"#).await;
+    let client =
+        reqwest_like_post(&dev.url, r#"{"jsonrpc":"2.0","id":2,"method":"eth_getBalance","params":["0x1234"]}"#).await;
     assert!(client.contains("-32602"), "{client}");
     assert_eq!(chain.chain_id().await.unwrap(), 31337);
 

@@ -4,6 +4,8 @@
 //! - [`entry_point`]: the EntryPoint v0.7 ABI (functions, events, errors) and its constants.
 //! - [`validation_data`]: the packed `validationData` word returned by accounts and paymasters.
 
+#![warn(missing_docs)]
+
 pub mod entry_point;
 pub mod user_operation;
 pub mod validation_data;

@@ -65,7 +65,11 @@ fn packing_and_hash_match_viem() {
         assert_eq!(packed.nonce, dec_u256(exp, "nonce"), "{name} nonce");
         assert_eq!(packed.initCode, s(exp, "initCode").parse::<Bytes>().unwrap(), "{name} initCode");
         assert_eq!(packed.callData, s(exp, "callData").parse::<Bytes>().unwrap(), "{name} callData");
-        assert_eq!(packed.accountGasLimits, s(exp, "accountGasLimits").parse::<B256>().unwrap(), "{name} accountGasLimits");
+        assert_eq!(
+            packed.accountGasLimits,
+            s(exp, "accountGasLimits").parse::<B256>().unwrap(),
+            "{name} accountGasLimits"
+        );
         assert_eq!(packed.preVerificationGas, dec_u256(exp, "preVerificationGas"), "{name} pvg");
         assert_eq!(packed.gasFees, s(exp, "gasFees").parse::<B256>().unwrap(), "{name} gasFees");
         assert_eq!(packed.paymasterAndData, s(exp, "paymasterAndData").parse::<Bytes>().unwrap(), "{name} pmAndData");

@@ -40,10 +40,20 @@ pub trait EthApi {
     async fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64>;
     /// `eth_call` with optional state overrides.
     #[method(name = "call")]
-    async fn call(&self, tx: TransactionRequest, block: Option<BlockId>, overrides: Option<StateOverride>) -> RpcResult<Bytes>;
+    async fn call(
+        &self,
+        tx: TransactionRequest,
+        block: Option<BlockId>,
+        overrides: Option<StateOverride>,
+    ) -> RpcResult<Bytes>;
     /// `eth_estimateGas` with optional state overrides.
     #[method(name = "estimateGas")]
-    async fn estimate_gas(&self, tx: TransactionRequest, block: Option<BlockId>, overrides: Option<StateOverride>) -> RpcResult<U64>;
+    async fn estimate_gas(
+        &self,
+        tx: TransactionRequest,
+        block: Option<BlockId>,
+        overrides: Option<StateOverride>,
+    ) -> RpcResult<U64>;
     /// `eth_sendRawTransaction`.
     #[method(name = "sendRawTransaction")]
     async fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256>;
@@ -70,7 +80,12 @@ pub trait EthApi {
     async fn max_priority_fee_per_gas(&self) -> RpcResult<U256>;
     /// `eth_feeHistory`.
     #[method(name = "feeHistory")]
-    async fn fee_history(&self, block_count: U64, newest: BlockNumberOrTag, reward_percentiles: Option<Vec<f64>>) -> RpcResult<FeeHistory>;
+    async fn fee_history(
+        &self,
+        block_count: U64,
+        newest: BlockNumberOrTag,
+        reward_percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory>;
     /// `eth_accounts`: Keyward holds no keys for clients, so always empty.
     #[method(name = "accounts")]
     async fn accounts(&self) -> RpcResult<Vec<Address>>;
@@ -182,12 +197,22 @@ impl EthApiServer for EthHandler {
         self.chain.transaction_count(address, pending).await.map(U64::from).map_err(chain_error)
     }
 
-    async fn call(&self, tx: TransactionRequest, block: Option<BlockId>, overrides: Option<StateOverride>) -> RpcResult<Bytes> {
+    async fn call(
+        &self,
+        tx: TransactionRequest,
+        block: Option<BlockId>,
+        overrides: Option<StateOverride>,
+    ) -> RpcResult<Bytes> {
         self.check_state_block(block).await?;
         self.chain.call(tx, overrides).await.map_err(chain_error)
     }
 
-    async fn estimate_gas(&self, tx: TransactionRequest, block: Option<BlockId>, overrides: Option<StateOverride>) -> RpcResult<U64> {
+    async fn estimate_gas(
+        &self,
+        tx: TransactionRequest,
+        block: Option<BlockId>,
+        overrides: Option<StateOverride>,
+    ) -> RpcResult<U64> {
         self.check_state_block(block).await?;
         self.chain.estimate_gas(tx, overrides).await.map(U64::from).map_err(chain_error)
     }
@@ -224,7 +249,12 @@ impl EthApiServer for EthHandler {
         self.chain.max_priority_fee_per_gas().await.map(U256::from).map_err(chain_error)
     }
 
-    async fn fee_history(&self, block_count: U64, newest: BlockNumberOrTag, reward_percentiles: Option<Vec<f64>>) -> RpcResult<FeeHistory> {
+    async fn fee_history(
+        &self,
+        block_count: U64,
+        newest: BlockNumberOrTag,
+        reward_percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory> {
         let count = u64::try_from(block_count).map_err(|_| invalid_params("blockCount does not fit 64 bits"))?;
         self.chain.fee_history(count, newest, reward_percentiles.unwrap_or_default()).await.map_err(chain_error)
     }
@@ -297,10 +327,8 @@ pub fn chain_module(chain: Arc<dyn Chain>, dev: Option<Arc<dyn DevChain>>) -> js
     let mut module = jsonrpsee::RpcModule::new(());
     // Method names are disjoint by construction; a clash would be a programming error caught by
     // the server tests, so merge failures are reported rather than ignored.
-    for result in [
-        module.merge(EthApiServer::into_rpc(handler.clone())),
-        module.merge(NetApiServer::into_rpc(handler)),
-    ] {
+    for result in [module.merge(EthApiServer::into_rpc(handler.clone())), module.merge(NetApiServer::into_rpc(handler))]
+    {
         if let Err(e) = result {
             tracing::error!(error = %e, "duplicate JSON-RPC method");
         }

@@ -3,6 +3,8 @@
 //! Today: the `eth_*`, `net_*` and `web3_*` methods of a chain, and the anvil-compatible dev
 //! methods of the embedded chain.
 
+#![warn(missing_docs)]
+
 pub mod errors;
 pub mod eth;
 

@@ -9,9 +9,21 @@ use keyward_primitives::entry_point::IEntryPoint::{IEntryPointErrors, IEntryPoin
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EpError {
     /// `FailedOp(opIndex, reason)`.
-    FailedOp { index: U256, reason: String },
+    FailedOp {
+        /// Index of the failing op in the bundle.
+        index: U256,
+        /// The AAxx reason.
+        reason: String,
+    },
     /// `FailedOpWithRevert(opIndex, reason, inner)`.
-    FailedOpWithRevert { index: U256, reason: String, inner: Bytes },
+    FailedOpWithRevert {
+        /// Index of the failing op in the bundle.
+        index: U256,
+        /// The AAxx reason.
+        reason: String,
+        /// Revert data of the account or paymaster (at most 2048 bytes).
+        inner: Bytes,
+    },
     /// `Error(string)` (AA90–AA96 and the stake/deposit messages).
     Message(String),
     /// Another EntryPoint error (e.g. `PostOpReverted`, `SenderAddressResult`).

@@ -3,6 +3,8 @@
 //!
 //! Not part of the product: tests and benches only. Panics on failure are the point here.
 
+#![warn(missing_docs)]
+
 pub mod entry_point;
 pub mod harness;
 pub mod ops;

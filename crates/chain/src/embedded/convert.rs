@@ -78,4 +78,3 @@ pub(crate) fn rpc_block(block: &StoredBlock, full: bool) -> Block {
         withdrawals: Some(Default::default()),
     }
 }
-

@@ -12,14 +12,16 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use alloy::consensus::Transaction as _;
 use alloy::consensus::TxEnvelope;
 use alloy::consensus::transaction::{Recovered, SignerRecoverable};
-use alloy::consensus::Transaction as _;
 use alloy::eips::BlockNumberOrTag;
 use alloy::eips::eip2718::Decodable2718;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::rpc::types::state::StateOverride;
-use alloy::rpc::types::{Block, FeeHistory, Filter, FilterBlockOption, Log, Transaction, TransactionReceipt, TransactionRequest};
+use alloy::rpc::types::{
+    Block, FeeHistory, Filter, FilterBlockOption, Log, Transaction, TransactionReceipt, TransactionRequest,
+};
 use alloy::signers::local::PrivateKeySigner;
 use async_trait::async_trait;
 use revm::context::result::ExecutionResult;
@@ -241,11 +243,16 @@ impl EmbeddedChain {
     }
 
     /// Executes `req` on the pending state; the result of the EVM, not yet interpreted.
-    fn simulate(&self, req: TransactionRequest, overrides: Option<StateOverride>, gas: Option<u64>) -> ChainResult<ExecutionResult> {
+    fn simulate(
+        &self,
+        req: TransactionRequest,
+        overrides: Option<StateOverride>,
+        gas: Option<u64>,
+    ) -> ChainResult<ExecutionResult> {
         self.read()?.chain.simulate(req, overrides, gas, now_secs())
     }
 
-    fn find_block<'a>(chain: &'a ChainState, number: BlockNumberOrTag) -> Option<&'a state::StoredBlock> {
+    fn find_block(chain: &ChainState, number: BlockNumberOrTag) -> Option<&state::StoredBlock> {
         match number {
             BlockNumberOrTag::Number(n) => chain.blocks.get(usize::try_from(n).ok()?),
             BlockNumberOrTag::Earliest => chain.blocks.first(),
@@ -256,15 +263,19 @@ impl EmbeddedChain {
 
 /// Accounts at genesis: the dev keys with their balance, and Keyward's contracts.
 fn genesis_alloc(config: &EmbeddedConfig, keys: &[PrivateKeySigner]) -> ChainResult<Vec<(Address, AccountInfo)>> {
-    let mut alloc: Vec<(Address, AccountInfo)> = keys
-        .iter()
-        .map(|k| (k.address(), AccountInfo { balance: config.dev_balance, ..Default::default() }))
-        .collect();
+    let mut alloc: Vec<(Address, AccountInfo)> =
+        keys.iter().map(|k| (k.address(), AccountInfo { balance: config.dev_balance, ..Default::default() })).collect();
     for p in keyward_contracts::dev_placements() {
         let code = Bytecode::new_raw_checked(p.code).map_err(|e| ChainError::Internal(format!("{}: {e}", p.name)))?;
         alloc.push((
             p.address,
-            AccountInfo { balance: U256::ZERO, nonce: p.nonce, code_hash: code.hash_slow(), code: Some(code), ..Default::default() },
+            AccountInfo {
+                balance: U256::ZERO,
+                nonce: p.nonce,
+                code_hash: code.hash_slow(),
+                code: Some(code),
+                ..Default::default()
+            },
         ));
     }
     Ok(alloc)
@@ -377,20 +388,29 @@ impl Chain for EmbeddedChain {
         if let Some(id) = tx.inner().chain_id()
             && id != self.config.chain_id
         {
-            return Err(ChainError::InvalidTransaction(format!("chain id {id} is not this chain's ({})", self.config.chain_id)));
+            return Err(ChainError::InvalidTransaction(format!(
+                "chain id {id} is not this chain's ({})",
+                self.config.chain_id
+            )));
         }
         let mut guard = self.write()?;
         let inner = &mut *guard;
-        if inner.chain.tx_index.contains_key(&hash) || inner.chain.pending.iter().any(|p| p.tx.inner().tx_hash() == &hash) {
+        if inner.chain.tx_index.contains_key(&hash)
+            || inner.chain.pending.iter().any(|p| p.tx.inner().tx_hash() == &hash)
+        {
             return Err(ChainError::InvalidTransaction("already known".into()));
         }
         let expected = inner.chain.pending_nonce(tx.signer());
         let nonce = tx.inner().nonce();
         if nonce < expected {
-            return Err(ChainError::InvalidTransaction(format!("nonce too low: next nonce {expected}, tx nonce {nonce}")));
+            return Err(ChainError::InvalidTransaction(format!(
+                "nonce too low: next nonce {expected}, tx nonce {nonce}"
+            )));
         }
         if nonce > expected {
-            return Err(ChainError::InvalidTransaction(format!("nonce too high: next nonce {expected}, tx nonce {nonce}")));
+            return Err(ChainError::InvalidTransaction(format!(
+                "nonce too high: next nonce {expected}, tx nonce {nonce}"
+            )));
         }
         match self.config.mining {
             Mining::Instant => {
@@ -398,7 +418,8 @@ impl Chain for EmbeddedChain {
             }
             Mining::Interval(_) => {
                 let info = inner.chain.account_info(tx.signer());
-                let max_cost = U256::from(tx.inner().gas_limit()) * U256::from(tx.inner().max_fee_per_gas()) + tx.inner().value();
+                let max_cost =
+                    U256::from(tx.inner().gas_limit()) * U256::from(tx.inner().max_fee_per_gas()) + tx.inner().value();
                 if info.balance < max_cost {
                     return Err(ChainError::InvalidTransaction(format!(
                         "insufficient funds for gas * price + value: have {}, want {max_cost}",
@@ -492,7 +513,9 @@ impl Chain for EmbeddedChain {
         newest: BlockNumberOrTag,
         reward_percentiles: Vec<f64>,
     ) -> ChainResult<FeeHistory> {
-        if reward_percentiles.windows(2).any(|w| w[0] > w[1]) || reward_percentiles.iter().any(|p| !(0.0..=100.0).contains(p)) {
+        if reward_percentiles.windows(2).any(|w| w[0] > w[1])
+            || reward_percentiles.iter().any(|p| !(0.0..=100.0).contains(p))
+        {
             return Err(ChainError::InvalidParams("reward percentiles must be ascending values in [0, 100]".into()));
         }
         let guard = self.read()?;

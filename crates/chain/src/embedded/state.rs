@@ -29,7 +29,8 @@ use crate::error::{ChainError, ChainResult};
 pub(crate) type Db = CacheDB<EmptyDB>;
 
 /// Root of an empty trie (withdrawals of a post-Shanghai block without withdrawals).
-const EMPTY_ROOT_HASH: B256 = alloy::primitives::b256!("0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421");
+const EMPTY_ROOT_HASH: B256 =
+    alloy::primitives::b256!("0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421");
 
 /// Fixed parameters of one embedded chain.
 #[derive(Debug, Clone)]
@@ -240,7 +241,8 @@ impl ChainState {
                 cumulative += gas_used;
                 let logs = result.logs().to_vec();
                 let n_logs = logs.len() as u64;
-                let receipt = Receipt { status: Eip658Value::Eip658(result.is_success()), cumulative_gas_used: cumulative, logs };
+                let receipt =
+                    Receipt { status: Eip658Value::Eip658(result.is_success()), cumulative_gas_used: cumulative, logs };
                 let receipt = ReceiptEnvelope::from_typed(cand.tx.inner().tx_type(), ReceiptWithBloom::from(receipt));
                 let contract_address = match &result {
                     ExecutionResult::Success { .. } => result.created_address(),
@@ -312,9 +314,7 @@ impl ChainState {
         now: u64,
     ) -> ChainResult<ExecutionResult> {
         let env = self.call_env(now);
-        let mut tx_env: TxEnv = req
-            .try_into_tx_env(&env)
-            .map_err(|e| ChainError::InvalidParams(e.to_string()))?;
+        let mut tx_env: TxEnv = req.try_into_tx_env(&env).map_err(|e| ChainError::InvalidParams(e.to_string()))?;
         if let Some(gas) = gas {
             tx_env.gas_limit = gas;
         }
@@ -324,9 +324,7 @@ impl ChainState {
             apply_state_overrides(overrides, &mut db).map_err(|e| ChainError::InvalidParams(e.to_string()))?;
         }
         let mut evm = EthEvmFactory::default().create_evm(&mut db, env);
-        evm.transact(tx_env)
-            .map(|o| o.result)
-            .map_err(|e| ChainError::InvalidTransaction(e.to_string()))
+        evm.transact(tx_env).map(|o| o.result).map_err(|e| ChainError::InvalidTransaction(e.to_string()))
     }
 
     /// Sets code of an account, keeping its balance and nonce.
@@ -348,9 +346,7 @@ impl ChainState {
 
     /// Writes one storage slot.
     pub(crate) fn set_storage(&mut self, address: Address, slot: U256, value: B256) -> ChainResult<()> {
-        self.db
-            .insert_account_storage(address, slot, value.into())
-            .map_err(|e| ChainError::Internal(e.to_string()))
+        self.db.insert_account_storage(address, slot, value.into()).map_err(|e| ChainError::Internal(e.to_string()))
     }
 
     /// Account info of `address` (default when it does not exist).
@@ -360,12 +356,7 @@ impl ChainState {
 
     /// One storage slot of `address`.
     pub(crate) fn storage(&self, address: Address, slot: U256) -> U256 {
-        self.db
-            .cache
-            .accounts
-            .get(&address)
-            .and_then(|a| a.storage.get(&slot).copied())
-            .unwrap_or_default()
+        self.db.cache.accounts.get(&address).and_then(|a| a.storage.get(&slot).copied()).unwrap_or_default()
     }
 
     /// Runtime code of `address`.

@@ -88,7 +88,8 @@ pub async fn deploy_and_filter_logs(chain: &dyn Chain) {
 /// Gas estimation of a transfer is exact, and `eth_call` sees state overrides.
 pub async fn estimate_and_overrides(chain: &dyn Chain) {
     let keys = keys();
-    let tx = TransactionRequest::default().with_from(keys[0].address()).with_to(fresh_address()).with_value(U256::from(1));
+    let tx =
+        TransactionRequest::default().with_from(keys[0].address()).with_to(fresh_address()).with_value(U256::from(1));
     assert_eq!(chain.estimate_gas(tx, None).await.unwrap(), 21_000);
 
     // Override the code of an empty address with the logger and call it: the call succeeds only
@@ -98,10 +99,7 @@ pub async fn estimate_and_overrides(chain: &dyn Chain) {
     let mut overrides = alloy::rpc::types::state::StateOverride::default();
     overrides.insert(
         target,
-        alloy::rpc::types::state::AccountOverride {
-            code: Some(LOGGER_RUNTIME.parse().unwrap()),
-            ..Default::default()
-        },
+        alloy::rpc::types::state::AccountOverride { code: Some(LOGGER_RUNTIME.parse().unwrap()), ..Default::default() },
     );
     let call = TransactionRequest::default().with_from(keys[0].address()).with_to(target);
     let plain = chain.estimate_gas(call.clone(), None).await.unwrap();
@@ -114,12 +112,12 @@ pub async fn estimate_and_overrides(chain: &dyn Chain) {
     let mut overrides = alloy::rpc::types::state::StateOverride::default();
     overrides.insert(
         reverter,
-        alloy::rpc::types::state::AccountOverride { code: Some("0x602a60005260206000fd".parse().unwrap()), ..Default::default() },
+        alloy::rpc::types::state::AccountOverride {
+            code: Some("0x602a60005260206000fd".parse().unwrap()),
+            ..Default::default()
+        },
     );
-    let err = chain
-        .call(TransactionRequest::default().with_to(reverter), Some(overrides))
-        .await
-        .unwrap_err();
+    let err = chain.call(TransactionRequest::default().with_to(reverter), Some(overrides)).await.unwrap_err();
     match err {
         ChainError::Reverted { data, .. } => assert_eq!(U256::from_be_slice(&data), U256::from(42)),
         other => panic!("expected a revert, got {other:?}"),
