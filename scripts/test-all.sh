@@ -26,6 +26,9 @@ if [ -n "$(git status --porcelain -- contracts/artifacts)" ]; then
   exit 1
 fi
 
+step "contract ABI surface: selectors, interface ids, topics, storage layout, canonical ABI"
+CANONICAL_AA="$PWD/tools/node_modules/@account-abstraction/contracts" node contracts/check.mjs | tail -n 3
+
 step "Rust workspace: build and tests (embedded chain, anvil)"
 cargo build --workspace --all-targets --locked
 cargo test --workspace --locked
