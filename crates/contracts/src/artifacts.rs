@@ -76,3 +76,73 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod abi_drift {
+    use alloy::json_abi::JsonAbi;
+    use alloy::sol_types::{SolCall, SolError, SolEvent};
+    use keyward_primitives::entry_point::IEntryPoint;
+
+    fn has_function(abi: &JsonAbi, signature: &str) -> bool {
+        abi.functions().any(|f| f.signature() == signature)
+    }
+
+    /// The hand-written `IEntryPoint` bindings in `primitives` name functions, events and errors
+    /// that exist, with the same signatures, in the compiled EntryPointSimulations (which is the
+    /// EntryPoint plus the simulation entry points).
+    #[test]
+    fn primitives_bindings_match_the_compiled_entry_point() {
+        let abi = &super::entry_point_simulations().abi;
+        for sig in [
+            IEntryPoint::handleOpsCall::SIGNATURE,
+            IEntryPoint::handleAggregatedOpsCall::SIGNATURE,
+            IEntryPoint::getUserOpHashCall::SIGNATURE,
+            IEntryPoint::getSenderAddressCall::SIGNATURE,
+            IEntryPoint::delegateAndRevertCall::SIGNATURE,
+            IEntryPoint::getNonceCall::SIGNATURE,
+            IEntryPoint::incrementNonceCall::SIGNATURE,
+            IEntryPoint::nonceSequenceNumberCall::SIGNATURE,
+            IEntryPoint::depositToCall::SIGNATURE,
+            IEntryPoint::balanceOfCall::SIGNATURE,
+            IEntryPoint::getDepositInfoCall::SIGNATURE,
+            IEntryPoint::addStakeCall::SIGNATURE,
+            IEntryPoint::unlockStakeCall::SIGNATURE,
+            IEntryPoint::withdrawStakeCall::SIGNATURE,
+            IEntryPoint::withdrawToCall::SIGNATURE,
+            IEntryPoint::supportsInterfaceCall::SIGNATURE,
+            IEntryPoint::simulateValidationCall::SIGNATURE,
+            IEntryPoint::simulateHandleOpCall::SIGNATURE,
+        ] {
+            assert!(has_function(abi, sig), "{sig} is not in the compiled ABI");
+        }
+        let events: Vec<String> = abi.events().map(|e| e.signature()).collect();
+        for sig in [
+            IEntryPoint::UserOperationEvent::SIGNATURE,
+            IEntryPoint::AccountDeployed::SIGNATURE,
+            IEntryPoint::UserOperationRevertReason::SIGNATURE,
+            IEntryPoint::PostOpRevertReason::SIGNATURE,
+            IEntryPoint::UserOperationPrefundTooLow::SIGNATURE,
+            IEntryPoint::BeforeExecution::SIGNATURE,
+            IEntryPoint::SignatureAggregatorChanged::SIGNATURE,
+            IEntryPoint::Deposited::SIGNATURE,
+            IEntryPoint::Withdrawn::SIGNATURE,
+            IEntryPoint::StakeLocked::SIGNATURE,
+            IEntryPoint::StakeUnlocked::SIGNATURE,
+            IEntryPoint::StakeWithdrawn::SIGNATURE,
+        ] {
+            assert!(events.iter().any(|e| e == sig), "event {sig} is not in the compiled ABI");
+        }
+        let errors: Vec<String> = abi.errors().map(|e| e.signature()).collect();
+        for sig in [
+            IEntryPoint::FailedOp::SIGNATURE,
+            IEntryPoint::FailedOpWithRevert::SIGNATURE,
+            IEntryPoint::PostOpReverted::SIGNATURE,
+            IEntryPoint::SignatureValidationFailed::SIGNATURE,
+            IEntryPoint::SenderAddressResult::SIGNATURE,
+            IEntryPoint::DelegateAndRevert::SIGNATURE,
+            IEntryPoint::ReentrancyGuardReentrantCall::SIGNATURE,
+        ] {
+            assert!(errors.iter().any(|e| e == sig), "error {sig} is not in the compiled ABI");
+        }
+    }
+}

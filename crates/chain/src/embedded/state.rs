@@ -40,6 +40,48 @@ pub(crate) struct Params {
     pub genesis_base_fee: u64,
 }
 
+/// What differs from one block header to the next.
+struct BlockFields {
+    parent_hash: B256,
+    number: u64,
+    timestamp: u64,
+    gas_limit: u64,
+    gas_used: u64,
+    base_fee: u64,
+    transactions_root: B256,
+    receipts_root: B256,
+    logs_bloom: Bloom,
+}
+
+/// A Prague block header: no withdrawals, blobs or requests; `prevrandao = keccak(number)`.
+/// The state root is not computed (zero): nothing in Keyward's dev flows reads it.
+fn block_header(f: BlockFields) -> Header {
+    Header {
+        parent_hash: f.parent_hash,
+        ommers_hash: EMPTY_OMMER_ROOT_HASH,
+        beneficiary: Address::ZERO,
+        state_root: B256::ZERO,
+        transactions_root: f.transactions_root,
+        receipts_root: f.receipts_root,
+        logs_bloom: f.logs_bloom,
+        difficulty: U256::ZERO,
+        number: f.number,
+        gas_limit: f.gas_limit,
+        gas_used: f.gas_used,
+        timestamp: f.timestamp,
+        extra_data: Bytes::from_static(b"keyward"),
+        mix_hash: keccak256(f.number.to_be_bytes()),
+        nonce: Default::default(),
+        base_fee_per_gas: Some(f.base_fee),
+        withdrawals_root: Some(EMPTY_ROOT_HASH),
+        blob_gas_used: Some(0),
+        excess_blob_gas: Some(0),
+        parent_beacon_block_root: Some(B256::ZERO),
+        requests_hash: Some(EMPTY_REQUESTS_HASH),
+        ..Default::default()
+    }
+}
+
 /// A transaction waiting to be mined.
 #[derive(Debug, Clone)]
 pub(crate) struct PendingTx {
@@ -96,30 +138,17 @@ impl ChainState {
         for (address, info) in alloc {
             db.insert_account_info(address, info);
         }
-        let header = Header {
+        let header = block_header(BlockFields {
             parent_hash: B256::ZERO,
-            ommers_hash: EMPTY_OMMER_ROOT_HASH,
-            beneficiary: Address::ZERO,
-            state_root: B256::ZERO,
+            number: 0,
+            timestamp,
+            gas_limit: params.block_gas_limit,
+            gas_used: 0,
+            base_fee: params.genesis_base_fee,
             transactions_root: EMPTY_ROOT_HASH,
             receipts_root: EMPTY_ROOT_HASH,
             logs_bloom: Bloom::ZERO,
-            difficulty: U256::ZERO,
-            number: 0,
-            gas_limit: params.block_gas_limit,
-            gas_used: 0,
-            timestamp,
-            extra_data: Bytes::from_static(b"keyward"),
-            mix_hash: keccak256(0u64.to_be_bytes()),
-            nonce: Default::default(),
-            base_fee_per_gas: Some(params.genesis_base_fee),
-            withdrawals_root: Some(EMPTY_ROOT_HASH),
-            blob_gas_used: Some(0),
-            excess_blob_gas: Some(0),
-            parent_beacon_block_root: Some(B256::ZERO),
-            requests_hash: Some(EMPTY_REQUESTS_HASH),
-            ..Default::default()
-        };
+        });
         let hash = header.hash_slow();
         let mut state = Self {
             params,
@@ -269,30 +298,17 @@ impl ChainState {
         for r in &receipts {
             logs_bloom.accrue_bloom(&r.bloom());
         }
-        let header = Header {
+        let header = block_header(BlockFields {
             parent_hash,
-            ommers_hash: EMPTY_OMMER_ROOT_HASH,
-            beneficiary: Address::ZERO,
-            state_root: B256::ZERO,
+            number,
+            timestamp,
+            gas_limit: self.params.block_gas_limit,
+            gas_used: cumulative,
+            base_fee: basefee,
             transactions_root: proofs::calculate_transaction_root(&envelopes),
             receipts_root: proofs::calculate_receipt_root(&receipts),
             logs_bloom,
-            difficulty: U256::ZERO,
-            number,
-            gas_limit: self.params.block_gas_limit,
-            gas_used: cumulative,
-            timestamp,
-            extra_data: Bytes::from_static(b"keyward"),
-            mix_hash: keccak256(number.to_be_bytes()),
-            nonce: Default::default(),
-            base_fee_per_gas: Some(basefee),
-            withdrawals_root: Some(EMPTY_ROOT_HASH),
-            blob_gas_used: Some(0),
-            excess_blob_gas: Some(0),
-            parent_beacon_block_root: Some(B256::ZERO),
-            requests_hash: Some(EMPTY_REQUESTS_HASH),
-            ..Default::default()
-        };
+        });
         let hash = header.hash_slow();
         Ok(PreparedBlock { changes, block: StoredBlock { header, hash, txs }, included, leftover })
     }
