@@ -7,9 +7,11 @@
 #![warn(missing_docs)]
 
 pub mod entry_point;
+pub mod entry_point_revert;
 pub mod user_operation;
 pub mod validation_data;
 
 pub use entry_point::{ENTRY_POINT_V07, SENDER_CREATOR_V07};
+pub use entry_point_revert::EntryPointRevert;
 pub use user_operation::{FactoryInit, PackedUserOperation, PaymasterInit, UserOperation};
 pub use validation_data::ValidationData;

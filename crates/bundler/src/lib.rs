@@ -1,0 +1,15 @@
+//! Keyward's ERC-4337 bundler (EntryPoint v0.7).
+//!
+//! Today: [`simulation`] (the EntryPoint's simulation entry points through a state override on any
+//! [`keyward_chain::Chain`]) and [`validation`] (the checks an operation must pass before it enters
+//! the mempool), with [`RejectReason`] carrying the ERC-7769 error codes.
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod gas;
+pub mod simulation;
+pub mod validation;
+
+pub use error::RejectReason;
+pub use validation::{ValidationConfig, ValidationOutcome, validate_user_op};
