@@ -26,6 +26,9 @@ pub enum RejectReason {
     /// The operation needs an aggregator, which this bundler does not support (`-32506`).
     #[error("unsupported signature aggregator {0}")]
     UnsupportedAggregator(Address),
+    /// The operation's execution reverts in simulation (`-32521`).
+    #[error("execution reverted: {0}")]
+    ExecutionReverted(String),
     /// The account reported a signature failure (`-32507`).
     #[error("invalid account signature (validateUserOp returned SIG_VALIDATION_FAILED)")]
     InvalidSignature,
@@ -44,6 +47,7 @@ impl RejectReason {
             Self::OutOfTimeRange(_) => -32503,
             Self::UnsupportedAggregator(_) => -32506,
             Self::InvalidSignature => -32507,
+            Self::ExecutionReverted(_) => -32521,
             Self::Chain(_) => -32603,
         }
     }

@@ -7,7 +7,9 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod estimate;
 pub mod gas;
+pub mod receipt;
 pub mod simulation;
 pub mod validation;
 

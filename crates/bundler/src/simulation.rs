@@ -36,9 +36,14 @@ pub fn simulations_override(entry_point: Address) -> StateOverride {
     overrides
 }
 
-async fn simulate<C: SolCall>(chain: &dyn Chain, entry_point: Address, call: C) -> Result<C::Return, SimulationError> {
+async fn simulate<C: SolCall>(
+    chain: &dyn Chain,
+    entry_point: Address,
+    call: C,
+    overrides: StateOverride,
+) -> Result<C::Return, SimulationError> {
     let tx = TransactionRequest::default().with_to(entry_point).with_input(Bytes::from(call.abi_encode()));
-    let out = chain.call(tx, Some(simulations_override(entry_point))).await?;
+    let out = chain.call(tx, Some(overrides)).await?;
     C::abi_decode_returns(&out)
         .map_err(|e| SimulationError::Chain(ChainError::Internal(format!("decoding {}: {e}", C::SIGNATURE))))
 }
@@ -49,7 +54,17 @@ pub async fn simulate_validation(
     entry_point: Address,
     op: PackedUserOperation,
 ) -> Result<ValidationResult, SimulationError> {
-    simulate(chain, entry_point, IEntryPoint::simulateValidationCall { userOp: op }).await
+    simulate_validation_with(chain, entry_point, op, simulations_override(entry_point)).await
+}
+
+/// `simulateValidation` with extra state overrides (which must include [`simulations_override`]).
+pub async fn simulate_validation_with(
+    chain: &dyn Chain,
+    entry_point: Address,
+    op: PackedUserOperation,
+    overrides: StateOverride,
+) -> Result<ValidationResult, SimulationError> {
+    simulate(chain, entry_point, IEntryPoint::simulateValidationCall { userOp: op }, overrides).await
 }
 
 /// `simulateHandleOp(op, target, targetCallData)`: validation and execution, with charging.
@@ -60,6 +75,18 @@ pub async fn simulate_handle_op(
     target: Address,
     target_call_data: Bytes,
 ) -> Result<ExecutionResult, SimulationError> {
-    simulate(chain, entry_point, IEntryPoint::simulateHandleOpCall { op, target, targetCallData: target_call_data })
-        .await
+    simulate_handle_op_with(chain, entry_point, op, target, target_call_data, simulations_override(entry_point)).await
+}
+
+/// `simulateHandleOp` with extra state overrides (which must include [`simulations_override`]).
+pub async fn simulate_handle_op_with(
+    chain: &dyn Chain,
+    entry_point: Address,
+    op: PackedUserOperation,
+    target: Address,
+    target_call_data: Bytes,
+    overrides: StateOverride,
+) -> Result<ExecutionResult, SimulationError> {
+    let call = IEntryPoint::simulateHandleOpCall { op, target, targetCallData: target_call_data };
+    simulate(chain, entry_point, call, overrides).await
 }

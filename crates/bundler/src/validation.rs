@@ -119,7 +119,7 @@ pub fn check_fields(config: &ValidationConfig, op: &UserOperation) -> Result<(),
 }
 
 /// Maps a simulation failure to the refusal a client sees.
-fn simulation_rejection(op: &UserOperation, e: SimulationError) -> RejectReason {
+pub(crate) fn simulation_rejection(op: &UserOperation, e: SimulationError) -> RejectReason {
     match e {
         SimulationError::Chain(c) => RejectReason::Chain(c.to_string()),
         SimulationError::Reverted(revert) => match (&op.paymaster, revert.reason()) {

@@ -1,0 +1,104 @@
+//! `eth_estimateUserOperationGas`: gas limits found by simulation.
+//!
+//! Everything runs in one probe: the operation with generous limits and a price of 1 wei, so that
+//! the amount `simulateHandleOp` reports as paid *is* the gas charged. Validation limits are the
+//! gas validation used plus a margin (over-estimating them costs only prefund: the EntryPoint
+//! charges what is used). The call gas limit is solved from the charge, which includes the v0.7
+//! penalty of 10% of the unused execution gas.
+
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::rpc::types::state::AccountOverride;
+use keyward_api::bundler::GasEstimate;
+use keyward_chain::Chain;
+use keyward_primitives::UserOperation;
+
+use crate::error::RejectReason;
+use crate::simulation::{simulate_handle_op_with, simulate_validation_with, simulations_override};
+use crate::validation::ValidationConfig;
+
+/// Execution gas limit used while probing.
+const PROBE_CALL_GAS: u128 = 5_000_000;
+/// Paymaster postOp limit used while probing (and answered when the client gave none).
+const DEFAULT_POST_OP_GAS: u128 = 100_000;
+/// `executeUserOp` selector: such calldata cannot be replayed as a plain call.
+const EXECUTE_USER_OP: [u8; 4] = [0x8d, 0xd7, 0x71, 0x2f];
+
+/// Adds `percent` % and `fixed` gas of headroom.
+fn with_margin(gas: U256, percent: u64, fixed: u64) -> U256 {
+    gas + gas * U256::from(percent) / U256::from(100) + U256::from(fixed)
+}
+
+/// Estimates the gas fields of `op`. The signature may be a dummy of the right shape: accounts
+/// that follow ERC-4337 return a signature failure instead of reverting, which estimation ignores.
+/// `delegate` is the EIP-7702 implementation of a sender whose authorization is not yet live.
+pub async fn estimate_user_op_gas(
+    chain: &dyn Chain,
+    config: &ValidationConfig,
+    op: &UserOperation,
+    delegate: Option<Address>,
+) -> Result<GasEstimate, RejectReason> {
+    let mut probe = op.clone();
+    probe.verification_gas_limit = config.max_verification_gas;
+    probe.call_gas_limit = PROBE_CALL_GAS;
+    probe.pre_verification_gas = U256::ZERO;
+    probe.max_fee_per_gas = 1;
+    probe.max_priority_fee_per_gas = 1;
+    if let Some(p) = probe.paymaster.as_mut() {
+        p.verification_gas_limit = config.max_verification_gas;
+        if p.post_op_gas_limit == 0 {
+            p.post_op_gas_limit = DEFAULT_POST_OP_GAS;
+        }
+    }
+    let mut overrides = simulations_override(config.entry_point);
+    let mut sender = AccountOverride::default();
+    if probe.paymaster.is_none() {
+        // Fund the prefund of the probe (a few million wei at 1 wei per gas).
+        sender.balance = Some(U256::from(10u64).pow(U256::from(24u64)));
+    }
+    if let Some(d) = delegate {
+        sender.code = Some([&[0xef, 0x01, 0x00][..], d.as_slice()].concat().into());
+    }
+    overrides.insert(op.sender, sender);
+
+    let validation = simulate_validation_with(chain, config.entry_point, probe.pack(), overrides.clone())
+        .await
+        .map_err(|e| crate::validation::simulation_rejection(op, e))?;
+    let validation_gas = validation.returnInfo.preOpGas;
+    let verification_gas_limit = with_margin(validation_gas, 20, 10_000);
+
+    let replayable = !op.call_data.starts_with(&EXECUTE_USER_OP) && !op.call_data.is_empty();
+    let (target, target_data) =
+        if replayable { (op.sender, op.call_data.clone()) } else { (Address::ZERO, Bytes::new()) };
+    let execution = simulate_handle_op_with(chain, config.entry_point, probe.pack(), target, target_data, overrides)
+        .await
+        .map_err(|e| crate::validation::simulation_rejection(op, e))?;
+    if replayable && !execution.targetSuccess {
+        let reason = alloy::sol_types::decode_revert_reason(&execution.targetResult)
+            .unwrap_or_else(|| format!("revert data {}", execution.targetResult));
+        return Err(RejectReason::ExecutionReverted(reason));
+    }
+    // paid = actualGas (price 1) = preOpGas + used + (limit - used) / 10, limit = CGL + postOp.
+    let post_op = probe.paymaster.as_ref().map(|p| p.post_op_gas_limit).unwrap_or_default();
+    let limit = U256::from(PROBE_CALL_GAS + post_op);
+    let after_validation = execution.paid.saturating_sub(execution.preOpGas);
+    let used = (after_validation.saturating_sub(limit / U256::from(10))) * U256::from(10) / U256::from(9);
+    let call_gas_limit = with_margin(used, 10, 5_000);
+
+    let mut estimated = op.clone();
+    estimated.verification_gas_limit = verification_gas_limit.saturating_to();
+    estimated.call_gas_limit = call_gas_limit.saturating_to();
+    let paymaster = estimated.paymaster.as_mut().map(|p| {
+        p.verification_gas_limit = verification_gas_limit.saturating_to();
+        if p.post_op_gas_limit == 0 {
+            p.post_op_gas_limit = DEFAULT_POST_OP_GAS;
+        }
+        (U256::from(p.verification_gas_limit), U256::from(p.post_op_gas_limit))
+    });
+    Ok(GasEstimate {
+        pre_verification_gas: config.overheads.pre_verification_gas(&estimated.pack()),
+        verification_gas_limit,
+        call_gas_limit,
+        paymaster_verification_gas_limit: paymaster.map(|p| p.0),
+        paymaster_post_op_gas_limit: paymaster.map(|p| p.1),
+    })
+}
