@@ -6,11 +6,13 @@
 
 #![warn(missing_docs)]
 
+pub mod bundle;
 pub mod error;
 pub mod estimate;
 pub mod gas;
 pub mod receipt;
 pub mod simulation;
+pub mod submit;
 pub mod validation;
 
 pub use error::RejectReason;

@@ -7,6 +7,7 @@
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, U256};
+use alloy::rpc::types::state::AccountOverride;
 use keyward_chain::Chain;
 use keyward_primitives::entry_point::StakeInfo;
 use keyward_primitives::validation_data::ValidationData;
@@ -14,7 +15,7 @@ use keyward_primitives::{ENTRY_POINT_V07, UserOperation};
 
 use crate::error::RejectReason;
 use crate::gas::GasOverheads;
-use crate::simulation::{SimulationError, simulate_validation};
+use crate::simulation::{SimulationError, simulate_validation_with, simulations_override};
 
 /// The largest value the EntryPoint accepts in a gas or fee field (`AA94` above it).
 pub const MAX_GAS_FIELD: u128 = (1 << 120) - 1;
@@ -137,6 +138,17 @@ pub async fn validate_user_op(
     config: &ValidationConfig,
     op: &UserOperation,
 ) -> Result<ValidationOutcome, RejectReason> {
+    validate_user_op_with(chain, config, op, None).await
+}
+
+/// [`validate_user_op`] for a sender about to be delegated by EIP-7702 to `delegate` (the
+/// delegation is applied in the simulated state).
+pub async fn validate_user_op_with(
+    chain: &dyn Chain,
+    config: &ValidationConfig,
+    op: &UserOperation,
+    delegate: Option<Address>,
+) -> Result<ValidationOutcome, RejectReason> {
     check_fields(config, op)?;
     let latest = chain
         .block_by_number(BlockNumberOrTag::Latest, false)
@@ -156,8 +168,14 @@ pub async fn validate_user_op(
         )));
     }
 
-    let result =
-        simulate_validation(chain, config.entry_point, op.pack()).await.map_err(|e| simulation_rejection(op, e))?;
+    let mut overrides = simulations_override(config.entry_point);
+    if let Some(d) = delegate {
+        let code = crate::bundle::delegation_code(d);
+        overrides.insert(op.sender, AccountOverride { code: Some(code), ..Default::default() });
+    }
+    let result = simulate_validation_with(chain, config.entry_point, op.pack(), overrides)
+        .await
+        .map_err(|e| simulation_rejection(op, e))?;
     let info = &result.returnInfo;
     let account = ValidationData::decode(info.accountValidationData);
     let paymaster = ValidationData::decode(info.paymasterValidationData);

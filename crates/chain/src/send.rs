@@ -46,6 +46,19 @@ pub fn with_authorizations(tx: TransactionRequest, auths: Vec<SignedAuthorizatio
     tx.with_authorization_list(auths)
 }
 
+/// Signs a complete `tx` (nonce, chain id, gas and fees set) and submits it; returns its hash.
+pub async fn sign_and_send(
+    chain: &dyn Chain,
+    signer: &PrivateKeySigner,
+    tx: TransactionRequest,
+) -> ChainResult<alloy::primitives::B256> {
+    let wallet = EthereumWallet::from(signer.clone());
+    let envelope = <TransactionRequest as NetworkTransactionBuilder<Ethereum>>::build(tx, &wallet)
+        .await
+        .map_err(|e| ChainError::InvalidParams(format!("cannot build the transaction: {e}")))?;
+    chain.send_raw_transaction(envelope.encoded_2718().into()).await
+}
+
 /// Fills, signs and submits `tx`; returns the transaction hash.
 pub async fn send(
     chain: &dyn Chain,
@@ -53,11 +66,7 @@ pub async fn send(
     tx: TransactionRequest,
 ) -> ChainResult<alloy::primitives::B256> {
     let tx = fill(chain, signer, tx).await?;
-    let wallet = EthereumWallet::from(signer.clone());
-    let envelope = <TransactionRequest as NetworkTransactionBuilder<Ethereum>>::build(tx, &wallet)
-        .await
-        .map_err(|e| ChainError::InvalidParams(format!("cannot build the transaction: {e}")))?;
-    chain.send_raw_transaction(envelope.encoded_2718().into()).await
+    sign_and_send(chain, signer, tx).await
 }
 
 /// Waits for the receipt of `hash`, polling every 50 ms, for at most `timeout`.

@@ -1,0 +1,152 @@
+//! Building a `handleOps` bundle from candidate operations: re-validate each against the current
+//! state, keep one operation per sender, then check the whole bundle with `eth_call` and drop the
+//! operations it names in `FailedOp` until it passes.
+
+use alloy::eips::eip7702::SignedAuthorization;
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::rpc::types::TransactionRequest;
+use alloy::rpc::types::state::{AccountOverride, StateOverride};
+use alloy::sol_types::SolCall;
+use keyward_chain::{Chain, ChainError};
+use keyward_primitives::entry_point::IEntryPoint;
+use keyward_primitives::{EntryPointRevert, UserOperation};
+
+use crate::error::RejectReason;
+use crate::validation::{ValidationConfig, validate_user_op_with};
+
+/// An operation offered to the builder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// Its userOpHash.
+    pub hash: B256,
+    /// The operation.
+    pub op: UserOperation,
+    /// The EIP-7702 authorization delegating its sender, when the delegation is not yet live.
+    pub authorization: Option<SignedAuthorization>,
+}
+
+/// A bundle ready to send.
+#[derive(Debug, Clone, Default)]
+pub struct Bundle {
+    /// The operations, in bundle order.
+    pub ops: Vec<Candidate>,
+    /// Candidates refused, with the reason (they will never pass as they are).
+    pub rejected: Vec<(B256, String)>,
+    /// Candidates left for a later bundle (another op of the same sender is in this one).
+    pub deferred: Vec<B256>,
+    /// Gas limit for the transaction.
+    pub gas_limit: u64,
+}
+
+impl Bundle {
+    /// EIP-7702 authorizations the transaction must carry (a type-4 transaction when non-empty).
+    pub fn authorizations(&self) -> Vec<SignedAuthorization> {
+        self.ops.iter().filter_map(|c| c.authorization.clone()).collect()
+    }
+
+    /// `handleOps(ops, beneficiary)` calldata.
+    pub fn calldata(&self, beneficiary: Address) -> Bytes {
+        let ops = self.ops.iter().map(|c| c.op.pack()).collect();
+        IEntryPoint::handleOpsCall { ops, beneficiary }.abi_encode().into()
+    }
+}
+
+/// The EIP-7702 designator code `0xef0100 ‖ delegate`.
+pub fn delegation_code(delegate: Address) -> Bytes {
+    [&[0xef, 0x01, 0x00][..], delegate.as_slice()].concat().into()
+}
+
+/// State overrides that make pending 7702 delegations live for simulation.
+fn delegation_overrides(ops: &[Candidate]) -> StateOverride {
+    let mut overrides = StateOverride::default();
+    for c in ops {
+        if let Some(auth) = &c.authorization {
+            overrides.insert(
+                c.op.sender,
+                AccountOverride { code: Some(delegation_code(auth.address)), ..Default::default() },
+            );
+        }
+    }
+    overrides
+}
+
+/// Fixed gas of a `handleOps` transaction beyond the operations' own limits.
+const BUNDLE_OVERHEAD_GAS: u64 = 100_000;
+/// Gas per EIP-7702 authorization in the transaction.
+const PER_AUTHORIZATION_GAS: u64 = 25_000;
+
+/// Builds a bundle from `candidates` (in priority order) whose gas limit stays under `max_gas`.
+pub async fn build_bundle(
+    chain: &dyn Chain,
+    config: &ValidationConfig,
+    candidates: Vec<Candidate>,
+    beneficiary: Address,
+    bundler: Address,
+    max_gas: u64,
+) -> Result<Bundle, ChainError> {
+    let mut bundle = Bundle::default();
+    let mut gas = BUNDLE_OVERHEAD_GAS;
+    for c in candidates {
+        if bundle.ops.iter().any(|b| b.op.sender == c.op.sender) {
+            bundle.deferred.push(c.hash);
+            continue;
+        }
+        let delegate = c.authorization.as_ref().map(|a| a.address);
+        match validate_user_op_with(chain, config, &c.op, delegate).await {
+            Ok(_) => {}
+            Err(RejectReason::Chain(e)) => return Err(ChainError::Transport(e)),
+            Err(e) => {
+                bundle.rejected.push((c.hash, e.to_string()));
+                continue;
+            }
+        }
+        let op_gas = op_gas_limit(&c.op) + if c.authorization.is_some() { PER_AUTHORIZATION_GAS } else { 0 };
+        if gas + op_gas > max_gas {
+            bundle.deferred.push(c.hash);
+            continue;
+        }
+        gas += op_gas;
+        bundle.ops.push(c);
+    }
+    // The whole bundle must pass: operations can interfere (shared paymaster deposit, a factory
+    // deploying for two senders, …). Drop what `FailedOp` names until it does.
+    while !bundle.ops.is_empty() {
+        let tx = TransactionRequest::default()
+            .with_from(bundler)
+            .with_to(config.entry_point)
+            .with_input(bundle.calldata(beneficiary))
+            .with_gas_limit(gas);
+        match chain.call(tx, Some(delegation_overrides(&bundle.ops))).await {
+            Ok(_) => break,
+            Err(ChainError::Reverted { data, .. }) => {
+                let revert = EntryPointRevert::decode(&data);
+                let index = match &revert {
+                    EntryPointRevert::FailedOp { index, .. } | EntryPointRevert::FailedOpWithRevert { index, .. } => {
+                        usize::try_from(*index).ok().filter(|i| *i < bundle.ops.len())
+                    }
+                    _ => None,
+                };
+                let Some(i) = index else {
+                    // Not attributable to one operation: refuse them all rather than loop.
+                    let reason = format!("bundle reverted: {}", revert.describe());
+                    bundle.rejected.extend(bundle.ops.drain(..).map(|c| (c.hash, reason.clone())));
+                    break;
+                };
+                let c = bundle.ops.remove(i);
+                gas -= op_gas_limit(&c.op) + if c.authorization.is_some() { PER_AUTHORIZATION_GAS } else { 0 };
+                bundle.rejected.push((c.hash, revert.describe()));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    bundle.gas_limit = gas;
+    Ok(bundle)
+}
+
+/// The most gas one operation can make the EntryPoint spend (every limit plus preVerificationGas).
+pub fn op_gas_limit(op: &UserOperation) -> u64 {
+    let paymaster = op.paymaster.as_ref().map(|p| p.verification_gas_limit + p.post_op_gas_limit).unwrap_or_default();
+    let total = U256::from(op.verification_gas_limit + op.call_gas_limit + paymaster) + op.pre_verification_gas;
+    total.saturating_to()
+}

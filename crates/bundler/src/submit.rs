@@ -1,0 +1,78 @@
+//! Sending a bundle: the `handleOps` transaction signed by the bundler key, type-4 when the bundle
+//! carries EIP-7702 authorizations.
+
+use alloy::eips::BlockNumberOrTag;
+use alloy::network::{TransactionBuilder, TransactionBuilder7702};
+use alloy::primitives::{Address, B256};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use keyward_chain::send::sign_and_send;
+use keyward_chain::{Chain, ChainError, ChainResult};
+
+use crate::bundle::Bundle;
+
+/// EIP-1559 fees of a bundle transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BundleFees {
+    /// Fee cap, in wei per gas.
+    pub max_fee_per_gas: u128,
+    /// Priority fee, in wei per gas.
+    pub max_priority_fee_per_gas: u128,
+}
+
+impl BundleFees {
+    /// Fees raised by `percent` % (rounded up), as a replacement transaction needs.
+    pub fn bumped(self, percent: u128) -> Self {
+        let bump = |v: u128| v + (v * percent).div_ceil(100).max(1);
+        Self {
+            max_fee_per_gas: bump(self.max_fee_per_gas),
+            max_priority_fee_per_gas: bump(self.max_priority_fee_per_gas),
+        }
+    }
+}
+
+/// The chain's current fees: twice the latest base fee plus the suggested tip.
+pub async fn current_fees(chain: &dyn Chain) -> ChainResult<BundleFees> {
+    let latest = chain
+        .block_by_number(BlockNumberOrTag::Latest, false)
+        .await?
+        .ok_or_else(|| ChainError::BlockNotAvailable("latest".into()))?;
+    let base = u128::from(latest.header.base_fee_per_gas.unwrap_or_default());
+    let tip = chain.max_priority_fee_per_gas().await?;
+    Ok(BundleFees { max_fee_per_gas: base * 2 + tip, max_priority_fee_per_gas: tip })
+}
+
+/// The unsigned `handleOps` transaction of `bundle`.
+pub fn bundle_transaction(
+    bundle: &Bundle,
+    entry_point: Address,
+    beneficiary: Address,
+    chain_id: u64,
+    nonce: u64,
+    fees: BundleFees,
+) -> TransactionRequest {
+    let tx = TransactionRequest::default()
+        .with_to(entry_point)
+        .with_input(bundle.calldata(beneficiary))
+        .with_gas_limit(bundle.gas_limit)
+        .with_nonce(nonce)
+        .with_chain_id(chain_id)
+        .with_max_fee_per_gas(fees.max_fee_per_gas)
+        .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
+    let auths = bundle.authorizations();
+    if auths.is_empty() { tx } else { tx.with_authorization_list(auths) }
+}
+
+/// Signs and sends `bundle` with `signer` at `nonce`; returns the transaction hash.
+pub async fn send_bundle(
+    chain: &dyn Chain,
+    signer: &PrivateKeySigner,
+    bundle: &Bundle,
+    entry_point: Address,
+    nonce: u64,
+    fees: BundleFees,
+) -> ChainResult<B256> {
+    let chain_id = chain.chain_id().await?;
+    let tx = bundle_transaction(bundle, entry_point, signer.address(), chain_id, nonce, fees);
+    sign_and_send(chain, signer, tx).await
+}

@@ -1,0 +1,150 @@
+//! Building and sending bundles on the embedded chain: invalid operations are refused, one op per
+//! sender per bundle, operations that fail only together are dropped one by one, EIP-7702
+//! operations go out in a type-4 transaction, and per-op receipts are cut from the bundle receipt.
+
+use std::time::Duration;
+
+use alloy::eips::eip7702::Authorization;
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::{SolEvent, SolValue};
+use keyward_bundler::ValidationConfig;
+use keyward_bundler::bundle::{Candidate, build_bundle};
+use keyward_bundler::receipt::user_operation_receipt;
+use keyward_bundler::submit::{current_fees, send_bundle};
+use keyward_chain::send::wait_receipt;
+use keyward_contracts::bindings::{TestCounter, TestPaymaster};
+use keyward_primitives::{PaymasterInit, UserOperation};
+use keyward_testkit::Harness;
+use keyward_testkit::ops::{self, count_call};
+
+const ETH: u64 = 1_000_000_000_000_000_000;
+const MAX_GAS: u64 = 15_000_000;
+
+async fn account(h: &Harness, fund: U256) -> (PrivateKeySigner, Address) {
+    let owner = PrivateKeySigner::random();
+    let a = h.test_account(owner.address(), fund).await;
+    (owner, a)
+}
+
+async fn candidate(h: &Harness, op: UserOperation) -> Candidate {
+    Candidate { hash: op.hash(h.ep, h.chain_id().await), op, authorization: None }
+}
+
+async fn send(h: &Harness, bundle: &keyward_bundler::bundle::Bundle) -> alloy::rpc::types::TransactionReceipt {
+    let bundler = &h.keys[9];
+    let nonce = h.chain.transaction_count(bundler.address(), true).await.unwrap();
+    let fees = current_fees(h.chain.as_ref()).await.unwrap();
+    let hash = send_bundle(h.chain.as_ref(), bundler, bundle, h.ep, nonce, fees).await.unwrap();
+    wait_receipt(h.chain.as_ref(), hash, Duration::from_secs(10)).await.unwrap()
+}
+
+#[tokio::test]
+async fn refuses_invalid_defers_same_sender_and_includes_the_rest() {
+    let h = Harness::embedded();
+    let counter = h.counter().await;
+    let (owner_a, a) = account(&h, U256::from(ETH)).await;
+    let (owner_b, b) = account(&h, U256::from(ETH)).await;
+    let (_, c) = account(&h, U256::from(ETH)).await;
+    let mut op_a = ops::op(a, U256::ZERO, count_call(counter));
+    h.sign(&mut op_a, &owner_a).await;
+    let mut op_a2 = ops::op(a, U256::from(1), count_call(counter));
+    h.sign(&mut op_a2, &owner_a).await;
+    let mut op_b = ops::op(b, U256::ZERO, count_call(counter));
+    h.sign(&mut op_b, &owner_b).await;
+    let mut op_c = ops::op(c, U256::ZERO, count_call(counter));
+    h.sign(&mut op_c, &PrivateKeySigner::random()).await; // not its owner
+    let cands = vec![
+        candidate(&h, op_a.clone()).await,
+        candidate(&h, op_a2).await,
+        candidate(&h, op_c).await,
+        candidate(&h, op_b).await,
+    ];
+    let (ha, ha2, hc, hb) = (cands[0].hash, cands[1].hash, cands[2].hash, cands[3].hash);
+    let bundler = h.keys[9].address();
+    let bundle =
+        build_bundle(h.chain.as_ref(), &ValidationConfig::default(), cands, bundler, bundler, MAX_GAS).await.unwrap();
+    assert_eq!(bundle.ops.iter().map(|c| c.hash).collect::<Vec<_>>(), vec![ha, hb]);
+    assert_eq!(bundle.deferred, vec![ha2]);
+    assert_eq!(bundle.rejected.len(), 1);
+    assert_eq!(bundle.rejected[0].0, hc);
+    assert!(bundle.rejected[0].1.contains("signature"), "{}", bundle.rejected[0].1);
+
+    let receipt = send(&h, &bundle).await;
+    assert!(receipt.status());
+    let r = user_operation_receipt(&receipt, h.ep, ha).expect("receipt of op a");
+    assert!(r.success);
+    assert_eq!(r.sender, a);
+    assert_eq!(r.nonce, U256::ZERO);
+    // Op a's logs: its prefund deposit is in validation, so only execution logs are here: the
+    // counter's event, emitted by the counter.
+    assert!(r.logs.iter().any(|l| l.address() == counter && l.topics()[0] == TestCounter::Counted::SIGNATURE_HASH));
+    assert!(user_operation_receipt(&receipt, h.ep, hb).unwrap().success);
+    assert!(user_operation_receipt(&receipt, h.ep, hc).is_none());
+    assert_eq!(h.read(counter, TestCounter::counterCall {}).await.unwrap(), U256::from(2));
+}
+
+#[tokio::test]
+async fn ops_that_fail_only_together_are_dropped_one_by_one() {
+    let h = Harness::embedded();
+    let counter = h.counter().await;
+    let pm = h.deploy(keyward_contracts::artifacts::test_paymaster(), &h.ep.abi_encode()).await;
+    let mut ops_ = Vec::new();
+    for _ in 0..2 {
+        let (owner, a) = account(&h, U256::ZERO).await;
+        let mut op = ops::op(a, U256::ZERO, count_call(counter));
+        op.paymaster = Some(PaymasterInit {
+            paymaster: pm,
+            verification_gas_limit: 100_000,
+            post_op_gas_limit: 100_000,
+            data: Bytes::new(),
+        });
+        h.sign(&mut op, &owner).await;
+        ops_.push(op);
+    }
+    // Deposit enough for exactly one operation's prefund: each validates alone, not both together.
+    let prefund = ops_[0].required_prefund();
+    h.transact(pm, TestPaymaster::depositCall {}, prefund + prefund / U256::from(2)).await;
+    let cands = vec![candidate(&h, ops_[0].clone()).await, candidate(&h, ops_[1].clone()).await];
+    let second = cands[1].hash;
+    let bundler = h.keys[9].address();
+    let bundle =
+        build_bundle(h.chain.as_ref(), &ValidationConfig::default(), cands, bundler, bundler, MAX_GAS).await.unwrap();
+    assert_eq!(bundle.ops.len(), 1);
+    assert_eq!(bundle.rejected, vec![(second, "AA31 paymaster deposit too low".to_string())]);
+    assert!(send(&h, &bundle).await.status());
+}
+
+#[tokio::test]
+async fn eip7702_operation_goes_out_in_a_type_4_transaction() {
+    let h = Harness::embedded();
+    let counter = h.counter().await;
+    // The implementation: a TestAccount for this EntryPoint (its storage is never used: the EOA's
+    // op authenticates with the account's "accept" hook).
+    let implementation = h.test_account(Address::with_last_byte(1), U256::ZERO).await;
+    let eoa = PrivateKeySigner::random();
+    h.send_tx(&h.keys[0], TransactionRequest::default().with_to(eoa.address()).with_value(U256::from(ETH)))
+        .await
+        .unwrap();
+    let auth = Authorization { chain_id: U256::from(h.chain_id().await), address: implementation, nonce: 0 };
+    let sig = eoa.sign_hash_sync(&auth.signature_hash()).unwrap();
+    let mut op = ops::op(eoa.address(), U256::ZERO, count_call(counter));
+    op.signature = [&[0xda, 0x7a, 0xda, 0x7a][..], &[0u8; 32][..]].concat().into();
+    let cand = Candidate { hash: op.hash(h.ep, h.chain_id().await), op, authorization: Some(auth.into_signed(sig)) };
+    let hash = cand.hash;
+    let bundler = h.keys[9].address();
+    let bundle = build_bundle(h.chain.as_ref(), &ValidationConfig::default(), vec![cand], bundler, bundler, MAX_GAS)
+        .await
+        .unwrap();
+    assert_eq!(bundle.ops.len(), 1, "rejected: {:?}", bundle.rejected);
+    let receipt = send(&h, &bundle).await;
+    assert_eq!(receipt.inner.tx_type() as u8, 4);
+    assert!(user_operation_receipt(&receipt, h.ep, hash).unwrap().success);
+    let code = h.chain.code(eoa.address()).await.unwrap();
+    assert_eq!(&code[..3], &[0xef, 0x01, 0x00]);
+    assert_eq!(&code[3..], implementation.as_slice());
+    assert_eq!(h.read(counter, TestCounter::counterCall {}).await.unwrap(), U256::from(1));
+}
