@@ -13,7 +13,7 @@ use keyward_primitives::entry_point::IEntryPoint;
 use keyward_primitives::{EntryPointRevert, UserOperation};
 
 use crate::error::RejectReason;
-use crate::validation::{ValidationConfig, validate_user_op_with};
+use crate::validation::{Assumptions, ValidationConfig, validate_user_op_with};
 
 /// An operation offered to the builder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,8 +92,8 @@ pub async fn build_bundle(
             bundle.deferred.push(c.hash);
             continue;
         }
-        let delegate = c.authorization.as_ref().map(|a| a.address);
-        match validate_user_op_with(chain, config, &c.op, delegate).await {
+        let assumptions = Assumptions { delegate: c.authorization.as_ref().map(|a| a.address), nonce_sequence: None };
+        match validate_user_op_with(chain, config, &c.op, assumptions).await {
             Ok(_) => {}
             Err(RejectReason::Chain(e)) => return Err(ChainError::Transport(e)),
             Err(e) => {

@@ -2,11 +2,12 @@
 //! carries EIP-7702 authorizations.
 
 use alloy::eips::BlockNumberOrTag;
+use alloy::eips::eip2718::Encodable2718;
+use alloy::network::{Ethereum, EthereumWallet, NetworkTransactionBuilder};
 use alloy::network::{TransactionBuilder, TransactionBuilder7702};
-use alloy::primitives::{Address, B256};
+use alloy::primitives::{Address, B256, Bytes};
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
-use keyward_chain::send::sign_and_send;
 use keyward_chain::{Chain, ChainError, ChainResult};
 
 use crate::bundle::Bundle;
@@ -63,6 +64,32 @@ pub fn bundle_transaction(
     if auths.is_empty() { tx } else { tx.with_authorization_list(auths) }
 }
 
+/// A signed bundle transaction: its hash is known before it is sent, so it can be recorded first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedBundle {
+    /// Transaction hash.
+    pub hash: B256,
+    /// EIP-2718 encoding, for `eth_sendRawTransaction`.
+    pub raw: Bytes,
+}
+
+/// Signs `bundle` with `signer` at `nonce`.
+pub async fn sign_bundle(
+    chain_id: u64,
+    signer: &PrivateKeySigner,
+    bundle: &Bundle,
+    entry_point: Address,
+    nonce: u64,
+    fees: BundleFees,
+) -> ChainResult<SignedBundle> {
+    let tx = bundle_transaction(bundle, entry_point, signer.address(), chain_id, nonce, fees);
+    let wallet = EthereumWallet::from(signer.clone());
+    let envelope = <TransactionRequest as NetworkTransactionBuilder<Ethereum>>::build(tx, &wallet)
+        .await
+        .map_err(|e| ChainError::InvalidParams(format!("cannot sign the bundle: {e}")))?;
+    Ok(SignedBundle { hash: *envelope.tx_hash(), raw: envelope.encoded_2718().into() })
+}
+
 /// Signs and sends `bundle` with `signer` at `nonce`; returns the transaction hash.
 pub async fn send_bundle(
     chain: &dyn Chain,
@@ -73,6 +100,6 @@ pub async fn send_bundle(
     fees: BundleFees,
 ) -> ChainResult<B256> {
     let chain_id = chain.chain_id().await?;
-    let tx = bundle_transaction(bundle, entry_point, signer.address(), chain_id, nonce, fees);
-    sign_and_send(chain, signer, tx).await
+    let signed = sign_bundle(chain_id, signer, bundle, entry_point, nonce, fees).await?;
+    chain.send_raw_transaction(signed.raw).await
 }

@@ -6,8 +6,9 @@
 //! rules (nonce gaps against pending operations, per-sender caps, replacement fees).
 
 use alloy::eips::BlockNumberOrTag;
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::rpc::types::state::AccountOverride;
+use alloy::sol_types::SolValue;
 use keyward_chain::Chain;
 use keyward_primitives::entry_point::StakeInfo;
 use keyward_primitives::validation_data::ValidationData;
@@ -138,16 +139,30 @@ pub async fn validate_user_op(
     config: &ValidationConfig,
     op: &UserOperation,
 ) -> Result<ValidationOutcome, RejectReason> {
-    validate_user_op_with(chain, config, op, None).await
+    validate_user_op_with(chain, config, op, Assumptions::default()).await
 }
 
-/// [`validate_user_op`] for a sender about to be delegated by EIP-7702 to `delegate` (the
-/// delegation is applied in the simulated state).
+/// Assumptions validation makes about state not yet onchain.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Assumptions {
+    /// The sender is about to be delegated by EIP-7702 to this implementation.
+    pub delegate: Option<Address>,
+    /// The sender's nonce sequence for the op's key, once the pending ops before it are included.
+    pub nonce_sequence: Option<u64>,
+}
+
+/// Storage slot of `nonceSequenceNumber[sender][key]` in the EntryPoint (mapping at slot 1).
+pub fn nonce_slot(sender: Address, key: U256) -> B256 {
+    let inner = keccak256((sender, U256::from(1)).abi_encode());
+    keccak256((key, inner).abi_encode())
+}
+
+/// [`validate_user_op`] under `assumptions` (applied to the simulated state only).
 pub async fn validate_user_op_with(
     chain: &dyn Chain,
     config: &ValidationConfig,
     op: &UserOperation,
-    delegate: Option<Address>,
+    assumptions: Assumptions,
 ) -> Result<ValidationOutcome, RejectReason> {
     check_fields(config, op)?;
     let latest = chain
@@ -169,7 +184,11 @@ pub async fn validate_user_op_with(
     }
 
     let mut overrides = simulations_override(config.entry_point);
-    if let Some(d) = delegate {
+    if let (Some(seq), Some(ep)) = (assumptions.nonce_sequence, overrides.get_mut(&config.entry_point)) {
+        let key = op.nonce >> 64;
+        ep.state_diff = Some(std::iter::once((nonce_slot(op.sender, key), B256::from(U256::from(seq)))).collect());
+    }
+    if let Some(d) = assumptions.delegate {
         let code = crate::bundle::delegation_code(d);
         overrides.insert(op.sender, AccountOverride { code: Some(code), ..Default::default() });
     }

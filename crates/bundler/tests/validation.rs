@@ -171,3 +171,27 @@ async fn malformed_fields_are_32602_before_any_simulation() {
         assert!(err.to_string().contains(want), "{err} should say {want}");
     }
 }
+
+#[tokio::test]
+async fn nonce_slot_is_where_the_entry_point_keeps_the_sequence() {
+    let h = Harness::embedded();
+    let sender = Address::with_last_byte(0x5e);
+    let key = 7u64;
+    let slot = keyward_bundler::validation::nonce_slot(sender, U256::from(key));
+    h.chain
+        .set_storage_at(h.ep, U256::from_be_bytes(slot.0), alloy::primitives::B256::from(U256::from(5)))
+        .await
+        .unwrap();
+    assert_eq!(h.nonce(sender, key).await, (U256::from(key) << 64) | U256::from(5));
+}
+
+#[tokio::test]
+async fn a_next_in_line_op_validates_assuming_the_pending_one_is_included() {
+    let s = setup(Harness::embedded()).await;
+    let op = s.signed(|op| op.nonce = U256::from(1)).await;
+    let config = ValidationConfig::default();
+    let err = validate_user_op(s.h.chain.as_ref(), &config, &op).await.unwrap_err();
+    assert_eq!(err.to_string(), "AA25 invalid account nonce");
+    let assume = keyward_bundler::validation::Assumptions { nonce_sequence: Some(1), ..Default::default() };
+    keyward_bundler::validation::validate_user_op_with(s.h.chain.as_ref(), &config, &op, assume).await.unwrap();
+}
