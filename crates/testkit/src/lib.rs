@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+pub mod conformance;
 pub mod entry_point;
 pub mod harness;
 pub mod ops;
