@@ -8,6 +8,7 @@
 
 pub mod entry_point;
 pub mod entry_point_revert;
+pub mod mav2;
 pub mod user_operation;
 pub mod validation_data;
 

@@ -1,0 +1,29 @@
+//! Modular Account V2 (ERC-6900 v0.8) formats over ERC-4337 v0.7 (`shared/spec/account-formats.md`).
+//!
+//! - [`ids`]: `ModuleEntity`, `ValidationConfig`, `HookConfig`, the validation locator.
+//! - [`nonce`]: the nonce key that selects the validation.
+//! - [`signature`]: user-op, runtime and ERC-1271 signature layouts, the ReplaySafeHash.
+//! - [`abi`]: `sol!` bindings of the account, factory and module functions.
+//! - [`modules`]: module addresses and `onInstall` data; hook entries.
+//! - [`install`]: `installValidation` / `uninstallValidation` calldata.
+//! - [`permissions`]: Wallet-API permissions and their compilation to `installValidation`.
+//! - [`deferred`]: deferred actions (EIP-712 typed data, signature prefix, SDK hand-off blobs).
+//! - [`factory`]: the Semi-Modular Account factory call and `initCode`.
+
+pub mod abi;
+pub mod deferred;
+pub mod factory;
+pub mod ids;
+pub mod install;
+pub mod modules;
+pub mod nonce;
+pub mod permissions;
+pub mod signature;
+
+pub use deferred::{DeferredAction, DeferredActionPrefix};
+pub use ids::{HookConfig, ModuleEntity, ValidationConfig, ValidationLocator};
+pub use install::{InstallValidation, Selector, UninstallValidation};
+pub use modules::{HookInstall, ModuleAddresses};
+pub use nonce::NonceKey;
+pub use permissions::{CompiledSession, Permission, PermissionError, SessionRequest};
+pub use signature::{HookSegment, ReplaySafeDomain, SignerType};
