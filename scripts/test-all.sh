@@ -29,9 +29,9 @@ fi
 step "contract ABI surface: selectors, interface ids, topics, storage layout, canonical ABI"
 CANONICAL_AA="$PWD/tools/node_modules/@account-abstraction/contracts" node contracts/check.mjs | tail -n 3
 
-step "Rust workspace: build and tests (embedded chain, anvil)"
+step "Rust workspace: build and tests (embedded chain, anvil, SQLite and a throwaway PostgreSQL)"
 cargo build --workspace --all-targets --locked
-cargo test --workspace --locked
+bash scripts/with-postgres.sh cargo test --workspace --locked
 
 step "third-party clients against keyward dev (compat/)"
 bash compat/run.sh target/debug/keyward

@@ -87,8 +87,14 @@ pub async fn build_bundle(
 ) -> Result<Bundle, ChainError> {
     let mut bundle = Bundle::default();
     let mut gas = BUNDLE_OVERHEAD_GAS;
+    // Per sender only the lowest nonce can be next: later ones wait (they would fail AA25 now).
+    let mut lowest: std::collections::HashMap<Address, U256> = std::collections::HashMap::new();
+    for c in &candidates {
+        let n = lowest.entry(c.op.sender).or_insert(c.op.nonce);
+        *n = (*n).min(c.op.nonce);
+    }
     for c in candidates {
-        if bundle.ops.iter().any(|b| b.op.sender == c.op.sender) {
+        if lowest.get(&c.op.sender) != Some(&c.op.nonce) || bundle.ops.iter().any(|b| b.op.sender == c.op.sender) {
             bundle.deferred.push(c.hash);
             continue;
         }

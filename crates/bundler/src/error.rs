@@ -23,6 +23,9 @@ pub enum RejectReason {
     /// The operation is outside its validity window, or too close to its end (`-32503`).
     #[error("{0}")]
     OutOfTimeRange(String),
+    /// The sender or an entity is throttled: too many pending operations (`-32504`).
+    #[error("{0}")]
+    Throttled(String),
     /// The operation needs an aggregator, which this bundler does not support (`-32506`).
     #[error("unsupported signature aggregator {0}")]
     UnsupportedAggregator(Address),
@@ -45,6 +48,7 @@ impl RejectReason {
             Self::SimulationFailed(_) => -32500,
             Self::PaymasterRejected { .. } => -32501,
             Self::OutOfTimeRange(_) => -32503,
+            Self::Throttled(_) => -32504,
             Self::UnsupportedAggregator(_) => -32506,
             Self::InvalidSignature => -32507,
             Self::ExecutionReverted(_) => -32521,

@@ -11,9 +11,13 @@ pub mod error;
 pub mod estimate;
 pub mod gas;
 pub mod receipt;
+pub mod rpc;
+pub mod service;
 pub mod simulation;
 pub mod submit;
+pub mod tracker;
 pub mod validation;
 
 pub use error::RejectReason;
+pub use service::{Bundler, BundlerConfig};
 pub use validation::{ValidationConfig, ValidationOutcome, validate_user_op};

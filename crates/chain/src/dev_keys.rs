@@ -10,17 +10,18 @@ pub const DEV_MNEMONIC: &str = "test test test test test test test test test tes
 /// How many dev keys a dev chain funds.
 pub const DEV_KEY_COUNT: u32 = 10;
 
+/// Derives key `index` of [`DEV_MNEMONIC`] on the path `m/44'/60'/0'/0/index`.
+pub fn dev_signer(index: u32) -> ChainResult<PrivateKeySigner> {
+    MnemonicBuilder::<English>::default()
+        .phrase(DEV_MNEMONIC)
+        .index(index)
+        .and_then(|b| b.build())
+        .map_err(|e| ChainError::Internal(format!("deriving dev key {index}: {e}")))
+}
+
 /// Derives the first `count` keys of [`DEV_MNEMONIC`] on the path `m/44'/60'/0'/0/i`.
 pub fn dev_signers(count: u32) -> ChainResult<Vec<PrivateKeySigner>> {
-    (0..count)
-        .map(|i| {
-            MnemonicBuilder::<English>::default()
-                .phrase(DEV_MNEMONIC)
-                .index(i)
-                .and_then(|b| b.build())
-                .map_err(|e| ChainError::Internal(format!("deriving dev key {i}: {e}")))
-        })
-        .collect()
+    (0..count).map(dev_signer).collect()
 }
 
 #[cfg(test)]

@@ -2,13 +2,18 @@
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::hex;
+use alloy::primitives::U256;
 use anyhow::Context;
+use keyward_api::bundler::BundlerApiServer;
+use keyward_bundler::{Bundler, BundlerConfig};
+use keyward_chain::dev_keys::dev_signer;
 use keyward_chain::{Chain, DevChain, EmbeddedChain, EmbeddedConfig, Mining};
+use keyward_store::Store;
 
 /// Options of `keyward dev`.
 #[derive(Debug, clap::Args)]
@@ -42,7 +47,18 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let chain = EmbeddedChain::open(config).context("starting the embedded chain")?;
     chain.spawn_miner();
     let dev: Arc<dyn DevChain> = chain.clone();
-    let module = keyward_server::eth::chain_module(chain.clone() as Arc<dyn Chain>, Some(dev));
+    // Without --data-dir the mempool lives in a throwaway directory removed on exit.
+    let scratch = match &args.data_dir {
+        Some(_) => None,
+        None => Some(std::env::temp_dir().join(format!("keyward-dev-{}", std::process::id()))),
+    };
+    let store_dir = args.data_dir.clone().or_else(|| scratch.clone()).context("no directory for the mempool")?;
+    let bundler = start_bundler(&chain, &store_dir).await?;
+    let mut module = keyward_server::eth::chain_module(chain.clone() as Arc<dyn Chain>, Some(dev));
+    module
+        .merge(BundlerApiServer::into_rpc(keyward_bundler::rpc::BundlerRpc::new(bundler.clone())))
+        .context("wiring the bundler RPC")?;
+    let _bundling = bundler.spawn();
     let addr = SocketAddr::new(args.host, args.port);
     let (bound, handle) =
         keyward_server::serve(addr, module).await.with_context(|| format!("binding the JSON-RPC server to {addr}"))?;
@@ -53,7 +69,27 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     let _ = handle.stop();
     handle.stopped().await;
+    if let Some(dir) = scratch {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     Ok(())
+}
+
+/// Index of the bundler's key in the dev mnemonic: after the ten keys printed for users, so user
+/// transactions never race the bundler's nonces.
+const BUNDLER_KEY_INDEX: u32 = 10;
+
+/// The bundler: its key funded on the dev chain, its mempool in `dir/keyward.db`.
+async fn start_bundler(chain: &Arc<EmbeddedChain>, dir: &Path) -> anyhow::Result<Arc<Bundler>> {
+    let key = dev_signer(BUNDLER_KEY_INDEX).context("deriving the bundler key")?;
+    if chain.balance(key.address()).await? < U256::from(10u64).pow(U256::from(18u64)) {
+        chain.set_balance(key.address(), U256::from(1_000u64) * U256::from(10u64).pow(U256::from(18u64))).await?;
+    }
+    let store = Store::open_sqlite_file(dir).await.context("opening the mempool store")?;
+    let bundler = Bundler::new(chain.clone() as Arc<dyn Chain>, store, key, BundlerConfig::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the bundler: {e}"))?;
+    Ok(bundler)
 }
 
 async fn print_banner(chain: &EmbeddedChain, args: &DevArgs, bound: SocketAddr) -> anyhow::Result<()> {
@@ -82,6 +118,11 @@ async fn print_banner(chain: &EmbeddedChain, args: &DevArgs, bound: SocketAddr) 
     for (i, k) in chain.dev_signers().iter().enumerate() {
         out.push_str(&format!("  ({i}) {}  {}\n", k.address(), hex::encode_prefixed(k.to_bytes())));
     }
+    out.push_str(&format!(
+        "\nBundler (ERC-4337 RPC on the same URL)\n  EntryPoint  {}\n  Key         {} (mnemonic index {BUNDLER_KEY_INDEX})\n",
+        keyward_primitives::ENTRY_POINT_V07,
+        dev_signer(BUNDLER_KEY_INDEX).map(|k| k.address().to_string()).unwrap_or_default()
+    ));
     out.push_str("\nReady. Ctrl-C to stop.\n");
     // A closed stdout (piped into `head`, a parent that stopped reading) must not stop the chain.
     let mut stdout = std::io::stdout().lock();

@@ -1,0 +1,345 @@
+//! The running bundler: admits operations into the durable mempool, builds and sends bundles,
+//! tracks them to inclusion, replaces stuck transactions, and puts operations back when their
+//! block is reorganised away.
+//!
+//! Durability: an operation is committed to the store before `eth_sendUserOperation` answers,
+//! and a bundle transaction is recorded (hash and operations) before it is sent. After a crash
+//! the tracker resumes from the store. An operation can never be included twice: the
+//! EntryPoint's nonce admits each (sender, key, sequence) once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::eips::eip7702::{Authorization, SignedAuthorization};
+use alloy::primitives::{Address, B256, U256};
+use alloy::signers::Signature;
+use alloy::signers::local::PrivateKeySigner;
+use keyward_api::bundler::{BundlingMode, RpcAuthorization, RpcUserOperation};
+use keyward_chain::Chain;
+use keyward_primitives::UserOperation;
+use keyward_store::Store;
+use keyward_store::{InsertOutcome, MempoolError, OpRecord, OpStatus};
+use tokio::sync::{Mutex, Notify};
+
+use crate::bundle::{Candidate, build_bundle};
+use crate::error::RejectReason;
+use crate::submit::{current_fees, sign_bundle};
+use crate::validation::{Assumptions, ValidationConfig, validate_user_op_with};
+
+/// How the bundler runs.
+#[derive(Debug, Clone)]
+pub struct BundlerConfig {
+    /// Validation limits (and the EntryPoint).
+    pub validation: ValidationConfig,
+    /// Most operations one sender may have pending (ERC-7562 UREP-010 for unstaked senders).
+    pub sender_cap: usize,
+    /// Gas limit of a bundle transaction.
+    pub max_bundle_gas: u64,
+    /// Most pending operations considered for one bundle.
+    pub max_bundle_ops: usize,
+    /// How often the loop looks for work.
+    pub poll_interval: Duration,
+    /// A bundle not mined after this long is replaced with higher fees.
+    pub replace_after: Duration,
+    /// Blocks behind the head within which inclusions are re-checked for reorgs.
+    pub reorg_depth: u64,
+}
+
+impl Default for BundlerConfig {
+    fn default() -> Self {
+        Self {
+            validation: ValidationConfig::default(),
+            sender_cap: 4,
+            max_bundle_gas: 15_000_000,
+            max_bundle_ops: 64,
+            poll_interval: Duration::from_millis(100),
+            replace_after: Duration::from_secs(30),
+            reorg_depth: 64,
+        }
+    }
+}
+
+/// The bundler service for one chain and one EntryPoint.
+pub struct Bundler {
+    pub(crate) chain: Arc<dyn Chain>,
+    pub(crate) store: Store,
+    pub(crate) signer: PrivateKeySigner,
+    pub(crate) config: BundlerConfig,
+    pub(crate) chain_id: u64,
+    mode: std::sync::Mutex<BundlingMode>,
+    pub(crate) wake: Notify,
+    pub(crate) cycle: Mutex<()>,
+}
+
+impl std::fmt::Debug for Bundler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bundler").field("chain_id", &self.chain_id).field("bundler", &self.signer.address()).finish()
+    }
+}
+
+/// Current unix time in seconds.
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+pub(crate) fn store_err(e: MempoolError) -> RejectReason {
+    match e {
+        MempoolError::Underpriced { needed_max_fee, needed_priority_fee } => RejectReason::InvalidFields(format!(
+            "replacement underpriced: a replacement needs maxFeePerGas >= {needed_max_fee} and \
+             maxPriorityFeePerGas >= {needed_priority_fee} (+10% on both)"
+        )),
+        MempoolError::SenderCap { sender, cap } => RejectReason::Throttled(format!(
+            "sender {sender} already has {cap} operations pending; wait for one to be included"
+        )),
+        other => RejectReason::Chain(format!("mempool storage: {other}")),
+    }
+}
+
+/// Converts and checks an `eip7702Auth`: it must be signed by the sender, for this chain (or
+/// any), at the sender's current account nonce.
+pub(crate) async fn check_authorization(
+    chain: &dyn Chain,
+    chain_id: u64,
+    sender: Address,
+    auth: &RpcAuthorization,
+) -> Result<SignedAuthorization, RejectReason> {
+    let invalid = |m: String| RejectReason::InvalidFields(format!("eip7702Auth: {m}"));
+    if auth.chain_id != U256::ZERO && auth.chain_id != U256::from(chain_id) {
+        return Err(invalid(format!("chain id {} is not this chain's ({chain_id})", auth.chain_id)));
+    }
+    let y_parity = u8::try_from(auth.y_parity).map_err(|_| invalid("yParity must be 0 or 1".into()))?;
+    if y_parity > 1 {
+        return Err(invalid("yParity must be 0 or 1".into()));
+    }
+    let unsigned = Authorization { chain_id: auth.chain_id, address: auth.address, nonce: auth.nonce.to() };
+    let signed = unsigned.into_signed(Signature::new(auth.r, auth.s, y_parity == 1));
+    let authority = signed.recover_authority().map_err(|e| invalid(format!("signature does not recover: {e}")))?;
+    if authority != sender {
+        return Err(invalid(format!("signed by {authority}, not by the sender {sender}")));
+    }
+    let account_nonce = chain.transaction_count(sender, true).await?;
+    if signed.nonce != account_nonce {
+        return Err(invalid(format!("nonce {} is not the sender's account nonce {account_nonce}", signed.nonce)));
+    }
+    let code = chain.code(sender).await?;
+    if !code.is_empty() && !code.starts_with(&[0xef, 0x01, 0x00]) {
+        return Err(invalid("the sender is a contract, not an EOA".into()));
+    }
+    Ok(signed)
+}
+
+impl Bundler {
+    /// A bundler over `chain`, keeping its mempool in `store`, signing with `signer`.
+    pub async fn new(
+        chain: Arc<dyn Chain>,
+        store: Store,
+        signer: PrivateKeySigner,
+        config: BundlerConfig,
+    ) -> Result<Arc<Self>, RejectReason> {
+        let chain_id = chain.chain_id().await?;
+        Ok(Arc::new(Self {
+            chain,
+            store,
+            signer,
+            config,
+            chain_id,
+            mode: std::sync::Mutex::new(BundlingMode::Auto),
+            wake: Notify::new(),
+            cycle: Mutex::new(()),
+        }))
+    }
+
+    /// The EntryPoint served.
+    pub fn entry_point(&self) -> Address {
+        self.config.validation.entry_point
+    }
+
+    /// The chain.
+    pub fn chain(&self) -> &Arc<dyn Chain> {
+        &self.chain
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The bundling mode.
+    pub fn mode(&self) -> BundlingMode {
+        self.mode.lock().map(|m| *m).unwrap_or(BundlingMode::Auto)
+    }
+
+    /// Switches bundling mode.
+    pub fn set_mode(&self, mode: BundlingMode) {
+        if let Ok(mut m) = self.mode.lock() {
+            *m = mode;
+        }
+        self.wake.notify_one();
+    }
+
+    /// Validates `rpc` and commits it to the mempool; returns its userOpHash.
+    pub async fn add(&self, rpc: RpcUserOperation, entry_point: Address) -> Result<B256, RejectReason> {
+        if entry_point != self.entry_point() {
+            return Err(RejectReason::InvalidFields(format!(
+                "entry point {entry_point} is not supported; this bundler serves {}",
+                self.entry_point()
+            )));
+        }
+        let op = &rpc.op;
+        let delegate = match &rpc.eip7702_auth {
+            Some(a) => Some(check_authorization(self.chain.as_ref(), self.chain_id, op.sender, a).await?.address),
+            None => None,
+        };
+        let nonce_sequence = self.nonce_assumption(op).await?;
+        let outcome = validate_user_op_with(
+            self.chain.as_ref(),
+            &self.config.validation,
+            op,
+            Assumptions { delegate, nonce_sequence },
+        )
+        .await?;
+        let op_json = serde_json::to_string(&rpc).map_err(|e| RejectReason::Chain(e.to_string()))?;
+        let record = OpRecord {
+            hash: outcome.user_op_hash,
+            chain_id: self.chain_id,
+            entry_point,
+            sender: op.sender,
+            nonce_key: op.nonce >> 64,
+            nonce_seq: (op.nonce & U256::from(u64::MAX)).to(),
+            max_fee_per_gas: op.max_fee_per_gas,
+            max_priority_fee_per_gas: op.max_priority_fee_per_gas,
+            valid_until: outcome.valid_until,
+            op_json,
+            status: OpStatus::Pending,
+            bundle_tx: None,
+            block_number: None,
+            block_hash: None,
+            receipt_json: None,
+            failure: None,
+            created_at: now(),
+            updated_at: now(),
+        };
+        match self.store.insert_user_op(&record, self.config.sender_cap).await.map_err(store_err)? {
+            InsertOutcome::Inserted | InsertOutcome::AlreadyKnown => {}
+            InsertOutcome::Replaced { old_hash } => tracing::info!(%old_hash, new = %record.hash, "operation replaced"),
+        }
+        if self.mode() == BundlingMode::Auto {
+            self.wake.notify_one();
+        }
+        Ok(outcome.user_op_hash)
+    }
+
+    /// The nonce sequence to assume for `op`: `None` when it is the next onchain, the assumed
+    /// sequence when operations of the same key are pending before it; an error when it is stale
+    /// or leaves a gap.
+    async fn nonce_assumption(&self, op: &UserOperation) -> Result<Option<u64>, RejectReason> {
+        let key = op.nonce >> 64;
+        let seq: u64 = (op.nonce & U256::from(u64::MAX)).to();
+        let call = keyward_primitives::entry_point::IEntryPoint::getNonceCall {
+            sender: op.sender,
+            key: alloy::primitives::aliases::U192::from(key),
+        };
+        let tx = alloy::rpc::types::TransactionRequest::default()
+            .to(self.entry_point())
+            .input(alloy::sol_types::SolCall::abi_encode(&call).into());
+        let out = self.chain.call(tx, None).await?;
+        let onchain: U256 = <keyward_primitives::entry_point::IEntryPoint::getNonceCall as alloy::sol_types::SolCall>::abi_decode_returns(&out)
+            .map_err(|e| RejectReason::Chain(e.to_string()))?;
+        let onchain_seq: u64 = (onchain & U256::from(u64::MAX)).to();
+        if seq < onchain_seq {
+            return Err(RejectReason::SimulationFailed(format!(
+                "AA25 invalid account nonce: sequence {seq} is already used (next is {onchain_seq})"
+            )));
+        }
+        if seq == onchain_seq {
+            return Ok(None);
+        }
+        let pending = self
+            .store
+            .unfinished_user_ops(self.chain_id, self.entry_point())
+            .await
+            .map_err(store_err)?
+            .into_iter()
+            .filter(|r| r.sender == op.sender && r.nonce_key == key && r.nonce_seq < seq)
+            .count() as u64;
+        if seq > onchain_seq + pending {
+            return Err(RejectReason::SimulationFailed(format!(
+                "AA25 invalid account nonce: sequence {seq} leaves a gap (next is {})",
+                onchain_seq + pending
+            )));
+        }
+        Ok(Some(seq))
+    }
+
+    /// Builds and sends one bundle from the pending operations; the transaction hash if one went out.
+    pub async fn bundle_now(&self) -> Result<Option<B256>, RejectReason> {
+        let _cycle = self.cycle.lock().await;
+        let ep = self.entry_point();
+        let pending =
+            self.store.pending_user_ops(self.chain_id, ep, self.config.max_bundle_ops).await.map_err(store_err)?;
+        if pending.is_empty() {
+            return Ok(None);
+        }
+        let mut candidates = Vec::with_capacity(pending.len());
+        for r in pending {
+            match candidate_of(&r, self.chain.as_ref(), self.chain_id).await {
+                Ok(c) => candidates.push(c),
+                Err(e) => self.store.mark_failed(self.chain_id, ep, r.hash, &e).await.map_err(store_err)?,
+            }
+        }
+        let bundler = self.signer.address();
+        let bundle = build_bundle(
+            self.chain.as_ref(),
+            &self.config.validation,
+            candidates,
+            bundler,
+            bundler,
+            self.config.max_bundle_gas,
+        )
+        .await?;
+        for (hash, reason) in &bundle.rejected {
+            tracing::info!(%hash, %reason, "operation dropped at bundling");
+            self.store.mark_failed(self.chain_id, ep, *hash, reason).await.map_err(store_err)?;
+        }
+        if bundle.ops.is_empty() {
+            return Ok(None);
+        }
+        let nonce = self.chain.transaction_count(bundler, true).await?;
+        let fees = current_fees(self.chain.as_ref()).await?;
+        let signed = sign_bundle(self.chain_id, &self.signer, &bundle, ep, nonce, fees).await?;
+        let hashes: Vec<B256> = bundle.ops.iter().map(|c| c.hash).collect();
+        // Recorded before it is sent: a crash in between leaves a bundle the tracker resolves.
+        self.store
+            .record_bundle(&keyward_store::BundleRecord {
+                tx_hash: signed.hash,
+                chain_id: self.chain_id,
+                bundler,
+                tx_nonce: nonce,
+                max_fee_per_gas: fees.max_fee_per_gas,
+                max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
+                op_hashes: hashes.clone(),
+                status: keyward_store::BundleStatus::Pending,
+                sent_at: now(),
+                updated_at: now(),
+            })
+            .await
+            .map_err(|e| RejectReason::Chain(format!("bundle storage: {e}")))?;
+        self.store.mark_submitted(self.chain_id, ep, &hashes, signed.hash).await.map_err(store_err)?;
+        self.chain.send_raw_transaction(signed.raw).await?;
+        tracing::info!(tx = %signed.hash, ops = hashes.len(), "bundle sent");
+        Ok(Some(signed.hash))
+    }
+}
+
+/// Rebuilds a bundle candidate from its stored record.
+pub(crate) async fn candidate_of(r: &OpRecord, chain: &dyn Chain, chain_id: u64) -> Result<Candidate, String> {
+    let rpc: RpcUserOperation =
+        serde_json::from_str(&r.op_json).map_err(|e| format!("stored operation is unreadable: {e}"))?;
+    let authorization = match &rpc.eip7702_auth {
+        // A delegation already live needs no authorization in the bundle.
+        Some(_) if !chain.code(rpc.op.sender).await.map(|c| c.is_empty()).unwrap_or(true) => None,
+        Some(a) => Some(check_authorization(chain, chain_id, rpc.op.sender, a).await.map_err(|e| e.to_string())?),
+        None => None,
+    };
+    Ok(Candidate { hash: r.hash, op: rpc.op, authorization })
+}

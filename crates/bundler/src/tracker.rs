@@ -1,0 +1,174 @@
+//! Following sent bundles to their end: inclusion (per-op receipts recorded), onchain revert
+//! (operations back to pending), replacement of stuck transactions, and crash leftovers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::B256;
+use keyward_api::bundler::BundlingMode;
+use keyward_store::{BundleRecord, BundleStatus};
+
+use crate::bundle::build_bundle;
+use crate::error::RejectReason;
+use crate::receipt::user_operation_receipt;
+use crate::service::{Bundler, candidate_of, now, store_err};
+use crate::submit::{BundleFees, current_fees, sign_bundle};
+
+fn bundle_err(e: impl std::fmt::Display) -> RejectReason {
+    RejectReason::Chain(format!("bundle storage: {e}"))
+}
+
+impl Bundler {
+    /// Resolves every pending bundle once.
+    pub async fn track(&self) -> Result<(), RejectReason> {
+        let _cycle = self.cycle.lock().await;
+        let bundles = self.store.pending_bundles(self.chain_id, self.signer.address()).await.map_err(bundle_err)?;
+        for b in bundles {
+            self.track_bundle(&b).await?;
+        }
+        Ok(())
+    }
+
+    async fn track_bundle(&self, b: &BundleRecord) -> Result<(), RejectReason> {
+        let ep = self.entry_point();
+        if let Some(receipt) = self.chain.transaction_receipt(b.tx_hash).await? {
+            if !receipt.status() {
+                // The bundle reverted onchain (state moved between simulation and inclusion):
+                // its operations go back to pending and are re-validated.
+                let reset =
+                    self.store.reset_to_pending_by_bundle(self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
+                tracing::warn!(tx = %b.tx_hash, ops = reset.len(), "bundle reverted onchain; operations back to pending");
+                return self.store.mark_bundle(b.tx_hash, BundleStatus::Failed).await.map_err(bundle_err);
+            }
+            let (number, block_hash) =
+                (receipt.block_number.unwrap_or_default(), receipt.block_hash.unwrap_or_default());
+            for hash in &b.op_hashes {
+                match user_operation_receipt(&receipt, ep, *hash) {
+                    Some(r) => {
+                        let json = serde_json::to_string(&r).map_err(|e| RejectReason::Chain(e.to_string()))?;
+                        self.store
+                            .mark_included(self.chain_id, ep, *hash, number, block_hash, &json)
+                            .await
+                            .map_err(store_err)?;
+                    }
+                    None => {
+                        self.store
+                            .mark_failed(
+                                self.chain_id,
+                                ep,
+                                *hash,
+                                "the bundle was mined without this operation's event",
+                            )
+                            .await
+                            .map_err(store_err)?;
+                    }
+                }
+            }
+            return self.store.mark_bundle(b.tx_hash, BundleStatus::Mined).await.map_err(bundle_err);
+        }
+        let mined_nonce = self.chain.transaction_count(self.signer.address(), false).await?;
+        if mined_nonce > b.tx_nonce {
+            // Another transaction (a replacement) took this nonce; whatever this bundle still
+            // holds goes back to pending.
+            self.store.reset_to_pending_by_bundle(self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
+            return self.store.mark_bundle(b.tx_hash, BundleStatus::Replaced).await.map_err(bundle_err);
+        }
+        if self.chain.transaction_by_hash(b.tx_hash).await?.is_none() {
+            // Never reached the node (a crash between recording and sending) or dropped by it.
+            tracing::warn!(tx = %b.tx_hash, "bundle unknown to the node; operations back to pending");
+            self.store.reset_to_pending_by_bundle(self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
+            return self.store.mark_bundle(b.tx_hash, BundleStatus::Failed).await.map_err(bundle_err);
+        }
+        if now().saturating_sub(b.sent_at) >= self.config.replace_after.as_secs() {
+            self.replace(b).await?;
+        }
+        Ok(())
+    }
+
+    /// Re-sends a stuck bundle's operations at the same nonce with fees raised by at least 10%.
+    async fn replace(&self, b: &BundleRecord) -> Result<(), RejectReason> {
+        let ep = self.entry_point();
+        let mut candidates = Vec::new();
+        for hash in &b.op_hashes {
+            if let Some(r) = self.store.get_user_op(self.chain_id, ep, *hash).await.map_err(store_err)?
+                && let Ok(c) = candidate_of(&r, self.chain.as_ref(), self.chain_id).await
+            {
+                candidates.push(c);
+            }
+        }
+        let bundler = self.signer.address();
+        let bundle = build_bundle(
+            self.chain.as_ref(),
+            &self.config.validation,
+            candidates,
+            bundler,
+            bundler,
+            self.config.max_bundle_gas,
+        )
+        .await?;
+        for (hash, reason) in &bundle.rejected {
+            self.store.mark_failed(self.chain_id, ep, *hash, reason).await.map_err(store_err)?;
+        }
+        if bundle.ops.is_empty() {
+            return Ok(());
+        }
+        let old =
+            BundleFees { max_fee_per_gas: b.max_fee_per_gas, max_priority_fee_per_gas: b.max_priority_fee_per_gas }
+                .bumped(10);
+        let now_fees = current_fees(self.chain.as_ref()).await?;
+        let fees = BundleFees {
+            max_fee_per_gas: old.max_fee_per_gas.max(now_fees.max_fee_per_gas),
+            max_priority_fee_per_gas: old.max_priority_fee_per_gas.max(now_fees.max_priority_fee_per_gas),
+        };
+        let signed = sign_bundle(self.chain_id, &self.signer, &bundle, ep, b.tx_nonce, fees).await?;
+        let hashes: Vec<B256> = bundle.ops.iter().map(|c| c.hash).collect();
+        self.store
+            .record_bundle(&BundleRecord {
+                tx_hash: signed.hash,
+                chain_id: self.chain_id,
+                bundler,
+                tx_nonce: b.tx_nonce,
+                max_fee_per_gas: fees.max_fee_per_gas,
+                max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
+                op_hashes: hashes.clone(),
+                status: BundleStatus::Pending,
+                sent_at: now(),
+                updated_at: now(),
+            })
+            .await
+            .map_err(bundle_err)?;
+        self.store.mark_submitted(self.chain_id, ep, &hashes, signed.hash).await.map_err(store_err)?;
+        self.chain.send_raw_transaction(signed.raw).await?;
+        tracing::info!(old = %b.tx_hash, new = %signed.hash, "stuck bundle replaced with higher fees");
+        Ok(())
+    }
+
+    /// Runs the bundling loop until the bundler is dropped: bundles pending operations (in auto
+    /// mode) and tracks sent bundles, on every wake-up and every poll interval.
+    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(self);
+        let interval = self.config.poll_interval;
+        tokio::spawn(async move {
+            loop {
+                let Some(this) = weak.upgrade() else { break };
+                if this.mode() == BundlingMode::Auto
+                    && let Err(e) = this.bundle_now().await
+                {
+                    tracing::error!(error = %e, "bundling failed");
+                }
+                if let Err(e) = this.track().await {
+                    tracing::error!(error = %e, "tracking bundles failed");
+                }
+                let wait = async {
+                    tokio::select! {
+                        _ = this.wake.notified() => {}
+                        _ = tokio::time::sleep(interval) => {}
+                    }
+                };
+                wait.await;
+                drop(this);
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+    }
+}

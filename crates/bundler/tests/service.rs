@@ -1,0 +1,203 @@
+//! The bundler service on the embedded chain with a SQLite mempool: admission rules (idempotent
+//! retries, replacement fees, per-sender cap, nonce sequencing), bundling and tracking to
+//! inclusion, and recovery from a store left by a crash.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::signers::local::PrivateKeySigner;
+use keyward_api::bundler::{BundlingMode, RpcUserOperation};
+use keyward_bundler::{Bundler, BundlerConfig, RejectReason};
+use keyward_primitives::UserOperation;
+use keyward_store::{OpStatus, Store};
+use keyward_testkit::Harness;
+use keyward_testkit::ops::{self, count_call};
+
+const ETH: u64 = 1_000_000_000_000_000_000;
+
+struct Env {
+    h: Harness,
+    dir: std::path::PathBuf,
+    bundler: Arc<Bundler>,
+    owner: PrivateKeySigner,
+    account: Address,
+    counter: Address,
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("keyward-bundler-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn env(name: &str) -> Env {
+    let h = Harness::embedded();
+    let dir = temp_dir(name);
+    let store = Store::open_sqlite_file(&dir).await.unwrap();
+    let bundler = Bundler::new(h.chain.clone(), store, h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
+    bundler.set_mode(BundlingMode::Manual);
+    let owner = PrivateKeySigner::random();
+    let account = h.test_account(owner.address(), U256::from(ETH)).await;
+    let counter = h.counter().await;
+    Env { h, dir, bundler, owner, account, counter }
+}
+
+impl Env {
+    async fn op(&self, nonce: U256, edit: impl FnOnce(&mut UserOperation)) -> RpcUserOperation {
+        let mut op = ops::op(self.account, nonce, count_call(self.counter));
+        edit(&mut op);
+        self.h.sign(&mut op, &self.owner).await;
+        RpcUserOperation { op, eip7702_auth: None }
+    }
+
+    async fn status(&self, hash: B256) -> OpStatus {
+        self.bundler.store().get_user_op(self.h.chain_id().await, self.h.ep, hash).await.unwrap().unwrap().status
+    }
+}
+
+#[tokio::test]
+async fn accepted_op_is_bundled_and_tracked_to_inclusion() {
+    let e = env("flow").await;
+    let op = e.op(U256::ZERO, |_| {}).await;
+    let hash = e.bundler.add(op.clone(), e.h.ep).await.unwrap();
+    assert_eq!(hash, op.op.hash(e.h.ep, e.h.chain_id().await));
+    // A client retry of the same operation is answered with the same hash, not an error.
+    assert_eq!(e.bundler.add(op, e.h.ep).await.unwrap(), hash);
+    assert_eq!(e.status(hash).await, OpStatus::Pending);
+    let tx = e.bundler.bundle_now().await.unwrap().expect("a bundle");
+    assert_eq!(e.status(hash).await, OpStatus::Submitted);
+    e.bundler.track().await.unwrap();
+    let rec = e.bundler.store().get_user_op(e.h.chain_id().await, e.h.ep, hash).await.unwrap().unwrap();
+    assert_eq!(rec.status, OpStatus::Included);
+    assert_eq!(rec.bundle_tx, Some(tx));
+    assert!(rec.receipt_json.unwrap().contains("\"success\":true"));
+    assert_eq!(e.bundler.bundle_now().await.unwrap(), None, "nothing left to bundle");
+    std::fs::remove_dir_all(&e.dir).unwrap();
+}
+
+#[tokio::test]
+async fn replacement_needs_ten_percent_more_on_both_fees() {
+    let e = env("replace").await;
+    let first = e.op(U256::ZERO, |_| {}).await;
+    let old = e.bundler.add(first, e.h.ep).await.unwrap();
+    let cheap = e
+        .op(U256::ZERO, |op| {
+            op.max_fee_per_gas += op.max_fee_per_gas / 20;
+            op.max_priority_fee_per_gas += op.max_priority_fee_per_gas / 20;
+        })
+        .await;
+    let err = e.bundler.add(cheap, e.h.ep).await.unwrap_err();
+    assert_eq!(err.code(), -32602);
+    assert!(err.to_string().contains("replacement underpriced"), "{err}");
+    let better = e
+        .op(U256::ZERO, |op| {
+            op.max_fee_per_gas += op.max_fee_per_gas / 10;
+            op.max_priority_fee_per_gas += op.max_priority_fee_per_gas / 10;
+        })
+        .await;
+    let new = e.bundler.add(better, e.h.ep).await.unwrap();
+    assert_ne!(new, old);
+    assert_eq!(e.status(new).await, OpStatus::Pending);
+    assert!(
+        e.bundler
+            .store()
+            .get_user_op(e.h.chain_id().await, e.h.ep, old)
+            .await
+            .unwrap()
+            .is_none_or(|r| r.status != OpStatus::Pending)
+    );
+    std::fs::remove_dir_all(&e.dir).unwrap();
+}
+
+#[tokio::test]
+async fn nonce_sequencing_and_sender_cap() {
+    let e = env("nonces").await;
+    for seq in 0..4u64 {
+        e.bundler.add(e.op(U256::from(seq), |_| {}).await, e.h.ep).await.unwrap();
+    }
+    // A fifth pending op from the same sender is throttled.
+    let err = e.bundler.add(e.op(U256::from(4), |_| {}).await, e.h.ep).await.unwrap_err();
+    assert_eq!(err.code(), -32504, "{err}");
+    // A gap is refused before anything else.
+    let e2 = env("gap").await;
+    let err = e2.bundler.add(e2.op(U256::from(1), |_| {}).await, e2.h.ep).await.unwrap_err();
+    assert!(matches!(err, RejectReason::SimulationFailed(ref m) if m.contains("gap")), "{err}");
+    // One op per sender per bundle: four bundles include the four in order.
+    for _ in 0..4 {
+        assert!(e.bundler.bundle_now().await.unwrap().is_some());
+        e.bundler.track().await.unwrap();
+    }
+    assert_eq!(e.h.nonce(e.account, 0).await, U256::from(4));
+    std::fs::remove_dir_all(&e.dir).unwrap();
+    std::fs::remove_dir_all(&e2.dir).unwrap();
+}
+
+#[tokio::test]
+async fn auto_mode_includes_without_being_asked() {
+    let e = env("auto").await;
+    e.bundler.set_mode(BundlingMode::Auto);
+    let _task = e.bundler.spawn();
+    let hash = e.bundler.add(e.op(U256::ZERO, |_| {}).await, e.h.ep).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while e.status(hash).await != OpStatus::Included {
+        assert!(tokio::time::Instant::now() < deadline, "not included in time");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    std::fs::remove_dir_all(&e.dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_restart_resumes_from_the_store() {
+    let e = env("restart").await;
+    let chain_id = e.h.chain_id().await;
+    // Accepted, then the process "dies": only the store file and the chain remain.
+    let a = e.bundler.add(e.op(U256::ZERO, |_| {}).await, e.h.ep).await.unwrap();
+    drop(e.bundler);
+    let store = Store::open_sqlite_file(&e.dir).await.unwrap();
+    let bundler = Bundler::new(e.h.chain.clone(), store, e.h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
+    bundler.set_mode(BundlingMode::Manual);
+    assert!(bundler.bundle_now().await.unwrap().is_some());
+    bundler.track().await.unwrap();
+    assert_eq!(bundler.store().get_user_op(chain_id, e.h.ep, a).await.unwrap().unwrap().status, OpStatus::Included);
+
+    // A bundle recorded but never sent (a crash between the two): the tracker notices the node
+    // never saw it and puts the operation back, and the next bundle includes it — once.
+    let b = bundler
+        .add(
+            {
+                let mut op = ops::op(e.account, U256::from(1), count_call(e.counter));
+                e.h.sign(&mut op, &e.owner).await;
+                RpcUserOperation { op, eip7702_auth: None }
+            },
+            e.h.ep,
+        )
+        .await
+        .unwrap();
+    let ghost = B256::repeat_byte(0x77);
+    bundler
+        .store()
+        .record_bundle(&keyward_store::BundleRecord {
+            tx_hash: ghost,
+            chain_id,
+            bundler: e.h.keys[9].address(),
+            tx_nonce: e.h.chain.transaction_count(e.h.keys[9].address(), true).await.unwrap(),
+            max_fee_per_gas: 1,
+            max_priority_fee_per_gas: 1,
+            op_hashes: vec![b],
+            status: keyward_store::BundleStatus::Pending,
+            sent_at: 0,
+            updated_at: 0,
+        })
+        .await
+        .unwrap();
+    bundler.store().mark_submitted(chain_id, e.h.ep, &[b], ghost).await.unwrap();
+    bundler.track().await.unwrap();
+    assert_eq!(bundler.store().get_user_op(chain_id, e.h.ep, b).await.unwrap().unwrap().status, OpStatus::Pending);
+    assert!(bundler.bundle_now().await.unwrap().is_some());
+    bundler.track().await.unwrap();
+    assert_eq!(bundler.store().get_user_op(chain_id, e.h.ep, b).await.unwrap().unwrap().status, OpStatus::Included);
+    assert_eq!(e.h.nonce(e.account, 0).await, U256::from(2));
+    std::fs::remove_dir_all(&e.dir).unwrap();
+}

@@ -1,0 +1,171 @@
+//! The handleOps transactions the submitter sent, so a restart knows which nonces are in flight.
+
+use alloy::primitives::{Address, B256};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::codec::{
+    address_text, b256_text, now_secs, parse_address, parse_b256, parse_u128, u64_from_db, u64_to_db, u128_text,
+};
+use crate::db::Store;
+use crate::error::StoreError;
+
+/// Lifecycle of a bundle transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BundleStatus {
+    /// Sent, not yet mined.
+    Pending,
+    /// Mined (whatever the ops' outcomes).
+    Mined,
+    /// Superseded by another transaction with the same nonce (fee bump).
+    Replaced,
+    /// Will never be mined (rejected, dropped, or reverted as a whole).
+    Failed,
+}
+
+impl BundleStatus {
+    /// Every status.
+    pub const ALL: [BundleStatus; 4] =
+        [BundleStatus::Pending, BundleStatus::Mined, BundleStatus::Replaced, BundleStatus::Failed];
+
+    /// The lowercase text stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BundleStatus::Pending => "pending",
+            BundleStatus::Mined => "mined",
+            BundleStatus::Replaced => "replaced",
+            BundleStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses the stored text (lowercase only).
+    pub fn parse(s: &str) -> Option<BundleStatus> {
+        BundleStatus::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for BundleStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One sent bundle transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BundleRecord {
+    /// Hash of the handleOps transaction (primary key).
+    pub tx_hash: B256,
+    /// Chain it was sent on.
+    pub chain_id: u64,
+    /// The bundler key's address (transaction sender).
+    pub bundler: Address,
+    /// The transaction's nonce.
+    pub tx_nonce: u64,
+    /// The transaction's maxFeePerGas.
+    pub max_fee_per_gas: u128,
+    /// The transaction's maxPriorityFeePerGas.
+    pub max_priority_fee_per_gas: u128,
+    /// userOpHashes of the ops it carries, in bundle order.
+    pub op_hashes: Vec<B256>,
+    /// Where the transaction is in its lifecycle.
+    pub status: BundleStatus,
+    /// When it was sent (unix seconds).
+    pub sent_at: u64,
+    /// When its status last changed (unix seconds).
+    pub updated_at: u64,
+}
+
+/// Columns of `bundles` in the order [`bundle_from_row`] reads them.
+macro_rules! bundle_columns {
+    () => {
+        "tx_hash, chain_id, bundler, tx_nonce, max_fee_per_gas, max_priority_fee_per_gas, op_hashes, status, \
+         sent_at, updated_at"
+    };
+}
+
+/// Decodes one `bundles` row selected with [`bundle_columns`].
+fn bundle_from_row(row: &AnyRow) -> Result<BundleRecord, StoreError> {
+    let text = |c: &str| row.try_get::<String, _>(c);
+    let status_text = text("status")?;
+    let status = BundleStatus::parse(&status_text)
+        .ok_or_else(|| StoreError::Corrupt(format!("bundles.status: unknown value {status_text:?}")))?;
+    let op_hashes: Vec<B256> = serde_json::from_str(&text("op_hashes")?)
+        .map_err(|e| StoreError::Corrupt(format!("bundles.op_hashes: {e}")))?;
+    Ok(BundleRecord {
+        tx_hash: parse_b256("tx_hash", &text("tx_hash")?)?,
+        chain_id: u64_from_db("chain_id", row.try_get("chain_id")?)?,
+        bundler: parse_address("bundler", &text("bundler")?)?,
+        tx_nonce: u64_from_db("tx_nonce", row.try_get("tx_nonce")?)?,
+        max_fee_per_gas: parse_u128("max_fee_per_gas", &text("max_fee_per_gas")?)?,
+        max_priority_fee_per_gas: parse_u128("max_priority_fee_per_gas", &text("max_priority_fee_per_gas")?)?,
+        op_hashes,
+        status,
+        sent_at: u64_from_db("sent_at", row.try_get("sent_at")?)?,
+        updated_at: u64_from_db("updated_at", row.try_get("updated_at")?)?,
+    })
+}
+
+impl Store {
+    /// Records a sent bundle transaction; returns false (and changes nothing) if `tx_hash` is already recorded.
+    pub async fn record_bundle(&self, rec: &BundleRecord) -> Result<bool, StoreError> {
+        let op_hashes = serde_json::to_string(&rec.op_hashes.iter().map(b256_text).collect::<Vec<_>>())
+            .map_err(|e| StoreError::InvalidInput(format!("op_hashes: {e}")))?;
+        let done = sqlx::query(
+            "INSERT INTO bundles (tx_hash, chain_id, bundler, tx_nonce, max_fee_per_gas, max_priority_fee_per_gas, \
+             op_hashes, status, sent_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (tx_hash) DO NOTHING",
+        )
+        .bind(b256_text(&rec.tx_hash))
+        .bind(u64_to_db("chain_id", rec.chain_id)?)
+        .bind(address_text(&rec.bundler))
+        .bind(u64_to_db("tx_nonce", rec.tx_nonce)?)
+        .bind(u128_text(rec.max_fee_per_gas))
+        .bind(u128_text(rec.max_priority_fee_per_gas))
+        .bind(op_hashes)
+        .bind(rec.status.as_str())
+        .bind(u64_to_db("sent_at", rec.sent_at)?)
+        .bind(u64_to_db("updated_at", rec.updated_at)?)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Pending bundle transactions of one bundler key on one chain, by nonce then send time.
+    pub async fn pending_bundles(&self, chain_id: u64, bundler: Address) -> Result<Vec<BundleRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            bundle_columns!(),
+            " FROM bundles WHERE chain_id = $1 AND bundler = $2 AND status = 'pending' \
+             ORDER BY tx_nonce, sent_at, tx_hash"
+        ))
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_text(&bundler))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(bundle_from_row).collect()
+    }
+
+    /// Sets the status of a recorded bundle transaction; NotFound if it was never recorded.
+    pub async fn mark_bundle(&self, tx_hash: B256, status: BundleStatus) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE bundles SET status = $2, updated_at = $3 WHERE tx_hash = $1")
+            .bind(b256_text(&tx_hash))
+            .bind(status.as_str())
+            .bind(u64_to_db("updated_at", now_secs())?)
+            .execute(self.pool())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("bundle transaction {tx_hash}")));
+        }
+        Ok(())
+    }
+
+    /// The recorded bundle transaction with this hash, if any.
+    pub async fn bundle_by_tx(&self, tx_hash: B256) -> Result<Option<BundleRecord>, StoreError> {
+        let row = sqlx::query(concat!("SELECT ", bundle_columns!(), " FROM bundles WHERE tx_hash = $1"))
+            .bind(b256_text(&tx_hash))
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(bundle_from_row).transpose()
+    }
+}

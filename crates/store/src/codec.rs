@@ -1,0 +1,121 @@
+//! Column encodings shared by the repositories: fixed-width lowercase 0x-hex TEXT for hashes,
+//! addresses, U256 and u128; BIGINT for u64 values.
+
+use alloy::hex;
+use alloy::primitives::{Address, B256, U256};
+
+use crate::error::CodecError;
+
+/// `0x` + 64 lowercase hex digits.
+pub(crate) fn b256_text(v: &B256) -> String {
+    hex::encode_prefixed(v.as_slice())
+}
+
+/// `0x` + 40 lowercase hex digits.
+pub(crate) fn address_text(v: &Address) -> String {
+    hex::encode_prefixed(v.as_slice())
+}
+
+/// `0x` + 64 lowercase hex digits (big-endian, zero-padded, so text order is numeric order).
+pub(crate) fn u256_text(v: &U256) -> String {
+    hex::encode_prefixed(v.to_be_bytes::<32>())
+}
+
+/// `0x` + 32 lowercase hex digits (zero-padded, so text order is numeric order).
+pub(crate) fn u128_text(v: u128) -> String {
+    format!("0x{v:032x}")
+}
+
+/// Strips `0x` and checks the digit count and case, so only what we wrote is accepted.
+fn hex_digits<'a>(column: &str, s: &'a str, digits: usize) -> Result<&'a str, CodecError> {
+    let body = s
+        .strip_prefix("0x")
+        .filter(|b| b.len() == digits && b.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)))
+        .ok_or_else(|| {
+            CodecError::Corrupt(format!("{column}: expected 0x + {digits} lowercase hex digits, got {s:?}"))
+        })?;
+    Ok(body)
+}
+
+/// Parses a [`b256_text`] value.
+pub(crate) fn parse_b256(column: &str, s: &str) -> Result<B256, CodecError> {
+    let body = hex_digits(column, s, 64)?;
+    let bytes = hex::decode(body).map_err(|e| CodecError::Corrupt(format!("{column}: {e}")))?;
+    Ok(B256::from_slice(&bytes))
+}
+
+/// Parses an [`address_text`] value.
+pub(crate) fn parse_address(column: &str, s: &str) -> Result<Address, CodecError> {
+    let body = hex_digits(column, s, 40)?;
+    let bytes = hex::decode(body).map_err(|e| CodecError::Corrupt(format!("{column}: {e}")))?;
+    Ok(Address::from_slice(&bytes))
+}
+
+/// Parses a [`u256_text`] value.
+pub(crate) fn parse_u256(column: &str, s: &str) -> Result<U256, CodecError> {
+    Ok(U256::from_be_bytes(parse_b256(column, s)?.0))
+}
+
+/// Parses a [`u128_text`] value.
+pub(crate) fn parse_u128(column: &str, s: &str) -> Result<u128, CodecError> {
+    let body = hex_digits(column, s, 32)?;
+    u128::from_str_radix(body, 16).map_err(|e| CodecError::Corrupt(format!("{column}: {e}")))
+}
+
+/// A u64 for a BIGINT column; values above `i64::MAX` are refused.
+pub(crate) fn u64_to_db(column: &str, v: u64) -> Result<i64, CodecError> {
+    i64::try_from(v).map_err(|_| CodecError::Input(format!("{column} = {v} exceeds the storable maximum {}", i64::MAX)))
+}
+
+/// A BIGINT column read back as u64; negative values are corrupt.
+pub(crate) fn u64_from_db(column: &str, v: i64) -> Result<u64, CodecError> {
+    u64::try_from(v).map_err(|_| CodecError::Corrupt(format!("{column}: negative value {v}")))
+}
+
+/// The full u64 range stored bit-for-bit in a BIGINT (two's complement); used for nonce_seq.
+pub(crate) fn u64_bits_to_db(v: u64) -> i64 {
+    i64::from_ne_bytes(v.to_ne_bytes())
+}
+
+/// Inverse of [`u64_bits_to_db`].
+pub(crate) fn u64_bits_from_db(v: i64) -> u64 {
+    u64::from_ne_bytes(v.to_ne_bytes())
+}
+
+/// Current unix time in seconds (0 if the clock is before 1970).
+pub(crate) fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_fixed_width() {
+        let h = B256::repeat_byte(0xab);
+        assert_eq!(parse_b256("h", &b256_text(&h)).unwrap(), h);
+        let a = Address::repeat_byte(0xcd);
+        assert_eq!(address_text(&a), format!("0x{}", "cd".repeat(20)));
+        assert_eq!(parse_address("a", &address_text(&a)).unwrap(), a);
+        let u = U256::from(1u64) << 191;
+        assert_eq!(u256_text(&u).len(), 66);
+        assert_eq!(parse_u256("u", &u256_text(&u)).unwrap(), u);
+        assert_eq!(u128_text(255), format!("0x{}ff", "0".repeat(30)));
+        assert_eq!(parse_u128("f", &u128_text(u128::MAX)).unwrap(), u128::MAX);
+        assert!(u128_text(9) < u128_text(10));
+        for v in [0u64, 1, i64::MAX as u64, u64::MAX] {
+            assert_eq!(u64_bits_from_db(u64_bits_to_db(v)), v);
+        }
+        assert!(u64_to_db("x", u64::MAX).is_err());
+        assert!(u64_from_db("x", -1).is_err());
+    }
+
+    #[test]
+    fn refuses_foreign_formats() {
+        assert!(parse_b256("h", &format!("0x{}", "AB".repeat(32))).is_err());
+        assert!(parse_b256("h", &"ab".repeat(32)).is_err());
+        assert!(parse_address("a", "0x1234").is_err());
+        assert!(parse_u128("f", "0xff").is_err());
+    }
+}

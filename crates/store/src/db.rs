@@ -1,0 +1,212 @@
+//! Opening a store: URL → backend, SQLite durability pragmas, the pool, embedded migrations.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
+
+use crate::error::StoreError;
+
+/// The migrations in `crates/store/migrations`, embedded at compile time (portable SQL).
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// How long a SQLite connection waits for another writer's lock before failing (10 s).
+const SQLITE_BUSY_TIMEOUT_PRAGMA: &str = "PRAGMA busy_timeout = 10000";
+
+/// Name of the database file [`Store::open_sqlite_file`] creates in its directory.
+pub const SQLITE_FILE_NAME: &str = "keyward.db";
+
+/// The database behind a [`Store`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, a file (WAL, `synchronous=FULL`) or in memory.
+    Sqlite,
+    /// PostgreSQL reached by URL.
+    Postgres,
+}
+
+/// A handle on the database: cheap to clone, shared by every repository (mempool, bundles).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    ///
+    /// Accepted: `sqlite:///abs/path.db?mode=rwc`, `sqlite:relative.db?mode=rwc`, `sqlite::memory:`,
+    /// `postgres://user:pass@host:port/db` (`postgresql://` too).
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        install_default_drivers();
+        let backend = backend_of(url)?;
+        let open_err = |e: sqlx::Error| StoreError::Open { url: mask_password(url), reason: e.to_string() };
+        let pool = match backend {
+            Backend::Sqlite if is_sqlite_memory(url) => {
+                // Every connection to `sqlite::memory:` is a separate database: keep exactly one, forever.
+                sqlite_pool_options(1).idle_timeout(None).max_lifetime(None).connect(url).await.map_err(open_err)?
+            }
+            Backend::Sqlite => {
+                // WAL is persistent in the file; switch once, on a lone connection, because changing the
+                // journal mode needs an exclusive lock that the busy timeout does not wait for.
+                let mut conn = AnyConnection::connect(url).await.map_err(open_err)?;
+                let mode: String =
+                    sqlx::query_scalar("PRAGMA journal_mode = WAL").fetch_one(&mut conn).await.map_err(open_err)?;
+                conn.close().await.map_err(open_err)?;
+                if !mode.eq_ignore_ascii_case("wal") {
+                    return Err(StoreError::Open {
+                        url: mask_password(url),
+                        reason: format!("SQLite refused WAL journal mode (got {mode:?})"),
+                    });
+                }
+                sqlite_pool_options(8).connect(url).await.map_err(open_err)?
+            }
+            Backend::Postgres => {
+                // One direct attempt first: the pool would retry until its timeout and then report only
+                // "timed out", hiding the real cause (refused, auth, unknown database).
+                AnyConnection::connect(url).await.map_err(open_err)?.close().await.map_err(open_err)?;
+                AnyPoolOptions::new()
+                    .max_connections(10)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(url)
+                    .await
+                    .map_err(open_err)?
+            }
+        };
+        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
+        tracing::debug!(url = %mask_password(url), ?backend, "store opened");
+        Ok(Store { pool, backend })
+    }
+
+    /// Opens (creating the directory and file if needed) the SQLite database `dir/keyward.db`.
+    pub async fn open_sqlite_file(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let dir = dir.as_ref();
+        let shown = dir.display().to_string();
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| StoreError::Open { url: shown.clone(), reason: format!("cannot create directory: {e}") })?;
+        let dir = tokio::fs::canonicalize(dir)
+            .await
+            .map_err(|e| StoreError::Open { url: shown.clone(), reason: format!("cannot resolve directory: {e}") })?;
+        let file = dir.join(SQLITE_FILE_NAME);
+        let path = file.to_str().ok_or_else(|| StoreError::InvalidUrl {
+            url: shown.clone(),
+            reason: "the path is not valid UTF-8".into(),
+        })?;
+        Store::open(&format!("sqlite://{}?mode=rwc", percent_encode_path(path))).await
+    }
+
+    /// Which database this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The connection pool, for repositories in other crates and for diagnostics.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Closes every connection (waits for the ones in use to come back).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Begins a read-write transaction. SQLite: `BEGIN IMMEDIATE`, taking the write lock up front so a
+    /// read-then-write transaction never fails to upgrade its lock; PostgreSQL: `BEGIN` (callers take
+    /// row or advisory locks where they read before writing).
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+}
+
+/// Pool options for SQLite: every connection gets the durability pragmas.
+fn sqlite_pool_options(max_connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(30)).after_connect(
+        |conn, _meta| {
+            Box::pin(async move {
+                // FULL: the WAL is fsynced at every commit, so an acknowledged write survives power loss
+                // (NORMAL would only survive a process crash).
+                conn.execute("PRAGMA synchronous = FULL").await?;
+                conn.execute(SQLITE_BUSY_TIMEOUT_PRAGMA).await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                Ok(())
+            })
+        },
+    )
+}
+
+/// The backend a URL names, by its scheme.
+fn backend_of(url: &str) -> Result<Backend, StoreError> {
+    let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase()).unwrap_or_default();
+    match scheme.as_str() {
+        "sqlite" => Ok(Backend::Sqlite),
+        "postgres" | "postgresql" => Ok(Backend::Postgres),
+        _ => Err(StoreError::InvalidUrl {
+            url: mask_password(url),
+            reason: "expected a sqlite:, postgres: or postgresql: URL".into(),
+        }),
+    }
+}
+
+/// Whether a SQLite URL names an in-memory database.
+fn is_sqlite_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// The URL with the password of its authority (if any) replaced by `***`, for messages and logs.
+pub(crate) fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else { return url.to_string() };
+    let userinfo = &authority[..at];
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => url.to_string(),
+    }
+}
+
+/// Percent-encodes a filesystem path for a `sqlite://` URL (sqlx decodes it again).
+fn percent_encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_by_scheme() {
+        assert_eq!(backend_of("sqlite::memory:").unwrap(), Backend::Sqlite);
+        assert_eq!(backend_of("sqlite:///tmp/x.db?mode=rwc").unwrap(), Backend::Sqlite);
+        assert_eq!(backend_of("postgres://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(backend_of("PostgreSQL://u@h/db").unwrap(), Backend::Postgres);
+        assert!(matches!(backend_of("mysql://h/db"), Err(StoreError::InvalidUrl { .. })));
+        assert!(backend_of("nonsense").is_err());
+    }
+
+    #[test]
+    fn masks_passwords() {
+        assert_eq!(mask_password("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(mask_password("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(mask_password("sqlite:///a/b.db"), "sqlite:///a/b.db");
+    }
+
+    #[test]
+    fn encodes_paths() {
+        assert_eq!(percent_encode_path("/tmp/a b/#x?.db"), "/tmp/a%20b/%23x%3F.db");
+    }
+}

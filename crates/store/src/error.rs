@@ -1,0 +1,137 @@
+//! Errors of the store: opening and migrating, the mempool, the bundles table.
+
+use alloy::primitives::{Address, B256};
+
+/// Errors of opening a store and of the non-mempool repositories (bundles).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL is malformed or names an unsupported backend.
+    #[error("invalid database URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL as given, with any password masked.
+        url: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// Connecting to the database (or creating the SQLite file) failed.
+    #[error("cannot open database {url:?}: {reason}")]
+    Open {
+        /// The URL, with any password masked.
+        url: String,
+        /// The driver's message.
+        reason: String,
+    },
+    /// The embedded migrations could not be applied.
+    #[error("database migration failed: {0}")]
+    Migrate(String),
+    /// A statement failed in the database.
+    #[error("database error: {0}")]
+    Database(String),
+    /// A stored row cannot be decoded (wrong format in a column).
+    #[error("corrupt row in the store: {0}")]
+    Corrupt(String),
+    /// A value cannot be stored (out of the column's range).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The row to update does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+}
+
+/// Errors of the mempool repository.
+#[derive(Debug, thiserror::Error)]
+pub enum MempoolError {
+    /// A replacement for a pending op with the same sender and nonce does not pay enough more.
+    #[error(
+        "replacement underpriced: needs maxFeePerGas >= {needed_max_fee} and \
+         maxPriorityFeePerGas >= {needed_priority_fee} (old fees + 10%)"
+    )]
+    Underpriced {
+        /// The lowest accepted maxFeePerGas.
+        needed_max_fee: u128,
+        /// The lowest accepted maxPriorityFeePerGas.
+        needed_priority_fee: u128,
+    },
+    /// The sender already has as many unfinished ops as allowed.
+    #[error("sender {sender} already has {cap} pending or submitted user operations (the limit)")]
+    SenderCap {
+        /// The sender at its limit.
+        sender: Address,
+        /// The limit.
+        cap: usize,
+    },
+    /// No op with this hash for this chain and EntryPoint.
+    #[error("user operation {hash} not found")]
+    NotFound {
+        /// The userOpHash looked up.
+        hash: B256,
+    },
+    /// The op is in a status from which the requested change is not allowed.
+    #[error("user operation {hash} is {from}, cannot become {to}")]
+    InvalidTransition {
+        /// The userOpHash.
+        hash: B256,
+        /// Its current status.
+        from: String,
+        /// The requested status.
+        to: String,
+    },
+    /// A value cannot be stored (out of the column's range).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// A statement failed in the database.
+    #[error("database error: {0}")]
+    Database(String),
+    /// A stored row cannot be decoded (wrong format in a column).
+    #[error("corrupt row in the mempool: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::ColumnNotFound(_) | sqlx::Error::Decode(_) => {
+                StoreError::Corrupt(e.to_string())
+            }
+            other => StoreError::Database(other.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for MempoolError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::ColumnNotFound(_) | sqlx::Error::Decode(_) => {
+                MempoolError::Corrupt(e.to_string())
+            }
+            other => MempoolError::Database(other.to_string()),
+        }
+    }
+}
+
+/// A column value that failed to decode or a Rust value that does not fit its column.
+#[derive(Debug)]
+pub(crate) enum CodecError {
+    /// A stored value has the wrong format.
+    Corrupt(String),
+    /// A value to store is out of range.
+    Input(String),
+}
+
+impl From<CodecError> for MempoolError {
+    fn from(e: CodecError) -> Self {
+        match e {
+            CodecError::Corrupt(m) => MempoolError::Corrupt(m),
+            CodecError::Input(m) => MempoolError::InvalidInput(m),
+        }
+    }
+}
+
+impl From<CodecError> for StoreError {
+    fn from(e: CodecError) -> Self {
+        match e {
+            CodecError::Corrupt(m) => StoreError::Corrupt(m),
+            CodecError::Input(m) => StoreError::InvalidInput(m),
+        }
+    }
+}

@@ -1,0 +1,645 @@
+//! The bundler's durable mempool: user operations and their lifecycle, one row per
+//! (chain_id, entry_point, userOpHash).
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::{Address, B256, U256, keccak256};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use crate::codec::{
+    address_text, b256_text, now_secs, parse_address, parse_b256, parse_u128, parse_u256, u64_bits_from_db,
+    u64_bits_to_db, u64_from_db, u64_to_db, u128_text, u256_text,
+};
+use crate::db::{Backend, Store};
+use crate::error::MempoolError;
+
+/// Lifecycle of a user operation in the mempool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpStatus {
+    /// Accepted, waiting to be bundled.
+    Pending,
+    /// Sent in a handleOps transaction not yet mined.
+    Submitted,
+    /// Mined in a block (final unless that block is reorged out).
+    Included,
+    /// Will not be included: the bundle reverted it or it became invalid.
+    Failed,
+    /// Removed without inclusion: replaced, expired, evicted.
+    Dropped,
+}
+
+impl OpStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [OpStatus; 5] =
+        [OpStatus::Pending, OpStatus::Submitted, OpStatus::Included, OpStatus::Failed, OpStatus::Dropped];
+
+    /// The lowercase text stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpStatus::Pending => "pending",
+            OpStatus::Submitted => "submitted",
+            OpStatus::Included => "included",
+            OpStatus::Failed => "failed",
+            OpStatus::Dropped => "dropped",
+        }
+    }
+
+    /// Parses the stored text (lowercase only).
+    pub fn parse(s: &str) -> Option<OpStatus> {
+        OpStatus::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Whether a restart must still resume the op (Pending or Submitted).
+    pub fn is_unfinished(self) -> bool {
+        matches!(self, OpStatus::Pending | OpStatus::Submitted)
+    }
+}
+
+impl std::fmt::Display for OpStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One user operation as the mempool keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpRecord {
+    /// userOpHash (primary key together with chain_id, entry_point).
+    pub hash: B256,
+    /// Chain the op is for.
+    pub chain_id: u64,
+    /// EntryPoint the op is for.
+    pub entry_point: Address,
+    /// The op's sender (account).
+    pub sender: Address,
+    /// nonce >> 64 (192 bits).
+    pub nonce_key: U256,
+    /// nonce & (2^64-1).
+    pub nonce_seq: u64,
+    /// maxFeePerGas of the op.
+    pub max_fee_per_gas: u128,
+    /// maxPriorityFeePerGas of the op.
+    pub max_priority_fee_per_gas: u128,
+    /// End of the op's validity window (unix seconds; at most i64::MAX).
+    pub valid_until: u64,
+    /// The operation's RPC JSON, opaque to the store.
+    pub op_json: String,
+    /// Where the op is in its lifecycle.
+    pub status: OpStatus,
+    /// Hash of the handleOps transaction it went out in.
+    pub bundle_tx: Option<B256>,
+    /// Block it was included in.
+    pub block_number: Option<u64>,
+    /// Hash of the block it was included in.
+    pub block_hash: Option<B256>,
+    /// The op's receipt JSON, opaque to the store.
+    pub receipt_json: Option<String>,
+    /// Why it failed or was dropped.
+    pub failure: Option<String>,
+    /// When it was accepted (unix seconds).
+    pub created_at: u64,
+    /// When it last changed (unix seconds).
+    pub updated_at: u64,
+}
+
+/// What [`Store::insert_user_op`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// A new pending op.
+    Inserted,
+    /// It replaced the pending op with the same sender and nonce, now Dropped ("replaced by …").
+    Replaced {
+        /// Hash of the op it replaced.
+        old_hash: B256,
+    },
+    /// An op with this hash is already stored (whatever its status); nothing changed.
+    AlreadyKnown,
+}
+
+/// The smallest fee a replacement must pay: `old × 110 %`, rounded up (saturating).
+pub fn replacement_fee(old: u128) -> u128 {
+    old.saturating_add(old / 10).saturating_add(u128::from(!old.is_multiple_of(10)))
+}
+
+/// Columns of `user_ops` in the order [`op_from_row`] reads them.
+macro_rules! op_columns {
+    () => {
+        "chain_id, entry_point, hash, sender, nonce_key, nonce_seq, max_fee_per_gas, \
+         max_priority_fee_per_gas, valid_until, op_json, status, bundle_tx, block_number, block_hash, \
+         receipt_json, failure, created_at, updated_at"
+    };
+}
+
+/// Decodes one `user_ops` row selected with [`op_columns`].
+fn op_from_row(row: &AnyRow) -> Result<OpRecord, MempoolError> {
+    let text = |c: &str| row.try_get::<String, _>(c);
+    let opt_text = |c: &str| row.try_get::<Option<String>, _>(c);
+    let status_text = text("status")?;
+    let status = OpStatus::parse(&status_text)
+        .ok_or_else(|| MempoolError::Corrupt(format!("status: unknown value {status_text:?}")))?;
+    Ok(OpRecord {
+        hash: parse_b256("hash", &text("hash")?)?,
+        chain_id: u64_from_db("chain_id", row.try_get("chain_id")?)?,
+        entry_point: parse_address("entry_point", &text("entry_point")?)?,
+        sender: parse_address("sender", &text("sender")?)?,
+        nonce_key: parse_u256("nonce_key", &text("nonce_key")?)?,
+        nonce_seq: u64_bits_from_db(row.try_get("nonce_seq")?),
+        max_fee_per_gas: parse_u128("max_fee_per_gas", &text("max_fee_per_gas")?)?,
+        max_priority_fee_per_gas: parse_u128("max_priority_fee_per_gas", &text("max_priority_fee_per_gas")?)?,
+        valid_until: u64_from_db("valid_until", row.try_get("valid_until")?)?,
+        op_json: text("op_json")?,
+        status,
+        bundle_tx: opt_text("bundle_tx")?.map(|s| parse_b256("bundle_tx", &s)).transpose()?,
+        block_number: row
+            .try_get::<Option<i64>, _>("block_number")?
+            .map(|v| u64_from_db("block_number", v))
+            .transpose()?,
+        block_hash: opt_text("block_hash")?.map(|s| parse_b256("block_hash", &s)).transpose()?,
+        receipt_json: opt_text("receipt_json")?,
+        failure: opt_text("failure")?,
+        created_at: u64_from_db("created_at", row.try_get("created_at")?)?,
+        updated_at: u64_from_db("updated_at", row.try_get("updated_at")?)?,
+    })
+}
+
+/// A transaction-scoped PostgreSQL advisory lock key for one sender's ops.
+fn sender_lock_key(chain_id: u64, entry_point: &Address, sender: &Address) -> i64 {
+    let mut buf = Vec::with_capacity(8 + 20 + 20 + 16);
+    buf.extend_from_slice(b"keyward-mempool:");
+    buf.extend_from_slice(&chain_id.to_be_bytes());
+    buf.extend_from_slice(entry_point.as_slice());
+    buf.extend_from_slice(sender.as_slice());
+    let h = keccak256(&buf);
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&h[..8]);
+    i64::from_be_bytes(first)
+}
+
+impl Store {
+    /// Atomically (one DB transaction): an op with the same hash exists → AlreadyKnown; a PENDING op with
+    /// the same (chain_id, entry_point, sender, nonce_key, nonce_seq) exists → replace it (the old one
+    /// becomes Dropped) only if both fees are ≥ old × 110 % (integer ceil), else Underpriced; else if the
+    /// sender already has `sender_cap` ops in Pending|Submitted → SenderCap; else insert as Pending
+    /// (status and bundle/block/receipt/failure fields of `rec` are ignored).
+    pub async fn insert_user_op(&self, rec: &OpRecord, sender_cap: usize) -> Result<InsertOutcome, MempoolError> {
+        let chain_id = u64_to_db("chain_id", rec.chain_id)?;
+        let ep = address_text(&rec.entry_point);
+        let hash = b256_text(&rec.hash);
+        let sender = address_text(&rec.sender);
+        let nonce_key = u256_text(&rec.nonce_key);
+        let nonce_seq = u64_bits_to_db(rec.nonce_seq);
+        let valid_until = u64_to_db("valid_until", rec.valid_until)?;
+        let created_at = u64_to_db("created_at", rec.created_at)?;
+        let updated_at = u64_to_db("updated_at", rec.updated_at)?;
+
+        let mut tx = self.begin_write().await?;
+        if self.backend() == Backend::Postgres {
+            // Serialise check-then-insert per sender across connections and replicas.
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS l")
+                .bind(sender_lock_key(rec.chain_id, &rec.entry_point, &rec.sender))
+                .execute(&mut *tx)
+                .await?;
+        }
+
+        let known = sqlx::query("SELECT hash FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND hash = $3")
+            .bind(chain_id)
+            .bind(&ep)
+            .bind(&hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_some() {
+            return Ok(InsertOutcome::AlreadyKnown);
+        }
+
+        let same_nonce = sqlx::query(
+            "SELECT hash, max_fee_per_gas, max_priority_fee_per_gas FROM user_ops \
+             WHERE chain_id = $1 AND entry_point = $2 AND sender = $3 AND nonce_key = $4 AND nonce_seq = $5 \
+             AND status = 'pending' ORDER BY max_fee_per_gas DESC, hash",
+        )
+        .bind(chain_id)
+        .bind(&ep)
+        .bind(&sender)
+        .bind(&nonce_key)
+        .bind(nonce_seq)
+        .fetch_all(&mut *tx)
+        .await?;
+
+        let outcome = if let Some(first) = same_nonce.first() {
+            // After a reorg two pending ops may share a nonce: the replacement must beat each of them.
+            let (mut needed_max_fee, mut needed_priority_fee) = (0u128, 0u128);
+            for row in &same_nonce {
+                let old_max = parse_u128("max_fee_per_gas", &row.try_get::<String, _>("max_fee_per_gas")?)?;
+                let old_prio =
+                    parse_u128("max_priority_fee_per_gas", &row.try_get::<String, _>("max_priority_fee_per_gas")?)?;
+                needed_max_fee = needed_max_fee.max(replacement_fee(old_max));
+                needed_priority_fee = needed_priority_fee.max(replacement_fee(old_prio));
+            }
+            if rec.max_fee_per_gas < needed_max_fee || rec.max_priority_fee_per_gas < needed_priority_fee {
+                return Err(MempoolError::Underpriced { needed_max_fee, needed_priority_fee });
+            }
+            let old_hash = parse_b256("hash", &first.try_get::<String, _>("hash")?)?;
+            let now = u64_to_db("updated_at", now_secs())?;
+            for row in &same_nonce {
+                let old = row.try_get::<String, _>("hash")?;
+                sqlx::query(
+                    "UPDATE user_ops SET status = 'dropped', failure = $4, updated_at = $5 \
+                     WHERE chain_id = $1 AND entry_point = $2 AND hash = $3",
+                )
+                .bind(chain_id)
+                .bind(&ep)
+                .bind(&old)
+                .bind(format!("replaced by {hash}"))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            InsertOutcome::Replaced { old_hash }
+        } else {
+            let unfinished: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND sender = $3 \
+                 AND status IN ('pending', 'submitted')",
+            )
+            .bind(chain_id)
+            .bind(&ep)
+            .bind(&sender)
+            .fetch_one(&mut *tx)
+            .await?;
+            if usize::try_from(unfinished).map_or(true, |n| n >= sender_cap) {
+                return Err(MempoolError::SenderCap { sender: rec.sender, cap: sender_cap });
+            }
+            InsertOutcome::Inserted
+        };
+
+        sqlx::query(
+            "INSERT INTO user_ops (chain_id, entry_point, hash, sender, nonce_key, nonce_seq, max_fee_per_gas, \
+             max_priority_fee_per_gas, valid_until, op_json, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12)",
+        )
+        .bind(chain_id)
+        .bind(&ep)
+        .bind(&hash)
+        .bind(&sender)
+        .bind(&nonce_key)
+        .bind(nonce_seq)
+        .bind(u128_text(rec.max_fee_per_gas))
+        .bind(u128_text(rec.max_priority_fee_per_gas))
+        .bind(valid_until)
+        .bind(&rec.op_json)
+        .bind(created_at)
+        .bind(updated_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// The op with this hash on this chain and EntryPoint, if stored.
+    pub async fn get_user_op(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        hash: B256,
+    ) -> Result<Option<OpRecord>, MempoolError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            op_columns!(),
+            " FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND hash = $3"
+        ))
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_text(&entry_point))
+        .bind(b256_text(&hash))
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(op_from_row).transpose()
+    }
+
+    /// Pending ops, oldest first (created_at, then hash), at most `limit`.
+    pub async fn pending_user_ops(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        limit: usize,
+    ) -> Result<Vec<OpRecord>, MempoolError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            op_columns!(),
+            " FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND status = 'pending' \
+             ORDER BY created_at, hash LIMIT $3"
+        ))
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_text(&entry_point))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(op_from_row).collect()
+    }
+
+    /// Every op in Pending or Submitted (what a restart must resume), oldest first (created_at, then hash).
+    pub async fn unfinished_user_ops(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+    ) -> Result<Vec<OpRecord>, MempoolError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            op_columns!(),
+            " FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND status IN ('pending', 'submitted') \
+             ORDER BY created_at, hash"
+        ))
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_text(&entry_point))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(op_from_row).collect()
+    }
+
+    /// Marks ops (Pending, or Submitted in an earlier transaction) as Submitted in `bundle_tx`;
+    /// all or nothing: an unknown hash or an op in a final status fails the whole call.
+    pub async fn mark_submitted(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        hashes: &[B256],
+        bundle_tx: B256,
+    ) -> Result<(), MempoolError> {
+        let chain = u64_to_db("chain_id", chain_id)?;
+        let ep = address_text(&entry_point);
+        let now = u64_to_db("updated_at", now_secs())?;
+        let mut tx = self.begin_write().await?;
+        for hash in hashes {
+            let done = sqlx::query(
+                "UPDATE user_ops SET status = 'submitted', bundle_tx = $4, updated_at = $5 \
+                 WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 AND status IN ('pending', 'submitted')",
+            )
+            .bind(chain)
+            .bind(&ep)
+            .bind(b256_text(hash))
+            .bind(b256_text(&bundle_tx))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(transition_error(&mut tx, chain, &ep, *hash, OpStatus::Submitted).await);
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Included: stores block number/hash and receipt JSON; only from Pending/Submitted (repeating the
+    /// same inclusion is accepted and changes nothing).
+    pub async fn mark_included(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        hash: B256,
+        block_number: u64,
+        block_hash: B256,
+        receipt_json: &str,
+    ) -> Result<(), MempoolError> {
+        let chain = u64_to_db("chain_id", chain_id)?;
+        let ep = address_text(&entry_point);
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE user_ops SET status = 'included', block_number = $4, block_hash = $5, receipt_json = $6, \
+             failure = NULL, updated_at = $7 \
+             WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 AND status IN ('pending', 'submitted')",
+        )
+        .bind(chain)
+        .bind(&ep)
+        .bind(b256_text(&hash))
+        .bind(u64_to_db("block_number", block_number)?)
+        .bind(b256_text(&block_hash))
+        .bind(receipt_json)
+        .bind(u64_to_db("updated_at", now_secs())?)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            let current = current_status(&mut tx, chain, &ep, hash).await?;
+            let same = matches!(&current, Some((OpStatus::Included, Some(b))) if *b == block_hash);
+            if !same {
+                return Err(transition_error(&mut tx, chain, &ep, hash, OpStatus::Included).await);
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Failed (with a reason); only from Pending/Submitted (repeating it changes nothing).
+    pub async fn mark_failed(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        hash: B256,
+        reason: &str,
+    ) -> Result<(), MempoolError> {
+        self.finish(chain_id, entry_point, hash, OpStatus::Failed, reason).await
+    }
+
+    /// Dropped (with a reason); only from Pending/Submitted (repeating it changes nothing).
+    pub async fn mark_dropped(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        hash: B256,
+        reason: &str,
+    ) -> Result<(), MempoolError> {
+        self.finish(chain_id, entry_point, hash, OpStatus::Dropped, reason).await
+    }
+
+    /// Moves an unfinished op to Failed or Dropped.
+    async fn finish(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        hash: B256,
+        to: OpStatus,
+        reason: &str,
+    ) -> Result<(), MempoolError> {
+        let chain = u64_to_db("chain_id", chain_id)?;
+        let ep = address_text(&entry_point);
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE user_ops SET status = $4, failure = $5, updated_at = $6 \
+             WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 AND status IN ('pending', 'submitted')",
+        )
+        .bind(chain)
+        .bind(&ep)
+        .bind(b256_text(&hash))
+        .bind(to.as_str())
+        .bind(reason)
+        .bind(u64_to_db("updated_at", now_secs())?)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            let current = current_status(&mut tx, chain, &ep, hash).await?;
+            if !matches!(current, Some((st, _)) if st == to) {
+                return Err(transition_error(&mut tx, chain, &ep, hash, to).await);
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Reorg: every op Included in `block_hash` goes back to Pending (block, receipt and bundle fields
+    /// cleared); returns their hashes, sorted.
+    pub async fn reset_to_pending_by_block(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        block_hash: B256,
+    ) -> Result<Vec<B256>, MempoolError> {
+        self.reset_to_pending(
+            "UPDATE user_ops SET status = 'pending', bundle_tx = NULL, block_number = NULL, block_hash = NULL, \
+             receipt_json = NULL, failure = NULL, updated_at = $4 \
+             WHERE chain_id = $1 AND entry_point = $2 AND status = 'included' AND block_hash = $3 RETURNING hash",
+            chain_id,
+            entry_point,
+            block_hash,
+        )
+        .await
+    }
+
+    /// Every op Submitted in `bundle_tx` (dropped or replaced transaction) goes back to Pending (bundle
+    /// field cleared); returns their hashes, sorted.
+    pub async fn reset_to_pending_by_bundle(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        bundle_tx: B256,
+    ) -> Result<Vec<B256>, MempoolError> {
+        self.reset_to_pending(
+            "UPDATE user_ops SET status = 'pending', bundle_tx = NULL, block_number = NULL, block_hash = NULL, \
+             receipt_json = NULL, failure = NULL, updated_at = $4 \
+             WHERE chain_id = $1 AND entry_point = $2 AND status = 'submitted' AND bundle_tx = $3 RETURNING hash",
+            chain_id,
+            entry_point,
+            bundle_tx,
+        )
+        .await
+    }
+
+    /// Runs one of the reset statements (binds chain, EntryPoint, the hash, now) and collects the hashes.
+    async fn reset_to_pending(
+        &self,
+        sql: &'static str,
+        chain_id: u64,
+        entry_point: Address,
+        key: B256,
+    ) -> Result<Vec<B256>, MempoolError> {
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(sql)
+            .bind(u64_to_db("chain_id", chain_id)?)
+            .bind(address_text(&entry_point))
+            .bind(b256_text(&key))
+            .bind(u64_to_db("updated_at", now_secs())?)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut hashes = rows
+            .iter()
+            .map(|r| Ok(parse_b256("hash", &r.try_get::<String, _>("hash")?)?))
+            .collect::<Result<Vec<_>, MempoolError>>()?;
+        hashes.sort();
+        Ok(hashes)
+    }
+
+    /// debug_bundler_clearState: deletes every op of this chain/EntryPoint; returns how many.
+    pub async fn clear_user_ops(&self, chain_id: u64, entry_point: Address) -> Result<u64, MempoolError> {
+        let done = sqlx::query("DELETE FROM user_ops WHERE chain_id = $1 AND entry_point = $2")
+            .bind(u64_to_db("chain_id", chain_id)?)
+            .bind(address_text(&entry_point))
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Number of ops per status (every status present, zero included), keyed by the lowercase status.
+    pub async fn count_by_status(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+    ) -> Result<BTreeMap<String, u64>, MempoolError> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM user_ops WHERE chain_id = $1 AND entry_point = $2 GROUP BY status",
+        )
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_text(&entry_point))
+        .fetch_all(self.pool())
+        .await?;
+        let mut counts: BTreeMap<String, u64> = OpStatus::ALL.iter().map(|s| (s.as_str().to_string(), 0)).collect();
+        for row in &rows {
+            let status: String = row.try_get("status")?;
+            let n = u64_from_db("count", row.try_get("n")?)?;
+            counts.insert(status, n);
+        }
+        Ok(counts)
+    }
+}
+
+/// The status (and block hash) of one op, read inside `tx`.
+async fn current_status(
+    tx: &mut Transaction<'static, Any>,
+    chain: i64,
+    ep: &str,
+    hash: B256,
+) -> Result<Option<(OpStatus, Option<B256>)>, MempoolError> {
+    let row =
+        sqlx::query("SELECT status, block_hash FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND hash = $3")
+            .bind(chain)
+            .bind(ep)
+            .bind(b256_text(&hash))
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some(row) = row else { return Ok(None) };
+    let text: String = row.try_get("status")?;
+    let status =
+        OpStatus::parse(&text).ok_or_else(|| MempoolError::Corrupt(format!("status: unknown value {text:?}")))?;
+    let block = row.try_get::<Option<String>, _>("block_hash")?.map(|s| parse_b256("block_hash", &s)).transpose()?;
+    Ok(Some((status, block)))
+}
+
+/// The error for a refused status change: NotFound, or InvalidTransition from the current status.
+async fn transition_error(
+    tx: &mut Transaction<'static, Any>,
+    chain: i64,
+    ep: &str,
+    hash: B256,
+    to: OpStatus,
+) -> MempoolError {
+    match current_status(tx, chain, ep, hash).await {
+        Ok(None) => MempoolError::NotFound { hash },
+        Ok(Some((from, _))) => {
+            MempoolError::InvalidTransition { hash, from: from.as_str().into(), to: to.as_str().into() }
+        }
+        Err(e) => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replacement_fee_is_ceil_of_110_percent() {
+        assert_eq!(replacement_fee(0), 0);
+        assert_eq!(replacement_fee(1), 2);
+        assert_eq!(replacement_fee(10), 11);
+        assert_eq!(replacement_fee(105), 116);
+        assert_eq!(replacement_fee(1000), 1100);
+        assert_eq!(replacement_fee(u128::MAX), u128::MAX);
+        for old in 0u128..2000 {
+            assert_eq!(replacement_fee(old), (old * 110).div_ceil(100));
+        }
+    }
+
+    #[test]
+    fn status_text_round_trips() {
+        for s in OpStatus::ALL {
+            assert_eq!(OpStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(OpStatus::parse("Pending"), None);
+    }
+}

@@ -1,0 +1,379 @@
+//! One async function per behaviour; `main.rs` runs each against SQLite and PostgreSQL.
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::U256;
+use keyward_store::{BundleStatus, InsertOutcome, MempoolError, OpStatus, StoreError};
+
+use crate::harness::TestDb;
+use crate::ops::{CHAIN, bundle, ep, h, op, sender};
+
+/// Insert then read back, every field exact, including values at the edges of their ranges.
+pub async fn insert_and_get(db: &TestDb) {
+    let store = db.open().await;
+    let mut rec = op(sender(1), u64::MAX, u128::MAX, u128::MAX - 1, 1_700_000_000);
+    rec.nonce_key = (U256::from(1u8) << 191) + U256::from(7u8);
+    assert_eq!(store.insert_user_op(&rec, 4).await.unwrap(), InsertOutcome::Inserted);
+    let got = store.get_user_op(CHAIN, ep(), rec.hash).await.unwrap().expect("stored");
+    assert_eq!(got, rec);
+    assert_eq!(store.get_user_op(CHAIN, ep(), h(9)).await.unwrap(), None);
+    assert_eq!(store.get_user_op(CHAIN + 1, ep(), rec.hash).await.unwrap(), None, "chain is part of the key");
+    assert_eq!(store.get_user_op(CHAIN, sender(9), rec.hash).await.unwrap(), None, "EntryPoint is part of the key");
+}
+
+/// The same hash again is AlreadyKnown whatever its status, and changes nothing.
+pub async fn idempotent_insert(db: &TestDb) {
+    let store = db.open().await;
+    let rec = op(sender(1), 0, 1000, 100, 10);
+    assert_eq!(store.insert_user_op(&rec, 4).await.unwrap(), InsertOutcome::Inserted);
+    assert_eq!(store.insert_user_op(&rec, 4).await.unwrap(), InsertOutcome::AlreadyKnown);
+    // A retry is known even when the sender is at its cap.
+    assert_eq!(store.insert_user_op(&rec, 1).await.unwrap(), InsertOutcome::AlreadyKnown);
+    store.mark_included(CHAIN, ep(), rec.hash, 5, h(0xb5), "{}").await.unwrap();
+    assert_eq!(store.insert_user_op(&rec, 4).await.unwrap(), InsertOutcome::AlreadyKnown);
+    let got = store.get_user_op(CHAIN, ep(), rec.hash).await.unwrap().unwrap();
+    assert_eq!(got.status, OpStatus::Included);
+    assert_eq!(store.count_by_status(CHAIN, ep()).await.unwrap()["included"], 1);
+}
+
+/// Replacement needs both fees at old × 110 % (ceil): exactly that is accepted, one wei less refused.
+pub async fn replacement_fee_bump(db: &TestDb) {
+    let store = db.open().await;
+    let s = sender(2);
+    let old = op(s, 7, 1000, 105, 10);
+    assert_eq!(store.insert_user_op(&old, 4).await.unwrap(), InsertOutcome::Inserted);
+    let needed = (1100u128, 116u128); // 1000 × 1.1 = 1100, 105 × 1.1 = 115.5 → 116
+
+    for (max_fee, prio) in [(needed.0 - 1, needed.1), (needed.0, needed.1 - 1), (needed.0 - 1, needed.1 - 1)] {
+        match store.insert_user_op(&op(s, 7, max_fee, prio, 11), 4).await {
+            Err(MempoolError::Underpriced { needed_max_fee, needed_priority_fee }) => {
+                assert_eq!((needed_max_fee, needed_priority_fee), needed, "fees {max_fee}/{prio}");
+            }
+            other => panic!("fees {max_fee}/{prio}: expected Underpriced, got {other:?}"),
+        }
+    }
+    let err = store.insert_user_op(&op(s, 7, 1099, 116, 11), 4).await.unwrap_err();
+    assert!(err.to_string().contains("1100") && err.to_string().contains("116"), "message: {err}");
+    assert_eq!(store.get_user_op(CHAIN, ep(), old.hash).await.unwrap().unwrap().status, OpStatus::Pending);
+
+    let new = op(s, 7, needed.0, needed.1, 12);
+    assert_eq!(store.insert_user_op(&new, 4).await.unwrap(), InsertOutcome::Replaced { old_hash: old.hash });
+    let old_now = store.get_user_op(CHAIN, ep(), old.hash).await.unwrap().unwrap();
+    assert_eq!(old_now.status, OpStatus::Dropped);
+    assert_eq!(old_now.failure.as_deref(), Some(format!("replaced by {}", new.hash).as_str()));
+    let pending = store.pending_user_ops(CHAIN, ep(), 10).await.unwrap();
+    assert_eq!(pending.iter().map(|o| o.hash).collect::<Vec<_>>(), vec![new.hash]);
+
+    // Another nonce key is another nonce: no replacement.
+    let mut other_key = op(s, 7, 1, 1, 13);
+    other_key.nonce_key = U256::from(1u8);
+    assert_eq!(store.insert_user_op(&other_key, 4).await.unwrap(), InsertOutcome::Inserted);
+
+    // Only PENDING ops are replaced: once submitted, a same-nonce op is a new insert (subject to the cap).
+    store.mark_submitted(CHAIN, ep(), &[new.hash], h(0xbb)).await.unwrap();
+    let after_submit = op(s, 7, 1, 1, 14);
+    assert_eq!(store.insert_user_op(&after_submit, 4).await.unwrap(), InsertOutcome::Inserted);
+}
+
+/// The sender cap counts Pending and Submitted only.
+pub async fn sender_cap(db: &TestDb) {
+    let store = db.open().await;
+    let (a, b) = (sender(3), sender(4));
+    let ops: Vec<_> = (0..3).map(|n| op(a, n, 100, 10, 20 + n)).collect();
+    assert_eq!(store.insert_user_op(&ops[0], 2).await.unwrap(), InsertOutcome::Inserted);
+    assert_eq!(store.insert_user_op(&ops[1], 2).await.unwrap(), InsertOutcome::Inserted);
+    match store.insert_user_op(&ops[2], 2).await {
+        Err(MempoolError::SenderCap { sender, cap }) => assert_eq!((sender, cap), (a, 2)),
+        other => panic!("expected SenderCap, got {other:?}"),
+    }
+    assert_eq!(store.insert_user_op(&op(b, 0, 100, 10, 20), 2).await.unwrap(), InsertOutcome::Inserted);
+    // Replacing at the cap is still allowed (it does not add an op).
+    assert!(matches!(store.insert_user_op(&op(a, 0, 200, 20, 30), 2).await, Ok(InsertOutcome::Replaced { .. })));
+
+    // Submitted still counts.
+    let cur: Vec<_> =
+        store.pending_user_ops(CHAIN, ep(), 10).await.unwrap().into_iter().filter(|o| o.sender == a).collect();
+    assert_eq!(cur.len(), 2);
+    store.mark_submitted(CHAIN, ep(), &[cur[0].hash], h(0xb1)).await.unwrap();
+    assert!(matches!(store.insert_user_op(&ops[2], 2).await, Err(MempoolError::SenderCap { .. })));
+    // Included and failed do not.
+    store.mark_included(CHAIN, ep(), cur[0].hash, 1, h(0xc1), "{}").await.unwrap();
+    store.mark_failed(CHAIN, ep(), cur[1].hash, "AA25 invalid account nonce").await.unwrap();
+    assert_eq!(store.insert_user_op(&ops[2], 2).await.unwrap(), InsertOutcome::Inserted);
+    assert_eq!(store.insert_user_op(&op(a, 9, 100, 10, 40), 2).await.unwrap(), InsertOutcome::Inserted);
+    assert!(matches!(store.insert_user_op(&op(a, 10, 100, 10, 41), 2).await, Err(MempoolError::SenderCap { .. })));
+    // Dropped does not count either.
+    store.mark_dropped(CHAIN, ep(), ops[2].hash, "expired").await.unwrap();
+    assert_eq!(store.insert_user_op(&op(a, 10, 100, 10, 41), 2).await.unwrap(), InsertOutcome::Inserted);
+    // A cap of zero refuses everything new.
+    assert!(matches!(
+        store.insert_user_op(&op(sender(5), 0, 1, 1, 1), 0).await,
+        Err(MempoolError::SenderCap { cap: 0, .. })
+    ));
+}
+
+/// Many concurrent inserts for one sender: the cap holds exactly (the check and insert are atomic).
+pub async fn concurrent_inserts_respect_cap(db: &TestDb) {
+    let store = db.open().await;
+    let s = sender(6);
+    let mut tasks = Vec::new();
+    for n in 0..24u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { store.insert_user_op(&op(s, n, 100, 10, n), 5).await }));
+    }
+    let (mut inserted, mut capped) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(InsertOutcome::Inserted) => inserted += 1,
+            Err(MempoolError::SenderCap { .. }) => capped += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((inserted, capped), (5, 19));
+    assert_eq!(store.unfinished_user_ops(CHAIN, ep()).await.unwrap().len(), 5);
+
+    // Concurrent replacements of one pending op: exactly one wins, the others see it and are underpriced.
+    let base = op(sender(7), 0, 1000, 100, 1);
+    store.insert_user_op(&base, 5).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8u128 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { store.insert_user_op(&op(sender(7), 0, 1100 + i, 110, 2), 5).await }));
+    }
+    let mut replaced = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(InsertOutcome::Replaced { old_hash }) => {
+                assert_eq!(old_hash, base.hash);
+                replaced += 1
+            }
+            Err(MempoolError::Underpriced { .. }) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(replaced, 1);
+    let pending: Vec<_> =
+        store.pending_user_ops(CHAIN, ep(), 100).await.unwrap().into_iter().filter(|o| o.sender == sender(7)).collect();
+    assert_eq!(pending.len(), 1);
+}
+
+/// Lifecycle: submitted → included (idempotent), final states refuse changes, errors are precise.
+pub async fn status_transitions(db: &TestDb) {
+    let store = db.open().await;
+    let s = sender(8);
+    let (o1, o2, o3) = (op(s, 1, 10, 1, 1), op(s, 2, 10, 1, 2), op(s, 3, 10, 1, 3));
+    for o in [&o1, &o2, &o3] {
+        store.insert_user_op(o, 10).await.unwrap();
+    }
+    store.mark_submitted(CHAIN, ep(), &[o1.hash, o2.hash], h(0xa1)).await.unwrap();
+    let got = store.get_user_op(CHAIN, ep(), o1.hash).await.unwrap().unwrap();
+    assert_eq!((got.status, got.bundle_tx), (OpStatus::Submitted, Some(h(0xa1))));
+    // Re-submitted in a replacement transaction.
+    store.mark_submitted(CHAIN, ep(), &[o1.hash, o2.hash], h(0xa2)).await.unwrap();
+    assert_eq!(store.get_user_op(CHAIN, ep(), o2.hash).await.unwrap().unwrap().bundle_tx, Some(h(0xa2)));
+
+    store.mark_included(CHAIN, ep(), o1.hash, 42, h(0xb4), r#"{"success":true}"#).await.unwrap();
+    let got = store.get_user_op(CHAIN, ep(), o1.hash).await.unwrap().unwrap();
+    assert_eq!(got.status, OpStatus::Included);
+    assert_eq!((got.block_number, got.block_hash, got.bundle_tx), (Some(42), Some(h(0xb4)), Some(h(0xa2))));
+    assert_eq!(got.receipt_json.as_deref(), Some(r#"{"success":true}"#));
+    // Same inclusion again: fine. Another block: refused.
+    store.mark_included(CHAIN, ep(), o1.hash, 42, h(0xb4), "{}").await.unwrap();
+    match store.mark_included(CHAIN, ep(), o1.hash, 43, h(0xb5), "{}").await {
+        Err(MempoolError::InvalidTransition { hash, from, to }) => {
+            assert_eq!((hash, from.as_str(), to.as_str()), (o1.hash, "included", "included"))
+        }
+        other => panic!("expected InvalidTransition, got {other:?}"),
+    }
+    assert!(matches!(store.mark_failed(CHAIN, ep(), o1.hash, "x").await, Err(MempoolError::InvalidTransition { .. })));
+    assert!(matches!(store.mark_dropped(CHAIN, ep(), o1.hash, "x").await, Err(MempoolError::InvalidTransition { .. })));
+
+    // mark_submitted is all or nothing.
+    let err = store.mark_submitted(CHAIN, ep(), &[o3.hash, o1.hash], h(0xa3)).await.unwrap_err();
+    assert!(matches!(err, MempoolError::InvalidTransition { ref from, .. } if from == "included"), "{err}");
+    assert_eq!(store.get_user_op(CHAIN, ep(), o3.hash).await.unwrap().unwrap().status, OpStatus::Pending);
+    let err = store.mark_submitted(CHAIN, ep(), &[o3.hash, h(0xee)], h(0xa3)).await.unwrap_err();
+    assert!(matches!(err, MempoolError::NotFound { hash } if hash == h(0xee)), "{err}");
+    assert!(err.to_string().contains("not found"));
+
+    // Failed / dropped carry the reason; repeating is fine; moving between final states is not.
+    store.mark_failed(CHAIN, ep(), o2.hash, "AA23 reverted").await.unwrap();
+    store.mark_failed(CHAIN, ep(), o2.hash, "again").await.unwrap();
+    let got = store.get_user_op(CHAIN, ep(), o2.hash).await.unwrap().unwrap();
+    assert_eq!((got.status, got.failure.as_deref()), (OpStatus::Failed, Some("AA23 reverted")));
+    assert!(matches!(store.mark_dropped(CHAIN, ep(), o2.hash, "x").await, Err(MempoolError::InvalidTransition { .. })));
+    store.mark_dropped(CHAIN, ep(), o3.hash, "expired").await.unwrap();
+    assert_eq!(store.get_user_op(CHAIN, ep(), o3.hash).await.unwrap().unwrap().status, OpStatus::Dropped);
+    assert!(matches!(
+        store.mark_included(CHAIN, ep(), o3.hash, 1, h(1), "{}").await,
+        Err(MempoolError::InvalidTransition { .. })
+    ));
+    assert!(matches!(store.mark_dropped(CHAIN, ep(), h(0xef), "x").await, Err(MempoolError::NotFound { .. })));
+    assert!(matches!(
+        store.mark_included(CHAIN, ep(), h(0xef), 1, h(1), "{}").await,
+        Err(MempoolError::NotFound { .. })
+    ));
+    assert!(store.unfinished_user_ops(CHAIN, ep()).await.unwrap().is_empty());
+}
+
+/// Pending and unfinished lists: oldest first, hash breaks ties, limit, scoped by chain and EntryPoint.
+pub async fn ordering(db: &TestDb) {
+    let store = db.open().await;
+    let mut ops = vec![op(sender(10), 0, 1, 1, 300), op(sender(11), 0, 1, 1, 100), op(sender(12), 0, 1, 1, 200)];
+    // Two with the same created_at: ordered by hash.
+    ops.push(op(sender(13), 0, 1, 1, 200));
+    ops.push(op(sender(14), 0, 1, 1, 200));
+    for o in &ops {
+        store.insert_user_op(o, 4).await.unwrap();
+    }
+    let mut other_chain = op(sender(10), 1, 1, 1, 1);
+    other_chain.chain_id = CHAIN + 1;
+    store.insert_user_op(&other_chain, 4).await.unwrap();
+    let mut other_ep = op(sender(10), 2, 1, 1, 1);
+    other_ep.entry_point = sender(0xee);
+    store.insert_user_op(&other_ep, 4).await.unwrap();
+
+    let mut expected = ops.clone();
+    expected.sort_by_key(|o| (o.created_at, o.hash));
+    let expected: Vec<_> = expected.iter().map(|o| o.hash).collect();
+    let pending: Vec<_> = store.pending_user_ops(CHAIN, ep(), 100).await.unwrap().iter().map(|o| o.hash).collect();
+    assert_eq!(pending, expected);
+    let first3: Vec<_> = store.pending_user_ops(CHAIN, ep(), 3).await.unwrap().iter().map(|o| o.hash).collect();
+    assert_eq!(first3, expected[..3]);
+    assert!(store.pending_user_ops(CHAIN, ep(), 0).await.unwrap().is_empty());
+
+    store.mark_submitted(CHAIN, ep(), &[expected[1]], h(0xa0)).await.unwrap();
+    store.mark_failed(CHAIN, ep(), expected[2], "x").await.unwrap();
+    let pending: Vec<_> = store.pending_user_ops(CHAIN, ep(), 100).await.unwrap().iter().map(|o| o.hash).collect();
+    assert_eq!(pending, vec![expected[0], expected[3], expected[4]]);
+    let unfinished: Vec<_> = store.unfinished_user_ops(CHAIN, ep()).await.unwrap().iter().map(|o| o.hash).collect();
+    assert_eq!(unfinished, vec![expected[0], expected[1], expected[3], expected[4]]);
+
+    assert_eq!(store.unfinished_user_ops(CHAIN + 1, ep()).await.unwrap().len(), 1);
+    assert_eq!(store.pending_user_ops(CHAIN, sender(0xee), 10).await.unwrap()[0].hash, other_ep.hash);
+}
+
+/// Reorgs: ops included in a block, or submitted in a transaction, go back to Pending with fields cleared.
+pub async fn reorg_resets(db: &TestDb) {
+    let store = db.open().await;
+    let ops: Vec<_> = (0..5).map(|n| op(sender(20 + n as u8), 0, 1, 1, n)).collect();
+    for o in &ops {
+        store.insert_user_op(o, 4).await.unwrap();
+    }
+    let hashes: Vec<_> = ops.iter().map(|o| o.hash).collect();
+    store.mark_submitted(CHAIN, ep(), &hashes[..3], h(0xa1)).await.unwrap();
+    store.mark_submitted(CHAIN, ep(), &hashes[3..], h(0xa2)).await.unwrap();
+    store.mark_included(CHAIN, ep(), hashes[0], 7, h(0xb7), "{}").await.unwrap();
+    store.mark_included(CHAIN, ep(), hashes[1], 7, h(0xb7), "{}").await.unwrap();
+
+    let mut want = vec![hashes[0], hashes[1]];
+    want.sort();
+    assert_eq!(store.reset_to_pending_by_block(CHAIN, ep(), h(0xb7)).await.unwrap(), want);
+    for hash in &want {
+        let o = store.get_user_op(CHAIN, ep(), *hash).await.unwrap().unwrap();
+        assert_eq!(o.status, OpStatus::Pending);
+        assert_eq!((o.bundle_tx, o.block_number, o.block_hash, o.receipt_json), (None, None, None, None));
+    }
+    assert!(store.reset_to_pending_by_block(CHAIN, ep(), h(0xb7)).await.unwrap().is_empty());
+    // Another chain's block with the same hash is untouched (none here): scoped.
+    assert!(store.reset_to_pending_by_block(CHAIN + 1, ep(), h(0xb7)).await.unwrap().is_empty());
+
+    // hashes[2] is still Submitted in 0xa1; only it comes back.
+    assert_eq!(store.reset_to_pending_by_bundle(CHAIN, ep(), h(0xa1)).await.unwrap(), vec![hashes[2]]);
+    let mut want = vec![hashes[3], hashes[4]];
+    want.sort();
+    assert_eq!(store.reset_to_pending_by_bundle(CHAIN, ep(), h(0xa2)).await.unwrap(), want);
+    assert_eq!(store.pending_user_ops(CHAIN, ep(), 10).await.unwrap().len(), 5);
+    let o = store.get_user_op(CHAIN, ep(), hashes[4]).await.unwrap().unwrap();
+    assert_eq!(o.bundle_tx, None);
+
+    // An included op is not reset by its bundle transaction (only by its block).
+    store.mark_submitted(CHAIN, ep(), &[hashes[0]], h(0xa3)).await.unwrap();
+    store.mark_included(CHAIN, ep(), hashes[0], 8, h(0xb8), "{}").await.unwrap();
+    assert!(store.reset_to_pending_by_bundle(CHAIN, ep(), h(0xa3)).await.unwrap().is_empty());
+}
+
+/// count_by_status lists every status; clear deletes one chain/EntryPoint only.
+pub async fn clear_and_counts(db: &TestDb) {
+    let store = db.open().await;
+    let zero: BTreeMap<String, u64> = OpStatus::ALL.iter().map(|s| (s.to_string(), 0)).collect();
+    assert_eq!(store.count_by_status(CHAIN, ep()).await.unwrap(), zero);
+    let ops: Vec<_> = (0..4).map(|n| op(sender(30), n, 1, 1, n)).collect();
+    for o in &ops {
+        store.insert_user_op(o, 10).await.unwrap();
+    }
+    let mut other = op(sender(30), 0, 1, 1, 0);
+    other.chain_id = 1;
+    store.insert_user_op(&other, 10).await.unwrap();
+    store.mark_submitted(CHAIN, ep(), &[ops[0].hash, ops[1].hash], h(0xa1)).await.unwrap();
+    store.mark_included(CHAIN, ep(), ops[1].hash, 1, h(0xb1), "{}").await.unwrap();
+    store.mark_dropped(CHAIN, ep(), ops[2].hash, "x").await.unwrap();
+    let counts = store.count_by_status(CHAIN, ep()).await.unwrap();
+    let want: BTreeMap<String, u64> =
+        [("pending", 1), ("submitted", 1), ("included", 1), ("failed", 0), ("dropped", 1)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+    assert_eq!(counts, want);
+
+    assert_eq!(store.clear_user_ops(CHAIN, ep()).await.unwrap(), 4);
+    assert_eq!(store.count_by_status(CHAIN, ep()).await.unwrap(), zero);
+    assert_eq!(store.clear_user_ops(CHAIN, ep()).await.unwrap(), 0);
+    assert_eq!(store.count_by_status(1, ep()).await.unwrap()["pending"], 1);
+    // After a clear the same op can come back.
+    assert_eq!(store.insert_user_op(&ops[0], 10).await.unwrap(), InsertOutcome::Inserted);
+}
+
+/// Bundles: record (idempotent), pending by bundler, mark, lookup.
+pub async fn bundles(db: &TestDb) {
+    let store = db.open().await;
+    let (me, other) = (sender(40), sender(41));
+    let b1 = bundle(0xa1, me, 5, vec![h(1), h(2)]);
+    let b2 = bundle(0xa2, me, 4, vec![h(3)]);
+    let b3 = bundle(0xa3, other, 4, vec![]);
+    for b in [&b1, &b2, &b3] {
+        assert!(store.record_bundle(b).await.unwrap());
+    }
+    assert!(!store.record_bundle(&b1).await.unwrap(), "duplicate tx hash");
+    assert_eq!(store.bundle_by_tx(h(0xa1)).await.unwrap(), Some(b1.clone()));
+    assert_eq!(store.bundle_by_tx(h(0xff)).await.unwrap(), None);
+    assert_eq!(store.pending_bundles(CHAIN, me).await.unwrap(), vec![b2.clone(), b1.clone()]);
+    assert!(store.pending_bundles(CHAIN + 1, me).await.unwrap().is_empty());
+
+    store.mark_bundle(h(0xa2), BundleStatus::Replaced).await.unwrap();
+    store.mark_bundle(h(0xa1), BundleStatus::Mined).await.unwrap();
+    assert!(store.pending_bundles(CHAIN, me).await.unwrap().is_empty());
+    assert_eq!(store.bundle_by_tx(h(0xa1)).await.unwrap().unwrap().status, BundleStatus::Mined);
+    assert_eq!(store.pending_bundles(CHAIN, other).await.unwrap(), vec![b3]);
+    match store.mark_bundle(h(0xff), BundleStatus::Failed).await {
+        Err(e @ StoreError::NotFound(_)) => assert!(e.to_string().contains(&h(0xff).to_string())),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+}
+
+/// Data written through one Store is there after it is closed and the database reopened.
+pub async fn durable_across_reopen(db: &TestDb) {
+    let rec = op(sender(50), 0, 1, 1, 1);
+    {
+        let store = db.open().await;
+        store.insert_user_op(&rec, 4).await.unwrap();
+        store.record_bundle(&bundle(0xa1, sender(51), 0, vec![rec.hash])).await.unwrap();
+        store.mark_submitted(CHAIN, ep(), &[rec.hash], h(0xa1)).await.unwrap();
+        store.close().await;
+    }
+    {
+        // Dropped without close: committed data must not depend on a clean shutdown.
+        let store = db.open().await;
+        store.mark_included(CHAIN, ep(), rec.hash, 3, h(0xb3), "{}").await.unwrap();
+        drop(store);
+    }
+    let store = db.open().await; // migrations run again: must be a no-op
+    let got = store.get_user_op(CHAIN, ep(), rec.hash).await.unwrap().unwrap();
+    assert_eq!((got.status, got.block_number), (OpStatus::Included, Some(3)));
+    assert_eq!(store.bundle_by_tx(h(0xa1)).await.unwrap().unwrap().op_hashes, vec![rec.hash]);
+}
+
+/// A child process inserts an op and is SIGKILLed right after the insert returns; the op is there.
+pub async fn survives_sigkill(db: &TestDb) {
+    crate::child::run_and_kill(db).await;
+}

@@ -1,0 +1,49 @@
+//! keyward-store behaviour suite: every behaviour runs on SQLite (a temp file) and on PostgreSQL
+//! (`KEYWARD_TEST_POSTGRES_URL`, set by scripts/with-postgres.sh; required unless
+//! `KEYWARD_SKIP_POSTGRES=1`).
+
+mod behaviour;
+mod child;
+mod harness;
+mod ops;
+mod sqlite_only;
+
+/// Generates `sqlite::<name>` and `postgres::<name>` tests for each behaviour function.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = crate::harness::TestDb::sqlite().await;
+                    crate::behaviour::$name(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = crate::harness::TestDb::postgres().await else { return };
+                    crate::behaviour::$name(&db).await;
+                    db.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    insert_and_get,
+    idempotent_insert,
+    replacement_fee_bump,
+    sender_cap,
+    concurrent_inserts_respect_cap,
+    status_transitions,
+    ordering,
+    reorg_resets,
+    clear_and_counts,
+    bundles,
+    durable_across_reopen,
+    survives_sigkill,
+);

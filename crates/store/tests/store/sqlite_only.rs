@@ -1,0 +1,73 @@
+//! SQLite specifics: durability pragmas, file layout, in-memory URLs, bad URLs.
+
+use keyward_store::{Backend, InsertOutcome, SQLITE_FILE_NAME, Store, StoreError};
+
+use crate::ops::{CHAIN, ep, op, sender};
+
+#[tokio::test]
+async fn file_store_uses_wal_and_full_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("a dir/with #odd?chars");
+    let store = Store::open_sqlite_file(&nested).await.unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    assert!(nested.join(SQLITE_FILE_NAME).is_file());
+    // Every pooled connection carries the pragmas: check several at once.
+    let mut conns = Vec::new();
+    for _ in 0..3 {
+        let mut c = store.pool().acquire().await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *c).await.unwrap();
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *c).await.unwrap();
+        let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(&mut *c).await.unwrap();
+        assert_eq!(
+            (mode.as_str(), sync, busy),
+            ("wal", 2, 10_000),
+            "journal_mode, synchronous (2 = FULL), busy_timeout"
+        );
+        conns.push(c);
+    }
+    drop(conns);
+    assert_eq!(store.insert_user_op(&op(sender(1), 0, 1, 1, 1), 4).await.unwrap(), InsertOutcome::Inserted);
+}
+
+#[tokio::test]
+async fn memory_store_works_and_keeps_its_data() {
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    let rec = op(sender(1), 0, 1, 1, 1);
+    store.insert_user_op(&rec, 4).await.unwrap();
+    // Sequential calls on the single connection see the same database.
+    for _ in 0..5 {
+        assert!(store.get_user_op(CHAIN, ep(), rec.hash).await.unwrap().is_some());
+    }
+    // Another memory store is a separate database.
+    let other = Store::open("sqlite::memory:").await.unwrap();
+    assert!(other.get_user_op(CHAIN, ep(), rec.hash).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn url_with_path_opens_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = op(sender(1), 0, 1, 1, 1);
+    Store::open_sqlite_file(dir.path()).await.unwrap().insert_user_op(&rec, 4).await.unwrap();
+    let url = format!("sqlite://{}/{SQLITE_FILE_NAME}?mode=rwc", dir.path().display());
+    let store = Store::open(&url).await.unwrap();
+    assert!(store.get_user_op(CHAIN, ep(), rec.hash).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn bad_urls_are_refused_clearly() {
+    match Store::open("mysql://u:pw@localhost/db").await {
+        Err(e @ StoreError::InvalidUrl { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("postgres") && !msg.contains("pw"), "{msg}");
+        }
+        other => panic!("expected InvalidUrl, got {other:?}"),
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let missing = format!("sqlite://{}/no/such/dir/x.db", dir.path().display());
+    assert!(matches!(Store::open(&missing).await, Err(StoreError::Open { .. })));
+    // A refused connection names the server but never the password.
+    match Store::open("postgres://u:secret@127.0.0.1:1/db").await {
+        Err(e @ StoreError::Open { .. }) => assert!(!e.to_string().contains("secret"), "{e}"),
+        other => panic!("expected Open error, got {other:?}"),
+    }
+}
