@@ -18,7 +18,7 @@ use keyward_api::bundler::{BundlingMode, RpcAuthorization, RpcUserOperation};
 use keyward_chain::Chain;
 use keyward_primitives::UserOperation;
 use keyward_store::Store;
-use keyward_store::{InsertOutcome, MempoolError, OpRecord, OpStatus};
+use keyward_store::{BundleRecord, BundleStatus, InsertOutcome, MempoolError, OpRecord, OpStatus};
 use tokio::sync::{Mutex, Notify};
 
 use crate::bundle::{Candidate, build_bundle};
@@ -309,25 +309,36 @@ impl Bundler {
         let signed = sign_bundle(self.chain_id, &self.signer, &bundle, ep, nonce, fees).await?;
         let hashes: Vec<B256> = bundle.ops.iter().map(|c| c.hash).collect();
         // Recorded before it is sent: a crash in between leaves a bundle the tracker resolves.
-        self.store
-            .record_bundle(&keyward_store::BundleRecord {
-                tx_hash: signed.hash,
-                chain_id: self.chain_id,
-                bundler,
-                tx_nonce: nonce,
-                max_fee_per_gas: fees.max_fee_per_gas,
-                max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
-                op_hashes: hashes.clone(),
-                status: keyward_store::BundleStatus::Pending,
-                sent_at: now(),
-                updated_at: now(),
-            })
-            .await
-            .map_err(|e| RejectReason::Chain(format!("bundle storage: {e}")))?;
+        self.record_bundle(BundleRecord {
+            tx_hash: signed.hash,
+            chain_id: self.chain_id,
+            bundler,
+            tx_nonce: nonce,
+            max_fee_per_gas: fees.max_fee_per_gas,
+            max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
+            op_hashes: hashes.clone(),
+            status: BundleStatus::Pending,
+            sent_at: now(),
+            updated_at: now(),
+        })
+        .await?;
         self.store.mark_submitted(self.chain_id, ep, &hashes, signed.hash).await.map_err(store_err)?;
         self.chain.send_raw_transaction(signed.raw).await?;
         tracing::info!(tx = %signed.hash, ops = hashes.len(), "bundle sent");
         Ok(Some(signed.hash))
+    }
+}
+
+impl Bundler {
+    /// Records a bundle transaction about to be sent. The same operations at the same nonce and
+    /// fees sign to the same hash, so a transaction given up on earlier (e.g. one a crash kept
+    /// from the node) can come back: its record is then put back to pending.
+    pub(crate) async fn record_bundle(&self, rec: BundleRecord) -> Result<(), RejectReason> {
+        let err = |e: keyward_store::StoreError| RejectReason::Chain(format!("bundle storage: {e}"));
+        if !self.store.record_bundle(&rec).await.map_err(err)? {
+            self.store.mark_bundle(rec.tx_hash, BundleStatus::Pending).await.map_err(err)?;
+        }
+        Ok(())
     }
 }
 

@@ -122,21 +122,19 @@ impl Bundler {
         };
         let signed = sign_bundle(self.chain_id, &self.signer, &bundle, ep, b.tx_nonce, fees).await?;
         let hashes: Vec<B256> = bundle.ops.iter().map(|c| c.hash).collect();
-        self.store
-            .record_bundle(&BundleRecord {
-                tx_hash: signed.hash,
-                chain_id: self.chain_id,
-                bundler,
-                tx_nonce: b.tx_nonce,
-                max_fee_per_gas: fees.max_fee_per_gas,
-                max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
-                op_hashes: hashes.clone(),
-                status: BundleStatus::Pending,
-                sent_at: now(),
-                updated_at: now(),
-            })
-            .await
-            .map_err(bundle_err)?;
+        self.record_bundle(BundleRecord {
+            tx_hash: signed.hash,
+            chain_id: self.chain_id,
+            bundler,
+            tx_nonce: b.tx_nonce,
+            max_fee_per_gas: fees.max_fee_per_gas,
+            max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
+            op_hashes: hashes.clone(),
+            status: BundleStatus::Pending,
+            sent_at: now(),
+            updated_at: now(),
+        })
+        .await?;
         self.store.mark_submitted(self.chain_id, ep, &hashes, signed.hash).await.map_err(store_err)?;
         self.chain.send_raw_transaction(signed.raw).await?;
         tracing::info!(old = %b.tx_hash, new = %signed.hash, "stuck bundle replaced with higher fees");
