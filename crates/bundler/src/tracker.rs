@@ -31,6 +31,11 @@ impl Bundler {
 
     async fn track_bundle(&self, b: &BundleRecord) -> Result<(), RejectReason> {
         let ep = self.entry_point();
+        // Observe the account nonce and the node's knowledge of the transaction *before* asking
+        // for the receipt: a bundle mined in between then shows up as mined, never as replaced
+        // or unknown.
+        let mined_nonce = self.chain.transaction_count(self.signer.address(), false).await?;
+        let known = self.chain.transaction_by_hash(b.tx_hash).await?.is_some();
         if let Some(receipt) = self.chain.transaction_receipt(b.tx_hash).await? {
             if !receipt.status() {
                 // The bundle reverted onchain (state moved between simulation and inclusion):
@@ -66,14 +71,13 @@ impl Bundler {
             }
             return self.store.mark_bundle(b.tx_hash, BundleStatus::Mined).await.map_err(bundle_err);
         }
-        let mined_nonce = self.chain.transaction_count(self.signer.address(), false).await?;
         if mined_nonce > b.tx_nonce {
             // Another transaction (a replacement) took this nonce; whatever this bundle still
             // holds goes back to pending.
             self.store.reset_to_pending_by_bundle(self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
             return self.store.mark_bundle(b.tx_hash, BundleStatus::Replaced).await.map_err(bundle_err);
         }
-        if self.chain.transaction_by_hash(b.tx_hash).await?.is_none() {
+        if !known {
             // Never reached the node (a crash between recording and sending) or dropped by it.
             tracing::warn!(tx = %b.tx_hash, "bundle unknown to the node; operations back to pending");
             self.store.reset_to_pending_by_bundle(self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;

@@ -42,9 +42,7 @@ async fn send(h: &Harness, bundle: &keyward_bundler::bundle::Bundle) -> alloy::r
     wait_receipt(h.chain.as_ref(), hash, Duration::from_secs(10)).await.unwrap()
 }
 
-#[tokio::test]
-async fn refuses_invalid_defers_same_sender_and_includes_the_rest() {
-    let h = Harness::embedded();
+async fn refuses_invalid_defers_same_sender_and_includes_the_rest(h: Harness) {
     let counter = h.counter().await;
     let (owner_a, a) = account(&h, U256::from(ETH)).await;
     let (owner_b, b) = account(&h, U256::from(ETH)).await;
@@ -87,9 +85,7 @@ async fn refuses_invalid_defers_same_sender_and_includes_the_rest() {
     assert_eq!(h.read(counter, TestCounter::counterCall {}).await.unwrap(), U256::from(2));
 }
 
-#[tokio::test]
-async fn ops_that_fail_only_together_are_dropped_one_by_one() {
-    let h = Harness::embedded();
+async fn ops_that_fail_only_together_are_dropped_one_by_one(h: Harness) {
     let counter = h.counter().await;
     let pm = h.deploy(keyward_contracts::artifacts::test_paymaster(), &h.ep.abi_encode()).await;
     let mut ops_ = Vec::new();
@@ -118,9 +114,7 @@ async fn ops_that_fail_only_together_are_dropped_one_by_one() {
     assert!(send(&h, &bundle).await.status());
 }
 
-#[tokio::test]
-async fn eip7702_operation_goes_out_in_a_type_4_transaction() {
-    let h = Harness::embedded();
+async fn eip7702_operation_goes_out_in_a_type_4_transaction(h: Harness) {
     let counter = h.counter().await;
     // The implementation: a TestAccount for this EntryPoint (its storage is never used: the EOA's
     // op authenticates with the account's "accept" hook).
@@ -148,3 +142,21 @@ async fn eip7702_operation_goes_out_in_a_type_4_transaction() {
     assert_eq!(&code[3..], implementation.as_slice());
     assert_eq!(h.read(counter, TestCounter::counterCall {}).await.unwrap(), U256::from(1));
 }
+
+/// Each scenario on a fresh embedded chain and on a fresh anvil.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $( #[tokio::test] async fn $name() { super::$name(super::Harness::embedded()).await; } )*
+        }
+        mod anvil {
+            $( #[tokio::test] async fn $name() { super::$name(super::Harness::anvil().await).await; } )*
+        }
+    };
+}
+
+on_both_backends!(
+    refuses_invalid_defers_same_sender_and_includes_the_rest,
+    ops_that_fail_only_together_are_dropped_one_by_one,
+    eip7702_operation_goes_out_in_a_type_4_transaction,
+);

@@ -16,6 +16,22 @@ use keyward_testkit::ops::{self, count_call};
 
 const ETH: u64 = 1_000_000_000_000_000_000;
 
+/// Which chain a scenario runs on.
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Embedded,
+    Anvil,
+}
+
+impl Backend {
+    async fn harness(self) -> Harness {
+        match self {
+            Backend::Embedded => Harness::embedded(),
+            Backend::Anvil => Harness::anvil().await,
+        }
+    }
+}
+
 struct Env {
     h: Harness,
     dir: std::path::PathBuf,
@@ -32,9 +48,9 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
-async fn env(name: &str) -> Env {
-    let h = Harness::embedded();
-    let dir = temp_dir(name);
+async fn env(backend: Backend, name: &str) -> Env {
+    let h = backend.harness().await;
+    let dir = temp_dir(&format!("{name}-{backend:?}"));
     let store = Store::open_sqlite_file(&dir).await.unwrap();
     let bundler = Bundler::new(h.chain.clone(), store, h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
     bundler.set_mode(BundlingMode::Manual);
@@ -52,14 +68,27 @@ impl Env {
         RpcUserOperation { op, eip7702_auth: None }
     }
 
+    /// Tracks until `hash` is included (a node may report the receipt a moment after accepting).
+    async fn track_until_included(&self, bundler: &Bundler, hash: B256) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            bundler.track().await.unwrap();
+            let rec = bundler.store().get_user_op(self.h.chain_id().await, self.h.ep, hash).await.unwrap().unwrap();
+            if rec.status == OpStatus::Included {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{hash} still {:?}", rec.status);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     async fn status(&self, hash: B256) -> OpStatus {
         self.bundler.store().get_user_op(self.h.chain_id().await, self.h.ep, hash).await.unwrap().unwrap().status
     }
 }
 
-#[tokio::test]
-async fn accepted_op_is_bundled_and_tracked_to_inclusion() {
-    let e = env("flow").await;
+async fn accepted_op_is_bundled_and_tracked_to_inclusion(backend: Backend) {
+    let e = env(backend, "flow").await;
     let op = e.op(U256::ZERO, |_| {}).await;
     let hash = e.bundler.add(op.clone(), e.h.ep).await.unwrap();
     assert_eq!(hash, op.op.hash(e.h.ep, e.h.chain_id().await));
@@ -68,7 +97,7 @@ async fn accepted_op_is_bundled_and_tracked_to_inclusion() {
     assert_eq!(e.status(hash).await, OpStatus::Pending);
     let tx = e.bundler.bundle_now().await.unwrap().expect("a bundle");
     assert_eq!(e.status(hash).await, OpStatus::Submitted);
-    e.bundler.track().await.unwrap();
+    e.track_until_included(&e.bundler, hash).await;
     let rec = e.bundler.store().get_user_op(e.h.chain_id().await, e.h.ep, hash).await.unwrap().unwrap();
     assert_eq!(rec.status, OpStatus::Included);
     assert_eq!(rec.bundle_tx, Some(tx));
@@ -77,9 +106,8 @@ async fn accepted_op_is_bundled_and_tracked_to_inclusion() {
     std::fs::remove_dir_all(&e.dir).unwrap();
 }
 
-#[tokio::test]
-async fn replacement_needs_ten_percent_more_on_both_fees() {
-    let e = env("replace").await;
+async fn replacement_needs_ten_percent_more_on_both_fees(backend: Backend) {
+    let e = env(backend, "replace").await;
     let first = e.op(U256::ZERO, |_| {}).await;
     let old = e.bundler.add(first, e.h.ep).await.unwrap();
     let cheap = e
@@ -111,9 +139,8 @@ async fn replacement_needs_ten_percent_more_on_both_fees() {
     std::fs::remove_dir_all(&e.dir).unwrap();
 }
 
-#[tokio::test]
-async fn nonce_sequencing_and_sender_cap() {
-    let e = env("nonces").await;
+async fn nonce_sequencing_and_sender_cap(backend: Backend) {
+    let e = env(backend, "nonces").await;
     for seq in 0..4u64 {
         e.bundler.add(e.op(U256::from(seq), |_| {}).await, e.h.ep).await.unwrap();
     }
@@ -121,22 +148,28 @@ async fn nonce_sequencing_and_sender_cap() {
     let err = e.bundler.add(e.op(U256::from(4), |_| {}).await, e.h.ep).await.unwrap_err();
     assert_eq!(err.code(), -32504, "{err}");
     // A gap is refused before anything else.
-    let e2 = env("gap").await;
+    let e2 = env(backend, "gap").await;
     let err = e2.bundler.add(e2.op(U256::from(1), |_| {}).await, e2.h.ep).await.unwrap_err();
     assert!(matches!(err, RejectReason::SimulationFailed(ref m) if m.contains("gap")), "{err}");
     // One op per sender per bundle: four bundles include the four in order.
-    for _ in 0..4 {
+    let hashes: Vec<B256> = {
+        let mut v = Vec::new();
+        for seq in 0..4u64 {
+            v.push(e.op(U256::from(seq), |_| {}).await.op.hash(e.h.ep, e.h.chain_id().await));
+        }
+        v
+    };
+    for hash in hashes {
         assert!(e.bundler.bundle_now().await.unwrap().is_some());
-        e.bundler.track().await.unwrap();
+        e.track_until_included(&e.bundler, hash).await;
     }
     assert_eq!(e.h.nonce(e.account, 0).await, U256::from(4));
     std::fs::remove_dir_all(&e.dir).unwrap();
     std::fs::remove_dir_all(&e2.dir).unwrap();
 }
 
-#[tokio::test]
-async fn auto_mode_includes_without_being_asked() {
-    let e = env("auto").await;
+async fn auto_mode_includes_without_being_asked(backend: Backend) {
+    let e = env(backend, "auto").await;
     e.bundler.set_mode(BundlingMode::Auto);
     let _task = e.bundler.spawn();
     let hash = e.bundler.add(e.op(U256::ZERO, |_| {}).await, e.h.ep).await.unwrap();
@@ -148,19 +181,17 @@ async fn auto_mode_includes_without_being_asked() {
     std::fs::remove_dir_all(&e.dir).unwrap();
 }
 
-#[tokio::test]
-async fn a_restart_resumes_from_the_store() {
-    let e = env("restart").await;
+async fn a_restart_resumes_from_the_store(backend: Backend) {
+    let e = env(backend, "restart").await;
     let chain_id = e.h.chain_id().await;
     // Accepted, then the process "dies": only the store file and the chain remain.
     let a = e.bundler.add(e.op(U256::ZERO, |_| {}).await, e.h.ep).await.unwrap();
-    drop(e.bundler);
+    // (The first bundler is in manual mode with no loop: it does nothing more, as if dead.)
     let store = Store::open_sqlite_file(&e.dir).await.unwrap();
     let bundler = Bundler::new(e.h.chain.clone(), store, e.h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
     bundler.set_mode(BundlingMode::Manual);
     assert!(bundler.bundle_now().await.unwrap().is_some());
-    bundler.track().await.unwrap();
-    assert_eq!(bundler.store().get_user_op(chain_id, e.h.ep, a).await.unwrap().unwrap().status, OpStatus::Included);
+    e.track_until_included(&bundler, a).await;
 
     // A bundle recorded but never sent (a crash between the two): the tracker notices the node
     // never saw it and puts the operation back, and the next bundle includes it — once.
@@ -196,8 +227,27 @@ async fn a_restart_resumes_from_the_store() {
     bundler.track().await.unwrap();
     assert_eq!(bundler.store().get_user_op(chain_id, e.h.ep, b).await.unwrap().unwrap().status, OpStatus::Pending);
     assert!(bundler.bundle_now().await.unwrap().is_some());
-    bundler.track().await.unwrap();
-    assert_eq!(bundler.store().get_user_op(chain_id, e.h.ep, b).await.unwrap().unwrap().status, OpStatus::Included);
+    e.track_until_included(&bundler, b).await;
     assert_eq!(e.h.nonce(e.account, 0).await, U256::from(2));
     std::fs::remove_dir_all(&e.dir).unwrap();
 }
+
+/// Each scenario on a fresh embedded chain and on a fresh anvil.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $( #[tokio::test] async fn $name() { super::$name(super::Backend::Embedded).await; } )*
+        }
+        mod anvil {
+            $( #[tokio::test] async fn $name() { super::$name(super::Backend::Anvil).await; } )*
+        }
+    };
+}
+
+on_both_backends!(
+    accepted_op_is_bundled_and_tracked_to_inclusion,
+    replacement_needs_ten_percent_more_on_both_fees,
+    nonce_sequencing_and_sender_cap,
+    auto_mode_includes_without_being_asked,
+    a_restart_resumes_from_the_store,
+);
