@@ -37,6 +37,104 @@ pub struct RpcUserOperation {
     pub eip7702_auth: Option<RpcAuthorization>,
 }
 
+/// A user operation as `eth_estimateUserOperationGas` receives it: gas and fee fields optional
+/// (ERC-7769), absent ones taken as zero.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserOperationRequest {
+    /// The account.
+    pub sender: Address,
+    /// The full nonce.
+    pub nonce: U256,
+    /// Factory of a counterfactual sender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factory: Option<Address>,
+    /// Factory calldata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factory_data: Option<Bytes>,
+    /// Calldata for the account.
+    pub call_data: Bytes,
+    /// Optional call gas limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_gas_limit: Option<U256>,
+    /// Optional verification gas limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_gas_limit: Option<U256>,
+    /// Optional pre-verification gas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_verification_gas: Option<U256>,
+    /// Optional fee cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_fee_per_gas: Option<U256>,
+    /// Optional priority fee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_priority_fee_per_gas: Option<U256>,
+    /// Paymaster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paymaster: Option<Address>,
+    /// Optional paymaster validation gas limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paymaster_verification_gas_limit: Option<U256>,
+    /// Optional paymaster postOp gas limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paymaster_post_op_gas_limit: Option<U256>,
+    /// Paymaster data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paymaster_data: Option<Bytes>,
+    /// A signature of the right shape (a dummy is fine).
+    #[serde(default)]
+    pub signature: Bytes,
+    /// EIP-7702 authorization of the sender's first operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eip7702_auth: Option<RpcAuthorization>,
+}
+
+impl UserOperationRequest {
+    /// The operation with absent gas and fee fields set to zero; an error names a field that does
+    /// not fit 128 bits or a half-given factory/paymaster.
+    pub fn into_user_operation(self) -> Result<UserOperation, String> {
+        fn small(name: &str, v: Option<U256>) -> Result<u128, String> {
+            let v = v.unwrap_or_default();
+            u128::try_from(v).map_err(|_| format!("{name} {v} does not fit 128 bits"))
+        }
+        if self.factory.is_none() && self.factory_data.as_ref().is_some_and(|d| !d.is_empty()) {
+            return Err("factoryData given without factory".into());
+        }
+        if self.paymaster.is_none()
+            && (self.paymaster_data.as_ref().is_some_and(|d| !d.is_empty())
+                || self.paymaster_verification_gas_limit.is_some()
+                || self.paymaster_post_op_gas_limit.is_some())
+        {
+            return Err("paymaster fields given without paymaster".into());
+        }
+        let paymaster = match self.paymaster {
+            Some(paymaster) => Some(keyward_primitives::PaymasterInit {
+                paymaster,
+                verification_gas_limit: small("paymasterVerificationGasLimit", self.paymaster_verification_gas_limit)?,
+                post_op_gas_limit: small("paymasterPostOpGasLimit", self.paymaster_post_op_gas_limit)?,
+                data: self.paymaster_data.unwrap_or_default(),
+            }),
+            None => None,
+        };
+        Ok(UserOperation {
+            sender: self.sender,
+            nonce: self.nonce,
+            factory: self.factory.map(|factory| keyward_primitives::FactoryInit {
+                factory,
+                factory_data: self.factory_data.unwrap_or_default(),
+            }),
+            call_data: self.call_data,
+            call_gas_limit: small("callGasLimit", self.call_gas_limit)?,
+            verification_gas_limit: small("verificationGasLimit", self.verification_gas_limit)?,
+            pre_verification_gas: self.pre_verification_gas.unwrap_or_default(),
+            max_fee_per_gas: small("maxFeePerGas", self.max_fee_per_gas)?,
+            max_priority_fee_per_gas: small("maxPriorityFeePerGas", self.max_priority_fee_per_gas)?,
+            paymaster,
+            signature: self.signature,
+        })
+    }
+}
+
 /// Gas values `eth_estimateUserOperationGas` answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -130,7 +228,11 @@ pub trait BundlerApi {
     async fn send_user_operation(&self, op: RpcUserOperation, entry_point: Address) -> RpcResult<B256>;
     /// Estimates the gas fields of an operation (its signature may be a dummy of the right shape).
     #[method(name = "eth_estimateUserOperationGas")]
-    async fn estimate_user_operation_gas(&self, op: RpcUserOperation, entry_point: Address) -> RpcResult<GasEstimate>;
+    async fn estimate_user_operation_gas(
+        &self,
+        op: UserOperationRequest,
+        entry_point: Address,
+    ) -> RpcResult<GasEstimate>;
     /// An operation by userOpHash, pending or included.
     #[method(name = "eth_getUserOperationByHash")]
     async fn user_operation_by_hash(&self, hash: B256) -> RpcResult<Option<UserOperationByHash>>;
@@ -157,6 +259,22 @@ pub trait BundlerApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn estimation_request_without_gas_fields_is_read_with_zeros() {
+        let json = serde_json::json!({
+            "sender": "0x0000000000000000000000000000000000000001", "nonce": "0x2", "callData": "0x1234",
+            "maxFeePerGas": "0x5", "signature": "0x"
+        });
+        let op = serde_json::from_value::<UserOperationRequest>(json).unwrap().into_user_operation().unwrap();
+        assert_eq!((op.call_gas_limit, op.verification_gas_limit, op.max_fee_per_gas), (0, 0, 5));
+        let bad = serde_json::json!({
+            "sender": "0x0000000000000000000000000000000000000001", "nonce": "0x2", "callData": "0x",
+            "paymasterData": "0x01"
+        });
+        let err = serde_json::from_value::<UserOperationRequest>(bad).unwrap().into_user_operation().unwrap_err();
+        assert!(err.contains("without paymaster"), "{err}");
+    }
 
     #[test]
     fn user_operation_with_7702_auth_round_trips() {

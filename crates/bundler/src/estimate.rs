@@ -28,6 +28,18 @@ fn with_margin(gas: U256, percent: u64, fixed: u64) -> U256 {
     gas + gas * U256::from(percent) / U256::from(100) + U256::from(fixed)
 }
 
+/// A `preVerificationGas` that still covers the operation once the client has filled in what
+/// estimation cannot know: its real signature (same length, any bytes), its fees (any value below
+/// 2^64 wei) and this very field (below 2^32). Calldata costs more for non-zero bytes, so those
+/// fields are priced as if every byte were non-zero.
+fn pre_verification_gas_bound(config: &ValidationConfig, mut op: UserOperation) -> U256 {
+    op.signature = Bytes::from(vec![0xff; op.signature.len().max(65)]);
+    op.max_fee_per_gas = u128::from(u64::MAX);
+    op.max_priority_fee_per_gas = u128::from(u64::MAX);
+    op.pre_verification_gas = U256::from(u32::MAX);
+    config.overheads.pre_verification_gas(&op.pack())
+}
+
 /// Estimates the gas fields of `op`. The signature may be a dummy of the right shape: accounts
 /// that follow ERC-4337 return a signature failure instead of reverting, which estimation ignores.
 /// `delegate` is the EIP-7702 implementation of a sender whose authorization is not yet live.
@@ -95,7 +107,7 @@ pub async fn estimate_user_op_gas(
         (U256::from(p.verification_gas_limit), U256::from(p.post_op_gas_limit))
     });
     Ok(GasEstimate {
-        pre_verification_gas: config.overheads.pre_verification_gas(&estimated.pack()),
+        pre_verification_gas: pre_verification_gas_bound(config, estimated),
         verification_gas_limit,
         call_gas_limit,
         paymaster_verification_gas_limit: paymaster.map(|p| p.0),

@@ -8,7 +8,7 @@ use jsonrpsee::core::RpcResult;
 use jsonrpsee::types::ErrorObjectOwned;
 use keyward_api::bundler::{
     BundlerApiServer, BundlingMode, GasEstimate, MempoolEntry, RpcUserOperation, UserOperationByHash,
-    UserOperationReceipt,
+    UserOperationReceipt, UserOperationRequest,
 };
 use keyward_store::OpStatus;
 
@@ -60,16 +60,22 @@ impl BundlerApiServer for BundlerRpc {
         self.bundler.add(op, entry_point).await.map_err(rpc_error)
     }
 
-    async fn estimate_user_operation_gas(&self, op: RpcUserOperation, entry_point: Address) -> RpcResult<GasEstimate> {
+    async fn estimate_user_operation_gas(
+        &self,
+        op: UserOperationRequest,
+        entry_point: Address,
+    ) -> RpcResult<GasEstimate> {
         self.check_entry_point(entry_point)?;
         let b = &self.bundler;
-        let delegate = match &op.eip7702_auth {
+        let auth = op.eip7702_auth.clone();
+        let op = op.into_user_operation().map_err(|e| rpc_error(RejectReason::InvalidFields(e)))?;
+        let delegate = match &auth {
             Some(a) => Some(
-                check_authorization(b.chain().as_ref(), b.chain_id, op.op.sender, a).await.map_err(rpc_error)?.address,
+                check_authorization(b.chain().as_ref(), b.chain_id, op.sender, a).await.map_err(rpc_error)?.address,
             ),
             None => None,
         };
-        estimate_user_op_gas(b.chain().as_ref(), &b.config.validation, &op.op, delegate).await.map_err(rpc_error)
+        estimate_user_op_gas(b.chain().as_ref(), &b.config.validation, &op, delegate).await.map_err(rpc_error)
     }
 
     async fn user_operation_by_hash(&self, hash: B256) -> RpcResult<Option<UserOperationByHash>> {

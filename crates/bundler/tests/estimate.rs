@@ -28,7 +28,15 @@ fn apply(op: &mut UserOperation, e: &GasEstimate) {
 /// Estimates with a dummy signature, applies, signs, validates and runs `op`; returns the gas the
 /// execution phase really used (actualGasUsed minus validation) for comparison.
 async fn estimate_sign_and_run(h: &Harness, mut op: UserOperation, owner: &PrivateKeySigner) -> (GasEstimate, bool) {
-    op.signature = Bytes::from(vec![0x11; 65]); // dummy of the right length: a signature failure, not a revert
+    // A stub like viem's (many zero bytes; a soft signature failure, not a revert) and no gas
+    // values yet: the estimate must still cover the real signature and the estimated values.
+    let mut stub = vec![0u8; 65];
+    stub[..16].fill(0xff);
+    stub[64] = 0x1c;
+    op.signature = Bytes::from(stub);
+    op.pre_verification_gas = U256::ZERO;
+    op.call_gas_limit = 0;
+    op.verification_gas_limit = 0;
     let config = ValidationConfig::default();
     let est = estimate_user_op_gas(h.chain.as_ref(), &config, &op, None).await.unwrap();
     apply(&mut op, &est);
