@@ -64,6 +64,26 @@ artifacts! {
     test_counter => "TestCounter";
     /// A minimal mintable ERC-20.
     test_token => "TestToken";
+    /// CREATE2 factory of Keyward's modular accounts (MAv2 AccountFactory ABI).
+    account_factory => "AccountFactory";
+    /// Semi-Modular Account implementation, owner appended to the proxy's code (factory default).
+    semi_modular_account_bytecode => "SemiModularAccountBytecode";
+    /// Semi-Modular Account implementation with the owner in storage (upgrades).
+    semi_modular_account_storage_only => "SemiModularAccountStorageOnly";
+    /// Semi-Modular Account implementation for EIP-7702 delegation.
+    semi_modular_account_7702 => "SemiModularAccount7702";
+    /// Fully modular account implementation (owner is a module validation).
+    modular_account => "ModularAccount";
+    /// ECDSA / ERC-1271 signer validation (owner of ModularAccount, every session key).
+    single_signer_validation_module => "SingleSignerValidationModule";
+    /// Validation hook bounding a validation to a time range.
+    time_range_module => "TimeRangeModule";
+    /// Native-token value (execution hook) and gas (validation hook) budgets.
+    native_token_limit_module => "NativeTokenLimitModule";
+    /// Validation hook pinning the paymaster.
+    paymaster_guard_module => "PaymasterGuardModule";
+    /// Target / selector allowlist (validation hook) and ERC-20 spend limits (execution hook).
+    allowlist_module => "AllowlistModule";
 }
 
 #[cfg(test)]

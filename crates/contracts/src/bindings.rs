@@ -32,3 +32,45 @@ alloy::sol!(
     TestToken,
     "../../contracts/artifacts/TestToken.json"
 );
+alloy::sol!(
+    /// Keyward's modular-account factory.
+    #[sol(rpc)]
+    AccountFactory,
+    "../../contracts/artifacts/AccountFactory.json"
+);
+alloy::sol!(
+    /// Semi-Modular Account (bytecode owner).
+    #[sol(rpc)]
+    SemiModularAccountBytecode,
+    "../../contracts/artifacts/SemiModularAccountBytecode.json"
+);
+alloy::sol!(
+    /// Signer validation module.
+    #[sol(rpc)]
+    SingleSignerValidationModule,
+    "../../contracts/artifacts/SingleSignerValidationModule.json"
+);
+alloy::sol!(
+    /// Time-range validation hook.
+    #[sol(rpc)]
+    TimeRangeModule,
+    "../../contracts/artifacts/TimeRangeModule.json"
+);
+alloy::sol!(
+    /// Native-token budget hook.
+    #[sol(rpc)]
+    NativeTokenLimitModule,
+    "../../contracts/artifacts/NativeTokenLimitModule.json"
+);
+alloy::sol!(
+    /// Paymaster guard hook.
+    #[sol(rpc)]
+    PaymasterGuardModule,
+    "../../contracts/artifacts/PaymasterGuardModule.json"
+);
+alloy::sol!(
+    /// Allowlist and ERC-20 spend-limit hooks.
+    #[sol(rpc)]
+    AllowlistModule,
+    "../../contracts/artifacts/AllowlistModule.json"
+);
