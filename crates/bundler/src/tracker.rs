@@ -19,12 +19,52 @@ fn bundle_err(e: impl std::fmt::Display) -> RejectReason {
 }
 
 impl Bundler {
-    /// Resolves every pending bundle once.
+    /// Resolves every pending bundle once, and puts back operations whose block is gone.
     pub async fn track(&self) -> Result<(), RejectReason> {
         let _cycle = self.cycle.lock().await;
         let bundles = self.store.pending_bundles(self.chain_id, self.signer.address()).await.map_err(bundle_err)?;
         for b in bundles {
             self.track_bundle(&b).await?;
+        }
+        self.check_reorgs().await
+    }
+
+    /// Operations included in a block that is no longer canonical are tracked again through
+    /// their bundle transaction: re-mined on the new branch they are included anew; dropped by the
+    /// node they go back to pending and are re-validated and bundled again (the EntryPoint nonce
+    /// rolled back with the block).
+    async fn check_reorgs(&self) -> Result<(), RejectReason> {
+        let ep = self.entry_point();
+        let head = self.chain.block_number().await?;
+        let from = head.saturating_sub(self.config.reorg_depth);
+        let included = self.store.included_user_ops_since(self.chain_id, ep, from).await.map_err(store_err)?;
+        let mut canonical = std::collections::HashMap::<u64, Option<B256>>::new();
+        let mut stale_blocks = std::collections::BTreeSet::new();
+        let mut by_bundle = std::collections::BTreeMap::<B256, Vec<B256>>::new();
+        for r in included {
+            let (Some(number), Some(block_hash), Some(tx)) = (r.block_number, r.block_hash, r.bundle_tx) else {
+                continue;
+            };
+            let current = match canonical.get(&number) {
+                Some(h) => *h,
+                None => {
+                    let h = self.chain.block_by_number(number.into(), false).await?.map(|b| b.header.hash);
+                    canonical.insert(number, h);
+                    h
+                }
+            };
+            if current != Some(block_hash) {
+                stale_blocks.insert(block_hash);
+                by_bundle.entry(tx).or_default().push(r.hash);
+            }
+        }
+        for block_hash in stale_blocks {
+            let reset = self.store.reset_to_pending_by_block(self.chain_id, ep, block_hash).await.map_err(store_err)?;
+            tracing::warn!(%block_hash, ops = reset.len(), "block reorganised away; tracking its bundles again");
+        }
+        for (tx, ops) in by_bundle {
+            self.store.mark_submitted(self.chain_id, ep, &ops, tx).await.map_err(store_err)?;
+            self.store.mark_bundle(tx, BundleStatus::Pending).await.map_err(bundle_err)?;
         }
         Ok(())
     }

@@ -251,3 +251,44 @@ on_both_backends!(
     auto_mode_includes_without_being_asked,
     a_restart_resumes_from_the_store,
 );
+
+/// On anvil (which can reorganise: `evm_snapshot` / `evm_revert`): an operation whose block is
+/// reorganised away is tracked again and included on the new branch — once.
+#[tokio::test]
+async fn reorged_inclusion_is_put_back_and_included_again() {
+    use alloy::providers::Provider;
+    let e = env(Backend::Anvil, "reorg").await;
+    let anvil = keyward_chain::RpcChain::connect(e.h.anvil_url().unwrap()).unwrap();
+    let snapshot: U256 = anvil.provider().raw_request("evm_snapshot".into(), ()).await.unwrap();
+    let hash = e.bundler.add(e.op(U256::ZERO, |_| {}).await, e.h.ep).await.unwrap();
+    e.bundler.bundle_now().await.unwrap().expect("bundle");
+    e.track_until_included(&e.bundler, hash).await;
+    let first = e.bundler.store().get_user_op(e.h.chain_id().await, e.h.ep, hash).await.unwrap().unwrap();
+
+    // The block (and the bundle in it) disappears; the chain grows past it on another branch.
+    let reverted: bool = anvil.provider().raw_request("evm_revert".into(), (snapshot,)).await.unwrap();
+    assert!(reverted);
+    assert_eq!(e.h.nonce(e.account, 0).await, U256::ZERO, "the inclusion is gone");
+    for _ in 0..3 {
+        let _: serde_json::Value = anvil.provider().raw_request("evm_mine".into(), ()).await.unwrap();
+    }
+    e.bundler.track().await.unwrap();
+    assert_ne!(e.status(hash).await, OpStatus::Included, "no longer counted as included");
+    // Tracking finds the bundle gone from the node, the op goes back to pending and is bundled again.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        e.bundler.track().await.unwrap();
+        if e.status(hash).await == OpStatus::Pending {
+            e.bundler.bundle_now().await.unwrap();
+        }
+        if e.status(hash).await == OpStatus::Included {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not re-included: {:?}", e.status(hash).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let again = e.bundler.store().get_user_op(e.h.chain_id().await, e.h.ep, hash).await.unwrap().unwrap();
+    assert_ne!(again.block_hash, first.block_hash);
+    assert_eq!(e.h.nonce(e.account, 0).await, U256::from(1), "included exactly once on the new branch");
+    std::fs::remove_dir_all(&e.dir).unwrap();
+}

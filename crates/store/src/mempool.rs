@@ -355,6 +355,27 @@ impl Store {
         rows.iter().map(op_from_row).collect()
     }
 
+    /// Ops Included in a block at or above `from_block` (what a reorg check must look at), by block.
+    pub async fn included_user_ops_since(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        from_block: u64,
+    ) -> Result<Vec<OpRecord>, MempoolError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            op_columns!(),
+            " FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND status = 'included' \
+             AND block_number >= $3 ORDER BY block_number, hash"
+        ))
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_text(&entry_point))
+        .bind(u64_to_db("from_block", from_block)?)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(op_from_row).collect()
+    }
+
     /// Marks ops (Pending, or Submitted in an earlier transaction) as Submitted in `bundle_tx`;
     /// all or nothing: an unknown hash or an op in a final status fails the whole call.
     pub async fn mark_submitted(

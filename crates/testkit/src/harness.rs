@@ -44,6 +44,11 @@ impl Harness {
         Self { chain, keys: dev_signers(10).unwrap(), ep: ENTRY_POINT_V07, _anvil: Some(anvil) }
     }
 
+    /// The anvil node's URL, when this harness runs on anvil.
+    pub fn anvil_url(&self) -> Option<&str> {
+        self._anvil.as_ref().map(|a| a.url())
+    }
+
     /// The chain id.
     pub async fn chain_id(&self) -> u64 {
         self.chain.chain_id().await.unwrap()
@@ -63,7 +68,11 @@ impl Harness {
     }
 
     /// Signs, sends and waits for `tx` from `signer`.
-    pub async fn send_tx(&self, signer: &PrivateKeySigner, tx: TransactionRequest) -> Result<TransactionReceipt, ChainError> {
+    pub async fn send_tx(
+        &self,
+        signer: &PrivateKeySigner,
+        tx: TransactionRequest,
+    ) -> Result<TransactionReceipt, ChainError> {
         send_and_wait(self.chain.as_ref(), signer, tx).await
     }
 

@@ -98,7 +98,11 @@ impl Harness {
 
     /// Runs `handleOps` as a bundler would: `eth_call` first (a failing bundle is decoded, not
     /// sent), then the transaction from the bundler key (dev key 9).
-    pub async fn handle_ops(&self, ops: Vec<UserOperation>, beneficiary: Address) -> Result<TransactionReceipt, EpError> {
+    pub async fn handle_ops(
+        &self,
+        ops: Vec<UserOperation>,
+        beneficiary: Address,
+    ) -> Result<TransactionReceipt, EpError> {
         self.handle_packed(ops.iter().map(UserOperation::pack).collect(), beneficiary, None).await
     }
 

@@ -64,12 +64,7 @@ async fn owner_op_executes_and_charges_exactly(h: &Harness) {
     assert_eq!(h.deposit_of(account).await, prefund - uo.actualGasCost);
     assert_eq!(h.balance(ben).await, uo.actualGasCost);
     // The price: min(maxFee, basefee + tip) of the bundle's block.
-    let block = h
-        .chain
-        .block_by_number(receipt.block_number.unwrap().into(), false)
-        .await
-        .unwrap()
-        .unwrap();
+    let block = h.chain.block_by_number(receipt.block_number.unwrap().into(), false).await.unwrap().unwrap();
     let base = u128::from(block.header.base_fee_per_gas.unwrap());
     let price = op.max_fee_per_gas.min(base + op.max_priority_fee_per_gas);
     assert_eq!(uo.actualGasCost, uo.actualGasUsed * U256::from(price));
@@ -154,13 +149,14 @@ async fn init_code_deploys_the_sender_in_the_first_op(h: &Harness) {
     let factory = h.deploy(keyward_contracts::artifacts::test_account_factory(), &h.ep.abi_encode()).await;
     let owner = PrivateKeySigner::random();
     let salt = U256::from(7);
-    let sender: Address = h
-        .read(factory, TestAccountFactory::getAddressCall { owner: owner.address(), salt })
-        .await
-        .unwrap();
+    let sender: Address =
+        h.read(factory, TestAccountFactory::getAddressCall { owner: owner.address(), salt }).await.unwrap();
     // Fund the counterfactual address.
     let tx = alloy::rpc::types::TransactionRequest::default();
-    let tx = alloy::network::TransactionBuilder::with_value(alloy::network::TransactionBuilder::with_to(tx, sender), U256::from(ETH));
+    let tx = alloy::network::TransactionBuilder::with_value(
+        alloy::network::TransactionBuilder::with_to(tx, sender),
+        U256::from(ETH),
+    );
     h.send_tx(&h.keys[0], tx).await.unwrap();
     assert!(h.chain.code(sender).await.unwrap().is_empty());
 
@@ -197,9 +193,8 @@ async fn execute_user_op_is_dispatched_with_the_whole_op(h: &Harness) {
     h.sign(&mut op, &owner).await;
     let hash = op.hash(h.ep, h.chain_id().await);
     let receipt = h.handle_ops(vec![op], beneficiary()).await.unwrap();
-    let executed = receipt.inner.logs().iter().any(|l| {
-        l.address() == account && l.topics().get(1).map(|t| t.0) == Some(hash.0)
-    });
+    let executed =
+        receipt.inner.logs().iter().any(|l| l.address() == account && l.topics().get(1).map(|t| t.0) == Some(hash.0));
     assert!(executed, "UserOpExecuted(userOpHash) emitted by the account");
     assert_eq!(counter_of(h, counter).await, U256::from(1));
 }
@@ -226,7 +221,11 @@ async fn reverting_execution_is_charged_and_reported(h: &Harness) {
     assert_eq!(h.nonce(account, 0).await, U256::from(1), "the nonce is used even when execution reverts");
 
     // Long revert data is cut to 2048 bytes.
-    let long = execute_call(counter, U256::ZERO, TestCounter::failWithLengthCall { len: U256::from(5000) }.abi_encode().into());
+    let long = execute_call(
+        counter,
+        U256::ZERO,
+        TestCounter::failWithLengthCall { len: U256::from(5000) }.abi_encode().into(),
+    );
     let mut op = ops::op(account, U256::from(1), long);
     op.call_gas_limit = 1_000_000;
     h.sign(&mut op, &owner).await;
@@ -245,7 +244,12 @@ async fn post_op_revert_rolls_back_execution_but_charges(h: &Harness) {
     let owner = PrivateKeySigner::random();
     let account = h.test_account(owner.address(), U256::ZERO).await;
     let mut op = ops::op(account, U256::ZERO, count_call(counter));
-    op.paymaster = Some(PaymasterInit { paymaster: pm, verification_gas_limit: 100_000, post_op_gas_limit: 100_000, data: Bytes::from(vec![6u8]) });
+    op.paymaster = Some(PaymasterInit {
+        paymaster: pm,
+        verification_gas_limit: 100_000,
+        post_op_gas_limit: 100_000,
+        data: Bytes::from(vec![6u8]),
+    });
     h.sign(&mut op, &owner).await;
     let receipt = h.handle_ops(vec![op], beneficiary()).await.unwrap();
     let events = ep_events(&receipt, h.ep);
