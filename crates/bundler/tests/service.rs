@@ -49,10 +49,14 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 }
 
 async fn env(backend: Backend, name: &str) -> Env {
+    env_with(backend, name, BundlerConfig::default()).await
+}
+
+async fn env_with(backend: Backend, name: &str, config: BundlerConfig) -> Env {
     let h = backend.harness().await;
     let dir = temp_dir(&format!("{name}-{backend:?}"));
     let store = Store::open_sqlite_file(&dir).await.unwrap();
-    let bundler = Bundler::new(h.chain.clone(), store, h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
+    let bundler = Bundler::new(h.chain.clone(), store, h.keys[9].clone(), config).await.unwrap();
     bundler.set_mode(BundlingMode::Manual);
     let owner = PrivateKeySigner::random();
     let account = h.test_account(owner.address(), U256::from(ETH)).await;
@@ -290,5 +294,40 @@ async fn reorged_inclusion_is_put_back_and_included_again() {
     let again = e.bundler.store().get_user_op(e.h.chain_id().await, e.h.ep, hash).await.unwrap().unwrap();
     assert_ne!(again.block_hash, first.block_hash);
     assert_eq!(e.h.nonce(e.account, 0).await, U256::from(1), "included exactly once on the new branch");
+    std::fs::remove_dir_all(&e.dir).unwrap();
+}
+
+/// A bundle stuck in the node's pool is replaced at the same nonce with fees raised by at least
+/// 10%; the replacement is what gets mined and the first is recorded as replaced.
+#[tokio::test]
+async fn stuck_bundle_is_replaced_with_higher_fees() {
+    use alloy::providers::Provider;
+    let config = BundlerConfig { replace_after: Duration::ZERO, ..Default::default() };
+    let e = env_with(Backend::Anvil, "stuck", config).await;
+    let anvil = keyward_chain::RpcChain::connect(e.h.anvil_url().unwrap()).unwrap();
+    let _: serde_json::Value = anvil.provider().raw_request("evm_setAutomine".into(), (false,)).await.unwrap();
+    let hash = e.bundler.add(e.op(U256::ZERO, |_| {}).await, e.h.ep).await.unwrap();
+    let first = e.bundler.bundle_now().await.unwrap().expect("bundle");
+    e.bundler.track().await.unwrap(); // not mined, known to the node, past replace_after: replaced
+    let chain_id = e.h.chain_id().await;
+    let op = e.bundler.store().get_user_op(chain_id, e.h.ep, hash).await.unwrap().unwrap();
+    let second = op.bundle_tx.expect("re-pointed to the replacement");
+    assert_ne!(second, first);
+    let (a, b) = (
+        e.bundler.store().bundle_by_tx(first).await.unwrap().unwrap(),
+        e.bundler.store().bundle_by_tx(second).await.unwrap().unwrap(),
+    );
+    assert_eq!(a.tx_nonce, b.tx_nonce, "same nonce");
+    assert!(b.max_fee_per_gas * 100 >= a.max_fee_per_gas * 110, "fee cap +10%");
+    assert!(b.max_priority_fee_per_gas * 100 >= a.max_priority_fee_per_gas * 110, "tip +10%");
+    let _: serde_json::Value = anvil.provider().raw_request("evm_mine".into(), ()).await.unwrap();
+    e.track_until_included(&e.bundler, hash).await;
+    let op = e.bundler.store().get_user_op(chain_id, e.h.ep, hash).await.unwrap().unwrap();
+    assert_eq!(op.bundle_tx, Some(second), "the replacement was mined");
+    e.bundler.track().await.unwrap();
+    assert_eq!(
+        e.bundler.store().bundle_by_tx(first).await.unwrap().unwrap().status,
+        keyward_store::BundleStatus::Replaced
+    );
     std::fs::remove_dir_all(&e.dir).unwrap();
 }

@@ -195,3 +195,15 @@ async fn a_next_in_line_op_validates_assuming_the_pending_one_is_included() {
     let assume = keyward_bundler::validation::Assumptions { nonce_sequence: Some(1), ..Default::default() };
     keyward_bundler::validation::validate_user_op_with(s.h.chain.as_ref(), &config, &op, assume).await.unwrap();
 }
+
+#[tokio::test]
+async fn insufficient_prefund_is_32500_aa21() {
+    let h = Harness::embedded();
+    let owner = PrivateKeySigner::random();
+    let account = h.test_account(owner.address(), U256::ZERO).await; // no balance, no deposit, no paymaster
+    let counter = h.counter().await;
+    let mut op = ops::op(account, U256::ZERO, count_call(counter));
+    h.sign(&mut op, &owner).await;
+    let err = validate_user_op(h.chain.as_ref(), &ValidationConfig::default(), &op).await.unwrap_err();
+    assert_eq!((err.code(), err.to_string().as_str()), (-32500, "AA21 didn't pay prefund"));
+}

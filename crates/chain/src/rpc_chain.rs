@@ -96,11 +96,12 @@ impl Chain for RpcChain {
     }
 
     async fn call(&self, tx: TransactionRequest, overrides: Option<StateOverride>) -> ChainResult<Bytes> {
-        self.provider.call(tx).overrides_opt(overrides).await.map_err(map_err)
+        // Latest, not the node's pending block: the callers reason about pending work themselves.
+        self.provider.call(tx).block(BlockId::latest()).overrides_opt(overrides).await.map_err(map_err)
     }
 
     async fn estimate_gas(&self, tx: TransactionRequest, overrides: Option<StateOverride>) -> ChainResult<u64> {
-        self.provider.estimate_gas(tx).overrides_opt(overrides).await.map_err(map_err)
+        self.provider.estimate_gas(tx).block(BlockId::latest()).overrides_opt(overrides).await.map_err(map_err)
     }
 
     async fn send_raw_transaction(&self, raw: Bytes) -> ChainResult<B256> {
