@@ -23,7 +23,7 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::bundle::{Candidate, build_bundle};
 use crate::error::RejectReason;
-use crate::submit::{current_fees, sign_bundle};
+use crate::submit::{BundleFees, current_fees, sign_bundle};
 use crate::validation::{Assumptions, ValidationConfig, validate_user_op_with};
 
 /// How the bundler runs.
@@ -309,23 +309,34 @@ impl Bundler {
         let signed = sign_bundle(self.chain_id, &self.signer, &bundle, ep, nonce, fees).await?;
         let hashes: Vec<B256> = bundle.ops.iter().map(|c| c.hash).collect();
         // Recorded before it is sent: a crash in between leaves a bundle the tracker resolves.
-        self.record_bundle(BundleRecord {
-            tx_hash: signed.hash,
-            chain_id: self.chain_id,
-            bundler,
-            tx_nonce: nonce,
-            max_fee_per_gas: fees.max_fee_per_gas,
-            max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
-            op_hashes: hashes.clone(),
-            status: BundleStatus::Pending,
-            sent_at: now(),
-            updated_at: now(),
-        })
-        .await?;
+        self.record_bundle(BundleRecord::sent(signed.hash, self.chain_id, bundler, nonce, fees, hashes.clone()))
+            .await?;
         self.store.mark_submitted(self.chain_id, ep, &hashes, signed.hash).await.map_err(store_err)?;
         self.chain.send_raw_transaction(signed.raw).await?;
         tracing::info!(tx = %signed.hash, ops = hashes.len(), "bundle sent");
         Ok(Some(signed.hash))
+    }
+}
+
+/// The record of a bundle transaction about to be sent.
+pub(crate) trait SentBundle {
+    fn sent(tx_hash: B256, chain_id: u64, bundler: Address, nonce: u64, fees: BundleFees, ops: Vec<B256>) -> Self;
+}
+
+impl SentBundle for BundleRecord {
+    fn sent(tx_hash: B256, chain_id: u64, bundler: Address, nonce: u64, fees: BundleFees, ops: Vec<B256>) -> Self {
+        BundleRecord {
+            tx_hash,
+            chain_id,
+            bundler,
+            tx_nonce: nonce,
+            max_fee_per_gas: fees.max_fee_per_gas,
+            max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
+            op_hashes: ops,
+            status: BundleStatus::Pending,
+            sent_at: now(),
+            updated_at: now(),
+        }
     }
 }
 

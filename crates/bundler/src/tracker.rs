@@ -11,7 +11,7 @@ use keyward_store::{BundleRecord, BundleStatus};
 use crate::bundle::build_bundle;
 use crate::error::RejectReason;
 use crate::receipt::user_operation_receipt;
-use crate::service::{Bundler, candidate_of, now, store_err};
+use crate::service::{Bundler, SentBundle, candidate_of, now, store_err};
 use crate::submit::{BundleFees, current_fees, sign_bundle};
 
 fn bundle_err(e: impl std::fmt::Display) -> RejectReason {
@@ -166,19 +166,8 @@ impl Bundler {
         };
         let signed = sign_bundle(self.chain_id, &self.signer, &bundle, ep, b.tx_nonce, fees).await?;
         let hashes: Vec<B256> = bundle.ops.iter().map(|c| c.hash).collect();
-        self.record_bundle(BundleRecord {
-            tx_hash: signed.hash,
-            chain_id: self.chain_id,
-            bundler,
-            tx_nonce: b.tx_nonce,
-            max_fee_per_gas: fees.max_fee_per_gas,
-            max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
-            op_hashes: hashes.clone(),
-            status: BundleStatus::Pending,
-            sent_at: now(),
-            updated_at: now(),
-        })
-        .await?;
+        let record = BundleRecord::sent(signed.hash, self.chain_id, bundler, b.tx_nonce, fees, hashes.clone());
+        self.record_bundle(record).await?;
         self.store.mark_submitted(self.chain_id, ep, &hashes, signed.hash).await.map_err(store_err)?;
         self.chain.send_raw_transaction(signed.raw).await?;
         tracing::info!(old = %b.tx_hash, new = %signed.hash, "stuck bundle replaced with higher fees");
