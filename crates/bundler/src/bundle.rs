@@ -98,6 +98,21 @@ pub async fn build_bundle(
             bundle.deferred.push(c.hash);
             continue;
         }
+        // Only the next sequence onchain can go now: a later one waits (its predecessor is pending
+        // or in a bundle not yet mined); an earlier one was used by another operation.
+        match onchain_sequence(chain, config.entry_point, &c.op).await? {
+            next if sequence(&c.op) > next => {
+                bundle.deferred.push(c.hash);
+                continue;
+            }
+            next if sequence(&c.op) < next => {
+                bundle
+                    .rejected
+                    .push((c.hash, format!("AA25 invalid account nonce: sequence already used (next is {next})")));
+                continue;
+            }
+            _ => {}
+        }
         let assumptions = Assumptions { delegate: c.authorization.as_ref().map(|a| a.address), nonce_sequence: None };
         match validate_user_op_with(chain, config, &c.op, assumptions).await {
             Ok(_) => {}
@@ -148,6 +163,22 @@ pub async fn build_bundle(
     }
     bundle.gas_limit = gas;
     Ok(bundle)
+}
+
+/// The 64-bit sequence part of an operation's nonce.
+fn sequence(op: &UserOperation) -> u64 {
+    (op.nonce & U256::from(u64::MAX)).to()
+}
+
+/// The next sequence the EntryPoint expects for the op's sender and key, in the latest block.
+pub async fn onchain_sequence(chain: &dyn Chain, entry_point: Address, op: &UserOperation) -> Result<u64, ChainError> {
+    let call =
+        IEntryPoint::getNonceCall { sender: op.sender, key: alloy::primitives::aliases::U192::from(op.nonce >> 64) };
+    let tx = TransactionRequest::default().with_to(entry_point).with_input(Bytes::from(call.abi_encode()));
+    let out = chain.call(tx, None).await?;
+    let nonce = IEntryPoint::getNonceCall::abi_decode_returns(&out)
+        .map_err(|e| ChainError::Internal(format!("decoding getNonce: {e}")))?;
+    Ok((nonce & U256::from(u64::MAX)).to())
 }
 
 /// The most gas one operation can make the EntryPoint spend (every limit plus preVerificationGas).

@@ -235,17 +235,7 @@ impl Bundler {
     async fn nonce_assumption(&self, op: &UserOperation) -> Result<Option<u64>, RejectReason> {
         let key = op.nonce >> 64;
         let seq: u64 = (op.nonce & U256::from(u64::MAX)).to();
-        let call = keyward_primitives::entry_point::IEntryPoint::getNonceCall {
-            sender: op.sender,
-            key: alloy::primitives::aliases::U192::from(key),
-        };
-        let tx = alloy::rpc::types::TransactionRequest::default()
-            .to(self.entry_point())
-            .input(alloy::sol_types::SolCall::abi_encode(&call).into());
-        let out = self.chain.call(tx, None).await?;
-        let onchain: U256 = <keyward_primitives::entry_point::IEntryPoint::getNonceCall as alloy::sol_types::SolCall>::abi_decode_returns(&out)
-            .map_err(|e| RejectReason::Chain(e.to_string()))?;
-        let onchain_seq: u64 = (onchain & U256::from(u64::MAX)).to();
+        let onchain_seq = crate::bundle::onchain_sequence(self.chain.as_ref(), self.entry_point(), op).await?;
         if seq < onchain_seq {
             return Err(RejectReason::SimulationFailed(format!(
                 "AA25 invalid account nonce: sequence {seq} is already used (next is {onchain_seq})"

@@ -143,6 +143,29 @@ async fn eip7702_operation_goes_out_in_a_type_4_transaction(h: Harness) {
     assert_eq!(h.read(counter, TestCounter::counterCall {}).await.unwrap(), U256::from(1));
 }
 
+async fn a_later_nonce_waits_instead_of_failing(h: Harness) {
+    // Sequence 1 offered while sequence 0 is elsewhere (pending, or in a bundle not yet mined):
+    // deferred, never refused; sequence 0 of the same account, once used, is refused.
+    let counter = h.counter().await;
+    let (owner, a) = account(&h, U256::from(ETH)).await;
+    let mut later = ops::op(a, U256::from(1), count_call(counter));
+    h.sign(&mut later, &owner).await;
+    let later = candidate(&h, later).await;
+    let bundler = h.keys[9].address();
+    let config = ValidationConfig::default();
+    let bundle = build_bundle(h.chain.as_ref(), &config, vec![later.clone()], bundler, bundler, MAX_GAS).await.unwrap();
+    assert!(bundle.ops.is_empty() && bundle.rejected.is_empty());
+    assert_eq!(bundle.deferred, vec![later.hash]);
+    let mut first = ops::op(a, U256::ZERO, count_call(counter));
+    h.sign(&mut first, &owner).await;
+    let first = candidate(&h, first).await;
+    let bundle = build_bundle(h.chain.as_ref(), &config, vec![first.clone()], bundler, bundler, MAX_GAS).await.unwrap();
+    assert!(send(&h, &bundle).await.status());
+    let again = build_bundle(h.chain.as_ref(), &config, vec![first.clone()], bundler, bundler, MAX_GAS).await.unwrap();
+    assert_eq!(again.rejected.len(), 1);
+    assert!(again.rejected[0].1.starts_with("AA25"), "{}", again.rejected[0].1);
+}
+
 /// Each scenario on a fresh embedded chain and on a fresh anvil.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -159,4 +182,5 @@ on_both_backends!(
     refuses_invalid_defers_same_sender_and_includes_the_rest,
     ops_that_fail_only_together_are_dropped_one_by_one,
     eip7702_operation_goes_out_in_a_type_4_transaction,
+    a_later_nonce_waits_instead_of_failing,
 );
