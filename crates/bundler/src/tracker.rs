@@ -14,6 +14,9 @@ use crate::receipt::user_operation_receipt;
 use crate::service::{Bundler, SentBundle, candidate_of, now, store_err};
 use crate::submit::{BundleFees, current_fees, sign_bundle};
 
+/// How long a sent bundle may be unknown to the node before it counts as lost.
+const UNKNOWN_GRACE_SECS: u64 = 5;
+
 fn bundle_err(e: impl std::fmt::Display) -> RejectReason {
     RejectReason::Chain(format!("bundle storage: {e}"))
 }
@@ -117,13 +120,15 @@ impl Bundler {
             self.store.reset_to_pending_by_bundle(self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
             return self.store.mark_bundle(b.tx_hash, BundleStatus::Replaced).await.map_err(bundle_err);
         }
-        if !known {
+        let age = now().saturating_sub(b.sent_at);
+        if !known && age >= UNKNOWN_GRACE_SECS {
             // Never reached the node (a crash between recording and sending) or dropped by it.
+            // (A node may index a transaction it just accepted a moment later: hence the grace.)
             tracing::warn!(tx = %b.tx_hash, "bundle unknown to the node; operations back to pending");
             self.store.reset_to_pending_by_bundle(self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
             return self.store.mark_bundle(b.tx_hash, BundleStatus::Failed).await.map_err(bundle_err);
         }
-        if now().saturating_sub(b.sent_at) >= self.config.replace_after.as_secs() {
+        if known && age >= self.config.replace_after.as_secs() {
             self.replace(b).await?;
         }
         Ok(())

@@ -315,7 +315,7 @@ impl Store {
         row.as_ref().map(op_from_row).transpose()
     }
 
-    /// Pending ops, oldest first (created_at, then hash), at most `limit`.
+    /// Pending ops, oldest first; within one second, by sender and nonce so each sender's next op comes first.
     pub async fn pending_user_ops(
         &self,
         chain_id: u64,
@@ -326,7 +326,7 @@ impl Store {
             "SELECT ",
             op_columns!(),
             " FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND status = 'pending' \
-             ORDER BY created_at, hash LIMIT $3"
+             ORDER BY created_at, sender, nonce_key, nonce_seq, hash LIMIT $3"
         ))
         .bind(u64_to_db("chain_id", chain_id)?)
         .bind(address_text(&entry_point))

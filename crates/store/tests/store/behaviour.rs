@@ -216,13 +216,16 @@ pub async fn status_transitions(db: &TestDb) {
     assert!(store.unfinished_user_ops(CHAIN, ep()).await.unwrap().is_empty());
 }
 
-/// Pending and unfinished lists: oldest first, hash breaks ties, limit, scoped by chain and EntryPoint.
+/// Pending list: oldest first, then by sender and nonce (so a sender's next op always comes before
+/// its later ones, whatever their hashes), limit; unfinished list: oldest first, hash breaks ties;
+/// both scoped by chain and EntryPoint.
 pub async fn ordering(db: &TestDb) {
     let store = db.open().await;
     let mut ops = vec![op(sender(10), 0, 1, 1, 300), op(sender(11), 0, 1, 1, 100), op(sender(12), 0, 1, 1, 200)];
-    // Two with the same created_at: ordered by hash.
-    ops.push(op(sender(13), 0, 1, 1, 200));
+    // Same created_at: by sender, then nonce — sender 13's sequence 1 after its sequence 0.
     ops.push(op(sender(14), 0, 1, 1, 200));
+    ops.push(op(sender(13), 1, 1, 1, 200));
+    ops.push(op(sender(13), 0, 1, 1, 200));
     for o in &ops {
         store.insert_user_op(o, 4).await.unwrap();
     }
@@ -233,11 +236,13 @@ pub async fn ordering(db: &TestDb) {
     other_ep.entry_point = sender(0xee);
     store.insert_user_op(&other_ep, 4).await.unwrap();
 
-    let mut expected = ops.clone();
-    expected.sort_by_key(|o| (o.created_at, o.hash));
-    let expected: Vec<_> = expected.iter().map(|o| o.hash).collect();
+    let mut by_nonce = ops.clone();
+    by_nonce.sort_by_key(|o| (o.created_at, o.sender, o.nonce_key, o.nonce_seq, o.hash));
+    let expected: Vec<_> = by_nonce.iter().map(|o| o.hash).collect();
     let pending: Vec<_> = store.pending_user_ops(CHAIN, ep(), 100).await.unwrap().iter().map(|o| o.hash).collect();
     assert_eq!(pending, expected);
+    let s13: Vec<_> = by_nonce.iter().filter(|o| o.sender == sender(13)).map(|o| o.nonce_seq).collect();
+    assert_eq!(s13, vec![0, 1], "a sender's next op first");
     let first3: Vec<_> = store.pending_user_ops(CHAIN, ep(), 3).await.unwrap().iter().map(|o| o.hash).collect();
     assert_eq!(first3, expected[..3]);
     assert!(store.pending_user_ops(CHAIN, ep(), 0).await.unwrap().is_empty());
@@ -245,9 +250,13 @@ pub async fn ordering(db: &TestDb) {
     store.mark_submitted(CHAIN, ep(), &[expected[1]], h(0xa0)).await.unwrap();
     store.mark_failed(CHAIN, ep(), expected[2], "x").await.unwrap();
     let pending: Vec<_> = store.pending_user_ops(CHAIN, ep(), 100).await.unwrap().iter().map(|o| o.hash).collect();
-    assert_eq!(pending, vec![expected[0], expected[3], expected[4]]);
+    let still: Vec<_> = expected.iter().enumerate().filter(|(i, _)| *i != 1 && *i != 2).map(|(_, h)| *h).collect();
+    assert_eq!(pending, still);
+    let mut by_hash = ops.clone();
+    by_hash.sort_by_key(|o| (o.created_at, o.hash));
+    let unfinished_expected: Vec<_> = by_hash.iter().map(|o| o.hash).filter(|h| *h != expected[2]).collect();
     let unfinished: Vec<_> = store.unfinished_user_ops(CHAIN, ep()).await.unwrap().iter().map(|o| o.hash).collect();
-    assert_eq!(unfinished, vec![expected[0], expected[1], expected[3], expected[4]]);
+    assert_eq!(unfinished, unfinished_expected);
 
     assert_eq!(store.unfinished_user_ops(CHAIN + 1, ep()).await.unwrap().len(), 1);
     assert_eq!(store.pending_user_ops(CHAIN, sender(0xee), 10).await.unwrap()[0].hash, other_ep.hash);
