@@ -302,18 +302,15 @@ impl Mav2 {
         self.h.read(self.h.ep, IEntryPoint::getNonceCall { sender, key }).await.unwrap()
     }
 
-    /// An unsigned op with the default gas values.
+    /// An unsigned op with this module's gas values (modular accounts need more than `ops::op`).
     pub fn op(&self, sender: Address, nonce: U256, call_data: Bytes) -> UserOperation {
         UserOperation {
-            sender,
-            nonce,
-            call_data,
             call_gas_limit: CALL_GAS,
             verification_gas_limit: VERIFICATION_GAS,
             pre_verification_gas: U256::from(PRE_VERIFICATION_GAS),
             max_fee_per_gas: MAX_FEE,
             max_priority_fee_per_gas: PRIORITY_FEE,
-            ..Default::default()
+            ..crate::ops::op(sender, nonce, call_data)
         }
     }
 
