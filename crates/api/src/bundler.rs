@@ -221,7 +221,7 @@ pub struct MempoolEntry {
 }
 
 /// The ERC-4337 bundler RPC of EntryPoint v0.7, and the debug methods of the bundler test suite.
-#[rpc(server)]
+#[rpc(server, client)]
 pub trait BundlerApi {
     /// Validates an operation and adds it to the mempool; returns its userOpHash.
     #[method(name = "eth_sendUserOperation")]
