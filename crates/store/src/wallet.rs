@@ -1,0 +1,570 @@
+//! The Wallet API's records: accounts, sessions, prepared calls and sent calls. Every insert is
+//! idempotent (the same input finds the row already there and returns it), so client retries never
+//! create duplicates.
+
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::codec::{
+    address_text, b256_text, now_secs, parse_address, parse_b256, parse_u256, u64_from_db, u64_to_db, u256_text,
+};
+use crate::db::{Backend, Store};
+use crate::error::StoreError;
+
+/// A statement text built at run time from the constant column lists above (never from input).
+macro_rules! sql {
+    ($($t:tt)*) => {
+        sqlx::AssertSqlSafe(format!($($t)*))
+    };
+}
+
+/// What kind of account a row describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AccountKind {
+    /// Semi-modular account (owner in the proxy bytecode), counterfactual through the factory.
+    SmaB,
+    /// The signer's own EOA, delegated with EIP-7702.
+    Eip7702,
+}
+
+impl AccountKind {
+    /// The stored text (also the Wallet API's `accountType`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::SmaB => "sma-b",
+            AccountKind::Eip7702 => "7702",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "sma-b" => Ok(AccountKind::SmaB),
+            "7702" => Ok(AccountKind::Eip7702),
+            other => Err(StoreError::Corrupt(format!("wallet_accounts.kind: unknown value {other:?}"))),
+        }
+    }
+}
+
+/// One account handed out by `wallet_requestAccount`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRecord {
+    /// UUID v4 (lowercase, hyphenated).
+    pub id: String,
+    /// The owner.
+    pub signer: Address,
+    /// The account address (counterfactual or the EOA itself).
+    pub address: Address,
+    /// The factory salt (0 for 7702).
+    pub salt: U256,
+    /// Account kind.
+    pub kind: AccountKind,
+    /// When it was created (unix seconds).
+    pub created_at: u64,
+}
+
+/// One session key registered by `wallet_createSession`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// 16-byte session id.
+    pub id: [u8; 16],
+    /// Chain the session is for.
+    pub chain_id: u64,
+    /// The smart account.
+    pub account: Address,
+    /// `secp256k1` or `contract`.
+    pub key_type: String,
+    /// The session key's address.
+    pub session_key: Address,
+    /// The Wallet-API permissions as JSON (request order).
+    pub permissions_json: String,
+    /// The session's entity id (never reused for the account).
+    pub entity_id: u32,
+    /// Whether the validation is global (root permission).
+    pub is_global: bool,
+    /// Whether the session's ops need the `executeUserOp` prefix.
+    pub has_execution_hooks: bool,
+    /// Expiry, unix seconds (0 = never).
+    pub expiry: u64,
+    /// Full nonce of the user operation that carries the deferred install.
+    pub deferred_nonce: U256,
+    /// The `installValidation` calldata (the deferred action's `call`).
+    pub install_call: Bytes,
+    /// EIP-712 digest of the DeferredAction the owner signs.
+    pub digest: B256,
+    /// Hash of the canonical request, for idempotent retries.
+    pub request_hash: B256,
+    /// userOpHash of the op that carried (or carries) the install.
+    pub first_op: Option<B256>,
+    /// When it was created (unix seconds).
+    pub created_at: u64,
+}
+
+/// One prepared user operation, as `wallet_prepareCalls` answered it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreparedRecord {
+    /// Chain id.
+    pub chain_id: u64,
+    /// userOpHash.
+    pub hash: B256,
+    /// The sender.
+    pub account: Address,
+    /// The unsigned user operation (RPC JSON).
+    pub op_json: String,
+    /// The acting session, if any.
+    pub session_id: Option<[u8; 16]>,
+    /// The key that must sign the userOpHash.
+    pub signer: Address,
+    /// 7702 authorization to attach (`{address, nonce}` JSON), if the EOA must (re)delegate.
+    pub authorization_json: Option<String>,
+    /// Whether the op carries the session's deferred install.
+    pub deferred: bool,
+    /// The calls (Wallet-API JSON).
+    pub calls_json: String,
+    /// When it was prepared (unix seconds).
+    pub created_at: u64,
+}
+
+/// One call bundle accepted by `wallet_sendPreparedCalls`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallRecord {
+    /// Call id (`0x ‖ chainId (32 B) ‖ userOpHash`), lowercase hex.
+    pub id: String,
+    /// Chain id.
+    pub chain_id: u64,
+    /// userOpHash.
+    pub hash: B256,
+    /// The sender.
+    pub account: Address,
+    /// The calls (Wallet-API JSON).
+    pub calls_json: String,
+    /// When it was accepted (unix seconds).
+    pub created_at: u64,
+}
+
+/// What [`Store::insert_session`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionInsert {
+    /// The session was stored.
+    Inserted,
+    /// A session with the same request hash exists: that one is returned (idempotent retry).
+    Existing(Box<SessionRecord>),
+    /// The entity id was taken meanwhile (concurrent create): allocate the next one and retry.
+    EntityTaken,
+}
+
+/// Row counts of the wallet tables (tests assert that refused requests leave nothing behind).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WalletCounts {
+    /// `wallet_accounts` rows.
+    pub accounts: u64,
+    /// `wallet_sessions` rows.
+    pub sessions: u64,
+    /// `wallet_prepared` rows.
+    pub prepared: u64,
+    /// `wallet_calls` rows.
+    pub calls: u64,
+}
+
+/// 16-byte session id as stored: `0x` + 32 lowercase hex digits.
+pub fn session_id_text(id: &[u8; 16]) -> String {
+    alloy::hex::encode_prefixed(id)
+}
+
+fn parse_session_id(column: &str, s: &str) -> Result<[u8; 16], StoreError> {
+    let bytes = s
+        .strip_prefix("0x")
+        .filter(|b| b.len() == 32)
+        .and_then(|b| alloy::hex::decode(b).ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("{column}: expected a 16-byte hex id, got {s:?}")))?;
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&bytes);
+    Ok(id)
+}
+
+fn parse_bytes(column: &str, s: &str) -> Result<Bytes, StoreError> {
+    alloy::hex::decode(s).map(Bytes::from).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+fn flag(column: &str, v: i64) -> Result<bool, StoreError> {
+    match v {
+        0 => Ok(false),
+        1 => Ok(true),
+        other => Err(StoreError::Corrupt(format!("{column}: expected 0 or 1, got {other}"))),
+    }
+}
+
+fn entity_from_db(v: i64) -> Result<u32, StoreError> {
+    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("entity_id: {v} is not a uint32")))
+}
+
+const ACCOUNT_COLUMNS: &str = "id, signer, address, salt, kind, created_at";
+
+fn account_from_row(row: &AnyRow) -> Result<AccountRecord, StoreError> {
+    let text = |c: &str| row.try_get::<String, _>(c);
+    Ok(AccountRecord {
+        id: text("id")?,
+        signer: parse_address("signer", &text("signer")?)?,
+        address: parse_address("address", &text("address")?)?,
+        salt: parse_u256("salt", &text("salt")?)?,
+        kind: AccountKind::parse(&text("kind")?)?,
+        created_at: u64_from_db("created_at", row.try_get("created_at")?)?,
+    })
+}
+
+const SESSION_COLUMNS: &str = "id, chain_id, account, key_type, session_key, permissions_json, entity_id, is_global, \
+     has_execution_hooks, expiry, deferred_nonce, install_call, digest, request_hash, first_op, created_at";
+
+fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
+    let text = |c: &str| row.try_get::<String, _>(c);
+    Ok(SessionRecord {
+        id: parse_session_id("id", &text("id")?)?,
+        chain_id: u64_from_db("chain_id", row.try_get("chain_id")?)?,
+        account: parse_address("account", &text("account")?)?,
+        key_type: text("key_type")?,
+        session_key: parse_address("session_key", &text("session_key")?)?,
+        permissions_json: text("permissions_json")?,
+        entity_id: entity_from_db(row.try_get("entity_id")?)?,
+        is_global: flag("is_global", row.try_get("is_global")?)?,
+        has_execution_hooks: flag("has_execution_hooks", row.try_get("has_execution_hooks")?)?,
+        expiry: u64_from_db("expiry", row.try_get("expiry")?)?,
+        deferred_nonce: parse_u256("deferred_nonce", &text("deferred_nonce")?)?,
+        install_call: parse_bytes("install_call", &text("install_call")?)?,
+        digest: parse_b256("digest", &text("digest")?)?,
+        request_hash: parse_b256("request_hash", &text("request_hash")?)?,
+        first_op: row.try_get::<Option<String>, _>("first_op")?.map(|s| parse_b256("first_op", &s)).transpose()?,
+        created_at: u64_from_db("created_at", row.try_get("created_at")?)?,
+    })
+}
+
+const PREPARED_COLUMNS: &str =
+    "chain_id, hash, account, op_json, session_id, signer, authorization_json, deferred, calls_json, created_at";
+
+fn prepared_from_row(row: &AnyRow) -> Result<PreparedRecord, StoreError> {
+    let text = |c: &str| row.try_get::<String, _>(c);
+    Ok(PreparedRecord {
+        chain_id: u64_from_db("chain_id", row.try_get("chain_id")?)?,
+        hash: parse_b256("hash", &text("hash")?)?,
+        account: parse_address("account", &text("account")?)?,
+        op_json: text("op_json")?,
+        session_id: row
+            .try_get::<Option<String>, _>("session_id")?
+            .map(|s| parse_session_id("session_id", &s))
+            .transpose()?,
+        signer: parse_address("signer", &text("signer")?)?,
+        authorization_json: row.try_get::<Option<String>, _>("authorization_json")?,
+        deferred: flag("deferred", row.try_get("deferred")?)?,
+        calls_json: text("calls_json")?,
+        created_at: u64_from_db("created_at", row.try_get("created_at")?)?,
+    })
+}
+
+const CALL_COLUMNS: &str = "id, chain_id, hash, account, calls_json, created_at";
+
+fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
+    let text = |c: &str| row.try_get::<String, _>(c);
+    Ok(CallRecord {
+        id: text("id")?,
+        chain_id: u64_from_db("chain_id", row.try_get("chain_id")?)?,
+        hash: parse_b256("hash", &text("hash")?)?,
+        account: parse_address("account", &text("account")?)?,
+        calls_json: text("calls_json")?,
+        created_at: u64_from_db("created_at", row.try_get("created_at")?)?,
+    })
+}
+
+/// A transaction-scoped PostgreSQL advisory lock key for one wallet object.
+fn lock_key(scope: &str, subject: &[u8]) -> i64 {
+    let h = keccak256([b"keyward-wallet:".as_slice(), scope.as_bytes(), subject].concat());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&h[..8]);
+    i64::from_be_bytes(first)
+}
+
+impl Store {
+    async fn wallet_lock(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, key: i64) -> Result<(), StoreError> {
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS l").bind(key).execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Stores `rec` unless an account with its id or its address exists; returns the stored row
+    /// (the existing one when there was one), so a retried request gets the same account.
+    pub async fn insert_account(&self, rec: &AccountRecord) -> Result<AccountRecord, StoreError> {
+        let mut tx = self.begin_write().await?;
+        self.wallet_lock(&mut tx, lock_key("account", rec.address.as_slice())).await?;
+        let existing = sqlx::query(sql!(
+            "SELECT {ACCOUNT_COLUMNS} FROM wallet_accounts WHERE id = $1 OR address = $2 ORDER BY created_at LIMIT 1"
+        ))
+        .bind(&rec.id)
+        .bind(address_text(&rec.address))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = existing {
+            return account_from_row(&row);
+        }
+        sqlx::query(
+            "INSERT INTO wallet_accounts (id, signer, address, salt, kind, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&rec.id)
+        .bind(address_text(&rec.signer))
+        .bind(address_text(&rec.address))
+        .bind(u256_text(&rec.salt))
+        .bind(rec.kind.as_str())
+        .bind(u64_to_db("created_at", rec.created_at)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rec.clone())
+    }
+
+    /// The account with this UUID.
+    pub async fn account_by_id(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        let row = sqlx::query(sql!("SELECT {ACCOUNT_COLUMNS} FROM wallet_accounts WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    /// The account at this address.
+    pub async fn account_by_address(&self, address: Address) -> Result<Option<AccountRecord>, StoreError> {
+        let row = sqlx::query(sql!("SELECT {ACCOUNT_COLUMNS} FROM wallet_accounts WHERE address = $1"))
+            .bind(address_text(&address))
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    /// Accounts of `signer` in creation order, after the `(created_at, id)` cursor, at most `limit`.
+    pub async fn accounts_of_signer(
+        &self,
+        signer: Address,
+        after: Option<(u64, &str)>,
+        limit: u32,
+    ) -> Result<Vec<AccountRecord>, StoreError> {
+        let (after_ts, after_id) = match after {
+            Some((ts, id)) => (u64_to_db("created_at", ts)?, id.to_string()),
+            None => (-1, String::new()),
+        };
+        let rows = sqlx::query(sql!(
+            "SELECT {ACCOUNT_COLUMNS} FROM wallet_accounts WHERE signer = $1 \
+             AND (created_at > $2 OR (created_at = $2 AND id > $3)) ORDER BY created_at, id LIMIT $4"
+        ))
+        .bind(address_text(&signer))
+        .bind(after_ts)
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(account_from_row).collect()
+    }
+
+    /// How many accounts `signer` has.
+    pub async fn count_accounts_of_signer(&self, signer: Address) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM wallet_accounts WHERE signer = $1")
+            .bind(address_text(&signer))
+            .fetch_one(self.pool())
+            .await?;
+        Ok(u64_from_db("count", n)?)
+    }
+
+    /// The first entity id never given to a session of `account` (1 when it has none).
+    pub async fn next_entity_id(&self, account: Address) -> Result<u32, StoreError> {
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(entity_id) FROM wallet_sessions WHERE account = $1")
+            .bind(address_text(&account))
+            .fetch_one(self.pool())
+            .await?;
+        let next = max.map(|m| m + 1).unwrap_or(1);
+        u32::try_from(next).map_err(|_| StoreError::InvalidInput(format!("entity ids of {account} are exhausted")))
+    }
+
+    /// The session stored for this request hash, if any.
+    pub async fn session_by_request(&self, request_hash: B256) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(sql!("SELECT {SESSION_COLUMNS} FROM wallet_sessions WHERE request_hash = $1"))
+            .bind(b256_text(&request_hash))
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    /// Stores a session: an existing session with the same request hash wins (idempotent retry);
+    /// an entity id no longer the account's next free one is refused with [`SessionInsert::EntityTaken`].
+    pub async fn insert_session(&self, rec: &SessionRecord) -> Result<SessionInsert, StoreError> {
+        let account = address_text(&rec.account);
+        let mut tx = self.begin_write().await?;
+        self.wallet_lock(&mut tx, lock_key("sessions", rec.account.as_slice())).await?;
+        let existing = sqlx::query(sql!("SELECT {SESSION_COLUMNS} FROM wallet_sessions WHERE request_hash = $1"))
+            .bind(b256_text(&rec.request_hash))
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = existing {
+            return Ok(SessionInsert::Existing(Box::new(session_from_row(&row)?)));
+        }
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(entity_id) FROM wallet_sessions WHERE account = $1")
+            .bind(&account)
+            .fetch_one(&mut *tx)
+            .await?;
+        if max.is_some_and(|m| m >= i64::from(rec.entity_id)) {
+            return Ok(SessionInsert::EntityTaken);
+        }
+        sqlx::query(
+            "INSERT INTO wallet_sessions (id, chain_id, account, key_type, session_key, permissions_json, entity_id, \
+             is_global, has_execution_hooks, expiry, deferred_nonce, install_call, digest, request_hash, first_op, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15)",
+        )
+        .bind(session_id_text(&rec.id))
+        .bind(u64_to_db("chain_id", rec.chain_id)?)
+        .bind(&account)
+        .bind(&rec.key_type)
+        .bind(address_text(&rec.session_key))
+        .bind(&rec.permissions_json)
+        .bind(i64::from(rec.entity_id))
+        .bind(i64::from(rec.is_global))
+        .bind(i64::from(rec.has_execution_hooks))
+        .bind(u64_to_db("expiry", rec.expiry)?)
+        .bind(u256_text(&rec.deferred_nonce))
+        .bind(alloy::hex::encode_prefixed(&rec.install_call))
+        .bind(b256_text(&rec.digest))
+        .bind(b256_text(&rec.request_hash))
+        .bind(u64_to_db("created_at", rec.created_at)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(SessionInsert::Inserted)
+    }
+
+    /// The session with this id.
+    pub async fn session(&self, id: &[u8; 16]) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(sql!("SELECT {SESSION_COLUMNS} FROM wallet_sessions WHERE id = $1"))
+            .bind(session_id_text(id))
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    /// The session of `account` with this entity id.
+    pub async fn session_by_entity(
+        &self,
+        account: Address,
+        entity_id: u32,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let row =
+            sqlx::query(sql!("SELECT {SESSION_COLUMNS} FROM wallet_sessions WHERE account = $1 AND entity_id = $2"))
+                .bind(address_text(&account))
+                .bind(i64::from(entity_id))
+                .fetch_optional(self.pool())
+                .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    /// Records the op that carries the session's install (first one wins; later calls are no-ops).
+    pub async fn set_session_first_op(&self, id: &[u8; 16], op: B256) -> Result<(), StoreError> {
+        sqlx::query("UPDATE wallet_sessions SET first_op = $2 WHERE id = $1 AND first_op IS NULL")
+            .bind(session_id_text(id))
+            .bind(b256_text(&op))
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a prepared op unless one with the same (chain, hash) exists; returns the stored row.
+    pub async fn insert_prepared(&self, rec: &PreparedRecord) -> Result<PreparedRecord, StoreError> {
+        let mut tx = self.begin_write().await?;
+        self.wallet_lock(&mut tx, lock_key("prepared", rec.hash.as_slice())).await?;
+        let existing =
+            sqlx::query(sql!("SELECT {PREPARED_COLUMNS} FROM wallet_prepared WHERE chain_id = $1 AND hash = $2"))
+                .bind(u64_to_db("chain_id", rec.chain_id)?)
+                .bind(b256_text(&rec.hash))
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(row) = existing {
+            return prepared_from_row(&row);
+        }
+        sqlx::query(
+            "INSERT INTO wallet_prepared (chain_id, hash, account, op_json, session_id, signer, authorization_json, \
+             deferred, calls_json, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(u64_to_db("chain_id", rec.chain_id)?)
+        .bind(b256_text(&rec.hash))
+        .bind(address_text(&rec.account))
+        .bind(&rec.op_json)
+        .bind(rec.session_id.as_ref().map(session_id_text))
+        .bind(address_text(&rec.signer))
+        .bind(rec.authorization_json.clone())
+        .bind(i64::from(rec.deferred))
+        .bind(&rec.calls_json)
+        .bind(u64_to_db("created_at", rec.created_at)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rec.clone())
+    }
+
+    /// The prepared op with this hash on this chain.
+    pub async fn prepared(&self, chain_id: u64, hash: B256) -> Result<Option<PreparedRecord>, StoreError> {
+        let row = sqlx::query(sql!("SELECT {PREPARED_COLUMNS} FROM wallet_prepared WHERE chain_id = $1 AND hash = $2"))
+            .bind(u64_to_db("chain_id", chain_id)?)
+            .bind(b256_text(&hash))
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(prepared_from_row).transpose()
+    }
+
+    /// Stores a sent call unless its id exists; returns the stored row.
+    pub async fn insert_call(&self, rec: &CallRecord) -> Result<CallRecord, StoreError> {
+        let mut tx = self.begin_write().await?;
+        self.wallet_lock(&mut tx, lock_key("call", rec.id.as_bytes())).await?;
+        let existing = sqlx::query(sql!("SELECT {CALL_COLUMNS} FROM wallet_calls WHERE id = $1"))
+            .bind(&rec.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = existing {
+            return call_from_row(&row);
+        }
+        sqlx::query(
+            "INSERT INTO wallet_calls (id, chain_id, hash, account, calls_json, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&rec.id)
+        .bind(u64_to_db("chain_id", rec.chain_id)?)
+        .bind(b256_text(&rec.hash))
+        .bind(address_text(&rec.account))
+        .bind(&rec.calls_json)
+        .bind(u64_to_db("created_at", rec.created_at)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rec.clone())
+    }
+
+    /// The sent call with this id (lowercase hex).
+    pub async fn call(&self, id: &str) -> Result<Option<CallRecord>, StoreError> {
+        let row = sqlx::query(sql!("SELECT {CALL_COLUMNS} FROM wallet_calls WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(call_from_row).transpose()
+    }
+
+    /// Row counts of the wallet tables.
+    pub async fn wallet_counts(&self) -> Result<WalletCounts, StoreError> {
+        let mut out = WalletCounts::default();
+        for (table, slot) in [
+            ("wallet_accounts", &mut out.accounts),
+            ("wallet_sessions", &mut out.sessions),
+            ("wallet_prepared", &mut out.prepared),
+            ("wallet_calls", &mut out.calls),
+        ] {
+            let n: i64 = sqlx::query_scalar(sql!("SELECT COUNT(*) FROM {table}")).fetch_one(self.pool()).await?;
+            *slot = u64_from_db("count", n)?;
+        }
+        Ok(out)
+    }
+}
+
+/// Current unix time in seconds, for records built outside the store.
+pub fn wallet_now() -> u64 {
+    now_secs()
+}
