@@ -74,3 +74,13 @@ alloy::sol!(
     AllowlistModule,
     "../../contracts/artifacts/AllowlistModule.json"
 );
+/// The verifying paymaster's binding (own module: its ABI repeats `IPaymaster`'s types).
+pub mod verifying_paymaster {
+    alloy::sol!(
+        /// Verifying paymaster (gas sponsorship).
+        #[sol(rpc)]
+        VerifyingPaymaster,
+        "../../contracts/artifacts/VerifyingPaymaster.json"
+    );
+}
+pub use verifying_paymaster::VerifyingPaymaster;

@@ -9,6 +9,7 @@
 pub mod entry_point;
 pub mod entry_point_revert;
 pub mod mav2;
+pub mod paymaster;
 pub mod user_operation;
 pub mod validation_data;
 
