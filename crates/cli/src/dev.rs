@@ -11,8 +11,10 @@ use alloy::primitives::U256;
 use anyhow::Context;
 use keyward_api::bundler::BundlerApiServer;
 use keyward_bundler::{Bundler, BundlerConfig};
+use keyward_chain::deploy::deploy_account_stack;
 use keyward_chain::dev_keys::dev_signer;
 use keyward_chain::{Chain, DevChain, EmbeddedChain, EmbeddedConfig, Mining};
+use keyward_contracts::Deployment;
 use keyward_store::Store;
 
 /// Options of `keyward dev`.
@@ -53,6 +55,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         None => Some(std::env::temp_dir().join(format!("keyward-dev-{}", std::process::id()))),
     };
     let store_dir = args.data_dir.clone().or_else(|| scratch.clone()).context("no directory for the mempool")?;
+    let deployment = deploy_stack(&chain).await?;
     let bundler = start_bundler(&chain, &store_dir).await?;
     let mut module = keyward_server::eth::chain_module(chain.clone() as Arc<dyn Chain>, Some(dev));
     module
@@ -63,7 +66,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let (bound, handle) =
         keyward_server::serve(addr, module).await.with_context(|| format!("binding the JSON-RPC server to {addr}"))?;
 
-    print_banner(&chain, &args, bound).await?;
+    print_banner(&chain, &args, bound, &deployment).await?;
 
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     tracing::info!("shutting down");
@@ -79,6 +82,19 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
 /// transactions never race the bundler's nonces.
 const BUNDLER_KEY_INDEX: u32 = 10;
 
+/// Index of the key that creates the account stack and owns the factory (funded at start).
+const DEPLOYER_KEY_INDEX: u32 = 11;
+
+/// Creates the account stack (factory, implementations, modules) unless the chain already has it.
+async fn deploy_stack(chain: &Arc<EmbeddedChain>) -> anyhow::Result<Deployment> {
+    let key = dev_signer(DEPLOYER_KEY_INDEX).context("deriving the deployer key")?;
+    let eth = U256::from(10u64).pow(U256::from(18u64));
+    if chain.balance(key.address()).await? < U256::from(10u64) * eth {
+        chain.set_balance(key.address(), U256::from(100u64) * eth).await?;
+    }
+    deploy_account_stack(chain.as_ref(), &key, eth).await.context("deploying the account stack")
+}
+
 /// The bundler: its key funded on the dev chain, its mempool in `dir/keyward.db`.
 async fn start_bundler(chain: &Arc<EmbeddedChain>, dir: &Path) -> anyhow::Result<Arc<Bundler>> {
     let key = dev_signer(BUNDLER_KEY_INDEX).context("deriving the bundler key")?;
@@ -92,7 +108,12 @@ async fn start_bundler(chain: &Arc<EmbeddedChain>, dir: &Path) -> anyhow::Result
     Ok(bundler)
 }
 
-async fn print_banner(chain: &EmbeddedChain, args: &DevArgs, bound: SocketAddr) -> anyhow::Result<()> {
+async fn print_banner(
+    chain: &EmbeddedChain,
+    args: &DevArgs,
+    bound: SocketAddr,
+    deployment: &Deployment,
+) -> anyhow::Result<()> {
     let block = chain.block_number().await?;
     let mut out = String::new();
     out.push_str(&format!("Keyward dev chain\n\n  RPC URL     http://{bound}\n  Chain id    {}\n", args.chain_id));
@@ -112,7 +133,10 @@ async fn print_banner(chain: &EmbeddedChain, args: &DevArgs, bound: SocketAddr) 
         }
     ));
     for p in keyward_contracts::dev_placements() {
-        out.push_str(&format!("  {:<22} {}\n", p.name, p.address));
+        out.push_str(&format!("  {:<26} {}\n", p.name, p.address));
+    }
+    for (name, address) in deployment.named() {
+        out.push_str(&format!("  {name:<26} {address}\n"));
     }
     out.push_str("\nDev keys (10,000 ETH each at genesis; mnemonic \"test test … junk\")\n");
     for (i, k) in chain.dev_signers().iter().enumerate() {

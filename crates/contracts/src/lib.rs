@@ -7,7 +7,9 @@
 
 pub mod artifacts;
 pub mod bindings;
+pub mod deployment;
 pub mod plan;
 
 pub use artifacts::Artifact;
+pub use deployment::{DETERMINISTIC_DEPLOYER, Deployment};
 pub use plan::{Placement, dev_placements};

@@ -19,7 +19,8 @@ pub struct Placement {
 }
 
 /// The contracts every dev chain starts with: the EntryPoint at its canonical v0.7 address and its
-/// SenderCreator at `CREATE(EntryPoint, 1)`, whose address the EntryPoint has as a constant.
+/// SenderCreator at `CREATE(EntryPoint, 1)`, whose address the EntryPoint has as a constant, and the
+/// deterministic deployer through which the account stack is created (`deployment`).
 pub fn dev_placements() -> Vec<Placement> {
     vec![
         Placement {
@@ -32,6 +33,12 @@ pub fn dev_placements() -> Vec<Placement> {
             name: "SenderCreator",
             address: SENDER_CREATOR_V07,
             code: artifacts::sender_creator().deployed_bytecode.clone(),
+            nonce: 1,
+        },
+        Placement {
+            name: "Deterministic deployer",
+            address: crate::deployment::DETERMINISTIC_DEPLOYER,
+            code: crate::deployment::DETERMINISTIC_DEPLOYER_CODE,
             nonce: 1,
         },
     ]

@@ -1,0 +1,158 @@
+//! Where Keyward's account stack lives on any chain: every contract is created through the standard
+//! deterministic deployer (`CREATE2` with salt 0), so its address depends only on its creation code
+//! and constructor arguments — the same on `keyward dev`, on anvil and on a public chain.
+
+use alloy::primitives::{Address, B256, Bytes, address, bytes};
+use alloy::sol_types::SolValue;
+use keyward_primitives::ENTRY_POINT_V07;
+use keyward_primitives::mav2::modules::ModuleAddresses;
+
+use crate::artifacts::{self, Artifact};
+
+/// The deterministic deployment proxy (Arachnid's), present on anvil and most public chains.
+/// Calldata `salt(32) ‖ initCode` creates `initCode` with CREATE2 and returns the 20-byte address.
+pub const DETERMINISTIC_DEPLOYER: Address = address!("0x4e59b44847b379578588920cA78FbF26c0B4956C");
+
+/// Runtime code of [`DETERMINISTIC_DEPLOYER`], for chains that do not have it (the embedded chain).
+pub const DETERMINISTIC_DEPLOYER_CODE: Bytes = bytes!(
+    "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe03601600081602082378035828234f58015156039578182fd5b8082525050506014600cf3"
+);
+
+/// The salt every Keyward contract is created with.
+pub const SALT: B256 = B256::ZERO;
+
+/// One contract of the stack: its name, creation code (with constructor arguments) and address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Create2Step {
+    /// Human name, printed by `keyward dev`.
+    pub name: &'static str,
+    /// Creation code followed by the ABI-encoded constructor arguments.
+    pub init_code: Bytes,
+    /// `CREATE2(DETERMINISTIC_DEPLOYER, SALT, keccak256(init_code))`.
+    pub address: Address,
+}
+
+impl Create2Step {
+    fn new(name: &'static str, artifact: &Artifact, args: &[u8]) -> Self {
+        let mut code = artifact.bytecode.to_vec();
+        code.extend_from_slice(args);
+        let init_code = Bytes::from(code);
+        let address = DETERMINISTIC_DEPLOYER.create2_from_code(SALT, &init_code);
+        Self { name, init_code, address }
+    }
+
+    /// Calldata for the deterministic deployer: `SALT ‖ init_code`.
+    pub fn deployer_calldata(&self) -> Bytes {
+        let mut data = SALT.to_vec();
+        data.extend_from_slice(&self.init_code);
+        data.into()
+    }
+}
+
+/// Addresses of Keyward's account stack on one chain: what the bundler, the wallet and the SDK are
+/// configured with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Deployment {
+    /// The EntryPoint v0.7.
+    pub entry_point: Address,
+    /// AccountFactory (creates semi-modular and modular accounts).
+    pub factory: Address,
+    /// The factory's owner (manages its EntryPoint stake); part of its constructor arguments.
+    pub factory_owner: Address,
+    /// SemiModularAccountBytecode implementation (owner in the proxy's bytecode; the default).
+    pub sma_impl: Address,
+    /// ModularAccount implementation (validations only, no fallback owner).
+    pub ma_impl: Address,
+    /// SemiModularAccount7702: the implementation an EOA delegates to with EIP-7702.
+    pub sma_7702_impl: Address,
+    /// The modules.
+    pub modules: ModuleAddresses,
+}
+
+/// Placeholder for the WebAuthn module, which Keyward does not deploy (no code at this address).
+const NO_WEBAUTHN: Address = Address::ZERO;
+
+impl Deployment {
+    /// Keyward's stack over the canonical EntryPoint, with a factory owned by `factory_owner`.
+    pub fn keyward(factory_owner: Address) -> Self {
+        Self::from_steps(&steps(factory_owner), factory_owner)
+    }
+
+    fn from_steps(steps: &[Create2Step], factory_owner: Address) -> Self {
+        let at = |name: &str| steps.iter().find(|s| s.name == name).map(|s| s.address).unwrap_or_default();
+        Self {
+            entry_point: ENTRY_POINT_V07,
+            factory: at(FACTORY),
+            factory_owner,
+            sma_impl: at(SMA),
+            ma_impl: at(MA),
+            sma_7702_impl: at(SMA_7702),
+            modules: ModuleAddresses {
+                single_signer_validation: at(SINGLE_SIGNER),
+                time_range: at(TIME_RANGE),
+                native_token_limit: at(NATIVE_TOKEN_LIMIT),
+                allowlist: at(ALLOWLIST),
+                paymaster_guard: at(PAYMASTER_GUARD),
+                webauthn_validation: NO_WEBAUTHN,
+            },
+        }
+    }
+
+    /// `(name, address)` of every deployed contract, in deployment order, for banners and logs.
+    pub fn named(&self) -> Vec<(&'static str, Address)> {
+        steps(self.factory_owner).into_iter().map(|s| (s.name, s.address)).collect()
+    }
+}
+
+const SMA: &str = "SemiModularAccountBytecode";
+const MA: &str = "ModularAccount";
+const SMA_7702: &str = "SemiModularAccount7702";
+const SINGLE_SIGNER: &str = "SingleSignerValidation";
+const TIME_RANGE: &str = "TimeRangeModule";
+const NATIVE_TOKEN_LIMIT: &str = "NativeTokenLimitModule";
+const ALLOWLIST: &str = "AllowlistModule";
+const PAYMASTER_GUARD: &str = "PaymasterGuardModule";
+const FACTORY: &str = "AccountFactory";
+
+/// The stack's contracts in deployment order (the factory's constructor takes the others'
+/// addresses, so it comes last).
+pub fn steps(factory_owner: Address) -> Vec<Create2Step> {
+    let ep = ENTRY_POINT_V07.abi_encode();
+    let sma = Create2Step::new(SMA, artifacts::semi_modular_account_bytecode(), &ep);
+    let ma = Create2Step::new(MA, artifacts::modular_account(), &ep);
+    let sma_7702 = Create2Step::new(SMA_7702, artifacts::semi_modular_account_7702(), &ep);
+    let single_signer = Create2Step::new(SINGLE_SIGNER, artifacts::single_signer_validation_module(), &[]);
+    let factory_args =
+        (ENTRY_POINT_V07, ma.address, sma.address, single_signer.address, factory_owner).abi_encode_params();
+    let factory = Create2Step::new(FACTORY, artifacts::account_factory(), &factory_args);
+    vec![
+        sma,
+        ma,
+        sma_7702,
+        single_signer,
+        Create2Step::new(TIME_RANGE, artifacts::time_range_module(), &[]),
+        Create2Step::new(NATIVE_TOKEN_LIMIT, artifacts::native_token_limit_module(), &[]),
+        Create2Step::new(ALLOWLIST, artifacts::allowlist_module(), &[]),
+        Create2Step::new(PAYMASTER_GUARD, artifacts::paymaster_guard_module(), &[]),
+        factory,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_distinct_and_depend_on_the_factory_owner() {
+        let a = Deployment::keyward(Address::with_last_byte(1));
+        let b = Deployment::keyward(Address::with_last_byte(2));
+        let named = a.named();
+        let mut addrs: Vec<_> = named.iter().map(|(_, a)| *a).collect();
+        addrs.sort();
+        addrs.dedup();
+        assert_eq!(addrs.len(), named.len());
+        assert_ne!(a.factory, b.factory);
+        assert_eq!(a.sma_impl, b.sma_impl);
+        assert!(!addrs.contains(&Address::ZERO));
+    }
+}
