@@ -51,6 +51,7 @@ CREATE TABLE wallet_prepared (
     signer              TEXT   NOT NULL,              -- who must sign the userOpHash
     authorization_json  TEXT,                         -- 7702 authorization {address, nonce} to attach
     deferred            BIGINT NOT NULL,              -- carries the session's deferred install
+    owner_signature     TEXT,                         -- owner's signature of the session grant (deferred)
     calls_json          TEXT   NOT NULL,
     created_at          BIGINT NOT NULL,
     PRIMARY KEY (chain_id, hash)

@@ -119,6 +119,8 @@ pub struct PreparedRecord {
     pub authorization_json: Option<String>,
     /// Whether the op carries the session's deferred install.
     pub deferred: bool,
+    /// The owner's raw signature of the session grant, for the deferred-action prefix.
+    pub owner_signature: Option<Bytes>,
     /// The calls (Wallet-API JSON).
     pub calls_json: String,
     /// When it was prepared (unix seconds).
@@ -237,8 +239,8 @@ fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
     })
 }
 
-const PREPARED_COLUMNS: &str =
-    "chain_id, hash, account, op_json, session_id, signer, authorization_json, deferred, calls_json, created_at";
+const PREPARED_COLUMNS: &str = "chain_id, hash, account, op_json, session_id, signer, authorization_json, deferred, owner_signature, calls_json, \
+     created_at";
 
 fn prepared_from_row(row: &AnyRow) -> Result<PreparedRecord, StoreError> {
     let text = |c: &str| row.try_get::<String, _>(c);
@@ -254,6 +256,10 @@ fn prepared_from_row(row: &AnyRow) -> Result<PreparedRecord, StoreError> {
         signer: parse_address("signer", &text("signer")?)?,
         authorization_json: row.try_get::<Option<String>, _>("authorization_json")?,
         deferred: flag("deferred", row.try_get("deferred")?)?,
+        owner_signature: row
+            .try_get::<Option<String>, _>("owner_signature")?
+            .map(|s| parse_bytes("owner_signature", &s))
+            .transpose()?,
         calls_json: text("calls_json")?,
         created_at: u64_from_db("created_at", row.try_get("created_at")?)?,
     })
@@ -484,7 +490,7 @@ impl Store {
         }
         sqlx::query(
             "INSERT INTO wallet_prepared (chain_id, hash, account, op_json, session_id, signer, authorization_json, \
-             deferred, calls_json, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             deferred, owner_signature, calls_json, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(u64_to_db("chain_id", rec.chain_id)?)
         .bind(b256_text(&rec.hash))
@@ -494,6 +500,7 @@ impl Store {
         .bind(address_text(&rec.signer))
         .bind(rec.authorization_json.clone())
         .bind(i64::from(rec.deferred))
+        .bind(rec.owner_signature.as_ref().map(alloy::hex::encode_prefixed))
         .bind(&rec.calls_json)
         .bind(u64_to_db("created_at", rec.created_at)?)
         .execute(&mut *tx)

@@ -169,6 +169,7 @@ async fn prepared_and_calls_are_idempotent(store: &Store) {
         signer: Address::repeat_byte(1),
         authorization_json: Some(r#"{"address":"0x00","nonce":"0x0"}"#.into()),
         deferred: true,
+        owner_signature: Some(Bytes::from(vec![0x1b; 65])),
         calls_json: "[]".into(),
         created_at: 5,
     };

@@ -9,6 +9,7 @@
 //! - [`permissions`]: Wallet-API permissions and their compilation to `installValidation`.
 //! - [`deferred`]: deferred actions (EIP-712 typed data, signature prefix, SDK hand-off blobs).
 //! - [`factory`]: the Semi-Modular Account factory call and `initCode`.
+//! - [`scope`]: the scope precheck of calls against a session's permissions.
 
 pub mod abi;
 pub mod deferred;
@@ -18,6 +19,7 @@ pub mod install;
 pub mod modules;
 pub mod nonce;
 pub mod permissions;
+pub mod scope;
 pub mod signature;
 
 pub use deferred::{DeferredAction, DeferredActionPrefix};
