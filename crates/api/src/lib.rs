@@ -1,7 +1,8 @@
 //! Wire types and JSON-RPC traits of Keyward's APIs, exactly as clients send and expect them.
 //!
-//! Today: the ERC-4337 bundler RPC (ERC-7769) in [`bundler`].
+//! The ERC-4337 bundler RPC (ERC-7769) in [`bundler`]; the Wallet API (`wallet_*`) in [`wallet`].
 
 #![warn(missing_docs)]
 
 pub mod bundler;
+pub mod wallet;

@@ -1,0 +1,188 @@
+//! `wallet_createSession` and the `permissions` capability (wallet-api.md §3.3, §5.3, §6).
+
+use alloy::primitives::{Address, Bytes};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::hex::{HexNumber, SessionId};
+use super::typed_data::TypedData;
+use alloy::primitives::B256;
+
+pub use keyward_primitives::mav2::Permission;
+
+/// Largest `expirySec` the SDK lets through.
+pub const MAX_EXPIRY_SEC: u64 = 9_999_999_999;
+
+/// `key.type` of a session key; `ecdsa` is an alias of `secp256k1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyType {
+    /// An EOA-style ECDSA key (signature prefix 0x00).
+    Secp256k1,
+    /// Alias of secp256k1.
+    Ecdsa,
+    /// An ERC-1271 contract signer (signature prefix 0x01).
+    Contract,
+}
+
+/// The session key: its type and its 20-byte address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionKey {
+    /// Key type.
+    #[serde(rename = "type")]
+    pub ty: KeyType,
+    /// The key's address (or the signing contract's).
+    pub public_key: Address,
+}
+
+/// `wallet_createSession` params.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", try_from = "RawCreateSession")]
+pub struct CreateSessionParams {
+    /// The account granting the session.
+    pub account: Address,
+    /// Chain of the session.
+    pub chain_id: HexNumber,
+    /// Unix expiry in seconds; 0 or absent = never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_sec: Option<u64>,
+    /// The session key.
+    pub key: SessionKey,
+    /// What the key may do (at least one).
+    pub permissions: Vec<Permission>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawCreateSession {
+    account: Address,
+    chain_id: HexNumber,
+    #[serde(default, deserialize_with = "super::some")]
+    expiry_sec: Option<u64>,
+    key: SessionKey,
+    permissions: Vec<Permission>,
+}
+
+/// Checks the client-side rules of a permission list: at least one, and every `functions` list
+/// non-empty.
+pub fn check_permissions(permissions: &[Permission]) -> Result<(), String> {
+    if permissions.is_empty() {
+        return Err("permissions must contain at least one permission".into());
+    }
+    for p in permissions {
+        if let Permission::AccountFunctions { functions }
+        | Permission::FunctionsOnAllContracts { functions }
+        | Permission::FunctionsOnContract { functions, .. } = p
+            && functions.is_empty()
+        {
+            return Err(format!("permission {}: functions must list at least one selector", p.type_name()));
+        }
+    }
+    Ok(())
+}
+
+impl TryFrom<RawCreateSession> for CreateSessionParams {
+    type Error = String;
+    fn try_from(r: RawCreateSession) -> Result<Self, String> {
+        if let Some(e) = r.expiry_sec
+            && e > MAX_EXPIRY_SEC
+        {
+            return Err(format!("expirySec must be at most {MAX_EXPIRY_SEC}, got {e}"));
+        }
+        check_permissions(&r.permissions)?;
+        Ok(Self {
+            account: r.account,
+            chain_id: r.chain_id,
+            expiry_sec: r.expiry_sec,
+            key: r.key,
+            permissions: r.permissions,
+        })
+    }
+}
+
+/// The owner's signature request of a session: always EIP-712 typed data with its digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum SessionSignatureRequest {
+    /// The only form: `eth_signTypedData_v4`.
+    #[serde(rename = "eth_signTypedData_v4", rename_all = "camelCase")]
+    TypedData {
+        /// The `DeferredAction` typed data.
+        data: TypedData,
+        /// Its EIP-712 digest.
+        raw_payload: B256,
+    },
+}
+
+/// `wallet_createSession` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateSessionResult {
+    /// Server-chosen 16-byte session id.
+    pub session_id: SessionId,
+    /// Chain of the session.
+    pub chain_id: HexNumber,
+    /// What the owner signs.
+    pub signature_request: SessionSignatureRequest,
+}
+
+/// The `permissions` capability: the encoded context, or its remote-mode parts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum PermissionsCapability {
+    /// `{ context }`: `0x00 ‖ sessionId ‖ ownerSig`, `0x01 ‖ deferred action`, or `0x02 ‖ global ‖ entityId`.
+    Context {
+        /// The encoded context.
+        context: Bytes,
+    },
+    /// `{ sessionId, signature }`: remote mode un-concatenated.
+    #[serde(rename_all = "camelCase")]
+    Session {
+        /// The session.
+        session_id: SessionId,
+        /// The owner's signature over the session's typed data.
+        signature: Bytes,
+    },
+}
+
+impl<'de> Deserialize<'de> for PermissionsCapability {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Ctx {
+            context: Bytes,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Sess {
+            session_id: SessionId,
+            signature: Bytes,
+        }
+        let value = serde_json::Value::deserialize(d)?;
+        if value.get("context").is_some() {
+            let c: Ctx = serde_json::from_value(value).map_err(|e| D::Error::custom(format!("permissions: {e}")))?;
+            Ok(Self::Context { context: c.context })
+        } else if value.get("sessionId").is_some() {
+            let s: Sess = serde_json::from_value(value).map_err(|e| D::Error::custom(format!("permissions: {e}")))?;
+            Ok(Self::Session { session_id: s.session_id, signature: s.signature })
+        } else {
+            Err(D::Error::custom("permissions capability needs context, or sessionId and signature"))
+        }
+    }
+}
+
+impl PermissionsCapability {
+    /// The context bytes (`{sessionId, signature}` becomes `0x00 ‖ sessionId ‖ signature`).
+    pub fn context(&self) -> Bytes {
+        match self {
+            Self::Context { context } => context.clone(),
+            Self::Session { session_id, signature } => {
+                let mut out = Vec::with_capacity(17 + signature.len());
+                out.push(0);
+                out.extend_from_slice(session_id.0.as_slice());
+                out.extend_from_slice(signature);
+                out.into()
+            }
+        }
+    }
+}
