@@ -278,7 +278,8 @@ mod tests {
     #[test]
     fn stub_signature_has_low_s_and_a_valid_v() {
         let s = U256::from_be_slice(&STUB_SIGNATURE[32..64]);
-        let half_n = U256::from_str_radix("7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0", 16).unwrap();
+        let half_n =
+            U256::from_str_radix("7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0", 16).unwrap();
         assert!(s <= half_n);
         assert!(STUB_SIGNATURE[64] == 27 || STUB_SIGNATURE[64] == 28);
     }
