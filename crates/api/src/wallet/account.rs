@@ -65,7 +65,12 @@ pub struct CreationHint {
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
     pub salt: Option<HexBigInt>,
     /// Initial owners of a multi-owner account.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::some",
+        serialize_with = "super::checksum_opt_vec"
+    )]
     pub initial_owners: Option<Vec<Address>>,
 }
 
@@ -77,6 +82,7 @@ pub enum RequestAccountParams {
     #[serde(rename_all = "camelCase")]
     BySigner {
         /// Owner EOA.
+        #[serde(serialize_with = "super::checksum")]
         signer_address: Address,
         /// Selects/creates the account with this id.
         #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
@@ -92,6 +98,7 @@ pub enum RequestAccountParams {
     #[serde(rename_all = "camelCase")]
     ByAccount {
         /// The account.
+        #[serde(serialize_with = "super::checksum")]
         account_address: Address,
         /// Whether to return `counterfactualInfo`.
         #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
@@ -186,6 +193,7 @@ pub struct CounterfactualInfo {
     /// Factory kind.
     pub factory_type: FactoryType,
     /// Factory address.
+    #[serde(serialize_with = "super::checksum")]
     pub factory_address: Address,
     /// Factory calldata.
     pub factory_data: Bytes,
@@ -196,6 +204,7 @@ pub struct CounterfactualInfo {
 #[serde(rename_all = "camelCase")]
 pub struct RequestAccountResult {
     /// The (counterfactual) account address; for 7702 the signer itself.
+    #[serde(serialize_with = "super::checksum")]
     pub account_address: Address,
     /// The account's UUID v4.
     pub id: UuidV4,
@@ -203,7 +212,12 @@ pub struct RequestAccountResult {
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
     pub counterfactual_info: Option<CounterfactualInfo>,
     /// The 7702 delegate of a 7702 account.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::some",
+        serialize_with = "super::checksum_opt"
+    )]
     pub delegation: Option<Address>,
 }
 
@@ -212,6 +226,7 @@ pub struct RequestAccountResult {
 #[serde(rename_all = "camelCase")]
 pub struct ListAccountsParams {
     /// Owner EOA.
+    #[serde(serialize_with = "super::checksum")]
     pub signer_address: Address,
     /// Page size, 1…100 (default 100).
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "limit_1_100")]
@@ -235,6 +250,7 @@ fn limit_1_100<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error>
 #[serde(rename_all = "camelCase")]
 pub struct AccountSummary {
     /// The account address.
+    #[serde(serialize_with = "super::checksum")]
     pub account_address: Address,
     /// Its UUID v4.
     pub id: UuidV4,

@@ -15,6 +15,7 @@ use super::typed_data::TypedData;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Call {
     /// Target.
+    #[serde(serialize_with = "super::checksum")]
     pub to: Address,
     /// Calldata (absent = empty).
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
@@ -43,11 +44,17 @@ pub enum UserOpFieldError {
 #[serde(rename_all = "camelCase")]
 pub struct UserOpV07 {
     /// The account.
+    #[serde(serialize_with = "super::checksum")]
     pub sender: Address,
     /// `key ‖ sequence`.
     pub nonce: HexBigInt,
     /// Factory, only while the account is undeployed.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::some",
+        serialize_with = "super::checksum_opt"
+    )]
     pub factory: Option<Address>,
     /// Factory calldata, with `factory`.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
@@ -65,7 +72,12 @@ pub struct UserOpV07 {
     /// Priority fee.
     pub max_priority_fee_per_gas: HexBigInt,
     /// Paymaster.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::some",
+        serialize_with = "super::checksum_opt"
+    )]
     pub paymaster: Option<Address>,
     /// Paymaster data.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
@@ -151,6 +163,7 @@ impl UserOpV07 {
 #[serde(rename_all = "camelCase")]
 pub struct UserOpV06 {
     /// The account.
+    #[serde(serialize_with = "super::checksum")]
     pub sender: Address,
     /// Nonce.
     pub nonce: HexBigInt,
@@ -179,6 +192,7 @@ pub struct FeePayment {
     /// Paid by a paymaster policy.
     pub sponsored: bool,
     /// Token used for gas (zero address = native).
+    #[serde(serialize_with = "super::checksum")]
     pub token_address: Address,
     /// Most charged, in that token.
     pub max_amount: HexBigInt,
@@ -188,6 +202,7 @@ pub struct FeePayment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorizationData {
     /// Delegation target (zero = undelegate).
+    #[serde(serialize_with = "super::checksum")]
     pub address: Address,
     /// The EOA's transaction nonce.
     pub nonce: HexNumber,
@@ -323,6 +338,7 @@ pub struct PrepareCallsParams {
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
     pub calls: Option<Vec<Call>>,
     /// The executing account (an EOA = 7702 mode).
+    #[serde(serialize_with = "super::checksum")]
     pub from: Address,
     /// Chain.
     pub chain_id: HexNumber,

@@ -81,6 +81,7 @@ impl PaymasterService {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Erc20Settings {
     /// Token paying for gas.
+    #[serde(serialize_with = "super::checksum")]
     pub token_address: Address,
     /// Most tokens that may be charged.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
@@ -206,8 +207,8 @@ impl Serialize for Delegation {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Self::ModularAccountV2 => s.serialize_str("ModularAccountV2"),
-            Self::ModularAccountV2Address => MAV2_7702_DELEGATION.serialize(s),
-            Self::Undelegate => Address::ZERO.serialize(s),
+            Self::ModularAccountV2Address => s.serialize_str(&MAV2_7702_DELEGATION.to_checksum(None)),
+            Self::Undelegate => s.serialize_str(&Address::ZERO.to_checksum(None)),
         }
     }
 }
@@ -244,7 +245,12 @@ pub enum Eip7702AuthCapability {
 
 #[derive(Serialize, Deserialize)]
 struct Eip7702AuthObject {
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::some",
+        serialize_with = "super::checksum_opt"
+    )]
     account: Option<Address>,
     delegation: Delegation,
 }

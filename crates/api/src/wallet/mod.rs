@@ -39,3 +39,37 @@ use serde::{Deserialize, Deserializer};
 pub(crate) fn some<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
 }
+
+/// Writes an address EIP-55 checksummed (alloy's serde writes lowercase).
+pub(crate) fn checksum<S: serde::Serializer>(a: &alloy::primitives::Address, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&a.to_checksum(None))
+}
+
+/// [`checksum`] for an optional address (absent fields are skipped before this is called).
+pub(crate) fn checksum_opt<S: serde::Serializer>(
+    a: &Option<alloy::primitives::Address>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match a {
+        Some(a) => checksum(a, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// [`checksum`] for an optional list of addresses.
+pub(crate) fn checksum_opt_vec<S: serde::Serializer>(
+    a: &Option<Vec<alloy::primitives::Address>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    match a {
+        Some(list) => {
+            let mut seq = s.serialize_seq(Some(list.len()))?;
+            for a in list {
+                seq.serialize_element(&a.to_checksum(None))?;
+            }
+            seq.end()
+        }
+        None => s.serialize_none(),
+    }
+}

@@ -33,6 +33,7 @@ pub struct SessionKey {
     #[serde(rename = "type")]
     pub ty: KeyType,
     /// The key's address (or the signing contract's).
+    #[serde(serialize_with = "super::checksum")]
     pub public_key: Address,
 }
 
@@ -41,6 +42,7 @@ pub struct SessionKey {
 #[serde(rename_all = "camelCase", try_from = "RawCreateSession")]
 pub struct CreateSessionParams {
     /// The account granting the session.
+    #[serde(serialize_with = "super::checksum")]
     pub account: Address,
     /// Chain of the session.
     pub chain_id: HexNumber,
@@ -56,6 +58,7 @@ pub struct CreateSessionParams {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawCreateSession {
+    #[serde(serialize_with = "super::checksum")]
     account: Address,
     chain_id: HexNumber,
     #[serde(default, deserialize_with = "super::some")]

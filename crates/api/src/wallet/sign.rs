@@ -20,6 +20,7 @@ pub struct SignCapabilities {
 #[serde(rename_all = "camelCase")]
 pub struct PrepareSignParams {
     /// The signing account.
+    #[serde(serialize_with = "super::checksum")]
     pub from: Address,
     /// Chain.
     pub chain_id: HexNumber,
@@ -45,6 +46,7 @@ pub struct PrepareSignResult {
 #[serde(rename_all = "camelCase")]
 pub struct FormatSignParams {
     /// The signing account.
+    #[serde(serialize_with = "super::checksum")]
     pub from: Address,
     /// Chain.
     pub chain_id: HexNumber,

@@ -98,6 +98,7 @@ impl<'de> Deserialize<'de> for StatusCode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptLog {
     /// Emitter.
+    #[serde(serialize_with = "super::checksum")]
     pub address: Address,
     /// Data.
     pub data: Bytes,

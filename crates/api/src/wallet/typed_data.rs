@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use alloy::dyn_abi::TypedData as AlloyTypedData;
+use alloy_dyn_abi::TypedData as AlloyTypedData;
 use alloy::primitives::{Address, B256};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -27,7 +27,12 @@ pub struct TypedDataDomain {
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "chain_id_number")]
     pub chain_id: Option<u64>,
     /// Verifying contract.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::some",
+        serialize_with = "super::checksum_opt"
+    )]
     pub verifying_contract: Option<Address>,
     /// Salt.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
