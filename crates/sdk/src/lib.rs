@@ -1,0 +1,15 @@
+//! Keyward's client SDK.
+//!
+//! - [`modular_account`]: the low-level Modular Account V2 client (account-kit's
+//!   `toModularAccountV2` counterpart): address prediction, `initCode`, calldata, nonces,
+//!   signatures, session-key installation, and user operations built for the owner or a session key.
+//! - [`bundler_client`]: an ERC-4337 bundler client (estimate, send, wait for the receipt) plus the
+//!   few `eth_*` reads the account needs (EntryPoint nonce, code, fees).
+
+#![warn(missing_docs)]
+
+pub mod bundler_client;
+pub mod modular_account;
+
+pub use bundler_client::{BundlerClient, BundlerClientError};
+pub use modular_account::{AccountContracts, AccountError, ModularAccount, SignerEntity};

@@ -1,0 +1,41 @@
+//! Errors of the ModularAccount client.
+
+use alloy::primitives::Address;
+
+use crate::bundler_client::BundlerClientError;
+
+/// Why a ModularAccount could not be built, or a user operation prepared, signed or sent.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// `0xffffffff` names a direct-call validation, which has no user-op nonce form here.
+    #[error("entity id 0xffffffff is the direct-call validation id, not a signer entity")]
+    DirectCallEntity,
+    /// The factory arguments given to a session-key account deploy another address.
+    #[error("the factory arguments deploy {deploys}, not the session key's account {account}")]
+    FactoryArgsForOtherAccount {
+        /// The account the session key was connected to.
+        account: Address,
+        /// Where the factory arguments deploy.
+        deploys: Address,
+    },
+    /// The account has no code and no factory arguments to deploy it.
+    #[error("account {0} is not deployed and no factory arguments were given to deploy it")]
+    NotDeployed(Address),
+    /// A parallel nonce key wider than 152 bits.
+    #[error(transparent)]
+    Nonce(#[from] keyward_primitives::mav2::nonce::NonceError),
+    /// The chain id of the bundler differs from the account's.
+    #[error("the bundler serves chain {bundler}, the account was built for chain {account}")]
+    ChainMismatch {
+        /// The account's chain id.
+        account: u64,
+        /// The bundler's chain id.
+        bundler: u64,
+    },
+    /// The signer failed.
+    #[error("signing failed: {0}")]
+    Signer(#[from] alloy::signers::Error),
+    /// The bundler or node answered with an error.
+    #[error(transparent)]
+    Bundler(#[from] BundlerClientError),
+}

@@ -1,0 +1,285 @@
+//! The low-level session-key path against a `keyward dev` in process: the owner's counterfactual
+//! account, a session key installed by an ordinary owner user operation, the session key
+//! reconnected to the same address sending value, hooks enforced, uninstall, and the refusals
+//! that must come from validation (the bundler), not from the client.
+
+mod common;
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::sol_types::SolCall;
+use keyward_contracts::bindings::AccountFactory;
+use keyward_primitives::entry_point::IEntryPoint;
+use keyward_primitives::mav2::abi::{Call, EXECUTE_USER_OP_SELECTOR};
+use keyward_primitives::mav2::modules::allow_target;
+use keyward_sdk::modular_account::{GasOverrides, SessionKeyConnection, SessionKeyValidation};
+use keyward_sdk::{AccountError, BundlerClient, BundlerClientError, ModularAccount, SignerEntity};
+
+use common::{Dev, ETH};
+
+/// ERC-7769 signature-validation failure.
+const SIGNATURE_FAILURE: i32 = -32507;
+/// ERC-7769 simulation failure (`FailedOp`).
+const SIMULATION_FAILURE: i32 = -32500;
+
+fn call(target: Address, value: u128) -> Call {
+    Call { target, value: U256::from(value), data: Bytes::new() }
+}
+
+fn rpc_code(e: &AccountError) -> Option<i32> {
+    match e {
+        AccountError::Bundler(b) => b.code(),
+        _ => None,
+    }
+}
+
+/// Balance plus EntryPoint deposit (the EntryPoint refunds unused prefund to the deposit).
+async fn funds(client: &BundlerClient, account: Address) -> U256 {
+    let data = IEntryPoint::balanceOfCall { account }.abi_encode();
+    let out = client.call(client.entry_point(), data.into(), "balanceOf").await.unwrap();
+    let deposit = IEntryPoint::balanceOfCall::abi_decode_returns(&out).unwrap();
+    client.balance(account).await.unwrap() + deposit
+}
+
+fn fixed_gas() -> GasOverrides {
+    GasOverrides {
+        fees: None,
+        call_gas_limit: Some(300_000),
+        verification_gas_limit: Some(600_000),
+        pre_verification_gas: Some(U256::from(60_000)),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owner_address_is_the_factorys_and_the_first_op_deploys_it() {
+    let dev = Dev::start("address").await;
+    let client = dev.client();
+    for salt in [U256::ZERO, U256::from(1), U256::from(u64::MAX) * U256::from(977)] {
+        let owner = Dev::key();
+        let account = ModularAccount::owner(owner.clone(), salt, dev.chain_id, dev.contracts);
+        let view = AccountFactory::getAddressSemiModularCall { owner_: owner.address(), salt }.abi_encode();
+        let out = client.call(dev.contracts.factory, view.into(), "getAddressSemiModular").await.unwrap();
+        let from_factory = AccountFactory::getAddressSemiModularCall::abi_decode_returns(&out).unwrap();
+        assert_eq!(account.address(), from_factory, "local CREATE2 prediction = factory view (salt {salt})");
+        let factory = account.factory_args().unwrap();
+        assert_eq!(factory.factory, dev.contracts.factory);
+        assert_eq!(
+            factory.factory_data,
+            Bytes::from(AccountFactory::createSemiModularAccountCall { owner_: owner.address(), salt }.abi_encode())
+        );
+    }
+
+    // The first owner op carries initCode and deploys the account where predicted.
+    let owner = Dev::key();
+    let account = ModularAccount::owner(owner, U256::ZERO, dev.chain_id, dev.contracts);
+    dev.fund(account.address(), 2 * ETH).await;
+    assert!(!account.is_deployed(&client).await.unwrap());
+    let recipient = Address::with_last_byte(0x71);
+    let receipt = account.send_calls(&client, vec![call(recipient, ETH / 10)]).await.unwrap();
+    assert!(receipt.success, "owner op executed");
+    assert!(account.is_deployed(&client).await.unwrap());
+    assert_eq!(client.balance(recipient).await.unwrap(), U256::from(ETH / 10));
+    // Owner key 0x01: sequence 1 now.
+    assert_eq!(account.get_nonce(&client).await.unwrap(), U256::from(1) << 64 | U256::from(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_key_installed_by_the_owner_sends_one_eth_from_the_same_account() {
+    let dev = Dev::start("flow").await;
+    let client = dev.client();
+    let owner = ModularAccount::owner(Dev::key(), U256::ZERO, dev.chain_id, dev.contracts);
+    dev.fund(owner.address(), 5 * ETH).await;
+
+    // Owner op: deploys the account and installs the session key (entity 1, global).
+    let session_key = Dev::key();
+    let session = SessionKeyValidation::new(1, session_key.address()).global(true);
+    let install = owner.encode_install_session_key(&session).unwrap();
+    let hash = owner.send_user_operation(&client, install.clone()).await.unwrap();
+    let receipt = client.wait_for_receipt(hash).await.unwrap();
+    assert!(receipt.success, "install op executed");
+    let included = client.user_operation_by_hash(hash).await.unwrap().unwrap().user_operation;
+    assert_eq!(included.call_data, install, "installValidation is the op's callData, unwrapped");
+    assert!(included.factory.is_some(), "first op deployed the account");
+
+    // Reconnect as the session key to the same address.
+    let connection = SessionKeyConnection {
+        account_address: owner.address(),
+        signer_entity: SignerEntity::new(1, true),
+        factory_args: None,
+    };
+    let sk = ModularAccount::session_key(session_key, connection, dev.chain_id, dev.contracts).unwrap();
+    assert_eq!(sk.address(), owner.address());
+    let recipient = Address::with_last_byte(0x72);
+    let before = funds(&client, owner.address()).await;
+    let receipt = sk.send_calls(&client, vec![call(recipient, ETH)]).await.unwrap();
+    assert!(receipt.success);
+    assert_eq!(receipt.sender, owner.address());
+    assert_eq!(client.balance(recipient).await.unwrap(), U256::from(ETH), "1 ETH arrived");
+    let after = funds(&client, owner.address()).await;
+    assert_eq!(before - after, U256::from(ETH) + receipt.actual_gas_cost, "account paid 1 ETH + gas");
+    // Its nonce used key (entity 1 << 8 | global) = 0x101, sequence 0.
+    assert_eq!(receipt.nonce, U256::from(0x101) << 64);
+    assert_eq!(sk.get_nonce(&client).await.unwrap(), (U256::from(0x101) << 64) | U256::from(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scoped_session_with_hooks_is_enforced_and_uninstall_stops_it() {
+    let dev = Dev::start("hooks").await;
+    let client = dev.client();
+    let owner = ModularAccount::owner(Dev::key(), U256::ZERO, dev.chain_id, dev.contracts);
+    dev.fund(owner.address(), 10 * ETH).await;
+    let allowed = Address::with_last_byte(0x73);
+    let other = Address::with_last_byte(0x74);
+    let now = dev.mav2.now().await;
+
+    let session_key = Dev::key();
+    let session = SessionKeyValidation::new(7, session_key.address())
+        .time_range(now + 3_600, 0)
+        .native_token_limit(U256::from(ETH / 2))
+        .gas_limit(U256::from(ETH))
+        .allowlist(vec![allow_target(allowed)]);
+    let install_args = session.to_install(&dev.contracts.modules).unwrap();
+    let receipt = owner.send_calls(&client, vec![]).await;
+    // An empty batch is a valid owner op too; it deploys the account first.
+    assert!(receipt.unwrap().success);
+    // Explicit gas: the bundler's estimation replays an op's callData after simulating it
+    // (crates/bundler/src/estimate.rs), so a non-idempotent self-call such as an
+    // installValidation with selectors is refused there (ValidationAlreadySet) — reported.
+    let install_gas = GasOverrides {
+        fees: None,
+        call_gas_limit: Some(2_000_000),
+        verification_gas_limit: Some(600_000),
+        pre_verification_gas: Some(U256::from(150_000)),
+    };
+    let op =
+        owner.build_user_operation(&client, owner.encode_install_validation(&install_args), install_gas).await.unwrap();
+    let hash = client.send_user_operation(&op).await.unwrap();
+    assert!(client.wait_for_receipt(hash).await.unwrap().success);
+
+    let connection = SessionKeyConnection {
+        account_address: owner.address(),
+        signer_entity: SignerEntity::new(7, false),
+        factory_args: None,
+    };
+    let sk = ModularAccount::session_key(session_key, connection, dev.chain_id, dev.contracts).unwrap();
+    assert!(sk.has_execution_hooks(&client).await.unwrap(), "value limit is an execution hook");
+    let data = sk.encode_calls(&client, vec![call(allowed, 1)]).await.unwrap();
+    assert_eq!(&data[..4], &EXECUTE_USER_OP_SELECTOR[..], "executeUserOp prefix");
+
+    // In scope: 0.3 ETH to the allowed target.
+    let r = sk.send_calls(&client, vec![call(allowed, 3 * ETH / 10)]).await.unwrap();
+    assert!(r.success);
+    // Out of the allowlist: refused in validation.
+    let err = sk.send_calls(&client, vec![call(other, 1)]).await.unwrap_err();
+    assert_eq!(rpc_code(&err), Some(SIMULATION_FAILURE), "{err}");
+    assert!(err.to_string().contains("AA23"), "allowlist hook reverts validation: {err}");
+    // Over the value budget (0.2 ETH left): the execution reverts.
+    let r = sk.send_calls(&client, vec![call(allowed, 3 * ETH / 10)]).await.unwrap();
+    assert!(!r.success, "value limit exceeded reverts the execution");
+    assert_eq!(client.balance(allowed).await.unwrap(), U256::from(3 * ETH / 10));
+
+    // Owner uninstalls: the session key is refused at once.
+    let uninstall = owner.encode_uninstall_validation(&install_args);
+    let op = owner.build_user_operation(&client, uninstall, install_gas).await.unwrap();
+    let hash = client.send_user_operation(&op).await.unwrap();
+    assert!(client.wait_for_receipt(hash).await.unwrap().success);
+    let op = sk
+        .build_user_operation(&client, sk.encode_execute(allowed, U256::from(1), Bytes::new(), false), fixed_gas())
+        .await
+        .unwrap();
+    let err = client.send_user_operation(&op).await.unwrap_err();
+    assert_eq!(err.code(), Some(SIMULATION_FAILURE), "refused after uninstall: {err}");
+}
+
+/// Installs a global session for `key` under `entity_id` on a fresh, funded, deployed account.
+async fn account_with_session(
+    dev: &Dev,
+    key: &alloy::signers::local::PrivateKeySigner,
+    entity_id: u32,
+) -> ModularAccount<alloy::signers::local::PrivateKeySigner> {
+    let client = dev.client();
+    let owner = ModularAccount::owner(Dev::key(), U256::ZERO, dev.chain_id, dev.contracts);
+    dev.fund(owner.address(), 5 * ETH).await;
+    let session = SessionKeyValidation::new(entity_id, key.address()).global(true);
+    let hash = owner.send_user_operation(&client, owner.encode_install_session_key(&session).unwrap()).await.unwrap();
+    assert!(client.wait_for_receipt(hash).await.unwrap().success);
+    owner
+}
+
+async fn session_send_error(
+    dev: &Dev,
+    key: alloy::signers::local::PrivateKeySigner,
+    account: Address,
+    entity_id: u32,
+) -> BundlerClientError {
+    let client = dev.client();
+    let connection = SessionKeyConnection {
+        account_address: account,
+        signer_entity: SignerEntity::new(entity_id, true),
+        factory_args: None,
+    };
+    let sk = ModularAccount::session_key(key, connection, dev.chain_id, dev.contracts)
+        .expect("the client accepts any entity");
+    let data = sk.encode_execute(Address::with_last_byte(0x75), U256::from(1), Bytes::new(), false);
+    let op = sk.build_user_operation(&client, data, fixed_gas()).await.expect("the client builds and signs it");
+    client.send_user_operation(&op).await.expect_err("validation refuses it")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_entity_id_or_another_account_is_refused_by_validation() {
+    let dev = Dev::start("refusals").await;
+    let key_a = Dev::key();
+    let key_b = Dev::key();
+    // Account 1: key A at entity 1, key B at entity 2. Account 2: key B at entity 1.
+    let acc1 = account_with_session(&dev, &key_a, 1).await;
+    let owner = acc1.clone();
+    let client = dev.client();
+    let s2 = SessionKeyValidation::new(2, key_b.address()).global(true);
+    let hash = owner.send_user_operation(&client, owner.encode_install_session_key(&s2).unwrap()).await.unwrap();
+    assert!(client.wait_for_receipt(hash).await.unwrap().success);
+    let acc2 = account_with_session(&dev, &key_b, 1).await;
+
+    // Key A under key B's entity id: SingleSigner at entity 2 recovers A ≠ B → signature failure.
+    let e = session_send_error(&dev, key_a.clone(), acc1.address(), 2).await;
+    assert_eq!(e.code(), Some(SIGNATURE_FAILURE), "{e}");
+    // Key A on account 2, whose entity 1 is key B's → signature failure.
+    let e = session_send_error(&dev, key_a.clone(), acc2.address(), 1).await;
+    assert_eq!(e.code(), Some(SIGNATURE_FAILURE), "{e}");
+    // Key A under an entity id never installed: the account has no such validation.
+    let e = session_send_error(&dev, key_a.clone(), acc1.address(), 9).await;
+    assert_eq!(e.code(), Some(SIMULATION_FAILURE), "{e}");
+    assert!(e.to_string().contains("AA23") || e.to_string().contains("AA24"), "{e}");
+    // The right entity on the right account works.
+    let connection = SessionKeyConnection {
+        account_address: acc1.address(),
+        signer_entity: SignerEntity::new(1, true),
+        factory_args: None,
+    };
+    let sk = ModularAccount::session_key(key_a, connection, dev.chain_id, dev.contracts).unwrap();
+    assert!(sk.send_calls(&client, vec![call(Address::with_last_byte(0x75), 1)]).await.unwrap().success);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_key_with_owner_factory_args_must_target_that_account() {
+    let dev = Dev::start("factoryargs").await;
+    let owner = ModularAccount::owner(Dev::key(), U256::ZERO, dev.chain_id, dev.contracts);
+    let other = ModularAccount::owner(Dev::key(), U256::ZERO, dev.chain_id, dev.contracts);
+    let connection = SessionKeyConnection {
+        account_address: owner.address(),
+        signer_entity: SignerEntity::new(1, true),
+        factory_args: other.factory_init(),
+    };
+    let err = ModularAccount::session_key(Dev::key(), connection, dev.chain_id, dev.contracts).unwrap_err();
+    assert!(
+        matches!(err, AccountError::FactoryArgsForOtherAccount { account, deploys } if account == owner.address() && deploys == other.address())
+    );
+    // Not deployed and no factory args: a clear client error before anything is sent.
+    let connection = SessionKeyConnection {
+        account_address: owner.address(),
+        signer_entity: SignerEntity::new(1, true),
+        factory_args: None,
+    };
+    let sk = ModularAccount::session_key(Dev::key(), connection, dev.chain_id, dev.contracts).unwrap();
+    let err = sk.build_user_operation(&dev.client(), Bytes::new(), fixed_gas()).await.unwrap_err();
+    assert!(matches!(err, AccountError::NotDeployed(a) if a == owner.address()));
+    let _ = B256::ZERO;
+}
