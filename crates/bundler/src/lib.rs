@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod bundle;
+pub mod erc7562;
 pub mod error;
 pub mod estimate;
 pub mod gas;

@@ -2,7 +2,6 @@
 //! test named after it. R22 (ERC-7562 validation rules) is checked by the tracer suite in
 //! `crates/bundler/tests/erc7562.rs`.
 
-use alloy::consensus::TxReceipt;
 use alloy::eips::eip7702::Authorization;
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};

@@ -7,6 +7,7 @@
 mod convert;
 mod journal;
 mod state;
+pub mod trace;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
@@ -250,6 +251,18 @@ impl EmbeddedChain {
         gas: Option<u64>,
     ) -> ChainResult<ExecutionResult> {
         self.read()?.chain.simulate(req, overrides, gas, now_secs())
+    }
+
+    /// `eth_call` (pending state, `overrides`, nothing committed) run under the revm inspector
+    /// [`trace::ValidationTracer`]: the call's output (or revert) and its execution trace.
+    pub fn trace_call(
+        &self,
+        req: TransactionRequest,
+        overrides: Option<StateOverride>,
+    ) -> ChainResult<(ChainResult<Bytes>, trace::ExecutionTrace)> {
+        let mut tracer = trace::ValidationTracer::new();
+        let result = self.read()?.chain.simulate_inspected(req, overrides, now_secs(), &mut tracer)?;
+        Ok((execution_output(result), tracer.into_trace()))
     }
 
     fn find_block(chain: &ChainState, number: BlockNumberOrTag) -> Option<&state::StoredBlock> {

@@ -343,6 +343,25 @@ impl ChainState {
         evm.transact(tx_env).map(|o| o.result).map_err(|e| ChainError::InvalidTransaction(e.to_string()))
     }
 
+    /// Runs `req` like [`Self::simulate`] with `inspector` watching every step (nothing committed).
+    pub(crate) fn simulate_inspected(
+        &self,
+        req: TransactionRequest,
+        overrides: Option<StateOverride>,
+        now: u64,
+        inspector: &mut super::trace::ValidationTracer,
+    ) -> ChainResult<ExecutionResult> {
+        let env = self.call_env(now);
+        let mut tx_env: TxEnv = req.try_into_tx_env(&env).map_err(|e| ChainError::InvalidParams(e.to_string()))?;
+        tx_env.gas_limit = tx_env.gas_limit.min(self.params.block_gas_limit);
+        let mut db = CacheDB::new(&self.db);
+        if let Some(overrides) = overrides {
+            apply_state_overrides(overrides, &mut db).map_err(|e| ChainError::InvalidParams(e.to_string()))?;
+        }
+        let mut evm = EthEvmFactory::default().create_evm_with_inspector(&mut db, env, inspector);
+        evm.transact(tx_env).map(|o| o.result).map_err(|e| ChainError::InvalidTransaction(e.to_string()))
+    }
+
     /// Sets code of an account, keeping its balance and nonce.
     pub(crate) fn set_code(&mut self, address: Address, code: Bytes) -> ChainResult<()> {
         let mut info = self.account_info(address);

@@ -1,0 +1,462 @@
+//! ERC-7562 validation rules, checked on the execution trace of `simulateValidation`
+//! (entrypoint-v07.md §14): banned opcodes, `GAS` not followed by a call, creations, calls into
+//! the EntryPoint, value calls, calls to code-less addresses and disallowed precompiles, `BALANCE`
+//! of unstaked entities, and storage outside the sender's own and associated storage (with the
+//! staked-entity exceptions).
+//!
+//! [`check`] is pure: it judges an [`ExecutionTrace`] recorded by the embedded chain's
+//! [`ValidationTracer`](keyward_chain::embedded::trace::ValidationTracer). [`trace_validation`]
+//! runs the simulation under that tracer. Not covered: COD-010 (code hashes between two
+//! simulations), the mempool-wide STO-040/041 and reputation rules.
+
+use std::collections::HashMap;
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolCall;
+use keyward_chain::embedded::trace::{ExecutionTrace, FrameKind, StorageOp, opcode};
+use keyward_chain::{ChainError, EmbeddedChain};
+use keyward_primitives::PackedUserOperation;
+use keyward_primitives::entry_point::{IEntryPoint, ValidationResult};
+
+use crate::simulation::{SimulationError, simulations_override};
+
+/// `MIN_UNSTAKE_DELAY` of ERC-7562 (one day).
+pub const MIN_UNSTAKE_DELAY: u32 = 86_400;
+/// How far past a `keccak256(A ‖ x)` base a slot still counts as associated with `A`.
+pub const ASSOCIATED_SLOT_SPAN: u64 = 128;
+/// `depositTo(address)`: the one EntryPoint function validation may call.
+const DEPOSIT_TO: [u8; 4] = IEntryPoint::depositToCall::SELECTOR;
+
+/// The entity a validation phase belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Entity {
+    /// The factory (`initCode`), through the EntryPoint's SenderCreator.
+    Factory,
+    /// The account (`validateUserOp`, with its modules).
+    Account,
+    /// The paymaster (`validatePaymasterUserOp`).
+    Paymaster,
+}
+
+impl std::fmt::Display for Entity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Factory => "factory",
+            Self::Account => "account",
+            Self::Paymaster => "paymaster",
+        })
+    }
+}
+
+/// One broken rule. The message names the rule id of ERC-7562.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Violation {
+    /// OP-011 / OP-013: a banned or unassigned opcode.
+    #[error("{entity} uses banned opcode {name} (0x{opcode:02x}) in {code} (OP-011)")]
+    BannedOpcode {
+        /// Phase.
+        entity: Entity,
+        /// The opcode.
+        opcode: u8,
+        /// Its mnemonic.
+        name: String,
+        /// Whose code ran it.
+        code: Address,
+    },
+    /// OP-012: `GAS` not immediately followed by a call.
+    #[error("{entity} uses GAS not followed by a call in {code} (OP-012)")]
+    GasNotFollowedByCall {
+        /// Phase.
+        entity: Entity,
+        /// Whose code ran it.
+        code: Address,
+    },
+    /// OP-031: a creation other than the factory deploying the sender once.
+    #[error("{entity} creates a contract ({created}) in {code}: only the factory may, once, for the sender (OP-031)")]
+    Create {
+        /// Phase.
+        entity: Entity,
+        /// Whose code ran it.
+        code: Address,
+        /// The created address (zero if the creation failed).
+        created: Address,
+    },
+    /// OP-051..054: a call into the EntryPoint other than `depositTo` or a plain transfer.
+    #[error(
+        "{entity} calls the EntryPoint with selector {selector} (only depositTo or the fallback are allowed, OP-052)"
+    )]
+    EntryPointCall {
+        /// Phase.
+        entity: Entity,
+        /// The call's selector (hex), or "none".
+        selector: String,
+    },
+    /// OP-061: a call with value to anything but the EntryPoint.
+    #[error("{entity} sends {value} wei to {to} (value only to the EntryPoint, OP-061)")]
+    ValueCall {
+        /// Phase.
+        entity: Entity,
+        /// Recipient.
+        to: Address,
+        /// Wei.
+        value: U256,
+    },
+    /// OP-041: a call or `EXTCODE*` of an address without code.
+    #[error("{entity} accesses {target}, which has no code (OP-041)")]
+    NoCode {
+        /// Phase.
+        entity: Entity,
+        /// The address.
+        target: Address,
+    },
+    /// OP-062: a precompile outside 0x01..0x09 (and P-256 at 0x100).
+    #[error("{entity} calls precompile {target}, which is not allowed (OP-062)")]
+    Precompile {
+        /// Phase.
+        entity: Entity,
+        /// The precompile.
+        target: Address,
+    },
+    /// OP-080: `BALANCE`/`SELFBALANCE` by an unstaked entity.
+    #[error("{entity} is not staked and uses {name} (OP-080)")]
+    UnstakedBalance {
+        /// Phase.
+        entity: Entity,
+        /// `BALANCE` or `SELFBALANCE`.
+        name: String,
+    },
+    /// STO-010..033: storage the entity may not touch.
+    #[error("{entity} {action} slot {slot:#x} of {contract}: {reason}")]
+    Storage {
+        /// Phase.
+        entity: Entity,
+        /// Whose storage.
+        contract: Address,
+        /// The slot.
+        slot: U256,
+        /// "reads" / "writes" (transient accesses say so).
+        action: String,
+        /// Which rule and why.
+        reason: String,
+    },
+}
+
+impl Violation {
+    /// The ERC-7769 error code of the rejection: `-32502` for opcode and storage rules, `-32505`
+    /// would be stake (not produced here: every stake-dependent rule reports the access itself).
+    pub fn code(&self) -> i32 {
+        -32502
+    }
+}
+
+/// Who the validation involves and their stake status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entities {
+    /// The EntryPoint.
+    pub entry_point: Address,
+    /// The sender.
+    pub sender: Address,
+    /// The factory of `initCode`, if any.
+    pub factory: Option<Address>,
+    /// The paymaster, if any.
+    pub paymaster: Option<Address>,
+    /// Whether the sender is staked.
+    pub sender_staked: bool,
+    /// Whether the factory is staked.
+    pub factory_staked: bool,
+    /// Whether the paymaster is staked.
+    pub paymaster_staked: bool,
+}
+
+impl Entities {
+    /// The entities of `op` with the stakes reported by `simulateValidation`; staked means
+    /// `stake ≥ min_stake` and `unstakeDelaySec ≥ 86400`.
+    pub fn from_validation(
+        entry_point: Address,
+        op: &PackedUserOperation,
+        r: &ValidationResult,
+        min_stake: U256,
+    ) -> Self {
+        let staked = |stake: U256, delay: U256| stake >= min_stake && delay >= U256::from(MIN_UNSTAKE_DELAY);
+        let address_of = |data: &Bytes| (data.len() >= 20).then(|| Address::from_slice(&data[..20]));
+        Self {
+            entry_point,
+            sender: op.sender,
+            factory: address_of(&op.initCode),
+            paymaster: address_of(&op.paymasterAndData),
+            sender_staked: staked(r.senderInfo.stake, r.senderInfo.unstakeDelaySec),
+            factory_staked: staked(r.factoryInfo.stake, r.factoryInfo.unstakeDelaySec),
+            paymaster_staked: staked(r.paymasterInfo.stake, r.paymasterInfo.unstakeDelaySec),
+        }
+    }
+
+    fn address(&self, e: Entity) -> Option<Address> {
+        match e {
+            Entity::Factory => self.factory,
+            Entity::Account => Some(self.sender),
+            Entity::Paymaster => self.paymaster,
+        }
+    }
+
+    fn staked(&self, e: Entity) -> bool {
+        match e {
+            Entity::Factory => self.factory_staked,
+            Entity::Account => self.sender_staked,
+            Entity::Paymaster => self.paymaster_staked,
+        }
+    }
+
+    fn is_entity(&self, a: Address) -> bool {
+        a == self.sender || Some(a) == self.factory || Some(a) == self.paymaster
+    }
+}
+
+/// Why tracing a validation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TraceError {
+    /// The simulation reverted (e.g. `FailedOp`): the op is invalid anyway.
+    #[error("simulateValidation failed: {0:?}")]
+    Simulation(SimulationError),
+    /// The chain failed.
+    #[error("tracing failed: {0}")]
+    Chain(ChainError),
+}
+
+/// Runs `simulateValidation(op)` on the embedded chain under the validation tracer; returns the
+/// result and the trace.
+pub fn trace_validation(
+    chain: &EmbeddedChain,
+    entry_point: Address,
+    op: PackedUserOperation,
+) -> Result<(ValidationResult, ExecutionTrace), TraceError> {
+    let data = IEntryPoint::simulateValidationCall { userOp: op }.abi_encode();
+    let tx = TransactionRequest::default().with_to(entry_point).with_input(Bytes::from(data));
+    let (output, trace) = chain.trace_call(tx, Some(simulations_override(entry_point))).map_err(TraceError::Chain)?;
+    let output = output.map_err(|e| TraceError::Simulation(e.into()))?;
+    let result = IEntryPoint::simulateValidationCall::abi_decode_returns(&output)
+        .map_err(|e| TraceError::Chain(ChainError::Internal(format!("decoding simulateValidation: {e}"))))?;
+    Ok((result, trace))
+}
+
+/// Whether `a` is a precompile address of Prague (0x01..0x11) or RIP-7212's 0x100.
+fn is_precompile(a: Address) -> bool {
+    let n = U256::from_be_slice(a.as_slice());
+    (n >= U256::from(1) && n <= U256::from(0x11)) || n == U256::from(0x100)
+}
+
+fn allowed_precompile(a: Address) -> bool {
+    let n = U256::from_be_slice(a.as_slice());
+    (n >= U256::from(1) && n <= U256::from(9)) || n == U256::from(0x100)
+}
+
+/// Opcodes banned outright in validation (OP-011), beyond the creation rules.
+fn banned(op: u8) -> bool {
+    matches!(
+        op,
+        opcode::ORIGIN
+            | opcode::GASPRICE
+            | opcode::BLOCKHASH
+            | opcode::COINBASE
+            | opcode::TIMESTAMP
+            | opcode::NUMBER
+            | opcode::DIFFICULTY
+            | opcode::GASLIMIT
+            | opcode::BASEFEE
+            | opcode::BLOBHASH
+            | opcode::BLOBBASEFEE
+            | opcode::INVALID
+            | opcode::SELFDESTRUCT
+    ) || opcode::OpCode::new(op).is_none()
+}
+
+fn is_call(op: u8) -> bool {
+    matches!(op, opcode::CALL | opcode::CALLCODE | opcode::DELEGATECALL | opcode::STATICCALL)
+}
+
+fn mnemonic(op: u8) -> String {
+    opcode::OpCode::new(op).map(|o| o.as_str().to_string()).unwrap_or_else(|| format!("UNASSIGNED_0x{op:02x}"))
+}
+
+/// Bases `keccak256(pad32(A) ‖ …)` seen in the trace, per address `A` of interest.
+fn association_bases(trace: &ExecutionTrace, addresses: &[Address]) -> HashMap<Address, Vec<U256>> {
+    let mut out: HashMap<Address, Vec<U256>> = HashMap::new();
+    for p in &trace.keccak_preimages {
+        if p.len() < 32 {
+            continue;
+        }
+        let head = B256::from_slice(&p[..32]);
+        for a in addresses {
+            if head == a.into_word() {
+                out.entry(*a).or_default().push(U256::from_be_bytes(keccak256(p).0));
+            }
+        }
+    }
+    out
+}
+
+fn associated(slot: U256, a: Address, bases: &HashMap<Address, Vec<U256>>) -> bool {
+    if slot == U256::from_be_slice(a.as_slice()) {
+        return true;
+    }
+    bases.get(&a).is_some_and(|bs| bs.iter().any(|b| slot >= *b && slot - *b <= U256::from(ASSOCIATED_SLOT_SPAN)))
+}
+
+/// Checks the trace of `simulateValidation` against ERC-7562; empty means the op may enter the
+/// mempool as far as these rules go.
+pub fn check(trace: &ExecutionTrace, e: &Entities) -> Vec<Violation> {
+    let mut out = Vec::new();
+    // Phase of every frame: the depth-1 call of the EntryPoint it descends from; frames inside a
+    // call back into the EntryPoint are the EntryPoint's own work and are not judged (the call
+    // itself is).
+    let mut phase: Vec<Option<Entity>> = vec![None; trace.frames.len()];
+    let mut inside_ep: Vec<bool> = vec![false; trace.frames.len()];
+    let mut creations = 0usize;
+    for (i, f) in trace.frames.iter().enumerate() {
+        let parent = f.parent;
+        if f.depth == 1 {
+            phase[i] = if f.address == e.sender && f.kind == FrameKind::Call {
+                Some(Entity::Account)
+            } else if Some(f.address) == e.paymaster && f.kind == FrameKind::Call {
+                Some(Entity::Paymaster)
+            } else if e.factory.is_some() {
+                // The EntryPoint's only other validation call: SenderCreator.createSender(initCode).
+                Some(Entity::Factory)
+            } else {
+                None
+            };
+            continue;
+        }
+        let Some(p) = parent else { continue };
+        phase[i] = phase[p];
+        inside_ep[i] = inside_ep[p];
+        let (Some(entity), false) = (phase[i], inside_ep[p]) else { continue };
+        // The call itself, judged from its caller's phase.
+        if f.address == e.entry_point && matches!(f.kind, FrameKind::Call | FrameKind::StaticCall) {
+            inside_ep[i] = true;
+            let ok = match f.selector() {
+                Some(sel) => sel == DEPOSIT_TO,
+                None => f.caller == e.sender && f.input.is_empty(),
+            };
+            if !ok {
+                let selector = f.selector().map(|s| format!("0x{}", alloy::hex::encode(s))).unwrap_or("none".into());
+                out.push(Violation::EntryPointCall { entity, selector });
+            }
+            continue;
+        }
+        match f.kind {
+            FrameKind::Create | FrameKind::Create2 => {
+                creations += 1;
+                let ok = entity == Entity::Factory && f.address == e.sender && creations == 1;
+                if !ok {
+                    out.push(Violation::Create { entity, code: trace.frames[p].code_address, created: f.address });
+                }
+            }
+            _ => {
+                if !f.value.is_zero() {
+                    out.push(Violation::ValueCall { entity, to: f.address, value: f.value });
+                }
+                if is_precompile(f.code_address) {
+                    if !allowed_precompile(f.code_address) {
+                        out.push(Violation::Precompile { entity, target: f.code_address });
+                    }
+                } else if !f.has_code && !(entity == Entity::Factory && f.code_address == e.sender) {
+                    out.push(Violation::NoCode { entity, target: f.code_address });
+                }
+            }
+        }
+    }
+
+    let judged = |frame: usize| -> Option<Entity> {
+        match (phase.get(frame).copied().flatten(), inside_ep.get(frame).copied().unwrap_or(true)) {
+            (Some(entity), false) => Some(entity),
+            _ => None,
+        }
+    };
+
+    for u in &trace.opcodes {
+        let Some(entity) = judged(u.frame) else { continue };
+        let code = trace.frames[u.frame].code_address;
+        match u.opcode {
+            opcode::GAS => {
+                if !u.next_opcode.is_some_and(is_call) {
+                    out.push(Violation::GasNotFollowedByCall { entity, code });
+                }
+            }
+            opcode::BALANCE | opcode::SELFBALANCE => {
+                if !e.staked(entity) {
+                    out.push(Violation::UnstakedBalance { entity, name: mnemonic(u.opcode) });
+                }
+            }
+            opcode::EXTCODESIZE | opcode::EXTCODECOPY | opcode::EXTCODEHASH => {
+                if let (Some(target), Some(false)) = (u.operand, u.operand_has_code)
+                    && !(target == e.sender && entity == Entity::Factory)
+                    && !(target == e.sender && e.factory.is_some())
+                {
+                    out.push(Violation::NoCode { entity, target });
+                }
+            }
+            // Creations are judged per frame above.
+            opcode::CREATE | opcode::CREATE2 => {}
+            op if banned(op) => {
+                out.push(Violation::BannedOpcode { entity, opcode: op, name: mnemonic(op), code });
+            }
+            _ => {}
+        }
+    }
+
+    let mut interesting = vec![e.sender];
+    interesting.extend(e.factory);
+    interesting.extend(e.paymaster);
+    let bases = association_bases(trace, &interesting);
+    let sender_deployed = e.factory.is_none();
+    for s in &trace.storage {
+        let Some(entity) = judged(s.frame) else { continue };
+        if s.address == e.sender {
+            continue; // STO-010
+        }
+        let write = s.op.is_write();
+        if associated(s.slot, e.sender, &bases) {
+            if sender_deployed || e.factory_staked {
+                continue; // STO-021 / STO-022
+            }
+            out.push(storage_violation(
+                entity,
+                s.address,
+                s.slot,
+                s.op,
+                "storage associated with an undeployed sender needs a staked factory (STO-022)",
+            ));
+            continue;
+        }
+        let me = e.address(entity);
+        if e.staked(entity)
+            && let Some(me) = me
+        {
+            if s.address == me || associated(s.slot, me, &bases) {
+                continue; // STO-031 / STO-032
+            }
+            if !write && !e.is_entity(s.address) {
+                continue; // STO-033
+            }
+        }
+        let reason = if e.staked(entity) {
+            "a staked entity may only read other contracts' storage (STO-033)"
+        } else {
+            "neither the sender's storage nor associated with it (STO-010/021)"
+        };
+        out.push(storage_violation(entity, s.address, s.slot, s.op, reason));
+    }
+    out
+}
+
+fn storage_violation(entity: Entity, contract: Address, slot: U256, op: StorageOp, reason: &str) -> Violation {
+    let action = match op {
+        StorageOp::Load => "reads",
+        StorageOp::Store => "writes",
+        StorageOp::TransientLoad => "reads transient",
+        StorageOp::TransientStore => "writes transient",
+    };
+    Violation::Storage { entity, contract, slot, action: action.into(), reason: reason.into() }
+}
