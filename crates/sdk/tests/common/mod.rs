@@ -10,6 +10,7 @@ use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
 use keyward_api::bundler::BundlerApiServer;
 use keyward_bundler::{Bundler, BundlerConfig};
+use keyward_chain::deploy::deploy_account_stack;
 use keyward_chain::dev_keys::dev_signer;
 use keyward_chain::{Chain, DevChain, EmbeddedChain, EmbeddedConfig};
 use keyward_primitives::ENTRY_POINT_V07;
@@ -43,12 +44,21 @@ impl Dev {
     pub async fn start(name: &str) -> Self {
         let chain = EmbeddedChain::open(EmbeddedConfig::default()).expect("embedded chain");
         chain.spawn_miner();
-        let mav2 = Mav2::deploy(Harness::on(chain.clone())).await;
-        let contracts = AccountContracts {
-            entry_point: ENTRY_POINT_V07,
-            factory: mav2.factory,
-            semi_modular_account_impl: mav2.sma_impl,
-            modules: mav2.modules,
+        // The account stack as keyward dev deploys it (deterministic addresses, staked factory).
+        let deployer = dev_signer(11).unwrap();
+        chain.set_balance(deployer.address(), U256::from(100u64) * U256::from(ETH)).await.unwrap();
+        let deployment = deploy_account_stack(chain.as_ref(), &deployer, U256::from(ETH)).await.unwrap();
+        let contracts = AccountContracts::from(&deployment);
+        let h = Harness::on(chain.clone());
+        let chain_id = h.chain_id().await;
+        let mav2 = Mav2 {
+            h,
+            factory: deployment.factory,
+            sma_impl: deployment.sma_impl,
+            ma_impl: deployment.ma_impl,
+            modules: deployment.modules,
+            chain_id,
+            beneficiary: Address::with_last_byte(0xbe),
         };
         let dir = std::env::temp_dir().join(format!("keyward-sdk-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
