@@ -1,0 +1,105 @@
+//! Why a Wallet API request fails, with the spec's JSON-RPC codes (wallet-api.md §9).
+
+use jsonrpsee::types::ErrorObjectOwned;
+use keyward_api::wallet::codes;
+use keyward_bundler::RejectReason;
+use keyward_store::StoreError;
+
+/// A refused or failed Wallet API request.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WalletError {
+    /// Malformed or inconsistent parameters (`-32602`).
+    #[error("{0}")]
+    InvalidParams(String),
+    /// A chain id this server does not serve (`5710`).
+    #[error("chain id {requested} is not supported: this server serves chain {served}")]
+    UnsupportedChain {
+        /// The chain asked for.
+        requested: u64,
+        /// The chain served.
+        served: u64,
+    },
+    /// A capability (or capability value) this server does not support (`5700`).
+    #[error("{0}")]
+    UnsupportedCapability(String),
+    /// A call id this server never issued (`5730`).
+    #[error("unknown bundle id {0}")]
+    UnknownCallId(String),
+    /// Refused by simulation, the bundler, a policy or the scope precheck (`-32000`); `data`
+    /// carries the bundler's ERC-7769 code when there is one.
+    #[error("{message}")]
+    Rejected {
+        /// What went wrong.
+        message: String,
+        /// The bundler's error code, if the bundler refused.
+        bundler_code: Option<i32>,
+    },
+    /// A transient failure (store or chain unreachable) before any side effect (`-32603`): retrying
+    /// the same request is safe.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl WalletError {
+    /// A `-32602` error.
+    pub fn params(message: impl Into<String>) -> Self {
+        Self::InvalidParams(message.into())
+    }
+
+    /// A `-32000` error.
+    pub fn rejected(message: impl Into<String>) -> Self {
+        Self::Rejected { message: message.into(), bundler_code: None }
+    }
+
+    /// The JSON-RPC error code.
+    pub fn code(&self) -> i32 {
+        match self {
+            Self::InvalidParams(_) => codes::INVALID_PARAMS,
+            Self::UnsupportedChain { .. } => codes::UNSUPPORTED_CHAIN,
+            Self::UnsupportedCapability(_) => codes::UNSUPPORTED_CAPABILITY,
+            Self::UnknownCallId(_) => codes::UNKNOWN_BUNDLE_ID,
+            Self::Rejected { .. } => codes::INVALID_INPUT,
+            Self::Internal(_) => codes::INTERNAL,
+        }
+    }
+
+    /// The JSON-RPC error object.
+    pub fn to_rpc(&self) -> ErrorObjectOwned {
+        match self {
+            Self::Rejected { bundler_code: Some(c), .. } => {
+                ErrorObjectOwned::owned(self.code(), self.to_string(), Some(serde_json::json!({ "bundlerCode": c })))
+            }
+            _ => ErrorObjectOwned::owned::<()>(self.code(), self.to_string(), None),
+        }
+    }
+}
+
+impl From<StoreError> for WalletError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(format!("store: {e}"))
+    }
+}
+
+impl From<keyward_chain::ChainError> for WalletError {
+    fn from(e: keyward_chain::ChainError) -> Self {
+        Self::Internal(format!("chain: {e}"))
+    }
+}
+
+impl From<RejectReason> for WalletError {
+    fn from(e: RejectReason) -> Self {
+        match e {
+            RejectReason::Chain(m) => Self::Internal(format!("chain: {m}")),
+            other => Self::Rejected { message: other.to_string(), bundler_code: Some(other.code()) },
+        }
+    }
+}
+
+impl From<WalletError> for ErrorObjectOwned {
+    fn from(e: WalletError) -> Self {
+        e.to_rpc()
+    }
+}
+
+/// Result of the wallet service.
+pub type WalletResult<T> = Result<T, WalletError>;

@@ -1,0 +1,215 @@
+//! `wallet_sendPreparedCalls`: checks the echoed operation against what was prepared, verifies
+//! the signatures, assembles the account signature (deferred-action prefix on a session's first
+//! use; EIP-7702 authorization attached) and submits it to the bundler's durable mempool.
+//! Idempotent: the same signed operation always answers the same call id.
+
+use alloy::primitives::{Address, B256, Bytes, U64};
+use keyward_api::bundler::{RpcAuthorization, RpcUserOperation};
+use keyward_api::wallet::{
+    AuthorizationData, Call, SendDetails, SendPreparedCallsParams, SendPreparedCallsResult, SignedAuthorization,
+    SignedCallItem, SignedCalls, SignedUserOpV07, UserOperationDetails, call_id,
+};
+use keyward_primitives::UserOperation;
+use keyward_primitives::mav2::signature::{eoa_user_op_signature, user_op_signing_hash};
+use keyward_store::wallet::{CallRecord, PreparedRecord, wallet_now};
+
+use crate::error::{WalletError, WalletResult};
+use crate::service::Wallet;
+use crate::sessions::{grant_prefix, parse_signature};
+
+impl Wallet {
+    /// `wallet_sendPreparedCalls`.
+    pub async fn send_prepared_calls(&self, p: SendPreparedCallsParams) -> WalletResult<SendPreparedCallsResult> {
+        if let Some(pm) = p.capabilities.as_ref().and_then(|c| c.paymaster_service.as_ref())
+            && self.config.sponsor.is_none()
+            && pm.only_estimation != Some(true)
+        {
+            return Err(WalletError::UnsupportedCapability(
+                "paymasterService: gas sponsorship is not configured on this server".into(),
+            ));
+        }
+        match p.calls {
+            SignedCalls::UserOperationV070(op) => self.send_user_op(op, None).await,
+            SignedCalls::Array { data } => {
+                let mut op = None;
+                let mut auth = None;
+                for item in data {
+                    match item {
+                        SignedCallItem::UserOperationV070(o) if op.is_none() => op = Some(o),
+                        SignedCallItem::Authorization(a) if auth.is_none() => auth = Some(a),
+                        SignedCallItem::UserOperationV060(_) => {
+                            return Err(WalletError::params(
+                                "user-operation-v060: EntryPoint v0.6 operations are not served here",
+                            ));
+                        }
+                        _ => {
+                            return Err(WalletError::params(
+                                "an array must hold one user-operation-v070 and at most one authorization",
+                            ));
+                        }
+                    }
+                }
+                let op = op.ok_or_else(|| WalletError::params("the array holds no user-operation-v070"))?;
+                self.send_user_op(op, auth).await
+            }
+            SignedCalls::UserOperationV060(_) => {
+                Err(WalletError::params("user-operation-v060: EntryPoint v0.6 operations are not served here"))
+            }
+            SignedCalls::Authorization(_) => Err(WalletError::UnsupportedCapability(
+                "an authorization alone (undelegation) is not supported by this server".into(),
+            )),
+        }
+    }
+
+    async fn send_user_op(
+        &self,
+        signed: SignedUserOpV07,
+        auth: Option<SignedAuthorization>,
+    ) -> WalletResult<SendPreparedCallsResult> {
+        self.check_chain(signed.chain_id)?;
+        let mut op = signed.data.to_user_operation(Bytes::new()).map_err(|e| WalletError::params(format!("data: {e}")))?;
+        let ep = self.config.deployment.entry_point;
+        let hash = op.hash(ep, self.chain_id);
+        let prepared = self.store.prepared(self.chain_id, hash).await?.ok_or_else(|| {
+            WalletError::params(format!(
+                "user operation {hash} was not prepared by this server (or its fields changed after \
+                 wallet_prepareCalls): prepare it again"
+            ))
+        })?;
+        let stored: UserOperation = serde_json::from_str(&prepared.op_json)
+            .map_err(|e| WalletError::Internal(format!("stored prepared operation: {e}")))?;
+        if stored != op {
+            return Err(WalletError::params(format!("user operation {hash} differs from the one prepared")));
+        }
+        let calls: Vec<Call> = serde_json::from_str(&prepared.calls_json)
+            .map_err(|e| WalletError::Internal(format!("stored calls: {e}")))?;
+        let id = call_id(self.chain_id, hash);
+        let id_text = id.to_string();
+        if self.store.call(&id_text).await?.is_some() {
+            return Ok(answer(id, hash, calls));
+        }
+
+        let sig = signed.signature.data.signature().map_err(|e| WalletError::params(format!("signature: {e}")))?;
+        let recovered = sig
+            .recover_address_from_prehash(&user_op_signing_hash(hash))
+            .map_err(|e| WalletError::params(format!("signature does not recover: {e}")))?;
+        if prepared.signer != Address::ZERO && recovered != prepared.signer {
+            return Err(WalletError::params(format!(
+                "signature: signed by {recovered}, but user operation {hash} must be signed by {}",
+                prepared.signer
+            )));
+        }
+        let eip7702_auth = self.check_authorization(&prepared, &op, auth)?;
+
+        let outer = eoa_user_op_signature(&sig);
+        op.signature = if prepared.deferred {
+            self.deferred_signature(&prepared, &outer).await?
+        } else {
+            outer
+        };
+
+        let known = self
+            .store
+            .get_user_op(self.chain_id, ep, hash)
+            .await
+            .map_err(|e| WalletError::Internal(format!("mempool: {e}")))?
+            .is_some();
+        if !known {
+            self.bundler.add(RpcUserOperation { op: op.clone(), eip7702_auth }, ep).await?;
+        }
+        let record = CallRecord {
+            id: id_text,
+            chain_id: self.chain_id,
+            hash,
+            account: op.sender,
+            calls_json: prepared.calls_json.clone(),
+            created_at: wallet_now(),
+        };
+        self.store.insert_call(&record).await?;
+        if prepared.deferred
+            && let Some(session) = prepared.session_id
+        {
+            self.store.set_session_first_op(&session, hash).await?;
+        }
+        Ok(answer(id, hash, calls))
+    }
+
+    /// The `eip7702Auth` to attach: required exactly when the op was prepared with one, equal to
+    /// it, for this chain, and signed by the sender.
+    fn check_authorization(
+        &self,
+        prepared: &PreparedRecord,
+        op: &UserOperation,
+        auth: Option<SignedAuthorization>,
+    ) -> WalletResult<Option<RpcAuthorization>> {
+        let expected: Option<AuthorizationData> = prepared
+            .authorization_json
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| WalletError::Internal(format!("stored authorization: {e}")))?;
+        match (expected, auth) {
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err(WalletError::params(
+                "this user operation was prepared without an authorization; send it alone, not in an array",
+            )),
+            (Some(_), None) => Err(WalletError::params(
+                "this user operation delegates the EOA: send the signed authorization with it (type \"array\")",
+            )),
+            (Some(expected), Some(a)) => {
+                self.check_chain(a.chain_id)?;
+                if a.data != expected {
+                    return Err(WalletError::params(format!(
+                        "authorization {{address {}, nonce {}}} differs from the one prepared {{address {}, nonce {}}}",
+                        a.data.address, a.data.nonce, expected.address, expected.nonce
+                    )));
+                }
+                let sig = a.signature.data.signature().map_err(|e| WalletError::params(format!("authorization signature: {e}")))?;
+                let unsigned = a.data.authorization(a.chain_id);
+                let authority = sig
+                    .recover_address_from_prehash(&unsigned.signature_hash())
+                    .map_err(|e| WalletError::params(format!("authorization signature does not recover: {e}")))?;
+                if authority != op.sender {
+                    return Err(WalletError::params(format!(
+                        "authorization signed by {authority}, not by the EOA {}",
+                        op.sender
+                    )));
+                }
+                Ok(Some(RpcAuthorization {
+                    chain_id: unsigned.chain_id,
+                    address: unsigned.address,
+                    nonce: U64::from(unsigned.nonce),
+                    y_parity: U64::from(sig.v() as u64),
+                    r: sig.r(),
+                    s: sig.s(),
+                }))
+            }
+        }
+    }
+
+    /// The installing op's signature: the deferred-action prefix (owner grant) and the session
+    /// key's signature.
+    async fn deferred_signature(&self, prepared: &PreparedRecord, outer: &[u8]) -> WalletResult<Bytes> {
+        let session_id =
+            prepared.session_id.ok_or_else(|| WalletError::Internal("deferred op without a session".into()))?;
+        let session = self
+            .store
+            .session(&session_id)
+            .await?
+            .ok_or_else(|| WalletError::Internal("the prepared op's session is gone".into()))?;
+        let owner = prepared
+            .owner_signature
+            .as_ref()
+            .ok_or_else(|| WalletError::Internal("deferred op without the owner's grant signature".into()))?;
+        let owner = parse_signature("owner grant signature", owner)?;
+        grant_prefix(&session, &owner).user_op_signature(outer).map_err(|e| WalletError::Internal(format!("deferred action: {e}")))
+    }
+}
+
+fn answer(id: Bytes, hash: B256, calls: Vec<Call>) -> SendPreparedCallsResult {
+    SendPreparedCallsResult {
+        prepared_call_ids: vec![id.clone()],
+        id,
+        details: SendDetails::UserOperation { data: UserOperationDetails { hash, calls: Some(calls) } },
+    }
+}

@@ -1,0 +1,174 @@
+//! The wallet service for one chain: its parts and the lookups every method shares (chain check,
+//! account resolution, nonces, fees).
+
+use std::sync::Arc;
+
+use alloy::primitives::aliases::U192;
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolCall;
+use keyward_api::wallet::HexNumber;
+use keyward_bundler::Bundler;
+use keyward_chain::Chain;
+use keyward_contracts::Deployment;
+use keyward_primitives::entry_point::IEntryPoint;
+use keyward_store::Store;
+use keyward_store::wallet::{AccountKind, AccountRecord};
+
+use crate::config::WalletConfig;
+use crate::error::{WalletError, WalletResult};
+
+/// EIP-7702 delegation designator prefix (`0xef0100 ‖ address`).
+pub const DELEGATION_PREFIX: [u8; 3] = [0xef, 0x01, 0x00];
+
+/// An account `from` resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolvedAccount {
+    /// A semi-modular account handed out by `wallet_requestAccount`.
+    Sma {
+        /// The account.
+        address: Address,
+        /// Its owner.
+        owner: Address,
+        /// The factory salt.
+        salt: U256,
+    },
+    /// An EOA that is (or will be) delegated to the 7702 implementation; it owns itself.
+    Eip7702 {
+        /// The EOA.
+        address: Address,
+    },
+}
+
+impl ResolvedAccount {
+    /// The account address.
+    pub fn address(&self) -> Address {
+        match self {
+            Self::Sma { address, .. } | Self::Eip7702 { address } => *address,
+        }
+    }
+
+    /// The key that signs as the owner.
+    pub fn owner(&self) -> Address {
+        match self {
+            Self::Sma { owner, .. } => *owner,
+            Self::Eip7702 { address } => *address,
+        }
+    }
+}
+
+/// The Wallet API service of one chain: accounts, sessions, prepare / send / status, signing.
+pub struct Wallet {
+    pub(crate) chain: Arc<dyn Chain>,
+    pub(crate) chain_id: u64,
+    pub(crate) store: Store,
+    pub(crate) bundler: Arc<Bundler>,
+    pub(crate) config: WalletConfig,
+}
+
+impl std::fmt::Debug for Wallet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wallet").field("chain_id", &self.chain_id).finish()
+    }
+}
+
+impl Wallet {
+    /// A wallet over `bundler` (its chain, its store and its mempool) with `config`.
+    pub async fn new(bundler: Arc<Bundler>, config: WalletConfig) -> WalletResult<Arc<Self>> {
+        let chain = bundler.chain().clone();
+        let chain_id = chain.chain_id().await?;
+        if config.deployment.entry_point != bundler.entry_point() {
+            return Err(WalletError::Internal(format!(
+                "the wallet's EntryPoint {} is not the bundler's {}",
+                config.deployment.entry_point,
+                bundler.entry_point()
+            )));
+        }
+        Ok(Arc::new(Self { store: bundler.store().clone(), chain, chain_id, bundler, config }))
+    }
+
+    /// The chain id served.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// The store (accounts, sessions, prepared and sent calls).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The account stack's addresses.
+    pub fn deployment(&self) -> &Deployment {
+        &self.config.deployment
+    }
+
+    /// Refuses a chain id other than the one served (5710).
+    pub(crate) fn check_chain(&self, chain_id: HexNumber) -> WalletResult<()> {
+        let requested = u64::from(chain_id);
+        if requested != self.chain_id {
+            return Err(WalletError::UnsupportedChain { requested, served: self.chain_id });
+        }
+        Ok(())
+    }
+
+    /// `EntryPoint.getNonce(sender, key)`: the next full nonce of a 192-bit key.
+    pub(crate) async fn ep_nonce(&self, sender: Address, key: U256) -> WalletResult<U256> {
+        let call = IEntryPoint::getNonceCall { sender, key: U192::from(key) };
+        let tx = TransactionRequest::default().to(self.config.deployment.entry_point).input(call.abi_encode().into());
+        let out = self.chain.call(tx, None).await?;
+        IEntryPoint::getNonceCall::abi_decode_returns(&out)
+            .map_err(|e| WalletError::Internal(format!("decoding getNonce: {e}")))
+    }
+
+    /// The sequence the next operation of (`sender`, `key`) gets: after the onchain one and after
+    /// every operation of that key still waiting in the mempool.
+    pub(crate) async fn next_sequence(&self, sender: Address, key: U256) -> WalletResult<u64> {
+        let onchain: u64 = (self.ep_nonce(sender, key).await? & U256::from(u64::MAX)).to();
+        let pending = self
+            .store
+            .unfinished_user_ops(self.chain_id, self.config.deployment.entry_point)
+            .await
+            .map_err(|e| WalletError::Internal(format!("mempool: {e}")))?;
+        let after_pending = pending
+            .iter()
+            .filter(|r| r.sender == sender && r.nonce_key == key)
+            .map(|r| r.nonce_seq.saturating_add(1))
+            .max()
+            .unwrap_or(0);
+        Ok(onchain.max(after_pending))
+    }
+
+    /// Code of `address`.
+    pub(crate) async fn code(&self, address: Address) -> WalletResult<Bytes> {
+        Ok(self.chain.code(address).await?)
+    }
+
+    /// The 7702 delegate of `address`, if its code is a delegation designator.
+    pub(crate) async fn delegate_of(&self, address: Address) -> WalletResult<Option<Address>> {
+        let code = self.code(address).await?;
+        Ok((code.len() == 23 && code.starts_with(&DELEGATION_PREFIX)).then(|| Address::from_slice(&code[3..])))
+    }
+
+    /// What `from` is: an account this server handed out, or else an EOA acting as its own 7702
+    /// account. A contract that is neither is refused.
+    pub(crate) async fn resolve_account(&self, from: Address) -> WalletResult<ResolvedAccount> {
+        if let Some(rec) = self.store.account_by_address(from).await? {
+            return Ok(account_of(&rec));
+        }
+        let code = self.code(from).await?;
+        if !code.is_empty() && !code.starts_with(&DELEGATION_PREFIX) {
+            return Err(WalletError::params(format!(
+                "account {from} is a contract this server did not create (request it with wallet_requestAccount)"
+            )));
+        }
+        Ok(ResolvedAccount::Eip7702 { address: from })
+    }
+}
+
+/// The resolved form of a stored account.
+pub(crate) fn account_of(rec: &AccountRecord) -> ResolvedAccount {
+    match rec.kind {
+        AccountKind::SmaB => ResolvedAccount::Sma { address: rec.address, owner: rec.signer, salt: rec.salt },
+        AccountKind::Eip7702 => ResolvedAccount::Eip7702 { address: rec.address },
+    }
+}

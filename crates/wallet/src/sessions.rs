@@ -1,0 +1,363 @@
+//! `wallet_createSession` and the `permissions` capability: a session key's validation compiled
+//! from Wallet-API permissions, installed lazily by a deferred action the owner signs; which
+//! session a prepare acts as, its owner signature, expiry, scope and first-use state.
+
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::{Address, Bytes, Signature, U256, eip191_hash_message, keccak256};
+use keyward_api::wallet::{
+    Call, CreateSessionParams, CreateSessionResult, KeyType, PermissionsCapability, SessionId,
+    SessionSignatureRequest, TypedData, TypedDataDomain, TypedDataField,
+};
+use keyward_primitives::mav2::permissions::{PermissionCompiler, PermissionsContext};
+use keyward_primitives::mav2::scope::{ScopedCall, check_scope};
+use keyward_primitives::mav2::signature::eoa_validation_data;
+use keyward_primitives::mav2::{
+    CompiledSession, DeferredActionPrefix, NonceKey, Permission, SessionRequest, ValidationLocator,
+};
+use keyward_store::wallet::{SessionInsert, SessionRecord, wallet_now};
+
+use crate::error::{WalletError, WalletResult};
+use crate::service::{ResolvedAccount, Wallet};
+
+/// What a prepare acting through the `permissions` capability needs to know.
+#[derive(Debug, Clone)]
+pub(crate) struct ActingSession {
+    /// The stored session (absent for a key installed outside the API, context 0x02).
+    pub session: Option<SessionRecord>,
+    /// Entity id of the session's validation.
+    pub entity_id: u32,
+    /// Whether the validation is global.
+    pub is_global: bool,
+    /// Whether its ops need the `executeUserOp` prefix.
+    pub has_execution_hooks: bool,
+    /// The session key (None when unknown: context 0x02 without a stored session).
+    pub signer: Option<Address>,
+    /// The owner's grant signature, when this op must carry the deferred install.
+    pub deferred: Option<Signature>,
+}
+
+impl ActingSession {
+    /// The nonce key of this op (deferred flag on the installing op).
+    pub fn nonce_key(&self, parallel_key: U256) -> WalletResult<NonceKey> {
+        NonceKey::regular(parallel_key, self.entity_id, self.is_global, self.deferred.is_some())
+            .map_err(|e| WalletError::params(format!("nonceOverride: {e}")))
+    }
+
+    /// The deferred-action prefix of the installing op.
+    pub fn deferred_prefix(&self) -> Option<DeferredActionPrefix> {
+        Some(grant_prefix(self.session.as_ref()?, self.deferred.as_ref()?))
+    }
+}
+
+/// The deferred-action prefix that installs `session` with the owner's grant signature.
+pub(crate) fn grant_prefix(session: &SessionRecord, owner_signature: &Signature) -> DeferredActionPrefix {
+    DeferredActionPrefix {
+        inner_locator: ValidationLocator::owner(),
+        deadline: session.expiry,
+        call: session.install_call.clone(),
+        deferred_signature: eoa_validation_data(owner_signature),
+    }
+}
+
+/// A 65-byte ECDSA signature from raw bytes (`v` 0/1 or 27/28).
+pub(crate) fn parse_signature(what: &str, raw: &[u8]) -> WalletResult<Signature> {
+    if raw.len() != 65 {
+        return Err(WalletError::params(format!("{what} must be a 65-byte ECDSA signature, got {} bytes", raw.len())));
+    }
+    Signature::from_raw(raw).map_err(|e| WalletError::params(format!("{what}: {e}")))
+}
+
+/// The `DeferredAction` typed data as the SDK signs it (domain `{chainId, verifyingContract}`).
+fn deferred_typed_data(chain_id: u64, account: Address, nonce: U256, deadline: u64, call: &Bytes) -> TypedData {
+    let field = |name: &str, ty: &str| TypedDataField { name: name.into(), ty: ty.into() };
+    TypedData {
+        domain: Some(TypedDataDomain {
+            chain_id: Some(chain_id),
+            verifying_contract: Some(account),
+            ..Default::default()
+        }),
+        types: [(
+            "DeferredAction".to_string(),
+            vec![field("nonce", "uint256"), field("deadline", "uint48"), field("call", "bytes")],
+        )]
+        .into_iter()
+        .collect(),
+        primary_type: "DeferredAction".into(),
+        message: serde_json::json!({
+            "nonce": format!("{nonce:#x}"),
+            "deadline": format!("{deadline:#x}"),
+            "call": call.to_string(),
+        }),
+    }
+}
+
+/// The Wallet-API calls as the scope precheck sees them.
+pub(crate) fn scoped_calls(calls: &[Call]) -> Vec<ScopedCall> {
+    calls
+        .iter()
+        .map(|c| ScopedCall {
+            to: c.to,
+            value: c.value.map(|v| v.0).unwrap_or_default(),
+            data: c.data.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+impl Wallet {
+    fn compiler(&self) -> PermissionCompiler {
+        PermissionCompiler { modules: self.config.deployment.modules, entry_point: self.config.deployment.entry_point }
+    }
+
+    /// Timestamp of the latest block (what the account's time-range hook compares with).
+    pub(crate) async fn chain_time(&self) -> WalletResult<u64> {
+        let block = self
+            .chain
+            .block_by_number(BlockNumberOrTag::Latest, false)
+            .await?
+            .ok_or_else(|| WalletError::Internal("no latest block".into()))?;
+        Ok(block.header.timestamp)
+    }
+
+    /// `wallet_createSession`.
+    pub async fn create_session(&self, p: CreateSessionParams) -> WalletResult<CreateSessionResult> {
+        self.check_chain(p.chain_id)?;
+        let account = self.resolve_account(p.account).await?;
+        if let ResolvedAccount::Eip7702 { address } = &account
+            && self.delegate_of(*address).await? != Some(self.config.deployment.sma_7702_impl)
+        {
+            return Err(WalletError::params(format!(
+                "account {address} is an EOA not delegated to the 7702 account implementation {}: send a call as \
+                 the owner first (it delegates the account), then create the session",
+                self.config.deployment.sma_7702_impl
+            )));
+        }
+        match p.key.ty {
+            KeyType::Secp256k1 | KeyType::Ecdsa => {}
+            KeyType::Contract => {
+                return Err(WalletError::params("key.type \"contract\" is not supported: use a secp256k1 session key"));
+            }
+        }
+        let session_key = p.key.public_key;
+        if session_key == account.owner() {
+            return Err(WalletError::params("the session key must not be the account owner"));
+        }
+        let expiry = p.expiry_sec.unwrap_or(0);
+        let now = self.chain_time().await?;
+        let request = |entity_id: u32| SessionRequest {
+            account: account.address(),
+            session_key,
+            entity_id,
+            permissions: p.permissions.clone(),
+            expiry_sec: expiry,
+        };
+        // Refuse bad permissions before anything is allocated or written.
+        self.compiler()
+            .compile(&request(1), now)
+            .map_err(|e| WalletError::params(format!("permissions: {e}")))?;
+
+        let permissions_json =
+            serde_json::to_string(&p.permissions).map_err(|e| WalletError::Internal(format!("permissions: {e}")))?;
+        let request_hash = keccak256(
+            serde_json::json!({
+                "chainId": self.chain_id,
+                "account": account.address(),
+                "key": session_key,
+                "permissions": serde_json::from_str::<serde_json::Value>(&permissions_json).unwrap_or_default(),
+                "expirySec": expiry,
+            })
+            .to_string(),
+        );
+        let session = loop {
+            if let Some(existing) = self.store.session_by_request(request_hash).await? {
+                break existing;
+            }
+            let entity_id = self.store.next_entity_id(account.address()).await?;
+            let compiled: CompiledSession = self
+                .compiler()
+                .compile(&request(entity_id), now)
+                .map_err(|e| WalletError::params(format!("permissions: {e}")))?;
+            let key = compiled.nonce_key(U256::ZERO, true).map_err(|e| WalletError::Internal(e.to_string()))?;
+            let sequence: u64 =
+                (self.ep_nonce(account.address(), U256::from(key.full_key())).await? & U256::from(u64::MAX)).to();
+            let deferred = compiled
+                .deferred_action(U256::ZERO, sequence)
+                .map_err(|e| WalletError::params(format!("deferred action: {e}")))?;
+            let rec = SessionRecord {
+                id: B128Random::next(),
+                chain_id: self.chain_id,
+                account: account.address(),
+                key_type: "secp256k1".into(),
+                session_key,
+                permissions_json: permissions_json.clone(),
+                entity_id,
+                is_global: compiled.is_global,
+                has_execution_hooks: compiled.has_execution_hooks(),
+                expiry,
+                deferred_nonce: deferred.nonce,
+                install_call: deferred.call.clone(),
+                digest: deferred.digest(self.chain_id, account.address()),
+                request_hash,
+                first_op: None,
+                created_at: wallet_now(),
+            };
+            match self.store.insert_session(&rec).await? {
+                SessionInsert::Inserted => break rec,
+                SessionInsert::Existing(existing) => break *existing,
+                SessionInsert::EntityTaken => continue,
+            }
+        };
+        let data = deferred_typed_data(
+            self.chain_id,
+            session.account,
+            session.deferred_nonce,
+            session.expiry,
+            &session.install_call,
+        );
+        let raw_payload = data.signing_hash().map_err(|e| WalletError::Internal(e.to_string()))?;
+        if raw_payload != session.digest {
+            return Err(WalletError::Internal("the session's typed data does not hash to its stored digest".into()));
+        }
+        Ok(CreateSessionResult {
+            session_id: SessionId(session.id.into()),
+            chain_id: p.chain_id,
+            signature_request: SessionSignatureRequest::TypedData { data, raw_payload },
+        })
+    }
+
+    /// Resolves the `permissions` capability of a prepare: which session acts, whether this op
+    /// installs it, and that the calls fit its scope.
+    pub(crate) async fn acting_session(
+        &self,
+        account: &ResolvedAccount,
+        capability: &PermissionsCapability,
+        calls: &[Call],
+    ) -> WalletResult<ActingSession> {
+        let context = PermissionsContext::decode(&capability.context())
+            .map_err(|e| WalletError::params(format!("permissions: {e}")))?;
+        let acting = match context {
+            PermissionsContext::LocalDeferred(_) => {
+                return Err(WalletError::UnsupportedCapability(
+                    "permissions: context version 0x01 (local deferred action) is not supported; use the context \
+                     of a wallet_createSession session (0x00) or of an installed key (0x02)"
+                        .into(),
+                ));
+            }
+            PermissionsContext::NonDeferred { is_global, entity_id } => {
+                let session = self.store.session_by_entity(account.address(), entity_id).await?;
+                ActingSession {
+                    entity_id,
+                    is_global,
+                    has_execution_hooks: session.as_ref().is_some_and(|s| s.has_execution_hooks),
+                    signer: session.as_ref().map(|s| s.session_key),
+                    session,
+                    deferred: None,
+                }
+            }
+            PermissionsContext::RemoteDeferred { session_id, owner_signature } => {
+                let session = self.store.session(&session_id).await?.ok_or_else(|| {
+                    WalletError::params(format!("permissions: unknown session {}", Bytes::from(session_id.to_vec())))
+                })?;
+                if session.account != account.address() || session.chain_id != self.chain_id {
+                    return Err(WalletError::params(format!(
+                        "permissions: session {} belongs to account {} on chain {}, not to {} on chain {}",
+                        Bytes::from(session_id.to_vec()),
+                        session.account,
+                        session.chain_id,
+                        account.address(),
+                        self.chain_id
+                    )));
+                }
+                let owner_sig = parse_signature("permissions: the owner signature", &owner_signature)?;
+                self.check_grant_signature(&session, account.owner(), &owner_sig)?;
+                let deferred = self.needs_install(&session).await?.then_some(owner_sig);
+                ActingSession {
+                    entity_id: session.entity_id,
+                    is_global: session.is_global,
+                    has_execution_hooks: session.has_execution_hooks,
+                    signer: Some(session.session_key),
+                    session: Some(session),
+                    deferred,
+                }
+            }
+        };
+        if let Some(session) = &acting.session {
+            if session.expiry != 0 {
+                let now = self.chain_time().await?;
+                if now >= session.expiry {
+                    return Err(WalletError::rejected(format!(
+                        "session {} expired at {} (chain time {now})",
+                        Bytes::from(session.id.to_vec()),
+                        session.expiry
+                    )));
+                }
+            }
+            let permissions: Vec<Permission> = serde_json::from_str(&session.permissions_json)
+                .map_err(|e| WalletError::Internal(format!("stored permissions: {e}")))?;
+            check_scope(account.address(), &permissions, &scoped_calls(calls))
+                .map_err(|v| WalletError::rejected(format!("scope precheck: {v}")))?;
+        }
+        Ok(acting)
+    }
+
+    /// The owner must have signed the session's DeferredAction digest (EIP-712, unwrapped: the
+    /// account checks the digest itself, so an EIP-191 signature could never pass onchain).
+    fn check_grant_signature(&self, session: &SessionRecord, owner: Address, sig: &Signature) -> WalletResult<()> {
+        let recovered = sig.recover_address_from_prehash(&session.digest).ok();
+        if recovered == Some(owner) {
+            return Ok(());
+        }
+        let id = Bytes::from(session.id.to_vec());
+        if sig.recover_address_from_prehash(&eip191_hash_message(session.digest)).ok() == Some(owner) {
+            return Err(WalletError::params(format!(
+                "permissions: the owner signed session {id}'s rawPayload with an EIP-191 prefix; the account verifies \
+                 the EIP-712 digest itself, so sign the typed data (eth_signTypedData_v4) instead"
+            )));
+        }
+        Err(WalletError::params(format!(
+            "permissions: the owner signature does not match session {id}: it recovers to {}, the account owner is \
+             {owner}",
+            recovered.map(|a| a.to_string()).unwrap_or_else(|| "nothing".into())
+        )))
+    }
+
+    /// Whether the session's next op must carry its install: the deferred nonce is unused onchain
+    /// and no op carrying it is still waiting. An install in flight makes later prepares wait.
+    async fn needs_install(&self, session: &SessionRecord) -> WalletResult<bool> {
+        let key = session.deferred_nonce >> 64;
+        let signed_seq: u64 = (session.deferred_nonce & U256::from(u64::MAX)).to();
+        let onchain: u64 = (self.ep_nonce(session.account, key).await? & U256::from(u64::MAX)).to();
+        if onchain > signed_seq {
+            return Ok(false);
+        }
+        if let Some(first) = session.first_op
+            && let Some(op) = self
+                .store
+                .get_user_op(self.chain_id, self.config.deployment.entry_point, first)
+                .await
+                .map_err(|e| WalletError::Internal(format!("mempool: {e}")))?
+            && op.status.is_unfinished()
+        {
+            return Err(WalletError::rejected(format!(
+                "the session's first call (user operation {first}) is still pending: it installs the session key; \
+                 retry once it is included"
+            )));
+        }
+        Ok(true)
+    }
+}
+
+/// Random 16-byte session ids.
+struct B128Random;
+
+impl B128Random {
+    fn next() -> [u8; 16] {
+        let a = uuid::Uuid::new_v4().into_bytes();
+        let b = uuid::Uuid::new_v4().into_bytes();
+        // Two v4 UUIDs give 244 random bits; fold them so no bit of the id is fixed.
+        let mut out = [0u8; 16];
+        for i in 0..16 {
+            out[i] = a[i] ^ b[15 - i];
+        }
+        out
+    }
+}

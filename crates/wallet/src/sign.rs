@@ -1,0 +1,84 @@
+//! `wallet_prepareSign` / `wallet_formatSign`: ERC-1271 signing by the account. The owner signs the
+//! account-domain `ReplaySafeHash` of the message's digest; the final signature is the account's
+//! 1271 layout (owner validation, `0xFF`, EOA validation data), wrapped per ERC-6492 while the
+//! account is not deployed.
+
+use alloy::primitives::{B256, Bytes, b256};
+use alloy::sol_types::SolValue;
+use keyward_api::wallet::{
+    FormatSignParams, FormatSignResult, PrepareSignParams, PrepareSignResult, SignCapabilities, SignableRequest,
+    TypedData, TypedDataDomain, TypedDataField,
+};
+use keyward_primitives::mav2::signature::{ReplaySafeDomain, erc1271_eoa_signature};
+use keyward_primitives::mav2::ids::OWNER_ENTITY_ID;
+
+use crate::error::{WalletError, WalletResult};
+use crate::service::{ResolvedAccount, Wallet};
+
+/// ERC-6492 magic suffix of a signature by a counterfactual account.
+pub const ERC6492_MAGIC: B256 = b256!("0x6492649264926492649264926492649264926492649264926492649264926492");
+
+fn refuse_session(caps: &Option<SignCapabilities>) -> WalletResult<()> {
+    if caps.is_some() {
+        return Err(WalletError::params(
+            "capabilities.permissions: session keys cannot sign ERC-1271 messages here — their validation is \
+             installed without the signature-validation flag, so the account would reject the signature; sign as \
+             the owner",
+        ));
+    }
+    Ok(())
+}
+
+impl Wallet {
+    /// `wallet_prepareSign`.
+    pub async fn prepare_sign(&self, p: PrepareSignParams) -> WalletResult<PrepareSignResult> {
+        self.check_chain(p.chain_id)?;
+        refuse_session(&p.capabilities)?;
+        let account = self.resolve_account(p.from).await?;
+        let digest = p
+            .signature_request
+            .digest()
+            .map_err(|e| WalletError::params(format!("signatureRequest: {e}")))?;
+        let field = |name: &str, ty: &str| TypedDataField { name: name.into(), ty: ty.into() };
+        let data = TypedData {
+            domain: Some(TypedDataDomain {
+                chain_id: Some(self.chain_id),
+                verifying_contract: Some(account.address()),
+                ..Default::default()
+            }),
+            types: [("ReplaySafeHash".to_string(), vec![field("hash", "bytes32")])].into_iter().collect(),
+            primary_type: "ReplaySafeHash".into(),
+            message: serde_json::json!({ "hash": digest }),
+        };
+        let expected = ReplaySafeDomain::Account { chain_id: self.chain_id, account: account.address() }
+            .replay_safe_hash(digest);
+        if data.signing_hash().ok() != Some(expected) {
+            return Err(WalletError::Internal("the ReplaySafeHash typed data does not hash as the account does".into()));
+        }
+        Ok(PrepareSignResult { chain_id: p.chain_id, signature_request: SignableRequest::TypedData { data } })
+    }
+
+    /// `wallet_formatSign`.
+    pub async fn format_sign(&self, p: FormatSignParams) -> WalletResult<FormatSignResult> {
+        self.check_chain(p.chain_id)?;
+        refuse_session(&p.capabilities)?;
+        let account = self.resolve_account(p.from).await?;
+        let sig = p.signature.data.signature().map_err(|e| WalletError::params(format!("signature: {e}")))?;
+        let inner = erc1271_eoa_signature(OWNER_ENTITY_ID, &sig);
+        let signature = match &account {
+            ResolvedAccount::Sma { address, owner, salt } if self.code(*address).await?.is_empty() => {
+                let init = self.sma_init(*owner, *salt);
+                let mut wrapped = (init.factory, init.factory_data(), inner).abi_encode_params();
+                wrapped.extend_from_slice(ERC6492_MAGIC.as_slice());
+                Bytes::from(wrapped)
+            }
+            ResolvedAccount::Eip7702 { address } if self.delegate_of(*address).await?.is_none() => {
+                return Err(WalletError::params(format!(
+                    "{address} is not delegated yet: its ERC-1271 signature needs the account code; send a call first"
+                )));
+            }
+            _ => inner,
+        };
+        Ok(FormatSignResult { signature })
+    }
+}

@@ -1,0 +1,161 @@
+//! A Wallet API on the embedded chain: the account stack deployed through the deterministic
+//! deployer, a bundler in auto mode over a SQLite store, the `wallet_*` module served over HTTP,
+//! and helpers that sign prepared calls the way the official SDK does.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
+use jsonrpsee::RpcModule;
+use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
+use keyward_api::wallet::{
+    CallsStatus, PrepareCallsResult, PreparedCallItem, PreparedCalls, SendPreparedCallsParams, SigEnvelope,
+    SignatureRequest, SignedAuthorization, SignedCallItem, SignedCalls, SignedUserOpV07, WalletApiClient,
+};
+use keyward_bundler::{Bundler, BundlerConfig};
+use keyward_chain::deploy::deploy_account_stack;
+use keyward_contracts::Deployment;
+use keyward_store::Store;
+use keyward_store::wallet::WalletCounts;
+use keyward_testkit::Harness;
+use keyward_wallet::{Wallet, WalletConfig, WalletRpc};
+
+/// One ether.
+pub const ETH: u128 = 1_000_000_000_000_000_000;
+
+/// Everything a Wallet API test needs.
+pub struct Env {
+    pub h: Harness,
+    pub deployment: Deployment,
+    pub wallet: Arc<Wallet>,
+    pub client: HttpClient,
+    pub url: String,
+    pub chain_id: u64,
+    _bundling: tokio::task::JoinHandle<()>,
+    _server: jsonrpsee::server::ServerHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl Env {
+    /// A fresh chain with the stack, a bundler and the Wallet API.
+    pub async fn new() -> Env {
+        let h = Harness::embedded();
+        let deployment = deploy_account_stack(h.chain.as_ref(), &h.keys[0], U256::from(ETH)).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite_file(dir.path()).await.unwrap();
+        let bundler = Bundler::new(h.chain.clone(), store, h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
+        let bundling = bundler.spawn();
+        let wallet = Wallet::new(bundler, WalletConfig::new(deployment)).await.unwrap();
+        let mut module = RpcModule::new(());
+        module.merge(WalletRpc::new(wallet.clone()).into_module()).unwrap();
+        let (bound, server) = keyward_server::serve("127.0.0.1:0".parse().unwrap(), module).await.unwrap();
+        let url = format!("http://{bound}");
+        let client = HttpClientBuilder::default().request_timeout(Duration::from_secs(30)).build(&url).unwrap();
+        let chain_id = h.chain_id().await;
+        Env { h, deployment, wallet, client, url, chain_id, _bundling: bundling, _server: server, _dir: dir }
+    }
+
+    /// Row counts of the wallet tables.
+    pub async fn counts(&self) -> WalletCounts {
+        self.wallet.store().wallet_counts().await.unwrap()
+    }
+
+    /// Sends `value` wei from dev key 0.
+    pub async fn fund(&self, to: Address, value: u128) {
+        let tx = TransactionRequest::default().with_to(to).with_value(U256::from(value));
+        assert!(self.h.send_tx(&self.h.keys[0], tx).await.unwrap().status());
+    }
+
+    /// Polls `wallet_getCallsStatus` until the status is final (200 or ≥ 300).
+    pub async fn wait(&self, id: &Bytes) -> CallsStatus {
+        for _ in 0..200 {
+            let s = self.client.get_calls_status(id.clone()).await.unwrap();
+            if s.status.is_final() {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("call {id} did not reach a final status");
+    }
+
+    /// The chain-id hex string of requests.
+    pub fn chain_hex(&self) -> String {
+        format!("{:#x}", self.chain_id)
+    }
+}
+
+/// Signs a prepared user operation's request as the SDK does: personal_sign of the raw bytes.
+fn sign_request(req: &SignatureRequest, key: &PrivateKeySigner) -> SigEnvelope {
+    let digest = req.digest().unwrap();
+    SigEnvelope::secp256k1(&key.sign_hash_sync(&digest).unwrap())
+}
+
+/// `wallet_sendPreparedCalls` params for `prepared`, every item signed by `key`.
+pub fn sign_prepared(prepared: &PrepareCallsResult, key: &PrivateKeySigner) -> SendPreparedCallsParams {
+    let calls = match &prepared.prepared {
+        PreparedCalls::UserOperationV070(op) => SignedCalls::UserOperationV070(SignedUserOpV07 {
+            data: op.data.clone(),
+            chain_id: op.chain_id,
+            signature: sign_request(op.signature_request.as_ref().unwrap(), key),
+        }),
+        PreparedCalls::Array { data } => SignedCalls::Array {
+            data: data
+                .iter()
+                .map(|item| match item {
+                    PreparedCallItem::UserOperationV070(op) => SignedCallItem::UserOperationV070(SignedUserOpV07 {
+                        data: op.data.clone(),
+                        chain_id: op.chain_id,
+                        signature: sign_request(op.signature_request.as_ref().unwrap(), key),
+                    }),
+                    PreparedCallItem::Authorization(a) => {
+                        // What viem's signAuthorization signs, from the prepared fields (not rawPayload).
+                        let hash = a.data.authorization(a.chain_id).signature_hash();
+                        SignedCallItem::Authorization(SignedAuthorization {
+                            data: a.data.clone(),
+                            chain_id: a.chain_id,
+                            signature: SigEnvelope::secp256k1(&key.sign_hash_sync(&hash).unwrap()),
+                        })
+                    }
+                    other => panic!("unexpected item {other:?}"),
+                })
+                .collect(),
+        },
+        other => panic!("unexpected prepared calls {other:?}"),
+    };
+    SendPreparedCallsParams { calls, capabilities: None, call_id: None }
+}
+
+/// The userOpHash in a prepare answer's details.
+pub fn prepared_hash(prepared: &PrepareCallsResult) -> B256 {
+    match &prepared.details {
+        Some(keyward_api::wallet::PrepareDetails::UserOperation { data }) => data.hash,
+        None => panic!("no details"),
+    }
+}
+
+/// The user operation of a prepare answer (single or inside an array).
+pub fn prepared_op(prepared: &PrepareCallsResult) -> &keyward_api::wallet::PreparedUserOpV07 {
+    match &prepared.prepared {
+        PreparedCalls::UserOperationV070(op) => op,
+        PreparedCalls::Array { data } => data
+            .iter()
+            .find_map(|i| match i {
+                PreparedCallItem::UserOperationV070(op) => Some(op),
+                _ => None,
+            })
+            .unwrap(),
+        other => panic!("unexpected prepared calls {other:?}"),
+    }
+}
+
+/// A JSON-RPC error's code and message from a client call.
+pub fn rpc_error<T: std::fmt::Debug>(r: Result<T, jsonrpsee::core::ClientError>) -> (i32, String) {
+    match r {
+        Err(jsonrpsee::core::ClientError::Call(e)) => (e.code(), e.message().to_string()),
+        other => panic!("expected a JSON-RPC error, got {other:?}"),
+    }
+}

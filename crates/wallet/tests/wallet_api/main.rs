@@ -1,0 +1,9 @@
+//! The Wallet API served over HTTP on the embedded chain with the real account stack and bundler:
+//! every method's happy path with its effect onchain, sessions in and out of scope, malformed
+//! requests (precise error, no row left behind), idempotent retries.
+
+mod env;
+mod malformed;
+mod owner;
+mod sessions;
+mod sign;
