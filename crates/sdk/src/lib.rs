@@ -5,11 +5,14 @@
 //!   signatures, session-key installation, and user operations built for the owner or a session key.
 //! - [`bundler_client`]: an ERC-4337 bundler client (estimate, send, wait for the receipt) plus the
 //!   few `eth_*` reads the account needs (EntryPoint nonce, code, fees).
+//! - [`wallet`]: `SmartWalletClient`, the Wallet API client mirroring `@alchemy/wallet-apis`.
 
 #![warn(missing_docs)]
 
 pub mod bundler_client;
 pub mod modular_account;
+pub mod wallet;
 
 pub use bundler_client::{BundlerClient, BundlerClientError};
 pub use modular_account::{AccountContracts, AccountError, ModularAccount, SignerEntity};
+pub use wallet::{SmartWalletClient, WalletClientError};

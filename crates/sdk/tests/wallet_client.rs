@@ -1,0 +1,272 @@
+//! `SmartWalletClient` against an in-process `keyward dev` (embedded chain, account stack at its
+//! deterministic addresses, bundler in auto mode, the Wallet API and `eth_*` on one URL): the flows
+//! the official SDK's compat suite runs — 7702 owner calls, a smart account with session keys
+//! (root and scoped), out-of-scope and beyond-limit calls, ERC-1271 signing — checked onchain.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, B256, Bytes, U256, eip191_hash_message};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use keyward_api::bundler::BundlerApiServer;
+use keyward_api::wallet::{
+    Call, HexBigInt, Permission, PermissionsCapability, PersonalSignData, PrepareCallsCapabilities, PreparedCalls,
+    StatusCode, TypedData,
+};
+use keyward_bundler::{Bundler, BundlerConfig};
+use keyward_chain::deploy::deploy_account_stack;
+use keyward_chain::{Chain, DevChain, EmbeddedChain, EmbeddedConfig};
+use keyward_contracts::artifacts;
+use keyward_contracts::bindings::{SemiModularAccountBytecode, TestCounter};
+use keyward_sdk::wallet::{DEFAULT_STATUS_POLL, GrantPermissions, SmartWalletClient, WalletClientError};
+use keyward_store::Store;
+use keyward_testkit::harness::Harness;
+use keyward_wallet::{Wallet, WalletConfig, WalletRpc};
+
+const ETH: u128 = 1_000_000_000_000_000_000;
+const WAIT: Duration = Duration::from_secs(30);
+const ERC1271_MAGIC: [u8; 4] = [0x16, 0x26, 0xba, 0x7e];
+
+/// An in-process `keyward dev`.
+struct Dev {
+    h: Harness,
+    url: String,
+    chain_id: u64,
+    counter: Address,
+    _server: jsonrpsee::server::ServerHandle,
+    _bundling: tokio::task::JoinHandle<()>,
+    _dir: TempDir,
+}
+
+/// A directory removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Dev {
+    async fn start(name: &str) -> Dev {
+        let chain = EmbeddedChain::open(EmbeddedConfig::default()).unwrap();
+        chain.spawn_miner();
+        let h = Harness::on(chain.clone());
+        let deployment = deploy_account_stack(h.chain.as_ref(), &h.keys[0], U256::from(ETH)).await.unwrap();
+        let dir = std::env::temp_dir().join(format!("keyward-sdk-wallet-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open_sqlite_file(&dir).await.unwrap();
+        let bundler = Bundler::new(chain.clone() as Arc<dyn Chain>, store, h.keys[9].clone(), BundlerConfig::default())
+            .await
+            .unwrap();
+        let bundling = bundler.spawn();
+        let wallet = Wallet::new(bundler.clone(), WalletConfig::new(deployment)).await.unwrap();
+        let dev: Arc<dyn DevChain> = chain.clone();
+        let mut module = keyward_server::eth::chain_module(chain.clone() as Arc<dyn Chain>, Some(dev));
+        module.merge(BundlerApiServer::into_rpc(keyward_bundler::rpc::BundlerRpc::new(bundler))).unwrap();
+        module.merge(WalletRpc::new(wallet).into_module()).unwrap();
+        let (bound, server) = keyward_server::serve(SocketAddr::from(([127, 0, 0, 1], 0)), module).await.unwrap();
+        let counter = h.deploy(artifacts::test_counter(), &[]).await;
+        let chain_id = h.chain_id().await;
+        Dev {
+            h,
+            url: format!("http://{bound}"),
+            chain_id,
+            counter,
+            _server: server,
+            _bundling: bundling,
+            _dir: TempDir(dir),
+        }
+    }
+
+    fn client(&self, signer: PrivateKeySigner) -> SmartWalletClient<PrivateKeySigner> {
+        SmartWalletClient::new(&self.url, signer, self.chain_id).unwrap()
+    }
+
+    async fn fund(&self, to: Address, value: u128) {
+        let tx = TransactionRequest::default().with_to(to).with_value(U256::from(value));
+        assert!(self.h.send_tx(&self.h.keys[1], tx).await.unwrap().status());
+    }
+
+    async fn counter(&self) -> U256 {
+        self.h.read(self.counter, TestCounter::counterCall {}).await.unwrap()
+    }
+
+    fn count(&self) -> Call {
+        Call { to: self.counter, data: Some(TestCounter::countCall {}.abi_encode().into()), value: None }
+    }
+
+    async fn is_valid_signature(&self, account: Address, hash: B256, signature: Bytes) -> bool {
+        let call = SemiModularAccountBytecode::isValidSignatureCall { hash, signature };
+        self.h.read(account, call).await.map(|m| m.0 == ERC1271_MAGIC).unwrap_or(false)
+    }
+}
+
+fn transfer(to: Address, wei: u64) -> Call {
+    Call { to, data: None, value: Some(HexBigInt::from(wei)) }
+}
+
+fn with_context(context: &Bytes) -> Option<PrepareCallsCapabilities> {
+    Some(PrepareCallsCapabilities {
+        permissions: Some(PermissionsCapability::Context { context: context.clone() }),
+        ..Default::default()
+    })
+}
+
+async fn send_and_wait(
+    client: &SmartWalletClient<PrivateKeySigner>,
+    calls: Vec<Call>,
+    capabilities: Option<PrepareCallsCapabilities>,
+) -> Result<StatusCode, WalletClientError> {
+    let sent = client.send_calls(calls, capabilities).await?;
+    assert_eq!(sent.prepared_call_ids, vec![sent.id.clone()]);
+    let status = client.wait_for_calls_status(&sent.id, WAIT, DEFAULT_STATUS_POLL).await?;
+    if status.status == StatusCode::Confirmed {
+        let receipts = status.receipts.as_ref().expect("receipts once confirmed");
+        assert_eq!(receipts.len(), 1);
+        assert_eq!(receipts[0].status.to::<u64>(), 1);
+    }
+    Ok(status.status)
+}
+
+fn in_an_hour() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600
+}
+
+#[tokio::test]
+async fn eip7702_owner_sends_calls_then_signs_as_the_account() {
+    let dev = Dev::start("7702").await;
+    let owner = PrivateKeySigner::random();
+    dev.fund(owner.address(), ETH).await;
+    let client = dev.client(owner.clone());
+    assert_eq!(client.account(), owner.address(), "no account given: the signer's EOA (EIP-7702)");
+
+    // First use: [authorization, user operation], signed and sent by send_calls.
+    let prepared = client.prepare_calls(vec![transfer(Address::with_last_byte(0x71), 1)], None).await.unwrap();
+    let PreparedCalls::Array { data } = &prepared.prepared else { panic!("a fresh EOA needs an authorization") };
+    assert_eq!(data.len(), 2);
+    let recipient = Address::with_last_byte(0x72);
+    assert_eq!(send_and_wait(&client, vec![transfer(recipient, 12_345)], None).await.unwrap(), StatusCode::Confirmed);
+    assert_eq!(dev.h.balance(recipient).await, U256::from(12_345));
+    let code = dev.h.chain.code(owner.address()).await.unwrap();
+    assert_eq!(&code[..3], &[0xef, 0x01, 0x00], "delegated");
+
+    // Delegated: a plain user operation.
+    let prepared = client.prepare_calls(vec![dev.count()], None).await.unwrap();
+    assert!(matches!(prepared.prepared, PreparedCalls::UserOperationV070(_)));
+    let before = dev.counter().await;
+    assert_eq!(send_and_wait(&client, vec![dev.count(), dev.count()], None).await.unwrap(), StatusCode::Confirmed);
+    assert_eq!(dev.counter().await, before + U256::from(2));
+
+    // ERC-1271 of the 7702 account.
+    let message = PersonalSignData::Text("hello from keyward".into());
+    let signature = client.sign_message(message.clone()).await.unwrap();
+    assert!(dev.is_valid_signature(owner.address(), message.eip191_hash(), signature.clone()).await);
+    assert!(!dev.is_valid_signature(owner.address(), eip191_hash_message("other"), signature).await);
+}
+
+#[tokio::test]
+async fn smart_account_with_root_and_scoped_session_keys() {
+    let dev = Dev::start("sessions").await;
+    let owner = PrivateKeySigner::random();
+    let requested = dev.client(owner.clone()).request_account().await.unwrap();
+    let account = requested.account_address;
+    assert_ne!(account, owner.address());
+    assert!(requested.counterfactual_info.is_some(), "the SDK-style request asks for counterfactual info");
+    assert_eq!(dev.client(owner.clone()).request_account().await.unwrap().account_address, account, "stable");
+    dev.fund(account, 2 * ETH).await;
+    let owner_client = dev.client(owner.clone()).with_account(account);
+
+    // Root session: the first call deploys the account and installs the key.
+    let root_key = PrivateKeySigner::random();
+    let context = owner_client
+        .grant_permissions(GrantPermissions {
+            account: None,
+            expiry_sec: in_an_hour(),
+            session_key: root_key.address(),
+            permissions: vec![Permission::Root],
+        })
+        .await
+        .unwrap();
+    assert_eq!(context.len(), 82);
+    assert_eq!(context[0], 0);
+    let session = dev.client(root_key).with_account(account);
+    let before = dev.counter().await;
+    assert_eq!(
+        send_and_wait(&session, vec![dev.count()], with_context(&context)).await.unwrap(),
+        StatusCode::Confirmed
+    );
+    assert!(!dev.h.chain.code(account).await.unwrap().is_empty(), "deployed by the first operation");
+    assert_eq!(
+        send_and_wait(&session, vec![dev.count()], with_context(&context)).await.unwrap(),
+        StatusCode::Confirmed
+    );
+    assert_eq!(dev.counter().await, before + U256::from(2));
+
+    // Scoped: at most 1000 wei, only to `recipient`.
+    let recipient = Address::with_last_byte(0x73);
+    let scoped_key = PrivateKeySigner::random();
+    let context = owner_client
+        .grant_permissions(GrantPermissions {
+            account: Some(account),
+            expiry_sec: in_an_hour(),
+            session_key: scoped_key.address(),
+            permissions: vec![
+                Permission::NativeTokenTransfer { allowance: U256::from(1000) },
+                Permission::ContractAccess { address: recipient },
+            ],
+        })
+        .await
+        .unwrap();
+    let scoped = dev.client(scoped_key).with_account(account);
+    assert_eq!(
+        send_and_wait(&scoped, vec![transfer(recipient, 600)], with_context(&context)).await.unwrap(),
+        StatusCode::Confirmed
+    );
+    assert_eq!(dev.h.balance(recipient).await, U256::from(600));
+    // Out of scope: refused before anything is sent, naming the permission.
+    let err = scoped.send_calls(vec![dev.count()], with_context(&context)).await.unwrap_err();
+    assert!(err.to_string().contains("contract-access"), "{err}");
+    assert!(err.code().is_some(), "a JSON-RPC error: {err}");
+    // Beyond what is left of the onchain budget: refused, or sent and failed onchain.
+    match send_and_wait(&scoped, vec![transfer(recipient, 600)], with_context(&context)).await {
+        Ok(status) => assert!(status.is_final() && !status.is_success(), "{status:?}"),
+        Err(e) => assert!(e.code().is_some(), "{e}"),
+    }
+    assert_eq!(dev.h.balance(recipient).await, U256::from(600), "nothing beyond the budget was sent");
+
+    // ERC-1271 of the deployed smart account: a message and typed data.
+    let message = PersonalSignData::Raw { raw: Bytes::from_static(b"Hello") };
+    let signature = owner_client.sign_message(message.clone()).await.unwrap();
+    assert!(dev.is_valid_signature(account, message.eip191_hash(), signature).await);
+    let typed: TypedData = serde_json::from_value(serde_json::json!({
+        "domain": {"name": "Keyward", "version": "1", "chainId": dev.chain_id, "verifyingContract": dev.counter},
+        "types": {"Mail": [{"name": "contents", "type": "string"}, {"name": "amount", "type": "uint256"}]},
+        "primaryType": "Mail",
+        "message": {"contents": "hi", "amount": "0x7b"}
+    }))
+    .unwrap();
+    let signature = owner_client.sign_typed_data(typed.clone()).await.unwrap();
+    assert!(dev.is_valid_signature(account, typed.signing_hash().unwrap(), signature.clone()).await);
+    assert!(!dev.is_valid_signature(account, B256::with_last_byte(1), signature).await);
+}
+
+#[tokio::test]
+async fn server_errors_surface_with_their_codes() {
+    let dev = Dev::start("errors").await;
+    let client = dev.client(PrivateKeySigner::random());
+    let err = client.get_calls_status(&Bytes::from(vec![0u8; 64])).await.unwrap_err();
+    assert_eq!(err.code(), Some(keyward_api::wallet::codes::UNKNOWN_BUNDLE_ID), "{err}");
+    let other_chain = SmartWalletClient::new(&dev.url, PrivateKeySigner::random(), 424_242).unwrap();
+    let err = other_chain.prepare_calls(vec![dev.count()], None).await.unwrap_err();
+    assert_eq!(err.code(), Some(keyward_api::wallet::codes::UNSUPPORTED_CHAIN), "{err}");
+    assert!(matches!(
+        SmartWalletClient::new("not a url", PrivateKeySigner::random(), 1),
+        Err(WalletClientError::InvalidUrl { .. })
+    ));
+}
