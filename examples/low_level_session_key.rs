@@ -81,10 +81,10 @@ async fn main() -> anyhow::Result<()> {
     let received = client.balance(recipient).await?;
     ensure!(received == U256::from(ETH), "recipient has {received} wei, expected 1 ETH");
     say(format!(
-        "session key sent 1 ETH: user op {}  tx {}  block {:?}  gas used {}  cost {} wei",
+        "session key sent 1 ETH: user op {}  tx {}  block {}  gas used {}  cost {} wei",
         sent.user_op_hash,
         sent.receipt.transaction_hash,
-        sent.receipt.block_number,
+        sent.receipt.block_number.unwrap_or_default(),
         sent.actual_gas_used,
         sent.actual_gas_cost
     ));
