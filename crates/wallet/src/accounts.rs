@@ -108,7 +108,8 @@ impl Wallet {
             None | Some(AccountType::SmaB) => AccountKind::SmaB,
             Some(AccountType::Eip7702) => AccountKind::Eip7702,
             Some(other) => {
-                let name = serde_json::to_value(other).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+                let name =
+                    serde_json::to_value(other).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
                 return Err(WalletError::params(format!(
                     "creationHint.accountType {name:?} is not supported: this server creates \"sma-b\" and \"7702\" accounts"
                 )));
@@ -118,7 +119,9 @@ impl Wallet {
             return Err(WalletError::params("creationHint.initialOwners: multi-owner accounts are not supported"));
         }
         if kind == AccountKind::Eip7702 && (hint.salt.is_some() || hint.create_additional.is_some()) {
-            return Err(WalletError::params("a 7702 account is the signer itself: salt and createAdditional do not apply"));
+            return Err(WalletError::params(
+                "a 7702 account is the signer itself: salt and createAdditional do not apply",
+            ));
         }
         // An existing id wins (the creation hint is ignored for existing accounts).
         if let Some(id) = &id
@@ -167,7 +170,8 @@ impl Wallet {
         let mut used = Vec::new();
         let mut after: Option<(u64, String)> = None;
         loop {
-            let page = self.store.accounts_of_signer(signer, after.as_ref().map(|(t, i)| (*t, i.as_str())), 500).await?;
+            let page =
+                self.store.accounts_of_signer(signer, after.as_ref().map(|(t, i)| (*t, i.as_str())), 500).await?;
             let Some(last) = page.last() else { break };
             after = Some((last.created_at, last.id.clone()));
             used.extend(page.iter().filter(|r| r.kind == AccountKind::SmaB).map(|r| r.salt));
@@ -198,7 +202,10 @@ impl Wallet {
                 .collect(),
             meta: ListAccountsMeta {
                 total_count: total,
-                after: next.map(|c| c.parse()).transpose().map_err(|e| WalletError::Internal(format!("cursor: {e}")))?,
+                after: next
+                    .map(|c| c.parse())
+                    .transpose()
+                    .map_err(|e| WalletError::Internal(format!("cursor: {e}")))?,
             },
         })
     }

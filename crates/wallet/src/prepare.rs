@@ -3,12 +3,12 @@
 //! remembered by userOpHash for `wallet_sendPreparedCalls`.
 
 use alloy::primitives::{Address, Bytes, U256};
+use keyward_api::bundler::RpcUserOperation;
 use keyward_api::wallet::{
     AuthorizationData, Call, Delegation, Eip7702AuthCapability, FeePayment, GasParam, GasParamsOverride, HexNumber,
     PrepareCallsParams, PrepareCallsResult, PrepareDetails, PreparedAuthorization, PreparedCallItem, PreparedCalls,
     PreparedUserOpV07, SignatureRequest, UserOpV07, UserOperationDetails,
 };
-use keyward_api::bundler::RpcUserOperation;
 use keyward_bundler::estimate::estimate_user_op_gas;
 use keyward_bundler::submit::current_fees;
 use keyward_primitives::mav2::abi::{Call as BatchCall, encode_execute, encode_execute_batch, user_op_call_data};
@@ -62,7 +62,8 @@ fn overridden(estimate: u128, o: &Option<GasParam>, name: &str) -> WalletResult<
 
 fn apply_overrides(op: &mut UserOperation, o: &GasParamsOverride) -> WalletResult<()> {
     op.call_gas_limit = overridden(op.call_gas_limit, &o.call_gas_limit, "callGasLimit")?;
-    op.verification_gas_limit = overridden(op.verification_gas_limit, &o.verification_gas_limit, "verificationGasLimit")?;
+    op.verification_gas_limit =
+        overridden(op.verification_gas_limit, &o.verification_gas_limit, "verificationGasLimit")?;
     let pvg = u128::try_from(op.pre_verification_gas).unwrap_or(u128::MAX);
     op.pre_verification_gas = U256::from(overridden(pvg, &o.pre_verification_gas, "preVerificationGas")?);
     op.max_fee_per_gas = overridden(op.max_fee_per_gas, &o.max_fee_per_gas, "maxFeePerGas")?;
@@ -112,9 +113,11 @@ impl Wallet {
                         "paymasterService: gas sponsorship is not configured on this server".into(),
                     ));
                 };
-                let first = pm.policies().into_iter().next().ok_or_else(|| {
-                    WalletError::params("paymasterService needs policyId or policyIds")
-                })?;
+                let first = pm
+                    .policies()
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| WalletError::params("paymasterService needs policyId or policyIds"))?;
                 Some((sponsor, first))
             }
         };
@@ -135,7 +138,10 @@ impl Wallet {
                     ));
                 }
                 (_, Eip7702AuthCapability::Explicit { account: Some(a), .. }) if *a != account.address() => {
-                    return Err(WalletError::params(format!("eip7702Auth.account {a} is not `from` ({})", account.address())));
+                    return Err(WalletError::params(format!(
+                        "eip7702Auth.account {a} is not `from` ({})",
+                        account.address()
+                    )));
                 }
                 _ => {}
             }
@@ -177,11 +183,7 @@ impl Wallet {
 
         let parallel_key = caps.nonce_override.as_ref().map(|n| n.nonce_key.0).unwrap_or_default();
         let (nonce, signer) = self.nonce_and_signer(&account, acting.as_ref(), parallel_key).await?;
-        let inner = account_call(
-            account.address(),
-            &calls,
-            acting.as_ref().is_some_and(|a| !a.is_global),
-        )?;
+        let inner = account_call(account.address(), &calls, acting.as_ref().is_some_and(|a| !a.is_global))?;
         let has_hooks = acting.as_ref().is_some_and(|a| a.has_execution_hooks);
         let fees = current_fees(self.chain.as_ref()).await?;
         let mut op = UserOperation {
@@ -239,7 +241,10 @@ impl Wallet {
                 .transpose()
                 .map_err(|e| WalletError::Internal(e.to_string()))?,
             deferred: deferred_prefix.is_some(),
-            owner_signature: acting.as_ref().and_then(|a| a.deferred.as_ref()).map(|s| Bytes::from(s.as_bytes().to_vec())),
+            owner_signature: acting
+                .as_ref()
+                .and_then(|a| a.deferred.as_ref())
+                .map(|s| Bytes::from(s.as_bytes().to_vec())),
             calls_json,
             created_at: wallet_now(),
         };
@@ -294,7 +299,8 @@ impl Wallet {
         };
         if acting.deferred.is_some() {
             // The installing op's nonce is the one the owner signed.
-            let session = acting.session.as_ref().ok_or_else(|| WalletError::Internal("deferred without session".into()))?;
+            let session =
+                acting.session.as_ref().ok_or_else(|| WalletError::Internal("deferred without session".into()))?;
             if !parallel_key.is_zero() {
                 return Err(WalletError::params(
                     "nonceOverride cannot be used on a session's first call (its nonce is fixed by the grant)",

@@ -67,7 +67,8 @@ impl Wallet {
         auth: Option<SignedAuthorization>,
     ) -> WalletResult<SendPreparedCallsResult> {
         self.check_chain(signed.chain_id)?;
-        let mut op = signed.data.to_user_operation(Bytes::new()).map_err(|e| WalletError::params(format!("data: {e}")))?;
+        let mut op =
+            signed.data.to_user_operation(Bytes::new()).map_err(|e| WalletError::params(format!("data: {e}")))?;
         let ep = self.config.deployment.entry_point;
         let hash = op.hash(ep, self.chain_id);
         let prepared = self.store.prepared(self.chain_id, hash).await?.ok_or_else(|| {
@@ -102,11 +103,7 @@ impl Wallet {
         let eip7702_auth = self.check_authorization(&prepared, &op, auth)?;
 
         let outer = eoa_user_op_signature(&sig);
-        op.signature = if prepared.deferred {
-            self.deferred_signature(&prepared, &outer).await?
-        } else {
-            outer
-        };
+        op.signature = if prepared.deferred { self.deferred_signature(&prepared, &outer).await? } else { outer };
 
         let known = self
             .store
@@ -164,7 +161,11 @@ impl Wallet {
                         a.data.address, a.data.nonce, expected.address, expected.nonce
                     )));
                 }
-                let sig = a.signature.data.signature().map_err(|e| WalletError::params(format!("authorization signature: {e}")))?;
+                let sig = a
+                    .signature
+                    .data
+                    .signature()
+                    .map_err(|e| WalletError::params(format!("authorization signature: {e}")))?;
                 let unsigned = a.data.authorization(a.chain_id);
                 let authority = sig
                     .recover_address_from_prehash(&unsigned.signature_hash())
@@ -202,7 +203,9 @@ impl Wallet {
             .as_ref()
             .ok_or_else(|| WalletError::Internal("deferred op without the owner's grant signature".into()))?;
         let owner = parse_signature("owner grant signature", owner)?;
-        grant_prefix(&session, &owner).user_op_signature(outer).map_err(|e| WalletError::Internal(format!("deferred action: {e}")))
+        grant_prefix(&session, &owner)
+            .user_op_signature(outer)
+            .map_err(|e| WalletError::Internal(format!("deferred action: {e}")))
     }
 }
 

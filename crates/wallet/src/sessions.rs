@@ -5,8 +5,8 @@
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, Bytes, Signature, U256, eip191_hash_message, keccak256};
 use keyward_api::wallet::{
-    Call, CreateSessionParams, CreateSessionResult, KeyType, PermissionsCapability, SessionId,
-    SessionSignatureRequest, TypedData, TypedDataDomain, TypedDataField,
+    Call, CreateSessionParams, CreateSessionResult, KeyType, PermissionsCapability, SessionId, SessionSignatureRequest,
+    TypedData, TypedDataDomain, TypedDataField,
 };
 use keyward_primitives::mav2::permissions::{PermissionCompiler, PermissionsContext};
 use keyward_primitives::mav2::scope::{ScopedCall, check_scope};
@@ -151,9 +151,7 @@ impl Wallet {
             expiry_sec: expiry,
         };
         // Refuse bad permissions before anything is allocated or written.
-        self.compiler()
-            .compile(&request(1), now)
-            .map_err(|e| WalletError::params(format!("permissions: {e}")))?;
+        self.compiler().compile(&request(1), now).map_err(|e| WalletError::params(format!("permissions: {e}")))?;
 
         let permissions_json =
             serde_json::to_string(&p.permissions).map_err(|e| WalletError::Internal(format!("permissions: {e}")))?;

@@ -9,8 +9,8 @@ use keyward_api::wallet::{
     FormatSignParams, FormatSignResult, PrepareSignParams, PrepareSignResult, SignCapabilities, SignableRequest,
     TypedData, TypedDataDomain, TypedDataField,
 };
-use keyward_primitives::mav2::signature::{ReplaySafeDomain, erc1271_eoa_signature};
 use keyward_primitives::mav2::ids::OWNER_ENTITY_ID;
+use keyward_primitives::mav2::signature::{ReplaySafeDomain, erc1271_eoa_signature};
 
 use crate::error::{WalletError, WalletResult};
 use crate::service::{ResolvedAccount, Wallet};
@@ -35,10 +35,7 @@ impl Wallet {
         self.check_chain(p.chain_id)?;
         refuse_session(&p.capabilities)?;
         let account = self.resolve_account(p.from).await?;
-        let digest = p
-            .signature_request
-            .digest()
-            .map_err(|e| WalletError::params(format!("signatureRequest: {e}")))?;
+        let digest = p.signature_request.digest().map_err(|e| WalletError::params(format!("signatureRequest: {e}")))?;
         let field = |name: &str, ty: &str| TypedDataField { name: name.into(), ty: ty.into() };
         let data = TypedData {
             domain: Some(TypedDataDomain {
@@ -50,10 +47,12 @@ impl Wallet {
             primary_type: "ReplaySafeHash".into(),
             message: serde_json::json!({ "hash": digest }),
         };
-        let expected = ReplaySafeDomain::Account { chain_id: self.chain_id, account: account.address() }
-            .replay_safe_hash(digest);
+        let expected =
+            ReplaySafeDomain::Account { chain_id: self.chain_id, account: account.address() }.replay_safe_hash(digest);
         if data.signing_hash().ok() != Some(expected) {
-            return Err(WalletError::Internal("the ReplaySafeHash typed data does not hash as the account does".into()));
+            return Err(WalletError::Internal(
+                "the ReplaySafeHash typed data does not hash as the account does".into(),
+            ));
         }
         Ok(PrepareSignResult { chain_id: p.chain_id, signature_request: SignableRequest::TypedData { data } })
     }

@@ -52,11 +52,8 @@ impl Wallet {
                 (OpStatus::Pending | OpStatus::Submitted, _) => (StatusCode::Pending, None),
                 (OpStatus::Failed | OpStatus::Dropped, _) => (StatusCode::OffchainFailure, None),
                 (OpStatus::Included, Some(tx)) => {
-                    let receipt = self
-                        .chain
-                        .transaction_receipt(tx)
-                        .await?
-                        .and_then(|r| user_operation_receipt(&r, ep, hash));
+                    let receipt =
+                        self.chain.transaction_receipt(tx).await?.and_then(|r| user_operation_receipt(&r, ep, hash));
                     match receipt {
                         Some(r) => (
                             if r.success { StatusCode::Confirmed } else { StatusCode::Reverted },

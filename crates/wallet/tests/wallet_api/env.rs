@@ -33,7 +33,6 @@ pub struct Env {
     pub deployment: Deployment,
     pub wallet: Arc<Wallet>,
     pub client: HttpClient,
-    pub url: String,
     pub chain_id: u64,
     _bundling: tokio::task::JoinHandle<()>,
     _server: jsonrpsee::server::ServerHandle,
@@ -56,7 +55,7 @@ impl Env {
         let url = format!("http://{bound}");
         let client = HttpClientBuilder::default().request_timeout(Duration::from_secs(30)).build(&url).unwrap();
         let chain_id = h.chain_id().await;
-        Env { h, deployment, wallet, client, url, chain_id, _bundling: bundling, _server: server, _dir: dir }
+        Env { h, deployment, wallet, client, chain_id, _bundling: bundling, _server: server, _dir: dir }
     }
 
     /// Row counts of the wallet tables.
@@ -152,10 +151,13 @@ pub fn prepared_op(prepared: &PrepareCallsResult) -> &keyward_api::wallet::Prepa
     }
 }
 
-/// A JSON-RPC error's code and message from a client call.
+/// A JSON-RPC error's code and text (message, then `data` when jsonrpsee put the parse error there).
 pub fn rpc_error<T: std::fmt::Debug>(r: Result<T, jsonrpsee::core::ClientError>) -> (i32, String) {
     match r {
-        Err(jsonrpsee::core::ClientError::Call(e)) => (e.code(), e.message().to_string()),
+        Err(jsonrpsee::core::ClientError::Call(e)) => {
+            let data = e.data().map(|d| format!(" {}", d.get())).unwrap_or_default();
+            (e.code(), format!("{}{data}", e.message()))
+        }
         other => panic!("expected a JSON-RPC error, got {other:?}"),
     }
 }

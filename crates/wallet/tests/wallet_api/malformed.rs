@@ -28,8 +28,14 @@ async fn malformed_requests_get_precise_errors_and_write_nothing() {
     // Missing fields, wrong hex.
     expect(&env, "wallet_prepareCalls", json!({ "calls": call, "chainId": chain }), -32602, "from").await;
     expect(&env, "wallet_prepareCalls", json!({ "calls": call, "from": OWNER, "chainId": "7a69" }), -32602, "0x").await;
-    expect(&env, "wallet_prepareCalls", json!({ "calls": [{ "to": "0x12" }], "from": OWNER, "chainId": chain }), -32602, "")
-        .await;
+    expect(
+        &env,
+        "wallet_prepareCalls",
+        json!({ "calls": [{ "to": "0x12" }], "from": OWNER, "chainId": chain }),
+        -32602,
+        "",
+    )
+    .await;
     expect(&env, "wallet_requestAccount", json!({ "includeCounterfactualInfo": true }), -32602, "signerAddress").await;
     expect(
         &env,
@@ -48,13 +54,12 @@ async fn malformed_requests_get_precise_errors_and_write_nothing() {
     };
     expect(&env, "wallet_createSession", session(json!([{ "type": "root" }]), "0x1"), 5710, "not supported").await;
     // Unknown permission type; empty permissions; root with data.
-    expect(&env, "wallet_createSession", session(json!([{ "type": "everything" }]), &chain), -32602, "everything").await;
+    expect(&env, "wallet_createSession", session(json!([{ "type": "everything" }]), &chain), -32602, "everything")
+        .await;
     expect(&env, "wallet_createSession", session(json!([]), &chain), -32602, "at least one").await;
     expect(&env, "wallet_createSession", session(json!([{ "type": "root", "data": {} }]), &chain), -32602, "").await;
     // Session id of the wrong length; a context naming no session; an unknown context version.
-    let with_perms = |permissions: Value| {
-        json!({ "calls": call, "from": OWNER, "chainId": chain, "capabilities": { "permissions": permissions } })
-    };
+    let with_perms = |permissions: Value| json!({ "calls": call, "from": OWNER, "chainId": chain, "capabilities": { "permissions": permissions } });
     expect(
         &env,
         "wallet_prepareCalls",

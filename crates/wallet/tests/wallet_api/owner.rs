@@ -47,7 +47,10 @@ async fn smart_account_first_call_deploys_it_and_retries_are_idempotent() {
     // The factory itself says where the account of (owner, 0) lives.
     let expected = env
         .h
-        .read(env.deployment.factory, AccountFactory::getAddressSemiModularCall { owner_: owner.address(), salt: U256::ZERO })
+        .read(
+            env.deployment.factory,
+            AccountFactory::getAddressSemiModularCall { owner_: owner.address(), salt: U256::ZERO },
+        )
         .await
         .unwrap();
     assert_eq!(account.account_address, expected);
@@ -81,15 +84,18 @@ async fn smart_account_first_call_deploys_it_and_retries_are_idempotent() {
     assert_eq!(receipts.len(), 1);
     assert_eq!(receipts[0].status.to::<u64>(), 1);
     assert!(!env.h.chain.code(account.account_address).await.unwrap().is_empty(), "deployed");
-    let counted =
-        env.h.read(counter, TestCounter::countOfCall(account.account_address)).await.unwrap();
+    let counted = env.h.read(counter, TestCounter::countOfCall(account.account_address)).await.unwrap();
     assert_eq!(counted, U256::from(1));
     assert_eq!(env.h.balance(counter).await, U256::from(5));
 
     // Deployed now: no factory; the next sequence.
     let second = env
         .client
-        .prepare_calls(prepare(account.account_address, env.chain_id, vec![count_call(counter, 0), count_call(counter, 0)]))
+        .prepare_calls(prepare(
+            account.account_address,
+            env.chain_id,
+            vec![count_call(counter, 0), count_call(counter, 0)],
+        ))
         .await
         .unwrap();
     let op2 = prepared_op(&second);
@@ -181,8 +187,11 @@ async fn accounts_ids_salts_and_paging() {
     assert_eq!(env.counts().await.accounts, 4);
 
     // Pages of 3 then 1.
-    let page1 =
-        env.client.list_accounts(ListAccountsParams { signer_address: owner, limit: Some(3), after: None }).await.unwrap();
+    let page1 = env
+        .client
+        .list_accounts(ListAccountsParams { signer_address: owner, limit: Some(3), after: None })
+        .await
+        .unwrap();
     assert_eq!(page1.meta.total_count, 4);
     assert_eq!(page1.accounts.len(), 3);
     let after = page1.meta.after.clone().expect("a cursor to the next page");
@@ -206,7 +215,8 @@ async fn eip7702_first_call_delegates_then_plain_user_operations() {
     env.fund(eoa.address(), ETH).await;
     let counter = env.h.counter().await;
 
-    let first = env.client.prepare_calls(prepare(eoa.address(), env.chain_id, vec![count_call(counter, 0)])).await.unwrap();
+    let first =
+        env.client.prepare_calls(prepare(eoa.address(), env.chain_id, vec![count_call(counter, 0)])).await.unwrap();
     let PreparedCalls::Array { data } = &first.prepared else { panic!("expected [authorization, user operation]") };
     assert_eq!(data.len(), 2);
     let keyward_api::wallet::PreparedCallItem::Authorization(auth) = &data[0] else { panic!("authorization first") };
@@ -218,7 +228,8 @@ async fn eip7702_first_call_delegates_then_plain_user_operations() {
     assert_eq!(code, Bytes::from([&[0xef, 0x01, 0x00][..], env.deployment.sma_7702_impl.as_slice()].concat()));
     assert_eq!(env.h.read(counter, TestCounter::countOfCall(eoa.address())).await.unwrap(), U256::from(1));
 
-    let second = env.client.prepare_calls(prepare(eoa.address(), env.chain_id, vec![count_call(counter, 0)])).await.unwrap();
+    let second =
+        env.client.prepare_calls(prepare(eoa.address(), env.chain_id, vec![count_call(counter, 0)])).await.unwrap();
     assert!(matches!(second.prepared, PreparedCalls::UserOperationV070(_)), "delegated: a plain user operation");
     let sent = env.client.send_prepared_calls(sign_prepared(&second, &eoa)).await.unwrap();
     assert_eq!(env.wait(&sent.id).await.status, StatusCode::Confirmed);
@@ -233,7 +244,11 @@ async fn reverted_execution_is_status_500_and_capabilities_are_listed() {
     env.fund(account.account_address, ETH).await;
     let counter = env.h.counter().await;
     // Deploy first, so the failing call's estimate cannot replay it (the account runs it).
-    let p = env.client.prepare_calls(prepare(account.account_address, env.chain_id, vec![count_call(counter, 0)])).await.unwrap();
+    let p = env
+        .client
+        .prepare_calls(prepare(account.account_address, env.chain_id, vec![count_call(counter, 0)]))
+        .await
+        .unwrap();
     let s = env.client.send_prepared_calls(sign_prepared(&p, &owner)).await.unwrap();
     assert_eq!(env.wait(&s.id).await.status, StatusCode::Confirmed);
     let fail = Call { to: counter, data: Some(TestCounter::failCall {}.abi_encode().into()), value: None };

@@ -8,9 +8,9 @@ use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use keyward_api::wallet::{
-    Call, CreateSessionParams, KeyType, PrepareCallsCapabilities, PrepareCallsParams, PrepareCallsResult,
-    PermissionsCapability, RequestAccountParams, SendCallsCapabilities, SessionKey, SessionSignatureRequest,
-    StatusCode, WalletApiClient,
+    Call, CreateSessionParams, KeyType, PermissionsCapability, PrepareCallsCapabilities, PrepareCallsParams,
+    PrepareCallsResult, RequestAccountParams, SendCallsCapabilities, SessionKey, SessionSignatureRequest, StatusCode,
+    WalletApiClient,
 };
 use keyward_contracts::bindings::{TestCounter, TestToken};
 use keyward_primitives::mav2::Permission;
@@ -39,7 +39,13 @@ async fn deployed_account(env: &Env) -> Owned {
     Owned { owner, account: r.account_address }
 }
 
-fn session_params(env: &Env, account: Address, key: Address, permissions: serde_json::Value, expiry: u64) -> CreateSessionParams {
+fn session_params(
+    env: &Env,
+    account: Address,
+    key: Address,
+    permissions: serde_json::Value,
+    expiry: u64,
+) -> CreateSessionParams {
     CreateSessionParams {
         account,
         chain_id: u32::try_from(env.chain_id).unwrap().into(),
@@ -78,7 +84,8 @@ fn with_permissions(env: &Env, from: Address, calls: Vec<Call>, context: &Bytes)
 
 /// Prepares, signs with `key` and sends; returns the final status.
 async fn run(env: &Env, from: Address, calls: Vec<Call>, context: &Bytes, key: &PrivateKeySigner) -> StatusCode {
-    let prepared: PrepareCallsResult = env.client.prepare_calls(with_permissions(env, from, calls, context)).await.unwrap();
+    let prepared: PrepareCallsResult =
+        env.client.prepare_calls(with_permissions(env, from, calls, context)).await.unwrap();
     let mut send = sign_prepared(&prepared, key);
     send.capabilities = Some(SendCallsCapabilities {
         permissions: Some(PermissionsCapability::Context { context: context.clone() }),
@@ -126,8 +133,13 @@ async fn root_session_on_a_counterfactual_account() {
     let permissions = serde_json::json!([{ "type": "root" }]);
     let context = grant(&env, &o, key.address(), permissions.clone(), 0).await;
     // Retried createSession: the same session, one row.
-    let first = env.client.create_session(session_params(&env, o.account, key.address(), permissions.clone(), 0)).await.unwrap();
-    let again = env.client.create_session(session_params(&env, o.account, key.address(), permissions, 0)).await.unwrap();
+    let first = env
+        .client
+        .create_session(session_params(&env, o.account, key.address(), permissions.clone(), 0))
+        .await
+        .unwrap();
+    let again =
+        env.client.create_session(session_params(&env, o.account, key.address(), permissions, 0)).await.unwrap();
     assert_eq!(first, again);
     assert_eq!(first.session_id.0.as_slice(), &context[1..17]);
     assert_eq!(env.counts().await.sessions, 1);
@@ -145,7 +157,9 @@ async fn root_session_on_a_counterfactual_account() {
     forged.truncate(17);
     forged.extend_from_slice(&other.as_bytes());
     let (code, message) = rpc_error(
-        env.client.prepare_calls(with_permissions(&env, o.account, vec![call(counter, count(), 0)], &forged.into())).await,
+        env.client
+            .prepare_calls(with_permissions(&env, o.account, vec![call(counter, count(), 0)], &forged.into()))
+            .await,
     );
     assert_eq!(code, -32602);
     assert!(message.contains("owner signature does not match"), "{message}");
@@ -160,33 +174,62 @@ async fn every_scoped_permission_in_and_out_of_scope() {
     let token = env.h.deploy(keyward_contracts::artifacts::test_token(), &[]).await;
     env.h.transact(token, TestToken::mintCall { to: o.account, amount: U256::from(1000) }, U256::ZERO).await;
     let fail = TestCounter::failCall {}.abi_encode();
-    let transfer = |amount: u64| TestToken::transferCall { to: Address::repeat_byte(9), amount: U256::from(amount) }.abi_encode();
+    let transfer =
+        |amount: u64| TestToken::transferCall { to: Address::repeat_byte(9), amount: U256::from(amount) }.abi_encode();
     let sel = |data: &[u8]| format!("0x{}", alloy::hex::encode(&data[..4]));
 
     // contract-access
     let key = PrivateKeySigner::random();
-    let ctx = grant(&env, &o, key.address(), serde_json::json!([{ "type": "contract-access", "data": { "address": counter } }]), 0).await;
+    let ctx = grant(
+        &env,
+        &o,
+        key.address(),
+        serde_json::json!([{ "type": "contract-access", "data": { "address": counter } }]),
+        0,
+    )
+    .await;
     assert_eq!(run(&env, o.account, vec![call(counter, count(), 0)], &ctx, &key).await, StatusCode::Confirmed);
     refused(&env, o.account, vec![call(other_counter, count(), 0)], &ctx, "contract-access").await;
 
     // functions-on-contract
     let key = PrivateKeySigner::random();
-    let ctx = grant(&env, &o, key.address(), serde_json::json!([{ "type": "functions-on-contract",
-        "data": { "address": counter, "functions": [sel(&count())] } }]), 0).await;
+    let ctx = grant(
+        &env,
+        &o,
+        key.address(),
+        serde_json::json!([{ "type": "functions-on-contract",
+        "data": { "address": counter, "functions": [sel(&count())] } }]),
+        0,
+    )
+    .await;
     assert_eq!(run(&env, o.account, vec![call(counter, count(), 0)], &ctx, &key).await, StatusCode::Confirmed);
     refused(&env, o.account, vec![call(counter, fail.clone(), 0)], &ctx, "functions-on-contract").await;
 
     // functions-on-all-contracts
     let key = PrivateKeySigner::random();
-    let ctx = grant(&env, &o, key.address(), serde_json::json!([{ "type": "functions-on-all-contracts",
-        "data": { "functions": [sel(&count())] } }]), 0).await;
+    let ctx = grant(
+        &env,
+        &o,
+        key.address(),
+        serde_json::json!([{ "type": "functions-on-all-contracts",
+        "data": { "functions": [sel(&count())] } }]),
+        0,
+    )
+    .await;
     assert_eq!(run(&env, o.account, vec![call(other_counter, count(), 0)], &ctx, &key).await, StatusCode::Confirmed);
     refused(&env, o.account, vec![call(other_counter, fail.clone(), 0)], &ctx, "functions-on-all-contracts").await;
 
     // erc20-token-transfer: in budget, over budget (precheck), and over what is left (onchain).
     let key = PrivateKeySigner::random();
-    let ctx = grant(&env, &o, key.address(), serde_json::json!([{ "type": "erc20-token-transfer",
-        "data": { "address": token, "allowance": "0x64" } }]), 0).await;
+    let ctx = grant(
+        &env,
+        &o,
+        key.address(),
+        serde_json::json!([{ "type": "erc20-token-transfer",
+        "data": { "address": token, "allowance": "0x64" } }]),
+        0,
+    )
+    .await;
     assert_eq!(run(&env, o.account, vec![call(token, transfer(60), 0)], &ctx, &key).await, StatusCode::Confirmed);
     refused(&env, o.account, vec![call(token, transfer(101), 0)], &ctx, "erc20-token-transfer").await;
     assert_eq!(run(&env, o.account, vec![call(token, transfer(41), 0)], &ctx, &key).await, StatusCode::Reverted);
@@ -195,38 +238,71 @@ async fn every_scoped_permission_in_and_out_of_scope() {
 
     // native-token-transfer (with access to the counter): the same three cases for value.
     let key = PrivateKeySigner::random();
-    let ctx = grant(&env, &o, key.address(), serde_json::json!([
+    let ctx = grant(
+        &env,
+        &o,
+        key.address(),
+        serde_json::json!([
         { "type": "native-token-transfer", "data": { "allowance": "0x32" } },
-        { "type": "contract-access", "data": { "address": counter } }]), 0).await;
+        { "type": "contract-access", "data": { "address": counter } }]),
+        0,
+    )
+    .await;
     let before = env.h.balance(counter).await;
     assert_eq!(run(&env, o.account, vec![call(counter, count(), 30)], &ctx, &key).await, StatusCode::Confirmed);
     refused(&env, o.account, vec![call(counter, count(), 51)], &ctx, "native-token-transfer").await;
     assert_eq!(run(&env, o.account, vec![call(counter, count(), 30)], &ctx, &key).await, StatusCode::Reverted);
     assert_eq!(env.h.balance(counter).await, before + U256::from(30));
 
-    // gas-limit: a budget of 1 wei cannot pay for any operation; the bundler refuses it at send.
+    // gas-limit: a budget of 1 wei cannot pay for any operation: simulation refuses it.
     let key = PrivateKeySigner::random();
-    let ctx = grant(&env, &o, key.address(), serde_json::json!([
+    let ctx = grant(
+        &env,
+        &o,
+        key.address(),
+        serde_json::json!([
         { "type": "gas-limit", "data": { "limit": "0x1" } },
-        { "type": "contract-access", "data": { "address": counter } }]), 0).await;
-    let prepared = env.client.prepare_calls(with_permissions(&env, o.account, vec![call(counter, count(), 0)], &ctx)).await.unwrap();
-    let calls_before = env.counts().await.calls;
-    let (code, message) = rpc_error(env.client.send_prepared_calls(sign_prepared(&prepared, &key)).await);
+        { "type": "contract-access", "data": { "address": counter } }]),
+        0,
+    )
+    .await;
+    let before = env.counts().await;
+    let (code, message) = rpc_error(
+        env.client.prepare_calls(with_permissions(&env, o.account, vec![call(counter, count(), 0)], &ctx)).await,
+    );
     assert_eq!(code, -32000, "{message}");
-    assert_eq!(env.counts().await.calls, calls_before, "a refused send records no call");
+    assert!(message.contains("AA23"), "{message}");
+    assert_eq!(env.counts().await, before, "a refused prepare leaves no row");
     // … while a generous budget works.
     let key = PrivateKeySigner::random();
-    let ctx = grant(&env, &o, key.address(), serde_json::json!([
+    let ctx = grant(
+        &env,
+        &o,
+        key.address(),
+        serde_json::json!([
         { "type": "gas-limit", "data": { "limit": format!("{:#x}", ETH) } },
-        { "type": "contract-access", "data": { "address": counter } }]), 0).await;
+        { "type": "contract-access", "data": { "address": counter } }]),
+        0,
+    )
+    .await;
     assert_eq!(run(&env, o.account, vec![call(counter, count(), 0)], &ctx, &key).await, StatusCode::Confirmed);
 
     // account-functions: only the granted selector of the account itself.
     let key = PrivateKeySigner::random();
     let account_id = alloy::primitives::keccak256("accountId()")[..4].to_vec();
-    let ctx = grant(&env, &o, key.address(), serde_json::json!([{ "type": "account-functions",
-        "data": { "functions": [sel(&account_id)] } }]), 0).await;
-    assert_eq!(run(&env, o.account, vec![call(o.account, account_id.clone(), 0)], &ctx, &key).await, StatusCode::Confirmed);
+    let ctx = grant(
+        &env,
+        &o,
+        key.address(),
+        serde_json::json!([{ "type": "account-functions",
+        "data": { "functions": [sel(&account_id)] } }]),
+        0,
+    )
+    .await;
+    assert_eq!(
+        run(&env, o.account, vec![call(o.account, account_id.clone(), 0)], &ctx, &key).await,
+        StatusCode::Confirmed
+    );
     refused(&env, o.account, vec![call(o.account, vec![0x12, 0x34, 0x56, 0x78], 0)], &ctx, "account-functions").await;
     refused(&env, o.account, vec![call(counter, count(), 0)], &ctx, "contract-access").await;
 }
@@ -237,13 +313,22 @@ async fn expired_sessions_and_undelegated_eoas_are_refused() {
     let o = deployed_account(&env).await;
     let counter = env.h.counter().await;
     let key = PrivateKeySigner::random();
-    let now = env.h.chain.block_by_number(alloy::eips::BlockNumberOrTag::Latest, false).await.unwrap().unwrap().header.timestamp;
+    let now = env
+        .h
+        .chain
+        .block_by_number(alloy::eips::BlockNumberOrTag::Latest, false)
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .timestamp;
     let ctx = grant(&env, &o, key.address(), serde_json::json!([{ "type": "root" }]), now + 600).await;
     assert_eq!(run(&env, o.account, vec![call(counter, count(), 0)], &ctx, &key).await, StatusCode::Confirmed);
     env.h.chain.increase_time(1200).await.unwrap();
     env.h.chain.mine().await.unwrap();
-    let (code, message) =
-        rpc_error(env.client.prepare_calls(with_permissions(&env, o.account, vec![call(counter, count(), 0)], &ctx)).await);
+    let (code, message) = rpc_error(
+        env.client.prepare_calls(with_permissions(&env, o.account, vec![call(counter, count(), 0)], &ctx)).await,
+    );
     assert_eq!(code, -32000);
     assert!(message.contains("expired"), "{message}");
 
@@ -252,7 +337,13 @@ async fn expired_sessions_and_undelegated_eoas_are_refused() {
     let before = env.counts().await;
     let (code, message) = rpc_error(
         env.client
-            .create_session(session_params(&env, eoa.address(), key.address(), serde_json::json!([{ "type": "root" }]), 0))
+            .create_session(session_params(
+                &env,
+                eoa.address(),
+                key.address(),
+                serde_json::json!([{ "type": "root" }]),
+                0,
+            ))
             .await,
     );
     assert_eq!(code, -32602);

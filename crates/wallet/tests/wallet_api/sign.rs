@@ -7,8 +7,8 @@ use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolValue};
 use keyward_api::wallet::{
-    FormatSignParams, PersonalSignData, PrepareSignParams, RequestAccountParams, SigEnvelope, SigType,
-    SignableRequest, WalletApiClient,
+    FormatSignParams, PersonalSignData, PrepareSignParams, RequestAccountParams, SigEnvelope, SigType, SignableRequest,
+    WalletApiClient,
 };
 use keyward_contracts::bindings::AccountFactory;
 use keyward_primitives::mav2::abi::IModularAccount;
