@@ -61,6 +61,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     module
         .merge(BundlerApiServer::into_rpc(keyward_bundler::rpc::BundlerRpc::new(bundler.clone())))
         .context("wiring the bundler RPC")?;
+    let wallet = keyward_wallet::Wallet::new(bundler.clone(), keyward_wallet::WalletConfig::new(deployment))
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the Wallet API: {e}"))?;
+    module.merge(keyward_wallet::WalletRpc::new(wallet).into_module()).context("wiring the Wallet API")?;
     let _bundling = bundler.spawn();
     let addr = SocketAddr::new(args.host, args.port);
     let (bound, handle) =
