@@ -202,7 +202,7 @@ describe('(b)(c) smart account: requestAccount, grantPermissions, session keys',
       key: { publicKey: key.address, type: 'secp256k1' },
       permissions,
     })
-    assert.match(context, /^0x00[0-9a-f]{160}$/i, 'remote-mode context: 0x00 ‖ 16-byte session id ‖ 65-byte signature')
+    assert.match(context, /^0x00[0-9a-f]{162}$/i, 'remote-mode context: 0x00 ‖ 16-byte session id ‖ 65-byte signature')
     return { key, context, client: clientFor(key, account) }
   }
 
@@ -230,28 +230,28 @@ describe('(b)(c) smart account: requestAccount, grantPermissions, session keys',
     assert.equal(await readCounter(), before + 2n)
   })
 
-  test('native-token-transfer (+ contract-access to the recipient): within, then beyond the onchain budget', async () => {
+  test('native-token-transfer (+ contract-access to the recipient): within, then beyond the onchain budget', async (t) => {
     const recipient = newRecipient()
     const s = await session([
-      { type: 'native-token-transfer', data: { allowance: '0x3e8' } }, // 1000 wei
+      { type: 'native-token-transfer', data: { allowance: 1000n } }, // wei (the SDK takes bigints)
       { type: 'contract-access', data: { address: recipient } },
     ])
     await sendAndSucceed(s.client, withSession(s, [{ to: recipient, value: 600n }]))
     assert.equal(await publicClient.getBalance({ address: recipient }), 600n)
     // (c) 600 more fits the allowance taken alone but not what is left of it: the module refuses it.
-    await failsOnchainOrIsRefused(s.client, withSession(s, [{ to: recipient, value: 600n }]), /native|limit|exceed/i)
+    t.diagnostic(await failsOnchainOrIsRefused(s.client, withSession(s, [{ to: recipient, value: 600n }]), /native|limit|exceed/i))
     assert.equal(await publicClient.getBalance({ address: recipient }), 600n, 'nothing more was sent')
   })
 
-  test('erc20-token-transfer: within, then beyond the onchain token budget', async () => {
+  test('erc20-token-transfer: within, then beyond the onchain token budget', async (t) => {
     await funderWallet
       .writeContract({ address: token, abi: tokenAbi, functionName: 'mint', args: [account, 1000n] })
       .then((hash) => publicClient.waitForTransactionReceipt({ hash }))
     const recipient = newRecipient()
-    const s = await session([{ type: 'erc20-token-transfer', data: { address: token, allowance: '0x64' } }]) // 100
+    const s = await session([{ type: 'erc20-token-transfer', data: { address: token, allowance: 100n } }])
     await sendAndSucceed(s.client, withSession(s, [transferToken(recipient, 60n)]))
     assert.equal(await tokenBalance(recipient), 60n)
-    await failsOnchainOrIsRefused(s.client, withSession(s, [transferToken(recipient, 60n)]), /erc20|limit|exceed/i)
+    t.diagnostic(await failsOnchainOrIsRefused(s.client, withSession(s, [transferToken(recipient, 60n)]), /erc20|limit|exceed/i))
     assert.equal(await tokenBalance(recipient), 60n, 'nothing more was transferred')
     // (c) a token call outside transfer/approve is out of scope.
     await rejectsMatching(
@@ -266,7 +266,7 @@ describe('(b)(c) smart account: requestAccount, grantPermissions, session keys',
 
   test('gas-limit (+ contract-access): calls run within the gas budget', async () => {
     const s = await session([
-      { type: 'gas-limit', data: { limit: `0x${parseEther('0.5').toString(16)}` } },
+      { type: 'gas-limit', data: { limit: parseEther('0.5') } },
       { type: 'contract-access', data: { address: counter } },
     ])
     const before = await readCounter()
@@ -274,13 +274,13 @@ describe('(b)(c) smart account: requestAccount, grantPermissions, session keys',
     assert.equal(await readCounter(), before + 1n)
   })
 
-  test('gas-limit: a budget smaller than one operation costs makes the operation fail', async () => {
+  test('gas-limit: a budget smaller than one operation costs makes the operation fail', async (t) => {
     const s = await session([
-      { type: 'gas-limit', data: { limit: '0x1' } },
+      { type: 'gas-limit', data: { limit: 1n } },
       { type: 'contract-access', data: { address: counter } },
     ])
     const before = await readCounter()
-    await failsOnchainOrIsRefused(s.client, withSession(s, [count()]), /gas|limit|AA2/i)
+    t.diagnostic(await failsOnchainOrIsRefused(s.client, withSession(s, [count()]), /gas|limit|AA2/i))
     assert.equal(await readCounter(), before)
   })
 
@@ -357,10 +357,10 @@ async function failsOnchainOrIsRefused(client, params, pattern) {
     const text = []
     for (let e = error; e; e = e.cause) text.push(e.message, e.details ?? '')
     assert.match(text.join('\n'), pattern)
-    return 'refused'
+    return `refused: ${error.details ?? error.shortMessage}`
   }
   const status = await client.waitForCallsStatus({ id, ...WAIT })
   assert.equal(status.status, 'failure', `expected a failure status, got ${status.statusCode}`)
   assert.ok(status.statusCode >= 400, `status code ${status.statusCode}`)
-  return 'failed onchain'
+  return `failed onchain: status ${status.statusCode}`
 }
