@@ -59,6 +59,9 @@ fi
 # transactions.
 status=0
 KEYWARD_RPC_URL="$url" node --test --test-concurrency=1 --test-reporter=spec test/*.test.js || status=$?
+# The README's "Quick start: Wallet API" as written: the curl sequence, then the Rust SDK example.
+bash "$here/../scripts/wallet-curl-quickstart.sh" "$url" || status=$?
+"$(dirname "$bin")/wallet_session_key" "$url" || status=$?
 if [ "$status" != 0 ]; then
   echo "compat: tests failed (exit $status); keyward dev output:" >&2
   tail -n 50 "$log" >&2
