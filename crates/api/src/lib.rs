@@ -5,4 +5,5 @@
 #![warn(missing_docs)]
 
 pub mod bundler;
+pub mod paymaster;
 pub mod wallet;

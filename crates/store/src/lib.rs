@@ -8,6 +8,7 @@ mod codec;
 pub mod db;
 pub mod error;
 pub mod mempool;
+pub mod sponsorship;
 pub mod wallet;
 
 pub use bundles::{BundleRecord, BundleStatus};

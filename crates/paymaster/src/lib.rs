@@ -1,0 +1,26 @@
+//! Gas sponsorship for Keyward: the verifying paymaster's signer, sponsorship policies (from a
+//! TOML file or the store), the spend ledger (reserve at prepare, settle from the receipt, release
+//! on failure or expiry; atomic under concurrency) and the ERC-7677 JSON-RPC methods.
+//!
+//! - [`policy`]: a policy and the checks an operation must pass.
+//! - [`config`]: policies from TOML.
+//! - [`sponsor`]: [`Sponsor`], the API the wallet and the RPC call.
+//! - [`rpc`]: `pm_getPaymasterStubData` / `pm_getPaymasterData`.
+//! - [`deposit`]: the contract's EntryPoint deposit and signer.
+
+#![warn(missing_docs)]
+// Policy errors carry the amounts that explain them (a few U256); they are rare and cold.
+#![allow(clippy::result_large_err)]
+
+pub mod amount;
+pub mod config;
+pub mod deposit;
+pub mod policy;
+pub mod rpc;
+pub mod sponsor;
+pub mod targets;
+
+pub use amount::Wei;
+pub use policy::{Policy, PolicyError};
+pub use rpc::PaymasterRpc;
+pub use sponsor::{Sponsor, SponsorConfig, SponsorError, SponsoredFields};

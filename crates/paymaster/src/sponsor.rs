@@ -1,0 +1,359 @@
+//! The sponsor: checks an operation against its policy, reserves its worst-case cost in the ledger
+//! and signs the verifying paymaster's data; settles or releases the reservation afterwards.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::rpc::types::Filter;
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolEvent;
+use keyward_chain::Chain;
+use keyward_primitives::entry_point::IEntryPoint;
+use keyward_primitives::paymaster::{
+    PaymasterDataError, ValidityWindow, VerifyingPaymasterData, paymaster_init, sponsorship_signing_digest,
+};
+use keyward_primitives::{PaymasterInit, UserOperation};
+use keyward_store::Store;
+use keyward_store::sponsorship::{
+    ReservationRequest, ReserveOutcome, SponsorshipError, SponsorshipRecord, SponsorshipStatus,
+};
+use uuid::Uuid;
+
+use crate::policy::{Policy, PolicyError, max_cost, parse_policy_id};
+
+/// Gas limit of the paymaster's validation (ecrecover, one cold storage read, calldata hashing).
+pub const DEFAULT_VERIFICATION_GAS_LIMIT: u128 = 60_000;
+/// Gas limit of postOp: the paymaster has none (empty context).
+pub const DEFAULT_POST_OP_GAS_LIMIT: u128 = 0;
+/// How long a paymaster signature stays valid (seconds).
+pub const DEFAULT_SIGNATURE_LIFETIME: u64 = 600;
+/// How long after its window ends an unsettled reservation is kept before being released.
+pub const RELEASE_GRACE: u64 = 60;
+
+/// Where the paymaster is and how it signs.
+#[derive(Clone, Debug)]
+pub struct SponsorConfig {
+    /// The VerifyingPaymaster contract.
+    pub paymaster: Address,
+    /// The EntryPoint it is deployed for.
+    pub entry_point: Address,
+    /// The chain it sponsors on.
+    pub chain_id: u64,
+    /// `paymasterVerificationGasLimit` put in sponsored operations.
+    pub verification_gas_limit: u128,
+    /// `paymasterPostOpGasLimit` put in sponsored operations.
+    pub post_op_gas_limit: u128,
+    /// Lifetime of a signature (seconds); the policy's end caps it.
+    pub signature_lifetime: u64,
+}
+
+impl SponsorConfig {
+    /// The defaults for `paymaster` on `chain_id` with the EntryPoint `entry_point`.
+    pub fn new(paymaster: Address, entry_point: Address, chain_id: u64) -> Self {
+        Self {
+            paymaster,
+            entry_point,
+            chain_id,
+            verification_gas_limit: DEFAULT_VERIFICATION_GAS_LIMIT,
+            post_op_gas_limit: DEFAULT_POST_OP_GAS_LIMIT,
+            signature_lifetime: DEFAULT_SIGNATURE_LIFETIME,
+        }
+    }
+}
+
+/// Errors of the sponsor.
+#[derive(Debug, thiserror::Error)]
+pub enum SponsorError {
+    /// The policy refuses the operation.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// The operation cannot carry paymaster data (a field out of range).
+    #[error("cannot build paymaster data: {0}")]
+    Data(#[from] PaymasterDataError),
+    /// The ledger failed (database) or refused (conflicting sponsorship).
+    #[error("sponsorship ledger: {0}")]
+    Ledger(SponsorshipError),
+    /// A policy stored in the database does not parse.
+    #[error("stored policy {id} is invalid: {reason}")]
+    StoredPolicy {
+        /// The policy id.
+        id: String,
+        /// The parse error.
+        reason: String,
+    },
+    /// The chain could not be read.
+    #[error("chain: {0}")]
+    Chain(String),
+    /// Signing failed.
+    #[error("signing paymaster data: {0}")]
+    Signing(String),
+}
+
+impl From<SponsorshipError> for SponsorError {
+    fn from(e: SponsorshipError) -> Self {
+        SponsorError::Ledger(e)
+    }
+}
+
+/// What a sponsored operation carries: the paymaster fields, and what was signed and reserved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SponsoredFields {
+    /// paymaster, its gas limits and the signed paymasterData.
+    pub paymaster: PaymasterInit,
+    /// The window signed.
+    pub window: ValidityWindow,
+    /// Worst-case cost held in the ledger (zero for stub data).
+    pub max_cost: U256,
+    /// userOpHash of the sponsored operation (zero for stub data).
+    pub user_op_hash: B256,
+    /// The policy's name, for ERC-7677's `sponsor`.
+    pub sponsor_name: Option<String>,
+}
+
+/// What [`Sponsor::settle_from_chain`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SettleReport {
+    /// Operations found onchain and settled, with their actual cost.
+    pub settled: Vec<(B256, U256)>,
+    /// Operations whose window ended without inclusion, released.
+    pub released: Vec<B256>,
+}
+
+/// The gas sponsor of one chain: policies (config file and store), the paymaster signer, the ledger.
+pub struct Sponsor {
+    signer: PrivateKeySigner,
+    config: SponsorConfig,
+    policies: HashMap<Uuid, Policy>,
+    store: Store,
+    chain: Arc<dyn Chain>,
+}
+
+impl Sponsor {
+    /// A sponsor signing with `signer` for `config.paymaster`, with the policies of the config
+    /// file; policies not among them are looked up in the store.
+    pub fn new(
+        signer: PrivateKeySigner,
+        config: SponsorConfig,
+        policies: Vec<Policy>,
+        store: Store,
+        chain: Arc<dyn Chain>,
+    ) -> Self {
+        let policies = policies.into_iter().map(|p| (p.id, p)).collect();
+        Self { signer, config, policies, store, chain }
+    }
+
+    /// The paymaster's configuration.
+    pub fn config(&self) -> &SponsorConfig {
+        &self.config
+    }
+
+    /// The address whose signatures the paymaster must honour.
+    pub fn signer_address(&self) -> Address {
+        self.signer.address()
+    }
+
+    /// The ledger's store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The policy `id` (a UUID string): from the config file, else from the store.
+    pub async fn policy(&self, id: &str) -> Result<Policy, SponsorError> {
+        let uuid = parse_policy_id(id)?;
+        if let Some(p) = self.policies.get(&uuid) {
+            return Ok(p.clone());
+        }
+        let stored = self.store.get_policy(&uuid.to_string()).await?.ok_or(PolicyError::Unknown(uuid))?;
+        serde_json::from_str(&stored.policy_json)
+            .map_err(|e| SponsorError::StoredPolicy { id: uuid.to_string(), reason: e.to_string() })
+    }
+
+    /// Saves a policy in the store (replacing one with the same id).
+    pub async fn put_policy(&self, policy: &Policy) -> Result<(), SponsorError> {
+        let json = serde_json::to_string(policy)
+            .map_err(|e| SponsorError::StoredPolicy { id: policy.id.to_string(), reason: e.to_string() })?;
+        self.store.put_policy(&policy.id.to_string(), &json).await?;
+        Ok(())
+    }
+
+    /// The chain's latest block time: windows are judged by `block.timestamp`.
+    pub async fn now(&self) -> Result<u64, SponsorError> {
+        let block = self
+            .chain
+            .block_by_number(BlockNumberOrTag::Latest, false)
+            .await
+            .map_err(|e| SponsorError::Chain(e.to_string()))?
+            .ok_or_else(|| SponsorError::Chain("no latest block".into()))?;
+        Ok(block.header.timestamp)
+    }
+
+    /// Stub paymaster fields for gas estimation (ERC-7677 `pm_getPaymasterStubData`): the policy
+    /// is checked (all but the costs, which need final gas values); nothing is reserved; the
+    /// signature is a placeholder of the real one's shape.
+    pub async fn stub(&self, op: &UserOperation, policy_id: &str) -> Result<SponsoredFields, SponsorError> {
+        let policy = self.policy(policy_id).await?;
+        let now = self.now().await?;
+        policy.admit(op, now, None)?;
+        let window = self.window(&policy, now);
+        let data = VerifyingPaymasterData::stub(window);
+        Ok(SponsoredFields {
+            paymaster: self.fields(&data)?,
+            window,
+            max_cost: U256::ZERO,
+            user_op_hash: B256::ZERO,
+            sponsor_name: policy.name.clone(),
+        })
+    }
+
+    /// Sponsors `op` (its gas and fee fields final; its paymaster fields are replaced) under the
+    /// policy `policy_id`: checks the policy, reserves `max cost` atomically in the ledger, and
+    /// returns the signed paymaster fields. Retrying with the same operation returns the same
+    /// fields and reserves nothing more.
+    pub async fn sponsor(&self, op: &UserOperation, policy_id: &str) -> Result<SponsoredFields, SponsorError> {
+        let policy = self.policy(policy_id).await?;
+        let now = self.now().await?;
+        let mut op = op.clone();
+        op.paymaster = Some(self.fields(&VerifyingPaymasterData::stub(ValidityWindow::default()))?);
+        let cost = max_cost(&op);
+        policy.admit(&op, now, Some(cost))?;
+        let window = self.window(&policy, now);
+        let request_key = self.request_key(&op);
+        let signed = self.sign(&op, window)?;
+        let mut req = ReservationRequest {
+            policy_id: policy.id.to_string(),
+            chain_id: self.config.chain_id,
+            request_key,
+            user_op_hash: self.signed_hash(&op, &signed),
+            sender: op.sender,
+            max_cost: cost,
+            valid_until: window.valid_until,
+            valid_after: window.valid_after,
+        };
+        let release_before = now.saturating_sub(RELEASE_GRACE);
+        let outcome =
+            self.store.reserve_sponsorship(&req, policy.spend_limits(), release_before).await.map_err(|e| match e {
+                SponsorshipError::PolicyExhausted { limit, committed, requested, .. } => {
+                    SponsorError::Policy(PolicyError::Exhausted { id: policy.id, limit, committed, cost: requested })
+                }
+                SponsorshipError::SenderExhausted { sender, limit, committed, requested, .. } => {
+                    SponsorError::Policy(PolicyError::SenderExhausted {
+                        id: policy.id,
+                        sender,
+                        limit,
+                        committed,
+                        cost: requested,
+                    })
+                }
+                other => SponsorError::Ledger(other),
+            })?;
+        let (window, signed) = match outcome {
+            ReserveOutcome::Reserved => (window, signed),
+            ReserveOutcome::AlreadyReserved(rec) => {
+                // The retry gets what the first request got (ECDSA here is deterministic).
+                let window =
+                    ValidityWindow { valid_until: rec.request.valid_until, valid_after: rec.request.valid_after };
+                req.user_op_hash = rec.request.user_op_hash;
+                (window, self.sign(&op, window)?)
+            }
+        };
+        tracing::debug!(policy = %policy.id, sender = %op.sender, %cost, hash = %req.user_op_hash, "sponsored");
+        Ok(SponsoredFields {
+            paymaster: signed,
+            window,
+            max_cost: cost,
+            user_op_hash: req.user_op_hash,
+            sponsor_name: policy.name.clone(),
+        })
+    }
+
+    /// Records the actual cost of the included operation `user_op_hash` (from its receipt).
+    pub async fn settle(&self, user_op_hash: B256, actual_gas_cost: U256) -> Result<SponsorshipRecord, SponsorError> {
+        Ok(self.store.settle_sponsorship(self.config.chain_id, user_op_hash, actual_gas_cost).await?)
+    }
+
+    /// Returns the reservation of an operation that will not be included (refused, dropped).
+    pub async fn release(&self, user_op_hash: B256, reason: &str) -> Result<SponsorshipRecord, SponsorError> {
+        Ok(self.store.release_sponsorship(self.config.chain_id, user_op_hash, reason).await?)
+    }
+
+    /// Settles every reserved operation the EntryPoint has included (its `UserOperationEvent`'s
+    /// `actualGasCost`) and releases those whose window ended without inclusion.
+    pub async fn settle_from_chain(&self) -> Result<SettleReport, SponsorError> {
+        let mut report = SettleReport::default();
+        let now = self.now().await?;
+        let reserved = self.store.reserved_sponsorships(self.config.chain_id, 500).await?;
+        for rec in reserved {
+            let hash = rec.request.user_op_hash;
+            let filter = Filter::new()
+                .address(self.config.entry_point)
+                .event_signature(IEntryPoint::UserOperationEvent::SIGNATURE_HASH)
+                .topic1(hash)
+                .from_block(0u64);
+            let logs = self.chain.logs(filter).await.map_err(|e| SponsorError::Chain(e.to_string()))?;
+            let event = logs.iter().find_map(|l| IEntryPoint::UserOperationEvent::decode_log(&l.inner).ok());
+            match event {
+                Some(ev) => {
+                    let done = self.settle(hash, ev.data.actualGasCost).await?;
+                    if done.status == SponsorshipStatus::Settled {
+                        report.settled.push((hash, ev.data.actualGasCost));
+                    }
+                }
+                None if rec.request.valid_until.saturating_add(RELEASE_GRACE) < now => {
+                    self.release(hash, "expired without inclusion").await?;
+                    report.released.push(hash);
+                }
+                None => {}
+            }
+        }
+        Ok(report)
+    }
+
+    /// The signature window: from the policy's start (or 0) to now + lifetime, capped by the
+    /// policy's end.
+    fn window(&self, policy: &Policy, now: u64) -> ValidityWindow {
+        ValidityWindow {
+            valid_until: policy.signature_valid_until(now, self.config.signature_lifetime),
+            valid_after: policy.valid_after.unwrap_or(0),
+        }
+    }
+
+    /// Paymaster fields with `data`.
+    fn fields(&self, data: &VerifyingPaymasterData) -> Result<PaymasterInit, SponsorError> {
+        Ok(paymaster_init(
+            self.config.paymaster,
+            self.config.verification_gas_limit,
+            self.config.post_op_gas_limit,
+            data,
+        )?)
+    }
+
+    /// `op` (with this paymaster's fields) signed over `window`.
+    fn sign(&self, op: &UserOperation, window: ValidityWindow) -> Result<PaymasterInit, SponsorError> {
+        let mut op = op.clone();
+        op.paymaster = Some(self.fields(&VerifyingPaymasterData::stub(window))?);
+        let digest = sponsorship_signing_digest(&op, self.config.chain_id, window)?;
+        let sig = self.signer.sign_hash_sync(&digest).map_err(|e| SponsorError::Signing(e.to_string()))?;
+        let data = VerifyingPaymasterData { window, signature: Bytes::from(sig.as_bytes().to_vec()) };
+        self.fields(&data)
+    }
+
+    /// The operation's identity without its paymaster signature or account signature: the
+    /// userOpHash of the op with empty paymasterData.
+    fn request_key(&self, op: &UserOperation) -> B256 {
+        let mut op = op.clone();
+        if let Some(pm) = op.paymaster.as_mut() {
+            pm.data = Bytes::new();
+        }
+        op.hash(self.config.entry_point, self.config.chain_id)
+    }
+
+    /// userOpHash of `op` carrying `signed`.
+    fn signed_hash(&self, op: &UserOperation, signed: &PaymasterInit) -> B256 {
+        let mut op = op.clone();
+        op.paymaster = Some(signed.clone());
+        op.hash(self.config.entry_point, self.config.chain_id)
+    }
+}
