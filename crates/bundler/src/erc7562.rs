@@ -14,9 +14,10 @@ use std::collections::HashMap;
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::rpc::types::TransactionRequest;
+use alloy::rpc::types::state::StateOverride;
 use alloy::sol_types::SolCall;
 use keyward_chain::embedded::trace::{ExecutionTrace, FrameKind, StorageOp, opcode};
-use keyward_chain::{ChainError, EmbeddedChain};
+use keyward_chain::{Chain, ChainError, EmbeddedChain};
 use keyward_primitives::PackedUserOperation;
 use keyward_primitives::entry_point::{IEntryPoint, ValidationResult};
 
@@ -240,6 +241,25 @@ pub fn trace_validation(
     Ok((result, trace))
 }
 
+/// Traces `simulateValidation(op)` under `overrides` (which must include
+/// [`simulations_override`]) where the chain can trace, and checks the rules; `None` when the
+/// chain cannot trace or the simulation itself failed (that failure is reported elsewhere).
+pub async fn check_on_chain(
+    chain: &dyn Chain,
+    entry_point: Address,
+    op: &PackedUserOperation,
+    overrides: StateOverride,
+    min_stake: U256,
+) -> Result<Option<Vec<Violation>>, ChainError> {
+    let data = IEntryPoint::simulateValidationCall { userOp: op.clone() }.abi_encode();
+    let tx = TransactionRequest::default().with_to(entry_point).with_input(Bytes::from(data));
+    let Some((output, trace)) = chain.traced_call(tx, Some(overrides)).await? else { return Ok(None) };
+    let Ok(output) = output else { return Ok(None) };
+    let result = IEntryPoint::simulateValidationCall::abi_decode_returns(&output)
+        .map_err(|e| ChainError::Internal(format!("decoding simulateValidation: {e}")))?;
+    Ok(Some(check(&trace, &Entities::from_validation(entry_point, op, &result, min_stake))))
+}
+
 /// Whether `a` is a precompile address of Prague (0x01..0x11) or RIP-7212's 0x100.
 fn is_precompile(a: Address) -> bool {
     let n = U256::from_be_slice(a.as_slice());
@@ -443,6 +463,8 @@ pub fn check(trace: &ExecutionTrace, e: &Entities) -> Vec<Violation> {
         }
         let reason = if e.staked(entity) {
             "a staked entity may only read other contracts' storage (STO-033)"
+        } else if Some(s.address) == me || me.is_some_and(|me| associated(s.slot, me, &bases)) {
+            "an entity's own (or associated) storage needs the entity to be staked (STO-031/032)"
         } else {
             "neither the sender's storage nor associated with it (STO-010/021)"
         };

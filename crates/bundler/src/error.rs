@@ -26,6 +26,9 @@ pub enum RejectReason {
     /// The sender or an entity is throttled: too many pending operations (`-32504`).
     #[error("{0}")]
     Throttled(String),
+    /// Validation breaks an ERC-7562 opcode or storage rule (`-32502`).
+    #[error("{0}")]
+    RuleViolation(String),
     /// The operation needs an aggregator, which this bundler does not support (`-32506`).
     #[error("unsupported signature aggregator {0}")]
     UnsupportedAggregator(Address),
@@ -47,6 +50,7 @@ impl RejectReason {
             Self::InvalidFields(_) => -32602,
             Self::SimulationFailed(_) => -32500,
             Self::PaymasterRejected { .. } => -32501,
+            Self::RuleViolation(_) => -32502,
             Self::OutOfTimeRange(_) => -32503,
             Self::Throttled(_) => -32504,
             Self::UnsupportedAggregator(_) => -32506,

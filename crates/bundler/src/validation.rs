@@ -1,9 +1,8 @@
 //! The checks a user operation must pass before the bundler accepts it: static field checks,
 //! fees against the chain's current base fee, `preVerificationGas` against the bundle overhead,
-//! then `simulateValidation` — signature result, validity window, paymaster verdict.
-//!
-//! Not yet here (see the bundler issue): ERC-7562 opcode and storage rules on a trace, mempool
-//! rules (nonce gaps against pending operations, per-sender caps, replacement fees).
+//! then `simulateValidation` — signature result, validity window, paymaster verdict — and, where
+//! the chain can trace it (the embedded chain), the ERC-7562 opcode and storage rules
+//! ([`crate::erc7562`]).
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, U256, keccak256};
@@ -34,6 +33,10 @@ pub struct ValidationConfig {
     pub valid_until_margin: u64,
     /// Bundle overheads `preVerificationGas` must cover.
     pub overheads: GasOverheads,
+    /// Enforce the ERC-7562 rules when the chain can trace validation.
+    pub erc7562: bool,
+    /// Smallest EntryPoint stake (with a one-day unstake delay) that counts as staked for ERC-7562.
+    pub min_stake: U256,
 }
 
 impl Default for ValidationConfig {
@@ -44,6 +47,8 @@ impl Default for ValidationConfig {
             min_priority_fee: 0,
             valid_until_margin: 30,
             overheads: GasOverheads::default(),
+            erc7562: true,
+            min_stake: U256::from(1),
         }
     }
 }
@@ -192,7 +197,7 @@ pub async fn validate_user_op_with(
         let code = crate::bundle::delegation_code(d);
         overrides.insert(op.sender, AccountOverride { code: Some(code), ..Default::default() });
     }
-    let result = simulate_validation_with(chain, config.entry_point, op.pack(), overrides)
+    let result = simulate_validation_with(chain, config.entry_point, op.pack(), overrides.clone())
         .await
         .map_err(|e| simulation_rejection(op, e))?;
     let info = &result.returnInfo;
@@ -210,6 +215,17 @@ pub async fn validate_user_op_with(
             paymaster: pm,
             reason: "paymaster signature failure (AA34 signature error)".into(),
         });
+    }
+    if config.erc7562
+        && let Some(violations) =
+            crate::erc7562::check_on_chain(chain, config.entry_point, &op.pack(), overrides, config.min_stake).await?
+        && let Some(first) = violations.first()
+    {
+        let more = match violations.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        return Err(RejectReason::RuleViolation(format!("ERC-7562: {first}{more}")));
     }
     let valid_after = account.valid_after.max(paymaster.valid_after);
     let valid_until = account.valid_until.min(paymaster.valid_until);

@@ -52,6 +52,16 @@ pub trait Chain: Send + Sync + std::fmt::Debug {
         newest: BlockNumberOrTag,
         reward_percentiles: Vec<f64>,
     ) -> ChainResult<FeeHistory>;
+    /// `eth_call` recorded by the ERC-7562 validation tracer: the call's output (or revert) and its
+    /// trace; `None` when the backend cannot trace (only the embedded chain can).
+    async fn traced_call(
+        &self,
+        tx: TransactionRequest,
+        overrides: Option<StateOverride>,
+    ) -> ChainResult<Option<(ChainResult<Bytes>, crate::embedded::trace::ExecutionTrace)>> {
+        let _ = (tx, overrides);
+        Ok(None)
+    }
 }
 
 /// Development controls that anvil and the embedded chain both offer (`anvil_*`, `evm_*`).

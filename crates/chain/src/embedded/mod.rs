@@ -563,6 +563,14 @@ impl Chain for EmbeddedChain {
         }
         Ok(history)
     }
+
+    async fn traced_call(
+        &self,
+        tx: TransactionRequest,
+        overrides: Option<StateOverride>,
+    ) -> ChainResult<Option<(ChainResult<Bytes>, trace::ExecutionTrace)>> {
+        self.trace_call(tx, overrides).map(Some)
+    }
 }
 
 /// Priority fees paid in `block` at each percentile of gas used (as geth computes them).
