@@ -25,6 +25,11 @@ pub(crate) fn new_uuid() -> UuidV4 {
     UuidV4::from_random_bytes(uuid::Uuid::new_v4().into_bytes())
 }
 
+/// A stored account id as the wire's UUID v4 (a row that is not one is corrupt).
+fn stored_uuid(id: &str) -> WalletResult<UuidV4> {
+    id.parse().map_err(|e| WalletError::Internal(format!("stored account id: {e}")))
+}
+
 /// `base64url("created_at:id")`: where the next page starts.
 fn encode_cursor(rec: &AccountRecord) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}:{}", rec.created_at, rec.id))
@@ -53,9 +58,9 @@ impl Wallet {
         SemiModularAccountInit { factory: self.config.deployment.factory, owner, salt }
     }
 
-    fn answer(&self, rec: &AccountRecord) -> RequestAccountResult {
-        let id = rec.id.parse().unwrap_or_else(|_| new_uuid());
-        match rec.kind {
+    fn answer(&self, rec: &AccountRecord) -> WalletResult<RequestAccountResult> {
+        let id = stored_uuid(&rec.id)?;
+        Ok(match rec.kind {
             AccountKind::SmaB => {
                 let init = self.sma_init(rec.signer, rec.salt);
                 RequestAccountResult {
@@ -75,7 +80,7 @@ impl Wallet {
                 counterfactual_info: None,
                 delegation: Some(self.config.deployment.sma_7702_impl),
             },
-        }
+        })
     }
 
     /// `wallet_requestAccount`.
@@ -85,12 +90,12 @@ impl Wallet {
                 let rec = self.store.account_by_address(account_address).await?.ok_or_else(|| {
                     WalletError::params(format!("account {account_address} is not known to this server"))
                 })?;
-                Ok(self.answer(&rec))
+                self.answer(&rec)
             }
             RequestAccountParams::BySigner { signer_address, id, creation_hint, .. } => {
                 let hint = creation_hint.unwrap_or_default();
                 let rec = self.account_for_signer(signer_address, id, &hint).await?;
-                Ok(self.answer(&rec))
+                self.answer(&rec)
             }
         }
     }
@@ -198,8 +203,8 @@ impl Wallet {
         Ok(ListAccountsResult {
             accounts: shown
                 .iter()
-                .map(|r| AccountSummary { account_address: r.address, id: r.id.parse().unwrap_or_else(|_| new_uuid()) })
-                .collect(),
+                .map(|r| Ok(AccountSummary { account_address: r.address, id: stored_uuid(&r.id)? }))
+                .collect::<WalletResult<_>>()?,
             meta: ListAccountsMeta {
                 total_count: total,
                 after: next

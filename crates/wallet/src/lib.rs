@@ -1,14 +1,14 @@
 //! The Wallet API service (../shared/spec/wallet-api.md) over Keyward's modular accounts:
 //!
-//! - [`accounts`]: `wallet_requestAccount`, `wallet_listAccounts` (counterfactual accounts, 7702).
-//! - [`sessions`]: `wallet_createSession` and the `permissions` capability (deferred install,
+//! - [`accounts`] — `wallet_requestAccount`, `wallet_listAccounts` (counterfactual accounts, 7702).
+//! - [`sessions`] — `wallet_createSession` and the `permissions` capability (deferred install,
 //!   owner signature, expiry, scope precheck, first use).
-//! - [`prepare`]: `wallet_prepareCalls` (user operation or `[authorization, user operation]`).
-//! - [`send`]: `wallet_sendPreparedCalls` (signature assembly, submission to the bundler).
-//! - [`status`]: `wallet_getCallsStatus`.
-//! - [`sign`]: `wallet_prepareSign`, `wallet_formatSign` (ERC-1271, ERC-6492).
-//! - [`capabilities`]: `wallet_getCapabilities`.
-//! - [`rpc`]: the jsonrpsee `WalletApiServer` over [`Wallet`]; [`error`]: the JSON-RPC codes.
+//! - [`prepare`] — `wallet_prepareCalls` (user operation or `[authorization, user operation]`).
+//! - [`send`] — `wallet_sendPreparedCalls` (signature assembly, submission to the bundler).
+//! - [`status`] — `wallet_getCallsStatus`.
+//! - [`sign`] — `wallet_prepareSign`, `wallet_formatSign` (ERC-1271, ERC-6492).
+//! - [`capabilities`] — `wallet_getCapabilities`.
+//! - [`rpc`] — the jsonrpsee `WalletApiServer` over [`Wallet`] and [`error`] — the JSON-RPC codes.
 #![warn(missing_docs)]
 
 pub mod accounts;

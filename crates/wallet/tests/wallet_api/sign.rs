@@ -2,15 +2,14 @@
 //! `isValidSignature` accepts what `wallet_formatSign` makes of it — deployed, or ERC-6492-wrapped
 //! while counterfactual (then accepted once deployed).
 
-use alloy::primitives::{Address, B256, Bytes, U256, eip191_hash_message};
+use alloy::primitives::{Address, B256, Bytes, eip191_hash_message};
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::{SolCall, SolValue};
+use alloy::sol_types::SolValue;
 use keyward_api::wallet::{
     FormatSignParams, PersonalSignData, PrepareSignParams, RequestAccountParams, SigEnvelope, SigType, SignableRequest,
     WalletApiClient,
 };
-use keyward_contracts::bindings::AccountFactory;
 use keyward_primitives::mav2::abi::IModularAccount;
 use keyward_wallet::sign::ERC6492_MAGIC;
 
@@ -85,5 +84,4 @@ async fn owner_signatures_pass_is_valid_signature() {
     // Signed by someone else: rejected by the account.
     let forged = sign_via_api(&env, account, &PrivateKeySigner::random(), "hello").await;
     assert!(!is_valid(&env, account, hash, forged).await);
-    let _ = (U256::ZERO, AccountFactory::getAddressSemiModularCall::SELECTOR);
 }
