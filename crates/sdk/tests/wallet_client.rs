@@ -14,8 +14,8 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use keyward_api::bundler::BundlerApiServer;
 use keyward_api::wallet::{
-    Call, HexBigInt, Permission, PermissionsCapability, PersonalSignData, PrepareCallsCapabilities, PreparedCalls,
-    StatusCode, TypedData,
+    Call, HexBigInt, Permission, PermissionsCapability, PersonalSignData, PrepareCallsCapabilities, PreparedCallItem,
+    PreparedCalls, SignatureRequest, StatusCode, TypedData,
 };
 use keyward_bundler::{Bundler, BundlerConfig};
 use keyward_chain::deploy::deploy_account_stack;
@@ -134,6 +134,34 @@ async fn send_and_wait(
     Ok(status.status)
 }
 
+fn array_items(p: &mut keyward_api::wallet::PrepareCallsResult) -> &mut Vec<PreparedCallItem> {
+    match &mut p.prepared {
+        PreparedCalls::Array { data } => data,
+        other => panic!("not an array: {other:?}"),
+    }
+}
+
+/// A `rawPayload` that is not the digest of the request's data.
+fn tamper_user_op_raw_payload(p: &mut keyward_api::wallet::PrepareCallsResult) {
+    let PreparedCallItem::UserOperationV070(op) = &mut array_items(p)[1] else { panic!("user op") };
+    let Some(SignatureRequest::PersonalSign { raw_payload, .. }) = &mut op.signature_request else {
+        panic!("personal_sign")
+    };
+    *raw_payload = Some(B256::with_last_byte(1));
+}
+
+/// A personal_sign of 32 bytes that are not the operation's hash (digest consistent with them).
+fn tamper_user_op_hash(p: &mut keyward_api::wallet::PrepareCallsResult) {
+    let PreparedCallItem::UserOperationV070(op) = &mut array_items(p)[1] else { panic!("user op") };
+    op.signature_request = Some(SignatureRequest::personal_sign_raw(B256::with_last_byte(2)));
+}
+
+/// An authorization whose `rawPayload` is not the tuple's hash.
+fn tamper_authorization(p: &mut keyward_api::wallet::PrepareCallsResult) {
+    let PreparedCallItem::Authorization(auth) = &mut array_items(p)[0] else { panic!("authorization") };
+    auth.signature_request = SignatureRequest::Eip7702Auth { raw_payload: B256::with_last_byte(3) };
+}
+
 fn in_an_hour() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600
 }
@@ -150,6 +178,13 @@ async fn eip7702_owner_sends_calls_then_signs_as_the_account() {
     let prepared = client.prepare_calls(vec![transfer(Address::with_last_byte(0x71), 1)], None).await.unwrap();
     let PreparedCalls::Array { data } = &prepared.prepared else { panic!("a fresh EOA needs an authorization") };
     assert_eq!(data.len(), 2);
+    client.sign_prepared_calls(&prepared).await.expect("an honest answer is signed");
+    for tamper in [tamper_user_op_raw_payload, tamper_user_op_hash, tamper_authorization] {
+        let mut bad = prepared.clone();
+        tamper(&mut bad);
+        let err = client.sign_prepared_calls(&bad).await.unwrap_err();
+        assert!(matches!(err, WalletClientError::Mismatch(_)), "{err}");
+    }
     let recipient = Address::with_last_byte(0x72);
     assert_eq!(send_and_wait(&client, vec![transfer(recipient, 12_345)], None).await.unwrap(), StatusCode::Confirmed);
     assert_eq!(dev.h.balance(recipient).await, U256::from(12_345));
