@@ -283,3 +283,51 @@ async fn session_key_with_owner_factory_args_must_target_that_account() {
     assert!(matches!(err, AccountError::NotDeployed(a) if a == owner.address()));
     let _ = B256::ZERO;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deferred_grant_deploys_installs_and_sends_in_the_session_keys_first_op() {
+    let dev = Dev::start("deferred").await;
+    let client = dev.client();
+    // The owner never sends an op: the account is counterfactual, only funded.
+    let owner = ModularAccount::owner(Dev::key(), U256::ZERO, dev.chain_id, dev.contracts);
+    dev.fund(owner.address(), 3 * ETH).await;
+    assert!(!owner.is_deployed(&client).await.unwrap());
+
+    // Scoped session at entity 5: execute/executeBatch to one target, 1.5 ETH value budget.
+    let session_key = Dev::key();
+    let recipient = Address::with_last_byte(0x76);
+    let session = SessionKeyValidation::new(5, session_key.address())
+        .native_token_limit(U256::from(3 * ETH / 2))
+        .allowlist(vec![allow_target(recipient)]);
+    let install = session.to_install(&dev.contracts.modules).unwrap();
+    let deadline = dev.mav2.now().await + 3_600;
+    let grant = owner.grant_deferred_install(&install, false, deadline, U256::ZERO, 0).await.unwrap();
+
+    let connection = SessionKeyConnection {
+        account_address: owner.address(),
+        signer_entity: SignerEntity::new(5, false),
+        factory_args: owner.factory_init(),
+    };
+    let sk = ModularAccount::session_key(session_key, connection, dev.chain_id, dev.contracts)
+        .unwrap()
+        .with_deferred_action(grant.clone())
+        .unwrap();
+    assert_eq!(sk.pending_grant(&client).await.unwrap(), Some(&grant));
+    let first = sk.send_calls(&client, vec![call(recipient, ETH)]).await.unwrap();
+    assert!(first.success, "deploy + install + transfer in one op");
+    assert_eq!(first.nonce, grant.nonce, "the grant's nonce (entity 5, deferred option)");
+    assert!(sk.is_deployed(&client).await.unwrap());
+    assert_eq!(client.balance(recipient).await.unwrap(), U256::from(ETH));
+    let sent = client.user_operation_by_hash(first.user_op_hash).await.unwrap().unwrap().user_operation;
+    assert!(sent.factory.is_some(), "the owner's factory args deployed the account");
+    assert_eq!(&sent.call_data[..4], &EXECUTE_USER_OP_SELECTOR[..], "execution hook ⇒ executeUserOp prefix");
+
+    // The grant is used: later ops use the plain key, and the installed hooks hold.
+    assert_eq!(sk.pending_grant(&client).await.unwrap(), None);
+    let second = sk.send_calls(&client, vec![call(recipient, ETH / 4)]).await.unwrap();
+    assert!(second.success);
+    assert_eq!(second.nonce, U256::from(0x500) << 64, "entity 5, scoped, sequence 0 of the plain key");
+    let over = sk.send_calls(&client, vec![call(recipient, ETH / 2)]).await.unwrap();
+    assert!(!over.success, "0.25 ETH left of the 1.5 ETH budget");
+    assert_eq!(client.balance(recipient).await.unwrap(), U256::from(5 * ETH / 4));
+}

@@ -252,3 +252,90 @@ fn worked_example_owner_op_matches_the_spec() {
         ))
     );
 }
+
+/// The whole deferred-session flow of `eip712-deferred-action.json` (account-kit's
+/// PermissionBuilder.compileDeferred + the session client's first op): the owner's grant (nonce,
+/// signature, blob), the first op's callData and its signature (prefix ‖ 0xFF 0x00 ‖ session sig).
+#[test]
+fn deferred_session_grant_and_first_op_match_account_kit() {
+    use keyward_primitives::mav2::permissions::PermissionCompiler;
+    use keyward_primitives::mav2::{Permission, SessionRequest};
+    let mut checked = 0;
+    for case in vectors("eip712-deferred-action.json") {
+        let (i, e) = (&case["input"], &case["expected"]);
+        if s(&i["kind"]) != "fullDeferredAction" {
+            continue;
+        }
+        let name = s(&case["name"]);
+        let chain_id = u64v(&i["chainId"]);
+        let account = addr(&e["account"]);
+        let owner_key: PrivateKeySigner = s(&i["ownerPrivateKey"]).parse().unwrap();
+        let owner = ModularAccount::owner_of(owner_key, account, chain_id, mav2_contracts(Address::ZERO));
+        let permissions: Vec<Permission> = serde_json::from_value(i["permissions"].clone()).unwrap();
+        let request = SessionRequest {
+            account,
+            session_key: addr(&i["sessionKeyAddress"]),
+            entity_id: u32v(&i["entityId"]),
+            permissions,
+            expiry_sec: u64v(&i["expirySec"]),
+        };
+        let compiled = PermissionCompiler::mav2().compile(&request, 0).unwrap();
+        assert_eq!(compiled.calldata(), bytes(&e["installValidationCallData"]), "{name}");
+        let grant = tokio_block_on(owner.grant_deferred_install(
+            &compiled.install,
+            compiled.is_global,
+            compiled.deadline,
+            u256(&i["nonceKey"]),
+            u64v(&i["nonceSequence"]),
+        ))
+        .unwrap();
+        assert_eq!(grant.nonce, u256(&e["nonce"]), "{name}");
+        assert_eq!(grant.has_execution_hooks, e["hasAssociatedExecHooks"].as_bool().unwrap(), "{name}");
+        assert_eq!(grant.prefix.deferred_signature, bytes(&e["ownerDeferredActionSignature"]), "{name}");
+        assert_eq!(grant.to_sdk_blob().unwrap(), bytes(&e["deferredAction"]), "{name}");
+
+        let session_key: PrivateKeySigner = s(&i["sessionKeyPrivateKey"]).parse().unwrap();
+        let entity = SignerEntity::new(u32v(&i["entityId"]), i["isGlobalValidation"].as_bool().unwrap());
+        let blob = grant.to_sdk_blob().unwrap();
+        let sk = session(session_key, account, entity, chain_id)
+            .with_deferred_action(keyward_sdk::modular_account::DeferredSessionGrant::from_sdk_blob(&blob).unwrap())
+            .unwrap();
+        let call = &i["firstCall"];
+        let call_data = sk.encode_execute(
+            addr(&call["target"]),
+            u256(&call["value"]),
+            bytes(&call["data"]),
+            grant.has_execution_hooks,
+        );
+        assert_eq!(call_data, bytes(&e["firstUserOpCallData"]), "{name}");
+        let hash: B256 = s(&i["userOpHash"]).parse().unwrap();
+        let outer = sk.sign_user_operation_hash_sync(hash).unwrap();
+        assert_eq!(sk.with_grant_prefix(grant.nonce, &outer).unwrap(), bytes(&e["userOpSignature"]), "{name}");
+        // A later op (another nonce) carries no prefix.
+        assert_eq!(sk.with_grant_prefix(grant.nonce + U256::from(1), &outer).unwrap(), outer, "{name}");
+        checked += 1;
+    }
+    assert!(checked >= 9, "checked {checked} full flows");
+}
+
+#[test]
+fn deferred_grant_for_another_entity_is_refused() {
+    let owner = ModularAccount::owner_of(
+        PrivateKeySigner::random(),
+        Address::with_last_byte(9),
+        1,
+        mav2_contracts(Address::ZERO),
+    );
+    let key = PrivateKeySigner::random();
+    let install =
+        SessionKeyValidation::new(3, key.address()).global(true).to_install(&ModuleAddresses::mav2()).unwrap();
+    let grant = tokio_block_on(owner.grant_deferred_install(&install, true, 0, U256::ZERO, 0)).unwrap();
+    let err = session(key, Address::with_last_byte(9), SignerEntity::new(4, true), 1)
+        .with_deferred_action(grant)
+        .unwrap_err();
+    assert!(matches!(err, keyward_sdk::AccountError::GrantForOtherEntity { entity: 4, grant_entity: 3, .. }), "{err}");
+}
+
+fn tokio_block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+}

@@ -32,6 +32,23 @@ pub enum AccountError {
         /// The bundler's chain id.
         bundler: u64,
     },
+    /// A deferred action could not be encoded (deadline over 48 bits, oversized call).
+    #[error("deferred action: {0}")]
+    Deferred(#[from] keyward_primitives::mav2::deferred::DeferredError),
+    /// The deferred grant installs another validation than the one the session key connects with.
+    #[error(
+        "the deferred grant installs entity {grant_entity} (global {grant_global}), the connection names entity {entity} (global {global})"
+    )]
+    GrantForOtherEntity {
+        /// Entity id of the connection.
+        entity: u32,
+        /// Global flag of the connection.
+        global: bool,
+        /// Entity id the grant installs.
+        grant_entity: u32,
+        /// Global flag of the grant's nonce.
+        grant_global: bool,
+    },
     /// The signer failed.
     #[error("signing failed: {0}")]
     Signer(#[from] alloy::signers::Error),

@@ -12,6 +12,7 @@
 
 pub mod address;
 mod contracts;
+mod deferred;
 mod error;
 pub mod install;
 mod user_op;
@@ -26,6 +27,7 @@ use keyward_primitives::mav2::{InstallValidation, NonceKey};
 use keyward_primitives::{FactoryInit, UserOperation};
 
 pub use contracts::AccountContracts;
+pub use deferred::DeferredSessionGrant;
 pub use error::AccountError;
 pub use install::{HookKind, InstallError, SessionHook, SessionKeyValidation};
 pub use user_op::{Fees, GasOverrides};
@@ -73,6 +75,7 @@ pub struct ModularAccount<S> {
     contracts: AccountContracts,
     factory_args: Option<SemiModularAccountInit>,
     parallel_key: U256,
+    deferred: Option<DeferredSessionGrant>,
 }
 
 impl<S> ModularAccount<S> {
@@ -93,6 +96,22 @@ impl<S> ModularAccount<S> {
             contracts,
             factory_args: Some(init),
             parallel_key: U256::ZERO,
+            deferred: None,
+        }
+    }
+
+    /// The owner of an existing account at `account_address` (deployed by other means, an older
+    /// factory, or an EIP-7702 EOA): no factory arguments.
+    pub fn owner_of(signer: S, account_address: Address, chain_id: u64, contracts: AccountContracts) -> Self {
+        Self {
+            signer,
+            address: account_address,
+            signer_entity: SignerEntity::OWNER,
+            chain_id,
+            contracts,
+            factory_args: None,
+            parallel_key: U256::ZERO,
+            deferred: None,
         }
     }
 
@@ -125,7 +144,30 @@ impl<S> ModularAccount<S> {
             contracts,
             factory_args,
             parallel_key: U256::ZERO,
+            deferred: None,
         })
+    }
+
+    /// Carries the owner's deferred grant: the session's first op (while the EntryPoint's sequence
+    /// of the grant's key is still the grant's) installs the validation, then runs the call. The
+    /// grant must install this connection's entity id and global flag.
+    pub fn with_deferred_action(mut self, grant: DeferredSessionGrant) -> Result<Self, AccountError> {
+        let g = grant.signer_entity()?;
+        if g != self.signer_entity {
+            return Err(AccountError::GrantForOtherEntity {
+                entity: self.signer_entity.entity_id,
+                global: self.signer_entity.is_global_validation,
+                grant_entity: g.entity_id,
+                grant_global: g.is_global_validation,
+            });
+        }
+        self.deferred = Some(grant);
+        Ok(self)
+    }
+
+    /// The deferred grant this account carries, if any.
+    pub fn deferred_action(&self) -> Option<&DeferredSessionGrant> {
+        self.deferred.as_ref()
     }
 
     /// Uses another parallel nonce key (≤ 152 bits): an independent EntryPoint sequence.
@@ -226,6 +268,15 @@ impl<S> ModularAccount<S> {
         DUMMY_USER_OP_SIGNATURE
     }
 
+    /// `signature` as the op at `nonce` carries it: behind the deferred grant's prefix when `nonce`
+    /// is the grant's.
+    pub fn with_grant_prefix(&self, nonce: U256, signature: &[u8]) -> Result<Bytes, AccountError> {
+        match &self.deferred {
+            Some(g) if g.nonce == nonce => Ok(g.user_op_signature(signature)?),
+            _ => Ok(Bytes::copy_from_slice(signature)),
+        }
+    }
+
     /// The v0.7 userOpHash of `op` for this account's EntryPoint and chain.
     pub fn user_op_hash(&self, op: &UserOperation) -> B256 {
         op.hash(self.contracts.entry_point, self.chain_id)
@@ -239,9 +290,10 @@ impl<S: Signer + Send + Sync> ModularAccount<S> {
         Ok(eoa_user_op_signature(&signature))
     }
 
-    /// Signs `op` in place.
+    /// Signs `op` in place; an op at the deferred grant's nonce gets the grant's prefix in front.
     pub async fn sign_user_operation(&self, op: &mut UserOperation) -> Result<(), AccountError> {
-        op.signature = self.sign_user_operation_hash(self.user_op_hash(op)).await?;
+        let signature = self.sign_user_operation_hash(self.user_op_hash(op)).await?;
+        op.signature = self.with_grant_prefix(op.nonce, &signature)?;
         Ok(())
     }
 }

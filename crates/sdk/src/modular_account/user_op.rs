@@ -9,7 +9,7 @@ use keyward_primitives::UserOperation;
 use keyward_primitives::mav2::ModuleEntity;
 use keyward_primitives::mav2::abi::Call;
 
-use super::{AccountError, ModularAccount};
+use super::{AccountError, DeferredSessionGrant, ModularAccount};
 use crate::bundler_client::{BundlerClient, FeeSuggestion};
 
 alloy::sol! {
@@ -60,9 +60,21 @@ impl<S> ModularAccount<S> {
         Ok(client.entry_point_nonce(self.address, self.nonce_key().full_key()).await?)
     }
 
-    /// Whether this signer's validation has execution hooks on the deployed account (its user ops
-    /// then need `callData = 0x8dd7712f ‖ call`); false for an account not deployed yet.
+    /// The deferred grant when its op is still to be sent (the EntryPoint's next nonce of the
+    /// grant's key is the grant's).
+    pub async fn pending_grant(&self, client: &BundlerClient) -> Result<Option<&DeferredSessionGrant>, AccountError> {
+        let Some(grant) = self.deferred_action() else { return Ok(None) };
+        let next = client.entry_point_nonce(self.address, grant.nonce_key()?.full_key()).await?;
+        Ok((next == grant.nonce).then_some(grant))
+    }
+
+    /// Whether this signer's validation has execution hooks (its user ops then need
+    /// `callData = 0x8dd7712f ‖ call`): the pending deferred grant says so, else the deployed
+    /// account; false for an account not deployed yet.
     pub async fn has_execution_hooks(&self, client: &BundlerClient) -> Result<bool, AccountError> {
+        if let Some(grant) = self.pending_grant(client).await? {
+            return Ok(grant.has_execution_hooks);
+        }
         if !self.is_deployed(client).await? {
             return Ok(false);
         }
@@ -107,16 +119,21 @@ impl<S> ModularAccount<S> {
             Some(f) => f,
             None => client.fee_suggestion().await?,
         };
+        let nonce = match self.pending_grant(client).await? {
+            Some(grant) => grant.nonce,
+            None => self.get_nonce(client).await?,
+        };
         let mut op = UserOperation {
             sender: self.address,
-            nonce: self.get_nonce(client).await?,
+            nonce,
             factory,
             call_data,
             max_fee_per_gas: fees.max_fee_per_gas,
             max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
-            signature: self.dummy_signature(),
+            signature: Bytes::new(),
             ..Default::default()
         };
+        op.signature = self.with_grant_prefix(op.nonce, &self.dummy_signature())?;
         if let (Some(call), Some(verification), Some(pre_verification)) =
             (overrides.call_gas_limit, overrides.verification_gas_limit, overrides.pre_verification_gas)
         {
