@@ -141,6 +141,42 @@ test('account-kit does owner → installValidation → session key on one of our
   assert.equal(await balance(recipient), parseEther('1'))
 })
 
+test("account-kit's session client sends the first op of our Rust owner's deferred grant: deploys, installs, transfers", async () => {
+  const sessionKey = generatePrivateKey()
+  const sessionAddress = privateKeyToAccount(sessionKey).address
+  const grant = runExample('deferred_grant', ['--session', sessionAddress, '--entity', '3'])
+  assert.equal(await publicClient.getCode({ address: grant.account }), undefined, 'counterfactual')
+  const fund = await wallet.sendTransaction({ to: grant.account, value: parseEther('2') })
+  await publicClient.waitForTransactionReceipt({ hash: fund })
+
+  // The session key's client: our account address, the OWNER's initCode, and the grant blob.
+  const client = await createModularAccountV2Client({
+    mode: 'default',
+    chain: keywardDev,
+    transport: http(RPC_URL),
+    signer: LocalAccountSigner.privateKeyToAccountSigner(sessionKey),
+    accountAddress: grant.account,
+    initCode: grant.initCode,
+    deferredAction: grant.deferredAction,
+  })
+  const recipient = freshAddress()
+  const { hash } = await client.sendUserOperation({ uo: { target: recipient, data: '0x', value: parseEther('1') } })
+  const receipt = await bundlerClient.waitForUserOperationReceipt({ hash, timeout: RECEIPT_TIMEOUT })
+  assert.equal(receipt.success, true)
+  assert.equal(receipt.nonce, BigInt(grant.nonce), 'the grant nonce: entity 3, global, deferred option')
+  assert.equal((receipt.nonce >> 64n) & 0xffn, 0x03n)
+  assert.notEqual(await publicClient.getCode({ address: grant.account }), undefined, 'deployed by the first op')
+  assert.equal(await balance(recipient), parseEther('1'))
+
+  // Installed: later ops use the plain key (entity 3, global) without the grant.
+  const later = await accountKitClient(sessionKey, grant.account, { entityId: 3, isGlobalValidation: true })
+  const second = await later.sendUserOperation({ uo: { target: recipient, data: '0x', value: parseEther('0.5') } })
+  const r2 = await bundlerClient.waitForUserOperationReceipt({ hash: second.hash, timeout: RECEIPT_TIMEOUT })
+  assert.equal(r2.success, true)
+  assert.equal(r2.nonce >> 64n, 0x301n)
+  assert.equal(await balance(recipient), parseEther('1.5'))
+})
+
 test("viem's bundler client sends a user operation our Rust ModularAccount built and signed", async () => {
   const recipient = freshAddress()
   const op = runExample('session_user_op', [
