@@ -151,6 +151,33 @@ async fn root_session_on_a_counterfactual_account() {
     assert_eq!(env.h.read(counter, TestCounter::countOfCall(o.account)).await.unwrap(), U256::from(2));
     assert_eq!(env.h.balance(counter).await, U256::from(7));
 
+    // The same session through `{sessionId, signature}` and through context 0x02 (installed key).
+    let as_session = PermissionsCapability::Session {
+        session_id: first.session_id,
+        signature: Bytes::copy_from_slice(&context[17..]),
+    };
+    let mut p = with_permissions(&env, o.account, vec![call(counter, count(), 0)], &context);
+    p.capabilities.as_mut().unwrap().permissions = Some(as_session);
+    let prepared = env.client.prepare_calls(p).await.unwrap();
+    let sent = env.client.send_prepared_calls(sign_prepared(&prepared, &key)).await.unwrap();
+    assert_eq!(env.wait(&sent.id).await.status, StatusCode::Confirmed);
+    let mut installed = vec![0x02, 0x01];
+    installed.extend_from_slice(&1u32.to_be_bytes());
+    assert_eq!(
+        run(&env, o.account, vec![call(counter, count(), 0)], &installed.into(), &key).await,
+        StatusCode::Confirmed
+    );
+    assert_eq!(env.h.read(counter, TestCounter::countOfCall(o.account)).await.unwrap(), U256::from(4));
+    // The session key cannot sign for the owner, nor the owner for the session.
+    let prepared = env
+        .client
+        .prepare_calls(with_permissions(&env, o.account, vec![call(counter, count(), 0)], &context))
+        .await
+        .unwrap();
+    let (code, message) = rpc_error(env.client.send_prepared_calls(sign_prepared(&prepared, &o.owner)).await);
+    assert_eq!(code, -32602);
+    assert!(message.contains(&format!("must be signed by {}", key.address())), "{message}");
+
     // The owner's signature must be over the grant: another key's context is refused.
     let mut forged = context.to_vec();
     let other = PrivateKeySigner::random().sign_hash_sync(&alloy::primitives::B256::repeat_byte(1)).unwrap();
