@@ -50,8 +50,12 @@ impl PaymasterRpc {
                 cfg.entry_point
             )));
         }
-        if chain_id.to::<u64>() != cfg.chain_id {
-            return Err(invalid(format!("unsupported chainId {chain_id}: this paymaster serves {:#x}", cfg.chain_id)));
+        let chain_id = chain_id.to::<u64>();
+        if chain_id != cfg.chain_id {
+            return Err(invalid(format!(
+                "unsupported chainId {chain_id:#x}: this paymaster serves {:#x}",
+                cfg.chain_id
+            )));
         }
         let context = paymaster_context.ok_or_else(|| invalid("context.policyId is required".to_string()))?;
         let op = user_op.into_user_operation().map_err(|e| invalid(format!("userOp: {e}")))?;
