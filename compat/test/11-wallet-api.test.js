@@ -219,6 +219,19 @@ describe('(b)(c) smart account: requestAccount, grantPermissions, session keys',
     await fund(account, parseEther('2'))
   })
 
+  test('listAccounts and getCapabilities', async () => {
+    const { accounts, meta } = await ownerEoaClient.listAccounts({})
+    assert.equal(accounts.length, 1)
+    assert.ok(isAddressEqual(accounts[0].accountAddress, account))
+    assert.equal(meta.totalCount, 1)
+    assert.equal(meta.after, null)
+    const capabilities = await ownerClient.getCapabilities()
+    // The SDK picks this chain's entry and renames paymasterService → paymaster.
+    assert.deepEqual(capabilities.permissions, { supported: true }, JSON.stringify(capabilities))
+    assert.deepEqual(capabilities.atomic, { status: 'supported' })
+    assert.ok('paymaster' in capabilities && !('paymasterService' in capabilities))
+  })
+
   test('root: the session key sends calls; the first one deploys the account and installs the key', async () => {
     const s = await session([{ type: 'root' }])
     const before = await readCounter()
@@ -330,6 +343,19 @@ describe('(b)(c) smart account: requestAccount, grantPermissions, session keys',
 
   test('(d) signMessage and signTypedData of the smart account pass its isValidSignature', async () => {
     await checkSignatures(ownerClient, account)
+  })
+
+  test('(d) an undeployed account signs with ERC-6492: viem verifies it without deploying', async () => {
+    const fresh = privateKeyToAccount(generatePrivateKey())
+    const { address } = await clientFor(fresh).requestAccount()
+    const client = clientFor(fresh, address)
+    const message = 'counterfactual'
+    const signature = await client.signMessage({ message })
+    assert.ok(signature.endsWith('6492'.repeat(16)), 'ERC-6492 magic suffix')
+    assert.equal(await publicClient.getCode({ address }), undefined)
+    assert.ok(await publicClient.verifyMessage({ address, message, signature }))
+    assert.equal(await publicClient.verifyMessage({ address, message: 'other', signature }), false)
+    assert.equal(await publicClient.getCode({ address }), undefined, 'verification deployed nothing')
   })
 
   /** How many successful user operations the EntryPoint has executed for `account`. */
