@@ -90,7 +90,9 @@ impl From<RejectReason> for WalletError {
     fn from(e: RejectReason) -> Self {
         match e {
             RejectReason::Chain(m) => Self::Internal(format!("chain: {m}")),
-            other => Self::Rejected { message: other.to_string(), bundler_code: Some(other.code()) },
+            other => {
+                Self::Rejected { message: crate::revert::explain(&other.to_string()), bundler_code: Some(other.code()) }
+            }
         }
     }
 }

@@ -8,6 +8,7 @@
 //! - [`status`] — `wallet_getCallsStatus`.
 //! - [`sign`] — `wallet_prepareSign`, `wallet_formatSign` (ERC-1271, ERC-6492).
 //! - [`capabilities`] — `wallet_getCapabilities`.
+//! - [`revert`] — names the custom errors inside revert data.
 //! - [`rpc`] — the jsonrpsee `WalletApiServer` over [`Wallet`] and [`error`] — the JSON-RPC codes.
 #![warn(missing_docs)]
 
@@ -16,6 +17,7 @@ pub mod capabilities;
 pub mod config;
 pub mod error;
 pub mod prepare;
+pub mod revert;
 pub mod rpc;
 pub mod send;
 pub mod service;

@@ -299,6 +299,7 @@ async fn every_scoped_permission_in_and_out_of_scope() {
     );
     assert_eq!(code, -32000, "{message}");
     assert!(message.contains("AA23"), "{message}");
+    assert!(message.contains("ExceededNativeTokenLimit"), "the module's error is named: {message}");
     assert_eq!(env.counts().await, before, "a refused prepare leaves no row");
     // … while a generous budget works.
     let key = PrivateKeySigner::random();
