@@ -292,9 +292,18 @@ async fn smart_account_with_root_and_scoped_session_keys() {
 }
 
 #[tokio::test]
-async fn server_errors_surface_with_their_codes() {
+async fn reads_and_server_errors_with_their_codes() {
     let dev = Dev::start("errors").await;
     let client = dev.client(PrivateKeySigner::random());
+    // wallet_getCapabilities with [address, [chainId]]; wallet_listAccounts of a signer.
+    let capabilities = client.get_capabilities().await.unwrap();
+    let ours = &capabilities[&keyward_api::wallet::HexNumber(dev.chain_id as u32)];
+    assert_eq!(ours["permissions"]["supported"], serde_json::json!(true));
+    assert!(client.list_accounts().await.unwrap().accounts.is_empty());
+    let account = client.request_account().await.unwrap().account_address;
+    let listed = client.list_accounts().await.unwrap();
+    assert_eq!(listed.accounts.iter().map(|a| a.account_address).collect::<Vec<_>>(), vec![account]);
+    assert_eq!((listed.meta.total_count, listed.meta.after), (1, None));
     let err = client.get_calls_status(&Bytes::from(vec![0u8; 64])).await.unwrap_err();
     assert_eq!(err.code(), Some(keyward_api::wallet::codes::UNKNOWN_BUNDLE_ID), "{err}");
     let other_chain = SmartWalletClient::new(&dev.url, PrivateKeySigner::random(), 424_242).unwrap();
