@@ -381,7 +381,7 @@ pub fn check(trace: &ExecutionTrace, e: &Entities) -> Vec<Violation> {
                     if !allowed_precompile(f.code_address) {
                         out.push(Violation::Precompile { entity, target: f.code_address });
                     }
-                } else if !f.has_code && !(entity == Entity::Factory && f.code_address == e.sender) {
+                } else if !f.has_code && (entity != Entity::Factory || f.code_address != e.sender) {
                     out.push(Violation::NoCode { entity, target: f.code_address });
                 }
             }
@@ -399,24 +399,21 @@ pub fn check(trace: &ExecutionTrace, e: &Entities) -> Vec<Violation> {
         let Some(entity) = judged(u.frame) else { continue };
         let code = trace.frames[u.frame].code_address;
         match u.opcode {
-            opcode::GAS => {
-                if !u.next_opcode.is_some_and(is_call) {
-                    out.push(Violation::GasNotFollowedByCall { entity, code });
-                }
+            opcode::GAS if !u.next_opcode.is_some_and(is_call) => {
+                out.push(Violation::GasNotFollowedByCall { entity, code });
             }
-            opcode::BALANCE | opcode::SELFBALANCE => {
-                if !e.staked(entity) {
-                    out.push(Violation::UnstakedBalance { entity, name: mnemonic(u.opcode) });
-                }
+            opcode::BALANCE | opcode::SELFBALANCE if !e.staked(entity) => {
+                out.push(Violation::UnstakedBalance { entity, name: mnemonic(u.opcode) });
             }
+            // OP-042: the sender may be probed while it is being deployed.
             opcode::EXTCODESIZE | opcode::EXTCODECOPY | opcode::EXTCODEHASH => {
                 if let (Some(target), Some(false)) = (u.operand, u.operand_has_code)
-                    && !(target == e.sender && entity == Entity::Factory)
-                    && !(target == e.sender && e.factory.is_some())
+                    && (target != e.sender || e.factory.is_none())
                 {
                     out.push(Violation::NoCode { entity, target });
                 }
             }
+            opcode::GAS | opcode::BALANCE | opcode::SELFBALANCE => {}
             // Creations are judged per frame above.
             opcode::CREATE | opcode::CREATE2 => {}
             op if banned(op) => {
@@ -481,4 +478,115 @@ fn storage_violation(entity: Entity, contract: Address, slot: U256, op: StorageO
         StorageOp::TransientStore => "writes transient",
     };
     Violation::Storage { entity, contract, slot, action: action.into(), reason: reason.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyward_chain::embedded::trace::{Frame, OpcodeUse, StorageAccess};
+
+    const EP: Address = Address::repeat_byte(0xee);
+    const SENDER: Address = Address::repeat_byte(0x5e);
+    const MODULE: Address = Address::repeat_byte(0x30);
+    const PAYMASTER: Address = Address::repeat_byte(0x9a);
+
+    fn frame(parent: Option<usize>, depth: usize, address: Address) -> Frame {
+        Frame {
+            parent,
+            depth,
+            kind: FrameKind::Call,
+            caller: Address::ZERO,
+            address,
+            code_address: address,
+            has_code: true,
+            value: U256::ZERO,
+            input: Bytes::new(),
+            success: true,
+        }
+    }
+
+    /// EntryPoint → sender → module, and EntryPoint → paymaster; `preimage` hashed by the module.
+    fn trace(preimage: Vec<u8>, storage: Vec<StorageAccess>) -> ExecutionTrace {
+        ExecutionTrace {
+            frames: vec![
+                frame(None, 0, EP),
+                frame(Some(0), 1, SENDER),
+                frame(Some(1), 2, MODULE),
+                frame(Some(0), 1, PAYMASTER),
+            ],
+            opcodes: vec![],
+            storage,
+            keccak_preimages: vec![Bytes::from(preimage)],
+        }
+    }
+
+    fn entities(paymaster_staked: bool) -> Entities {
+        Entities {
+            entry_point: EP,
+            sender: SENDER,
+            factory: None,
+            paymaster: Some(PAYMASTER),
+            sender_staked: false,
+            factory_staked: false,
+            paymaster_staked,
+        }
+    }
+
+    fn load(frame: usize, address: Address, slot: U256, op: StorageOp) -> StorageAccess {
+        StorageAccess { frame, address, slot, op }
+    }
+
+    #[test]
+    fn associated_slots_reach_exactly_128_past_the_base() {
+        // keccak(pad32(sender) ‖ p): mapping(address => …) at p, struct fields at +n.
+        let pre = [SENDER.into_word().as_slice(), U256::from(3).to_be_bytes::<32>().as_slice()].concat();
+        let base = U256::from_be_bytes(keccak256(&pre).0);
+        for (n, ok) in [(0u64, true), (128, true), (129, false)] {
+            let t = trace(pre.clone(), vec![load(2, MODULE, base + U256::from(n), StorageOp::Store)]);
+            assert_eq!(check(&t, &entities(false)).is_empty(), ok, "base + {n}");
+        }
+        // The account's address itself as a slot is associated; the key in second position is not.
+        let t = trace(pre.clone(), vec![load(2, MODULE, U256::from_be_slice(SENDER.as_slice()), StorageOp::Load)]);
+        assert!(check(&t, &entities(false)).is_empty());
+        let swapped = [U256::from(3).to_be_bytes::<32>().as_slice(), SENDER.into_word().as_slice()].concat();
+        let slot = U256::from_be_bytes(keccak256(&swapped).0);
+        let t = trace(swapped, vec![load(2, MODULE, slot, StorageOp::Load)]);
+        assert_eq!(check(&t, &entities(false)).len(), 1);
+    }
+
+    #[test]
+    fn staked_paymaster_may_use_its_own_storage_and_read_others() {
+        let own = load(3, PAYMASTER, U256::from(1), StorageOp::Store);
+        let other_read = load(3, MODULE, U256::from(9), StorageOp::Load);
+        let other_write = load(3, MODULE, U256::from(9), StorageOp::Store);
+        let unstaked = check(&trace(vec![], vec![own]), &entities(false));
+        assert!(
+            matches!(&unstaked[..], [Violation::Storage { reason, .. }] if reason.contains("STO-031")),
+            "{unstaked:?}"
+        );
+        assert!(check(&trace(vec![], vec![own, other_read]), &entities(true)).is_empty());
+        let v = check(&trace(vec![], vec![other_write]), &entities(true));
+        assert!(matches!(&v[..], [Violation::Storage { entity: Entity::Paymaster, .. }]), "{v:?}");
+        // The sender's storage is the account's own (STO-010) even when read by the paymaster.
+        assert!(
+            check(&trace(vec![], vec![load(3, SENDER, U256::from(5), StorageOp::Load)]), &entities(false)).is_empty()
+        );
+    }
+
+    #[test]
+    fn gas_must_be_followed_by_a_call_and_the_entry_point_is_not_judged() {
+        let gas = |frame, next| OpcodeUse {
+            frame,
+            opcode: opcode::GAS,
+            next_opcode: next,
+            operand: None,
+            operand_has_code: None,
+        };
+        let mut t = trace(vec![], vec![]);
+        t.opcodes =
+            vec![gas(2, Some(opcode::STATICCALL)), gas(0, Some(opcode::POP)), gas(1, Some(opcode::POP)), gas(2, None)];
+        let v = check(&t, &entities(false));
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert!(v.iter().all(|x| matches!(x, Violation::GasNotFollowedByCall { entity: Entity::Account, .. })));
+    }
 }
