@@ -21,15 +21,16 @@ use crate::error::{WalletError, WalletResult};
 use crate::service::{ResolvedAccount, Wallet};
 use crate::sessions::ActingSession;
 
-/// The account call that runs `calls`: `execute` for one call, `executeBatch` otherwise; a
-/// session's single call to an account function goes to the account directly.
-pub(crate) fn account_call(account: Address, calls: &[Call], direct_account_function: bool) -> WalletResult<Bytes> {
+/// The account call that runs `calls`: `execute` for one call, `executeBatch` otherwise; a single
+/// call to the account itself is the account function's calldata (the account refuses to run its
+/// own functions through `execute`).
+pub(crate) fn account_call(account: Address, calls: &[Call]) -> WalletResult<Bytes> {
     let value = |c: &Call| c.value.map(|v| v.0).unwrap_or_default();
     let data = |c: &Call| c.data.clone().unwrap_or_default();
     match calls {
-        [only] if direct_account_function && only.to == account => {
+        [only] if only.to == account => {
             if !value(only).is_zero() {
-                return Err(WalletError::params("a session's call to an account function cannot carry value"));
+                return Err(WalletError::params("a call to the account's own function cannot carry value"));
             }
             Ok(data(only))
         }
@@ -183,7 +184,7 @@ impl Wallet {
 
         let parallel_key = caps.nonce_override.as_ref().map(|n| n.nonce_key.0).unwrap_or_default();
         let (nonce, signer) = self.nonce_and_signer(&account, acting.as_ref(), parallel_key).await?;
-        let inner = account_call(account.address(), &calls, acting.as_ref().is_some_and(|a| !a.is_global))?;
+        let inner = account_call(account.address(), &calls)?;
         let has_hooks = acting.as_ref().is_some_and(|a| a.has_execution_hooks);
         let fees = current_fees(self.chain.as_ref()).await?;
         let mut op = UserOperation {

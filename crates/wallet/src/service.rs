@@ -138,6 +138,16 @@ impl Wallet {
         Ok(onchain.max(after_pending))
     }
 
+    /// `eth_call` of `call` on `to`, decoded; `None` when the call reverts or returns nothing usable.
+    pub(crate) async fn read<C: SolCall>(&self, to: Address, call: C) -> WalletResult<Option<C::Return>> {
+        let tx = TransactionRequest::default().to(to).input(call.abi_encode().into());
+        match self.chain.call(tx, None).await {
+            Ok(out) => Ok(C::abi_decode_returns(&out).ok()),
+            Err(keyward_chain::ChainError::Reverted { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Code of `address`.
     pub(crate) async fn code(&self, address: Address) -> WalletResult<Bytes> {
         Ok(self.chain.code(address).await?)

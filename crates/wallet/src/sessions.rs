@@ -8,11 +8,12 @@ use keyward_api::wallet::{
     Call, CreateSessionParams, CreateSessionResult, KeyType, PermissionsCapability, SessionId, SessionSignatureRequest,
     TypedData, TypedDataDomain, TypedDataField,
 };
+use keyward_contracts::bindings::{SemiModularAccountBytecode, SingleSignerValidationModule};
 use keyward_primitives::mav2::permissions::{PermissionCompiler, PermissionsContext};
 use keyward_primitives::mav2::scope::{ScopedCall, check_scope};
 use keyward_primitives::mav2::signature::eoa_validation_data;
 use keyward_primitives::mav2::{
-    CompiledSession, DeferredActionPrefix, NonceKey, Permission, SessionRequest, ValidationLocator,
+    CompiledSession, DeferredActionPrefix, ModuleEntity, NonceKey, Permission, SessionRequest, ValidationLocator,
 };
 use keyward_store::wallet::{SessionInsert, SessionRecord, wallet_now};
 
@@ -242,11 +243,15 @@ impl Wallet {
             }
             PermissionsContext::NonDeferred { is_global, entity_id } => {
                 let session = self.store.session_by_entity(account.address(), entity_id).await?;
+                let (signer, has_execution_hooks) = match &session {
+                    Some(s) => (s.session_key, s.has_execution_hooks),
+                    None => self.installed_key(account.address(), entity_id).await?,
+                };
                 ActingSession {
                     entity_id,
                     is_global,
-                    has_execution_hooks: session.as_ref().is_some_and(|s| s.has_execution_hooks),
-                    signer: session.as_ref().map(|s| s.session_key),
+                    has_execution_hooks,
+                    signer: Some(signer),
                     session,
                     deferred: None,
                 }
@@ -295,6 +300,36 @@ impl Wallet {
                 .map_err(|v| WalletError::rejected(format!("scope precheck: {v}")))?;
         }
         Ok(acting)
+    }
+
+    /// A key installed outside the API (context 0x02): its SingleSigner signer and whether its
+    /// validation has execution hooks, read from the account and the module.
+    async fn installed_key(&self, account: Address, entity_id: u32) -> WalletResult<(Address, bool)> {
+        let module = self.config.deployment.modules.single_signer_validation;
+        let entity = ModuleEntity::new(module, entity_id).encode();
+        let data = self
+            .read(account, SemiModularAccountBytecode::getValidationDataCall { validationFunction: entity })
+            .await?
+            .ok_or_else(|| {
+                WalletError::params(format!(
+                    "permissions: account {account} is not deployed, so it has no installed key"
+                ))
+            })?;
+        if data.validationFlags == 0 && data.selectors.is_empty() && data.validationHooks.is_empty() {
+            return Err(WalletError::params(format!(
+                "permissions: no validation is installed at entity {entity_id} of {account}"
+            )));
+        }
+        let signer = self
+            .read(module, SingleSignerValidationModule::signersCall { entityId: entity_id, account })
+            .await?
+            .unwrap_or_default();
+        if signer == Address::ZERO {
+            return Err(WalletError::params(format!(
+                "permissions: entity {entity_id} of {account} is not a SingleSigner validation"
+            )));
+        }
+        Ok((signer, !data.executionHooks.is_empty()))
     }
 
     /// The owner must have signed the session's DeferredAction digest (EIP-712, unwrapped: the

@@ -36,6 +36,11 @@ async fn deployed_account(env: &Env) -> Owned {
         .await
         .unwrap();
     env.fund(r.account_address, ETH).await;
+    // Deployed by anyone calling the factory with the counterfactual info.
+    let info = r.counterfactual_info.unwrap();
+    let tx = alloy::rpc::types::TransactionRequest::default().to(info.factory_address).input(info.factory_data.into());
+    assert!(env.h.send_tx(&env.h.keys[0], tx).await.unwrap().status());
+    assert!(!env.h.chain.code(r.account_address).await.unwrap().is_empty());
     Owned { owner, account: r.account_address }
 }
 
@@ -377,4 +382,62 @@ async fn expired_sessions_and_undelegated_eoas_are_refused() {
     assert_eq!(code, -32602);
     assert!(message.contains("not delegated"), "{message}");
     assert_eq!(env.counts().await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_installed_outside_the_api_acts_through_context_0x02() {
+    let env = Env::new().await;
+    let o = deployed_account(&env).await;
+    let counter = env.h.counter().await;
+    let key = PrivateKeySigner::random();
+    // The owner installs a scoped SingleSigner key at entity 100 outside the API.
+    let compiler = keyward_primitives::mav2::permissions::PermissionCompiler {
+        modules: env.deployment.modules,
+        entry_point: env.deployment.entry_point,
+    };
+    let compiled = compiler
+        .compile(
+            &keyward_primitives::mav2::SessionRequest {
+                account: o.account,
+                session_key: key.address(),
+                entity_id: 100,
+                permissions: serde_json::from_value(serde_json::json!([
+                    { "type": "native-token-transfer", "data": { "allowance": "0x64" } },
+                    { "type": "contract-access", "data": { "address": counter } }]))
+                .unwrap(),
+                expiry_sec: 0,
+            },
+            0,
+        )
+        .unwrap();
+    // (Directly, as the fallback signer: the bundler's estimate replays callData after executing it,
+    // which an install cannot survive.)
+    env.fund(o.owner.address(), ETH / 10).await;
+    let tx = alloy::rpc::types::TransactionRequest::default().to(o.account).input(compiled.calldata().into());
+    assert!(env.h.send_tx(&o.owner, tx).await.unwrap().status());
+
+    // The server reads the key and its execution hooks from the chain: the call is prefixed.
+    let mut context = vec![0x02, 0x00];
+    context.extend_from_slice(&100u32.to_be_bytes());
+    let context = Bytes::from(context);
+    assert_eq!(run(&env, o.account, vec![call(counter, count(), 5)], &context, &key).await, StatusCode::Confirmed);
+    assert_eq!(env.h.balance(counter).await, U256::from(5));
+    // Another key cannot sign for entity 100; entity 101 holds nothing.
+    let prepared = env
+        .client
+        .prepare_calls(with_permissions(&env, o.account, vec![call(counter, count(), 0)], &context))
+        .await
+        .unwrap();
+    let (code, message) = rpc_error(env.client.send_prepared_calls(sign_prepared(&prepared, &o.owner)).await);
+    assert_eq!(code, -32602);
+    assert!(message.contains(&format!("must be signed by {}", key.address())), "{message}");
+    let mut empty = vec![0x02, 0x00];
+    empty.extend_from_slice(&101u32.to_be_bytes());
+    let (code, message) = rpc_error(
+        env.client
+            .prepare_calls(with_permissions(&env, o.account, vec![call(counter, count(), 0)], &empty.into()))
+            .await,
+    );
+    assert_eq!(code, -32602);
+    assert!(message.contains("no validation is installed at entity 101"), "{message}");
 }
