@@ -36,16 +36,28 @@ pub struct Env {
     pub chain_id: u64,
     _bundling: tokio::task::JoinHandle<()>,
     _server: jsonrpsee::server::ServerHandle,
-    _dir: tempfile::TempDir,
+    _keep: Keep,
+}
+
+/// What must outlive the test's store (its SQLite directory), or nothing.
+pub enum Keep {
+    /// A SQLite directory (held for its `Drop`).
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    /// Nothing (PostgreSQL).
+    Nothing,
 }
 
 impl Env {
-    /// A fresh chain with the stack, a bundler and the Wallet API.
+    /// A fresh embedded chain with the stack, a bundler and the Wallet API over a SQLite file.
     pub async fn new() -> Env {
-        let h = Harness::embedded();
-        let deployment = deploy_account_stack(h.chain.as_ref(), &h.keys[0], U256::from(ETH)).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_sqlite_file(dir.path()).await.unwrap();
+        Env::with(Harness::embedded(), store, Keep::Dir(dir)).await
+    }
+
+    /// The same on any chain and store.
+    pub async fn with(h: Harness, store: Store, keep: Keep) -> Env {
+        let deployment = deploy_account_stack(h.chain.as_ref(), &h.keys[0], U256::from(ETH)).await.unwrap();
         let bundler = Bundler::new(h.chain.clone(), store, h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
         let bundling = bundler.spawn();
         let wallet = Wallet::new(bundler, WalletConfig::new(deployment)).await.unwrap();
@@ -55,7 +67,7 @@ impl Env {
         let url = format!("http://{bound}");
         let client = HttpClientBuilder::default().request_timeout(Duration::from_secs(30)).build(&url).unwrap();
         let chain_id = h.chain_id().await;
-        Env { h, deployment, wallet, client, chain_id, _bundling: bundling, _server: server, _dir: dir }
+        Env { h, deployment, wallet, client, chain_id, _bundling: bundling, _server: server, _keep: keep }
     }
 
     /// Row counts of the wallet tables.

@@ -2,6 +2,7 @@
 //! every method's happy path with its effect onchain, sessions in and out of scope, malformed
 //! requests (precise error, no row left behind), idempotent retries.
 
+mod backends;
 mod env;
 mod malformed;
 mod owner;

@@ -1,0 +1,115 @@
+//! The same flows on the other backends: a real anvil node (through `RpcChain`) and a PostgreSQL
+//! store (`KEYWARD_TEST_POSTGRES_URL`, set by scripts/with-postgres.sh; skipped only with
+//! `KEYWARD_SKIP_POSTGRES=1`).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use alloy::primitives::{Address, U256};
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use keyward_api::wallet::{
+    Call, CreateSessionParams, KeyType, PermissionsCapability, PrepareCallsCapabilities, PrepareCallsParams,
+    PreparedCalls, RequestAccountParams, SessionKey, SessionSignatureRequest, StatusCode, WalletApiClient,
+};
+use keyward_contracts::bindings::TestCounter;
+use keyward_store::Store;
+use keyward_testkit::Harness;
+use sqlx::{AssertSqlSafe, Connection, Executor};
+
+use crate::env::{ETH, Env, Keep, sign_prepared};
+
+fn prepare(env: &Env, from: Address, to: Address, permissions: Option<PermissionsCapability>) -> PrepareCallsParams {
+    PrepareCallsParams {
+        calls: Some(vec![Call { to, data: Some(TestCounter::countCall {}.abi_encode().into()), value: None }]),
+        from,
+        chain_id: u32::try_from(env.chain_id).unwrap().into(),
+        capabilities: permissions.map(|p| PrepareCallsCapabilities { permissions: Some(p), ..Default::default() }),
+        paymaster_permit_signature: None,
+    }
+}
+
+/// 7702 owner call, counterfactual account with a root session (first call deploys and installs),
+/// a retried send, and the counter's count at the end.
+async fn flows(env: &Env) {
+    let counter = env.h.counter().await;
+    let eoa = PrivateKeySigner::random();
+    env.fund(eoa.address(), ETH).await;
+    let first = env.client.prepare_calls(prepare(env, eoa.address(), counter, None)).await.unwrap();
+    assert!(matches!(first.prepared, PreparedCalls::Array { .. }));
+    let sent = env.client.send_prepared_calls(sign_prepared(&first, &eoa)).await.unwrap();
+    assert_eq!(env.wait(&sent.id).await.status, StatusCode::Confirmed);
+
+    let owner = PrivateKeySigner::random();
+    let account = env
+        .client
+        .request_account(RequestAccountParams::BySigner {
+            signer_address: owner.address(),
+            id: None,
+            creation_hint: None,
+            include_counterfactual_info: Some(true),
+        })
+        .await
+        .unwrap()
+        .account_address;
+    env.fund(account, ETH).await;
+    let key = PrivateKeySigner::random();
+    let session = env
+        .client
+        .create_session(CreateSessionParams {
+            account,
+            chain_id: u32::try_from(env.chain_id).unwrap().into(),
+            expiry_sec: None,
+            key: SessionKey { ty: KeyType::Secp256k1, public_key: key.address() },
+            permissions: serde_json::from_value(serde_json::json!([{ "type": "root" }])).unwrap(),
+        })
+        .await
+        .unwrap();
+    let SessionSignatureRequest::TypedData { data, raw_payload } = session.signature_request;
+    assert_eq!(data.signing_hash().unwrap(), raw_payload);
+    let grant = owner.sign_hash_sync(&raw_payload).unwrap();
+    let permissions =
+        PermissionsCapability::Session { session_id: session.session_id, signature: grant.as_bytes().to_vec().into() };
+    for _ in 0..2 {
+        let p = env.client.prepare_calls(prepare(env, account, counter, Some(permissions.clone()))).await.unwrap();
+        let send = sign_prepared(&p, &key);
+        let sent = env.client.send_prepared_calls(send.clone()).await.unwrap();
+        assert_eq!(env.client.send_prepared_calls(send).await.unwrap(), sent, "a retry answers the same id");
+        assert_eq!(env.wait(&sent.id).await.status, StatusCode::Confirmed);
+    }
+    assert_eq!(env.h.read(counter, TestCounter::counterCall {}).await.unwrap(), U256::from(3));
+    let counts = env.counts().await;
+    assert_eq!((counts.accounts, counts.sessions, counts.calls), (1, 1, 3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flows_on_anvil() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite_file(dir.path()).await.unwrap();
+    let env = Env::with(Harness::anvil().await, store, Keep::Dir(dir)).await;
+    flows(&env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flows_on_postgres() {
+    let Ok(admin) = std::env::var("KEYWARD_TEST_POSTGRES_URL") else {
+        assert_eq!(
+            std::env::var("KEYWARD_SKIP_POSTGRES").as_deref(),
+            Ok("1"),
+            "KEYWARD_TEST_POSTGRES_URL is not set: run under scripts/with-postgres.sh (or KEYWARD_SKIP_POSTGRES=1)"
+        );
+        return;
+    };
+    static SEQ: AtomicUsize = AtomicUsize::new(0);
+    let name = format!("kw_wallet_api_{}_{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+    conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    let store = Store::open(&format!("{base}/{name}")).await.unwrap();
+    let env = Env::with(Harness::embedded(), store.clone(), Keep::Nothing).await;
+    flows(&env).await;
+    drop(env);
+    store.close().await;
+    conn.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await.unwrap();
+}
