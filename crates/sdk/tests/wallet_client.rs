@@ -314,3 +314,112 @@ async fn reads_and_server_errors_with_their_codes() {
         Err(WalletClientError::InvalidUrl { .. })
     ));
 }
+
+/// One scoped session: its permissions, a call in scope with its expected effect, and a call out of
+/// scope whose refusal must name `broken`.
+struct ScopedCase {
+    permissions: Vec<Permission>,
+    in_scope: Call,
+    out_of_scope: Call,
+    broken: &'static str,
+}
+
+#[tokio::test]
+async fn every_scoped_permission_type_in_and_out_of_scope() {
+    use keyward_contracts::bindings::TestToken;
+    let dev = Dev::start("scoped").await;
+    let owner = PrivateKeySigner::random();
+    let account = dev.client(owner.clone()).request_account().await.unwrap().account_address;
+    dev.fund(account, 2 * ETH).await;
+    let owner_client = dev.client(owner).with_account(account);
+    let token = dev.h.deploy(artifacts::test_token(), &[]).await;
+    dev.h.transact(token, TestToken::mintCall { to: account, amount: U256::from(1000) }, U256::ZERO).await;
+    let recipient = Address::with_last_byte(0x74);
+    let count_selector = TestCounter::countCall::SELECTOR.into();
+    let token_transfer = |amount: u64| Call {
+        to: token,
+        data: Some(TestToken::transferCall { to: recipient, amount: U256::from(amount) }.abi_encode().into()),
+        value: None,
+    };
+    let account_id =
+        Call { to: account, data: Some(SemiModularAccountBytecode::accountIdCall {}.abi_encode().into()), value: None };
+    let fallback_signer = Call {
+        to: account,
+        data: Some(SemiModularAccountBytecode::getFallbackSignerDataCall {}.abi_encode().into()),
+        value: None,
+    };
+    let cases = vec![
+        ScopedCase {
+            permissions: vec![Permission::Erc20TokenTransfer { address: token, allowance: U256::from(100) }],
+            in_scope: token_transfer(60),
+            out_of_scope: Call {
+                to: token,
+                data: Some(TestToken::mintCall { to: account, amount: U256::from(1) }.abi_encode().into()),
+                value: None,
+            },
+            broken: "erc20-token-transfer",
+        },
+        ScopedCase {
+            permissions: vec![
+                Permission::GasLimit { limit: U256::from(ETH / 2) },
+                Permission::ContractAccess { address: dev.counter },
+            ],
+            in_scope: dev.count(),
+            out_of_scope: token_transfer(1),
+            broken: "contract-access",
+        },
+        ScopedCase {
+            permissions: vec![Permission::AccountFunctions {
+                functions: vec![SemiModularAccountBytecode::accountIdCall::SELECTOR.into()],
+            }],
+            in_scope: account_id,
+            out_of_scope: fallback_signer,
+            broken: "account-functions",
+        },
+        ScopedCase {
+            permissions: vec![Permission::FunctionsOnAllContracts { functions: vec![count_selector] }],
+            in_scope: dev.count(),
+            out_of_scope: token_transfer(1),
+            broken: "functions-on-all-contracts",
+        },
+        ScopedCase {
+            permissions: vec![Permission::FunctionsOnContract {
+                address: dev.counter,
+                functions: vec![count_selector],
+            }],
+            in_scope: dev.count(),
+            out_of_scope: Call {
+                to: dev.counter,
+                data: Some(TestCounter::failCall {}.abi_encode().into()),
+                value: None,
+            },
+            broken: "functions-on-contract",
+        },
+    ];
+    for case in cases {
+        let key = PrivateKeySigner::random();
+        let context = owner_client
+            .grant_permissions(GrantPermissions {
+                account: None,
+                expiry_sec: in_an_hour(),
+                session_key: key.address(),
+                permissions: case.permissions.clone(),
+            })
+            .await
+            .unwrap();
+        let session = dev.client(key).with_account(account);
+        let (counter, tokens) =
+            (dev.counter().await, dev.h.read(token, TestToken::balanceOfCall(recipient)).await.unwrap());
+        let status = send_and_wait(&session, vec![case.in_scope.clone()], with_context(&context)).await.unwrap();
+        assert_eq!(status, StatusCode::Confirmed, "{}", case.broken);
+        let (counter_after, tokens_after) =
+            (dev.counter().await, dev.h.read(token, TestToken::balanceOfCall(recipient)).await.unwrap());
+        match case.in_scope.to {
+            to if to == dev.counter => assert_eq!(counter_after, counter + U256::from(1), "{}", case.broken),
+            to if to == token => assert_eq!(tokens_after, tokens + U256::from(60), "{}", case.broken),
+            _ => assert_eq!((counter_after, tokens_after), (counter, tokens), "{}: a read-only call", case.broken),
+        }
+        let err = session.send_calls(vec![case.out_of_scope.clone()], with_context(&context)).await.unwrap_err();
+        assert!(err.to_string().contains(case.broken), "{}: {err}", case.broken);
+    }
+}
