@@ -4,6 +4,7 @@
 
 mod backends;
 mod env;
+mod latency;
 mod malformed;
 mod owner;
 mod sessions;
