@@ -10,6 +10,7 @@ use alloy::hex;
 use alloy::primitives::U256;
 use anyhow::Context;
 use keyward_api::bundler::BundlerApiServer;
+use keyward_api::paymaster::PaymasterApiServer;
 use keyward_bundler::{Bundler, BundlerConfig};
 use keyward_chain::deploy::deploy_account_stack;
 use keyward_chain::dev_keys::dev_signer;
@@ -35,6 +36,9 @@ pub struct DevArgs {
     /// Chain id of the dev chain.
     #[arg(long, default_value_t = 31337)]
     chain_id: u64,
+    /// Gas-sponsorship policies (TOML, see the README), served next to the default dev policy.
+    #[arg(long, value_name = "FILE")]
+    policies: Option<PathBuf>,
 }
 
 /// Runs the dev chain until Ctrl-C.
@@ -57,7 +61,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let store_dir = args.data_dir.clone().or_else(|| scratch.clone()).context("no directory for the mempool")?;
     let deployment = deploy_stack(&chain).await?;
     let bundler = start_bundler(&chain, &store_dir).await?;
+    let sponsorship = start_sponsorship(&dev, &bundler, &deployment, args.policies.as_deref()).await?;
     let mut module = keyward_server::eth::chain_module(chain.clone() as Arc<dyn Chain>, Some(dev));
+    module
+        .merge(PaymasterApiServer::into_rpc(keyward_paymaster::PaymasterRpc::new(sponsorship.sponsor.clone())))
+        .context("wiring the ERC-7677 paymaster RPC")?;
+    let _settling = keyward_paymaster::dev::spawn_settler(sponsorship.sponsor.clone(), Duration::from_secs(2));
     module
         .merge(BundlerApiServer::into_rpc(keyward_bundler::rpc::BundlerRpc::new(bundler.clone())))
         .context("wiring the bundler RPC")?;
@@ -70,7 +79,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let (bound, handle) =
         keyward_server::serve(addr, module).await.with_context(|| format!("binding the JSON-RPC server to {addr}"))?;
 
-    print_banner(&chain, &args, bound, &deployment).await?;
+    print_banner(&chain, &args, bound, &deployment, &sponsorship.banner()).await?;
 
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     tracing::info!("shutting down");
@@ -99,6 +108,31 @@ async fn deploy_stack(chain: &Arc<EmbeddedChain>) -> anyhow::Result<Deployment> 
     deploy_account_stack(chain.as_ref(), &key, eth).await.context("deploying the account stack")
 }
 
+/// Gas sponsorship: the paymaster signer (mnemonic index 12) installed, the deposit funded, the
+/// default policy plus those of `--policies`.
+async fn start_sponsorship(
+    dev: &Arc<dyn DevChain>,
+    bundler: &Bundler,
+    deployment: &Deployment,
+    policies: Option<&Path>,
+) -> anyhow::Result<keyward_paymaster::dev::DevSponsorship> {
+    let policies = match policies {
+        Some(path) => keyward_paymaster::config::load_policies(path).await?,
+        None => Vec::new(),
+    };
+    let owner = dev_signer(DEPLOYER_KEY_INDEX).context("deriving the deployer key")?;
+    keyward_paymaster::dev::start(
+        dev.clone(),
+        bundler.store().clone(),
+        deployment.verifying_paymaster,
+        deployment.entry_point,
+        &owner,
+        policies,
+    )
+    .await
+    .context("starting gas sponsorship")
+}
+
 /// The bundler: its key funded on the dev chain, its mempool in `dir/keyward.db`.
 async fn start_bundler(chain: &Arc<EmbeddedChain>, dir: &Path) -> anyhow::Result<Arc<Bundler>> {
     let key = dev_signer(BUNDLER_KEY_INDEX).context("deriving the bundler key")?;
@@ -117,6 +151,7 @@ async fn print_banner(
     args: &DevArgs,
     bound: SocketAddr,
     deployment: &Deployment,
+    sponsorship: &str,
 ) -> anyhow::Result<()> {
     let block = chain.block_number().await?;
     let mut out = String::new();
@@ -151,6 +186,7 @@ async fn print_banner(
         keyward_primitives::ENTRY_POINT_V07,
         dev_signer(BUNDLER_KEY_INDEX).map(|k| k.address().to_string()).unwrap_or_default()
     ));
+    out.push_str(sponsorship);
     out.push_str("\nReady. Ctrl-C to stop.\n");
     // A closed stdout (piped into `head`, a parent that stopped reading) must not stop the chain.
     let mut stdout = std::io::stdout().lock();

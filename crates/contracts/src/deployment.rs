@@ -67,6 +67,9 @@ pub struct Deployment {
     pub sma_7702_impl: Address,
     /// The modules.
     pub modules: ModuleAddresses,
+    /// The VerifyingPaymaster of gas sponsorship (owned by `factory_owner`, which also sets its
+    /// first signer; the service's paymaster signer is installed with `setSigner`).
+    pub verifying_paymaster: Address,
 }
 
 /// Placeholder for the WebAuthn module, which Keyward does not deploy (no code at this address).
@@ -95,6 +98,7 @@ impl Deployment {
                 paymaster_guard: at(PAYMASTER_GUARD),
                 webauthn_validation: NO_WEBAUTHN,
             },
+            verifying_paymaster: at(VERIFYING_PAYMASTER),
         }
     }
 
@@ -113,6 +117,7 @@ const NATIVE_TOKEN_LIMIT: &str = "NativeTokenLimitModule";
 const ALLOWLIST: &str = "AllowlistModule";
 const PAYMASTER_GUARD: &str = "PaymasterGuardModule";
 const FACTORY: &str = "AccountFactory";
+const VERIFYING_PAYMASTER: &str = "VerifyingPaymaster";
 
 /// The stack's contracts in deployment order (the factory's constructor takes the others'
 /// addresses, so it comes last).
@@ -135,6 +140,11 @@ pub fn steps(factory_owner: Address) -> Vec<Create2Step> {
         Create2Step::new(ALLOWLIST, artifacts::allowlist_module(), &[]),
         Create2Step::new(PAYMASTER_GUARD, artifacts::paymaster_guard_module(), &[]),
         factory,
+        Create2Step::new(
+            VERIFYING_PAYMASTER,
+            artifacts::verifying_paymaster(),
+            &(ENTRY_POINT_V07, factory_owner, factory_owner).abi_encode_params(),
+        ),
     ]
 }
 

@@ -8,6 +8,7 @@ use alloy::sol_types::SolCall;
 use keyward_chain::Chain;
 use keyward_chain::send::send_and_wait;
 use keyward_contracts::bindings::VerifyingPaymaster;
+use keyward_primitives::entry_point::IEntryPoint;
 
 /// Errors of paymaster administration.
 #[derive(Debug, thiserror::Error)]
@@ -79,4 +80,29 @@ pub async fn ensure_signer(
     }
     send(chain, owner, paymaster, VerifyingPaymaster::setSignerCall { newSigner: signer }, U256::ZERO, "setSigner")
         .await
+}
+
+/// Unstake delay of the paymaster's EntryPoint stake (one day), as ERC-7562 bundlers require.
+pub const UNSTAKE_DELAY: u32 = 86_400;
+
+/// Whether the paymaster is staked in `entry_point`.
+pub async fn is_staked(chain: &dyn Chain, entry_point: Address, paymaster: Address) -> Result<bool, DepositError> {
+    let info = read(chain, entry_point, IEntryPoint::getDepositInfoCall { account: paymaster }).await?;
+    Ok(info.staked)
+}
+
+/// Stakes `amount` wei for the paymaster (sent by its `owner`) unless it is already staked: a
+/// paymaster that reads its own storage (the signer) needs a stake under ERC-7562 (STO-031/032).
+pub async fn ensure_staked(
+    chain: &dyn Chain,
+    owner: &PrivateKeySigner,
+    entry_point: Address,
+    paymaster: Address,
+    amount: U256,
+) -> Result<(), DepositError> {
+    if is_staked(chain, entry_point, paymaster).await? {
+        return Ok(());
+    }
+    let call = VerifyingPaymaster::addStakeCall { unstakeDelaySec: UNSTAKE_DELAY };
+    send(chain, owner, paymaster, call, amount, "addStake").await
 }

@@ -15,6 +15,7 @@
 pub mod amount;
 pub mod config;
 pub mod deposit;
+pub mod dev;
 pub mod policy;
 pub mod rpc;
 pub mod sponsor;
