@@ -234,6 +234,43 @@ async fn eip7702_first_call_delegates_then_plain_user_operations() {
     let sent = env.client.send_prepared_calls(sign_prepared(&second, &eoa)).await.unwrap();
     assert_eq!(env.wait(&sent.id).await.status, StatusCode::Confirmed);
     assert_eq!(env.h.read(counter, TestCounter::countOfCall(eoa.address())).await.unwrap(), U256::from(2));
+
+    // Delegated: the EOA can grant a session key, whose first call installs it.
+    let key = PrivateKeySigner::random();
+    let session = env
+        .client
+        .create_session(keyward_api::wallet::CreateSessionParams {
+            account: eoa.address(),
+            chain_id: u32::try_from(env.chain_id).unwrap().into(),
+            expiry_sec: None,
+            key: keyward_api::wallet::SessionKey {
+                ty: keyward_api::wallet::KeyType::Secp256k1,
+                public_key: key.address(),
+            },
+            permissions: serde_json::from_value(serde_json::json!([
+                { "type": "contract-access", "data": { "address": counter } }]))
+            .unwrap(),
+        })
+        .await
+        .unwrap();
+    let keyward_api::wallet::SessionSignatureRequest::TypedData { data, raw_payload } = session.signature_request;
+    assert_eq!(data.signing_hash().unwrap(), raw_payload);
+    let grant = alloy::signers::SignerSync::sign_hash_sync(&eoa, &raw_payload).unwrap();
+    let permissions = keyward_api::wallet::PermissionsCapability::Session {
+        session_id: session.session_id,
+        signature: grant.as_bytes().to_vec().into(),
+    };
+    for expected in [3u64, 4] {
+        let mut p = prepare(eoa.address(), env.chain_id, vec![count_call(counter, 0)]);
+        p.capabilities = Some(keyward_api::wallet::PrepareCallsCapabilities {
+            permissions: Some(permissions.clone()),
+            ..Default::default()
+        });
+        let prepared = env.client.prepare_calls(p).await.unwrap();
+        let sent = env.client.send_prepared_calls(sign_prepared(&prepared, &key)).await.unwrap();
+        assert_eq!(env.wait(&sent.id).await.status, StatusCode::Confirmed);
+        assert_eq!(env.h.read(counter, TestCounter::countOfCall(eoa.address())).await.unwrap(), U256::from(expected));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
