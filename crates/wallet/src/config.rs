@@ -19,6 +19,12 @@ pub struct SponsorError(pub String);
 pub trait Sponsor: Send + Sync + std::fmt::Debug {
     /// Paymaster fields that make `op` sponsored under `policy_id` (a UUID v4), or a refusal.
     async fn sponsor(&self, op: &UserOperation, policy_id: &str) -> Result<PaymasterInit, SponsorError>;
+
+    /// Placeholder paymaster fields of the final size for gas estimation (nothing reserved), so
+    /// `preVerificationGas` covers the real paymaster data; `None` estimates without them.
+    async fn stub(&self, _op: &UserOperation, _policy_id: &str) -> Result<Option<PaymasterInit>, SponsorError> {
+        Ok(None)
+    }
 }
 
 /// Configuration of one wallet service (one chain).

@@ -122,6 +122,7 @@ impl Wallet {
                 Some((sponsor, first))
             }
         };
+        let only_estimation = caps.paymaster_service.as_ref().is_some_and(|pm| pm.only_estimation == Some(true));
         let calls = p.calls.unwrap_or_default();
         let account = self.resolve_account(p.from).await?;
 
@@ -204,6 +205,12 @@ impl Wallet {
                 .map_err(|e| WalletError::Internal(format!("deferred action: {e}")))?,
             None => DUMMY_USER_OP_SIGNATURE,
         };
+        if let Some((sponsor, policy_id)) = &policy {
+            op.paymaster = sponsor
+                .stub(&op, policy_id.as_str())
+                .await
+                .map_err(|e| WalletError::rejected(format!("paymasterService: {e}")))?;
+        }
         let estimate = estimate_user_op_gas(self.chain.as_ref(), &self.config.validation, &op, assumed_delegate)
             .await
             .map_err(|e| match WalletError::from(e) {
@@ -215,15 +222,16 @@ impl Wallet {
         op.call_gas_limit = estimate.call_gas_limit.saturating_to();
         op.verification_gas_limit = estimate.verification_gas_limit.saturating_to();
         op.pre_verification_gas = estimate.pre_verification_gas;
+        if let Some(o) = &caps.gas_params_override {
+            apply_overrides(&mut op, o)?;
+        }
+        // Last: the paymaster signs the final gas values.
         if let Some((sponsor, policy_id)) = policy {
             let paymaster = sponsor
                 .sponsor(&op, policy_id.as_str())
                 .await
                 .map_err(|e| WalletError::rejected(format!("paymasterService: {e}")))?;
             op.paymaster = Some(paymaster);
-        }
-        if let Some(o) = &caps.gas_params_override {
-            apply_overrides(&mut op, o)?;
         }
         op.signature = Bytes::new();
 
@@ -249,13 +257,16 @@ impl Wallet {
             calls_json,
             created_at: wallet_now(),
         };
-        self.store.insert_prepared(&record).await?;
+        // An estimate only is never signed nor sent: nothing to remember.
+        if !only_estimation {
+            self.store.insert_prepared(&record).await?;
+        }
 
         let chain_id = HexNumber::try_from(self.chain_id).map_err(|e| WalletError::Internal(e.to_string()))?;
         let prepared_op = PreparedUserOpV07 {
             data: UserOpV07::from_user_operation(&op),
             chain_id,
-            signature_request: Some(SignatureRequest::personal_sign_raw(hash)),
+            signature_request: (!only_estimation).then(|| SignatureRequest::personal_sign_raw(hash)),
             fee_payment: FeePayment {
                 sponsored: op.paymaster.is_some(),
                 token_address: Address::ZERO,

@@ -295,6 +295,23 @@ async fn reverted_execution_is_status_500_and_capabilities_are_listed() {
     assert_eq!(code, -32000, "{message}");
     assert!(message.contains("TestCounter: failed"), "{message}");
 
+    // paymasterService.onlyEstimation: an estimate without a signature request, remembered nowhere.
+    let before = env.counts().await;
+    let mut estimate = prepare(account.account_address, env.chain_id, vec![count_call(counter, 0)]);
+    estimate.capabilities = Some(keyward_api::wallet::PrepareCallsCapabilities {
+        paymaster_service: Some(
+            serde_json::from_value(serde_json::json!({
+                "policyId": "6b5c1bd4-1d6b-4a5f-9c1e-2f4f1b1a2c3d", "onlyEstimation": true }))
+            .unwrap(),
+        ),
+        ..Default::default()
+    });
+    let estimated = env.client.prepare_calls(estimate).await.unwrap();
+    let op = prepared_op(&estimated);
+    assert!(op.signature_request.is_none());
+    assert!(op.data.call_gas_limit.0 > U256::ZERO && op.data.verification_gas_limit.0 > U256::ZERO);
+    assert_eq!(env.counts().await, before);
+
     let caps = env.client.get_capabilities(owner.address(), None).await.unwrap();
     let chain = caps.get(&u32::try_from(env.chain_id).unwrap().into()).expect("the served chain");
     assert_eq!(chain["permissions"]["supported"], true);
