@@ -42,10 +42,10 @@ async fn funds(client: &BundlerClient, account: Address) -> U256 {
 
 fn fixed_gas() -> GasOverrides {
     GasOverrides {
-        fees: None,
         call_gas_limit: Some(300_000),
         verification_gas_limit: Some(600_000),
         pre_verification_gas: Some(U256::from(60_000)),
+        ..Default::default()
     }
 }
 
@@ -145,13 +145,15 @@ async fn scoped_session_with_hooks_is_enforced_and_uninstall_stops_it() {
     // (crates/bundler/src/estimate.rs), so a non-idempotent self-call such as an
     // installValidation with selectors is refused there (ValidationAlreadySet) — reported.
     let install_gas = GasOverrides {
-        fees: None,
         call_gas_limit: Some(2_000_000),
         verification_gas_limit: Some(600_000),
         pre_verification_gas: Some(U256::from(150_000)),
+        ..Default::default()
     };
-    let op =
-        owner.build_user_operation(&client, owner.encode_install_validation(&install_args), install_gas).await.unwrap();
+    let op = owner
+        .build_user_operation(&client, owner.encode_install_validation(&install_args), install_gas.clone())
+        .await
+        .unwrap();
     let hash = client.send_user_operation(&op).await.unwrap();
     assert!(client.wait_for_receipt(hash).await.unwrap().success);
 
@@ -330,4 +332,69 @@ async fn deferred_grant_deploys_installs_and_sends_in_the_session_keys_first_op(
     let over = sk.send_calls(&client, vec![call(recipient, ETH / 2)]).await.unwrap();
     assert!(!over.success, "0.25 ETH left of the 1.5 ETH budget");
     assert_eq!(client.balance(recipient).await.unwrap(), U256::from(5 * ETH / 4));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paymaster_guarded_session_is_sponsored_by_its_paymaster_only() {
+    let dev = Dev::start("paymaster").await;
+    let client = dev.client();
+    let pm = dev.mav2.test_paymaster().await;
+    let other_pm = dev.mav2.test_paymaster().await;
+    let owner = ModularAccount::owner(Dev::key(), U256::ZERO, dev.chain_id, dev.contracts);
+    dev.fund(owner.address(), 2 * ETH).await;
+    let session_key = Dev::key();
+    let session = SessionKeyValidation::new(2, session_key.address()).global(true).paymaster_guard(pm);
+    // Explicit gas: estimation would replay the install after simulating it (see the hooks test).
+    let install_gas = GasOverrides {
+        call_gas_limit: Some(1_000_000),
+        verification_gas_limit: Some(1_500_000),
+        pre_verification_gas: Some(U256::from(150_000)),
+        ..Default::default()
+    };
+    let install = owner.encode_install_session_key(&session).unwrap();
+    let op = owner.build_user_operation(&client, install, install_gas).await.unwrap();
+    let hash = client.send_user_operation(&op).await.unwrap();
+    assert!(client.wait_for_receipt(hash).await.unwrap().success);
+
+    let connection = SessionKeyConnection {
+        account_address: owner.address(),
+        signer_entity: SignerEntity::new(2, true),
+        factory_args: None,
+    };
+    let sk = ModularAccount::session_key(session_key, connection, dev.chain_id, dev.contracts).unwrap();
+    let recipient = Address::with_last_byte(0x77);
+    let data = sk.encode_execute(recipient, U256::from(ETH / 10), Bytes::new(), false);
+    let sponsored = |paymaster: Address| GasOverrides {
+        paymaster: Some(keyward_primitives::PaymasterInit {
+            paymaster,
+            verification_gas_limit: 0,
+            post_op_gas_limit: 0,
+            data: Bytes::new(),
+        }),
+        ..Default::default()
+    };
+
+    // Its paymaster: estimated (paymaster limits filled in), included, the account pays no gas.
+    let before = funds(&client, owner.address()).await;
+    let op = sk.build_user_operation(&client, data.clone(), sponsored(pm)).await.unwrap();
+    let p = op.paymaster.as_ref().unwrap();
+    assert!(p.verification_gas_limit > 0 && p.post_op_gas_limit > 0, "paymaster gas estimated: {p:?}");
+    let hash = client.send_user_operation(&op).await.unwrap();
+    let receipt = client.wait_for_receipt(hash).await.unwrap();
+    assert!(receipt.success);
+    assert_eq!(receipt.paymaster, pm);
+    assert_eq!(before - funds(&client, owner.address()).await, U256::from(ETH / 10), "only the value left the account");
+
+    // Without a paymaster, or with another one: refused by the guard hook in validation.
+    for overrides in [fixed_gas(), GasOverrides { paymaster: sponsored(other_pm).paymaster, ..fixed_gas() }] {
+        let mut overrides = overrides;
+        if let Some(p) = overrides.paymaster.as_mut() {
+            p.verification_gas_limit = 100_000;
+            p.post_op_gas_limit = 100_000;
+        }
+        let op = sk.build_user_operation(&client, data.clone(), overrides).await.unwrap();
+        let err = client.send_user_operation(&op).await.unwrap_err();
+        assert_eq!(err.code(), Some(SIMULATION_FAILURE), "{err}");
+        assert!(err.to_string().contains("AA23"), "{err}");
+    }
 }

@@ -5,9 +5,9 @@ use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::signers::Signer;
 use alloy::sol_types::SolCall;
 use keyward_api::bundler::UserOperationReceipt;
-use keyward_primitives::UserOperation;
 use keyward_primitives::mav2::ModuleEntity;
 use keyward_primitives::mav2::abi::Call;
+use keyward_primitives::{PaymasterInit, UserOperation};
 
 use super::{AccountError, DeferredSessionGrant, ModularAccount};
 use crate::bundler_client::{BundlerClient, FeeSuggestion};
@@ -30,9 +30,12 @@ alloy::sol! {
 /// Fees of an operation.
 pub type Fees = FeeSuggestion;
 
-/// Values that replace the estimate (or the fee suggestion) when building an operation.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Values that replace the estimate (or the fee suggestion) when building an operation, and its
+/// paymaster.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GasOverrides {
+    /// Paymaster sponsoring the operation; its gas limits, when 0, are taken from the estimate.
+    pub paymaster: Option<PaymasterInit>,
     /// Fees instead of the node's suggestion.
     pub fees: Option<Fees>,
     /// `callGasLimit` instead of the estimate.
@@ -130,13 +133,19 @@ impl<S> ModularAccount<S> {
             call_data,
             max_fee_per_gas: fees.max_fee_per_gas,
             max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
+            paymaster: overrides.paymaster.clone(),
             signature: Bytes::new(),
             ..Default::default()
         };
         op.signature = self.with_grant_prefix(op.nonce, &self.dummy_signature())?;
-        if let (Some(call), Some(verification), Some(pre_verification)) =
-            (overrides.call_gas_limit, overrides.verification_gas_limit, overrides.pre_verification_gas)
-        {
+        let paymaster_gas_given =
+            op.paymaster.as_ref().is_none_or(|p| p.verification_gas_limit != 0 && p.post_op_gas_limit != 0);
+        if let (Some(call), Some(verification), Some(pre_verification), true) = (
+            overrides.call_gas_limit,
+            overrides.verification_gas_limit,
+            overrides.pre_verification_gas,
+            paymaster_gas_given,
+        ) {
             // Every gas value given: no estimation (which would simulate, and could refuse, the op).
             op.call_gas_limit = call;
             op.verification_gas_limit = verification;
@@ -153,6 +162,16 @@ impl<S> ModularAccount<S> {
             None => gas_u128(estimate.verification_gas_limit, "verificationGasLimit")?,
         };
         op.pre_verification_gas = overrides.pre_verification_gas.unwrap_or(estimate.pre_verification_gas);
+        if let Some(p) = op.paymaster.as_mut() {
+            if p.verification_gas_limit == 0 {
+                let v = estimate.paymaster_verification_gas_limit.unwrap_or(estimate.verification_gas_limit);
+                p.verification_gas_limit = gas_u128(v, "paymasterVerificationGasLimit")?;
+            }
+            if p.post_op_gas_limit == 0 {
+                let v = estimate.paymaster_post_op_gas_limit.unwrap_or_default();
+                p.post_op_gas_limit = gas_u128(v, "paymasterPostOpGasLimit")?;
+            }
+        }
         Ok(op)
     }
 }
