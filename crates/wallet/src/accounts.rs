@@ -58,7 +58,8 @@ impl Wallet {
         SemiModularAccountInit { factory: self.config.deployment.factory, owner, salt }
     }
 
-    fn answer(&self, rec: &AccountRecord) -> WalletResult<RequestAccountResult> {
+    /// The answer for `rec`; `counterfactualInfo` only when asked for (`includeCounterfactualInfo`).
+    fn answer(&self, rec: &AccountRecord, with_info: bool) -> WalletResult<RequestAccountResult> {
         let id = stored_uuid(&rec.id)?;
         Ok(match rec.kind {
             AccountKind::SmaB => {
@@ -66,7 +67,7 @@ impl Wallet {
                 RequestAccountResult {
                     account_address: rec.address,
                     id,
-                    counterfactual_info: Some(CounterfactualInfo {
+                    counterfactual_info: with_info.then(|| CounterfactualInfo {
                         factory_type: FactoryType::MaV2SmaB,
                         factory_address: init.factory,
                         factory_data: init.factory_data(),
@@ -86,16 +87,16 @@ impl Wallet {
     /// `wallet_requestAccount`.
     pub async fn request_account(&self, params: RequestAccountParams) -> WalletResult<RequestAccountResult> {
         match params {
-            RequestAccountParams::ByAccount { account_address, .. } => {
+            RequestAccountParams::ByAccount { account_address, include_counterfactual_info } => {
                 let rec = self.store.account_by_address(account_address).await?.ok_or_else(|| {
                     WalletError::params(format!("account {account_address} is not known to this server"))
                 })?;
-                self.answer(&rec)
+                self.answer(&rec, include_counterfactual_info == Some(true))
             }
-            RequestAccountParams::BySigner { signer_address, id, creation_hint, .. } => {
+            RequestAccountParams::BySigner { signer_address, id, creation_hint, include_counterfactual_info } => {
                 let hint = creation_hint.unwrap_or_default();
                 let rec = self.account_for_signer(signer_address, id, &hint).await?;
-                self.answer(&rec)
+                self.answer(&rec, include_counterfactual_info == Some(true))
             }
         }
     }

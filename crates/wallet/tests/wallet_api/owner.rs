@@ -162,6 +162,7 @@ async fn accounts_ids_salts_and_paging() {
         .await
         .unwrap();
     assert_eq!(by_id.account_address, addresses[2]);
+    assert_eq!(by_id.counterfactual_info, None, "only when includeCounterfactualInfo is true");
     let by_address = env
         .client
         .request_account(RequestAccountParams::ByAccount {
