@@ -70,7 +70,9 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     module
         .merge(BundlerApiServer::into_rpc(keyward_bundler::rpc::BundlerRpc::new(bundler.clone())))
         .context("wiring the bundler RPC")?;
-    let wallet = keyward_wallet::Wallet::new(bundler.clone(), keyward_wallet::WalletConfig::new(deployment))
+    let mut wallet_config = keyward_wallet::WalletConfig::new(deployment);
+    wallet_config.sponsor = Some(Arc::new(keyward_paymaster::wallet::WalletSponsor(sponsorship.sponsor.clone())));
+    let wallet = keyward_wallet::Wallet::new(bundler.clone(), wallet_config)
         .await
         .map_err(|e| anyhow::anyhow!("starting the Wallet API: {e}"))?;
     module.merge(keyward_wallet::WalletRpc::new(wallet).into_module()).context("wiring the Wallet API")?;

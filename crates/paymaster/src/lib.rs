@@ -20,6 +20,7 @@ pub mod policy;
 pub mod rpc;
 pub mod sponsor;
 pub mod targets;
+pub mod wallet;
 
 pub use amount::Wei;
 pub use policy::{Policy, PolicyError};

@@ -1,0 +1,126 @@
+//! `wallet_prepareCalls` with `paymasterService: { policyId }` served by the Sponsor: an account
+//! holding zero ETH is deployed and calls through the bundler, paid by the VerifyingPaymaster of
+//! the deterministic stack; a refusal names the policy; the ledger settles from the chain.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use keyward_api::wallet::{
+    PrepareCallsParams, PreparedCalls, SendPreparedCallsParams, SigEnvelope, SignedCalls, SignedUserOpV07, StatusCode,
+};
+use keyward_bundler::{Bundler, BundlerConfig};
+use keyward_chain::deploy::deploy_account_stack;
+use keyward_contracts::bindings::TestCounter;
+use keyward_paymaster::Policy;
+use keyward_paymaster::wallet::WalletSponsor;
+use keyward_testkit::Harness;
+use keyward_wallet::{Wallet, WalletConfig};
+use serde_json::json;
+use uuid::Uuid;
+
+use common::{Backend, TestDb};
+
+const ETH: u128 = 1_000_000_000_000_000_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepare_calls_with_a_policy_sponsors_a_zero_eth_account() {
+    let db = TestDb::open(Backend::Sqlite).await.unwrap();
+    let h = Harness::embedded();
+    let deployment = deploy_account_stack(h.chain.as_ref(), &h.keys[0], U256::from(ETH)).await.unwrap();
+    let limited = Policy {
+        allowed_targets: Some(vec![Address::with_last_byte(0x42)]),
+        ..Policy::open(Uuid::new_v4(), "only 0x42")
+    };
+    let dev = keyward_paymaster::dev::start(
+        h.chain.clone(),
+        db.store.clone(),
+        deployment.verifying_paymaster,
+        deployment.entry_point,
+        &h.keys[0],
+        vec![limited.clone()],
+    )
+    .await
+    .unwrap();
+    let sponsor = dev.sponsor.clone();
+    let bundler =
+        Bundler::new(h.chain.clone(), db.store.clone(), h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
+    let _bundling = bundler.spawn();
+    let mut config = WalletConfig::new(deployment);
+    config.sponsor = Some(Arc::new(WalletSponsor(sponsor.clone())));
+    let wallet = Wallet::new(bundler, config).await.unwrap();
+    let counter = h.counter().await;
+    let chain_id = h.chain_id().await;
+
+    let owner = PrivateKeySigner::random();
+    let account: keyward_api::wallet::RequestAccountResult = wallet
+        .request_account(serde_json::from_value(json!({"signerAddress": format!("{:#x}", owner.address())})).unwrap())
+        .await
+        .unwrap();
+    let address = account.account_address;
+    assert_eq!(h.balance(address).await, U256::ZERO);
+    let deposit = h.deposit_of(deployment.verifying_paymaster).await;
+
+    let prepare = |policy: String| -> PrepareCallsParams {
+        serde_json::from_value(json!({
+            "calls": [{"to": format!("{counter:#x}"), "data": Bytes::from(TestCounter::countCall {}.abi_encode())}],
+            "from": format!("{address:#x}"),
+            "chainId": format!("{chain_id:#x}"),
+            "capabilities": {"paymasterService": {"policyId": policy}},
+        }))
+        .unwrap()
+    };
+
+    // A policy that does not allow the counter: refused, naming the policy and the target.
+    let e = wallet.prepare_calls(prepare(limited.id.to_string())).await.unwrap_err().to_string();
+    assert!(e.contains(&limited.id.to_string()) && e.contains(&format!("{counter}")), "{e}");
+
+    for expected in [1u64, 2] {
+        let prepared = wallet.prepare_calls(prepare(dev.default_policy.id.to_string())).await.unwrap();
+        let op = match &prepared.prepared {
+            PreparedCalls::UserOperationV070(op) => op.clone(),
+            other => panic!("expected a user operation, got {other:?}"),
+        };
+        assert!(op.fee_payment.sponsored);
+        let digest = op.signature_request.as_ref().unwrap().digest().unwrap();
+        let signed = SendPreparedCallsParams {
+            calls: SignedCalls::UserOperationV070(SignedUserOpV07 {
+                data: op.data.clone(),
+                chain_id: op.chain_id,
+                signature: SigEnvelope::secp256k1(&owner.sign_hash_sync(&digest).unwrap()),
+            }),
+            capabilities: None,
+            call_id: None,
+        };
+        let sent = wallet.send_prepared_calls(signed).await.unwrap();
+        let id = serde_json::to_value(&sent).unwrap().get("id").and_then(|v| v.as_str()).map(str::to_string);
+        let id: Bytes = id.expect("call id").parse().unwrap();
+        let mut status = None;
+        for _ in 0..400 {
+            let s = wallet.get_calls_status(id.clone()).await.unwrap();
+            if s.status.is_final() {
+                status = Some(s);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let status = status.expect("final status");
+        assert_eq!(status.status, StatusCode::Confirmed, "{status:?}");
+        assert_eq!(h.read(counter, TestCounter::counterCall {}).await.unwrap(), U256::from(expected));
+    }
+    assert_eq!(h.balance(address).await, U256::ZERO);
+    assert_eq!(h.deposit_of(address).await, U256::ZERO);
+    let paid = deposit - h.deposit_of(deployment.verifying_paymaster).await;
+    assert!(paid > U256::ZERO);
+    // The ledger settles both operations at exactly what the deposit paid.
+    let report = sponsor.settle_from_chain().await.unwrap();
+    assert_eq!(report.settled.len(), 2);
+    let totals = db.store.policy_totals(&dev.default_policy.id.to_string()).await.unwrap();
+    assert_eq!((totals.spent, totals.reserved), (paid, U256::ZERO));
+    db.cleanup().await;
+}
