@@ -1,14 +1,18 @@
-// 10. Gas sponsorship with ERC-7677: viem's paymaster client (`createPaymasterClient`) asks
-//     `keyward dev` for stub and final paymaster data under the default dev policy, viem's bundler
-//     client estimates and sends, and an account holding 0 ETH gets its operations included, paid
-//     from the VerifyingPaymaster's deposit.
+// 10. Gas sponsorship. ERC-7677: viem's paymaster client (`createPaymasterClient`) asks `keyward dev`
+//     for stub and final paymaster data under the default dev policy, viem's bundler client
+//     estimates and sends, and an account holding 0 ETH gets its operations included, paid from the
+//     VerifyingPaymaster's deposit. Wallet API: the official SDK (`@alchemy/wallet-apis` 5.1.0)
+//     sends calls with the `paymaster: { policyId }` capability from a smart account and from an
+//     EIP-7702 EOA, both holding 0 ETH.
 
 import assert from 'node:assert/strict'
 import { before, test } from 'node:test'
-import { encodeFunctionData, getAddress, http, isAddressEqual, parseEventLogs } from 'viem'
+import { alchemyWalletTransport, createSmartWalletClient } from '@alchemy/wallet-apis'
+import { defineChain, encodeFunctionData, getAddress, http, isAddressEqual, parseEventLogs } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { createPaymasterClient, entryPoint07Abi } from 'viem/account-abstraction'
 import {
+  CHAIN_ID,
   ENTRY_POINT,
   RPC_URL,
   artifact,
@@ -106,4 +110,64 @@ test('an unknown policy is refused by pm_getPaymasterStubData with -32000 and th
   })
   assert.equal(body.error.code, -32000)
   assert.deepEqual(body.error.data, { policyId: unknown, reason: 'unknown' })
+})
+
+// ---------------------------------------------------------------------------------------------
+// The official SDK against the Wallet API of `keyward dev`.
+const sdkChain = defineChain({
+  id: CHAIN_ID,
+  name: 'Keyward dev',
+  nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+  rpcUrls: { default: { http: [RPC_URL] } },
+  blockTime: 1000,
+})
+const sdkTransport = alchemyWalletTransport({ url: RPC_URL })
+const WAIT = { timeout: 60_000, pollingInterval: 250 }
+const sponsored = { paymaster: { policyId: DEV_POLICY_ID } }
+const readCounter = () => publicClient.readContract({ address: counter, abi: counterAbi, functionName: 'counter' })
+
+async function sendSponsored(client) {
+  const before = await readCounter()
+  const { id } = await client.sendCalls({ calls: [countCall()], capabilities: sponsored })
+  const status = await client.waitForCallsStatus({ id, ...WAIT })
+  assert.equal(status.statusCode, 200, `status ${status.statusCode}`)
+  assert.equal(status.receipts[0].status, 'success')
+  assert.equal(await readCounter(), before + 1n)
+}
+
+test('official SDK: sendCalls with paymaster { policyId } from a 0-ETH smart account, twice', async () => {
+  const owner = privateKeyToAccount(generatePrivateKey())
+  const { address } = await createSmartWalletClient({ signer: owner, transport: sdkTransport, chain: sdkChain }).requestAccount()
+  const client = createSmartWalletClient({ signer: owner, transport: sdkTransport, chain: sdkChain, account: address })
+  const prepared = await client.prepareCalls({ calls: [countCall()], capabilities: sponsored })
+  assert.equal(prepared.feePayment.sponsored, true)
+  assert.ok(prepared.data.paymaster, 'the prepared operation names a paymaster')
+  const paymaster = prepared.data.paymaster
+  const depositBefore = await depositOf(paymaster)
+  await sendSponsored(client) // deploys the counterfactual account
+  await sendSponsored(client)
+  assert.equal(await publicClient.getBalance({ address }), 0n)
+  assert.equal(await depositOf(address), 0n)
+  assert.ok((await depositOf(paymaster)) < depositBefore, 'the deposit paid')
+})
+
+test('official SDK: a 0-ETH EOA is delegated (EIP-7702) and calls, sponsored', async () => {
+  const owner = privateKeyToAccount(generatePrivateKey())
+  const client = createSmartWalletClient({ signer: owner, transport: sdkTransport, chain: sdkChain })
+  await sendSponsored(client)
+  await sendSponsored(client)
+  assert.equal(await publicClient.getBalance({ address: owner.address }), 0n)
+})
+
+test('official SDK: an unknown policy is refused at prepare, naming the policy', async () => {
+  const owner = privateKeyToAccount(generatePrivateKey())
+  const { address } = await createSmartWalletClient({ signer: owner, transport: sdkTransport, chain: sdkChain }).requestAccount()
+  const client = createSmartWalletClient({ signer: owner, transport: sdkTransport, chain: sdkChain, account: address })
+  const unknown = '0b6c1bd4-1d6b-4a5f-9c1e-2f4f1b1a2c3d'
+  await assert.rejects(client.prepareCalls({ calls: [countCall()], capabilities: { paymaster: { policyId: unknown } } }), (error) => {
+    const text = []
+    for (let e = error; e; e = e.cause) text.push(e.message, e.details ?? '')
+    assert.match(text.join('\n'), new RegExp(`unknown policy ${unknown}`))
+    return true
+  })
 })
