@@ -23,7 +23,7 @@ use keyward_primitives::mav2::abi::{Call, encode_execute, encode_execute_batch, 
 use keyward_primitives::mav2::factory::SemiModularAccountInit;
 use keyward_primitives::mav2::ids::{DIRECT_CALL_ENTITY_ID, OWNER_ENTITY_ID};
 use keyward_primitives::mav2::signature::{DUMMY_USER_OP_SIGNATURE, eoa_user_op_signature, user_op_signing_hash};
-use keyward_primitives::mav2::{InstallValidation, NonceKey};
+use keyward_primitives::mav2::{InstallValidation, NonceKey, ValidationLocator};
 use keyward_primitives::{FactoryInit, UserOperation};
 
 pub use contracts::AccountContracts;
@@ -74,7 +74,7 @@ pub struct ModularAccount<S> {
     chain_id: u64,
     contracts: AccountContracts,
     factory_args: Option<SemiModularAccountInit>,
-    parallel_key: U256,
+    nonce_key: NonceKey,
     deferred: Option<DeferredSessionGrant>,
 }
 
@@ -95,7 +95,7 @@ impl<S> ModularAccount<S> {
             chain_id,
             contracts,
             factory_args: Some(init),
-            parallel_key: U256::ZERO,
+            nonce_key: NonceKey::owner(),
             deferred: None,
         }
     }
@@ -110,7 +110,7 @@ impl<S> ModularAccount<S> {
             chain_id,
             contracts,
             factory_args: None,
-            parallel_key: U256::ZERO,
+            nonce_key: NonceKey::owner(),
             deferred: None,
         }
     }
@@ -143,7 +143,10 @@ impl<S> ModularAccount<S> {
             chain_id,
             contracts,
             factory_args,
-            parallel_key: U256::ZERO,
+            nonce_key: NonceKey {
+                parallel_key: U256::ZERO,
+                locator: ValidationLocator::regular(signer_entity.entity_id, signer_entity.is_global_validation, false),
+            },
             deferred: None,
         })
     }
@@ -172,8 +175,7 @@ impl<S> ModularAccount<S> {
 
     /// Uses another parallel nonce key (≤ 152 bits): an independent EntryPoint sequence.
     pub fn with_parallel_key(mut self, parallel_key: U256) -> Result<Self, AccountError> {
-        NonceKey::regular(parallel_key, self.signer_entity.entity_id, self.signer_entity.is_global_validation, false)?;
-        self.parallel_key = parallel_key;
+        self.nonce_key = NonceKey::new(parallel_key, self.nonce_key.locator)?;
         Ok(self)
     }
 
@@ -220,14 +222,7 @@ impl<S> ModularAccount<S> {
 
     /// The MAv2 nonce key selecting this signer's validation (§4).
     pub fn nonce_key(&self) -> NonceKey {
-        // Range checked at construction (parallel key ≤ 152 bits; entity not a direct call).
-        NonceKey::regular(
-            self.parallel_key,
-            self.signer_entity.entity_id,
-            self.signer_entity.is_global_validation,
-            false,
-        )
-        .unwrap_or_else(|_| NonceKey::owner())
+        self.nonce_key
     }
 
     /// The full nonce for EntryPoint sequence `sequence` of [`Self::nonce_key`].
