@@ -398,3 +398,58 @@ async fn paymaster_guarded_session_is_sponsored_by_its_paymaster_only() {
         assert!(err.to_string().contains("AA23"), "{err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erc20_spend_limit_session_spends_up_to_its_limit_across_a_batch() {
+    use keyward_contracts::bindings::TestToken;
+    use keyward_primitives::mav2::modules::allow_selectors;
+    let dev = Dev::start("erc20").await;
+    let client = dev.client();
+    let owner = ModularAccount::owner(Dev::key(), U256::ZERO, dev.chain_id, dev.contracts);
+    dev.fund(owner.address(), 2 * ETH).await;
+    let token = dev.mav2.token(owner.address(), U256::from(1_000)).await;
+
+    // transfer/approve on the token only, with a lifetime limit of 100 units (the PermissionBuilder
+    // shape of erc20-token-transfer: allowlist validation hook E + allowlist execution hook E').
+    let session_key = Dev::key();
+    let transfer_sel = TestToken::transferCall::SELECTOR.into();
+    let approve_sel = TestToken::approveCall::SELECTOR.into();
+    let session = SessionKeyValidation::new(4, session_key.address())
+        .erc20_spend_limits([(token, U256::from(100))])
+        .allowlist(vec![allow_selectors(token, vec![approve_sel, transfer_sel])]);
+    let install = session.to_install(&dev.contracts.modules).unwrap();
+    assert_eq!(install.hooks[0].config.entity.entity_id, 4 + 0x7fff_ffff, "ERC-20 limit on the offset id");
+    let install_gas = GasOverrides {
+        call_gas_limit: Some(2_000_000),
+        verification_gas_limit: Some(1_500_000),
+        pre_verification_gas: Some(U256::from(150_000)),
+        ..Default::default()
+    };
+    let op = owner.build_user_operation(&client, owner.encode_install_validation(&install), install_gas).await.unwrap();
+    let hash = client.send_user_operation(&op).await.unwrap();
+    assert!(client.wait_for_receipt(hash).await.unwrap().success);
+
+    let connection = SessionKeyConnection {
+        account_address: owner.address(),
+        signer_entity: SignerEntity::new(4, false),
+        factory_args: None,
+    };
+    let sk = ModularAccount::session_key(session_key, connection, dev.chain_id, dev.contracts).unwrap();
+    let to = Address::with_last_byte(0x78);
+    let transfer = |amount: u64| Call {
+        target: token,
+        value: U256::ZERO,
+        data: TestToken::transferCall { to, amount: U256::from(amount) }.abi_encode().into(),
+    };
+    // 60 + 40 in one batch: exactly the limit.
+    let r = sk.send_calls(&client, vec![transfer(60), transfer(40)]).await.unwrap();
+    assert!(r.success, "batch within the limit");
+    assert_eq!(dev.mav2.token_balance(token, to).await, U256::from(100));
+    // One more unit: the execution hook reverts it.
+    let r = sk.send_calls(&client, vec![transfer(1)]).await.unwrap();
+    assert!(!r.success, "limit exhausted");
+    assert_eq!(dev.mav2.token_balance(token, to).await, U256::from(100));
+    // Any other call (plain value to the token) is outside the allowlist: refused in validation.
+    let err = sk.send_calls(&client, vec![call(token, 0)]).await.unwrap_err();
+    assert_eq!(rpc_code(&err), Some(SIMULATION_FAILURE), "{err}");
+}
