@@ -32,6 +32,7 @@ use crate::dev_keys::{DEV_KEY_COUNT, dev_signers};
 use crate::error::{ChainError, ChainResult};
 use crate::traits::{Chain, DevChain};
 use journal::{Entry, Journal};
+pub use state::InspectContext;
 use state::{ChainState, Params, PendingTx};
 
 /// When the embedded chain mines blocks.
@@ -253,6 +254,20 @@ impl EmbeddedChain {
         self.read()?.chain.simulate(req, overrides, gas, now_secs())
     }
 
+    /// Runs `req` as `eth_call` does (pending state, `overrides`, nothing committed) with a revm
+    /// `inspector` watching every step and frame; returns the raw EVM result.
+    pub fn inspect_call<I>(
+        &self,
+        req: TransactionRequest,
+        overrides: Option<StateOverride>,
+        inspector: I,
+    ) -> ChainResult<ExecutionResult>
+    where
+        I: for<'a> revm::Inspector<InspectContext<'a>>,
+    {
+        self.read()?.chain.simulate_inspected(req, overrides, now_secs(), inspector)
+    }
+
     /// `eth_call` (pending state, `overrides`, nothing committed) run under the revm inspector
     /// [`trace::ValidationTracer`]: the call's output (or revert) and its execution trace.
     pub fn trace_call(
@@ -261,7 +276,7 @@ impl EmbeddedChain {
         overrides: Option<StateOverride>,
     ) -> ChainResult<(ChainResult<Bytes>, trace::ExecutionTrace)> {
         let mut tracer = trace::ValidationTracer::new();
-        let result = self.read()?.chain.simulate_inspected(req, overrides, now_secs(), &mut tracer)?;
+        let result = self.inspect_call(req, overrides, &mut tracer)?;
         Ok((execution_output(result), tracer.into_trace()))
     }
 

@@ -28,6 +28,10 @@ use crate::error::{ChainError, ChainResult};
 /// The account database of the embedded chain.
 pub(crate) type Db = CacheDB<EmptyDB>;
 
+/// The revm context an inspector sees on the embedded chain: the pending state behind an overlay
+/// that is dropped after the call.
+pub type InspectContext<'a> = alloy_evm::eth::EthEvmContext<&'a mut CacheDB<&'a Db>>;
+
 /// Root of an empty trie (withdrawals of a post-Shanghai block without withdrawals).
 const EMPTY_ROOT_HASH: B256 =
     alloy::primitives::b256!("0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421");
@@ -344,13 +348,16 @@ impl ChainState {
     }
 
     /// Runs `req` like [`Self::simulate`] with `inspector` watching every step (nothing committed).
-    pub(crate) fn simulate_inspected(
+    pub(crate) fn simulate_inspected<I>(
         &self,
         req: TransactionRequest,
         overrides: Option<StateOverride>,
         now: u64,
-        inspector: &mut super::trace::ValidationTracer,
-    ) -> ChainResult<ExecutionResult> {
+        inspector: I,
+    ) -> ChainResult<ExecutionResult>
+    where
+        I: for<'a> revm::Inspector<InspectContext<'a>>,
+    {
         let env = self.call_env(now);
         let mut tx_env: TxEnv = req.try_into_tx_env(&env).map_err(|e| ChainError::InvalidParams(e.to_string()))?;
         tx_env.gas_limit = tx_env.gas_limit.min(self.params.block_gas_limit);
