@@ -111,8 +111,18 @@ impl Wallet {
             .await
             .map_err(|e| WalletError::Internal(format!("mempool: {e}")))?
             .is_some();
-        if !known {
-            self.bundler.add(RpcUserOperation { op: op.clone(), eip7702_auth }, ep).await?;
+        if !known && let Err(e) = self.bundler.add(RpcUserOperation { op: op.clone(), eip7702_auth }, ep).await {
+            // A concurrent retry may have submitted it meanwhile (and it may even be included, so
+            // this copy now fails its nonce check): then it is accepted all the same.
+            let now_known = self
+                .store
+                .get_user_op(self.chain_id, ep, hash)
+                .await
+                .map_err(|e| WalletError::Internal(format!("mempool: {e}")))?
+                .is_some();
+            if !now_known {
+                return Err(e.into());
+            }
         }
         let record = CallRecord {
             id: id_text,

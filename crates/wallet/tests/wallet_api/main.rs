@@ -3,6 +3,7 @@
 //! requests (precise error, no row left behind), idempotent retries.
 
 mod backends;
+mod concurrency;
 mod env;
 mod latency;
 mod malformed;

@@ -1,0 +1,108 @@
+//! Retries arriving together: parallel identical sends answer one id and submit one operation;
+//! parallel sessions for one account get distinct entity ids (and so distinct grants).
+
+use alloy::primitives::U256;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use keyward_api::wallet::{
+    Call, CreateSessionParams, KeyType, PrepareCallsParams, RequestAccountParams, SessionKey, SessionSignatureRequest,
+    StatusCode, WalletApiClient,
+};
+use keyward_contracts::bindings::TestCounter;
+
+use crate::env::{ETH, Env, sign_prepared};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_retries_and_parallel_sessions() {
+    let env = Env::new().await;
+    let owner = PrivateKeySigner::random();
+    let account = env
+        .client
+        .request_account(RequestAccountParams::BySigner {
+            signer_address: owner.address(),
+            id: None,
+            creation_hint: None,
+            include_counterfactual_info: Some(true),
+        })
+        .await
+        .unwrap()
+        .account_address;
+    env.fund(account, ETH).await;
+    let counter = env.h.counter().await;
+    let prepared = env
+        .client
+        .prepare_calls(PrepareCallsParams {
+            calls: Some(vec![Call {
+                to: counter,
+                data: Some(TestCounter::countCall {}.abi_encode().into()),
+                value: None,
+            }]),
+            from: account,
+            chain_id: u32::try_from(env.chain_id).unwrap().into(),
+            capabilities: None,
+            paymaster_permit_signature: None,
+        })
+        .await
+        .unwrap();
+    let send = sign_prepared(&prepared, &owner);
+    let answers = futures_join(8, |_| {
+        let client = env.client.clone();
+        let send = send.clone();
+        async move { client.send_prepared_calls(send).await.unwrap() }
+    })
+    .await;
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "one id for every retry");
+    assert_eq!(env.counts().await.calls, 1);
+    assert_eq!(env.wait(&answers[0].id).await.status, StatusCode::Confirmed);
+    assert_eq!(env.h.read(counter, TestCounter::counterCall {}).await.unwrap(), U256::from(1), "executed once");
+
+    let sessions = futures_join(6, |_| {
+        let client = env.client.clone();
+        let chain_id = u32::try_from(env.chain_id).unwrap().into();
+        async move {
+            client
+                .create_session(CreateSessionParams {
+                    account,
+                    chain_id,
+                    expiry_sec: None,
+                    key: SessionKey { ty: KeyType::Secp256k1, public_key: PrivateKeySigner::random().address() },
+                    permissions: serde_json::from_value(serde_json::json!([{ "type": "root" }])).unwrap(),
+                })
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let mut digests: Vec<_> = sessions
+        .iter()
+        .map(|s| {
+            let SessionSignatureRequest::TypedData { raw_payload, .. } = &s.signature_request;
+            *raw_payload
+        })
+        .collect();
+    digests.sort();
+    digests.dedup();
+    assert_eq!(digests.len(), 6, "six distinct grants");
+    let mut entities = Vec::new();
+    for s in &sessions {
+        let stored = env.wallet.store().session(&s.session_id.0.0).await.unwrap().unwrap();
+        entities.push(stored.entity_id);
+    }
+    entities.sort();
+    assert_eq!(entities, (1..=6).collect::<Vec<u32>>());
+}
+
+/// Runs `n` futures made by `make` concurrently and collects their outputs in order.
+async fn futures_join<F, Fut, T>(n: usize, make: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let handles: Vec<_> = (0..n).map(|i| tokio::spawn(make(i))).collect();
+    let mut out = Vec::with_capacity(n);
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
