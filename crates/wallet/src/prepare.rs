@@ -339,3 +339,58 @@ impl Wallet {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyward_api::wallet::HexBigInt;
+
+    #[test]
+    fn gas_overrides_absolute_and_multiplied() {
+        let mut op = UserOperation {
+            call_gas_limit: 100_000,
+            verification_gas_limit: 200_000,
+            pre_verification_gas: U256::from(50_000),
+            max_fee_per_gas: 10,
+            max_priority_fee_per_gas: 2,
+            ..Default::default()
+        };
+        let o = GasParamsOverride {
+            call_gas_limit: Some(GasParam::Multiplier { multiplier: 1.5 }),
+            verification_gas_limit: Some(GasParam::Absolute(HexBigInt::from(7u64))),
+            ..Default::default()
+        };
+        apply_overrides(&mut op, &o).unwrap();
+        assert_eq!((op.call_gas_limit, op.verification_gas_limit), (150_000, 7));
+        assert_eq!(op.pre_verification_gas, U256::from(50_000), "untouched");
+        let bad = GasParamsOverride {
+            max_fee_per_gas: Some(GasParam::Multiplier { multiplier: -1.0 }),
+            ..Default::default()
+        };
+        assert!(
+            matches!(apply_overrides(&mut op, &bad), Err(WalletError::InvalidParams(m)) if m.contains("maxFeePerGas"))
+        );
+        let inverted = GasParamsOverride {
+            max_priority_fee_per_gas: Some(GasParam::Absolute(HexBigInt::from(11u64))),
+            ..Default::default()
+        };
+        assert!(apply_overrides(&mut op, &inverted).is_err(), "priority above the cap");
+    }
+
+    #[test]
+    fn calls_become_execute_batch_or_a_direct_account_call() {
+        let account = Address::repeat_byte(0xac);
+        let to = Address::repeat_byte(0x01);
+        let one = Call { to, data: Some(Bytes::from(vec![1, 2, 3, 4])), value: Some(HexBigInt::from(5u64)) };
+        assert_eq!(
+            account_call(account, &[one.clone()]).unwrap(),
+            encode_execute(to, U256::from(5), vec![1, 2, 3, 4].into())
+        );
+        let batch = account_call(account, &[one.clone(), one.clone()]).unwrap();
+        assert_eq!(&batch[..4], &[0x34, 0xfc, 0xd5, 0xbe], "executeBatch");
+        let own = Call { to: account, data: Some(Bytes::from(vec![9, 9, 9, 9])), value: None };
+        assert_eq!(account_call(account, &[own]).unwrap(), Bytes::from(vec![9, 9, 9, 9]));
+        let own_with_value = Call { to: account, data: None, value: Some(HexBigInt::from(1u64)) };
+        assert!(account_call(account, &[own_with_value]).is_err());
+    }
+}

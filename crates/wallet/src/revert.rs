@@ -58,3 +58,34 @@ pub fn explain(message: &str) -> String {
         None => message.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::keccak256;
+    use alloy::sol_types::SolValue;
+
+    fn selector(signature: &str) -> Vec<u8> {
+        keccak256(signature)[..4].to_vec()
+    }
+
+    #[test]
+    fn names_nested_errors_and_leaves_unknown_data_alone() {
+        let inner = selector("ExceededNativeTokenLimit()");
+        let mut outer = selector("PreUserOpValidationHookReverted(bytes24,bytes)");
+        outer.extend(
+            (alloy::primitives::FixedBytes::<24>::repeat_byte(0xab), alloy::primitives::Bytes::from(inner.clone()))
+                .abi_encode_params(),
+        );
+        let named = describe_revert(&outer).expect("known error");
+        assert!(named.starts_with("PreUserOpValidationHookReverted(0xabab"), "{named}");
+        assert!(named.ends_with("ExceededNativeTokenLimit())"), "{named}");
+        let message = format!("AA23 reverted (revert data {})", alloy::hex::encode_prefixed(&inner));
+        assert_eq!(
+            explain(&message),
+            format!("AA23 reverted (revert data {}: ExceededNativeTokenLimit())", alloy::hex::encode_prefixed(&inner))
+        );
+        assert_eq!(explain("AA23 reverted (revert data 0xdeadbeef)"), "AA23 reverted (revert data 0xdeadbeef)");
+        assert_eq!(explain("no data here"), "no data here");
+    }
+}
