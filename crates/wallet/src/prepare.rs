@@ -383,7 +383,7 @@ mod tests {
         let to = Address::repeat_byte(0x01);
         let one = Call { to, data: Some(Bytes::from(vec![1, 2, 3, 4])), value: Some(HexBigInt::from(5u64)) };
         assert_eq!(
-            account_call(account, &[one.clone()]).unwrap(),
+            account_call(account, std::slice::from_ref(&one)).unwrap(),
             encode_execute(to, U256::from(5), vec![1, 2, 3, 4].into())
         );
         let batch = account_call(account, &[one.clone(), one.clone()]).unwrap();
