@@ -237,3 +237,47 @@ async fn session_key_with_hooks_on_a_modular_account() {
     assert!(matches!(e.reason(), Some(r) if r.starts_with("AA23") || r.starts_with("AA24")), "{e:?}");
     assert_eq!(signer_of(&m, 9, a.address).await, Address::ZERO);
 }
+
+#[tokio::test]
+async fn deferred_session_install_granted_by_the_modular_owner_validation() {
+    use alloy::signers::SignerSync;
+    use keyward_primitives::mav2::signature::eoa_validation_data;
+    use keyward_primitives::mav2::{DeferredAction, DeferredActionPrefix, ReplaySafeDomain, ValidationLocator};
+
+    let m = Mav2::embedded().await;
+    let a = deployed(&m, eth(1)).await;
+    let handle = a.handle(&m);
+    let to = Address::repeat_byte(0x36);
+    let perms = json!([
+        {"type": "native-token-transfer", "data": {"allowance": format!("{:#x}", milli(3))}},
+        {"type": "contract-access", "data": {"address": format!("{to:#x}")}},
+    ]);
+    let s = m.compile(&handle, 12, perms, 0).await;
+    let nonce = s.nonce_key(true).nonce(0);
+    let digest = DeferredAction::build(nonce, 0, s.compiled.calldata()).unwrap().digest(m.chain_id, a.address);
+    let grant = |signed: alloy::primitives::B256| DeferredActionPrefix {
+        inner_locator: ValidationLocator::regular(OWNER_ENTITY, true, false),
+        deadline: 0,
+        call: s.compiled.calldata(),
+        deferred_signature: eoa_validation_data(&a.owner.sign_hash_sync(&signed).unwrap()),
+    };
+    let inner = execute(to, milli(2), Bytes::new());
+    // The module validation verifies a ReplaySafeHash in its own domain: the bare digest (what an
+    // SMA owner signs) is refused.
+    let bare = grant(digest);
+    let op = m.deferred_op_with(&handle, &s, &inner, nonce, &bare).await;
+    m.send(op).await.rejected_with("AA23", Some(ModularAccount::DeferredActionSignatureInvalid::SELECTOR));
+    let domain = ReplaySafeDomain::Module {
+        chain_id: m.chain_id,
+        module: m.modules.single_signer_validation,
+        account: a.address,
+    };
+    let wrapped = grant(domain.replay_safe_hash(digest));
+    let op = m.deferred_op_with(&handle, &s, &inner, nonce, &wrapped).await;
+    m.send(op).await.success();
+    assert_eq!(signer_of(&m, 12, a.address).await, s.key.address());
+    assert_eq!(m.balance(to).await, milli(2));
+    // Installed with its limits: 1 mETH left, one wei more is refused.
+    m.session_call(&handle, &s, &execute(to, milli(1) + U256::from(1), Bytes::new())).await.reverted();
+    m.session_call(&handle, &s, &execute(to, milli(1), Bytes::new())).await.success();
+}
