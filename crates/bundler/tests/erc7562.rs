@@ -160,6 +160,40 @@ async fn r22_session_with_paymaster_guard_follows_erc7562() {
     m.send(op).await.success();
 }
 
+#[tokio::test]
+async fn r22_modular_account_creation_and_owner_op_follow_erc7562() {
+    use alloy::sol_types::SolCall;
+    use keyward_contracts::bindings::AccountFactory;
+    use keyward_primitives::FactoryInit;
+    use keyward_primitives::mav2::NonceKey;
+
+    let (chain, m) = setup().await;
+    let owner = alloy::signers::local::PrivateKeySigner::random();
+    let (salt, entity) = (U256::from(1), 4u32);
+    let address =
+        m.h.read(m.factory, AccountFactory::getAddressCall { owner_: owner.address(), salt, entityId: entity })
+            .await
+            .unwrap();
+    m.fund(address, eth(1)).await;
+    let key = NonceKey::regular(U256::ZERO, entity, true, false).unwrap();
+    for first in [true, false] {
+        let nonce = m.ep_nonce(address, key.full_key()).await;
+        let mut op = m.op(address, nonce, execute(Address::repeat_byte(0x17), U256::from(1), Bytes::new()));
+        if first {
+            let data =
+                AccountFactory::createAccountCall { owner_: owner.address(), salt, entityId: entity }.abi_encode();
+            op.factory = Some(FactoryInit { factory: m.factory, factory_data: data.into() });
+            op.verification_gas_limit = keyward_testkit::mav2::VERIFICATION_GAS_HEAVY;
+        }
+        op.signature = m.ecdsa_user_op_signature(&owner, &op);
+        let (v, trace, _) = judge(&chain, &m, &op);
+        assert_clean(if first { "ModularAccount creation" } else { "ModularAccount owner op" }, &v, &trace, address);
+        // The owner validation is a module: its storage (keyed by the account) was read.
+        assert!(trace.storage.iter().any(|x| x.address == m.modules.single_signer_validation));
+        m.send(op).await.success();
+    }
+}
+
 fn violation_entity(v: &Violation) -> Entity {
     match v {
         Violation::BannedOpcode { entity, .. }
