@@ -194,6 +194,41 @@ async fn r22_modular_account_creation_and_owner_op_follow_erc7562() {
     }
 }
 
+#[tokio::test]
+async fn r22_eip7702_delegated_eoa_owner_and_session_ops_follow_erc7562() {
+    use alloy::eips::eip7702::Authorization;
+    use alloy::network::TransactionBuilder;
+    use alloy::rpc::types::TransactionRequest;
+    use alloy::signers::SignerSync;
+    use keyward_chain::send::with_authorizations;
+    use keyward_primitives::mav2::factory::SemiModularAccountInit;
+    use keyward_testkit::mav2::SmaAccount;
+
+    let (chain, m) = setup().await;
+    let implementation =
+        m.h.deploy(keyward_contracts::artifacts::semi_modular_account_7702(), &m.h.ep.abi_encode()).await;
+    let eoa = alloy::signers::local::PrivateKeySigner::random();
+    m.fund(eoa.address(), eth(1)).await;
+    let auth = Authorization { chain_id: U256::from(m.chain_id), address: implementation, nonce: 0 };
+    let signed = auth.clone().into_signed(eoa.sign_hash_sync(&auth.signature_hash()).unwrap());
+    let tx = with_authorizations(TransactionRequest::default().with_to(eoa.address()), vec![signed]);
+    assert!(m.h.send_tx(&m.h.keys[0], tx).await.unwrap().status());
+    let init = SemiModularAccountInit { factory: m.factory, owner: eoa.address(), salt: U256::ZERO };
+    let a = SmaAccount { address: eoa.address(), owner: eoa, init };
+    let to = Address::repeat_byte(0x18);
+    let mut op = m.owner_op(&a, execute(to, U256::from(1), Bytes::new())).await;
+    m.sign_owner(&a, &mut op);
+    let (v, trace, _) = judge(&chain, &m, &op);
+    assert_clean("7702 owner op", &v, &trace, a.address);
+    m.send(op).await.success();
+    let s = m.session(&a, 5, session_perms(to), m.now().await + 3600).await;
+    let mut op = m.session_op(&a, &s, &execute(to, milli(1), Bytes::new())).await;
+    m.sign_session(&s, &mut op);
+    let (v, trace, _) = judge(&chain, &m, &op);
+    assert_clean("7702 session op", &v, &trace, a.address);
+    m.send(op).await.success();
+}
+
 fn violation_entity(v: &Violation) -> Entity {
     match v {
         Violation::BannedOpcode { entity, .. }
