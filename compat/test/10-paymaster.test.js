@@ -105,7 +105,7 @@ test('an unknown policy is refused by pm_getPaymasterStubData with -32000 and th
   const { body } = await rawRpc({
     jsonrpc: '2.0',
     id: 1,
-    method: 'pm_getPaymasterData',
+    method: 'pm_getPaymasterStubData',
     params: [{ sender: account.address, nonce: '0x0', callData: '0x' }, ENTRY_POINT, '0x7a69', { policyId: unknown }],
   })
   assert.equal(body.error.code, -32000)

@@ -63,6 +63,25 @@ impl PaymasterRpc {
     }
 }
 
+/// `pm_getPaymasterData` signs final values: every gas and fee field must be given (stub data may
+/// be asked for before estimation, with them absent).
+fn require_final_gas(op: &UserOperationRequest) -> Result<(), ErrorObjectOwned> {
+    for (name, given) in [
+        ("callGasLimit", op.call_gas_limit.is_some()),
+        ("verificationGasLimit", op.verification_gas_limit.is_some()),
+        ("preVerificationGas", op.pre_verification_gas.is_some()),
+        ("maxFeePerGas", op.max_fee_per_gas.is_some()),
+        ("maxPriorityFeePerGas", op.max_priority_fee_per_gas.is_some()),
+    ] {
+        if !given {
+            return Err(invalid(format!(
+                "userOp.{name} is required by pm_getPaymasterData (the final value is signed)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn invalid(message: String) -> ErrorObjectOwned {
     ErrorObjectOwned::owned::<()>(INVALID_PARAMS, message, None)
 }
@@ -113,6 +132,7 @@ impl PaymasterApiServer for PaymasterRpc {
         chain_id: U64,
         paymaster_context: Option<PaymasterContext>,
     ) -> RpcResult<PaymasterData> {
+        require_final_gas(&user_op)?;
         let (op, policy_id) = self.request(user_op, entry_point, chain_id, paymaster_context)?;
         let f = self.sponsor.sponsor(&op, &policy_id).await.map_err(|e| rpc_error(&policy_id, e))?;
         Ok(PaymasterData {

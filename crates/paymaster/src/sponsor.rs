@@ -197,6 +197,7 @@ impl Sponsor {
         let policy = self.policy(policy_id).await?;
         let now = self.now().await?;
         policy.admit(op, now, None)?;
+        self.refuse_if_spent(&policy, op.sender).await?;
         let window = self.window(&policy, now);
         let data = VerifyingPaymasterData::stub(window);
         Ok(SponsoredFields {
@@ -309,6 +310,25 @@ impl Sponsor {
             }
         }
         Ok(report)
+    }
+
+    /// Refuses early (stub data) when the policy, or the sender's share, has nothing left at all;
+    /// the exact check against the operation's cost happens when it is sponsored.
+    async fn refuse_if_spent(&self, policy: &Policy, sender: Address) -> Result<(), SponsorError> {
+        let id = policy.id;
+        if let Some(limit) = policy.max_total_spend.map(|w| w.0) {
+            let committed = self.store.policy_totals(&id.to_string()).await?.committed();
+            if committed >= limit {
+                return Err(PolicyError::Exhausted { id, limit, committed, cost: U256::ZERO }.into());
+            }
+        }
+        if let Some(limit) = policy.max_spend_per_sender.map(|w| w.0) {
+            let committed = self.store.sender_totals(&id.to_string(), sender).await?.committed();
+            if committed >= limit {
+                return Err(PolicyError::SenderExhausted { id, sender, limit, committed, cost: U256::ZERO }.into());
+            }
+        }
+        Ok(())
     }
 
     /// The signature window: from the policy's start (or 0) to now + lifetime, capped by the

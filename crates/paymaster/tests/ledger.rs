@@ -195,6 +195,8 @@ async fn expired_reservations_are_released_to_make_room(backend: Backend) {
     let pid = id.to_string();
     let first = sponsor.sponsor(&op_of(&env, Address::with_last_byte(1), 0), &pid).await.unwrap();
     assert!(exhausted(&sponsor.sponsor(&op_of(&env, Address::with_last_byte(2), 0), &pid).await.unwrap_err()));
+    // With nothing left, stub data (ERC-7677 pm_getPaymasterStubData) is refused too.
+    assert!(exhausted(&sponsor.stub(&op_of(&env, Address::with_last_byte(2), 0), &pid).await.unwrap_err()));
     // Past the signature's window (+ grace), the unsettled reservation no longer holds the budget.
     let release_at = first.window.valid_until + keyward_paymaster::sponsor::RELEASE_GRACE;
     while sponsor.now().await.unwrap() <= release_at {

@@ -170,6 +170,19 @@ async fn erc7677_errors_are_precise() {
             assert!(text.contains(needle), "{method}: {resp} lacks {needle:?}");
         }
     }
+    // Final data needs final gas values: each missing one is named.
+    for field in ["callGasLimit", "verificationGasLimit", "preVerificationGas", "maxFeePerGas", "maxPriorityFeePerGas"]
+    {
+        let mut partial = wire(&op);
+        partial.as_object_mut().unwrap().remove(field);
+        let resp = call(&module, "pm_getPaymasterData", json!([partial, ep, chain, ctx])).await;
+        assert_eq!(resp["error"]["code"], json!(-32602), "{resp}");
+        let msg = resp["error"]["message"].as_str().unwrap();
+        assert!(msg.starts_with(&format!("userOp.{field} is required")), "{msg}");
+        // Stub data does not need them.
+        let resp = call(&module, "pm_getPaymasterStubData", json!([partial, ep, chain, ctx])).await;
+        assert!(resp.get("result").is_some(), "{resp}");
+    }
     let unknown = Uuid::new_v4();
     let resp =
         call(&module, "pm_getPaymasterData", json!([wire(&op), ep, chain, {"policyId": unknown.to_string()}])).await;
