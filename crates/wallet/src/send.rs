@@ -132,13 +132,33 @@ impl Wallet {
             calls_json: prepared.calls_json.clone(),
             created_at: wallet_now(),
         };
-        self.store.insert_call(&record).await?;
-        if prepared.deferred
-            && let Some(session) = prepared.session_id
-        {
-            self.store.set_session_first_op(&session, hash).await?;
+        // The operation is in the mempool now: a failure from here on is not answered -32603 (a
+        // client retrying that would be fine here, but the spec's rule is firm); the writes are
+        // retried first, then the answer names the id the retry will get.
+        let session = prepared.session_id.filter(|_| prepared.deferred);
+        let mut last_error = None;
+        for attempt in 0..3u64 {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+            }
+            let written = async {
+                self.store.insert_call(&record).await?;
+                if let Some(session) = &session {
+                    self.store.set_session_first_op(session, hash).await?;
+                }
+                Ok::<_, keyward_store::StoreError>(())
+            }
+            .await;
+            match written {
+                Ok(()) => return Ok(answer(id, hash, calls)),
+                Err(e) => last_error = Some(e),
+            }
         }
-        Ok(answer(id, hash, calls))
+        Err(WalletError::rejected(format!(
+            "user operation {hash} was accepted but its call id {id} could not be recorded ({}); send the same \
+             request again to get the id",
+            last_error.map(|e| e.to_string()).unwrap_or_default()
+        )))
     }
 
     /// The `eip7702Auth` to attach: required exactly when the op was prepared with one, equal to
