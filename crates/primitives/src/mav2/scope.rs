@@ -128,13 +128,14 @@ pub fn check_scope(account: Address, permissions: &[Permission], calls: &[Scoped
                             ));
                         }
                         let amount = U256::from_be_slice(&call.data[36..68]);
-                        let spent = match erc20_spent.iter_mut().find(|(t, _)| *t == call.to) {
-                            Some((_, s)) => s,
+                        let index = match erc20_spent.iter().position(|(t, _)| *t == call.to) {
+                            Some(i) => i,
                             None => {
                                 erc20_spent.push((call.to, U256::ZERO));
-                                &mut erc20_spent.last_mut().expect("just pushed").1
+                                erc20_spent.len() - 1
                             }
                         };
+                        let spent = &mut erc20_spent[index].1;
                         *spent = spent.saturating_add(amount);
                         if *spent > allowance {
                             return Err(violation(
