@@ -45,6 +45,7 @@ async fn two_hundred_concurrent_reservations_fit_exactly_fifty(backend: Backend)
     let mut policy = Policy::open(id, "fifty");
     policy.max_total_spend = Some(Wei(cost * U256::from(50)));
     let sponsor = env.sponsor(db.store.clone(), vec![policy]);
+    let started = std::time::Instant::now();
     let mut tasks = Vec::new();
     for i in 0..200u64 {
         let sponsor: Arc<Sponsor> = sponsor.clone();
@@ -61,6 +62,7 @@ async fn two_hundred_concurrent_reservations_fit_exactly_fifty(backend: Backend)
             Err(e) => panic!("unexpected error: {e}"),
         }
     }
+    eprintln!("{backend:?}: 200 concurrent sponsor() calls (50 reserved) in {:?}", started.elapsed());
     assert_eq!(ok.len(), 50, "sponsored");
     assert_eq!(refused, 150, "refused with the policy's error");
     let totals = db.store.policy_totals(&id.to_string()).await.unwrap();
