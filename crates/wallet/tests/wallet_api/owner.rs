@@ -275,7 +275,7 @@ async fn eip7702_first_call_delegates_then_plain_user_operations() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reverted_execution_is_status_500_and_capabilities_are_listed() {
+async fn reverting_calls_are_refused_at_prepare_and_capabilities_are_listed() {
     let env = Env::new().await;
     let owner = PrivateKeySigner::random();
     let account = env.client.request_account(by_signer(owner.address())).await.unwrap();
