@@ -207,10 +207,7 @@ contract EntryPoint is IEntryPoint, StakeManager, NonceManager {
         }
         IPaymaster.PostOpMode mode = IPaymaster.PostOpMode.opSucceeded;
         if (callData.length != 0 && !_callSender(mUserOp.sender, callData, mUserOp.callGasLimit)) {
-            bytes memory reason = _returnData(REVERT_REASON_MAX_LEN);
-            if (reason.length != 0) {
-                emit UserOperationRevertReason(opInfo.userOpHash, mUserOp.sender, mUserOp.nonce, reason);
-            }
+            _onExecutionReverted(opInfo, _returnData(REVERT_REASON_MAX_LEN));
             mode = IPaymaster.PostOpMode.opReverted;
         }
         unchecked {
@@ -535,8 +532,17 @@ contract EntryPoint is IEntryPoint, StakeManager, NonceManager {
         }
     }
 
+    /// @dev The op's call reverted: emits UserOperationRevertReason when the call returned data.
+    function _onExecutionReverted(UserOpInfo memory opInfo, bytes memory reason) internal virtual {
+        if (reason.length != 0) {
+            MemoryUserOp memory mUserOp = opInfo.mUserOp;
+            emit UserOperationRevertReason(opInfo.userOpHash, mUserOp.sender, mUserOp.nonce, reason);
+        }
+    }
+
     function _emitUserOperationEvent(UserOpInfo memory opInfo, bool success, uint256 actualGasCost, uint256 actualGas)
         internal
+        virtual
     {
         MemoryUserOp memory mUserOp = opInfo.mUserOp;
         emit UserOperationEvent(

@@ -61,6 +61,57 @@ contract EntryPointSimulations is EntryPoint, IEntryPointSimulations {
         }
     }
 
+    /// @notice Outcome of the execution phase of the last op this call simulated: whether an op was
+    ///         executed, whether its call succeeded (the `success` of its UserOperationEvent) and the
+    ///         call's revert data (empty on success, or when the call reverted without data).
+    /// @dev Keyward extension, read back through simulateHandleOp's `target` (target = this
+    ///      address, targetCallData = this selector), so estimation learns whether the op's own
+    ///      execution reverted without replaying its callData on the changed state. Transient
+    ///      storage: nothing outlives the call, and the EP's storage layout stays canonical.
+    function executionOutcome() external view returns (bool executed, bool success, bytes memory revertReason) {
+        uint256 flag;
+        assembly ("memory-safe") {
+            flag := tload(_EXECUTION_SLOT)
+            let len := tload(add(_EXECUTION_SLOT, 1))
+            revertReason := mload(0x40)
+            mstore(revertReason, len)
+            let words := shr(5, add(len, 31))
+            for { let i := 0 } lt(i, words) { i := add(i, 1) } {
+                mstore(add(add(revertReason, 0x20), shl(5, i)), tload(add(_EXECUTION_SLOT, add(2, i))))
+            }
+            mstore(0x40, add(add(revertReason, 0x20), shl(5, words)))
+        }
+        return (flag != 0, flag == 2, revertReason);
+    }
+
+    /// @dev keccak256("keyward.simulations.execution"): 0 = no op executed, 1 = call reverted,
+    ///      2 = succeeded; +1 holds the revert data's length, +2… its words.
+    uint256 private constant _EXECUTION_SLOT = 0x29b639cf1fb0968911e332b4986a8fbd2c764bf60f47cff8d93d99ae742a1aeb;
+
+    /// @dev Records the outcome for executionOutcome(), then emits as the EntryPoint does.
+    function _emitUserOperationEvent(UserOpInfo memory opInfo, bool success, uint256 actualGasCost, uint256 actualGas)
+        internal
+        override
+    {
+        assembly ("memory-safe") {
+            tstore(_EXECUTION_SLOT, add(iszero(iszero(success)), 1))
+        }
+        super._emitUserOperationEvent(opInfo, success, actualGasCost, actualGas);
+    }
+
+    /// @dev Keeps the call's revert data for executionOutcome(), then emits as the EntryPoint does.
+    function _onExecutionReverted(UserOpInfo memory opInfo, bytes memory reason) internal override {
+        assembly ("memory-safe") {
+            let len := mload(reason)
+            tstore(add(_EXECUTION_SLOT, 1), len)
+            let words := shr(5, add(len, 31))
+            for { let i := 0 } lt(i, words) { i := add(i, 1) } {
+                tstore(add(_EXECUTION_SLOT, add(2, i)), mload(add(add(reason, 0x20), shl(5, i))))
+            }
+        }
+        super._onExecutionReverted(opInfo, reason);
+    }
+
     /// @notice AA20 / AA30 prechecks, as an external view (canonical ABI, 0x957122ab).
     /// @dev Reverts Error("AA20 account not deployed") / Error("AA30 paymaster not deployed");
     ///      returns normally when both are fine.

@@ -8,6 +8,7 @@
 
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::rpc::types::state::AccountOverride;
+use alloy::sol_types::SolCall;
 use keyward_api::bundler::GasEstimate;
 use keyward_chain::Chain;
 use keyward_primitives::UserOperation;
@@ -20,8 +21,11 @@ use crate::validation::ValidationConfig;
 const PROBE_CALL_GAS: u128 = 5_000_000;
 /// Paymaster postOp limit used while probing (and answered when the client gave none).
 const DEFAULT_POST_OP_GAS: u128 = 100_000;
-/// `executeUserOp` selector: such calldata cannot be replayed as a plain call.
-const EXECUTE_USER_OP: [u8; 4] = [0x8d, 0xd7, 0x71, 0x2f];
+
+alloy::sol! {
+    /// Keyward's EntryPointSimulations extension: the outcome of the op it just executed.
+    function executionOutcome() external view returns (bool executed, bool success, bytes revertReason);
+}
 
 /// Adds `percent` % and `fixed` gas of headroom.
 fn with_margin(gas: U256, percent: u64, fixed: u64) -> U256 {
@@ -38,6 +42,21 @@ fn pre_verification_gas_bound(config: &ValidationConfig, mut op: UserOperation) 
     op.max_priority_fee_per_gas = u128::from(u64::MAX);
     op.pre_verification_gas = U256::from(u32::MAX);
     config.overheads.pre_verification_gas(&op.pack())
+}
+
+/// The revert reason of the probe's execution, if its call reverted (from `executionOutcome()`).
+fn execution_revert(target_success: &bool, target_result: &Bytes) -> Option<String> {
+    if !*target_success {
+        return Some(format!("the execution outcome could not be read ({target_result})"));
+    }
+    let outcome = executionOutcomeCall::abi_decode_returns(target_result).ok()?;
+    if !outcome.executed || outcome.success {
+        return None;
+    }
+    let data = outcome.revertReason;
+    Some(alloy::sol_types::decode_revert_reason(&data).unwrap_or_else(|| {
+        if data.is_empty() { "the call reverted without data".into() } else { format!("revert data {data}") }
+    }))
 }
 
 /// Estimates the gas fields of `op`. The signature may be a dummy of the right shape: accounts
@@ -78,15 +97,14 @@ pub async fn estimate_user_op_gas(
     let validation_gas = validation.returnInfo.preOpGas;
     let verification_gas_limit = with_margin(validation_gas, 20, 10_000);
 
-    let replayable = !op.call_data.starts_with(&EXECUTE_USER_OP) && !op.call_data.is_empty();
-    let (target, target_data) =
-        if replayable { (op.sender, op.call_data.clone()) } else { (Address::ZERO, Bytes::new()) };
-    let execution = simulate_handle_op_with(chain, config.entry_point, probe.pack(), target, target_data, overrides)
-        .await
-        .map_err(|e| crate::validation::simulation_rejection(op, e))?;
-    if replayable && !execution.targetSuccess {
-        let reason = alloy::sol_types::decode_revert_reason(&execution.targetResult)
-            .unwrap_or_else(|| format!("revert data {}", execution.targetResult));
+    // The simulations contract records whether the op's own call reverted; read it back through the
+    // `target` hook in the same simulation (replaying the callData afterwards would run it twice).
+    let outcome_call = Bytes::from(executionOutcomeCall {}.abi_encode());
+    let execution =
+        simulate_handle_op_with(chain, config.entry_point, probe.pack(), config.entry_point, outcome_call, overrides)
+            .await
+            .map_err(|e| crate::validation::simulation_rejection(op, e))?;
+    if let Some(reason) = execution_revert(&execution.targetSuccess, &execution.targetResult) {
         return Err(RejectReason::ExecutionReverted(reason));
     }
     // paid = actualGas (price 1) = preOpGas + used + (limit - used) / 10, limit = CGL + postOp.

@@ -120,3 +120,30 @@ async fn a_reverting_execution_is_reported() {
     assert_eq!(err.code(), -32521);
     assert!(err.to_string().contains("TestCounter: failed"), "{err}");
 }
+
+/// Regression: an execution that can only run once (an owner installing a session key with hooks
+/// and selectors: a second install reverts with ValidationAlreadySet) is estimated from the op's
+/// own execution, not from a replay of its callData on the state the op already changed.
+#[tokio::test]
+async fn a_run_once_execution_is_estimated_and_included() {
+    use keyward_testkit::mav2::Mav2;
+    let m = Mav2::embedded().await;
+    let a = m.account(U256::from(ETH)).await;
+    let perms = serde_json::json!([
+        {"type": "native-token-transfer", "data": {"allowance": "0x16345785d8a0000"}},
+        {"type": "contract-access", "data": {"address": "0x1111111111111111111111111111111111111111"}}
+    ]);
+    let expiry = m.now().await + 3_600;
+    let s = m.compile(&a, 7, perms, expiry).await;
+    let mut op = m.owner_op(&a, s.compiled.calldata()).await;
+    op.signature = keyward_primitives::mav2::signature::DUMMY_USER_OP_SIGNATURE;
+    let e = estimate_user_op_gas(m.h.chain.as_ref(), &ValidationConfig::default(), &op, None).await.unwrap();
+    apply(&mut op, &e);
+    m.sign_owner(&a, &mut op);
+    m.send(op).await.success();
+    // Installed: the same install again now reverts, and estimation reports it.
+    let mut again = m.owner_op(&a, s.compiled.calldata()).await;
+    again.signature = keyward_primitives::mav2::signature::DUMMY_USER_OP_SIGNATURE;
+    let err = estimate_user_op_gas(m.h.chain.as_ref(), &ValidationConfig::default(), &again, None).await.unwrap_err();
+    assert_eq!(err.code(), -32521, "{err}");
+}
