@@ -41,8 +41,8 @@ pub struct Env {
 
 /// What must outlive the test's store (its SQLite directory), or nothing.
 pub enum Keep {
-    /// A SQLite directory (held for its `Drop`).
-    Dir(#[allow(dead_code)] tempfile::TempDir),
+    /// A SQLite directory.
+    Dir(tempfile::TempDir),
     /// Nothing (PostgreSQL).
     Nothing,
 }
@@ -68,6 +68,14 @@ impl Env {
         let client = HttpClientBuilder::default().request_timeout(Duration::from_secs(30)).build(&url).unwrap();
         let chain_id = h.chain_id().await;
         Env { h, deployment, wallet, client, chain_id, _bundling: bundling, _server: server, _keep: keep }
+    }
+
+    /// The SQLite directory of the store, when there is one.
+    pub fn dir(&self) -> Option<&std::path::Path> {
+        match &self._keep {
+            Keep::Dir(d) => Some(d.path()),
+            Keep::Nothing => None,
+        }
     }
 
     /// Row counts of the wallet tables.

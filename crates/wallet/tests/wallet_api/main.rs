@@ -8,5 +8,6 @@ mod env;
 mod latency;
 mod malformed;
 mod owner;
+mod restart;
 mod sessions;
 mod sign;
