@@ -40,6 +40,26 @@ async fn funds(client: &BundlerClient, account: Address) -> U256 {
     client.balance(account).await.unwrap() + deposit
 }
 
+/// `eth_estimateUserOperationGas` refusing an op whose execution reverts.
+const EXECUTION_REVERTED: i32 = -32521;
+
+/// Over a module's remaining budget: the SDK's estimating path is refused (-32521, naming the
+/// module's error), and the same calls sent with explicit gas are included and revert onchain.
+async fn over_budget_reverts_onchain(
+    client: &BundlerClient,
+    sk: &ModularAccount<alloy::signers::local::PrivateKeySigner>,
+    calls: Vec<Call>,
+    module_error: &str,
+) {
+    let err = sk.send_calls(client, calls.clone()).await.unwrap_err();
+    assert_eq!(rpc_code(&err), Some(EXECUTION_REVERTED), "{err}");
+    assert!(err.to_string().contains(module_error), "estimation names {module_error}: {err}");
+    let data = sk.encode_calls(client, calls).await.unwrap();
+    let op = sk.build_user_operation(client, data, fixed_gas()).await.unwrap();
+    let hash = client.send_user_operation(&op).await.unwrap();
+    assert!(!client.wait_for_receipt(hash).await.unwrap().success, "the execution hook reverts it onchain");
+}
+
 fn fixed_gas() -> GasOverrides {
     GasOverrides {
         call_gas_limit: Some(300_000),
@@ -141,15 +161,9 @@ async fn scoped_session_with_hooks_is_enforced_and_uninstall_stops_it() {
     let receipt = owner.send_calls(&client, vec![]).await;
     // An empty batch is a valid owner op too; it deploys the account first.
     assert!(receipt.unwrap().success);
-    // Explicit gas: the bundler's estimation replays an op's callData after simulating it
-    // (crates/bundler/src/estimate.rs), so a non-idempotent self-call such as an
-    // installValidation with selectors is refused there (ValidationAlreadySet) — reported.
-    let install_gas = GasOverrides {
-        call_gas_limit: Some(2_000_000),
-        verification_gas_limit: Some(600_000),
-        pre_verification_gas: Some(U256::from(150_000)),
-        ..Default::default()
-    };
+    // Estimated by the bundler: the install can run only once, and estimation reads the op's own
+    // execution outcome rather than replaying it.
+    let install_gas = GasOverrides::default();
     let op = owner
         .build_user_operation(&client, owner.encode_install_validation(&install_args), install_gas.clone())
         .await
@@ -175,8 +189,7 @@ async fn scoped_session_with_hooks_is_enforced_and_uninstall_stops_it() {
     assert_eq!(rpc_code(&err), Some(SIMULATION_FAILURE), "{err}");
     assert!(err.to_string().contains("AA23"), "allowlist hook reverts validation: {err}");
     // Over the value budget (0.2 ETH left): the execution reverts.
-    let r = sk.send_calls(&client, vec![call(allowed, 3 * ETH / 10)]).await.unwrap();
-    assert!(!r.success, "value limit exceeded reverts the execution");
+    over_budget_reverts_onchain(&client, &sk, vec![call(allowed, 3 * ETH / 10)], "94c58c94").await;
     assert_eq!(client.balance(allowed).await.unwrap(), U256::from(3 * ETH / 10));
 
     // Owner uninstalls: the session key is refused at once.
@@ -329,8 +342,8 @@ async fn deferred_grant_deploys_installs_and_sends_in_the_session_keys_first_op(
     let second = sk.send_calls(&client, vec![call(recipient, ETH / 4)]).await.unwrap();
     assert!(second.success);
     assert_eq!(second.nonce, U256::from(0x500) << 64, "entity 5, scoped, sequence 0 of the plain key");
-    let over = sk.send_calls(&client, vec![call(recipient, ETH / 2)]).await.unwrap();
-    assert!(!over.success, "0.25 ETH left of the 1.5 ETH budget");
+    // 0.25 ETH left of the 1.5 ETH budget.
+    over_budget_reverts_onchain(&client, &sk, vec![call(recipient, ETH / 2)], "94c58c94").await;
     assert_eq!(client.balance(recipient).await.unwrap(), U256::from(5 * ETH / 4));
 }
 
@@ -344,13 +357,7 @@ async fn paymaster_guarded_session_is_sponsored_by_its_paymaster_only() {
     dev.fund(owner.address(), 2 * ETH).await;
     let session_key = Dev::key();
     let session = SessionKeyValidation::new(2, session_key.address()).global(true).paymaster_guard(pm);
-    // Explicit gas: estimation would replay the install after simulating it (see the hooks test).
-    let install_gas = GasOverrides {
-        call_gas_limit: Some(1_000_000),
-        verification_gas_limit: Some(1_500_000),
-        pre_verification_gas: Some(U256::from(150_000)),
-        ..Default::default()
-    };
+    let install_gas = GasOverrides::default();
     let install = owner.encode_install_session_key(&session).unwrap();
     let op = owner.build_user_operation(&client, install, install_gas).await.unwrap();
     let hash = client.send_user_operation(&op).await.unwrap();
@@ -419,12 +426,7 @@ async fn erc20_spend_limit_session_spends_up_to_its_limit_across_a_batch() {
         .allowlist(vec![allow_selectors(token, vec![approve_sel, transfer_sel])]);
     let install = session.to_install(&dev.contracts.modules).unwrap();
     assert_eq!(install.hooks[0].config.entity.entity_id, 4 + 0x7fff_ffff, "ERC-20 limit on the offset id");
-    let install_gas = GasOverrides {
-        call_gas_limit: Some(2_000_000),
-        verification_gas_limit: Some(1_500_000),
-        pre_verification_gas: Some(U256::from(150_000)),
-        ..Default::default()
-    };
+    let install_gas = GasOverrides::default();
     let op = owner.build_user_operation(&client, owner.encode_install_validation(&install), install_gas).await.unwrap();
     let hash = client.send_user_operation(&op).await.unwrap();
     assert!(client.wait_for_receipt(hash).await.unwrap().success);
@@ -446,8 +448,7 @@ async fn erc20_spend_limit_session_spends_up_to_its_limit_across_a_batch() {
     assert!(r.success, "batch within the limit");
     assert_eq!(dev.mav2.token_balance(token, to).await, U256::from(100));
     // One more unit: the execution hook reverts it.
-    let r = sk.send_calls(&client, vec![transfer(1)]).await.unwrap();
-    assert!(!r.success, "limit exhausted");
+    over_budget_reverts_onchain(&client, &sk, vec![transfer(1)], "a55ac877").await;
     assert_eq!(dev.mav2.token_balance(token, to).await, U256::from(100));
     // Any other call (plain value to the token) is outside the allowlist: refused in validation.
     let err = sk.send_calls(&client, vec![call(token, 0)]).await.unwrap_err();
