@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-/// Empty validation data or a sigType other than 0 (EOA) / 1 (contract owner) (§5.2).
+import {AccountHashes} from "./AccountHashes.sol";
+
+/// Empty validation data or a sigType other than 0 (EOA) / 1 (contract owner) / 2 (EOA, EIP-191).
 error InvalidSignatureType();
 
 /// @dev The §5.2 `sigType ‖ payload` signature check shared by the SMA fallback and SingleSigner.
@@ -19,6 +21,9 @@ library SignerCheck {
         uint8 sigType = uint8(sigData[0]);
         if (sigType == 0) return isValidEcdsa(signer, digest, sigData[1:]);
         if (sigType == 1) return isValidContract(signer, digest, sigData[1:], account);
+        // Keyward extension (not in MAv2): the EOA personal_signed the 32-byte digest (EIP-191), as
+        // clients that sign a Wallet-API `rawPayload` with a message signer do.
+        if (sigType == 2) return isValidEcdsa(signer, AccountHashes.toEthSignedMessageHash(digest), sigData[1:]);
         revert InvalidSignatureType();
     }
 

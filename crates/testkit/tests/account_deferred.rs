@@ -129,3 +129,35 @@ async fn deferred_grant_is_signed_by_the_owner_not_the_session_key() {
     let op = m.deferred_op_with(&a, &s, &execute(to, U256::from(1), Bytes::new()), nonce, &grant).await;
     m.send(op).await.rejected_with("AA23", Some(BAD_GRANT));
 }
+
+/// Keyward's signer type `0x02`: the owner personal_signed the grant's digest (a Wallet-API
+/// `rawPayload` signed with EIP-191, as some clients do). It installs the session like the EIP-712
+/// form; the same signature under type `0x00`, or `0x02` by another key, is refused.
+#[tokio::test]
+async fn deferred_grant_signed_as_a_personal_message_of_the_digest_installs() {
+    use alloy::signers::SignerSync;
+    use keyward_primitives::mav2::signature::{eoa_personal_sign_validation_data, eoa_validation_data};
+    let m = Mav2::embedded().await;
+    let a = m.account(eth(1)).await;
+    let to = Address::with_last_byte(0x62);
+    let s = m.compile(&a, 9, perms(to), 0).await;
+    let nonce = m.ep_nonce(a.address, s.nonce_key(true).full_key()).await;
+    let mut prefix = m.deferred_prefix(&a.owner, a.address, m.chain_id, nonce, 0, s.compiled.calldata());
+    let digest = keyward_primitives::mav2::DeferredAction::build(nonce, 0, s.compiled.calldata())
+        .unwrap()
+        .digest(m.chain_id, a.address);
+    let personal = a.owner.sign_message_sync(digest.as_slice()).unwrap();
+    let stranger = alloy::signers::local::PrivateKeySigner::random().sign_message_sync(digest.as_slice()).unwrap();
+    let inner = execute(to, U256::from(1000), Bytes::new());
+
+    for wrong in [eoa_validation_data(&personal), eoa_personal_sign_validation_data(&stranger)] {
+        prefix.deferred_signature = wrong;
+        let op = m.deferred_op_with(&a, &s, &inner, nonce, &prefix).await;
+        m.send(op).await.rejected_with("AA23", Some(BAD_GRANT));
+    }
+    prefix.deferred_signature = eoa_personal_sign_validation_data(&personal);
+    let op = m.deferred_op_with(&a, &s, &inner, nonce, &prefix).await;
+    m.send(op).await.success();
+    assert_eq!(signer_of(&m, 9, &a).await, s.key.address());
+    assert_eq!(m.balance(to).await, U256::from(1000));
+}

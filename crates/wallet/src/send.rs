@@ -232,8 +232,9 @@ impl Wallet {
             .owner_signature
             .as_ref()
             .ok_or_else(|| WalletError::Internal("deferred op without the owner's grant signature".into()))?;
-        let owner = parse_signature("owner grant signature", owner)?;
-        grant_prefix(&session, &owner)
+        let owner_signature = parse_signature("owner grant signature", owner)?;
+        let owner = self.resolve_account(prepared.account).await?.owner();
+        grant_prefix(&session, owner, &owner_signature)
             .user_op_signature(outer)
             .map_err(|e| WalletError::Internal(format!("deferred action: {e}")))
     }

@@ -11,7 +11,7 @@ use keyward_api::wallet::{
 use keyward_contracts::bindings::{SemiModularAccountBytecode, SingleSignerValidationModule};
 use keyward_primitives::mav2::permissions::{PermissionCompiler, PermissionsContext};
 use keyward_primitives::mav2::scope::{ScopedCall, check_scope};
-use keyward_primitives::mav2::signature::eoa_validation_data;
+use keyward_primitives::mav2::signature::{eoa_personal_sign_validation_data, eoa_validation_data};
 use keyward_primitives::mav2::{
     CompiledSession, DeferredActionPrefix, ModuleEntity, NonceKey, Permission, SessionRequest, ValidationLocator,
 };
@@ -35,6 +35,8 @@ pub(crate) struct ActingSession {
     pub signer: Option<Address>,
     /// The owner's grant signature, when this op must carry the deferred install.
     pub deferred: Option<Signature>,
+    /// The account's owner (who signed the grant).
+    pub owner: Address,
 }
 
 impl ActingSession {
@@ -46,17 +48,27 @@ impl ActingSession {
 
     /// The deferred-action prefix of the installing op.
     pub fn deferred_prefix(&self) -> Option<DeferredActionPrefix> {
-        Some(grant_prefix(self.session.as_ref()?, self.deferred.as_ref()?))
+        Some(grant_prefix(self.session.as_ref()?, self.owner, self.deferred.as_ref()?))
     }
 }
 
-/// The deferred-action prefix that installs `session` with the owner's grant signature.
-pub(crate) fn grant_prefix(session: &SessionRecord, owner_signature: &Signature) -> DeferredActionPrefix {
+/// The deferred-action prefix that installs `session` with `owner`'s grant signature: over the
+/// EIP-712 digest (`0x00`), or over EIP-191 of it (`0x02`, a personal_sign of `rawPayload`).
+pub(crate) fn grant_prefix(
+    session: &SessionRecord,
+    owner: Address,
+    owner_signature: &Signature,
+) -> DeferredActionPrefix {
+    let deferred_signature = if owner_signature.recover_address_from_prehash(&session.digest).ok() == Some(owner) {
+        eoa_validation_data(owner_signature)
+    } else {
+        eoa_personal_sign_validation_data(owner_signature)
+    };
     DeferredActionPrefix {
         inner_locator: ValidationLocator::owner(),
         deadline: session.expiry,
         call: session.install_call.clone(),
-        deferred_signature: eoa_validation_data(owner_signature),
+        deferred_signature,
     }
 }
 
@@ -254,6 +266,7 @@ impl Wallet {
                     signer: Some(signer),
                     session,
                     deferred: None,
+                    owner: account.owner(),
                 }
             }
             PermissionsContext::RemoteDeferred { session_id, owner_signature } => {
@@ -280,6 +293,7 @@ impl Wallet {
                     signer: Some(session.session_key),
                     session: Some(session),
                     deferred,
+                    owner: account.owner(),
                 }
             }
         };
@@ -332,20 +346,16 @@ impl Wallet {
         Ok((signer, !data.executionHooks.is_empty()))
     }
 
-    /// The owner must have signed the session's DeferredAction digest (EIP-712, unwrapped: the
-    /// account checks the digest itself, so an EIP-191 signature could never pass onchain).
+    /// The owner must have signed the session's DeferredAction digest: the typed data (EIP-712), or
+    /// its `rawPayload` as an EIP-191 message, which Keyward's accounts accept as signer type `0x02`.
     fn check_grant_signature(&self, session: &SessionRecord, owner: Address, sig: &Signature) -> WalletResult<()> {
         let recovered = sig.recover_address_from_prehash(&session.digest).ok();
-        if recovered == Some(owner) {
+        if recovered == Some(owner)
+            || sig.recover_address_from_prehash(&eip191_hash_message(session.digest)).ok() == Some(owner)
+        {
             return Ok(());
         }
         let id = Bytes::from(session.id.to_vec());
-        if sig.recover_address_from_prehash(&eip191_hash_message(session.digest)).ok() == Some(owner) {
-            return Err(WalletError::params(format!(
-                "permissions: the owner signed session {id}'s rawPayload with an EIP-191 prefix; the account verifies \
-                 the EIP-712 digest itself, so sign the typed data (eth_signTypedData_v4) instead"
-            )));
-        }
         Err(WalletError::params(format!(
             "permissions: the owner signature does not match session {id}: it recovers to {}, the account owner is \
              {owner}",

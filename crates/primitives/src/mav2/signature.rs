@@ -45,6 +45,9 @@ pub enum SignerType {
     Eoa = 0x00,
     /// `0x01`: the payload is passed to `signer.isValidSignature(digest, payload)`.
     Contract = 0x01,
+    /// `0x02` (Keyward extension, not MAv2): 65-byte ECDSA signature of the EOA over the EIP-191
+    /// message hash of the 32-byte digest (what a `personal_sign` of a `rawPayload` produces).
+    EoaPersonalSign = 0x02,
 }
 
 /// Errors encoding or decoding signature layouts.
@@ -109,6 +112,15 @@ pub fn eoa_validation_data(signature: &Signature) -> Bytes {
     out.into()
 }
 
+/// `0x02 ‖ r ‖ s ‖ v`: the validation data of an EOA that signed EIP-191(digest) instead of the
+/// digest (Keyward's accounts only).
+pub fn eoa_personal_sign_validation_data(signature: &Signature) -> Bytes {
+    let mut out = Vec::with_capacity(66);
+    out.push(SignerType::EoaPersonalSign as u8);
+    out.extend_from_slice(&signature.as_bytes());
+    out.into()
+}
+
 /// `0x01 ‖ payload`: the validation data of an ERC-1271 contract signer.
 pub fn contract_validation_data(payload: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(1 + payload.len());
@@ -123,6 +135,8 @@ pub fn decode_validation_data(data: &[u8]) -> Result<(SignerType, &[u8]), Signat
         Some((0x00, payload)) if payload.len() == 65 => Ok((SignerType::Eoa, payload)),
         Some((0x00, payload)) => Err(SignatureError::BadEcdsaLength(payload.len())),
         Some((0x01, payload)) => Ok((SignerType::Contract, payload)),
+        Some((0x02, payload)) if payload.len() == 65 => Ok((SignerType::EoaPersonalSign, payload)),
+        Some((0x02, payload)) => Err(SignatureError::BadEcdsaLength(payload.len())),
         _ => Err(SignatureError::InvalidSignatureType),
     }
 }

@@ -471,3 +471,41 @@ async fn a_key_installed_outside_the_api_acts_through_context_0x02() {
     assert_eq!(code, -32602);
     assert!(message.contains("no validation is installed at entity 101"), "{message}");
 }
+
+/// Some clients sign the session's `rawPayload` as an EIP-191 message instead of signing the typed
+/// data: the server accepts it, and the account installs the session from it (signer type 0x02).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owner_grant_signed_as_a_personal_message_of_raw_payload_installs_the_session() {
+    let env = Env::new().await;
+    let o = deployed_account(&env).await;
+    let key = PrivateKeySigner::random();
+    let to = Address::with_last_byte(0x5e);
+    let perms = serde_json::json!([{"type": "root"}]);
+    let r = env.client.create_session(session_params(&env, o.account, key.address(), perms, 0)).await.unwrap();
+    let SessionSignatureRequest::TypedData { raw_payload, .. } = r.signature_request;
+    let personal = o.owner.sign_message_sync(raw_payload.as_slice()).unwrap();
+    let context_of = |sig: &alloy::primitives::Signature| -> Bytes {
+        let mut context = vec![0u8];
+        context.extend_from_slice(r.session_id.0.as_slice());
+        context.extend_from_slice(&sig.as_bytes());
+        context.into()
+    };
+    // A personal_sign by another key is refused before anything is stored.
+    let stranger = PrivateKeySigner::random().sign_message_sync(raw_payload.as_slice()).unwrap();
+    let before = env.counts().await;
+    let (code, message) = rpc_error(
+        env.client
+            .prepare_calls(with_permissions(&env, o.account, vec![call(to, vec![], 7)], &context_of(&stranger)))
+            .await,
+    );
+    assert_eq!(code, -32602, "{message}");
+    assert!(message.contains("does not match"), "{message}");
+    assert_eq!(env.counts().await, before);
+
+    let context = context_of(&personal);
+    assert_eq!(run(&env, o.account, vec![call(to, vec![], 7)], &context, &key).await, StatusCode::Confirmed);
+    assert_eq!(env.h.balance(to).await, U256::from(7));
+    // Installed: the next call uses the plain nonce key.
+    assert_eq!(run(&env, o.account, vec![call(to, vec![], 5)], &context, &key).await, StatusCode::Confirmed);
+    assert_eq!(env.h.balance(to).await, U256::from(12));
+}
