@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's "Quick start: Wallet API" with curl, as written: against a running `keyward dev`,
 # an owner gets a smart account, grants a session key a scoped permission, and the session key
-# sends ETH from the account — then the script checks the recipient's balance onchain.
+# makes a call from the account with its gas sponsored by the default policy of `keyward dev` — no
+# funding step: the script then checks onchain that the account was deployed and still holds 0 ETH.
 #
 #   usage: bash scripts/wallet-curl-quickstart.sh [URL]     (default http://127.0.0.1:4337)
 #   needs: curl, jq, node with viem (compat/node_modules: `cd compat && npm ci`), only to sign.
@@ -42,43 +43,43 @@ address_of() {
 }
 
 CHAIN=0x7a69                                                             # 31337
-OWNER_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d  # dev key #1
+OWNER_KEY=$(new_key)   # a fresh owner: a new account, never funded (and reruns start afresh)
 OWNER=$(address_of "$OWNER_KEY")
 SESSION_KEY=$(new_key)
 SESSION=$(address_of "$SESSION_KEY")
 RECIPIENT=$(address_of "$(new_key)")
+POLICY=4337e2b0-1a6d-4c3e-9f00-000000004337                              # keyward dev's default policy
 
 # 1. The owner's smart account (counterfactual: deployed by its first operation).
 ACCOUNT=$(rpc wallet_requestAccount "{\"signerAddress\":\"$OWNER\"}" | jq -r .accountAddress)
 echo "account  $ACCOUNT (owner $OWNER)"
-# It pays its own gas here: give it 1 ETH (a dev-chain method).
-curl -sS -X POST "$URL" -H 'content-type: application/json' \
-  -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"anvil_setBalance\",\"params\":[\"$ACCOUNT\",\"0xde0b6b3a7640000\"]}" >/dev/null
+# No funding: the account holds 0 ETH, the policy pays its gas.
 
-# 2. A session: the key may send at most 0.01 ETH, only to RECIPIENT, for one hour.
+# 2. A session: the key may call only RECIPIENT, for one hour.
 EXPIRY=$(( $(date +%s) + 3600 ))
 SESSION_ANSWER=$(rpc wallet_createSession "{
   \"account\": \"$ACCOUNT\", \"chainId\": \"$CHAIN\", \"expirySec\": $EXPIRY,
   \"key\": {\"type\": \"secp256k1\", \"publicKey\": \"$SESSION\"},
-  \"permissions\": [
-    {\"type\": \"native-token-transfer\", \"data\": {\"allowance\": \"0x2386f26fc10000\"}},
-    {\"type\": \"contract-access\", \"data\": {\"address\": \"$RECIPIENT\"}}]}")
+  \"permissions\": [{\"type\": \"contract-access\", \"data\": {\"address\": \"$RECIPIENT\"}}]}")
 SESSION_ID=$(jq -r .sessionId <<<"$SESSION_ANSWER")
 # The owner signs the session's typed data (rawPayload is its EIP-712 digest).
 OWNER_SIG=$(sign "$OWNER_KEY" "$(jq -r .signatureRequest.rawPayload <<<"$SESSION_ANSWER")")
 CONTEXT="0x00${SESSION_ID#0x}${OWNER_SIG#0x}"
 echo "session  $SESSION_ID (key $SESSION)"
 
-# 3. The session key prepares a call: 0.001 ETH to RECIPIENT.
+# 3. The session key prepares a call to RECIPIENT (no ETH moved), sponsored by the policy.
 PREPARED=$(rpc wallet_prepareCalls "{
   \"from\": \"$ACCOUNT\", \"chainId\": \"$CHAIN\",
-  \"calls\": [{\"to\": \"$RECIPIENT\", \"value\": \"0x38d7ea4c68000\"}],
-  \"capabilities\": {\"permissions\": {\"context\": \"$CONTEXT\"}}}")
+  \"calls\": [{\"to\": \"$RECIPIENT\", \"value\": \"0x0\"}],
+  \"capabilities\": {\"permissions\": {\"context\": \"$CONTEXT\"},
+                     \"paymasterService\": {\"policyId\": \"$POLICY\"}}}")
+[ "$(jq .feePayment.sponsored <<<"$PREPARED")" = true ] || { echo "quickstart: not sponsored: $PREPARED" >&2; exit 1; }
 # 4. …signs the user operation (rawPayload = EIP-191 digest of the userOpHash)…
 SESSION_SIG=$(sign "$SESSION_KEY" "$(jq -r .signatureRequest.rawPayload <<<"$PREPARED")")
-# 5. …and sends it.
-SIGNED=$(jq -c --arg sig "$SESSION_SIG" --arg ctx "$CONTEXT" \
-  '{type, data, chainId, signature: {type: "secp256k1", data: $sig}, capabilities: {permissions: {context: $ctx}}}' \
+# 5. …and sends it (with the same capabilities).
+SIGNED=$(jq -c --arg sig "$SESSION_SIG" --arg ctx "$CONTEXT" --arg policy "$POLICY" \
+  '{type, data, chainId, signature: {type: "secp256k1", data: $sig},
+    capabilities: {permissions: {context: $ctx}, paymasterService: {policyId: $policy}}}' \
   <<<"$PREPARED")
 CALL_ID=$(rpc wallet_sendPreparedCalls "$SIGNED" | jq -r .id)
 echo "call     $CALL_ID"
@@ -93,9 +94,15 @@ done
 echo "status   $CODE, tx $(jq -r '.receipts[0].transactionHash // "none"' <<<"$STATUS")"
 [ "$CODE" = 200 ] || { echo "quickstart: the call did not succeed: $STATUS" >&2; exit 1; }
 
-# The effect, onchain: RECIPIENT holds exactly 0.001 ETH.
-BALANCE=$(curl -sS -X POST "$URL" -H 'content-type: application/json' \
-  -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getBalance\",\"params\":[\"$RECIPIENT\",\"latest\"]}" | jq -r .result)
-echo "balance  $RECIPIENT = $BALANCE wei"
-[ "$BALANCE" = 0x38d7ea4c68000 ] || { echo "quickstart: expected 0x38d7ea4c68000 wei" >&2; exit 1; }
+# The effect, onchain: the account is deployed (it has code) and still holds 0 ETH (the paymaster
+# paid the gas).
+eth() {
+  curl -sS -X POST "$URL" -H 'content-type: application/json' \
+    -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":[\"$2\",\"latest\"]}" | jq -r .result
+}
+CODE_HEX=$(eth eth_getCode "$ACCOUNT")
+BALANCE=$(eth eth_getBalance "$ACCOUNT")
+echo "onchain  $ACCOUNT: $(( (${#CODE_HEX} - 2) / 2 )) bytes of code, balance $BALANCE wei"
+[ "${#CODE_HEX}" -gt 2 ] || { echo "quickstart: the account has no code" >&2; exit 1; }
+[ "$BALANCE" = 0x0 ] || { echo "quickstart: expected the account to hold 0 wei (gas sponsored)" >&2; exit 1; }
 echo "quickstart: ok"

@@ -5,7 +5,9 @@
 //         sendCalls with the session key and waitForCallsStatus → success, effect visible onchain;
 //     (c) a session-key call outside its scope is refused naming the permission; one beyond an
 //         onchain limit fails;
-//     (d) signMessage / signTypedData give signatures the account's isValidSignature accepts.
+//     (d) signMessage / signTypedData give signatures the account's isValidSignature accepts;
+//     (e) the README's "Quick start: Wallet API" snippet as written: a session key's call from a
+//         smart account holding 0 ETH, gas sponsored by keyward dev's default policy.
 
 import assert from 'node:assert/strict'
 import { before, describe, test } from 'node:test'
@@ -390,3 +392,34 @@ async function failsOnchainOrIsRefused(client, params, pattern) {
   assert.ok(status.statusCode >= 400, `status code ${status.statusCode}`)
   return `failed onchain: status ${status.statusCode}`
 }
+
+describe("(e) README 'Quick start: Wallet API': no funding step, gas sponsored by the default policy", () => {
+  test('the TypeScript snippet, as written: status 200, account deployed, still 0 ETH', async () => {
+    const owner = privateKeyToAccount(generatePrivateKey())
+    const sessionKey = privateKeyToAccount(generatePrivateKey())
+    const recipient = newRecipient()
+    // ---- README snippet (only the URL differs) ----
+    const policyId = '4337e2b0-1a6d-4c3e-9f00-000000004337' // keyward dev's default gas policy
+    const { address: account } = await createSmartWalletClient({ signer: owner, transport, chain }).requestAccount()
+    const ownerClient = createSmartWalletClient({ signer: owner, transport, chain, account })
+    const { context } = await ownerClient.grantPermissions({
+      account,
+      expirySec: Math.floor(Date.now() / 1000) + 3600,
+      key: { publicKey: sessionKey.address, type: 'secp256k1' },
+      permissions: [{ type: 'contract-access', data: { address: recipient } }],
+    })
+    const session = createSmartWalletClient({ signer: sessionKey, transport, chain, account })
+    const { id } = await session.sendCalls({
+      calls: [{ to: recipient }],
+      capabilities: { permissions: { context }, paymaster: { policyId } },
+    })
+    const status = await session.waitForCallsStatus({ id }) // status: 'success', statusCode: 200
+    // ---- end of the snippet ----
+    assert.equal(status.status, 'success', `status ${status.statusCode}`)
+    assert.equal(status.statusCode, 200)
+    assert.equal(status.receipts?.[0]?.status, 'success')
+    assert.notEqual(await publicClient.getCode({ address: account }), undefined, 'deployed by its first operation')
+    assert.equal(await publicClient.getBalance({ address: account }), 0n, 'never funded: the paymaster paid the gas')
+    assert.equal(await publicClient.getBalance({ address: recipient }), 0n, 'no ETH moved')
+  })
+})
