@@ -58,6 +58,15 @@ library Locators {
         return locator & ((type(uint168).max << 8) | OPT_DIRECT);
     }
 
+    /// §4: the validation locator of a user-op nonce. A direct-call locator is the low 21 bytes of
+    /// the 192-bit key; a regular one only its low 5 bytes (entity id ‖ options): the parallel key
+    /// above them merely separates EntryPoint sequences.
+    function fromNonce(uint256 nonce) internal pure returns (uint168) {
+        uint168 locator = uint168(nonce >> 64);
+        if (uint8(locator) & OPT_DIRECT == 0) locator = uint168(uint40(locator));
+        return locator;
+    }
+
     function directKey(address caller) internal pure returns (uint168) {
         return (uint168(uint160(caller)) << 8) | OPT_DIRECT;
     }

@@ -164,7 +164,7 @@ abstract contract ModularAccountBase is IAccount, IAccountExecute, IModularAccou
     /// §5.6. Lesson R2 (CL ALCHEMY-002): the execution hooks are those of the validation named by
     /// this op's nonce — never taken from caller-controlled bytes.
     function executeUserOp(PackedUserOperation calldata userOp, bytes32) external override onlyEntryPoint {
-        ValidationStorage storage v = _validation(Locators.keyOf(uint168(userOp.nonce >> 64)));
+        ValidationStorage storage v = _validation(Locators.keyOf(Locators.fromNonce(userOp.nonce)));
         PostHook[] memory post = _runPreExecHooks(v.executionHooks, msg.sender, 0, msg.data);
         _call(address(this), 0, userOp.callData[4:]);
         _runPostHooks(post);
@@ -222,8 +222,7 @@ abstract contract ModularAccountBase is IAccount, IAccountExecute, IModularAccou
         onlyEntryPoint
         returns (uint256 validationData)
     {
-        // §4: the low 21 bytes of the 192-bit nonce key are the validation locator.
-        uint168 locator = uint168(userOp.nonce >> 64);
+        uint168 locator = Locators.fromNonce(userOp.nonce);
         bytes calldata sig = userOp.signature;
         uint256 deferredData;
         bool hasDeadline;

@@ -124,3 +124,91 @@ async fn prepare_calls_with_a_policy_sponsors_a_zero_eth_account() {
     assert_eq!((totals.spent, totals.reserved), (paid, U256::ZERO));
     db.cleanup().await;
 }
+
+/// 200 concurrent `wallet_prepareCalls` against a policy with room for exactly 50 operations:
+/// exactly 50 are sponsored, the other 150 get the policy's `exhausted` refusal, and the ledger
+/// holds exactly 50 reservations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_concurrent_prepares_sponsor_exactly_fifty() {
+    use keyward_paymaster::Wei;
+    let db = TestDb::open(Backend::Sqlite).await.unwrap();
+    let h = Harness::embedded();
+    let deployment = deploy_account_stack(h.chain.as_ref(), &h.keys[0], U256::from(ETH)).await.unwrap();
+    let dev = keyward_paymaster::dev::start(
+        h.chain.clone(),
+        db.store.clone(),
+        deployment.verifying_paymaster,
+        deployment.entry_point,
+        &h.keys[0],
+        vec![],
+    )
+    .await
+    .unwrap();
+    let bundler =
+        Bundler::new(h.chain.clone(), db.store.clone(), h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
+    let mut config = WalletConfig::new(deployment);
+    config.sponsor = Some(Arc::new(WalletSponsor(dev.sponsor.clone())));
+    let wallet = Arc::new(Wallet::new(bundler, config).await.unwrap());
+    let counter = h.counter().await;
+    let chain_id = h.chain_id().await;
+    let owner = PrivateKeySigner::random();
+    let account: keyward_api::wallet::RequestAccountResult = wallet
+        .request_account(serde_json::from_value(json!({"signerAddress": format!("{:#x}", owner.address())})).unwrap())
+        .await
+        .unwrap();
+    let address = account.account_address;
+    // Identical operations but for the parallel nonce key (one non-zero byte each, so every op
+    // costs the same): distinct ops, each reserving the same worst-case cost.
+    let prepare = move |policy: String, parallel_key: u64| -> PrepareCallsParams {
+        serde_json::from_value(json!({
+            "calls": [{"to": format!("{counter:#x}"), "data": Bytes::from(TestCounter::countCall {}.abi_encode())}],
+            "from": format!("{address:#x}"),
+            "chainId": format!("{chain_id:#x}"),
+            "capabilities": {"paymasterService": {"policyId": policy}, "nonceOverride": {"nonceKey": format!("{parallel_key:#x}")}},
+        }))
+        .unwrap()
+    };
+    let cost_of = |prepared: &keyward_api::wallet::PrepareCallsResult| -> U256 {
+        match &prepared.prepared {
+            PreparedCalls::UserOperationV070(op) => {
+                assert!(op.fee_payment.sponsored);
+                op.fee_payment.max_amount.0
+            }
+            other => panic!("expected a user operation, got {other:?}"),
+        }
+    };
+    // One op's worst-case cost, measured on the open default policy.
+    let probe = wallet.prepare_calls(prepare(dev.default_policy.id.to_string(), 255)).await.unwrap();
+    let cost = cost_of(&probe);
+    let fifty = Policy {
+        max_total_spend: Some(Wei(cost * U256::from(50) + cost / U256::from(2))),
+        ..Policy::open(Uuid::new_v4(), "room for 50")
+    };
+    dev.sponsor.put_policy(&fifty).await.unwrap();
+
+    let tasks: Vec<_> = (1..=200u64)
+        .map(|k| {
+            let wallet = wallet.clone();
+            let params = prepare(fifty.id.to_string(), k);
+            tokio::spawn(async move { wallet.prepare_calls(params).await })
+        })
+        .collect();
+    let (mut sponsored, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(prepared) => {
+                assert_eq!(cost_of(&prepared), cost, "every op reserves the same cost");
+                sponsored += 1;
+            }
+            Err(e) => {
+                let e = e.to_string();
+                assert!(e.contains(&fifty.id.to_string()) && e.contains("exhausted"), "{e}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((sponsored, refused), (50, 150));
+    let totals = db.store.policy_totals(&fifty.id.to_string()).await.unwrap();
+    assert_eq!((totals.spent, totals.reserved), (U256::ZERO, cost * U256::from(50)));
+    db.cleanup().await;
+}

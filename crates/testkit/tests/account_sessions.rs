@@ -217,3 +217,29 @@ async fn session_counter_call_through_contract_access() {
     m.session_call(&a, &s, &execute(counter, U256::ZERO, count)).await.success();
     assert_eq!(m.h.read(counter, TestCounter::counterCall {}).await.unwrap(), U256::from(1));
 }
+
+/// §4: the parallel part of a nonce key only separates EntryPoint sequences — the account reads a
+/// regular validation from the key's low 5 bytes — so owner and session ops work on any parallel
+/// key, each key with its own sequence.
+#[tokio::test]
+async fn parallel_nonce_keys_select_the_same_validation() {
+    use keyward_primitives::mav2::{NonceKey, ValidationLocator};
+    let m = Mav2::embedded().await;
+    let a = m.account(eth(1)).await;
+    let to = Address::with_last_byte(0x71);
+    let send = execute(to, U256::from(1), Bytes::new());
+    for parallel in [U256::from(1), U256::from(0xff), (U256::from(1) << 151) | U256::from(3)] {
+        let key = NonceKey::new(parallel, ValidationLocator::owner()).unwrap();
+        let mut op = m.op(a.address, key.nonce(0), send.clone());
+        m.sign_owner(&a, &mut op);
+        m.send(op).await.success();
+        assert_eq!(m.ep_nonce(a.address, key.full_key()).await, key.nonce(1));
+    }
+    assert_eq!(m.balance(to).await, U256::from(3));
+    let s = m.session(&a, 5, json!([{"type": "root"}]), 0).await;
+    let key = s.compiled.nonce_key(U256::from(7), false).unwrap();
+    let mut op = m.op(a.address, key.nonce(0), m.session_call_data(&s, &send));
+    m.sign_session(&s, &mut op);
+    m.send(op).await.success();
+    assert_eq!(m.balance(to).await, U256::from(4));
+}
