@@ -5,12 +5,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use alloy::primitives::{Address, U256};
-use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use keyward_api::wallet::{
-    Call, CreateSessionParams, KeyType, PermissionsCapability, PrepareCallsCapabilities, PrepareCallsParams,
-    PreparedCalls, RequestAccountParams, SessionKey, SessionSignatureRequest, StatusCode, WalletApiClient,
+    Call, PermissionsCapability, PrepareCallsCapabilities, PrepareCallsParams, PreparedCalls, StatusCode,
+    WalletApiClient,
 };
 use keyward_contracts::bindings::TestCounter;
 use keyward_store::Store;
@@ -41,35 +40,9 @@ async fn flows(env: &Env) {
     assert_eq!(env.wait(&sent.id).await.status, StatusCode::Confirmed);
 
     let owner = PrivateKeySigner::random();
-    let account = env
-        .client
-        .request_account(RequestAccountParams::BySigner {
-            signer_address: owner.address(),
-            id: None,
-            creation_hint: None,
-            include_counterfactual_info: Some(true),
-        })
-        .await
-        .unwrap()
-        .account_address;
-    env.fund(account, ETH).await;
+    let account = env.new_account(&owner).await;
     let key = PrivateKeySigner::random();
-    let session = env
-        .client
-        .create_session(CreateSessionParams {
-            account,
-            chain_id: u32::try_from(env.chain_id).unwrap().into(),
-            expiry_sec: None,
-            key: SessionKey { ty: KeyType::Secp256k1, public_key: key.address() },
-            permissions: serde_json::from_value(serde_json::json!([{ "type": "root" }])).unwrap(),
-        })
-        .await
-        .unwrap();
-    let SessionSignatureRequest::TypedData { data, raw_payload } = session.signature_request;
-    assert_eq!(data.signing_hash().unwrap(), raw_payload);
-    let grant = owner.sign_hash_sync(&raw_payload).unwrap();
-    let permissions =
-        PermissionsCapability::Session { session_id: session.session_id, signature: grant.as_bytes().to_vec().into() };
+    let permissions = env.grant_root(&owner, account, key.address()).await;
     for _ in 0..2 {
         let p = env.client.prepare_calls(prepare(env, account, counter, Some(permissions.clone()))).await.unwrap();
         let send = sign_prepared(&p, &key);

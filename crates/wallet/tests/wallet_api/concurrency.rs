@@ -4,30 +4,16 @@
 use alloy::primitives::U256;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
-use keyward_api::wallet::{
-    Call, CreateSessionParams, KeyType, PrepareCallsParams, RequestAccountParams, SessionKey, SessionSignatureRequest,
-    StatusCode, WalletApiClient,
-};
+use keyward_api::wallet::{Call, PrepareCallsParams, SessionSignatureRequest, StatusCode, WalletApiClient};
 use keyward_contracts::bindings::TestCounter;
 
-use crate::env::{ETH, Env, sign_prepared};
+use crate::env::{Env, sign_prepared};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallel_retries_and_parallel_sessions() {
     let env = Env::new().await;
     let owner = PrivateKeySigner::random();
-    let account = env
-        .client
-        .request_account(RequestAccountParams::BySigner {
-            signer_address: owner.address(),
-            id: None,
-            creation_hint: None,
-            include_counterfactual_info: Some(true),
-        })
-        .await
-        .unwrap()
-        .account_address;
-    env.fund(account, ETH).await;
+    let account = env.new_account(&owner).await;
     let counter = env.h.counter().await;
     let prepared = env
         .client
@@ -58,19 +44,8 @@ async fn parallel_retries_and_parallel_sessions() {
 
     let sessions = futures_join(6, |_| {
         let client = env.client.clone();
-        let chain_id = u32::try_from(env.chain_id).unwrap().into();
-        async move {
-            client
-                .create_session(CreateSessionParams {
-                    account,
-                    chain_id,
-                    expiry_sec: None,
-                    key: SessionKey { ty: KeyType::Secp256k1, public_key: PrivateKeySigner::random().address() },
-                    permissions: serde_json::from_value(serde_json::json!([{ "type": "root" }])).unwrap(),
-                })
-                .await
-                .unwrap()
-        }
+        let params = env.root_session(account, PrivateKeySigner::random().address());
+        async move { client.create_session(params).await.unwrap() }
     })
     .await;
     let mut digests: Vec<_> = sessions

@@ -13,8 +13,10 @@ use alloy::signers::local::PrivateKeySigner;
 use jsonrpsee::RpcModule;
 use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
 use keyward_api::wallet::{
-    CallsStatus, PrepareCallsResult, PreparedCallItem, PreparedCalls, SendPreparedCallsParams, SigEnvelope,
-    SignatureRequest, SignedAuthorization, SignedCallItem, SignedCalls, SignedUserOpV07, WalletApiClient,
+    CallsStatus, CreateSessionParams, KeyType, PermissionsCapability, PrepareCallsResult, PreparedCallItem,
+    PreparedCalls, RequestAccountParams, RequestAccountResult, SendPreparedCallsParams, SessionKey,
+    SessionSignatureRequest, SigEnvelope, SignatureRequest, SignedAuthorization, SignedCallItem, SignedCalls,
+    SignedUserOpV07, WalletApiClient,
 };
 use keyward_bundler::{Bundler, BundlerConfig};
 use keyward_chain::deploy::deploy_account_stack;
@@ -83,6 +85,39 @@ impl Env {
         self.wallet.store().wallet_counts().await.unwrap()
     }
 
+    /// The first account of `owner` (`wallet_requestAccount` by signer, with counterfactual info).
+    pub async fn request_account(&self, owner: Address) -> RequestAccountResult {
+        self.client.request_account(by_signer(owner)).await.unwrap()
+    }
+
+    /// The first account of `owner`, funded with one ether (still counterfactual).
+    pub async fn new_account(&self, owner: &PrivateKeySigner) -> Address {
+        let account = self.request_account(owner.address()).await.account_address;
+        self.fund(account, ETH).await;
+        account
+    }
+
+    /// `wallet_createSession` params: a root session of `key` on `account`, without expiry.
+    pub fn root_session(&self, account: Address, key: Address) -> CreateSessionParams {
+        CreateSessionParams {
+            account,
+            chain_id: u32::try_from(self.chain_id).unwrap().into(),
+            expiry_sec: None,
+            key: SessionKey { ty: KeyType::Secp256k1, public_key: key },
+            permissions: serde_json::from_value(serde_json::json!([{ "type": "root" }])).unwrap(),
+        }
+    }
+
+    /// A root session of `key` on `owner`'s `account`, granted by the owner's signature of the
+    /// typed data's digest: the `{sessionId, signature}` permissions capability.
+    pub async fn grant_root(&self, owner: &PrivateKeySigner, account: Address, key: Address) -> PermissionsCapability {
+        let session = self.client.create_session(self.root_session(account, key)).await.unwrap();
+        let SessionSignatureRequest::TypedData { data, raw_payload } = session.signature_request;
+        assert_eq!(data.signing_hash().unwrap(), raw_payload);
+        let grant = owner.sign_hash_sync(&raw_payload).unwrap();
+        PermissionsCapability::Session { session_id: session.session_id, signature: grant.as_bytes().to_vec().into() }
+    }
+
     /// Sends `value` wei from dev key 0.
     pub async fn fund(&self, to: Address, value: u128) {
         let tx = TransactionRequest::default().with_to(to).with_value(U256::from(value));
@@ -104,6 +139,16 @@ impl Env {
     /// The chain-id hex string of requests.
     pub fn chain_hex(&self) -> String {
         format!("{:#x}", self.chain_id)
+    }
+}
+
+/// `wallet_requestAccount` params for the first account of `signer`, with its counterfactual info.
+pub fn by_signer(signer: Address) -> RequestAccountParams {
+    RequestAccountParams::BySigner {
+        signer_address: signer,
+        id: None,
+        creation_hint: None,
+        include_counterfactual_info: Some(true),
     }
 }
 

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use alloy::primitives::U256;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
-use keyward_api::wallet::{Call, PrepareCallsParams, RequestAccountParams, StatusCode, WalletApiClient};
+use keyward_api::wallet::{Call, PrepareCallsParams, StatusCode, WalletApiClient};
 use keyward_contracts::bindings::TestCounter;
 
-use crate::env::{ETH, Env, sign_prepared};
+use crate::env::{Env, sign_prepared};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
@@ -21,18 +21,7 @@ async fn owner_call_latency() {
     const N: usize = 20;
     let env = Env::new().await;
     let owner = PrivateKeySigner::random();
-    let account = env
-        .client
-        .request_account(RequestAccountParams::BySigner {
-            signer_address: owner.address(),
-            id: None,
-            creation_hint: None,
-            include_counterfactual_info: Some(true),
-        })
-        .await
-        .unwrap()
-        .account_address;
-    env.fund(account, ETH).await;
+    let account = env.new_account(&owner).await;
     let counter = env.h.counter().await;
     let (mut prepare, mut send, mut land) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..N {

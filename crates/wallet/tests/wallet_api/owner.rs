@@ -12,15 +12,6 @@ use keyward_contracts::bindings::{AccountFactory, TestCounter};
 
 use crate::env::{ETH, Env, prepared_hash, prepared_op, sign_prepared};
 
-fn by_signer(signer: Address) -> RequestAccountParams {
-    RequestAccountParams::BySigner {
-        signer_address: signer,
-        id: None,
-        creation_hint: None,
-        include_counterfactual_info: Some(true),
-    }
-}
-
 fn prepare(from: Address, chain_id: u64, calls: Vec<Call>) -> PrepareCallsParams {
     PrepareCallsParams {
         calls: Some(calls),
@@ -43,7 +34,7 @@ fn count_call(counter: Address, value: u64) -> Call {
 async fn smart_account_first_call_deploys_it_and_retries_are_idempotent() {
     let env = Env::new().await;
     let owner = PrivateKeySigner::random();
-    let account = env.client.request_account(by_signer(owner.address())).await.unwrap();
+    let account = env.request_account(owner.address()).await;
     // The factory itself says where the account of (owner, 0) lives.
     let expected = env
         .h
@@ -57,7 +48,7 @@ async fn smart_account_first_call_deploys_it_and_retries_are_idempotent() {
     let info = account.counterfactual_info.clone().unwrap();
     assert_eq!(info.factory_address, env.deployment.factory);
     // Retried: the same account, the same id, one row.
-    let again = env.client.request_account(by_signer(owner.address())).await.unwrap();
+    let again = env.request_account(owner.address()).await;
     assert_eq!(again, account);
     assert_eq!(env.counts().await.accounts, 1);
 
@@ -124,7 +115,7 @@ async fn smart_account_first_call_deploys_it_and_retries_are_idempotent() {
 async fn accounts_ids_salts_and_paging() {
     let env = Env::new().await;
     let owner = Address::repeat_byte(0x42);
-    let first = env.client.request_account(by_signer(owner)).await.unwrap();
+    let first = env.request_account(owner).await;
     let mut ids = vec![first.id.clone()];
     let mut addresses = vec![first.account_address];
     for _ in 0..2 {
@@ -278,7 +269,7 @@ async fn eip7702_first_call_delegates_then_plain_user_operations() {
 async fn reverting_calls_are_refused_at_prepare_and_capabilities_are_listed() {
     let env = Env::new().await;
     let owner = PrivateKeySigner::random();
-    let account = env.client.request_account(by_signer(owner.address())).await.unwrap();
+    let account = env.request_account(owner.address()).await;
     env.fund(account.account_address, ETH).await;
     let counter = env.h.counter().await;
     // Deploy first, so the failing call's estimate cannot replay it (the account runs it).

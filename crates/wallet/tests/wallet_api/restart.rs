@@ -2,49 +2,25 @@
 //! knows every account, session and call id.
 
 use alloy::primitives::U256;
-use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
-use keyward_api::wallet::{
-    Call, CreateSessionParams, KeyType, PermissionsCapability, PrepareCallsCapabilities, PrepareCallsParams,
-    RequestAccountParams, SessionKey, SessionSignatureRequest, StatusCode, WalletApiClient,
-};
+use keyward_api::wallet::{Call, PrepareCallsCapabilities, PrepareCallsParams, StatusCode, WalletApiClient};
 use keyward_bundler::{Bundler, BundlerConfig};
 use keyward_contracts::bindings::TestCounter;
 use keyward_store::Store;
 use keyward_wallet::{Wallet, WalletConfig};
 
-use crate::env::{ETH, Env, sign_prepared};
+use crate::env::{ETH, Env, by_signer, sign_prepared};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_survive_a_restart() {
     let env = Env::new().await;
     let owner = PrivateKeySigner::random();
-    let ask = RequestAccountParams::BySigner {
-        signer_address: owner.address(),
-        id: None,
-        creation_hint: None,
-        include_counterfactual_info: Some(true),
-    };
-    let account = env.client.request_account(ask.clone()).await.unwrap();
+    let account = env.request_account(owner.address()).await;
     env.fund(account.account_address, ETH).await;
     let counter = env.h.counter().await;
     let key = PrivateKeySigner::random();
-    let session = env
-        .client
-        .create_session(CreateSessionParams {
-            account: account.account_address,
-            chain_id: u32::try_from(env.chain_id).unwrap().into(),
-            expiry_sec: None,
-            key: SessionKey { ty: KeyType::Secp256k1, public_key: key.address() },
-            permissions: serde_json::from_value(serde_json::json!([{ "type": "root" }])).unwrap(),
-        })
-        .await
-        .unwrap();
-    let SessionSignatureRequest::TypedData { raw_payload, .. } = session.signature_request;
-    let grant = owner.sign_hash_sync(&raw_payload).unwrap();
-    let permissions =
-        PermissionsCapability::Session { session_id: session.session_id, signature: grant.as_bytes().to_vec().into() };
+    let permissions = env.grant_root(&owner, account.account_address, key.address()).await;
     let params = PrepareCallsParams {
         calls: Some(vec![Call { to: counter, data: Some(TestCounter::countCall {}.abi_encode().into()), value: None }]),
         from: account.account_address,
@@ -65,7 +41,7 @@ async fn records_survive_a_restart() {
     let again = Wallet::new(bundler, WalletConfig::new(env.deployment)).await.unwrap();
     assert_eq!(again.get_calls_status(sent.id.clone()).await.unwrap().status, StatusCode::Confirmed);
     assert_eq!(again.send_prepared_calls(send).await.unwrap(), sent, "a late retry still gets its id");
-    assert_eq!(again.request_account(ask).await.unwrap(), account);
+    assert_eq!(again.request_account(by_signer(owner.address())).await.unwrap(), account);
     // The session, installed by its first call, keeps working (now without the deferred install).
     let next = again.prepare_calls(params).await.unwrap();
     let resent = again.send_prepared_calls(sign_prepared(&next, &key)).await.unwrap();

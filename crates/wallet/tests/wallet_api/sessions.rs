@@ -9,8 +9,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use keyward_api::wallet::{
     Call, CreateSessionParams, KeyType, PermissionsCapability, PrepareCallsCapabilities, PrepareCallsParams,
-    PrepareCallsResult, RequestAccountParams, SendCallsCapabilities, SessionKey, SessionSignatureRequest, StatusCode,
-    WalletApiClient,
+    PrepareCallsResult, SendCallsCapabilities, SessionKey, SessionSignatureRequest, StatusCode, WalletApiClient,
 };
 use keyward_contracts::bindings::{TestCounter, TestToken};
 use keyward_primitives::mav2::Permission;
@@ -25,16 +24,7 @@ struct Owned {
 
 async fn deployed_account(env: &Env) -> Owned {
     let owner = PrivateKeySigner::random();
-    let r = env
-        .client
-        .request_account(RequestAccountParams::BySigner {
-            signer_address: owner.address(),
-            id: None,
-            creation_hint: None,
-            include_counterfactual_info: Some(true),
-        })
-        .await
-        .unwrap();
+    let r = env.request_account(owner.address()).await;
     env.fund(r.account_address, ETH).await;
     // Deployed by anyone calling the factory with the counterfactual info.
     let info = r.counterfactual_info.unwrap();
@@ -74,6 +64,13 @@ async fn grant(env: &Env, o: &Owned, key: Address, permissions: serde_json::Valu
     context.into()
 }
 
+/// A fresh session key granted `permissions` without expiry, and its context.
+async fn new_key(env: &Env, o: &Owned, permissions: serde_json::Value) -> (PrivateKeySigner, Bytes) {
+    let key = PrivateKeySigner::random();
+    let context = grant(env, o, key.address(), permissions, 0).await;
+    (key, context)
+}
+
 fn with_permissions(env: &Env, from: Address, calls: Vec<Call>, context: &Bytes) -> PrepareCallsParams {
     PrepareCallsParams {
         calls: Some(calls),
@@ -89,9 +86,13 @@ fn with_permissions(env: &Env, from: Address, calls: Vec<Call>, context: &Bytes)
 
 /// Prepares, signs with `key` and sends; returns the final status.
 async fn run(env: &Env, from: Address, calls: Vec<Call>, context: &Bytes, key: &PrivateKeySigner) -> StatusCode {
-    let prepared: PrepareCallsResult =
-        env.client.prepare_calls(with_permissions(env, from, calls, context)).await.unwrap();
-    let mut send = sign_prepared(&prepared, key);
+    let prepared = env.client.prepare_calls(with_permissions(env, from, calls, context)).await.unwrap();
+    send(env, &prepared, context, key).await
+}
+
+/// Signs `prepared` with `key`, sends it with the permissions `context`; returns the final status.
+async fn send(env: &Env, prepared: &PrepareCallsResult, context: &Bytes, key: &PrivateKeySigner) -> StatusCode {
+    let mut send = sign_prepared(prepared, key);
     send.capabilities = Some(SendCallsCapabilities {
         permissions: Some(PermissionsCapability::Context { context: context.clone() }),
         paymaster_service: None,
@@ -100,10 +101,24 @@ async fn run(env: &Env, from: Address, calls: Vec<Call>, context: &Bytes, key: &
     env.wait(&sent.id).await.status
 }
 
+/// The JSON-RPC error of a prepare with the permissions `context`.
+async fn prepare_error(env: &Env, from: Address, calls: Vec<Call>, context: &Bytes) -> (i32, String) {
+    rpc_error(env.client.prepare_calls(with_permissions(env, from, calls, context)).await)
+}
+
+/// A call prepared with `context` but signed by the owner is refused: only `key` signs for it.
+async fn owner_cannot_sign_for(env: &Env, o: &Owned, to: Address, context: &Bytes, key: &PrivateKeySigner) {
+    let prepared =
+        env.client.prepare_calls(with_permissions(env, o.account, vec![call(to, count(), 0)], context)).await.unwrap();
+    let (code, message) = rpc_error(env.client.send_prepared_calls(sign_prepared(&prepared, &o.owner)).await);
+    assert_eq!(code, -32602);
+    assert!(message.contains(&format!("must be signed by {}", key.address())), "{message}");
+}
+
 /// The precheck's refusal: -32000 naming the permission.
 async fn refused(env: &Env, from: Address, calls: Vec<Call>, context: &Bytes, permission: &str) {
     let before = env.counts().await;
-    let (code, message) = rpc_error(env.client.prepare_calls(with_permissions(env, from, calls, context)).await);
+    let (code, message) = prepare_error(env, from, calls, context).await;
     assert_eq!(code, -32000, "{message}");
     assert!(message.contains(&format!("the session's {permission} permission")), "{message}");
     assert_eq!(env.counts().await, before, "a refused prepare leaves no row");
@@ -127,13 +142,7 @@ async fn beyond_onchain_limit(
             assert!(message.contains(module_error), "{message}");
         }
         Ok(prepared) => {
-            let mut send = sign_prepared(&prepared, key);
-            send.capabilities = Some(SendCallsCapabilities {
-                permissions: Some(PermissionsCapability::Context { context: context.clone() }),
-                paymaster_service: None,
-            });
-            let sent = env.client.send_prepared_calls(send).await.unwrap();
-            assert_eq!(env.wait(&sent.id).await.status, StatusCode::Reverted);
+            assert_eq!(send(env, &prepared, context, key).await, StatusCode::Reverted);
         }
     }
 }
@@ -150,18 +159,8 @@ fn count() -> Vec<u8> {
 async fn root_session_on_a_counterfactual_account() {
     let env = Env::new().await;
     let owner = PrivateKeySigner::random();
-    let r = env
-        .client
-        .request_account(RequestAccountParams::BySigner {
-            signer_address: owner.address(),
-            id: None,
-            creation_hint: None,
-            include_counterfactual_info: Some(true),
-        })
-        .await
-        .unwrap();
-    env.fund(r.account_address, ETH).await;
-    let o = Owned { owner, account: r.account_address };
+    let account = env.new_account(&owner).await;
+    let o = Owned { owner, account };
     let key = PrivateKeySigner::random();
     let counter = env.h.counter().await;
     let permissions = serde_json::json!([{ "type": "root" }]);
@@ -203,25 +202,14 @@ async fn root_session_on_a_counterfactual_account() {
     );
     assert_eq!(env.h.read(counter, TestCounter::countOfCall(o.account)).await.unwrap(), U256::from(4));
     // The session key cannot sign for the owner, nor the owner for the session.
-    let prepared = env
-        .client
-        .prepare_calls(with_permissions(&env, o.account, vec![call(counter, count(), 0)], &context))
-        .await
-        .unwrap();
-    let (code, message) = rpc_error(env.client.send_prepared_calls(sign_prepared(&prepared, &o.owner)).await);
-    assert_eq!(code, -32602);
-    assert!(message.contains(&format!("must be signed by {}", key.address())), "{message}");
+    owner_cannot_sign_for(&env, &o, counter, &context, &key).await;
 
     // The owner's signature must be over the grant: another key's context is refused.
     let mut forged = context.to_vec();
     let other = PrivateKeySigner::random().sign_hash_sync(&alloy::primitives::B256::repeat_byte(1)).unwrap();
     forged.truncate(17);
     forged.extend_from_slice(&other.as_bytes());
-    let (code, message) = rpc_error(
-        env.client
-            .prepare_calls(with_permissions(&env, o.account, vec![call(counter, count(), 0)], &forged.into()))
-            .await,
-    );
+    let (code, message) = prepare_error(&env, o.account, vec![call(counter, count(), 0)], &forged.into()).await;
     assert_eq!(code, -32602);
     assert!(message.contains("owner signature does not match"), "{message}");
 }
@@ -240,55 +228,39 @@ async fn every_scoped_permission_in_and_out_of_scope() {
     let sel = |data: &[u8]| format!("0x{}", alloy::hex::encode(&data[..4]));
 
     // contract-access
-    let key = PrivateKeySigner::random();
-    let ctx = grant(
-        &env,
-        &o,
-        key.address(),
-        serde_json::json!([{ "type": "contract-access", "data": { "address": counter } }]),
-        0,
-    )
-    .await;
+    let (key, ctx) =
+        new_key(&env, &o, serde_json::json!([{ "type": "contract-access", "data": { "address": counter } }])).await;
     assert_eq!(run(&env, o.account, vec![call(counter, count(), 0)], &ctx, &key).await, StatusCode::Confirmed);
     refused(&env, o.account, vec![call(other_counter, count(), 0)], &ctx, "contract-access").await;
 
     // functions-on-contract
-    let key = PrivateKeySigner::random();
-    let ctx = grant(
+    let (key, ctx) = new_key(
         &env,
         &o,
-        key.address(),
         serde_json::json!([{ "type": "functions-on-contract",
         "data": { "address": counter, "functions": [sel(&count())] } }]),
-        0,
     )
     .await;
     assert_eq!(run(&env, o.account, vec![call(counter, count(), 0)], &ctx, &key).await, StatusCode::Confirmed);
     refused(&env, o.account, vec![call(counter, fail.clone(), 0)], &ctx, "functions-on-contract").await;
 
     // functions-on-all-contracts
-    let key = PrivateKeySigner::random();
-    let ctx = grant(
+    let (key, ctx) = new_key(
         &env,
         &o,
-        key.address(),
         serde_json::json!([{ "type": "functions-on-all-contracts",
         "data": { "functions": [sel(&count())] } }]),
-        0,
     )
     .await;
     assert_eq!(run(&env, o.account, vec![call(other_counter, count(), 0)], &ctx, &key).await, StatusCode::Confirmed);
     refused(&env, o.account, vec![call(other_counter, fail.clone(), 0)], &ctx, "functions-on-all-contracts").await;
 
     // erc20-token-transfer: in budget, over budget (precheck), and over what is left (onchain).
-    let key = PrivateKeySigner::random();
-    let ctx = grant(
+    let (key, ctx) = new_key(
         &env,
         &o,
-        key.address(),
         serde_json::json!([{ "type": "erc20-token-transfer",
         "data": { "address": token, "allowance": "0x64" } }]),
-        0,
     )
     .await;
     assert_eq!(run(&env, o.account, vec![call(token, transfer(60), 0)], &ctx, &key).await, StatusCode::Confirmed);
@@ -298,15 +270,12 @@ async fn every_scoped_permission_in_and_out_of_scope() {
     assert_eq!(balance, U256::from(60), "only the in-budget transfer moved tokens");
 
     // native-token-transfer (with access to the counter): the same three cases for value.
-    let key = PrivateKeySigner::random();
-    let ctx = grant(
+    let (key, ctx) = new_key(
         &env,
         &o,
-        key.address(),
         serde_json::json!([
         { "type": "native-token-transfer", "data": { "allowance": "0x32" } },
         { "type": "contract-access", "data": { "address": counter } }]),
-        0,
     )
     .await;
     let before = env.h.balance(counter).await;
@@ -317,49 +286,38 @@ async fn every_scoped_permission_in_and_out_of_scope() {
     assert_eq!(env.h.balance(counter).await, before + U256::from(30));
 
     // gas-limit: a budget of 1 wei cannot pay for any operation: simulation refuses it.
-    let key = PrivateKeySigner::random();
-    let ctx = grant(
+    let (_key, ctx) = new_key(
         &env,
         &o,
-        key.address(),
         serde_json::json!([
         { "type": "gas-limit", "data": { "limit": "0x1" } },
         { "type": "contract-access", "data": { "address": counter } }]),
-        0,
     )
     .await;
     let before = env.counts().await;
-    let (code, message) = rpc_error(
-        env.client.prepare_calls(with_permissions(&env, o.account, vec![call(counter, count(), 0)], &ctx)).await,
-    );
+    let (code, message) = prepare_error(&env, o.account, vec![call(counter, count(), 0)], &ctx).await;
     assert_eq!(code, -32000, "{message}");
     assert!(message.contains("AA23"), "{message}");
     assert!(message.contains("ExceededNativeTokenLimit"), "the module's error is named: {message}");
     assert_eq!(env.counts().await, before, "a refused prepare leaves no row");
     // … while a generous budget works.
-    let key = PrivateKeySigner::random();
-    let ctx = grant(
+    let (key, ctx) = new_key(
         &env,
         &o,
-        key.address(),
         serde_json::json!([
         { "type": "gas-limit", "data": { "limit": format!("{:#x}", ETH) } },
         { "type": "contract-access", "data": { "address": counter } }]),
-        0,
     )
     .await;
     assert_eq!(run(&env, o.account, vec![call(counter, count(), 0)], &ctx, &key).await, StatusCode::Confirmed);
 
     // account-functions: only the granted selector of the account itself.
-    let key = PrivateKeySigner::random();
     let account_id = alloy::primitives::keccak256("accountId()")[..4].to_vec();
-    let ctx = grant(
+    let (key, ctx) = new_key(
         &env,
         &o,
-        key.address(),
         serde_json::json!([{ "type": "account-functions",
         "data": { "functions": [sel(&account_id)] } }]),
-        0,
     )
     .await;
     assert_eq!(
@@ -389,9 +347,7 @@ async fn expired_sessions_and_undelegated_eoas_are_refused() {
     assert_eq!(run(&env, o.account, vec![call(counter, count(), 0)], &ctx, &key).await, StatusCode::Confirmed);
     env.h.chain.increase_time(1200).await.unwrap();
     env.h.chain.mine().await.unwrap();
-    let (code, message) = rpc_error(
-        env.client.prepare_calls(with_permissions(&env, o.account, vec![call(counter, count(), 0)], &ctx)).await,
-    );
+    let (code, message) = prepare_error(&env, o.account, vec![call(counter, count(), 0)], &ctx).await;
     assert_eq!(code, -32000);
     assert!(message.contains("expired"), "{message}");
 
@@ -453,21 +409,10 @@ async fn a_key_installed_outside_the_api_acts_through_context_0x02() {
     assert_eq!(run(&env, o.account, vec![call(counter, count(), 5)], &context, &key).await, StatusCode::Confirmed);
     assert_eq!(env.h.balance(counter).await, U256::from(5));
     // Another key cannot sign for entity 100; entity 101 holds nothing.
-    let prepared = env
-        .client
-        .prepare_calls(with_permissions(&env, o.account, vec![call(counter, count(), 0)], &context))
-        .await
-        .unwrap();
-    let (code, message) = rpc_error(env.client.send_prepared_calls(sign_prepared(&prepared, &o.owner)).await);
-    assert_eq!(code, -32602);
-    assert!(message.contains(&format!("must be signed by {}", key.address())), "{message}");
+    owner_cannot_sign_for(&env, &o, counter, &context, &key).await;
     let mut empty = vec![0x02, 0x00];
     empty.extend_from_slice(&101u32.to_be_bytes());
-    let (code, message) = rpc_error(
-        env.client
-            .prepare_calls(with_permissions(&env, o.account, vec![call(counter, count(), 0)], &empty.into()))
-            .await,
-    );
+    let (code, message) = prepare_error(&env, o.account, vec![call(counter, count(), 0)], &empty.into()).await;
     assert_eq!(code, -32602);
     assert!(message.contains("no validation is installed at entity 101"), "{message}");
 }
@@ -493,11 +438,7 @@ async fn owner_grant_signed_as_a_personal_message_of_raw_payload_installs_the_se
     // A personal_sign by another key is refused before anything is stored.
     let stranger = PrivateKeySigner::random().sign_message_sync(raw_payload.as_slice()).unwrap();
     let before = env.counts().await;
-    let (code, message) = rpc_error(
-        env.client
-            .prepare_calls(with_permissions(&env, o.account, vec![call(to, vec![], 7)], &context_of(&stranger)))
-            .await,
-    );
+    let (code, message) = prepare_error(&env, o.account, vec![call(to, vec![], 7)], &context_of(&stranger)).await;
     assert_eq!(code, -32602, "{message}");
     assert!(message.contains("does not match"), "{message}");
     assert_eq!(env.counts().await, before);

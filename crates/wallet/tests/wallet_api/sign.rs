@@ -7,8 +7,7 @@ use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolValue;
 use keyward_api::wallet::{
-    FormatSignParams, PersonalSignData, PrepareSignParams, RequestAccountParams, SigEnvelope, SigType, SignableRequest,
-    WalletApiClient,
+    FormatSignParams, PersonalSignData, PrepareSignParams, SigEnvelope, SigType, SignableRequest, WalletApiClient,
 };
 use keyward_primitives::mav2::abi::IModularAccount;
 use keyward_wallet::sign::ERC6492_MAGIC;
@@ -51,16 +50,7 @@ async fn is_valid(env: &Env, account: Address, hash: B256, signature: Bytes) -> 
 async fn owner_signatures_pass_is_valid_signature() {
     let env = Env::new().await;
     let owner = PrivateKeySigner::random();
-    let r = env
-        .client
-        .request_account(RequestAccountParams::BySigner {
-            signer_address: owner.address(),
-            id: None,
-            creation_hint: None,
-            include_counterfactual_info: Some(true),
-        })
-        .await
-        .unwrap();
+    let r = env.request_account(owner.address()).await;
     let account = r.account_address;
     let hash = eip191_hash_message("hello");
 
