@@ -280,6 +280,54 @@ fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
 }
 
 /// A transaction-scoped PostgreSQL advisory lock key for one wallet object.
+/// The session stored for this request hash, read through `ex` (the pool or a transaction).
+async fn session_by_request_on<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    request_hash: &B256,
+) -> Result<Option<SessionRecord>, StoreError> {
+    let row = sqlx::query(sql!("SELECT {SESSION_COLUMNS} FROM wallet_sessions WHERE request_hash = $1"))
+        .bind(b256_text(request_hash))
+        .fetch_optional(ex)
+        .await?;
+    row.as_ref().map(session_from_row).transpose()
+}
+
+/// The highest entity id of the account's sessions (`account` as stored), read through `ex`.
+async fn max_entity_id_on<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    account: &str,
+) -> Result<Option<i64>, StoreError> {
+    let max: Option<i64> = sqlx::query_scalar("SELECT MAX(entity_id) FROM wallet_sessions WHERE account = $1")
+        .bind(account)
+        .fetch_one(ex)
+        .await?;
+    Ok(max)
+}
+
+/// The prepared op with this hash on this chain, read through `ex`.
+async fn prepared_on<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    chain_id: u64,
+    hash: &B256,
+) -> Result<Option<PreparedRecord>, StoreError> {
+    let row = sqlx::query(sql!("SELECT {PREPARED_COLUMNS} FROM wallet_prepared WHERE chain_id = $1 AND hash = $2"))
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(b256_text(hash))
+        .fetch_optional(ex)
+        .await?;
+    row.as_ref().map(prepared_from_row).transpose()
+}
+
+/// The sent call with this id, read through `ex`.
+async fn call_on<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    id: &str,
+) -> Result<Option<CallRecord>, StoreError> {
+    let row =
+        sqlx::query(sql!("SELECT {CALL_COLUMNS} FROM wallet_calls WHERE id = $1")).bind(id).fetch_optional(ex).await?;
+    row.as_ref().map(call_from_row).transpose()
+}
+
 fn lock_key(scope: &str, subject: &[u8]) -> i64 {
     let h = keccak256([b"keyward-wallet:".as_slice(), scope.as_bytes(), subject].concat());
     let mut first = [0u8; 8];
@@ -378,21 +426,14 @@ impl Store {
 
     /// The first entity id never given to a session of `account` (1 when it has none).
     pub async fn next_entity_id(&self, account: Address) -> Result<u32, StoreError> {
-        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(entity_id) FROM wallet_sessions WHERE account = $1")
-            .bind(address_text(&account))
-            .fetch_one(self.pool())
-            .await?;
+        let max = max_entity_id_on(self.pool(), &address_text(&account)).await?;
         let next = max.map(|m| m + 1).unwrap_or(1);
         u32::try_from(next).map_err(|_| StoreError::InvalidInput(format!("entity ids of {account} are exhausted")))
     }
 
     /// The session stored for this request hash, if any.
     pub async fn session_by_request(&self, request_hash: B256) -> Result<Option<SessionRecord>, StoreError> {
-        let row = sqlx::query(sql!("SELECT {SESSION_COLUMNS} FROM wallet_sessions WHERE request_hash = $1"))
-            .bind(b256_text(&request_hash))
-            .fetch_optional(self.pool())
-            .await?;
-        row.as_ref().map(session_from_row).transpose()
+        session_by_request_on(self.pool(), &request_hash).await
     }
 
     /// Stores a session: an existing session with the same request hash wins (idempotent retry);
@@ -401,17 +442,10 @@ impl Store {
         let account = address_text(&rec.account);
         let mut tx = self.begin_write().await?;
         self.wallet_lock(&mut tx, lock_key("sessions", rec.account.as_slice())).await?;
-        let existing = sqlx::query(sql!("SELECT {SESSION_COLUMNS} FROM wallet_sessions WHERE request_hash = $1"))
-            .bind(b256_text(&rec.request_hash))
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(row) = existing {
-            return Ok(SessionInsert::Existing(Box::new(session_from_row(&row)?)));
+        if let Some(existing) = session_by_request_on(&mut *tx, &rec.request_hash).await? {
+            return Ok(SessionInsert::Existing(Box::new(existing)));
         }
-        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(entity_id) FROM wallet_sessions WHERE account = $1")
-            .bind(&account)
-            .fetch_one(&mut *tx)
-            .await?;
+        let max = max_entity_id_on(&mut *tx, &account).await?;
         if max.is_some_and(|m| m >= i64::from(rec.entity_id)) {
             return Ok(SessionInsert::EntityTaken);
         }
@@ -479,14 +513,8 @@ impl Store {
     pub async fn insert_prepared(&self, rec: &PreparedRecord) -> Result<PreparedRecord, StoreError> {
         let mut tx = self.begin_write().await?;
         self.wallet_lock(&mut tx, lock_key("prepared", rec.hash.as_slice())).await?;
-        let existing =
-            sqlx::query(sql!("SELECT {PREPARED_COLUMNS} FROM wallet_prepared WHERE chain_id = $1 AND hash = $2"))
-                .bind(u64_to_db("chain_id", rec.chain_id)?)
-                .bind(b256_text(&rec.hash))
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some(row) = existing {
-            return prepared_from_row(&row);
+        if let Some(existing) = prepared_on(&mut *tx, rec.chain_id, &rec.hash).await? {
+            return Ok(existing);
         }
         sqlx::query(
             "INSERT INTO wallet_prepared (chain_id, hash, account, op_json, session_id, signer, authorization_json, \
@@ -511,24 +539,15 @@ impl Store {
 
     /// The prepared op with this hash on this chain.
     pub async fn prepared(&self, chain_id: u64, hash: B256) -> Result<Option<PreparedRecord>, StoreError> {
-        let row = sqlx::query(sql!("SELECT {PREPARED_COLUMNS} FROM wallet_prepared WHERE chain_id = $1 AND hash = $2"))
-            .bind(u64_to_db("chain_id", chain_id)?)
-            .bind(b256_text(&hash))
-            .fetch_optional(self.pool())
-            .await?;
-        row.as_ref().map(prepared_from_row).transpose()
+        prepared_on(self.pool(), chain_id, &hash).await
     }
 
     /// Stores a sent call unless its id exists; returns the stored row.
     pub async fn insert_call(&self, rec: &CallRecord) -> Result<CallRecord, StoreError> {
         let mut tx = self.begin_write().await?;
         self.wallet_lock(&mut tx, lock_key("call", rec.id.as_bytes())).await?;
-        let existing = sqlx::query(sql!("SELECT {CALL_COLUMNS} FROM wallet_calls WHERE id = $1"))
-            .bind(&rec.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(row) = existing {
-            return call_from_row(&row);
+        if let Some(existing) = call_on(&mut *tx, &rec.id).await? {
+            return Ok(existing);
         }
         sqlx::query(
             "INSERT INTO wallet_calls (id, chain_id, hash, account, calls_json, created_at) \
@@ -548,11 +567,7 @@ impl Store {
 
     /// The sent call with this id (lowercase hex).
     pub async fn call(&self, id: &str) -> Result<Option<CallRecord>, StoreError> {
-        let row = sqlx::query(sql!("SELECT {CALL_COLUMNS} FROM wallet_calls WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
-        row.as_ref().map(call_from_row).transpose()
+        call_on(self.pool(), id).await
     }
 
     /// Row counts of the wallet tables.
