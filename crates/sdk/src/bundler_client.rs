@@ -77,15 +77,22 @@ impl BundlerClientError {
     }
 }
 
+/// A JSON-RPC client error as `(code, message, data)` when the server answered with an error
+/// (its `data` parsed as JSON, when present and valid), else the transport failure's text.
+pub(crate) fn rpc_error_parts(e: RpcClientError) -> Result<(i32, String, Option<serde_json::Value>), String> {
+    match e {
+        RpcClientError::Call(obj) => {
+            Ok((obj.code(), obj.message().to_string(), obj.data().and_then(|d| serde_json::from_str(d.get()).ok())))
+        }
+        other => Err(other.to_string()),
+    }
+}
+
 impl From<RpcClientError> for BundlerClientError {
     fn from(e: RpcClientError) -> Self {
-        match e {
-            RpcClientError::Call(obj) => Self::Rpc {
-                code: obj.code(),
-                message: obj.message().to_string(),
-                data: obj.data().and_then(|d| serde_json::from_str(d.get()).ok()),
-            },
-            other => Self::Transport(other.to_string()),
+        match rpc_error_parts(e) {
+            Ok((code, message, data)) => Self::Rpc { code, message, data },
+            Err(transport) => Self::Transport(transport),
         }
     }
 }

@@ -5,6 +5,8 @@ use std::time::Duration;
 use alloy::primitives::{B256, Bytes};
 use jsonrpsee::core::client::Error as RpcClientError;
 
+use crate::bundler_client::rpc_error_parts;
+
 /// What went wrong talking to a Wallet API server or signing what it asked for.
 #[derive(Debug, thiserror::Error)]
 pub enum WalletClientError {
@@ -67,13 +69,9 @@ impl WalletClientError {
 
 impl From<RpcClientError> for WalletClientError {
     fn from(e: RpcClientError) -> Self {
-        match e {
-            RpcClientError::Call(obj) => Self::Rpc {
-                code: obj.code(),
-                message: obj.message().to_string(),
-                data: obj.data().and_then(|d| serde_json::from_str(d.get()).ok()),
-            },
-            other => Self::Transport(other.to_string()),
+        match rpc_error_parts(e) {
+            Ok((code, message, data)) => Self::Rpc { code, message, data },
+            Err(transport) => Self::Transport(transport),
         }
     }
 }
