@@ -16,7 +16,7 @@ use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::rpc::types::TransactionRequest;
 use alloy::rpc::types::state::StateOverride;
 use alloy::sol_types::SolCall;
-use keyward_chain::embedded::trace::{ExecutionTrace, FrameKind, StorageOp, opcode};
+use keyward_chain::embedded::trace::{ExecutionTrace, FrameKind, StorageOp, banned_in_validation, opcode};
 use keyward_chain::{Chain, ChainError, EmbeddedChain};
 use keyward_primitives::PackedUserOperation;
 use keyward_primitives::entry_point::{IEntryPoint, ValidationResult};
@@ -271,26 +271,6 @@ fn allowed_precompile(a: Address) -> bool {
     (n >= U256::from(1) && n <= U256::from(9)) || n == U256::from(0x100)
 }
 
-/// Opcodes banned outright in validation (OP-011), beyond the creation rules.
-fn banned(op: u8) -> bool {
-    matches!(
-        op,
-        opcode::ORIGIN
-            | opcode::GASPRICE
-            | opcode::BLOCKHASH
-            | opcode::COINBASE
-            | opcode::TIMESTAMP
-            | opcode::NUMBER
-            | opcode::DIFFICULTY
-            | opcode::GASLIMIT
-            | opcode::BASEFEE
-            | opcode::BLOBHASH
-            | opcode::BLOBBASEFEE
-            | opcode::INVALID
-            | opcode::SELFDESTRUCT
-    ) || opcode::OpCode::new(op).is_none()
-}
-
 fn is_call(op: u8) -> bool {
     matches!(op, opcode::CALL | opcode::CALLCODE | opcode::DELEGATECALL | opcode::STATICCALL)
 }
@@ -416,7 +396,7 @@ pub fn check(trace: &ExecutionTrace, e: &Entities) -> Vec<Violation> {
             opcode::GAS | opcode::BALANCE | opcode::SELFBALANCE => {}
             // Creations are judged per frame above.
             opcode::CREATE | opcode::CREATE2 => {}
-            op if banned(op) => {
+            op if banned_in_validation(op) => {
                 out.push(Violation::BannedOpcode { entity, opcode: op, name: mnemonic(op), code });
             }
             _ => {}

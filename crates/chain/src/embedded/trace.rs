@@ -153,8 +153,9 @@ impl ExecutionTrace {
     }
 }
 
-/// Whether `op` is one the tracer records in [`ExecutionTrace::opcodes`].
-fn is_notable(op: u8) -> bool {
+/// Opcodes banned outright in ERC-4337 validation (ERC-7562 OP-011), beyond the creation rules;
+/// unassigned opcodes included. The tracer records every one of them.
+pub fn banned_in_validation(op: u8) -> bool {
     matches!(
         op,
         opcode::ORIGIN
@@ -168,18 +169,27 @@ fn is_notable(op: u8) -> bool {
             | opcode::BASEFEE
             | opcode::BLOBHASH
             | opcode::BLOBBASEFEE
-            | opcode::CHAINID
-            | opcode::GAS
-            | opcode::BALANCE
-            | opcode::SELFBALANCE
-            | opcode::EXTCODESIZE
-            | opcode::EXTCODECOPY
-            | opcode::EXTCODEHASH
-            | opcode::CREATE
-            | opcode::CREATE2
             | opcode::INVALID
             | opcode::SELFDESTRUCT
     ) || opcode::OpCode::new(op).is_none()
+}
+
+/// Whether `op` is one the tracer records in [`ExecutionTrace::opcodes`]: the banned ones and those
+/// the other validation rules look at.
+fn is_notable(op: u8) -> bool {
+    banned_in_validation(op)
+        || matches!(
+            op,
+            opcode::CHAINID
+                | opcode::GAS
+                | opcode::BALANCE
+                | opcode::SELFBALANCE
+                | opcode::EXTCODESIZE
+                | opcode::EXTCODECOPY
+                | opcode::EXTCODEHASH
+                | opcode::CREATE
+                | opcode::CREATE2
+        )
 }
 
 fn word_to_address(w: U256) -> Address {
