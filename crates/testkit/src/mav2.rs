@@ -11,7 +11,7 @@ use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolValue};
 use keyward_contracts::artifacts;
-use keyward_contracts::bindings::AccountFactory;
+use keyward_contracts::bindings::{AccountFactory, SingleSignerValidationModule};
 use keyward_primitives::entry_point::IEntryPoint::{self, IEntryPointEvents};
 use keyward_primitives::mav2::abi::{Call, encode_execute, encode_execute_batch, user_op_call_data};
 use keyward_primitives::mav2::factory::SemiModularAccountInit;
@@ -172,6 +172,22 @@ impl Outcome {
     }
 }
 
+/// `n` ether in wei.
+pub fn eth(n: u128) -> U256 {
+    U256::from(n * ETH)
+}
+
+/// `n` thousandths of an ether in wei.
+pub fn milli(n: u128) -> U256 {
+    U256::from(n * ETH / 1000)
+}
+
+/// Wallet-API permissions: calls to `to` only, sending at most `allowance` wei in all.
+pub fn native_to(allowance: U256, to: Address) -> serde_json::Value {
+    serde_json::json!([{"type": "native-token-transfer", "data": {"allowance": format!("{allowance:#x}")}},
+           {"type": "contract-access", "data": {"address": format!("{to:#x}")}}])
+}
+
 /// Whether `haystack` contains `needle` anywhere (nested revert data).
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
@@ -193,6 +209,17 @@ pub fn permissions(json: serde_json::Value) -> Vec<Permission> {
 }
 
 impl Mav2 {
+    /// The signer SingleSignerValidation holds for `entity` of `account` (zero when none).
+    pub async fn signer_of(&self, entity: u32, account: Address) -> Address {
+        self.h
+            .read(
+                self.modules.single_signer_validation,
+                SingleSignerValidationModule::signersCall { entityId: entity, account },
+            )
+            .await
+            .unwrap()
+    }
+
     /// A fresh embedded chain with everything deployed.
     pub async fn embedded() -> Self {
         Self::deploy(Harness::embedded()).await
@@ -547,5 +574,16 @@ impl Mav2 {
     ) -> Result<Bytes, keyward_chain::ChainError> {
         let tx = TransactionRequest::default().with_from(from).with_to(to).with_input(call.abi_encode());
         self.h.chain.call(tx, None).await
+    }
+
+    /// `eth_call` of raw `data` on `to` from `from`: its output, or the revert data (panics when the
+    /// call fails outside the EVM).
+    pub async fn eth_call_from(&self, from: Address, to: Address, data: Bytes) -> Result<Bytes, Bytes> {
+        let tx = TransactionRequest::default().with_from(from).with_to(to).with_input(data);
+        match self.h.chain.call(tx, None).await {
+            Ok(out) => Ok(out),
+            Err(keyward_chain::ChainError::Reverted { data, .. }) => Err(data),
+            Err(e) => panic!("eth_call failed outside the EVM: {e}"),
+        }
     }
 }

@@ -9,18 +9,15 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolError, SolValue};
-use keyward_chain::ChainError;
 use keyward_chain::send::with_authorizations;
 use keyward_contracts::artifacts;
-use keyward_contracts::bindings::{
-    AccountFactory, AllowlistModule, SemiModularAccountBytecode as Sma, SingleSignerValidationModule,
-};
+use keyward_contracts::bindings::{AccountFactory, AllowlistModule, SemiModularAccountBytecode as Sma};
 use keyward_primitives::mav2::deferred::{DEFERRED_ACTION_TYPEHASH, DeferredError};
 use keyward_primitives::mav2::factory::SemiModularAccountInit;
 use keyward_primitives::mav2::signature::eoa_validation_data;
 use keyward_primitives::mav2::{DeferredAction, DeferredActionPrefix, ValidationLocator};
-use keyward_testkit::mav2::{ETH, Mav2, SmaAccount, contains, execute};
-use serde_json::{Value, json};
+use keyward_testkit::mav2::{Mav2, SmaAccount, contains, eth, execute, milli, native_to};
+use serde_json::json;
 
 alloy::sol!(ModularAccount, "../../contracts/artifacts/ModularAccount.json");
 alloy::sol!(StorageOnly, "../../contracts/artifacts/SemiModularAccountStorageOnly.json");
@@ -57,37 +54,6 @@ alloy::sol! {
 
 /// `InvalidInitialization()` of the accounts' `initializer` modifier.
 const ALREADY_INITIALIZED: [u8; 4] = StorageOnly::InvalidInitialization::SELECTOR;
-
-fn eth(n: u128) -> U256 {
-    U256::from(n * ETH)
-}
-
-fn milli(n: u128) -> U256 {
-    U256::from(n * ETH / 1000)
-}
-
-fn native_to(allowance: U256, to: Address) -> Value {
-    json!([{"type": "native-token-transfer", "data": {"allowance": format!("{allowance:#x}")}},
-           {"type": "contract-access", "data": {"address": format!("{to:#x}")}}])
-}
-
-async fn eth_call_from(m: &Mav2, from: Address, to: Address, data: Bytes) -> Result<Bytes, Bytes> {
-    let tx = TransactionRequest::default().with_from(from).with_to(to).with_input(data);
-    match m.h.chain.call(tx, None).await {
-        Ok(out) => Ok(out),
-        Err(ChainError::Reverted { data, .. }) => Err(data),
-        Err(e) => panic!("eth_call failed outside the EVM: {e}"),
-    }
-}
-
-async fn signer_of(m: &Mav2, entity: u32, account: Address) -> Address {
-    m.h.read(
-        m.modules.single_signer_validation,
-        SingleSignerValidationModule::signersCall { entityId: entity, account },
-    )
-    .await
-    .unwrap()
-}
 
 // ------------------------------------------------------------------ R7
 
@@ -169,7 +135,8 @@ async fn r7_execution_modules_cannot_claim_native_erc4337_or_module_selectors() 
     assert!(reserved.len() > 100, "{} reserved selectors collected", reserved.len());
     for (name, sel) in &reserved {
         // The owner calls installExecution directly (global validation); the install must refuse.
-        let e = eth_call_from(&m, a.owner.address(), a.address, install_execution(module, *sel))
+        let e = m
+            .eth_call_from(a.owner.address(), a.address, install_execution(module, *sel))
             .await
             .expect_err(&format!("installExecution of {name} was accepted"));
         let want = ExecutionFunctionNotAllowed { selector: (*sel).into() }.abi_encode();
@@ -254,7 +221,7 @@ async fn r8_deferred_deadline_is_48_bits_encoded_in_six_bytes() {
     };
     let op = m.deferred_op_with(&a, &s, &inner, nonce, &grant).await;
     m.send(op).await.rejected_with("AA23", Some(Sma::DeferredActionSignatureInvalid::SELECTOR));
-    assert_eq!(signer_of(&m, 7, a.address).await, Address::ZERO);
+    assert_eq!(m.signer_of(7, a.address).await, Address::ZERO);
     // (b) The same grant signed over the masked value is accepted.
     let grant = m.deferred_prefix(&a.owner, a.address, m.chain_id, nonce, low, s.compiled.calldata());
     let op = m.deferred_op_with(&a, &s, &inner, nonce, &grant).await;
@@ -266,7 +233,7 @@ async fn r8_deferred_deadline_is_48_bits_encoded_in_six_bytes() {
     let grant = m.deferred_prefix(&b.owner, b.address, m.chain_id, nonce, MAX48, s.compiled.calldata());
     let op = m.deferred_op_with(&b, &s, &inner, nonce, &grant).await;
     m.send(op).await.success();
-    assert_eq!(signer_of(&m, 7, b.address).await, s.key.address());
+    assert_eq!(m.signer_of(7, b.address).await, s.key.address());
     assert_eq!(m.balance(to).await, U256::from(2));
 }
 
@@ -296,7 +263,7 @@ async fn r23_one_outstanding_deferred_grant_per_account_and_nonce() {
     let next = small.nonce_key(true).nonce(1);
     m.send(m.deferred_op_with(&a, &large, &inner, next, &g_large).await).await.rejected_with("AA23", None);
     // The first session's scope is what holds: 0.01 ETH in total, the large key has no validation.
-    assert_eq!(signer_of(&m, 7, a.address).await, small.key.address());
+    assert_eq!(m.signer_of(7, a.address).await, small.key.address());
     m.session_call(&a, &small, &execute(to, milli(10), Bytes::new())).await.reverted();
     m.session_call(&a, &small, &execute(to, milli(10) - U256::from(1), Bytes::new())).await.success();
     m.session_call(&a, &large, &execute(to, U256::from(1), Bytes::new())).await.rejected_with("AA24", None);
@@ -330,7 +297,7 @@ async fn r27_storage_only_initialize_runs_atomically_and_once() {
     // A second initialize (the front-runner's move) reverts, whoever sends it.
     let again: Bytes = StorageOnly::initializeCall { initialSigner: attacker.address() }.abi_encode().into();
     for from in [attacker.address(), new_owner.address(), a.address] {
-        let e = eth_call_from(&m, from, a.address, again.clone()).await.unwrap_err();
+        let e = m.eth_call_from(from, a.address, again.clone()).await.unwrap_err();
         assert!(e.starts_with(&already), "initialize again from {from}: {e}");
     }
     // The new owner runs the account; the old owner key no longer does.
@@ -361,7 +328,7 @@ async fn r27_storage_only_initialize_runs_atomically_and_once() {
             .await
             .unwrap();
     assert!(m.h.transact(m.factory, create, U256::ZERO).await.status());
-    assert_eq!(signer_of(&m, 3, predicted).await, owner.address(), "initialized in the creating transaction");
+    assert_eq!(m.signer_of(3, predicted).await, owner.address(), "initialized in the creating transaction");
     let reinit: Bytes = ModularAccount::initializeWithValidationCall {
         validationConfig: Default::default(),
         selectors: vec![],
@@ -370,12 +337,12 @@ async fn r27_storage_only_initialize_runs_atomically_and_once() {
     }
     .abi_encode()
     .into();
-    let e = eth_call_from(&m, attacker.address(), predicted, reinit).await.unwrap_err();
+    let e = m.eth_call_from(attacker.address(), predicted, reinit).await.unwrap_err();
     assert!(e.starts_with(&already), "initializeWithValidation again: {e}");
     // The SMA factory path stores no owner at all (the owner is in the proxy's code): nothing to
     // front-run, and initialize is not even a function of that variant.
     let c = m.account(U256::ZERO).await;
-    eth_call_from(&m, attacker.address(), c.address, again).await.unwrap_err();
+    m.eth_call_from(attacker.address(), c.address, again).await.unwrap_err();
     let data = m.h.read(c.address, Sma::getFallbackSignerDataCall {}).await.unwrap();
     assert_eq!(data._0, c.owner.address());
 }
@@ -427,7 +394,7 @@ async fn r28_eip7702_eoa_key_stays_all_powerful_and_sessions_bind_only_session_k
     assert!(m.h.send_tx(&a.owner, direct(execute(to, milli(500), Bytes::new()), U256::ZERO)).await.unwrap().status());
     let root = m.compile(&a, 10, json!([{"type": "root"}]), 0).await;
     assert!(m.h.send_tx(&a.owner, direct(root.compiled.calldata(), U256::ZERO)).await.unwrap().status());
-    assert_eq!(signer_of(&m, 10, a.address).await, root.key.address());
+    assert_eq!(m.signer_of(10, a.address).await, root.key.address());
     assert_eq!(m.balance(other).await, eth(1));
     assert_eq!(m.balance(to).await, U256::from(1) + milli(500));
     // ...and the session's budget is untouched by the owner's spending: it still has exactly
@@ -439,7 +406,7 @@ async fn r28_eip7702_eoa_key_stays_all_powerful_and_sessions_bind_only_session_k
     let upgrade: Bytes =
         Sma::upgradeToAndCallCall { newImplementation: m.sma_impl, data: Bytes::new() }.abi_encode().into();
     m.owner_call(&a, upgrade.clone()).await.reverted_with(Sma7702::UpgradeNotAllowed::SELECTOR);
-    let e = eth_call_from(&m, a.address, a.address, upgrade.clone()).await.unwrap_err();
+    let e = m.eth_call_from(a.address, a.address, upgrade.clone()).await.unwrap_err();
     assert!(e.starts_with(&Sma7702::UpgradeNotAllowed::SELECTOR), "{e}");
     let tx = direct(upgrade, U256::ZERO).with_gas_limit(200_000);
     assert!(!m.h.send_tx(&a.owner, tx).await.unwrap().status(), "a direct upgrade transaction reverts");

@@ -8,26 +8,18 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolError};
 use keyward_chain::ChainError;
-use keyward_contracts::bindings::{AccountFactory, AllowlistModule, SingleSignerValidationModule, TestCounter};
+use keyward_contracts::bindings::{AccountFactory, AllowlistModule, TestCounter};
 use keyward_primitives::mav2::NonceKey;
 use keyward_primitives::mav2::factory::SemiModularAccountInit;
 use keyward_primitives::{FactoryInit, UserOperation};
 use keyward_testkit::mav2::{
-    ETH, INSTALL_CALL_GAS, Mav2, Session, SmaAccount, VERIFICATION_GAS_HEAVY, execute, execute_batch,
+    INSTALL_CALL_GAS, Mav2, Session, SmaAccount, VERIFICATION_GAS_HEAVY, eth, execute, execute_batch, milli,
 };
 use serde_json::json;
 
 alloy::sol!(ModularAccount, "../../contracts/artifacts/ModularAccount.json");
 
 const OWNER_ENTITY: u32 = 1;
-
-fn eth(n: u128) -> U256 {
-    U256::from(n * ETH)
-}
-
-fn milli(n: u128) -> U256 {
-    U256::from(n * ETH / 1000)
-}
 
 /// A ModularAccount of `owner` (counterfactual until its first op).
 struct Ma {
@@ -89,15 +81,6 @@ async fn deployed(m: &Mav2, fund: U256) -> Ma {
     a
 }
 
-async fn signer_of(m: &Mav2, entity: u32, account: Address) -> Address {
-    m.h.read(
-        m.modules.single_signer_validation,
-        SingleSignerValidationModule::signersCall { entityId: entity, account },
-    )
-    .await
-    .unwrap()
-}
-
 async fn install_session(m: &Mav2, a: &Ma, s: &Session) {
     let mut op = owner_op(m, a, s.compiled.calldata()).await;
     op.call_gas_limit = INSTALL_CALL_GAS;
@@ -116,7 +99,7 @@ async fn modular_account_is_created_and_initialized_by_its_first_op() {
     m.send(op).await.success();
     assert!(m.deployed(a.address).await, "deployed at the predicted address");
     assert_eq!(m.balance(to).await, milli(1));
-    assert_eq!(signer_of(&m, OWNER_ENTITY, a.address).await, a.owner.address(), "owner installed at creation");
+    assert_eq!(m.signer_of(OWNER_ENTITY, a.address).await, a.owner.address(), "owner installed at creation");
     let id = m.h.read(a.address, ModularAccount::accountIdCall {}).await.unwrap();
     assert_eq!(id, "keyward.modular-account.1.0.0");
     // The owner validation is global, user-op and signature capable (flags 0x07) with no hooks.
@@ -204,7 +187,7 @@ async fn session_key_with_hooks_on_a_modular_account() {
     ]);
     let s = m.compile(&handle, 7, perms, m.now().await + 600).await;
     install_session(&m, &a, &s).await;
-    assert_eq!(signer_of(&m, 7, a.address).await, s.key.address());
+    assert_eq!(m.signer_of(7, a.address).await, s.key.address());
     // Inside the scope, then one wei beyond what is left.
     m.session_call(&handle, &s, &execute(to, milli(4), Bytes::new())).await.success();
     m.session_call(&handle, &s, &execute(to, milli(6) + U256::from(1), Bytes::new())).await.reverted();
@@ -219,7 +202,7 @@ async fn session_key_with_hooks_on_a_modular_account() {
     m.session_call(&handle, &s, &root.compiled.calldata())
         .await
         .rejected_with("AA23", Some(ModularAccount::ValidationFunctionMissing::SELECTOR));
-    assert_eq!(signer_of(&m, 8, a.address).await, Address::ZERO);
+    assert_eq!(m.signer_of(8, a.address).await, Address::ZERO);
     // Expired: refused (AA22) once the time range ends.
     m.advance(700).await;
     m.session_call(&handle, &s, &execute(to, U256::ZERO, Bytes::new())).await.rejected_with("AA22", None);
@@ -235,7 +218,7 @@ async fn session_key_with_hooks_on_a_modular_account() {
     m.send(op).await.success();
     let e = m.session_call(&handle, &s2, &execute(to, U256::ZERO, Bytes::new())).await.rejected();
     assert!(matches!(e.reason(), Some(r) if r.starts_with("AA23") || r.starts_with("AA24")), "{e:?}");
-    assert_eq!(signer_of(&m, 9, a.address).await, Address::ZERO);
+    assert_eq!(m.signer_of(9, a.address).await, Address::ZERO);
 }
 
 #[tokio::test]
@@ -275,7 +258,7 @@ async fn deferred_session_install_granted_by_the_modular_owner_validation() {
     let wrapped = grant(domain.replay_safe_hash(digest));
     let op = m.deferred_op_with(&handle, &s, &inner, nonce, &wrapped).await;
     m.send(op).await.success();
-    assert_eq!(signer_of(&m, 12, a.address).await, s.key.address());
+    assert_eq!(m.signer_of(12, a.address).await, s.key.address());
     assert_eq!(m.balance(to).await, milli(2));
     // Installed with its limits: 1 mETH left, one wei more is refused.
     m.session_call(&handle, &s, &execute(to, milli(1) + U256::from(1), Bytes::new())).await.reverted();

@@ -6,21 +6,8 @@ use alloy::primitives::{Address, Bytes, U256};
 use alloy::sol_types::{SolCall, SolError};
 use keyward_contracts::bindings::{AllowlistModule, NativeTokenLimitModule, PaymasterGuardModule, TestToken};
 use keyward_testkit::Harness;
-use keyward_testkit::mav2::{ETH, Mav2, execute, execute_batch};
-use serde_json::{Value, json};
-
-fn eth(n: u128) -> U256 {
-    U256::from(n * ETH)
-}
-
-fn milli(n: u128) -> U256 {
-    U256::from(n * ETH / 1000)
-}
-
-fn native_to(allowance: U256, to: Address) -> Value {
-    json!([{"type": "native-token-transfer", "data": {"allowance": format!("{allowance:#x}")}},
-           {"type": "contract-access", "data": {"address": format!("{to:#x}")}}])
-}
+use keyward_testkit::mav2::{Mav2, eth, execute, execute_batch, milli, native_to};
+use serde_json::json;
 
 fn transfer(to: Address, amount: u64) -> Bytes {
     TestToken::transferCall { to, amount: U256::from(amount) }.abi_encode().into()

@@ -7,7 +7,6 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolError, SolValue};
-use keyward_chain::ChainError;
 use keyward_contracts::bindings::{
     AllowlistModule, NativeTokenLimitModule, PaymasterGuardModule, SemiModularAccountBytecode as Sma,
     SingleSignerValidationModule, TestToken, TimeRangeModule,
@@ -22,21 +21,8 @@ use keyward_primitives::mav2::signature::{
 use keyward_primitives::mav2::{
     HookConfig, HookInstall, InstallValidation, NonceKey, ReplaySafeDomain, ValidationConfig, ValidationLocator,
 };
-use keyward_testkit::mav2::{ETH, Mav2, Session, SmaAccount, contains, execute, execute_batch};
+use keyward_testkit::mav2::{Mav2, Session, SmaAccount, contains, eth, execute, execute_batch, milli, native_to};
 use serde_json::{Value, json};
-
-fn eth(n: u128) -> U256 {
-    U256::from(n * ETH)
-}
-
-fn milli(n: u128) -> U256 {
-    U256::from(n * ETH / 1000)
-}
-
-fn native_to(allowance: U256, to: Address) -> Value {
-    json!([{"type": "native-token-transfer", "data": {"allowance": format!("{allowance:#x}")}},
-           {"type": "contract-access", "data": {"address": format!("{to:#x}")}}])
-}
 
 fn access(to: Address) -> Value {
     json!([{"type": "contract-access", "data": {"address": format!("{to:#x}")}}])
@@ -45,15 +31,6 @@ fn access(to: Address) -> Value {
 /// A scoped session with execution hooks (callData prefixed with executeUserOp) and one without.
 async fn two_sessions(m: &Mav2, a: &SmaAccount, to: Address) -> [Session; 2] {
     [m.session(a, 40, native_to(milli(100), to), 0).await, m.session(a, 41, access(to), 0).await]
-}
-
-async fn eth_call_from(m: &Mav2, from: Address, to: Address, data: Bytes) -> Result<Bytes, Bytes> {
-    let tx = TransactionRequest::default().with_from(from).with_to(to).with_input(data);
-    match m.h.chain.call(tx, None).await {
-        Ok(out) => Ok(out),
-        Err(ChainError::Reverted { data, .. }) => Err(data),
-        Err(e) => panic!("eth_call failed outside the EVM: {e}"),
-    }
 }
 
 const MISSING: [u8; 4] = Sma::ValidationFunctionMissing::SELECTOR;
@@ -311,11 +288,11 @@ async fn r5_time_range_rejects_empty_and_inverted_ranges() {
     };
     let bad = TimeRangeModule::TimeRangeNotValid::SELECTOR;
     for (until, after) in [(0, 0), (100, 200), (200, 200)] {
-        let e = eth_call_from(&m, from, m.modules.time_range, set(until, after)).await.unwrap_err();
+        let e = m.eth_call_from(from, m.modules.time_range, set(until, after)).await.unwrap_err();
         assert!(e.starts_with(&bad), "({until},{after}) → {e}");
     }
-    assert!(eth_call_from(&m, from, m.modules.time_range, set(200, 100)).await.is_ok());
-    assert!(eth_call_from(&m, from, m.modules.time_range, set(0, 100)).await.is_ok(), "open end");
+    assert!(m.eth_call_from(from, m.modules.time_range, set(200, 100)).await.is_ok());
+    assert!(m.eth_call_from(from, m.modules.time_range, set(0, 100)).await.is_ok(), "open end");
 }
 
 #[tokio::test]
@@ -324,7 +301,7 @@ async fn r6_paymaster_guard_rejects_a_zero_paymaster_at_install_and_at_check() {
     let install: Bytes = PaymasterGuardModule::onInstallCall { data: (1u32, Address::ZERO).abi_encode_params().into() }
         .abi_encode()
         .into();
-    let e = eth_call_from(&m, Address::with_last_byte(0x42), m.modules.paymaster_guard, install).await.unwrap_err();
+    let e = m.eth_call_from(Address::with_last_byte(0x42), m.modules.paymaster_guard, install).await.unwrap_err();
     assert!(e.starts_with(&PaymasterGuardModule::InvalidPaymaster::SELECTOR));
     // At check time: a session guarded by a real paymaster sends an op with paymaster 0.
     let a = m.account(eth(1)).await;
@@ -487,7 +464,7 @@ async fn r13_allowlist_hook_unwraps_execute_user_op() {
     }
     .abi_encode()
     .into();
-    let e = eth_call_from(&m, a.address, m.modules.allowlist, probe).await.unwrap_err();
+    let e = m.eth_call_from(a.address, m.modules.allowlist, probe).await.unwrap_err();
     assert!(e.starts_with(&AllowlistModule::AddressNotAllowed::SELECTOR));
 }
 
@@ -582,7 +559,7 @@ async fn r17_session_has_no_erc1271_and_cannot_grant_deferred_actions() {
         locator_prefixed_signature(&ValidationLocator::regular(55, false, false), &[], &eoa_validation_data(&sig))
             .unwrap();
     let call: Bytes = Sma::isValidSignatureCall { hash, signature: full }.abi_encode().into();
-    let e = eth_call_from(&m, Address::with_last_byte(1), a.address, call).await.unwrap_err();
+    let e = m.eth_call_from(Address::with_last_byte(1), a.address, call).await.unwrap_err();
     assert!(e.starts_with(&Sma::SignatureValidationInvalid::SELECTOR), "{e}");
     // As a deferred granter (inner locator = the session) for another session.
     let other = m.compile(&a, 56, json!([{"type": "root"}]), 0).await;
@@ -634,23 +611,19 @@ async fn r19_runtime_path_enforces_the_same_permissions() {
         Sma::executeWithRuntimeValidationCall { data, authorization: auth.clone() }.abi_encode().into()
     };
     // Out of scope (target), over the limit, and an admin call: all refused.
-    let e = eth_call_from(
-        &m,
-        s.key.address(),
-        a.address,
-        rt(execute(Address::with_last_byte(0x61), U256::ZERO, Bytes::new())),
-    )
-    .await
-    .unwrap_err();
-    assert!(contains(&e, &AllowlistModule::AddressNotAllowed::SELECTOR), "{e}");
-    let e = eth_call_from(&m, s.key.address(), a.address, rt(execute(to, milli(11), Bytes::new()))).await.unwrap_err();
-    assert!(contains(&e, &NativeTokenLimitModule::ExceededNativeTokenLimit::SELECTOR), "{e}");
-    let e = eth_call_from(&m, s.key.address(), a.address, rt(s.compiled.uninstall(&m.modules).calldata()))
+    let e = m
+        .eth_call_from(s.key.address(), a.address, rt(execute(Address::with_last_byte(0x61), U256::ZERO, Bytes::new())))
         .await
         .unwrap_err();
+    assert!(contains(&e, &AllowlistModule::AddressNotAllowed::SELECTOR), "{e}");
+    let e = m.eth_call_from(s.key.address(), a.address, rt(execute(to, milli(11), Bytes::new()))).await.unwrap_err();
+    assert!(contains(&e, &NativeTokenLimitModule::ExceededNativeTokenLimit::SELECTOR), "{e}");
+    let e =
+        m.eth_call_from(s.key.address(), a.address, rt(s.compiled.uninstall(&m.modules).calldata())).await.unwrap_err();
     assert!(contains(&e, &MISSING), "{e}");
     // Someone else cannot use the session's runtime validation.
-    let e = eth_call_from(&m, Address::with_last_byte(0x62), a.address, rt(execute(to, U256::ZERO, Bytes::new())))
+    let e = m
+        .eth_call_from(Address::with_last_byte(0x62), a.address, rt(execute(to, U256::ZERO, Bytes::new())))
         .await
         .unwrap_err();
     assert!(contains(&e, &SingleSignerValidationModule::NotAuthorized::SELECTOR), "{e}");
@@ -702,7 +675,7 @@ async fn r21_runtime_validation_refuses_a_module_without_code() {
     }
     .abi_encode()
     .into();
-    let e = eth_call_from(&m, Address::with_last_byte(0x66), a.address, call).await.unwrap_err();
+    let e = m.eth_call_from(Address::with_last_byte(0x66), a.address, call).await.unwrap_err();
     assert!(e.starts_with(&Sma::RuntimeValidationFunctionReverted::SELECTOR), "{e}");
 }
 
