@@ -28,41 +28,65 @@ use common::{Backend, TestDb};
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 
+/// A sponsored Wallet API on the embedded chain: the deterministic stack, the dev paymaster (its
+/// default policy and `policies`), the wallet over a bundler (bundling when `bundling`), a counter,
+/// and a fresh owner's counterfactual account.
+struct Sponsored {
+    h: Harness,
+    deployment: keyward_contracts::Deployment,
+    dev: keyward_paymaster::dev::DevSponsorship,
+    wallet: Arc<Wallet>,
+    _bundling: Option<tokio::task::JoinHandle<()>>,
+    counter: Address,
+    chain_id: u64,
+    owner: PrivateKeySigner,
+    address: Address,
+}
+
+impl Sponsored {
+    async fn start(db: &TestDb, policies: Vec<Policy>, bundling: bool) -> Sponsored {
+        let h = Harness::embedded();
+        let deployment = deploy_account_stack(h.chain.as_ref(), &h.keys[0], U256::from(ETH)).await.unwrap();
+        let dev = keyward_paymaster::dev::start(
+            h.chain.clone(),
+            db.store.clone(),
+            deployment.verifying_paymaster,
+            deployment.entry_point,
+            &h.keys[0],
+            policies,
+        )
+        .await
+        .unwrap();
+        let bundler =
+            Bundler::new(h.chain.clone(), db.store.clone(), h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
+        let bundling = bundling.then(|| bundler.spawn());
+        let mut config = WalletConfig::new(deployment);
+        config.sponsor = Some(Arc::new(WalletSponsor(dev.sponsor.clone())));
+        let wallet = Wallet::new(bundler, config).await.unwrap();
+        let counter = h.counter().await;
+        let chain_id = h.chain_id().await;
+        let owner = PrivateKeySigner::random();
+        let account: keyward_api::wallet::RequestAccountResult = wallet
+            .request_account(
+                serde_json::from_value(json!({"signerAddress": format!("{:#x}", owner.address())})).unwrap(),
+            )
+            .await
+            .unwrap();
+        let address = account.account_address;
+        Sponsored { h, deployment, dev, wallet, _bundling: bundling, counter, chain_id, owner, address }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prepare_calls_with_a_policy_sponsors_a_zero_eth_account() {
     let db = TestDb::open(Backend::Sqlite).await.unwrap();
-    let h = Harness::embedded();
-    let deployment = deploy_account_stack(h.chain.as_ref(), &h.keys[0], U256::from(ETH)).await.unwrap();
     let limited = Policy {
         allowed_targets: Some(vec![Address::with_last_byte(0x42)]),
         ..Policy::open(Uuid::new_v4(), "only 0x42")
     };
-    let dev = keyward_paymaster::dev::start(
-        h.chain.clone(),
-        db.store.clone(),
-        deployment.verifying_paymaster,
-        deployment.entry_point,
-        &h.keys[0],
-        vec![limited.clone()],
-    )
-    .await
-    .unwrap();
+    let Sponsored { h, deployment, dev, wallet, _bundling, counter, chain_id, owner, address } =
+        Sponsored::start(&db, vec![limited.clone()], true).await;
     let sponsor = dev.sponsor.clone();
-    let bundler =
-        Bundler::new(h.chain.clone(), db.store.clone(), h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
-    let _bundling = bundler.spawn();
-    let mut config = WalletConfig::new(deployment);
-    config.sponsor = Some(Arc::new(WalletSponsor(sponsor.clone())));
-    let wallet = Wallet::new(bundler, config).await.unwrap();
-    let counter = h.counter().await;
-    let chain_id = h.chain_id().await;
-
-    let owner = PrivateKeySigner::random();
-    let account: keyward_api::wallet::RequestAccountResult = wallet
-        .request_account(serde_json::from_value(json!({"signerAddress": format!("{:#x}", owner.address())})).unwrap())
-        .await
-        .unwrap();
-    let address = account.account_address;
     assert_eq!(h.balance(address).await, U256::ZERO);
     let deposit = h.deposit_of(deployment.verifying_paymaster).await;
 
@@ -132,31 +156,7 @@ async fn prepare_calls_with_a_policy_sponsors_a_zero_eth_account() {
 async fn two_hundred_concurrent_prepares_sponsor_exactly_fifty() {
     use keyward_paymaster::Wei;
     let db = TestDb::open(Backend::Sqlite).await.unwrap();
-    let h = Harness::embedded();
-    let deployment = deploy_account_stack(h.chain.as_ref(), &h.keys[0], U256::from(ETH)).await.unwrap();
-    let dev = keyward_paymaster::dev::start(
-        h.chain.clone(),
-        db.store.clone(),
-        deployment.verifying_paymaster,
-        deployment.entry_point,
-        &h.keys[0],
-        vec![],
-    )
-    .await
-    .unwrap();
-    let bundler =
-        Bundler::new(h.chain.clone(), db.store.clone(), h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
-    let mut config = WalletConfig::new(deployment);
-    config.sponsor = Some(Arc::new(WalletSponsor(dev.sponsor.clone())));
-    let wallet = Arc::new(Wallet::new(bundler, config).await.unwrap());
-    let counter = h.counter().await;
-    let chain_id = h.chain_id().await;
-    let owner = PrivateKeySigner::random();
-    let account: keyward_api::wallet::RequestAccountResult = wallet
-        .request_account(serde_json::from_value(json!({"signerAddress": format!("{:#x}", owner.address())})).unwrap())
-        .await
-        .unwrap();
-    let address = account.account_address;
+    let Sponsored { h: _h, dev, wallet, counter, chain_id, address, .. } = Sponsored::start(&db, vec![], false).await;
     // Identical operations but for the parallel nonce key (one non-zero byte each, so every op
     // costs the same): distinct ops, each reserving the same worst-case cost.
     let prepare = move |policy: String, parallel_key: u64| -> PrepareCallsParams {
