@@ -3,8 +3,7 @@
 
 use alloy::primitives::U256;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolCall;
-use keyward_api::wallet::{Call, PrepareCallsParams, SessionSignatureRequest, StatusCode, WalletApiClient};
+use keyward_api::wallet::{SessionSignatureRequest, StatusCode, WalletApiClient};
 use keyward_contracts::bindings::TestCounter;
 
 use crate::env::{Env, sign_prepared};
@@ -15,21 +14,7 @@ async fn parallel_retries_and_parallel_sessions() {
     let owner = PrivateKeySigner::random();
     let account = env.new_account(&owner).await;
     let counter = env.h.counter().await;
-    let prepared = env
-        .client
-        .prepare_calls(PrepareCallsParams {
-            calls: Some(vec![Call {
-                to: counter,
-                data: Some(TestCounter::countCall {}.abi_encode().into()),
-                value: None,
-            }]),
-            from: account,
-            chain_id: u32::try_from(env.chain_id).unwrap().into(),
-            capabilities: None,
-            paymaster_permit_signature: None,
-        })
-        .await
-        .unwrap();
+    let prepared = env.client.prepare_calls(env.prepare_count(account, counter)).await.unwrap();
     let send = sign_prepared(&prepared, &owner);
     let answers = futures_join(8, |_| {
         let client = env.client.clone();

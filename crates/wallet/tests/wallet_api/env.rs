@@ -10,17 +10,19 @@ use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
 use jsonrpsee::RpcModule;
 use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
 use keyward_api::wallet::{
-    CallsStatus, CreateSessionParams, KeyType, PermissionsCapability, PrepareCallsResult, PreparedCallItem,
-    PreparedCalls, RequestAccountParams, RequestAccountResult, SendPreparedCallsParams, SessionKey,
+    Call, CallsStatus, CreateSessionParams, KeyType, PermissionsCapability, PrepareCallsParams, PrepareCallsResult,
+    PreparedCallItem, PreparedCalls, RequestAccountParams, RequestAccountResult, SendPreparedCallsParams, SessionKey,
     SessionSignatureRequest, SigEnvelope, SignatureRequest, SignedAuthorization, SignedCallItem, SignedCalls,
     SignedUserOpV07, WalletApiClient,
 };
 use keyward_bundler::{Bundler, BundlerConfig};
 use keyward_chain::deploy::deploy_account_stack;
 use keyward_contracts::Deployment;
+use keyward_contracts::bindings::TestCounter;
 use keyward_store::Store;
 use keyward_store::wallet::WalletCounts;
 use keyward_testkit::Harness;
@@ -116,6 +118,21 @@ impl Env {
         assert_eq!(data.signing_hash().unwrap(), raw_payload);
         let grant = owner.sign_hash_sync(&raw_payload).unwrap();
         PermissionsCapability::Session { session_id: session.session_id, signature: grant.as_bytes().to_vec().into() }
+    }
+
+    /// `wallet_prepareCalls` params for one `count()` call on `counter` from `from`, no capabilities.
+    pub fn prepare_count(&self, from: Address, counter: Address) -> PrepareCallsParams {
+        PrepareCallsParams {
+            calls: Some(vec![Call {
+                to: counter,
+                data: Some(TestCounter::countCall {}.abi_encode().into()),
+                value: None,
+            }]),
+            from,
+            chain_id: u32::try_from(self.chain_id).unwrap().into(),
+            capabilities: None,
+            paymaster_permit_signature: None,
+        }
     }
 
     /// Sends `value` wei from dev key 0.

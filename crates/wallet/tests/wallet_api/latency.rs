@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::U256;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolCall;
-use keyward_api::wallet::{Call, PrepareCallsParams, StatusCode, WalletApiClient};
+use keyward_api::wallet::{StatusCode, WalletApiClient};
 use keyward_contracts::bindings::TestCounter;
 
 use crate::env::{Env, sign_prepared};
@@ -25,17 +24,7 @@ async fn owner_call_latency() {
     let counter = env.h.counter().await;
     let (mut prepare, mut send, mut land) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..N {
-        let params = PrepareCallsParams {
-            calls: Some(vec![Call {
-                to: counter,
-                data: Some(TestCounter::countCall {}.abi_encode().into()),
-                value: None,
-            }]),
-            from: account,
-            chain_id: u32::try_from(env.chain_id).unwrap().into(),
-            capabilities: None,
-            paymaster_permit_signature: None,
-        };
+        let params = env.prepare_count(account, counter);
         let t0 = Instant::now();
         let prepared = env.client.prepare_calls(params).await.unwrap();
         let t1 = Instant::now();
