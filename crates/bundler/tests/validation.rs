@@ -106,14 +106,7 @@ async fn wrong_nonce_is_32500_aa25() {
 #[tokio::test]
 async fn expired_or_expiring_window_is_32503() {
     let s = setup(Harness::embedded()).await;
-    let now =
-        s.h.chain
-            .block_by_number(alloy::eips::BlockNumberOrTag::Latest, false)
-            .await
-            .unwrap()
-            .unwrap()
-            .header
-            .timestamp;
+    let now = s.h.latest_timestamp().await;
     // 77-byte signature: ECDSA ‖ validAfter (6 bytes) ‖ validUntil (6 bytes).
     for (after, until, want) in [(0u64, now + 10, "expires at"), (now + 3_600, now + 7_200, "not valid before")] {
         let mut op = s.signed(|_| {}).await;

@@ -334,15 +334,7 @@ async fn expired_sessions_and_undelegated_eoas_are_refused() {
     let o = deployed_account(&env).await;
     let counter = env.h.counter().await;
     let key = PrivateKeySigner::random();
-    let now = env
-        .h
-        .chain
-        .block_by_number(alloy::eips::BlockNumberOrTag::Latest, false)
-        .await
-        .unwrap()
-        .unwrap()
-        .header
-        .timestamp;
+    let now = env.h.latest_timestamp().await;
     let ctx = grant(&env, &o, key.address(), serde_json::json!([{ "type": "root" }]), now + 600).await;
     assert_eq!(run(&env, o.account, vec![call(counter, count(), 0)], &ctx, &key).await, StatusCode::Confirmed);
     env.h.chain.increase_time(1200).await.unwrap();
