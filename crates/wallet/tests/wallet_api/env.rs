@@ -38,7 +38,7 @@ pub struct Env {
     pub wallet: Arc<Wallet>,
     pub client: HttpClient,
     pub chain_id: u64,
-    _bundling: tokio::task::JoinHandle<()>,
+    bundling: tokio::task::JoinHandle<()>,
     _server: jsonrpsee::server::ServerHandle,
     _keep: Keep,
 }
@@ -71,7 +71,12 @@ impl Env {
         let url = format!("http://{bound}");
         let client = HttpClientBuilder::default().request_timeout(Duration::from_secs(30)).build(&url).unwrap();
         let chain_id = h.chain_id().await;
-        Env { h, deployment, wallet, client, chain_id, _bundling: bundling, _server: server, _keep: keep }
+        Env { h, deployment, wallet, client, chain_id, bundling, _server: server, _keep: keep }
+    }
+
+    /// Stops this service's bundling loop (a process that went away), so another can take over.
+    pub fn stop_bundling(&self) {
+        self.bundling.abort();
     }
 
     /// The SQLite directory of the store, when there is one.

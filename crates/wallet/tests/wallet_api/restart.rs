@@ -33,7 +33,9 @@ async fn records_survive_a_restart() {
     let sent = env.client.send_prepared_calls(send.clone()).await.unwrap();
     assert_eq!(env.wait(&sent.id).await.status, StatusCode::Confirmed);
 
-    // "Restart": everything reopened from the file.
+    // "Restart": the first service stops bundling (two bundlers over one mempool would race for
+    // the same ops), and everything is reopened from the file.
+    env.stop_bundling();
     let store = Store::open_sqlite_file(env.dir().unwrap()).await.unwrap();
     let bundler =
         Bundler::new(env.h.chain.clone(), store, env.h.keys[8].clone(), BundlerConfig::default()).await.unwrap();
