@@ -207,7 +207,10 @@ fn segment_rules() {
         Err(SignatureError::SegmentOutOfOrder { previous: 1, index: 0 })
     );
     assert_eq!(decode_validation_data(&[]), Err(SignatureError::InvalidSignatureType));
-    assert_eq!(decode_validation_data(&[0x02]), Err(SignatureError::InvalidSignatureType));
+    assert_eq!(decode_validation_data(&[0x03]), Err(SignatureError::InvalidSignatureType));
+    // 0x02 (Keyward's EIP-191 EOA form) carries a 65-byte signature like 0x00.
+    assert_eq!(decode_validation_data(&[0x02]), Err(SignatureError::BadEcdsaLength(0)));
+    assert_eq!(decode_validation_data(&[0x02; 66]).map(|(t, p)| (t, p.len())), Ok((SignerType::EoaPersonalSign, 65)));
     assert_eq!(decode_validation_data(&[0x00; 10]), Err(SignatureError::BadEcdsaLength(9)));
     // Runtime authorization of the SMA owner: 0x01 00000000 FF.
     assert_eq!(hex(&locator_prefixed_signature(&ValidationLocator::owner(), &[], &[]).unwrap()), "0x0100000000ff");
