@@ -47,6 +47,11 @@ async fn banner_rpc_and_clean_stop() {
     let client =
         reqwest_like_post(&dev.url, r#"{"jsonrpc":"2.0","id":2,"method":"eth_getBalance","params":["0x1234"]}"#).await;
     assert!(client.contains("-32602"), "{client}");
+    // The parse error's reason is in the message itself (clients like viem show only the message).
+    let error: serde_json::Value = serde_json::from_str::<serde_json::Value>(&client).unwrap()["error"].clone();
+    let message = error["message"].as_str().unwrap();
+    assert!(message.starts_with("Invalid params: ") && message.len() > "Invalid params: ".len(), "{client}");
+    assert_eq!(error["data"].as_str(), message.strip_prefix("Invalid params: "), "{client}");
     assert_eq!(chain.chain_id().await.unwrap(), 31337);
 
     let status = dev.interrupt();

@@ -7,6 +7,7 @@
 
 pub mod errors;
 pub mod eth;
+pub mod params_errors;
 
 use std::net::SocketAddr;
 
@@ -17,7 +18,10 @@ use tower_http::cors::CorsLayer;
 /// Starts serving `module` on `addr` over HTTP, with permissive CORS for browser clients.
 pub async fn serve(addr: SocketAddr, module: RpcModule<()>) -> std::io::Result<(SocketAddr, ServerHandle)> {
     let middleware = tower::ServiceBuilder::new().layer(CorsLayer::permissive());
-    let server = Server::builder().set_http_middleware(middleware).build(addr).await?;
+    let rpc_middleware =
+        jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new().layer_fn(params_errors::PreciseParamsErrors);
+    let server =
+        Server::builder().set_http_middleware(middleware).set_rpc_middleware(rpc_middleware).build(addr).await?;
     let bound = server.local_addr()?;
     Ok((bound, server.start(module)))
 }

@@ -1,0 +1,63 @@
+//! Parse errors of method parameters, stated in the error's `message`: jsonrpsee answers a bad
+//! parameter with `-32602 "Invalid params"` and the reason only in `data`, which clients such as
+//! viem do not show. This middleware appends the reason to the message (and keeps it in `data`).
+
+use std::future::Future;
+
+use jsonrpsee::core::middleware::{Batch, Notification, RpcServiceT};
+use jsonrpsee::server::MethodResponse;
+use jsonrpsee::types::{ErrorObjectOwned, Id, Request};
+
+/// The `message` jsonrpsee gives every parameter parse error.
+const GENERIC: &str = "Invalid params";
+
+/// RPC middleware: rewrites `-32602 "Invalid params"` answers to `"Invalid params: <reason>"`.
+#[derive(Clone, Debug)]
+pub struct PreciseParamsErrors<S>(pub S);
+
+impl<S> RpcServiceT for PreciseParamsErrors<S>
+where
+    S: RpcServiceT<MethodResponse = MethodResponse> + Send + Sync + Clone + 'static,
+{
+    type MethodResponse = MethodResponse;
+    type NotificationResponse = S::NotificationResponse;
+    type BatchResponse = S::BatchResponse;
+
+    fn call<'a>(&self, request: Request<'a>) -> impl Future<Output = Self::MethodResponse> + Send + 'a {
+        let service = self.0.clone();
+        async move {
+            let id = request.id().into_owned();
+            let response = service.call(request).await;
+            match precise(&response, id) {
+                Some(rewritten) => rewritten.with_extensions(response.extensions().clone()),
+                None => response,
+            }
+        }
+    }
+
+    fn batch<'a>(&self, requests: Batch<'a>) -> impl Future<Output = Self::BatchResponse> + Send + 'a {
+        self.0.batch(requests)
+    }
+
+    fn notification<'a>(&self, n: Notification<'a>) -> impl Future<Output = Self::NotificationResponse> + Send + 'a {
+        self.0.notification(n)
+    }
+}
+
+/// The same error with the reason in its message, if `response` is a generic parse error.
+fn precise(response: &MethodResponse, id: Id<'static>) -> Option<MethodResponse> {
+    if response.as_error_code() != Some(jsonrpsee::types::error::INVALID_PARAMS_CODE) {
+        return None;
+    }
+    let body: serde_json::Value = serde_json::from_str(response.as_json().get()).ok()?;
+    let error = body.get("error")?;
+    let reason = error.get("data")?.as_str()?;
+    if error.get("message")?.as_str()? != GENERIC {
+        return None;
+    }
+    let message = format!("{GENERIC}: {reason}");
+    Some(MethodResponse::error(
+        id,
+        ErrorObjectOwned::owned(jsonrpsee::types::error::INVALID_PARAMS_CODE, message, Some(reason)),
+    ))
+}
