@@ -8,10 +8,6 @@ use keyward_sdk::{AccountContracts, BundlerClient};
 /// The default `keyward dev` URL.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:4337";
 
-/// Index of the dev-mnemonic key that `keyward dev` deploys the account stack with (it owns the
-/// factory, and the stack's CREATE2 addresses depend on it).
-pub const DEV_DEPLOYER_KEY_INDEX: u32 = 11;
-
 /// `KEYWARD_RPC_URL`, else `DEFAULT_URL`.
 pub fn rpc_url() -> String {
     std::env::var("KEYWARD_RPC_URL").unwrap_or_else(|_| DEFAULT_URL.to_string())
@@ -19,7 +15,7 @@ pub fn rpc_url() -> String {
 
 /// The account stack of `keyward dev`, checked to be deployed on the chain behind `client`.
 pub async fn dev_contracts(client: &BundlerClient) -> anyhow::Result<AccountContracts> {
-    let deployer = keyward_chain::dev_keys::dev_signer(DEV_DEPLOYER_KEY_INDEX)?.address();
+    let deployer = keyward_chain::dev_keys::dev_signer(keyward_chain::dev_keys::DEPLOYER_KEY_INDEX)?.address();
     let deployment = Deployment::keyward(deployer);
     let contracts = AccountContracts::from(&deployment);
     for (name, at) in

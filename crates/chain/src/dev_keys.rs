@@ -10,6 +10,17 @@ pub const DEV_MNEMONIC: &str = "test test test test test test test test test tes
 /// How many dev keys a dev chain funds.
 pub const DEV_KEY_COUNT: u32 = 10;
 
+/// Mnemonic index of `keyward dev`'s bundler key: after the keys printed for users, so user
+/// transactions never race the bundler's nonces.
+pub const BUNDLER_KEY_INDEX: u32 = 10;
+
+/// Mnemonic index of the key that deploys the account stack and owns the factory and paymaster
+/// (the stack's CREATE2 addresses depend on it).
+pub const DEPLOYER_KEY_INDEX: u32 = 11;
+
+/// Mnemonic index of `keyward dev`'s paymaster signer.
+pub const PAYMASTER_KEY_INDEX: u32 = 12;
+
 /// Derives key `index` of [`DEV_MNEMONIC`] on the path `m/44'/60'/0'/0/index`.
 pub fn dev_signer(index: u32) -> ChainResult<PrivateKeySigner> {
     MnemonicBuilder::<English>::default()

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::hex;
-use alloy::primitives::U256;
+use alloy::primitives::{Address, U256};
 use anyhow::Context;
 use keyward_api::bundler::BundlerApiServer;
 use keyward_api::paymaster::PaymasterApiServer;
 use keyward_bundler::{Bundler, BundlerConfig};
 use keyward_chain::deploy::deploy_account_stack;
-use keyward_chain::dev_keys::dev_signer;
+use keyward_chain::dev_keys::{BUNDLER_KEY_INDEX, DEPLOYER_KEY_INDEX, dev_signer};
 use keyward_chain::{Chain, DevChain, EmbeddedChain, EmbeddedConfig, Mining};
 use keyward_contracts::Deployment;
 use keyward_store::Store;
@@ -93,21 +93,22 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Index of the bundler's key in the dev mnemonic: after the ten keys printed for users, so user
-/// transactions never race the bundler's nonces.
-const BUNDLER_KEY_INDEX: u32 = 10;
-
-/// Index of the key that creates the account stack and owns the factory (funded at start).
-const DEPLOYER_KEY_INDEX: u32 = 11;
-
 /// Creates the account stack (factory, implementations, modules) unless the chain already has it.
 async fn deploy_stack(chain: &Arc<EmbeddedChain>) -> anyhow::Result<Deployment> {
     let key = dev_signer(DEPLOYER_KEY_INDEX).context("deriving the deployer key")?;
-    let eth = U256::from(10u64).pow(U256::from(18u64));
-    if chain.balance(key.address()).await? < U256::from(10u64) * eth {
-        chain.set_balance(key.address(), U256::from(100u64) * eth).await?;
+    top_up(chain, key.address(), 10, 100).await?;
+    deploy_account_stack(chain.as_ref(), &key, U256::from(ETH)).await.context("deploying the account stack")
+}
+
+/// One ether in wei.
+const ETH: u64 = 1_000_000_000_000_000_000;
+
+/// Sets `address`'s balance to `to_eth` ether when it holds less than `min_eth`.
+async fn top_up(chain: &EmbeddedChain, address: Address, min_eth: u64, to_eth: u64) -> anyhow::Result<()> {
+    if chain.balance(address).await? < U256::from(min_eth) * U256::from(ETH) {
+        chain.set_balance(address, U256::from(to_eth) * U256::from(ETH)).await?;
     }
-    deploy_account_stack(chain.as_ref(), &key, eth).await.context("deploying the account stack")
+    Ok(())
 }
 
 /// Gas sponsorship: the paymaster signer (mnemonic index 12) installed, the deposit funded, the
@@ -138,9 +139,7 @@ async fn start_sponsorship(
 /// The bundler: its key funded on the dev chain, its mempool in `dir/keyward.db`.
 async fn start_bundler(chain: &Arc<EmbeddedChain>, dir: &Path) -> anyhow::Result<Arc<Bundler>> {
     let key = dev_signer(BUNDLER_KEY_INDEX).context("deriving the bundler key")?;
-    if chain.balance(key.address()).await? < U256::from(10u64).pow(U256::from(18u64)) {
-        chain.set_balance(key.address(), U256::from(1_000u64) * U256::from(10u64).pow(U256::from(18u64))).await?;
-    }
+    top_up(chain, key.address(), 1, 1_000).await?;
     let store = Store::open_sqlite_file(dir).await.context("opening the mempool store")?;
     let bundler = Bundler::new(chain.clone() as Arc<dyn Chain>, store, key, BundlerConfig::default())
         .await

@@ -28,7 +28,9 @@ async fn banner_rpc_and_clean_stop() {
     let chain = RpcChain::connect(&dev.url).unwrap();
     assert_eq!(chain.chain_id().await.unwrap(), 31337);
     // The account stack: printed, and there, at the deterministic addresses of the deployer key.
-    let stack = keyward_contracts::Deployment::keyward(keyward_chain::dev_keys::dev_signer(11).unwrap().address());
+    let stack = keyward_contracts::Deployment::keyward(
+        keyward_chain::dev_keys::dev_signer(keyward_chain::dev_keys::DEPLOYER_KEY_INDEX).unwrap().address(),
+    );
     for (name, address) in stack.named() {
         assert!(dev.banner.contains(&format!("{name:<26} {address}")), "{name} not in {}", dev.banner);
         assert!(!chain.code(address).await.unwrap().is_empty(), "{name} has no code");

@@ -15,8 +15,8 @@ use crate::deposit::{deposit_of, ensure_signer, ensure_staked, top_up};
 use crate::policy::Policy;
 use crate::sponsor::{Sponsor, SponsorConfig};
 
-/// Index of the paymaster signer in the dev mnemonic (the bundler uses 10, the deployer 11).
-pub const PAYMASTER_KEY_INDEX: u32 = 12;
+/// Index of the paymaster signer in the dev mnemonic (with the other dev key indices in `dev_keys`).
+pub use keyward_chain::dev_keys::PAYMASTER_KEY_INDEX;
 
 /// Id of the default dev policy (a fixed UUID v4, so scripts and docs can name it).
 pub const DEV_POLICY_ID: &str = "4337e2b0-1a6d-4c3e-9f00-000000004337";

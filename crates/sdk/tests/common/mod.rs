@@ -45,7 +45,7 @@ impl Dev {
         let chain = EmbeddedChain::open(EmbeddedConfig::default()).expect("embedded chain");
         chain.spawn_miner();
         // The account stack as keyward dev deploys it (deterministic addresses, staked factory).
-        let deployer = dev_signer(11).unwrap();
+        let deployer = dev_signer(keyward_chain::dev_keys::DEPLOYER_KEY_INDEX).unwrap();
         chain.set_balance(deployer.address(), U256::from(100u64) * U256::from(ETH)).await.unwrap();
         let deployment = deploy_account_stack(chain.as_ref(), &deployer, U256::from(ETH)).await.unwrap();
         let contracts = AccountContracts::from(&deployment);
@@ -63,7 +63,7 @@ impl Dev {
         let dir = std::env::temp_dir().join(format!("keyward-sdk-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let key = dev_signer(10).unwrap();
+        let key = dev_signer(keyward_chain::dev_keys::BUNDLER_KEY_INDEX).unwrap();
         chain.set_balance(key.address(), U256::from(1_000u64) * U256::from(ETH)).await.unwrap();
         let store = Store::open_sqlite_file(&dir).await.unwrap();
         let bundler =
