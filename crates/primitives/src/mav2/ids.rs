@@ -79,6 +79,24 @@ fn split_entity(bytes: &[u8]) -> (Address, u32) {
     (module, entity_id)
 }
 
+/// `module (20) ‖ entityId (4) ‖ flags (1)`: the packing shared by ValidationConfig and HookConfig.
+fn pack_config(entity: ModuleEntity, flags: u8) -> FixedBytes<25> {
+    let mut out = [0u8; 25];
+    out[..24].copy_from_slice(&entity_bytes(entity.module, entity.entity_id));
+    out[24] = flags;
+    FixedBytes(out)
+}
+
+/// The entity and flag byte of a packed config; `Err(flags)` when flag bits above the low three are set.
+fn unpack_config(bytes: FixedBytes<25>) -> Result<(ModuleEntity, u8), u8> {
+    let flags = bytes[24];
+    if flags & !0x07 != 0 {
+        return Err(flags);
+    }
+    let (module, entity_id) = split_entity(&bytes[..24]);
+    Ok((ModuleEntity::new(module, entity_id), flags))
+}
+
 /// `ModuleEntity = module (20) ‖ entityId uint32 (4)` (§1.1).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ModuleEntity {
@@ -155,22 +173,15 @@ impl ValidationConfig {
 
     /// The packed `bytes25`.
     pub fn encode(&self) -> FixedBytes<25> {
-        let mut out = [0u8; 25];
-        out[..24].copy_from_slice(&entity_bytes(self.entity.module, self.entity.entity_id));
-        out[24] = self.flags();
-        FixedBytes(out)
+        pack_config(self.entity, self.flags())
     }
 
     /// Unpacks a `bytes25`; unused flag bits are an error.
     pub fn decode(bytes: FixedBytes<25>) -> Result<Self, IdError> {
-        let flags = bytes[24];
-        if flags & !0x07 != 0 {
-            return Err(IdError::UnusedValidationFlags(flags));
-        }
-        let (module, entity_id) = split_entity(&bytes[..24]);
+        let (entity, flags) = unpack_config(bytes).map_err(IdError::UnusedValidationFlags)?;
         Ok(Self::new(
-            module,
-            entity_id,
+            entity.module,
+            entity.entity_id,
             flags & VALIDATION_FLAG_GLOBAL != 0,
             flags & VALIDATION_FLAG_SIGNATURE != 0,
             flags & VALIDATION_FLAG_USER_OP != 0,
@@ -230,21 +241,14 @@ impl HookConfig {
 
     /// The packed `bytes25`.
     pub fn encode(&self) -> FixedBytes<25> {
-        let mut out = [0u8; 25];
-        out[..24].copy_from_slice(&entity_bytes(self.entity.module, self.entity.entity_id));
-        out[24] = self.flags();
-        FixedBytes(out)
+        pack_config(self.entity, self.flags())
     }
 
     /// Unpacks a `bytes25`; unused flag bits are an error.
     pub fn decode(bytes: FixedBytes<25>) -> Result<Self, IdError> {
-        let flags = bytes[24];
-        if flags & !0x07 != 0 {
-            return Err(IdError::UnusedHookFlags(flags));
-        }
-        let (module, entity_id) = split_entity(&bytes[..24]);
+        let (entity, flags) = unpack_config(bytes).map_err(IdError::UnusedHookFlags)?;
         Ok(Self {
-            entity: ModuleEntity::new(module, entity_id),
+            entity,
             is_validation_hook: flags & HOOK_FLAG_VALIDATION != 0,
             has_post: flags & HOOK_FLAG_POST != 0,
             has_pre: flags & HOOK_FLAG_PRE != 0,
