@@ -45,8 +45,8 @@ fn pre_verification_gas_bound(config: &ValidationConfig, mut op: UserOperation) 
 }
 
 /// The revert reason of the probe's execution, if its call reverted (from `executionOutcome()`).
-fn execution_revert(target_success: &bool, target_result: &Bytes) -> Option<String> {
-    if !*target_success {
+fn execution_revert(target_success: bool, target_result: &Bytes) -> Option<String> {
+    if !target_success {
         return Some(format!("the execution outcome could not be read ({target_result})"));
     }
     let outcome = executionOutcomeCall::abi_decode_returns(target_result).ok()?;
@@ -104,7 +104,7 @@ pub async fn estimate_user_op_gas(
         simulate_handle_op_with(chain, config.entry_point, probe.pack(), config.entry_point, outcome_call, overrides)
             .await
             .map_err(|e| crate::validation::simulation_rejection(op, e))?;
-    if let Some(reason) = execution_revert(&execution.targetSuccess, &execution.targetResult) {
+    if let Some(reason) = execution_revert(execution.targetSuccess, &execution.targetResult) {
         return Err(RejectReason::ExecutionReverted(reason));
     }
     // paid = actualGas (price 1) = preOpGas + used + (limit - used) / 10, limit = CGL + postOp.
