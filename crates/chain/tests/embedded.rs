@@ -152,3 +152,105 @@ async fn malformed_transactions_are_refused_without_changes() {
 async fn storage_survives() {
     common::storage_survives_touching_the_account(chain().as_ref()).await;
 }
+
+/// 0.01 ether: far less than a block's gas limit costs at any fee.
+const ONE_HUNDREDTH_ETHER: u128 = 10_000_000_000_000_000;
+/// A fee cap at which the block gas limit (30M) costs 0.09 ether.
+const FEE: u128 = 3_000_000_000;
+
+/// `req` with EIP-1559 fee fields (`fees = true`) or none.
+fn with_fees(req: TransactionRequest, fees: bool) -> TransactionRequest {
+    if fees { req.with_max_fee_per_gas(FEE).with_max_priority_fee_per_gas(1_000_000_000) } else { req }
+}
+
+/// A sender holding 0.01 ether estimates a transfer, a contract call and a type-4 delegation with
+/// and without fee fields (geth caps the search by what the balance pays; no fee, no cap), and the
+/// type-4 transaction sent with its estimate is mined.
+#[tokio::test]
+async fn estimate_gas_of_a_sender_with_little_ether() {
+    use alloy::eips::eip7702::Authorization;
+    use alloy::signers::SignerSync;
+    use alloy::signers::local::PrivateKeySigner;
+    use keyward_chain::send::with_authorizations;
+
+    let c = chain();
+    let poor = PrivateKeySigner::random();
+    c.set_balance(poor.address(), U256::from(ONE_HUNDREDTH_ETHER)).await.unwrap();
+    let logger = common::fresh_address();
+    c.set_code(logger, common::LOGGER_RUNTIME.parse().unwrap()).await.unwrap();
+
+    let transfer = TransactionRequest::default().with_from(poor.address()).with_to(common::fresh_address());
+    let transfer = transfer.with_value(U256::from(1));
+    let call = TransactionRequest::default().with_from(poor.address()).with_to(logger);
+    let auth = Authorization { chain_id: U256::from(31337), address: logger, nonce: 1 };
+    let signed = auth.clone().into_signed(poor.sign_hash_sync(&auth.signature_hash()).unwrap());
+    let delegation = with_authorizations(
+        TransactionRequest::default().with_from(poor.address()).with_to(poor.address()),
+        vec![signed],
+    );
+    // With a legacy gasPrice too.
+    let legacy = call.clone().with_gas_price(FEE);
+    assert_eq!(c.estimate_gas(legacy, None).await.unwrap(), c.estimate_gas(call.clone(), None).await.unwrap());
+
+    let mut estimates = Vec::new();
+    for req in [transfer, call, delegation.clone()] {
+        let with = c.estimate_gas(with_fees(req.clone(), true), None).await.unwrap();
+        let without = c.estimate_gas(with_fees(req, false), None).await.unwrap();
+        assert_eq!(with, without, "a fee changes nothing but the cap");
+        estimates.push(with);
+    }
+    assert_eq!(estimates[0], 21_000);
+    assert!(estimates[1] > 21_000 + 375, "LOG1 costs gas: {}", estimates[1]);
+    assert!(estimates[2] > 21_000 + 25_000, "an authorization costs 25000: {}", estimates[2]);
+
+    // Sent with fees and the estimate (plus 20 %), the delegation is mined and runs the logger.
+    let receipt = send_and_wait(c.as_ref(), &poor, delegation).await.unwrap();
+    assert!(receipt.status());
+    assert_eq!(receipt.inner.logs().len(), 1);
+    let mut designator = vec![0xef, 0x01, 0x00];
+    designator.extend_from_slice(logger.as_slice());
+    assert_eq!(c.code(poor.address()).await.unwrap().as_ref(), designator.as_slice());
+}
+
+/// A sender that cannot pay even the gas the call needs, or the value it sends, gets a clear
+/// refusal; without fee fields the same transfer is estimated (no fee, nothing to pay).
+#[tokio::test]
+async fn estimate_gas_refuses_a_sender_that_cannot_pay() {
+    let c = chain();
+    let poor = common::fresh_address();
+    let balance = U256::from(21_000 * FEE - 1);
+    c.set_balance(poor, balance).await.unwrap();
+    let transfer = TransactionRequest::default().with_from(poor).with_to(common::fresh_address());
+
+    let err = c.estimate_gas(with_fees(transfer.clone(), true), None).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "invalid transaction: insufficient funds for gas * price + value: gas required exceeds allowance \
+             (20999): balance {balance} wei, value 0 wei, fee {FEE} wei per gas"
+        )
+    );
+    assert!(matches!(err, keyward_chain::ChainError::InvalidTransaction(_)), "{err:?}");
+    assert_eq!(c.estimate_gas(with_fees(transfer.clone(), false), None).await.unwrap(), 21_000);
+
+    let too_much = transfer.with_value(balance + U256::from(1));
+    for fees in [true, false] {
+        let err = c.estimate_gas(with_fees(too_much.clone(), fees), None).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "invalid transaction: insufficient funds for transfer: balance {balance} wei, value {} wei",
+                balance + U256::from(1)
+            )
+        );
+    }
+
+    // A state override of the balance is what the cap reads.
+    let mut overrides = alloy::rpc::types::state::StateOverride::default();
+    overrides.insert(
+        poor,
+        alloy::rpc::types::state::AccountOverride { balance: Some(U256::from(21_000 * FEE)), ..Default::default() },
+    );
+    let transfer = TransactionRequest::default().with_from(poor).with_to(common::fresh_address());
+    assert_eq!(c.estimate_gas(with_fees(transfer, true), Some(overrides)).await.unwrap(), 21_000);
+}

@@ -134,6 +134,59 @@ fn execution_output(result: ExecutionResult) -> ChainResult<Bytes> {
     }
 }
 
+/// What the sender of an estimated transaction can pay (geth's gas cap by balance).
+#[derive(Debug, Clone, Copy)]
+struct Funds {
+    /// The sender's balance (after state overrides).
+    balance: U256,
+    /// The value the transaction sends.
+    value: U256,
+    /// `gasPrice`, else `maxFeePerGas`, else zero (no fee given: estimated without one).
+    fee: u128,
+}
+
+impl Funds {
+    /// The funds of `tx`'s sender; refuses a value above the balance.
+    fn of(chain: &ChainState, tx: &TransactionRequest, overrides: Option<&StateOverride>) -> ChainResult<Self> {
+        let sender = tx.from.unwrap_or_default();
+        let balance = overrides
+            .and_then(|o| o.get(&sender))
+            .and_then(|o| o.balance)
+            .unwrap_or_else(|| chain.account_info(sender).balance);
+        let value = tx.value.unwrap_or_default();
+        let fee = tx.gas_price.or(tx.max_fee_per_gas).unwrap_or_default();
+        if value > balance {
+            return Err(ChainError::InvalidTransaction(format!(
+                "insufficient funds for transfer: balance {balance} wei, value {value} wei"
+            )));
+        }
+        Ok(Self { balance, value, fee })
+    }
+
+    /// The most gas the balance pays for at the fee, if a fee is given.
+    fn allowance(&self) -> Option<u64> {
+        if self.fee == 0 {
+            return None;
+        }
+        let gas = (self.balance - self.value) / U256::from(self.fee);
+        Some(u64::try_from(gas).unwrap_or(u64::MAX))
+    }
+
+    /// The refusal of a transaction that needs more gas than `allowance` can buy.
+    fn exceeded(&self, allowance: u64) -> ChainError {
+        ChainError::InvalidTransaction(format!(
+            "insufficient funds for gas * price + value: gas required exceeds allowance ({allowance}): balance {} \
+             wei, value {} wei, fee {} wei per gas",
+            self.balance, self.value, self.fee
+        ))
+    }
+}
+
+/// Whether an execution ran out of gas (the limit, not the code, made it fail).
+fn is_out_of_gas(result: &ExecutionResult) -> bool {
+    matches!(result, ExecutionResult::Halt { reason: revm::context::result::HaltReason::OutOfGas(_), .. })
+}
+
 impl EmbeddedChain {
     /// Creates the chain: genesis with Keyward's contracts and funded dev keys, then, with a data
     /// directory, the replay of everything journaled there.
@@ -385,9 +438,22 @@ impl Chain for EmbeddedChain {
     async fn estimate_gas(&self, tx: TransactionRequest, overrides: Option<StateOverride>) -> ChainResult<u64> {
         let guard = self.read()?;
         let now = now_secs();
-        let cap = tx.gas.unwrap_or(guard.chain.params.block_gas_limit).min(guard.chain.params.block_gas_limit);
+        let limit = guard.chain.params.block_gas_limit;
+        let mut cap = tx.gas.unwrap_or(limit).min(limit);
+        // As geth: with a fee, search only the limits the sender's balance can pay for.
+        let funds = Funds::of(&guard.chain, &tx, overrides.as_ref())?;
+        let capped_by_funds = funds.allowance().is_some_and(|allowance| allowance < cap);
+        if let Some(allowance) = funds.allowance() {
+            cap = cap.min(allowance);
+        }
         let run = |gas: u64| guard.chain.simulate(tx.clone(), overrides.clone(), Some(gas), now);
-        let first = run(cap)?;
+        let first = match run(cap) {
+            Err(ChainError::InvalidTransaction(_)) if capped_by_funds => return Err(funds.exceeded(cap)),
+            other => other?,
+        };
+        if capped_by_funds && is_out_of_gas(&first) {
+            return Err(funds.exceeded(cap));
+        }
         let used = first.tx_gas_used();
         execution_output(first)?;
         // Binary search for the smallest limit that succeeds: gas refunds and the 63/64 rule make
