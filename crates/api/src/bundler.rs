@@ -7,6 +7,8 @@ use jsonrpsee::proc_macros::rpc;
 use keyward_primitives::UserOperation;
 use serde::{Deserialize, Serialize};
 
+use crate::wallet::hex::{require_strict, strict, strict_or_null, with_field_path};
+
 /// An EIP-7702 authorization carried with a user operation (`eip7702Auth`), all fields hex.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -14,6 +16,7 @@ pub struct RpcAuthorization {
     /// Chain id the authorization is valid on (0 = any).
     pub chain_id: U256,
     /// The implementation the EOA delegates to.
+    #[serde(deserialize_with = "strict")]
     pub address: Address,
     /// The EOA's account nonce at signing.
     pub nonce: U64,
@@ -26,8 +29,10 @@ pub struct RpcAuthorization {
 }
 
 /// A user operation as `eth_sendUserOperation` receives it: the v0.7 RPC form plus `eip7702Auth`.
+/// Its `Hex`/`Address` fields must carry the `0x` prefix (the flattened [`UserOperation`]'s own
+/// serde, in `keyward-primitives`, would read them without).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", remote = "Self")]
 pub struct RpcUserOperation {
     /// The operation.
     #[serde(flatten)]
@@ -37,22 +42,45 @@ pub struct RpcUserOperation {
     pub eip7702_auth: Option<RpcAuthorization>,
 }
 
+/// The `Hex` fields of an ERC-7769 user operation.
+const USER_OPERATION_HEX_FIELDS: &[&str] = &["factoryData", "callData", "paymasterData", "signature"];
+/// The `Address` fields of an ERC-7769 user operation.
+const USER_OPERATION_ADDRESS_FIELDS: &[&str] = &["sender", "factory", "paymaster"];
+
+impl Serialize for RpcUserOperation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        RpcUserOperation::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RpcUserOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        with_field_path(d, |v| {
+            require_strict::<Address>(v, USER_OPERATION_ADDRESS_FIELDS).map_err(serde::de::Error::custom)?;
+            require_strict::<Bytes>(v, USER_OPERATION_HEX_FIELDS).map_err(serde::de::Error::custom)?;
+            RpcUserOperation::deserialize(v)
+        })
+    }
+}
+
 /// A user operation as `eth_estimateUserOperationGas` receives it: gas and fee fields optional
 /// (ERC-7769), absent ones taken as zero.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", remote = "Self")]
 pub struct UserOperationRequest {
     /// The account.
+    #[serde(deserialize_with = "strict")]
     pub sender: Address,
     /// The full nonce.
     pub nonce: U256,
     /// Factory of a counterfactual sender.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "strict_or_null")]
     pub factory: Option<Address>,
     /// Factory calldata.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "strict_or_null")]
     pub factory_data: Option<Bytes>,
     /// Calldata for the account.
+    #[serde(deserialize_with = "strict")]
     pub call_data: Bytes,
     /// Optional call gas limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,7 +98,7 @@ pub struct UserOperationRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_priority_fee_per_gas: Option<U256>,
     /// Paymaster.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "strict_or_null")]
     pub paymaster: Option<Address>,
     /// Optional paymaster validation gas limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,14 +107,26 @@ pub struct UserOperationRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paymaster_post_op_gas_limit: Option<U256>,
     /// Paymaster data.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "strict_or_null")]
     pub paymaster_data: Option<Bytes>,
     /// A signature of the right shape (a dummy is fine).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strict")]
     pub signature: Bytes,
     /// EIP-7702 authorization of the sender's first operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eip7702_auth: Option<RpcAuthorization>,
+}
+
+impl Serialize for UserOperationRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        UserOperationRequest::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for UserOperationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        with_field_path(d, |v| UserOperationRequest::deserialize(v))
+    }
 }
 
 impl UserOperationRequest {
@@ -288,5 +328,50 @@ mod tests {
         let op: RpcUserOperation = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(op.eip7702_auth.as_ref().map(|a| a.y_parity), Some(U64::from(1)));
         assert_eq!(serde_json::to_value(&op).unwrap(), json);
+    }
+
+    #[test]
+    fn hex_and_address_fields_without_0x_are_refused_naming_the_field() {
+        let op = serde_json::json!({
+            "sender": "0x0000000000000000000000000000000000000001", "nonce": "0x0", "callData": "0x12",
+            "factory": "0x0000000000000000000000000000000000000003", "factoryData": "0x34",
+            "callGasLimit": "0x1", "verificationGasLimit": "0x1", "preVerificationGas": "0x1",
+            "maxFeePerGas": "0x1", "maxPriorityFeePerGas": "0x1", "signature": "0x56",
+            "eip7702Auth": {"chainId": "0x7a69", "address": "0x0000000000000000000000000000000000000002",
+                            "nonce": "0x0", "yParity": "0x1", "r": "0x5", "s": "0x6"}
+        });
+        serde_json::from_value::<RpcUserOperation>(op.clone()).unwrap();
+        serde_json::from_value::<UserOperationRequest>(op.clone()).unwrap();
+        for (field, kind, bare) in [
+            ("sender", "Address", "0000000000000000000000000000000000000001"),
+            ("factory", "Address", "0000000000000000000000000000000000000003"),
+            ("callData", "Hex", "12"),
+            ("factoryData", "Hex", "34"),
+            ("signature", "Hex", "56"),
+        ] {
+            let mut v = op.clone();
+            v[field] = serde_json::json!(bare);
+            let expected = format!("{field}: {kind} {bare:?} must start with lowercase 0x");
+            let err = serde_json::from_value::<RpcUserOperation>(v.clone()).unwrap_err();
+            assert_eq!(err.to_string(), expected, "eth_sendUserOperation {field}");
+            let err = serde_json::from_value::<UserOperationRequest>(v).unwrap_err();
+            assert_eq!(err.to_string(), expected, "eth_estimateUserOperationGas {field}");
+        }
+        let mut v = op;
+        v["eip7702Auth"]["address"] = serde_json::json!("0000000000000000000000000000000000000002");
+        let expected =
+            r#"eip7702Auth.address: Address "0000000000000000000000000000000000000002" must start with lowercase 0x"#;
+        let err = serde_json::from_value::<RpcUserOperation>(v.clone()).unwrap_err();
+        assert_eq!(err.to_string(), expected);
+        let err = serde_json::from_value::<UserOperationRequest>(v).unwrap_err();
+        assert_eq!(err.to_string(), expected);
+        // The EntryPoint parameter of the methods is checked by the server from the same table.
+        let params = r#"[{}, "0000000071727De22E5E9d8BAf0edAc6f37da032"]"#;
+        assert_eq!(
+            crate::wallet::positional_hex_refusal("eth_sendUserOperation", Some(params)),
+            Some(
+                r#"entryPoint: Address "0000000071727De22E5E9d8BAf0edAc6f37da032" must start with lowercase 0x"#.into()
+            )
+        );
     }
 }

@@ -4,7 +4,7 @@ use alloy::primitives::{Address, Bytes};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::hex::{Cursor, HexBigInt, UuidV4};
+use super::hex::{Cursor, HexBigInt, UuidV4, strict, strict_opt, strict_opt_vec, with_field_path};
 
 /// `creationHint.accountType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,7 +68,7 @@ pub struct CreationHint {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "super::some",
+        deserialize_with = "strict_opt_vec",
         serialize_with = "super::checksum_opt_vec"
     )]
     pub initial_owners: Option<Vec<Address>>,
@@ -111,6 +111,7 @@ impl<'de> Deserialize<'de> for RequestAccountParams {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct BySigner {
+            #[serde(deserialize_with = "strict")]
             signer_address: Address,
             #[serde(default, deserialize_with = "super::some")]
             id: Option<UuidV4>,
@@ -122,32 +123,34 @@ impl<'de> Deserialize<'de> for RequestAccountParams {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct ByAccount {
+            #[serde(deserialize_with = "strict")]
             account_address: Address,
             #[serde(default, deserialize_with = "super::some")]
             include_counterfactual_info: Option<bool>,
         }
-        let value = serde_json::Value::deserialize(d)?;
-        let has = |k: &str| value.get(k).is_some();
-        match (has("signerAddress"), has("accountAddress")) {
-            (true, true) => Err(D::Error::custom("give signerAddress or accountAddress, not both")),
-            (true, false) => {
-                let p: BySigner = serde_json::from_value(value).map_err(D::Error::custom)?;
-                Ok(Self::BySigner {
-                    signer_address: p.signer_address,
-                    id: p.id,
-                    creation_hint: p.creation_hint,
-                    include_counterfactual_info: p.include_counterfactual_info,
-                })
+        with_field_path(d, |value| {
+            let has = |k: &str| value.get(k).is_some();
+            match (has("signerAddress"), has("accountAddress")) {
+                (true, true) => Err(serde_json::Error::custom("give signerAddress or accountAddress, not both")),
+                (true, false) => {
+                    let p = BySigner::deserialize(value)?;
+                    Ok(Self::BySigner {
+                        signer_address: p.signer_address,
+                        id: p.id,
+                        creation_hint: p.creation_hint,
+                        include_counterfactual_info: p.include_counterfactual_info,
+                    })
+                }
+                (false, true) => {
+                    let p = ByAccount::deserialize(value)?;
+                    Ok(Self::ByAccount {
+                        account_address: p.account_address,
+                        include_counterfactual_info: p.include_counterfactual_info,
+                    })
+                }
+                (false, false) => Err(serde_json::Error::custom("missing field signerAddress (or accountAddress)")),
             }
-            (false, true) => {
-                let p: ByAccount = serde_json::from_value(value).map_err(D::Error::custom)?;
-                Ok(Self::ByAccount {
-                    account_address: p.account_address,
-                    include_counterfactual_info: p.include_counterfactual_info,
-                })
-            }
-            (false, false) => Err(D::Error::custom("missing field signerAddress (or accountAddress)")),
-        }
+        })
     }
 }
 
@@ -193,9 +196,10 @@ pub struct CounterfactualInfo {
     /// Factory kind.
     pub factory_type: FactoryType,
     /// Factory address.
-    #[serde(serialize_with = "super::checksum")]
+    #[serde(serialize_with = "super::checksum", deserialize_with = "strict")]
     pub factory_address: Address,
     /// Factory calldata.
+    #[serde(deserialize_with = "strict")]
     pub factory_data: Bytes,
 }
 
@@ -204,7 +208,7 @@ pub struct CounterfactualInfo {
 #[serde(rename_all = "camelCase")]
 pub struct RequestAccountResult {
     /// The (counterfactual) account address; for 7702 the signer itself.
-    #[serde(serialize_with = "super::checksum")]
+    #[serde(serialize_with = "super::checksum", deserialize_with = "strict")]
     pub account_address: Address,
     /// The account's UUID v4.
     pub id: UuidV4,
@@ -215,7 +219,7 @@ pub struct RequestAccountResult {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "super::some",
+        deserialize_with = "strict_opt",
         serialize_with = "super::checksum_opt"
     )]
     pub delegation: Option<Address>,
@@ -223,10 +227,10 @@ pub struct RequestAccountResult {
 
 /// `wallet_listAccounts` params.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", remote = "Self")]
 pub struct ListAccountsParams {
     /// Owner EOA.
-    #[serde(serialize_with = "super::checksum")]
+    #[serde(serialize_with = "super::checksum", deserialize_with = "strict")]
     pub signer_address: Address,
     /// Page size, 1…100 (default 100).
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "limit_1_100")]
@@ -234,6 +238,18 @@ pub struct ListAccountsParams {
     /// Cursor of the previous page.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
     pub after: Option<Cursor>,
+}
+
+impl Serialize for ListAccountsParams {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ListAccountsParams::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ListAccountsParams {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        with_field_path(d, |v| ListAccountsParams::deserialize(v))
+    }
 }
 
 fn limit_1_100<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
@@ -250,7 +266,7 @@ fn limit_1_100<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error>
 #[serde(rename_all = "camelCase")]
 pub struct AccountSummary {
     /// The account address.
-    #[serde(serialize_with = "super::checksum")]
+    #[serde(serialize_with = "super::checksum", deserialize_with = "strict")]
     pub account_address: Address,
     /// Its UUID v4.
     pub id: UuidV4,

@@ -7,7 +7,7 @@ use keyward_primitives::{FactoryInit, PaymasterInit, UserOperation};
 use serde::{Deserialize, Serialize};
 
 use super::capabilities::{PrepareCallsCapabilities, SendCallsCapabilities};
-use super::hex::{HexBigInt, HexNumber};
+use super::hex::{HexBigInt, HexNumber, strict, strict_opt, strict_vec, with_field_path};
 use super::signature::{SigEnvelope, SignatureRequest};
 use super::typed_data::TypedData;
 
@@ -15,10 +15,10 @@ use super::typed_data::TypedData;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Call {
     /// Target.
-    #[serde(serialize_with = "super::checksum")]
+    #[serde(serialize_with = "super::checksum", deserialize_with = "strict")]
     pub to: Address,
     /// Calldata (absent = empty).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "strict_opt")]
     pub data: Option<Bytes>,
     /// Value in wei (absent = 0).
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
@@ -44,7 +44,7 @@ pub enum UserOpFieldError {
 #[serde(rename_all = "camelCase")]
 pub struct UserOpV07 {
     /// The account.
-    #[serde(serialize_with = "super::checksum")]
+    #[serde(serialize_with = "super::checksum", deserialize_with = "strict")]
     pub sender: Address,
     /// `key ‖ sequence`.
     pub nonce: HexBigInt,
@@ -52,14 +52,15 @@ pub struct UserOpV07 {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "super::some",
+        deserialize_with = "strict_opt",
         serialize_with = "super::checksum_opt"
     )]
     pub factory: Option<Address>,
     /// Factory calldata, with `factory`.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "strict_opt")]
     pub factory_data: Option<Bytes>,
     /// Account calldata.
+    #[serde(deserialize_with = "strict")]
     pub call_data: Bytes,
     /// Execution gas limit.
     pub call_gas_limit: HexBigInt,
@@ -75,12 +76,12 @@ pub struct UserOpV07 {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "super::some",
+        deserialize_with = "strict_opt",
         serialize_with = "super::checksum_opt"
     )]
     pub paymaster: Option<Address>,
     /// Paymaster data.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "strict_opt")]
     pub paymaster_data: Option<Bytes>,
     /// Paymaster validation gas limit.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
@@ -163,13 +164,15 @@ impl UserOpV07 {
 #[serde(rename_all = "camelCase")]
 pub struct UserOpV06 {
     /// The account.
-    #[serde(serialize_with = "super::checksum")]
+    #[serde(serialize_with = "super::checksum", deserialize_with = "strict")]
     pub sender: Address,
     /// Nonce.
     pub nonce: HexBigInt,
     /// Factory ‖ calldata, or `0x`.
+    #[serde(deserialize_with = "strict")]
     pub init_code: Bytes,
     /// Account calldata.
+    #[serde(deserialize_with = "strict")]
     pub call_data: Bytes,
     /// Execution gas limit.
     pub call_gas_limit: HexBigInt,
@@ -182,6 +185,7 @@ pub struct UserOpV06 {
     /// Priority fee.
     pub max_priority_fee_per_gas: HexBigInt,
     /// Paymaster ‖ data, or `0x`.
+    #[serde(deserialize_with = "strict")]
     pub paymaster_and_data: Bytes,
 }
 
@@ -192,7 +196,7 @@ pub struct FeePayment {
     /// Paid by a paymaster policy.
     pub sponsored: bool,
     /// Token used for gas (zero address = native).
-    #[serde(serialize_with = "super::checksum")]
+    #[serde(serialize_with = "super::checksum", deserialize_with = "strict")]
     pub token_address: Address,
     /// Most charged, in that token.
     pub max_amount: HexBigInt,
@@ -202,7 +206,7 @@ pub struct FeePayment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorizationData {
     /// Delegation target (zero = undelegate).
-    #[serde(serialize_with = "super::checksum")]
+    #[serde(serialize_with = "super::checksum", deserialize_with = "strict")]
     pub address: Address,
     /// The EOA's transaction nonce.
     pub nonce: HexNumber,
@@ -312,6 +316,7 @@ pub enum PreparedCalls {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserOperationDetails {
     /// The userOpHash.
+    #[serde(deserialize_with = "strict")]
     pub hash: B256,
     /// The calls it makes (required in prepareCalls answers).
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
@@ -332,13 +337,13 @@ pub enum PrepareDetails {
 
 /// `wallet_prepareCalls` params.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", remote = "Self")]
 pub struct PrepareCallsParams {
     /// The calls (absent or empty for undelegation).
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
     pub calls: Option<Vec<Call>>,
     /// The executing account (an EOA = 7702 mode).
-    #[serde(serialize_with = "super::checksum")]
+    #[serde(serialize_with = "super::checksum", deserialize_with = "strict")]
     pub from: Address,
     /// Chain.
     pub chain_id: HexNumber,
@@ -348,6 +353,18 @@ pub struct PrepareCallsParams {
     /// The permit signature of the second round of §4.6.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
     pub paymaster_permit_signature: Option<SigEnvelope>,
+}
+
+impl Serialize for PrepareCallsParams {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        PrepareCallsParams::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for PrepareCallsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        with_field_path(d, |v| PrepareCallsParams::deserialize(v))
+    }
 }
 
 /// `wallet_prepareCalls` result: the prepared calls plus `details`.
@@ -435,7 +452,7 @@ pub enum SignedCalls {
 
 /// `wallet_sendPreparedCalls` params.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", remote = "Self")]
 pub struct SendPreparedCallsParams {
     /// The signed calls.
     #[serde(flatten)]
@@ -444,8 +461,20 @@ pub struct SendPreparedCallsParams {
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
     pub capabilities: Option<SendCallsCapabilities>,
     /// Swap-flow call id.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "strict_opt")]
     pub call_id: Option<Bytes>,
+}
+
+impl Serialize for SendPreparedCallsParams {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        SendPreparedCallsParams::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for SendPreparedCallsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        with_field_path(d, |v| SendPreparedCallsParams::deserialize(v))
+    }
 }
 
 /// `details` of `wallet_sendPreparedCalls`.
@@ -468,8 +497,10 @@ pub enum SendDetails {
 #[serde(rename_all = "camelCase")]
 pub struct SendPreparedCallsResult {
     /// Call id for `wallet_getCallsStatus`.
+    #[serde(deserialize_with = "strict")]
     pub id: Bytes,
     /// Deprecated: `[id]`.
+    #[serde(deserialize_with = "strict_vec")]
     pub prepared_call_ids: Vec<Bytes>,
     /// What was submitted.
     pub details: SendDetails,

@@ -7,7 +7,9 @@ use alloy::primitives::{Address, B256, Bytes, address};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::hex::{HexBigInt, HexNumber, UuidV4};
+use super::hex::{
+    HexBigInt, HexError, HexNumber, UuidV4, parse_strict, strict, strict_opt, strict_opt_keys, strict_opt_words,
+};
 use super::session::PermissionsCapability;
 
 /// `paymasterService`: one policy id or several, plus prepare-time options.
@@ -81,7 +83,7 @@ impl PaymasterService {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Erc20Settings {
     /// Token paying for gas.
-    #[serde(serialize_with = "super::checksum")]
+    #[serde(serialize_with = "super::checksum", deserialize_with = "strict")]
     pub token_address: Address,
     /// Most tokens that may be charged.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
@@ -219,9 +221,11 @@ impl<'de> Deserialize<'de> for Delegation {
         if s == "ModularAccountV2" {
             return Ok(Self::ModularAccountV2);
         }
-        match s.parse::<Address>() {
+        match parse_strict::<Address>(&s) {
             Ok(a) if a == MAV2_7702_DELEGATION => Ok(Self::ModularAccountV2Address),
             Ok(a) if a == Address::ZERO => Ok(Self::Undelegate),
+            // An address without its prefix is named as such, not as an unknown delegation.
+            Err(e @ HexError::MissingPrefix { .. }) if s.parse::<Address>().is_ok() => Err(D::Error::custom(e)),
             _ => Err(D::Error::custom(format!(
                 "eip7702Auth.delegation {s:?} is not ModularAccountV2, {MAV2_7702_DELEGATION} or the zero address"
             ))),
@@ -248,7 +252,7 @@ struct Eip7702AuthObject {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "super::some",
+        deserialize_with = "strict_opt",
         serialize_with = "super::checksum_opt"
     )]
     account: Option<Address>,
@@ -317,11 +321,11 @@ struct RawAccountOverride {
     balance: Option<HexBigInt>,
     #[serde(default, deserialize_with = "super::some")]
     nonce: Option<HexNumber>,
-    #[serde(default, deserialize_with = "super::some")]
+    #[serde(default, deserialize_with = "strict_opt")]
     code: Option<Bytes>,
-    #[serde(default, deserialize_with = "super::some")]
+    #[serde(default, deserialize_with = "strict_opt_words")]
     state: Option<BTreeMap<B256, B256>>,
-    #[serde(default, deserialize_with = "super::some")]
+    #[serde(default, deserialize_with = "strict_opt_words")]
     state_diff: Option<BTreeMap<B256, B256>>,
 }
 
@@ -339,6 +343,7 @@ impl TryFrom<RawAccountOverride> for AccountOverride {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataSuffix {
     /// Bytes appended to the call data.
+    #[serde(deserialize_with = "strict")]
     pub value: Bytes,
 }
 
@@ -362,7 +367,7 @@ pub struct PrepareCallsCapabilities {
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
     pub nonce_override: Option<NonceOverride>,
     /// Simulation state overrides.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "strict_opt_keys")]
     pub state_override: Option<BTreeMap<Address, AccountOverride>>,
     /// ERC-8021 attribution suffix.
     #[serde(

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use alloy::primitives::{B128, U256};
+use alloy::primitives::{Address, B128, B256, Bytes, Selector, U256};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -38,9 +38,9 @@ pub enum WireError {
 }
 
 fn hex_digits<'a>(s: &'a str, what: &'static str) -> Result<&'a str, WireError> {
-    let digits = s.strip_prefix("0x").ok_or(WireError::MissingPrefix(what))?;
+    let digits = s.strip_prefix("0x").ok_or_else(|| refused(s, WireError::MissingPrefix(what)))?;
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(WireError::BadDigits(what));
+        return Err(refused(s, WireError::BadDigits(what)));
     }
     Ok(digits)
 }
@@ -270,10 +270,7 @@ pub struct SessionId(pub B128);
 impl FromStr for SessionId {
     type Err = WireError;
     fn from_str(s: &str) -> Result<Self, WireError> {
-        let bytes = alloy::hex::decode(s).map_err(|_| WireError::SessionIdHex)?;
-        if !s.starts_with("0x") {
-            return Err(WireError::SessionIdHex);
-        }
+        let bytes: Bytes = parse_strict(s).map_err(|_| refused(s, WireError::SessionIdHex))?;
         if bytes.len() != 16 {
             return Err(WireError::SessionIdLength(bytes.len()));
         }
@@ -292,4 +289,237 @@ impl<'de> Deserialize<'de> for SessionId {
         let s = String::deserialize(d)?;
         s.parse().map_err(D::Error::custom)
     }
+}
+
+/// A value the spec types `Hex` or `Address` (§2.1): it must start with lowercase `0x`. alloy's own
+/// serde for [`Address`], [`Bytes`], [`B256`] and selectors also reads them without the prefix;
+/// the Wallet API and the bundler RPC read every such field through [`StrictHex`] instead.
+pub trait StrictHex: Sized {
+    /// The spec's name of the type, for errors (`Address`, `Hex`, …).
+    const KIND: &'static str;
+    /// Parses the digits after `0x`-checking, with alloy's own parser.
+    fn parse_hex(s: &str) -> Result<Self, String>;
+}
+
+macro_rules! strict_hex {
+    ($($ty:ty => $kind:literal),* $(,)?) => {$(
+        impl StrictHex for $ty {
+            const KIND: &'static str = $kind;
+            fn parse_hex(s: &str) -> Result<Self, String> {
+                s.parse::<$ty>().map_err(|e| e.to_string())
+            }
+        }
+    )*};
+}
+
+strict_hex! {
+    Address => "Address",
+    Bytes => "Hex",
+    B256 => "Hex (32 bytes)",
+    Selector => "Hex (4-byte selector)",
+}
+
+/// Why a `Hex` or `Address` value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HexError {
+    /// No lowercase `0x` prefix.
+    #[error("{kind} {value:?} must start with lowercase 0x")]
+    MissingPrefix {
+        /// The spec type.
+        kind: &'static str,
+        /// The value as sent (its first 80 characters).
+        value: String,
+    },
+    /// Prefixed, but not a value of the type.
+    #[error("{kind} {value:?} is not valid: {reason}")]
+    Invalid {
+        /// The spec type.
+        kind: &'static str,
+        /// The value as sent (its first 80 characters).
+        value: String,
+        /// alloy's reason.
+        reason: String,
+    },
+}
+
+impl HexError {
+    /// The value that was refused.
+    pub fn value(&self) -> &str {
+        match self {
+            Self::MissingPrefix { value, .. } | Self::Invalid { value, .. } => value,
+        }
+    }
+}
+
+/// At most the first 80 characters of `s`, for errors.
+fn shown(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+thread_local! {
+    /// The last refusal of a hex value on this thread (the value as sent, and the reason), so that
+    /// [`with_field_path`] can name where it was.
+    static LAST_REFUSAL: std::cell::RefCell<Option<(String, String)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Records the refusal of `raw` for [`with_field_path`]; returns `error`.
+fn refused<E: fmt::Display>(raw: &str, error: E) -> E {
+    LAST_REFUSAL.with(|last| *last.borrow_mut() = Some((raw.to_string(), error.to_string())));
+    error
+}
+
+/// Parses `s` as a strict `Hex`/`Address` value of type `T`.
+pub fn parse_strict<T: StrictHex>(s: &str) -> Result<T, HexError> {
+    let refuse = |error: HexError| refused(s, error);
+    if !s.starts_with("0x") {
+        return Err(refuse(HexError::MissingPrefix { kind: T::KIND, value: shown(s) }));
+    }
+    T::parse_hex(s).map_err(|reason| refuse(HexError::Invalid { kind: T::KIND, value: shown(s), reason }))
+}
+
+/// A `Hex`/`Address` value read strictly (for map keys and list items; fields use [`strict`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Strict<T>(pub T);
+
+impl<'de, T: StrictHex> Deserialize<'de> for Strict<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_strict(&s).map(Strict).map_err(D::Error::custom)
+    }
+}
+
+/// `deserialize_with` of a required `Hex`/`Address` field.
+pub fn strict<'de, D: Deserializer<'de>, T: StrictHex>(d: D) -> Result<T, D::Error> {
+    Strict::<T>::deserialize(d).map(|s| s.0)
+}
+
+/// `deserialize_with` of an optional `Hex`/`Address` field (absent = `None`; `null` is refused).
+pub fn strict_opt<'de, D: Deserializer<'de>, T: StrictHex>(d: D) -> Result<Option<T>, D::Error> {
+    strict(d).map(Some)
+}
+
+/// `deserialize_with` of an optional `Hex`/`Address` field that may also be `null` (ERC-7769
+/// user operations).
+pub fn strict_or_null<'de, D: Deserializer<'de>, T: StrictHex>(d: D) -> Result<Option<T>, D::Error> {
+    Option::<Strict<T>>::deserialize(d).map(|v| v.map(|s| s.0))
+}
+
+/// `deserialize_with` of a list of `Hex`/`Address` values.
+pub fn strict_vec<'de, D: Deserializer<'de>, T: StrictHex>(d: D) -> Result<Vec<T>, D::Error> {
+    Vec::<Strict<T>>::deserialize(d).map(|v| v.into_iter().map(|s| s.0).collect())
+}
+
+/// `deserialize_with` of an optional list of `Hex`/`Address` values.
+pub fn strict_opt_vec<'de, D: Deserializer<'de>, T: StrictHex>(d: D) -> Result<Option<Vec<T>>, D::Error> {
+    strict_vec(d).map(Some)
+}
+
+/// `deserialize_with` of an optional map keyed by `Hex`/`Address` values (e.g. `stateOverride`).
+pub fn strict_opt_keys<'de, D, K, V>(d: D) -> Result<Option<std::collections::BTreeMap<K, V>>, D::Error>
+where
+    D: Deserializer<'de>,
+    K: StrictHex + Ord,
+    V: Deserialize<'de>,
+{
+    let map = std::collections::BTreeMap::<Strict<K>, V>::deserialize(d)?;
+    Ok(Some(map.into_iter().map(|(k, v)| (k.0, v)).collect()))
+}
+
+/// `deserialize_with` of an optional map from `Hex` to `Hex` (storage slots and values).
+pub fn strict_opt_words<'de, D, K, V>(d: D) -> Result<Option<std::collections::BTreeMap<K, V>>, D::Error>
+where
+    D: Deserializer<'de>,
+    K: StrictHex + Ord,
+    V: StrictHex,
+{
+    let map = std::collections::BTreeMap::<Strict<K>, Strict<V>>::deserialize(d)?;
+    Ok(Some(map.into_iter().map(|(k, v)| (k.0, v.0)).collect()))
+}
+
+/// Checks that the string fields `names` of the JSON object `value`, where present, are strict
+/// `Hex`/`Address` values of type `T` (for types whose serde is not ours, e.g. the ERC-7769 user
+/// operation of `keyward-primitives`).
+pub fn require_strict<T: StrictHex>(value: &serde_json::Value, names: &[&str]) -> Result<(), HexError> {
+    for name in names {
+        if let Some(serde_json::Value::String(s)) = value.get(*name) {
+            parse_strict::<T>(s)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads request params with `read` from `d`; when a `Hex`/`Address` value was refused, the error
+/// names where it is in the request (`calls[0].to: Address "12…" must start with lowercase 0x`).
+///
+/// serde tracks no field paths (and loses them through flattened and tagged types), so the
+/// refused value, recorded by [`parse_strict`], is looked up in the request itself.
+pub fn with_field_path<'de, D, T>(
+    d: D,
+    read: impl FnOnce(&serde_json::Value) -> Result<T, serde_json::Error>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let value = serde_json::Value::deserialize(d)?;
+    LAST_REFUSAL.with(|last| last.borrow_mut().take());
+    let result = read(&value).map_err(|e| {
+        let refusal = LAST_REFUSAL.with(|last| last.borrow_mut().take());
+        // Only a refusal that is the cause of this error (its message carried along) is located.
+        let located = refusal
+            .filter(|(_, reason)| e.to_string().contains(reason.as_str()))
+            .and_then(|(raw, reason)| field_path(&value, &raw).map(|path| format!("{path}: {reason}")));
+        D::Error::custom(located.unwrap_or_else(|| e.to_string()))
+    });
+    LAST_REFUSAL.with(|last| last.borrow_mut().take());
+    result
+}
+
+/// The path of the first string (or object key) equal to `raw` in `value`: `a.b[2].c`, or
+/// `a.b key` for a key of the object at `a.b`.
+pub fn field_path(value: &serde_json::Value, raw: &str) -> Option<String> {
+    fn walk(value: &serde_json::Value, raw: &str, path: &str) -> Option<String> {
+        match value {
+            serde_json::Value::String(s) if s == raw => Some(path.to_string()),
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().find_map(|(i, item)| walk(item, raw, &format!("{path}[{i}]")))
+            }
+            serde_json::Value::Object(fields) => fields.iter().find_map(|(k, v)| {
+                if k == raw {
+                    return Some(if path.is_empty() { "key".to_string() } else { format!("{path} key") });
+                }
+                walk(v, raw, &if path.is_empty() { k.clone() } else { format!("{path}.{k}") })
+            }),
+            _ => None,
+        }
+    }
+    walk(value, raw, "")
+}
+
+/// The positional parameters typed `Hex`/`Address` of the methods whose parameters are not one
+/// object (method, position, name, spec type): the server checks them with
+/// [`positional_hex_refusal`], since a jsonrpsee method reads them with alloy's lenient serde.
+pub const POSITIONAL_HEX_PARAMS: &[(&str, usize, &str, &str)] = &[
+    ("wallet_getCallsStatus", 0, "id", "Hex"),
+    ("wallet_getCapabilities", 0, "address", "Address"),
+    ("eth_sendUserOperation", 1, "entryPoint", "Address"),
+    ("eth_estimateUserOperationGas", 1, "entryPoint", "Address"),
+    ("eth_getUserOperationByHash", 0, "hash", "Hex"),
+    ("eth_getUserOperationReceipt", 0, "hash", "Hex"),
+    ("debug_bundler_dumpMempool", 0, "entryPoint", "Address"),
+];
+
+/// The refusal (`name: <reason>`) of a positional `Hex`/`Address` parameter of `method` sent
+/// without its `0x` prefix, if any; `params` is the JSON text of the parameters.
+pub fn positional_hex_refusal(method: &str, params: Option<&str>) -> Option<String> {
+    let checked: Vec<_> = POSITIONAL_HEX_PARAMS.iter().filter(|(m, ..)| *m == method).collect();
+    if checked.is_empty() {
+        return None;
+    }
+    let params: Vec<serde_json::Value> = serde_json::from_str(params?).ok()?;
+    checked.into_iter().find_map(|(_, position, name, kind)| match params.get(*position) {
+        Some(serde_json::Value::String(s)) if !s.starts_with("0x") => {
+            Some(format!("{name}: {}", HexError::MissingPrefix { kind, value: shown(s) }))
+        }
+        _ => None,
+    })
 }

@@ -1,10 +1,10 @@
 //! `wallet_createSession` and the `permissions` capability (wallet-api.md §3.3, §5.3, §6).
 
-use alloy::primitives::{Address, Bytes};
+use alloy::primitives::{Address, Bytes, Selector};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::hex::{HexNumber, SessionId};
+use super::hex::{HexError, HexNumber, SessionId, parse_strict, require_strict, strict, with_field_path};
 use super::typed_data::TypedData;
 use alloy::primitives::B256;
 
@@ -33,13 +33,13 @@ pub struct SessionKey {
     #[serde(rename = "type")]
     pub ty: KeyType,
     /// The key's address (or the signing contract's).
-    #[serde(serialize_with = "super::checksum")]
+    #[serde(serialize_with = "super::checksum", deserialize_with = "strict")]
     pub public_key: Address,
 }
 
 /// `wallet_createSession` params.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", try_from = "RawCreateSession")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CreateSessionParams {
     /// The account granting the session.
     #[serde(serialize_with = "super::checksum")]
@@ -58,7 +58,7 @@ pub struct CreateSessionParams {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawCreateSession {
-    #[serde(serialize_with = "super::checksum")]
+    #[serde(serialize_with = "super::checksum", deserialize_with = "strict")]
     account: Address,
     chain_id: HexNumber,
     #[serde(default, deserialize_with = "super::some")]
@@ -104,6 +104,31 @@ impl TryFrom<RawCreateSession> for CreateSessionParams {
     }
 }
 
+impl<'de> Deserialize<'de> for CreateSessionParams {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        with_field_path(d, |v| {
+            strict_permission_fields(v).map_err(serde_json::Error::custom)?;
+            Self::try_from(RawCreateSession::deserialize(v)?).map_err(serde_json::Error::custom)
+        })
+    }
+}
+
+/// [`Permission`]'s serde (in `keyward-primitives`) reads addresses and selectors as alloy does,
+/// with or without `0x`: the `data.address` and `data.functions` of each permission are checked
+/// strictly here first.
+fn strict_permission_fields(params: &serde_json::Value) -> Result<(), HexError> {
+    let Some(permissions) = params.get("permissions").and_then(serde_json::Value::as_array) else { return Ok(()) };
+    for data in permissions.iter().filter_map(|p| p.get("data")) {
+        require_strict::<Address>(data, &["address"])?;
+        for selector in data.get("functions").and_then(serde_json::Value::as_array).into_iter().flatten() {
+            if let Some(s) = selector.as_str() {
+                parse_strict::<Selector>(s)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The owner's signature request of a session: always EIP-712 typed data with its digest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -114,6 +139,7 @@ pub enum SessionSignatureRequest {
         /// The `DeferredAction` typed data.
         data: TypedData,
         /// Its EIP-712 digest.
+        #[serde(deserialize_with = "strict")]
         raw_payload: B256,
     },
 }
@@ -153,12 +179,14 @@ impl<'de> Deserialize<'de> for PermissionsCapability {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
         struct Ctx {
+            #[serde(deserialize_with = "strict")]
             context: Bytes,
         }
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Sess {
             session_id: SessionId,
+            #[serde(deserialize_with = "strict")]
             signature: Bytes,
         }
         let value = serde_json::Value::deserialize(d)?;

@@ -5,7 +5,7 @@ use alloy::primitives::{B256, Bytes, Signature, U256, eip191_hash_message};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::hex::HexBigInt;
+use super::hex::{HexBigInt, parse_strict, strict};
 use super::typed_data::{TypedData, TypedDataError};
 
 /// Why a signature value cannot be used.
@@ -120,13 +120,7 @@ impl<'de> Deserialize<'de> for EcdsaSigData {
         }
         let value = serde_json::Value::deserialize(d)?;
         match value {
-            serde_json::Value::String(s) => {
-                if !s.starts_with("0x") {
-                    return Err(D::Error::custom("signature hex must start with 0x"));
-                }
-                let bytes = alloy::hex::decode(&s).map_err(|e| D::Error::custom(format!("signature hex: {e}")))?;
-                Ok(Self::Hex(bytes.into()))
-            }
+            serde_json::Value::String(s) => parse_strict::<Bytes>(&s).map(Self::Hex).map_err(D::Error::custom),
             serde_json::Value::Object(_) => {
                 let o: Obj = serde_json::from_value(value).map_err(|e| D::Error::custom(format!("signature: {e}")))?;
                 match (o.y_parity, o.v) {
@@ -199,6 +193,7 @@ impl<'de> Deserialize<'de> for PersonalSignData {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
         struct Raw {
+            #[serde(deserialize_with = "strict")]
             raw: Bytes,
         }
         let value = serde_json::Value::deserialize(d)?;
@@ -223,7 +218,7 @@ pub enum SignatureRequest {
         /// What is signed.
         data: PersonalSignData,
         /// `hashMessage(data)`; required in prepareCalls answers.
-        #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
+        #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::hex::strict_opt")]
         raw_payload: Option<B256>,
     },
     /// EIP-712 typed data.
@@ -232,13 +227,14 @@ pub enum SignatureRequest {
         /// The typed data.
         data: TypedData,
         /// The EIP-712 digest; required in prepareCalls / createSession answers.
-        #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
+        #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::hex::strict_opt")]
         raw_payload: Option<B256>,
     },
     /// An EIP-7702 authorization (only on `authorization` items).
     #[serde(rename = "eip7702Auth", rename_all = "camelCase")]
     Eip7702Auth {
         /// `keccak256(0x05 ‖ rlp([chainId, address, nonce]))`.
+        #[serde(deserialize_with = "strict")]
         raw_payload: B256,
     },
 }

@@ -433,3 +433,182 @@ fn uuid_v4_from_random_bytes_is_valid_v4() {
     assert_eq!(id.as_str().parse::<UuidV4>().unwrap(), id);
     assert_eq!(&id.as_str()[14..15], "4");
 }
+
+/// `params` with the `0x` of the string at `pointer` (JSON pointer) removed, and that string.
+fn unprefixed(params: &Value, pointer: &str) -> (Value, String) {
+    let mut v = params.clone();
+    let slot = v.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer} in {params}"));
+    let bare = slot.as_str().and_then(|s| s.strip_prefix("0x")).unwrap_or_else(|| panic!("{pointer}")).to_string();
+    *slot = json!(bare);
+    (v, bare)
+}
+
+/// The refusal of a `Hex`/`Address` value without `0x`, as the client reads it.
+fn missing_prefix(path: &str, kind: &str, bare: &str) -> String {
+    let shown: String = bare.chars().take(80).collect();
+    format!("{path}: {kind} {shown:?} must start with lowercase 0x")
+}
+
+/// Asserts `T` refuses `params` with `pointer` unprefixed, naming `path` and the spec type `kind`.
+fn refuses_unprefixed<T: DeserializeOwned + std::fmt::Debug>(params: &Value, pointer: &str, path: &str, kind: &str) {
+    let (v, bare) = unprefixed(params, pointer);
+    let err = serde_json::from_value::<T>(v).expect_err(&format!("accepted {pointer} without 0x"));
+    assert_eq!(err.to_string(), missing_prefix(path, kind, &bare), "{pointer}");
+}
+
+#[test]
+fn hex_and_address_fields_without_0x_are_refused_naming_the_field() {
+    let params = |i: u32| capture(i).request["params"][0].clone();
+
+    // wallet_prepareCalls: calls, from, and every capability holding Hex or Address values.
+    let prepare = params(0);
+    refuses_unprefixed::<PrepareCallsParams>(&prepare, "/calls/0/to", "calls[0].to", "Address");
+    refuses_unprefixed::<PrepareCallsParams>(&prepare, "/calls/0/data", "calls[0].data", "Hex");
+    refuses_unprefixed::<PrepareCallsParams>(&prepare, "/from", "from", "Address");
+    let erc20 = params(16);
+    let token = "/capabilities/paymasterService/erc20/tokenAddress";
+    refuses_unprefixed::<PrepareCallsParams>(
+        &erc20,
+        token,
+        "capabilities.paymasterService.erc20.tokenAddress",
+        "Address",
+    );
+    let session = params(11);
+    let context = "capabilities.permissions.context";
+    refuses_unprefixed::<PrepareCallsParams>(&session, "/capabilities/permissions/context", context, "Hex");
+    let mut remote = prepare.clone();
+    remote["capabilities"] = json!({
+        "permissions": {"sessionId": "0x62ecc0a9e8ceed4c02603344b6e14463", "signature": "0x0102"},
+        "eip7702Auth": {"account": "0xE147cc763efcA84A2Eb43F1A2103B40aDE0ae15b", "delegation": "ModularAccountV2"},
+        "stateOverride": {"0x1234567890123456789012345678901234567890": {
+            "code": "0x6000",
+            "stateDiff": {"0x0000000000000000000000000000000000000000000000000000000000000001":
+                          "0x0000000000000000000000000000000000000000000000000000000000000002"}}},
+        "experimental_dataSuffix": {"value": "0x0a0b"},
+        "nonceOverride": {"nonceKey": "0x7"}
+    });
+    serde_json::from_value::<PrepareCallsParams>(remote.clone()).unwrap();
+    let signature = "capabilities.permissions.signature";
+    refuses_unprefixed::<PrepareCallsParams>(&remote, "/capabilities/permissions/signature", signature, "Hex");
+    let account = "capabilities.eip7702Auth.account";
+    refuses_unprefixed::<PrepareCallsParams>(&remote, "/capabilities/eip7702Auth/account", account, "Address");
+    let suffix = "capabilities.experimental_dataSuffix.value";
+    refuses_unprefixed::<PrepareCallsParams>(&remote, "/capabilities/experimental_dataSuffix/value", suffix, "Hex");
+    let overridden = "/capabilities/stateOverride/0x1234567890123456789012345678901234567890";
+    let code = "capabilities.stateOverride.0x1234567890123456789012345678901234567890.code";
+    refuses_unprefixed::<PrepareCallsParams>(&remote, &format!("{overridden}/code"), code, "Hex");
+    let (v, _) = unprefixed(&remote, "/capabilities/permissions/sessionId");
+    let err = serde_json::from_value::<PrepareCallsParams>(v).unwrap_err();
+    assert_eq!(err.to_string(), "capabilities.permissions.sessionId: sessionId must be 0x-prefixed hex");
+    let (v, _) = unprefixed(&remote, "/capabilities/nonceOverride/nonceKey");
+    let err = serde_json::from_value::<PrepareCallsParams>(v).unwrap_err();
+    assert_eq!(err.to_string(), "capabilities.nonceOverride.nonceKey: HexBigInt must start with lowercase 0x");
+    // Map keys: an address key of stateOverride, a slot of stateDiff.
+    let mut v = remote.clone();
+    let entry = v["capabilities"]["stateOverride"].as_object_mut().unwrap().remove(&overridden[28..]).unwrap();
+    v["capabilities"]["stateOverride"][&overridden[30..]] = entry;
+    let err = serde_json::from_value::<PrepareCallsParams>(v).unwrap_err();
+    assert_eq!(err.to_string(), missing_prefix("capabilities.stateOverride key", "Address", &overridden[30..]));
+    // An unprefixed delegation address is named as such, not as an unknown delegation.
+    let mut v = remote;
+    v["capabilities"]["eip7702Auth"]["delegation"] = json!("69007702764179f14F51cdce752f4f775d74E139");
+    let err = serde_json::from_value::<PrepareCallsParams>(v).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        missing_prefix("capabilities.eip7702Auth.delegation", "Address", "69007702764179f14F51cdce752f4f775d74E139")
+    );
+
+    // wallet_sendPreparedCalls: authorization and user operation items, signatures, callId.
+    let send = params(1);
+    refuses_unprefixed::<SendPreparedCallsParams>(&send, "/data/0/data/address", "data[0].data.address", "Address");
+    refuses_unprefixed::<SendPreparedCallsParams>(&send, "/data/0/signature/data", "data[0].signature.data", "Hex");
+    refuses_unprefixed::<SendPreparedCallsParams>(&send, "/data/1/data/sender", "data[1].data.sender", "Address");
+    refuses_unprefixed::<SendPreparedCallsParams>(&send, "/data/1/data/callData", "data[1].data.callData", "Hex");
+    let mut with_call_id = send.clone();
+    with_call_id["callId"] = json!("0xabcdef");
+    refuses_unprefixed::<SendPreparedCallsParams>(&with_call_id, "/callId", "callId", "Hex");
+    let sponsored = params(8);
+    let paymaster = "data.paymaster";
+    refuses_unprefixed::<SendPreparedCallsParams>(&sponsored, "/data/paymaster", paymaster, "Address");
+
+    // wallet_createSession: account, key, and the permissions' addresses and selectors.
+    let create = params(15);
+    refuses_unprefixed::<CreateSessionParams>(&create, "/account", "account", "Address");
+    refuses_unprefixed::<CreateSessionParams>(&create, "/key/publicKey", "key.publicKey", "Address");
+    let erc20 = "permissions[1].data.address";
+    refuses_unprefixed::<CreateSessionParams>(&create, "/permissions/1/data/address", erc20, "Address");
+    let selector = "permissions[4].data.functions[0]";
+    refuses_unprefixed::<CreateSessionParams>(
+        &create,
+        "/permissions/4/data/functions/0",
+        selector,
+        "Hex (4-byte selector)",
+    );
+
+    // wallet_prepareSign / wallet_formatSign.
+    let raw = params(21);
+    refuses_unprefixed::<PrepareSignParams>(&raw, "/from", "from", "Address");
+    refuses_unprefixed::<PrepareSignParams>(&raw, "/signatureRequest/data/raw", "signatureRequest.data.raw", "Hex");
+    let typed = params(23);
+    let contract = "signatureRequest.data.domain.verifyingContract";
+    refuses_unprefixed::<PrepareSignParams>(
+        &typed,
+        "/signatureRequest/data/domain/verifyingContract",
+        contract,
+        "Address",
+    );
+    let format = params(24);
+    refuses_unprefixed::<FormatSignParams>(&format, "/from", "from", "Address");
+    refuses_unprefixed::<FormatSignParams>(&format, "/signature/data", "signature.data", "Hex");
+
+    // wallet_requestAccount (both forms, and multi-owner hints) and wallet_listAccounts.
+    refuses_unprefixed::<RequestAccountParams>(&params(6), "/signerAddress", "signerAddress", "Address");
+    refuses_unprefixed::<RequestAccountParams>(&params(28), "/accountAddress", "accountAddress", "Address");
+    let mut owners = params(6);
+    owners["creationHint"] = json!({"accountType": "la-v2-multi-owner",
+                                    "initialOwners": ["0x1234567890123456789012345678901234567890"]});
+    let owner = "creationHint.initialOwners[0]";
+    refuses_unprefixed::<RequestAccountParams>(&owners, "/creationHint/initialOwners/0", owner, "Address");
+    refuses_unprefixed::<ListAccountsParams>(&params(25), "/signerAddress", "signerAddress", "Address");
+
+    // Positional parameters: wallet_getCallsStatus's id, wallet_getCapabilities's address.
+    assert_eq!(
+        positional_hex_refusal("wallet_getCallsStatus", Some(r#"["00ab"]"#)),
+        Some(r#"id: Hex "00ab" must start with lowercase 0x"#.to_string())
+    );
+    assert_eq!(positional_hex_refusal("wallet_getCallsStatus", Some(r#"["0x00ab"]"#)), None);
+    assert_eq!(
+        positional_hex_refusal("wallet_getCapabilities", Some(r#"["1234567890123456789012345678901234567890"]"#)),
+        Some(r#"address: Address "1234567890123456789012345678901234567890" must start with lowercase 0x"#.into())
+    );
+    assert_eq!(positional_hex_refusal("eth_chainId", Some(r#"["00"]"#)), None);
+}
+
+#[test]
+fn strict_hex_refuses_an_upper_case_prefix_and_invalid_digits() {
+    let v = capture(0).request["params"][0].clone();
+    let mut upper = v.clone();
+    upper["calls"][0]["to"] = json!("0X1234567890123456789012345678901234567890");
+    let err = serde_json::from_value::<PrepareCallsParams>(upper).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"calls[0].to: Address "0X1234567890123456789012345678901234567890" must start with lowercase 0x"#
+    );
+    let mut short = v;
+    short["calls"][0]["data"] = json!("0xdeadbee");
+    let err = serde_json::from_value::<PrepareCallsParams>(short).unwrap_err();
+    assert_eq!(err.to_string(), r#"calls[0].data: Hex "0xdeadbee" is not valid: odd number of digits"#);
+}
+
+#[test]
+fn field_paths_name_fields_items_and_keys() {
+    let v = json!({"a": {"b": [{"c": "x"}, "y"]}, "k": {"z": 1}});
+    assert_eq!(field_path(&v, "x").as_deref(), Some("a.b[0].c"));
+    assert_eq!(field_path(&v, "y").as_deref(), Some("a.b[1]"));
+    assert_eq!(field_path(&v, "z").as_deref(), Some("k key"));
+    assert_eq!(field_path(&v, "w"), None);
+    // A refusal that is not the cause of the error (another field failed later) is not named.
+    let err = serde_json::from_value::<Call>(json!({"to": "0x1234567890123456789012345678901234567890", "value": 1}))
+        .unwrap_err();
+    assert!(err.to_string().starts_with("invalid type: integer `1`"), "{err}");
+}

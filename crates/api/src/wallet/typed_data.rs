@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use alloy_dyn_abi::TypedData as AlloyTypedData;
 use alloy::primitives::{Address, B256};
+use alloy_dyn_abi::TypedData as AlloyTypedData;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
+
+use super::hex::strict_opt;
 
 /// Why typed data cannot be hashed.
 #[derive(Debug, thiserror::Error)]
@@ -30,12 +32,12 @@ pub struct TypedDataDomain {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "super::some",
+        deserialize_with = "strict_opt",
         serialize_with = "super::checksum_opt"
     )]
     pub verifying_contract: Option<Address>,
     /// Salt.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "strict_opt")]
     pub salt: Option<B256>,
 }
 
