@@ -6,7 +6,7 @@
 //! charges what is used). The call gas limit is solved from the charge, which includes the v0.7
 //! penalty of 10% of the unused execution gas.
 
-use alloy::primitives::{Address, Bytes, U256};
+use alloy::primitives::{Bytes, U256};
 use alloy::rpc::types::state::AccountOverride;
 use alloy::sol_types::SolCall;
 use keyward_api::bundler::GasEstimate;
@@ -14,8 +14,8 @@ use keyward_chain::Chain;
 use keyward_primitives::UserOperation;
 
 use crate::error::RejectReason;
-use crate::simulation::{simulate_handle_op_with, simulate_validation_with, simulations_override};
-use crate::validation::ValidationConfig;
+use crate::simulation::{simulate_handle_op_with, simulate_validation_with};
+use crate::validation::{Assumptions, ValidationConfig, assumed_state};
 
 /// Execution gas limit used while probing.
 const PROBE_CALL_GAS: u128 = 5_000_000;
@@ -61,12 +61,14 @@ fn execution_revert(target_success: bool, target_result: &Bytes) -> Option<Strin
 
 /// Estimates the gas fields of `op`. The signature may be a dummy of the right shape: accounts
 /// that follow ERC-4337 return a signature failure instead of reverting, which estimation ignores.
-/// `delegate` is the EIP-7702 implementation of a sender whose authorization is not yet live.
+/// `assumptions` are applied to the simulated state as admission applies them: the EIP-7702
+/// implementation of a sender whose authorization is not yet live, and the nonce sequence its key
+/// will have once the operations pending before it are included.
 pub async fn estimate_user_op_gas(
     chain: &dyn Chain,
     config: &ValidationConfig,
     op: &UserOperation,
-    delegate: Option<Address>,
+    assumptions: Assumptions,
 ) -> Result<GasEstimate, RejectReason> {
     let mut probe = op.clone();
     probe.verification_gas_limit = config.max_verification_gas;
@@ -80,14 +82,14 @@ pub async fn estimate_user_op_gas(
             p.post_op_gas_limit = DEFAULT_POST_OP_GAS;
         }
     }
-    let mut overrides = simulations_override(config.entry_point);
+    let mut overrides = assumed_state(config.entry_point, op, Assumptions { delegate: None, ..assumptions });
     let mut sender = AccountOverride::default();
     if probe.paymaster.is_none() {
         // Fund the prefund of the probe (a few million wei at 1 wei per gas).
         sender.balance = Some(U256::from(10u64).pow(U256::from(24u64)));
     }
-    if let Some(d) = delegate {
-        sender.code = Some([&[0xef, 0x01, 0x00][..], d.as_slice()].concat().into());
+    if let Some(d) = assumptions.delegate {
+        sender.code = Some(crate::bundle::delegation_code(d));
     }
     overrides.insert(op.sender, sender);
 

@@ -33,6 +33,9 @@ pub struct BundlerConfig {
     pub validation: ValidationConfig,
     /// Most operations one sender may have pending (ERC-7562 UREP-010 for unstaked senders).
     pub sender_cap: usize,
+    /// The same cap for operations this server's own wallet service submits: it hands out their
+    /// nonces itself, so an account's calls in a row (or in parallel) are not throttled at 4.
+    pub wallet_sender_cap: usize,
     /// Gas limit of a bundle transaction.
     pub max_bundle_gas: u64,
     /// Most pending operations considered for one bundle.
@@ -50,6 +53,7 @@ impl Default for BundlerConfig {
         Self {
             validation: ValidationConfig::default(),
             sender_cap: 4,
+            wallet_sender_cap: 64,
             max_bundle_gas: 15_000_000,
             max_bundle_ops: 64,
             poll_interval: Duration::from_millis(100),
@@ -179,6 +183,21 @@ impl Bundler {
 
     /// Validates `rpc` and commits it to the mempool; returns its userOpHash.
     pub async fn add(&self, rpc: RpcUserOperation, entry_point: Address) -> Result<B256, RejectReason> {
+        self.admit(rpc, entry_point, self.config.sender_cap).await
+    }
+
+    /// [`Bundler::add`] for an operation this server's wallet service prepared and submits, under
+    /// [`BundlerConfig::wallet_sender_cap`].
+    pub async fn add_from_wallet(&self, rpc: RpcUserOperation, entry_point: Address) -> Result<B256, RejectReason> {
+        self.admit(rpc, entry_point, self.config.wallet_sender_cap).await
+    }
+
+    async fn admit(
+        &self,
+        rpc: RpcUserOperation,
+        entry_point: Address,
+        sender_cap: usize,
+    ) -> Result<B256, RejectReason> {
         if entry_point != self.entry_point() {
             return Err(RejectReason::InvalidFields(format!(
                 "entry point {entry_point} is not supported; this bundler serves {}",
@@ -219,7 +238,7 @@ impl Bundler {
             created_at: now(),
             updated_at: now(),
         };
-        match self.store.insert_user_op(&record, self.config.sender_cap).await.map_err(store_err)? {
+        match self.store.insert_user_op(&record, sender_cap).await.map_err(store_err)? {
             InsertOutcome::Inserted | InsertOutcome::AlreadyKnown => {}
             InsertOutcome::Replaced { old_hash } => tracing::info!(%old_hash, new = %record.hash, "operation replaced"),
         }
@@ -232,7 +251,7 @@ impl Bundler {
     /// The nonce sequence to assume for `op`: `None` when it is the next onchain, the assumed
     /// sequence when operations of the same key are pending before it; an error when it is stale
     /// or leaves a gap.
-    async fn nonce_assumption(&self, op: &UserOperation) -> Result<Option<u64>, RejectReason> {
+    pub async fn nonce_assumption(&self, op: &UserOperation) -> Result<Option<u64>, RejectReason> {
         let key = op.nonce >> 64;
         let seq: u64 = (op.nonce & U256::from(u64::MAX)).to();
         let onchain_seq = crate::bundle::onchain_sequence(self.chain.as_ref(), self.entry_point(), op).await?;
@@ -295,12 +314,20 @@ impl Bundler {
             return Ok(None);
         }
         let nonce = self.chain.transaction_count(bundler, true).await?;
+        let block = self.chain.block_number().await?;
         let fees = current_fees(self.chain.as_ref()).await?;
         let signed = sign_bundle(self.chain_id, &self.signer, &bundle, ep, nonce, fees).await?;
         let hashes: Vec<B256> = bundle.ops.iter().map(|c| c.hash).collect();
         // Recorded before it is sent: a crash in between leaves a bundle the tracker resolves.
-        self.record_bundle(BundleRecord::sent(signed.hash, self.chain_id, bundler, nonce, fees, hashes.clone()))
-            .await?;
+        self.record_bundle(BundleRecord::sent(
+            signed.hash,
+            self.chain_id,
+            bundler,
+            (nonce, block),
+            fees,
+            hashes.clone(),
+        ))
+        .await?;
         self.store.mark_submitted(self.chain_id, ep, &hashes, signed.hash).await.map_err(store_err)?;
         self.chain.send_raw_transaction(signed.raw).await?;
         tracing::info!(tx = %signed.hash, ops = hashes.len(), "bundle sent");
@@ -310,11 +337,13 @@ impl Bundler {
 
 /// The record of a bundle transaction about to be sent.
 pub(crate) trait SentBundle {
-    fn sent(tx_hash: B256, chain_id: u64, bundler: Address, nonce: u64, fees: BundleFees, ops: Vec<B256>) -> Self;
+    /// `at` is the transaction's (nonce, the chain's latest block number when sent).
+    fn sent(tx_hash: B256, chain_id: u64, bundler: Address, at: (u64, u64), fees: BundleFees, ops: Vec<B256>) -> Self;
 }
 
 impl SentBundle for BundleRecord {
-    fn sent(tx_hash: B256, chain_id: u64, bundler: Address, nonce: u64, fees: BundleFees, ops: Vec<B256>) -> Self {
+    fn sent(tx_hash: B256, chain_id: u64, bundler: Address, at: (u64, u64), fees: BundleFees, ops: Vec<B256>) -> Self {
+        let (nonce, block) = at;
         BundleRecord {
             tx_hash,
             chain_id,
@@ -325,6 +354,7 @@ impl SentBundle for BundleRecord {
             op_hashes: ops,
             status: BundleStatus::Pending,
             sent_at: now(),
+            sent_at_block: block,
             updated_at: now(),
         }
     }

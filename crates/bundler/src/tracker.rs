@@ -171,7 +171,8 @@ impl Bundler {
         };
         let signed = sign_bundle(self.chain_id, &self.signer, &bundle, ep, b.tx_nonce, fees).await?;
         let hashes: Vec<B256> = bundle.ops.iter().map(|c| c.hash).collect();
-        let record = BundleRecord::sent(signed.hash, self.chain_id, bundler, b.tx_nonce, fees, hashes.clone());
+        let block = self.chain.block_number().await?;
+        let record = BundleRecord::sent(signed.hash, self.chain_id, bundler, (b.tx_nonce, block), fees, hashes.clone());
         self.record_bundle(record).await?;
         self.store.mark_submitted(self.chain_id, ep, &hashes, signed.hash).await.map_err(store_err)?;
         self.chain.send_raw_transaction(signed.raw).await?;

@@ -6,7 +6,7 @@
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, U256, keccak256};
-use alloy::rpc::types::state::AccountOverride;
+use alloy::rpc::types::state::{AccountOverride, StateOverride};
 use alloy::sol_types::SolValue;
 use keyward_chain::Chain;
 use keyward_primitives::entry_point::StakeInfo;
@@ -162,6 +162,21 @@ pub fn nonce_slot(sender: Address, key: U256) -> B256 {
     keccak256((key, inner).abi_encode())
 }
 
+/// The state overrides of a simulation of `op` under `assumptions`: EntryPointSimulations at the
+/// EntryPoint, the key's nonce sequence, the sender's delegation.
+pub fn assumed_state(entry_point: Address, op: &UserOperation, assumptions: Assumptions) -> StateOverride {
+    let mut overrides = simulations_override(entry_point);
+    if let (Some(seq), Some(ep)) = (assumptions.nonce_sequence, overrides.get_mut(&entry_point)) {
+        let key = op.nonce >> 64;
+        ep.state_diff = Some(std::iter::once((nonce_slot(op.sender, key), B256::from(U256::from(seq)))).collect());
+    }
+    if let Some(d) = assumptions.delegate {
+        let code = crate::bundle::delegation_code(d);
+        overrides.insert(op.sender, AccountOverride { code: Some(code), ..Default::default() });
+    }
+    overrides
+}
+
 /// [`validate_user_op`] under `assumptions` (applied to the simulated state only).
 pub async fn validate_user_op_with(
     chain: &dyn Chain,
@@ -188,15 +203,7 @@ pub async fn validate_user_op_with(
         )));
     }
 
-    let mut overrides = simulations_override(config.entry_point);
-    if let (Some(seq), Some(ep)) = (assumptions.nonce_sequence, overrides.get_mut(&config.entry_point)) {
-        let key = op.nonce >> 64;
-        ep.state_diff = Some(std::iter::once((nonce_slot(op.sender, key), B256::from(U256::from(seq)))).collect());
-    }
-    if let Some(d) = assumptions.delegate {
-        let code = crate::bundle::delegation_code(d);
-        overrides.insert(op.sender, AccountOverride { code: Some(code), ..Default::default() });
-    }
+    let overrides = assumed_state(config.entry_point, op, assumptions);
     let result = simulate_validation_with(chain, config.entry_point, op.pack(), overrides.clone())
         .await
         .map_err(|e| simulation_rejection(op, e))?;

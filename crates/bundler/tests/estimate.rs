@@ -6,6 +6,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolValue};
 use keyward_api::bundler::GasEstimate;
 use keyward_bundler::estimate::estimate_user_op_gas;
+use keyward_bundler::validation::Assumptions;
 use keyward_bundler::{ValidationConfig, validate_user_op};
 use keyward_contracts::bindings::{TestAccountFactory, TestCounter, TestPaymaster};
 use keyward_primitives::entry_point::IEntryPoint::IEntryPointEvents;
@@ -38,7 +39,7 @@ async fn estimate_sign_and_run(h: &Harness, mut op: UserOperation, owner: &Priva
     op.call_gas_limit = 0;
     op.verification_gas_limit = 0;
     let config = ValidationConfig::default();
-    let est = estimate_user_op_gas(h.chain.as_ref(), &config, &op, None).await.unwrap();
+    let est = estimate_user_op_gas(h.chain.as_ref(), &config, &op, Assumptions::default()).await.unwrap();
     apply(&mut op, &est);
     h.sign(&mut op, owner).await;
     validate_user_op(h.chain.as_ref(), &config, &op).await.unwrap();
@@ -116,7 +117,9 @@ async fn a_reverting_execution_is_reported() {
     let fail = execute_call(counter, U256::ZERO, TestCounter::failCall {}.abi_encode().into());
     let mut op = ops::op(account, U256::ZERO, fail);
     op.signature = Bytes::from(vec![0x11; 65]);
-    let err = estimate_user_op_gas(h.chain.as_ref(), &ValidationConfig::default(), &op, None).await.unwrap_err();
+    let err = estimate_user_op_gas(h.chain.as_ref(), &ValidationConfig::default(), &op, Assumptions::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), -32521);
     assert!(err.to_string().contains("TestCounter: failed"), "{err}");
 }
@@ -137,13 +140,17 @@ async fn a_run_once_execution_is_estimated_and_included() {
     let s = m.compile(&a, 7, perms, expiry).await;
     let mut op = m.owner_op(&a, s.compiled.calldata()).await;
     op.signature = keyward_primitives::mav2::signature::DUMMY_USER_OP_SIGNATURE;
-    let e = estimate_user_op_gas(m.h.chain.as_ref(), &ValidationConfig::default(), &op, None).await.unwrap();
+    let e = estimate_user_op_gas(m.h.chain.as_ref(), &ValidationConfig::default(), &op, Assumptions::default())
+        .await
+        .unwrap();
     apply(&mut op, &e);
     m.sign_owner(&a, &mut op);
     m.send(op).await.success();
     // Installed: the same install again now reverts, and estimation reports it.
     let mut again = m.owner_op(&a, s.compiled.calldata()).await;
     again.signature = keyward_primitives::mav2::signature::DUMMY_USER_OP_SIGNATURE;
-    let err = estimate_user_op_gas(m.h.chain.as_ref(), &ValidationConfig::default(), &again, None).await.unwrap_err();
+    let err = estimate_user_op_gas(m.h.chain.as_ref(), &ValidationConfig::default(), &again, Assumptions::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), -32521, "{err}");
 }

@@ -141,10 +141,13 @@ async fn paymaster_refusals_are_32501_naming_the_paymaster() {
     s.validate(&op).await.unwrap();
 }
 
+/// A change that makes an operation malformed.
+type Tamper = Box<dyn FnOnce(&mut UserOperation)>;
+
 #[tokio::test]
 async fn malformed_fields_are_32602_before_any_simulation() {
     let s = setup(Harness::embedded()).await;
-    let cases: Vec<(Box<dyn FnOnce(&mut UserOperation)>, &str)> = vec![
+    let cases: Vec<(Tamper, &str)> = vec![
         (Box::new(|op| op.call_gas_limit = 1 << 120), "exceeds 2^120 - 1"),
         (Box::new(|op| op.verification_gas_limit = 20_000_000), "above this bundler's maximum"),
         (Box::new(|op| op.max_priority_fee_per_gas = op.max_fee_per_gas + 1), "above maxFeePerGas"),

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use keyward_primitives::{PaymasterInit, UserOperation};
 
-use crate::sponsor::Sponsor;
+use crate::policy::PolicyError;
+use crate::sponsor::{Sponsor, SponsorError};
 
 /// A [`Sponsor`] as the wallet service's `keyward_wallet::Sponsor`.
 #[derive(Clone)]
@@ -25,10 +26,7 @@ impl keyward_wallet::Sponsor for WalletSponsor {
         op: &UserOperation,
         policy_id: &str,
     ) -> Result<PaymasterInit, keyward_wallet::SponsorError> {
-        match self.0.sponsor(op, policy_id).await {
-            Ok(fields) => Ok(fields.paymaster),
-            Err(e) => Err(keyward_wallet::SponsorError(e.to_string())),
-        }
+        self.0.sponsor(op, policy_id).await.map(|fields| fields.paymaster).map_err(wallet_error)
     }
 
     async fn stub(
@@ -36,9 +34,19 @@ impl keyward_wallet::Sponsor for WalletSponsor {
         op: &UserOperation,
         policy_id: &str,
     ) -> Result<Option<PaymasterInit>, keyward_wallet::SponsorError> {
-        match self.0.stub(op, policy_id).await {
-            Ok(fields) => Ok(Some(fields.paymaster)),
-            Err(e) => Err(keyward_wallet::SponsorError(e.to_string())),
+        self.0.stub(op, policy_id).await.map(|fields| Some(fields.paymaster)).map_err(wallet_error)
+    }
+}
+
+/// The wallet's view of a sponsor error: a policy's refusal keeps its reason, a malformed request
+/// stays one, and a ledger, chain or signing failure is a transient one (never a refusal).
+fn wallet_error(e: SponsorError) -> keyward_wallet::SponsorError {
+    match e {
+        SponsorError::Policy(p @ PolicyError::InvalidId(_)) => keyward_wallet::SponsorError::Invalid(p.to_string()),
+        SponsorError::Policy(p) => {
+            keyward_wallet::SponsorError::Refused { reason: p.reason().to_string(), message: p.to_string() }
         }
+        SponsorError::Data(d) => keyward_wallet::SponsorError::Invalid(format!("cannot build paymaster data: {d}")),
+        other => keyward_wallet::SponsorError::Unavailable(other.to_string()),
     }
 }

@@ -100,9 +100,15 @@ async fn prepare_calls_with_a_policy_sponsors_a_zero_eth_account() {
         .unwrap()
     };
 
-    // A policy that does not allow the counter: refused, naming the policy and the target.
-    let e = wallet.prepare_calls(prepare(limited.id.to_string())).await.unwrap_err().to_string();
+    // A policy that does not allow the counter: refused, naming the policy and the target, with
+    // the same `data: {policyId, reason}` as the pm_* methods.
+    let refusal = wallet.prepare_calls(prepare(limited.id.to_string())).await.unwrap_err();
+    let e = refusal.to_string();
     assert!(e.contains(&limited.id.to_string()) && e.contains(&format!("{counter}")), "{e}");
+    let rpc = refusal.to_rpc();
+    assert_eq!(rpc.code(), -32000);
+    let data: serde_json::Value = serde_json::from_str(rpc.data().expect("data").get()).unwrap();
+    assert_eq!(data, json!({"policyId": limited.id.to_string(), "reason": "target-not-allowed"}));
 
     for expected in [1u64, 2] {
         let prepared = wallet.prepare_calls(prepare(dev.default_policy.id.to_string())).await.unwrap();
@@ -210,5 +216,83 @@ async fn two_hundred_concurrent_prepares_sponsor_exactly_fifty() {
     assert_eq!((sponsored, refused), (50, 150));
     let totals = db.store.policy_totals(&fifty.id.to_string()).await.unwrap();
     assert_eq!((totals.spent, totals.reserved), (U256::ZERO, cost * U256::from(50)));
+    db.cleanup().await;
+}
+
+/// Signs every item of a prepare answer as the SDK does: the user operation's raw hash with
+/// personal_sign, an authorization's EIP-7702 hash directly.
+fn sign_all(prepared: &keyward_api::wallet::PrepareCallsResult, key: &PrivateKeySigner) -> SendPreparedCallsParams {
+    use keyward_api::wallet::{PreparedCallItem, SignedAuthorization, SignedCallItem};
+    let op_item = |op: &keyward_api::wallet::PreparedUserOpV07| {
+        let digest = op.signature_request.as_ref().unwrap().digest().unwrap();
+        SignedUserOpV07 {
+            data: op.data.clone(),
+            chain_id: op.chain_id,
+            signature: SigEnvelope::secp256k1(&key.sign_hash_sync(&digest).unwrap()),
+        }
+    };
+    let calls = match &prepared.prepared {
+        PreparedCalls::UserOperationV070(op) => SignedCalls::UserOperationV070(op_item(op)),
+        PreparedCalls::Array { data } => SignedCalls::Array {
+            data: data
+                .iter()
+                .map(|item| match item {
+                    PreparedCallItem::UserOperationV070(op) => SignedCallItem::UserOperationV070(op_item(op)),
+                    PreparedCallItem::Authorization(a) => {
+                        let hash = a.data.authorization(a.chain_id).signature_hash();
+                        SignedCallItem::Authorization(SignedAuthorization {
+                            data: a.data.clone(),
+                            chain_id: a.chain_id,
+                            signature: SigEnvelope::secp256k1(&key.sign_hash_sync(&hash).unwrap()),
+                        })
+                    }
+                    other => panic!("unexpected item {other:?}"),
+                })
+                .collect(),
+        },
+        other => panic!("unexpected prepared calls {other:?}"),
+    };
+    SendPreparedCallsParams { calls, capabilities: None, call_id: None }
+}
+
+/// Polls until the call's status is final.
+async fn final_status(wallet: &Wallet, id: Bytes) -> StatusCode {
+    for _ in 0..400 {
+        let s = wallet.get_calls_status(id.clone()).await.unwrap();
+        if s.status.is_final() {
+            return s.status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("call {id} did not reach a final status");
+}
+
+/// No calls, sponsored: a zero-ETH EOA is delegated (authorization + an op that executes nothing)
+/// and a zero-ETH counterfactual account is deployed, both paid by the default policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sponsored_empty_calls_delegate_a_new_eoa_and_deploy_a_new_account() {
+    let db = TestDb::open(Backend::Sqlite).await.unwrap();
+    let Sponsored { h, deployment, dev, wallet, _bundling, chain_id, owner, address, .. } =
+        Sponsored::start(&db, vec![], true).await;
+    let policy = dev.default_policy.id.to_string();
+    let eoa = PrivateKeySigner::random();
+    for (from, key, calls) in [(eoa.address(), &eoa, json!([])), (address, &owner, serde_json::Value::Null)] {
+        let mut request = json!({
+            "from": format!("{from:#x}"),
+            "chainId": format!("{chain_id:#x}"),
+            "capabilities": {"paymasterService": {"policyId": policy}},
+        });
+        if !calls.is_null() {
+            request["calls"] = calls;
+        }
+        let prepared = wallet.prepare_calls(serde_json::from_value(request).unwrap()).await.unwrap();
+        let sent = wallet.send_prepared_calls(sign_all(&prepared, key)).await.unwrap();
+        let id: Bytes = serde_json::to_value(&sent).unwrap()["id"].as_str().unwrap().parse().unwrap();
+        assert_eq!(final_status(&wallet, id).await, StatusCode::Confirmed);
+        assert_eq!(h.balance(from).await, U256::ZERO, "paid by the policy");
+    }
+    let designator = Bytes::from([&[0xef, 0x01, 0x00][..], deployment.sma_7702_impl.as_slice()].concat());
+    assert_eq!(h.chain.code(eoa.address()).await.unwrap(), designator, "delegated");
+    assert!(!h.chain.code(address).await.unwrap().is_empty(), "deployed");
     db.cleanup().await;
 }

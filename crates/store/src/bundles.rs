@@ -72,6 +72,8 @@ pub struct BundleRecord {
     pub status: BundleStatus,
     /// When it was sent (unix seconds).
     pub sent_at: u64,
+    /// The chain's latest block number when it was sent.
+    pub sent_at_block: u64,
     /// When its status last changed (unix seconds).
     pub updated_at: u64,
 }
@@ -80,7 +82,7 @@ pub struct BundleRecord {
 macro_rules! bundle_columns {
     () => {
         "tx_hash, chain_id, bundler, tx_nonce, max_fee_per_gas, max_priority_fee_per_gas, op_hashes, status, \
-         sent_at, updated_at"
+         sent_at, sent_at_block, updated_at"
     };
 }
 
@@ -102,6 +104,7 @@ fn bundle_from_row(row: &AnyRow) -> Result<BundleRecord, StoreError> {
         op_hashes,
         status,
         sent_at: u64_from_db("sent_at", row.try_get("sent_at")?)?,
+        sent_at_block: u64_from_db("sent_at_block", row.try_get("sent_at_block")?)?,
         updated_at: u64_from_db("updated_at", row.try_get("updated_at")?)?,
     })
 }
@@ -113,7 +116,7 @@ impl Store {
             .map_err(|e| StoreError::InvalidInput(format!("op_hashes: {e}")))?;
         let done = sqlx::query(
             "INSERT INTO bundles (tx_hash, chain_id, bundler, tx_nonce, max_fee_per_gas, max_priority_fee_per_gas, \
-             op_hashes, status, sent_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             op_hashes, status, sent_at, sent_at_block, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (tx_hash) DO NOTHING",
         )
         .bind(b256_text(&rec.tx_hash))
@@ -125,6 +128,7 @@ impl Store {
         .bind(op_hashes)
         .bind(rec.status.as_str())
         .bind(u64_to_db("sent_at", rec.sent_at)?)
+        .bind(u64_to_db("sent_at_block", rec.sent_at_block)?)
         .bind(u64_to_db("updated_at", rec.updated_at)?)
         .execute(self.pool())
         .await?;

@@ -328,7 +328,7 @@ async fn call_on<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     row.as_ref().map(call_from_row).transpose()
 }
 
-fn lock_key(scope: &str, subject: &[u8]) -> i64 {
+pub(crate) fn lock_key(scope: &str, subject: &[u8]) -> i64 {
     let h = keccak256([b"keyward-wallet:".as_slice(), scope.as_bytes(), subject].concat());
     let mut first = [0u8; 8];
     first.copy_from_slice(&h[..8]);
@@ -336,7 +336,11 @@ fn lock_key(scope: &str, subject: &[u8]) -> i64 {
 }
 
 impl Store {
-    async fn wallet_lock(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, key: i64) -> Result<(), StoreError> {
+    pub(crate) async fn wallet_lock(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        key: i64,
+    ) -> Result<(), StoreError> {
         if self.backend() == Backend::Postgres {
             sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS l").bind(key).execute(&mut **tx).await?;
         }

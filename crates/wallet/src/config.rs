@@ -2,16 +2,31 @@
 //! limits, and the (optional) gas sponsor.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use keyward_bundler::ValidationConfig;
 use keyward_contracts::Deployment;
 use keyward_primitives::{PaymasterInit, UserOperation};
 
-/// Why a sponsor refused to pay for an operation (its message is shown to the client).
+/// Why a sponsor did not pay for an operation (its message is shown to the client).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SponsorError(pub String);
+pub enum SponsorError {
+    /// The policy refuses this operation (unknown, exhausted, target not allowed, …).
+    #[error("{message}")]
+    Refused {
+        /// Machine-readable reason, as in the `pm_*` methods' `data.reason`.
+        reason: String,
+        /// What the policy says.
+        message: String,
+    },
+    /// The request itself is malformed (a policy id that is not a UUID, a field out of range).
+    #[error("{0}")]
+    Invalid(String),
+    /// The sponsor could not decide (ledger or chain unreachable): retrying may succeed.
+    #[error("{0}")]
+    Unavailable(String),
+}
 
 /// Gas sponsorship behind `paymasterService` (a policy-driven paymaster; issue #6). The wallet asks
 /// it for the paymaster fields of an operation whose gas limits are already estimated.
@@ -36,12 +51,26 @@ pub struct WalletConfig {
     pub validation: ValidationConfig,
     /// Gas sponsor for `paymasterService`; `None` answers that capability with 5700.
     pub sponsor: Option<Arc<dyn Sponsor>>,
+    /// How long a prepare waits for an earlier operation of the account it depends on (a
+    /// session's install, an EIP-7702 delegation) before refusing.
+    pub in_flight_wait: Duration,
+    /// How long a prepared operation holds its nonce key for its send.
+    pub nonce_lease: Duration,
+    /// How many parallel nonce keys an account's concurrent prepares spread over.
+    pub parallel_keys: u64,
 }
 
 impl WalletConfig {
     /// A configuration over `deployment` with the default limits and no sponsor.
     pub fn new(deployment: Deployment) -> Self {
         let validation = ValidationConfig { entry_point: deployment.entry_point, ..ValidationConfig::default() };
-        Self { deployment, validation, sponsor: None }
+        Self {
+            deployment,
+            validation,
+            sponsor: None,
+            in_flight_wait: Duration::from_secs(30),
+            nonce_lease: Duration::from_secs(60),
+            parallel_keys: 64,
+        }
     }
 }

@@ -34,6 +34,22 @@ pub enum WalletError {
         /// The bundler's error code, if the bundler refused.
         bundler_code: Option<i32>,
     },
+    /// A gas policy refused to sponsor the operation (`-32000`, `data: {policyId, reason}` as the
+    /// `pm_*` methods answer).
+    #[error("paymasterService: {message}")]
+    PolicyRejected {
+        /// The policy asked for.
+        policy_id: String,
+        /// The machine-readable reason (`exhausted`, `unknown`, …).
+        reason: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The account has an earlier operation in flight that this one depends on (a session's
+    /// install, an EIP-7702 delegation, a nonce key held by a concurrent prepare): the prepare
+    /// waits for it, and answers `-32000` with this text when it is still in flight at the deadline.
+    #[error("{0}")]
+    Busy(String),
     /// A transient failure (store or chain unreachable) before any side effect (`-32603`): retrying
     /// the same request is safe.
     #[error("internal error: {0}")]
@@ -58,7 +74,7 @@ impl WalletError {
             Self::UnsupportedChain { .. } => codes::UNSUPPORTED_CHAIN,
             Self::UnsupportedCapability(_) => codes::UNSUPPORTED_CAPABILITY,
             Self::UnknownCallId(_) => codes::UNKNOWN_BUNDLE_ID,
-            Self::Rejected { .. } => codes::INVALID_INPUT,
+            Self::Rejected { .. } | Self::PolicyRejected { .. } | Self::Busy(_) => codes::INVALID_INPUT,
             Self::Internal(_) => codes::INTERNAL,
         }
     }
@@ -69,6 +85,11 @@ impl WalletError {
             Self::Rejected { bundler_code: Some(c), .. } => {
                 ErrorObjectOwned::owned(self.code(), self.to_string(), Some(serde_json::json!({ "bundlerCode": c })))
             }
+            Self::PolicyRejected { policy_id, reason, .. } => ErrorObjectOwned::owned(
+                self.code(),
+                self.to_string(),
+                Some(serde_json::json!({ "policyId": policy_id, "reason": reason })),
+            ),
             _ => ErrorObjectOwned::owned::<()>(self.code(), self.to_string(), None),
         }
     }

@@ -3,7 +3,8 @@
 //! - [`accounts`] — `wallet_requestAccount`, `wallet_listAccounts` (counterfactual accounts, 7702).
 //! - [`sessions`] — `wallet_createSession` and the `permissions` capability (deferred install,
 //!   owner signature, expiry, scope precheck, first use).
-//! - [`prepare`] — `wallet_prepareCalls` (user operation or `[authorization, user operation]`).
+//! - [`prepare`] — `wallet_prepareCalls` (user operation or `[authorization, user operation]`);
+//!   `nonces` — which nonce it gets, so calls work back to back and in parallel.
 //! - [`send`] — `wallet_sendPreparedCalls` (signature assembly, submission to the bundler).
 //! - [`status`] — `wallet_getCallsStatus`.
 //! - [`sign`] — `wallet_prepareSign`, `wallet_formatSign` (ERC-1271, ERC-6492).
@@ -16,6 +17,7 @@ pub mod accounts;
 pub mod capabilities;
 pub mod config;
 pub mod error;
+mod nonces;
 pub mod prepare;
 pub mod revert;
 pub mod rpc;

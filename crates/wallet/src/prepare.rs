@@ -6,24 +6,27 @@ use alloy::primitives::{Address, Bytes, U256};
 use keyward_api::bundler::RpcUserOperation;
 use keyward_api::wallet::{
     AuthorizationData, Call, Delegation, Eip7702AuthCapability, FeePayment, GasParam, GasParamsOverride, HexNumber,
-    PrepareCallsParams, PrepareCallsResult, PrepareDetails, PreparedAuthorization, PreparedCallItem, PreparedCalls,
-    PreparedUserOpV07, SignatureRequest, UserOpV07, UserOperationDetails,
+    PrepareCallsCapabilities, PrepareCallsParams, PrepareCallsResult, PrepareDetails, PreparedAuthorization,
+    PreparedCallItem, PreparedCalls, PreparedUserOpV07, SignatureRequest, UserOpV07, UserOperationDetails,
 };
 use keyward_bundler::estimate::estimate_user_op_gas;
 use keyward_bundler::submit::current_fees;
+use keyward_bundler::validation::Assumptions;
 use keyward_primitives::mav2::abi::{Call as BatchCall, encode_execute, encode_execute_batch, user_op_call_data};
 use keyward_primitives::mav2::signature::DUMMY_USER_OP_SIGNATURE;
-use keyward_primitives::mav2::{NonceKey, ValidationLocator};
 use keyward_primitives::{FactoryInit, UserOperation};
 use keyward_store::wallet::{PreparedRecord, wallet_now};
 
+use crate::config::SponsorError;
 use crate::error::{WalletError, WalletResult};
+use crate::nonces::ChosenNonce;
 use crate::service::{ResolvedAccount, Wallet};
 use crate::sessions::ActingSession;
 
-/// The account call that runs `calls`: `execute` for one call, `executeBatch` otherwise; a single
-/// call to the account itself is the account function's calldata (the account refuses to run its
-/// own functions through `execute`).
+/// The account call that runs `calls`: `execute` for one call, `executeBatch` otherwise (an empty
+/// `executeBatch` for no calls: the account's validation needs a function to check, and the op
+/// still deploys or delegates the account); a single call to the account itself is the account
+/// function's calldata (the account refuses to run its own functions through `execute`).
 pub(crate) fn account_call(account: Address, calls: &[Call]) -> WalletResult<Bytes> {
     let value = |c: &Call| c.value.map(|v| v.0).unwrap_or_default();
     let data = |c: &Call| c.data.clone().unwrap_or_default();
@@ -82,115 +85,202 @@ fn apply_overrides(op: &mut UserOperation, o: &GasParamsOverride) -> WalletResul
     Ok(())
 }
 
+/// The gas policy a prepare asks for, when it is to be sponsored.
+type Sponsorship = (std::sync::Arc<dyn crate::config::Sponsor>, String);
+
+/// Refuses the capabilities this server does not support.
+fn check_supported(p: &PrepareCallsParams, caps: &PrepareCallsCapabilities) -> WalletResult<()> {
+    if p.paymaster_permit_signature.is_some() {
+        return Err(WalletError::UnsupportedCapability(
+            "paymasterPermitSignature: ERC-20 gas payment is not supported by this server".into(),
+        ));
+    }
+    if caps.state_override.is_some() {
+        return Err(WalletError::UnsupportedCapability("stateOverride is not supported by this server".into()));
+    }
+    if caps.experimental_data_suffix.is_some() {
+        return Err(WalletError::UnsupportedCapability(
+            "experimental_dataSuffix is not supported by this server".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses an `eip7702Auth` capability that does not fit the account.
+fn check_eip7702_capability(account: &ResolvedAccount, cap: Option<&Eip7702AuthCapability>) -> WalletResult<()> {
+    match (account, cap) {
+        (_, None) => Ok(()),
+        (ResolvedAccount::Sma { address, .. }, Some(_)) => {
+            Err(WalletError::params(format!("eip7702Auth: {address} is a smart contract account, not an EOA")))
+        }
+        (_, Some(Eip7702AuthCapability::Explicit { delegation: Delegation::Undelegate, .. })) => {
+            Err(WalletError::UnsupportedCapability(
+                "eip7702Auth: undelegation (delegation to the zero address) is not supported by this server".into(),
+            ))
+        }
+        (_, Some(Eip7702AuthCapability::Explicit { account: Some(a), .. })) if *a != account.address() => {
+            Err(WalletError::params(format!("eip7702Auth.account {a} is not `from` ({})", account.address())))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A sponsor's refusal or failure as the wallet answers it.
+fn sponsor_error(policy_id: &str, e: SponsorError) -> WalletError {
+    match e {
+        SponsorError::Refused { reason, message } => {
+            WalletError::PolicyRejected { policy_id: policy_id.to_string(), reason, message }
+        }
+        SponsorError::Invalid(m) => WalletError::params(format!("paymasterService: {m}")),
+        SponsorError::Unavailable(m) => WalletError::Internal(format!("paymasterService: {m}")),
+    }
+}
+
 impl Wallet {
-    /// `wallet_prepareCalls`.
+    /// `wallet_prepareCalls`. When the account has an earlier operation in flight that this one
+    /// depends on (a session's install, an EIP-7702 delegation), waits for it to be included, up
+    /// to [`crate::WalletConfig::in_flight_wait`].
     pub async fn prepare_calls(&self, p: PrepareCallsParams) -> WalletResult<PrepareCallsResult> {
-        self.check_chain(p.chain_id)?;
-        let caps = p.capabilities.unwrap_or_default();
-        if p.paymaster_permit_signature.is_some() {
-            return Err(WalletError::UnsupportedCapability(
-                "paymasterPermitSignature: ERC-20 gas payment is not supported by this server".into(),
-            ));
-        }
-        if caps.state_override.is_some() {
-            return Err(WalletError::UnsupportedCapability("stateOverride is not supported by this server".into()));
-        }
-        if caps.experimental_data_suffix.is_some() {
-            return Err(WalletError::UnsupportedCapability(
-                "experimental_dataSuffix is not supported by this server".into(),
-            ));
-        }
-        let policy = match &caps.paymaster_service {
-            None => None,
-            Some(pm) if pm.only_estimation == Some(true) => None,
-            Some(pm) => {
-                if pm.erc20.is_some() {
-                    return Err(WalletError::UnsupportedCapability(
-                        "paymasterService.erc20: ERC-20 gas payment is not supported by this server".into(),
-                    ));
+        let deadline = tokio::time::Instant::now() + self.config.in_flight_wait;
+        loop {
+            match self.prepare_once(&p).await {
+                Err(WalletError::Busy(why)) if tokio::time::Instant::now() < deadline => {
+                    tracing::debug!(%why, "prepare waits for an operation in flight");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
-                let Some(sponsor) = self.config.sponsor.clone() else {
-                    return Err(WalletError::UnsupportedCapability(
-                        "paymasterService: gas sponsorship is not configured on this server".into(),
-                    ));
-                };
-                let first = pm
-                    .policies()
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| WalletError::params("paymasterService needs policyId or policyIds"))?;
-                Some((sponsor, first))
+                Err(WalletError::Busy(why)) => {
+                    return Err(WalletError::rejected(format!(
+                        "{why}; it is still in flight after {} s: retry once it is included",
+                        self.config.in_flight_wait.as_secs()
+                    )));
+                }
+                other => return other,
             }
+        }
+    }
+
+    /// The gas policy to sponsor under, if the capability asks for sponsorship.
+    fn sponsorship(&self, caps: &PrepareCallsCapabilities) -> WalletResult<Option<Sponsorship>> {
+        let Some(pm) = caps.paymaster_service.as_ref().filter(|pm| pm.only_estimation != Some(true)) else {
+            return Ok(None);
         };
-        let only_estimation = caps.paymaster_service.as_ref().is_some_and(|pm| pm.only_estimation == Some(true));
-        let calls = p.calls.unwrap_or_default();
-        let account = self.resolve_account(p.from).await?;
-
-        if let Some(cap) = &caps.eip7702_auth {
-            match (&account, cap) {
-                (ResolvedAccount::Sma { address, .. }, _) => {
-                    return Err(WalletError::params(format!(
-                        "eip7702Auth: {address} is a smart contract account, not an EOA"
-                    )));
-                }
-                (_, Eip7702AuthCapability::Explicit { delegation: Delegation::Undelegate, .. }) => {
-                    return Err(WalletError::UnsupportedCapability(
-                        "eip7702Auth: undelegation (delegation to the zero address) is not supported by this server"
-                            .into(),
-                    ));
-                }
-                (_, Eip7702AuthCapability::Explicit { account: Some(a), .. }) if *a != account.address() => {
-                    return Err(WalletError::params(format!(
-                        "eip7702Auth.account {a} is not `from` ({})",
-                        account.address()
-                    )));
-                }
-                _ => {}
-            }
+        if pm.erc20.is_some() {
+            return Err(WalletError::UnsupportedCapability(
+                "paymasterService.erc20: ERC-20 gas payment is not supported by this server".into(),
+            ));
         }
+        let Some(sponsor) = self.config.sponsor.clone() else {
+            return Err(WalletError::UnsupportedCapability(
+                "paymasterService: gas sponsorship is not configured on this server".into(),
+            ));
+        };
+        let first = pm
+            .policies()
+            .into_iter()
+            .next()
+            .ok_or_else(|| WalletError::params("paymasterService needs policyId or policyIds"))?;
+        Ok(Some((sponsor, first.as_str().to_string())))
+    }
 
+    /// For an EOA not yet delegated to our implementation: the authorization this op carries and
+    /// the delegate to assume while estimating. Waits (busy) while an earlier delegation is pending.
+    async fn delegation(&self, account: &ResolvedAccount) -> WalletResult<Option<AuthorizationData>> {
+        let ResolvedAccount::Eip7702 { address } = account else {
+            return Ok(None);
+        };
+        let implementation = self.config.deployment.sma_7702_impl;
+        if self.delegate_of(*address).await? == Some(implementation) {
+            return Ok(None);
+        }
+        if self.setup_pending(*address).await? {
+            return Err(WalletError::Busy(format!("the delegation of {address} is still pending in an earlier call")));
+        }
+        let nonce = self.chain.transaction_count(*address, true).await?;
+        let nonce = HexNumber::try_from(nonce).map_err(|e| WalletError::Internal(e.to_string()))?;
+        Ok(Some(AuthorizationData { address: implementation, nonce }))
+    }
+
+    /// The factory init of a counterfactual smart account not yet deployed. Waits (busy) while an
+    /// earlier operation that deploys it is pending.
+    async fn factory_init(&self, account: &ResolvedAccount) -> WalletResult<Option<FactoryInit>> {
+        match account {
+            ResolvedAccount::Sma { address, owner, salt } if self.code(*address).await?.is_empty() => {
+                if self.setup_pending(*address).await? {
+                    return Err(WalletError::Busy(format!(
+                        "the deployment of {address} is still pending in an earlier call"
+                    )));
+                }
+                let init = self.sma_init(*owner, *salt);
+                Ok(Some(FactoryInit { factory: init.factory, factory_data: init.factory_data() }))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// One attempt at `wallet_prepareCalls`; [`WalletError::Busy`] when it must wait.
+    async fn prepare_once(&self, p: &PrepareCallsParams) -> WalletResult<PrepareCallsResult> {
+        self.check_chain(p.chain_id)?;
+        let caps = p.capabilities.clone().unwrap_or_default();
+        check_supported(p, &caps)?;
+        let policy = self.sponsorship(&caps)?;
+        let only_estimation = caps.paymaster_service.as_ref().is_some_and(|pm| pm.only_estimation == Some(true));
+        let calls = p.calls.clone().unwrap_or_default();
+        let account = self.resolve_account(p.from).await?;
+        check_eip7702_capability(&account, caps.eip7702_auth.as_ref())?;
         let acting = match &caps.permissions {
             Some(pc) => Some(self.acting_session(&account, pc, &calls).await?),
             None => None,
         };
-        if calls.is_empty() {
-            return Err(WalletError::params("calls must contain at least one call"));
-        }
-
-        // 7702: an EOA not delegated to our implementation delegates in this op.
-        let mut authorization = None;
-        let mut assumed_delegate = None;
-        if let ResolvedAccount::Eip7702 { address } = &account {
-            let implementation = self.config.deployment.sma_7702_impl;
-            if self.delegate_of(*address).await? != Some(implementation) {
-                if self.delegation_pending(*address).await? {
-                    return Err(WalletError::rejected(format!(
-                        "the delegation of {address} is still pending in an earlier call; retry once it is included"
-                    )));
+        let authorization = self.delegation(&account).await?;
+        let factory = self.factory_init(&account).await?;
+        let nonce_override = caps.nonce_override.as_ref().map(|n| n.nonce_key.0);
+        let sets_up = authorization.is_some() || factory.is_some();
+        let chosen = self.choose_nonce(&account, acting.as_ref(), nonce_override, sets_up, only_estimation).await?;
+        let leases = chosen.leases.clone();
+        let built =
+            self.build_prepared(&account, acting.as_ref(), &caps, policy, chosen, authorization, factory, calls).await;
+        match built {
+            Ok((record, result)) => {
+                // An estimate only is never signed nor sent: nothing to remember.
+                if !only_estimation {
+                    let stored = self.store.insert_prepared(&record).await;
+                    if let Err(e) = stored {
+                        self.drop_leases(leases).await;
+                        return Err(e.into());
+                    }
+                    for lease in &leases {
+                        self.store.bind_nonce_lease(lease, record.hash).await?;
+                    }
                 }
-                let nonce = self.chain.transaction_count(*address, true).await?;
-                let nonce = HexNumber::try_from(nonce).map_err(|e| WalletError::Internal(e.to_string()))?;
-                authorization = Some(AuthorizationData { address: implementation, nonce });
-                assumed_delegate = Some(implementation);
+                Ok(result)
+            }
+            Err(e) => {
+                self.drop_leases(leases).await;
+                Err(e)
             }
         }
+    }
 
-        let factory = match &account {
-            ResolvedAccount::Sma { address, owner, salt } if self.code(*address).await?.is_empty() => {
-                let init = self.sma_init(*owner, *salt);
-                Some(FactoryInit { factory: init.factory, factory_data: init.factory_data() })
-            }
-            _ => None,
-        };
-
-        let parallel_key = caps.nonce_override.as_ref().map(|n| n.nonce_key.0).unwrap_or_default();
-        let (nonce, signer) = self.nonce_and_signer(&account, acting.as_ref(), parallel_key).await?;
+    /// Builds, estimates and (when asked) sponsors the operation; its record and the answer.
+    #[allow(clippy::too_many_arguments)]
+    async fn build_prepared(
+        &self,
+        account: &ResolvedAccount,
+        acting: Option<&ActingSession>,
+        caps: &PrepareCallsCapabilities,
+        policy: Option<Sponsorship>,
+        chosen: ChosenNonce,
+        authorization: Option<AuthorizationData>,
+        factory: Option<FactoryInit>,
+        calls: Vec<Call>,
+    ) -> WalletResult<(PreparedRecord, PrepareCallsResult)> {
+        let only_estimation = caps.paymaster_service.as_ref().is_some_and(|pm| pm.only_estimation == Some(true));
         let inner = account_call(account.address(), &calls)?;
-        let has_hooks = acting.as_ref().is_some_and(|a| a.has_execution_hooks);
+        let has_hooks = acting.is_some_and(|a| a.has_execution_hooks);
         let fees = current_fees(self.chain.as_ref()).await?;
         let mut op = UserOperation {
             sender: account.address(),
-            nonce,
+            nonce: chosen.nonce,
             factory,
             call_data: user_op_call_data(&inner, has_hooks),
             max_fee_per_gas: fees.max_fee_per_gas,
@@ -198,7 +288,7 @@ impl Wallet {
             ..Default::default()
         };
         op.max_fee_per_gas = op.max_fee_per_gas.max(op.max_priority_fee_per_gas);
-        let deferred_prefix = acting.as_ref().and_then(|a| a.deferred_prefix());
+        let deferred_prefix = acting.and_then(|a| a.deferred_prefix());
         op.signature = match &deferred_prefix {
             Some(prefix) => prefix
                 .user_op_signature(&DUMMY_USER_OP_SIGNATURE)
@@ -206,19 +296,17 @@ impl Wallet {
             None => DUMMY_USER_OP_SIGNATURE,
         };
         if let Some((sponsor, policy_id)) = &policy {
-            op.paymaster = sponsor
-                .stub(&op, policy_id.as_str())
-                .await
-                .map_err(|e| WalletError::rejected(format!("paymasterService: {e}")))?;
+            op.paymaster = sponsor.stub(&op, policy_id).await.map_err(|e| sponsor_error(policy_id, e))?;
         }
-        let estimate = estimate_user_op_gas(self.chain.as_ref(), &self.config.validation, &op, assumed_delegate)
+        // Estimated as if the account's pending operations of this key were included (the bundler
+        // admits it under the same assumption).
+        let assumptions = Assumptions {
+            delegate: authorization.as_ref().map(|a| a.address),
+            nonce_sequence: self.bundler.nonce_assumption(&op).await.map_err(simulation_failed)?,
+        };
+        let estimate = estimate_user_op_gas(self.chain.as_ref(), &self.config.validation, &op, assumptions)
             .await
-            .map_err(|e| match WalletError::from(e) {
-                WalletError::Rejected { message, bundler_code } => {
-                    WalletError::Rejected { message: format!("simulation failed: {message}"), bundler_code }
-                }
-                other => other,
-            })?;
+            .map_err(simulation_failed)?;
         op.call_gas_limit = estimate.call_gas_limit.saturating_to();
         op.verification_gas_limit = estimate.verification_gas_limit.saturating_to();
         op.pre_verification_gas = estimate.pre_verification_gas;
@@ -226,45 +314,43 @@ impl Wallet {
             apply_overrides(&mut op, o)?;
         }
         // Last: the paymaster signs the final gas values.
-        if let Some((sponsor, policy_id)) = policy {
-            let paymaster = sponsor
-                .sponsor(&op, policy_id.as_str())
-                .await
-                .map_err(|e| WalletError::rejected(format!("paymasterService: {e}")))?;
+        if let Some((sponsor, policy_id)) = &policy {
+            let paymaster = sponsor.sponsor(&op, policy_id).await.map_err(|e| sponsor_error(policy_id, e))?;
             op.paymaster = Some(paymaster);
         }
         op.signature = Bytes::new();
 
         let hash = op.hash(self.config.deployment.entry_point, self.chain_id);
-        let calls_json = serde_json::to_string(&calls).map_err(|e| WalletError::Internal(e.to_string()))?;
+        let internal = |e: serde_json::Error| WalletError::Internal(e.to_string());
         let record = PreparedRecord {
             chain_id: self.chain_id,
             hash,
             account: account.address(),
-            op_json: serde_json::to_string(&op).map_err(|e| WalletError::Internal(e.to_string()))?,
-            session_id: acting.as_ref().and_then(|a| a.session.as_ref().map(|s| s.id)),
-            signer: signer.unwrap_or(Address::ZERO),
-            authorization_json: authorization
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()
-                .map_err(|e| WalletError::Internal(e.to_string()))?,
+            op_json: serde_json::to_string(&op).map_err(internal)?,
+            session_id: acting.and_then(|a| a.session.as_ref().map(|s| s.id)),
+            signer: chosen.signer.unwrap_or(Address::ZERO),
+            authorization_json: authorization.as_ref().map(serde_json::to_string).transpose().map_err(internal)?,
             deferred: deferred_prefix.is_some(),
-            owner_signature: acting
-                .as_ref()
-                .and_then(|a| a.deferred.as_ref())
-                .map(|s| Bytes::from(s.as_bytes().to_vec())),
-            calls_json,
+            owner_signature: acting.and_then(|a| a.deferred.as_ref()).map(|s| Bytes::from(s.as_bytes().to_vec())),
+            calls_json: serde_json::to_string(&calls).map_err(internal)?,
             created_at: wallet_now(),
         };
-        // An estimate only is never signed nor sent: nothing to remember.
-        if !only_estimation {
-            self.store.insert_prepared(&record).await?;
-        }
+        let result = self.prepare_answer(&op, hash, authorization, calls, only_estimation)?;
+        Ok((record, result))
+    }
 
+    /// The `wallet_prepareCalls` answer for `op` (and the authorization it carries).
+    fn prepare_answer(
+        &self,
+        op: &UserOperation,
+        hash: alloy::primitives::B256,
+        authorization: Option<AuthorizationData>,
+        calls: Vec<Call>,
+        only_estimation: bool,
+    ) -> WalletResult<PrepareCallsResult> {
         let chain_id = HexNumber::try_from(self.chain_id).map_err(|e| WalletError::Internal(e.to_string()))?;
         let prepared_op = PreparedUserOpV07 {
-            data: UserOpV07::from_user_operation(&op),
+            data: UserOpV07::from_user_operation(op),
             chain_id,
             signature_request: (!only_estimation).then(|| SignatureRequest::personal_sign_raw(hash)),
             fee_payment: FeePayment {
@@ -295,48 +381,29 @@ impl Wallet {
         })
     }
 
-    /// The nonce of the op and the key that must sign it (owner, or the session key).
-    async fn nonce_and_signer(
-        &self,
-        account: &ResolvedAccount,
-        acting: Option<&ActingSession>,
-        parallel_key: U256,
-    ) -> WalletResult<(U256, Option<Address>)> {
-        let Some(acting) = acting else {
-            let key = NonceKey::new(parallel_key, ValidationLocator::owner())
-                .map_err(|e| WalletError::params(format!("nonceOverride: {e}")))?;
-            let full_key = U256::from(key.full_key());
-            let seq = self.next_sequence(account.address(), full_key).await?;
-            return Ok((key.nonce(seq), Some(account.owner())));
-        };
-        if acting.deferred.is_some() {
-            // The installing op's nonce is the one the owner signed.
-            let session =
-                acting.session.as_ref().ok_or_else(|| WalletError::Internal("deferred without session".into()))?;
-            if !parallel_key.is_zero() {
-                return Err(WalletError::params(
-                    "nonceOverride cannot be used on a session's first call (its nonce is fixed by the grant)",
-                ));
-            }
-            return Ok((session.deferred_nonce, acting.signer));
-        }
-        let key = acting.nonce_key(parallel_key)?;
-        let full_key = U256::from(key.full_key());
-        let seq = self.next_sequence(account.address(), full_key).await?;
-        Ok((key.nonce(seq), acting.signer))
-    }
-
-    /// Whether an op carrying an EIP-7702 authorization for `eoa` is still waiting in the mempool.
-    async fn delegation_pending(&self, eoa: Address) -> WalletResult<bool> {
+    /// Whether an op that sets `sender` up (deploys it through a factory, or delegates it with an
+    /// EIP-7702 authorization) is still waiting in the mempool: later ops depend on it.
+    async fn setup_pending(&self, sender: Address) -> WalletResult<bool> {
         let pending = self
             .store
             .unfinished_user_ops(self.chain_id, self.config.deployment.entry_point)
             .await
             .map_err(|e| WalletError::Internal(format!("mempool: {e}")))?;
         Ok(pending.iter().any(|r| {
-            r.sender == eoa
-                && serde_json::from_str::<RpcUserOperation>(&r.op_json).is_ok_and(|o| o.eip7702_auth.is_some())
+            r.sender == sender
+                && serde_json::from_str::<RpcUserOperation>(&r.op_json)
+                    .is_ok_and(|o| o.eip7702_auth.is_some() || o.op.factory.is_some())
         }))
+    }
+}
+
+/// A refusal by simulation, as the wallet answers it (`simulation failed: …`).
+fn simulation_failed(e: keyward_bundler::RejectReason) -> WalletError {
+    match WalletError::from(e) {
+        WalletError::Rejected { message, bundler_code } => {
+            WalletError::Rejected { message: format!("simulation failed: {message}"), bundler_code }
+        }
+        other => other,
     }
 }
 

@@ -111,7 +111,9 @@ impl Wallet {
             .await
             .map_err(|e| WalletError::Internal(format!("mempool: {e}")))?
             .is_some();
-        if !known && let Err(e) = self.bundler.add(RpcUserOperation { op: op.clone(), eip7702_auth }, ep).await {
+        if !known
+            && let Err(e) = self.bundler.add_from_wallet(RpcUserOperation { op: op.clone(), eip7702_auth }, ep).await
+        {
             // A concurrent retry may have submitted it meanwhile (and it may even be included, so
             // this copy now fails its nonce check): then it is accepted all the same.
             let now_known = self
@@ -150,7 +152,13 @@ impl Wallet {
             }
             .await;
             match written {
-                Ok(()) => return Ok(answer(id, hash, calls)),
+                Ok(()) => {
+                    // The mempool orders this key from now on: a concurrent prepare may queue on it.
+                    if let Err(e) = self.store.release_nonce_lease(self.chain_id, hash).await {
+                        tracing::warn!(error = %e, %hash, "could not release the nonce lease; it expires by itself");
+                    }
+                    return Ok(answer(id, hash, calls));
+                }
                 Err(e) => last_error = Some(e),
             }
         }

@@ -364,7 +364,8 @@ impl Wallet {
     }
 
     /// Whether the session's next op must carry its install: the deferred nonce is unused onchain
-    /// and no op carrying it is still waiting. An install in flight makes later prepares wait.
+    /// and no op carrying it is still waiting. An install in flight makes later prepares wait
+    /// ([`WalletError::Busy`]).
     async fn needs_install(&self, session: &SessionRecord) -> WalletResult<bool> {
         let key = session.deferred_nonce >> 64;
         let signed_seq: u64 = (session.deferred_nonce & U256::from(u64::MAX)).to();
@@ -380,9 +381,8 @@ impl Wallet {
                 .map_err(|e| WalletError::Internal(format!("mempool: {e}")))?
             && op.status.is_unfinished()
         {
-            return Err(WalletError::rejected(format!(
-                "the session's first call (user operation {first}) is still pending: it installs the session key; \
-                 retry once it is included"
+            return Err(WalletError::Busy(format!(
+                "the session's first call (user operation {first}) is still pending: it installs the session key"
             )));
         }
         Ok(true)

@@ -1,11 +1,12 @@
 //! `wallet_getCallsStatus`: a call id resolved through the bundler's record of its user operation
-//! (100 pending, 200 included, 500 reverted, 400 dropped) with the receipt once included.
+//! (100 pending, 200 included, 500 reverted, 400 dropped) with the receipt once included, and the
+//! bundle transaction it rides in (`pendingBundle`) while that is in flight.
 
-use alloy::primitives::{Bytes, U64};
+use alloy::primitives::{B256, Bytes, U64};
 use keyward_api::bundler::UserOperationReceipt;
 use keyward_api::wallet::{
-    Call, CallReceipt, CallsStatus, HexNumber, ReceiptLog, StatusCode, StatusDetails, UserOperationStatusData,
-    parse_call_id,
+    Call, CallReceipt, CallsStatus, HexNumber, PendingBundle, ReceiptLog, StatusCode, StatusDetails,
+    UserOperationStatusData, parse_call_id,
 };
 use keyward_bundler::receipt::user_operation_receipt;
 use keyward_store::OpStatus;
@@ -30,6 +31,16 @@ fn call_receipt(r: &UserOperationReceipt) -> CallReceipt {
 }
 
 impl Wallet {
+    /// The bundle transaction `tx` an operation rides in while it is in flight.
+    async fn pending_bundle(&self, tx: B256) -> WalletResult<Option<PendingBundle>> {
+        let Some(bundle) = self.store.bundle_by_tx(tx).await? else {
+            return Ok(None);
+        };
+        let sent_at_block =
+            HexNumber::try_from(bundle.sent_at_block).map_err(|e| WalletError::Internal(e.to_string()))?;
+        Ok(Some(PendingBundle { tx_hash: bundle.tx_hash, sent_at_block }))
+    }
+
     /// `wallet_getCallsStatus`.
     pub async fn get_calls_status(&self, id: Bytes) -> WalletResult<CallsStatus> {
         let unknown = || WalletError::UnknownCallId(id.to_string());
@@ -46,6 +57,10 @@ impl Wallet {
             .get_user_op(self.chain_id, ep, hash)
             .await
             .map_err(|e| WalletError::Internal(format!("mempool: {e}")))?;
+        let pending_bundle = match op.as_ref().filter(|o| o.status == OpStatus::Submitted).and_then(|o| o.bundle_tx) {
+            Some(tx) => self.pending_bundle(tx).await?,
+            None => None,
+        };
         let (status, receipts) = match op {
             None => (StatusCode::OffchainFailure, None),
             Some(op) => match (op.status, op.bundle_tx) {
@@ -73,7 +88,7 @@ impl Wallet {
             status,
             receipts,
             details: StatusDetails::UserOperation {
-                data: UserOperationStatusData { hash, calls: Some(calls), pending_bundle: None },
+                data: UserOperationStatusData { hash, calls: Some(calls), pending_bundle },
             },
             version: Some("2.0.0".into()),
         })

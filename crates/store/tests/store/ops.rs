@@ -64,6 +64,7 @@ pub fn bundle(tx: u8, bundler: Address, nonce: u64, ops: Vec<B256>) -> BundleRec
         op_hashes: ops,
         status: BundleStatus::Pending,
         sent_at: 1_700_000_000 + nonce,
+        sent_at_block: nonce,
         updated_at: 1_700_000_000 + nonce,
     }
 }

@@ -36,6 +36,7 @@ pub struct Env {
     pub h: Harness,
     pub deployment: Deployment,
     pub wallet: Arc<Wallet>,
+    pub bundler: Arc<Bundler>,
     pub client: HttpClient,
     pub chain_id: u64,
     bundling: tokio::task::JoinHandle<()>,
@@ -64,14 +65,14 @@ impl Env {
         let deployment = deploy_account_stack(h.chain.as_ref(), &h.keys[0], U256::from(ETH)).await.unwrap();
         let bundler = Bundler::new(h.chain.clone(), store, h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
         let bundling = bundler.spawn();
-        let wallet = Wallet::new(bundler, WalletConfig::new(deployment)).await.unwrap();
+        let wallet = Wallet::new(bundler.clone(), WalletConfig::new(deployment)).await.unwrap();
         let mut module = RpcModule::new(());
         module.merge(WalletRpc::new(wallet.clone()).into_module()).unwrap();
         let (bound, server) = keyward_server::serve("127.0.0.1:0".parse().unwrap(), module).await.unwrap();
         let url = format!("http://{bound}");
         let client = HttpClientBuilder::default().request_timeout(Duration::from_secs(30)).build(&url).unwrap();
         let chain_id = h.chain_id().await;
-        Env { h, deployment, wallet, client, chain_id, bundling, _server: server, _keep: keep }
+        Env { h, deployment, wallet, bundler, client, chain_id, bundling, _server: server, _keep: keep }
     }
 
     /// Stops this service's bundling loop (a process that went away), so another can take over.

@@ -5,6 +5,7 @@
 mod backends;
 mod concurrency;
 mod env;
+mod in_flight;
 mod latency;
 mod malformed;
 mod owner;
