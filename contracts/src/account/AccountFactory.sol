@@ -19,14 +19,20 @@ contract AccountFactory {
 
     bytes32 internal constant ERC1967_SLOT = 0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc;
 
-    /// Keyward's own ERC-1967 proxy runtime (58 bytes): delegatecall everything to the implementation
-    /// stored in the ERC-1967 slot and bubble the result. Immutable args follow it; the code never
-    /// reaches them, the implementation reads them with EXTCODECOPY.
+    /// Runtime of the minimal ERC-1967 proxy MAv2's factory deploys (the layout of Solady LibClone's
+    /// ERC-1967 proxy, written out here), 61 bytes: delegatecall everything to the implementation in
+    /// the ERC-1967 slot and bubble the result. Using the same proxy and CREATE2 inputs as MAv2 lets
+    /// any MAv2 client predict our accounts from the factory and implementation alone. Immutable args
+    /// follow the runtime; the code never reaches them, the implementation reads them with EXTCODECOPY.
     ///   calldatacopy(0,0,cds) delegatecall(gas, sload(slot), 0, cds, 0, 0) returndatacopy(0,0,rds)
-    ///   success ? return(0,rds) : revert(0,rds)
+    ///   success ? return(0,rds) : revert(0,rds)   (the jump target 0x38 is the JUMPDEST below)
     bytes internal constant PROXY_RUNTIME = abi.encodePacked(
-        hex"365f5f37", hex"5f5f365f", hex"7f", ERC1967_SLOT, hex"545af4", hex"3d5f5f3e", hex"603657", hex"3d5ffd", hex"5b3d5ff3"
+        hex"363d3d37", hex"3d3d363d", hex"7f", ERC1967_SLOT, hex"545af4", hex"3d6000803e", hex"603857", hex"3d6000fd", hex"5b3d6000f3"
     );
+
+    /// Tail of both creation codes: the runtime is in memory at 0 by then, so `mload(9)` is the slot
+    /// (its PUSH32 operand); `sstore(slot, impl)` and return the copied code.
+    bytes internal constant PROXY_CREATION_TAIL = hex"60095155f3";
 
     address public immutable ENTRY_POINT;
     address public immutable ACCOUNT_IMPL;
@@ -61,9 +67,8 @@ contract AccountFactory {
     /// SMA with the owner as immutable proxy arg; stores nothing but the implementation slot.
     function createSemiModularAccount(address owner_, uint256 salt) external returns (address account) {
         bytes32 fullSalt = getSalt(owner_, salt, type(uint32).max);
-        bytes memory initCode = _proxyInitCode(SEMI_MODULAR_ACCOUNT_IMPL, abi.encodePacked(owner_));
         bool created;
-        (account, created) = _deploy(fullSalt, initCode);
+        (account, created) = _deploy(fullSalt, _proxyInitCodeWithOwner(SEMI_MODULAR_ACCOUNT_IMPL, owner_));
         if (created) emit SemiModularAccountDeployed(account, owner_, salt);
     }
 
@@ -71,7 +76,7 @@ contract AccountFactory {
     /// initialized in the same call as the deployment (no front-running window).
     function createAccount(address owner_, uint256 salt, uint32 entityId) external returns (address account) {
         bool created;
-        (account, created) = _deploy(getSalt(owner_, salt, entityId), _proxyInitCode(ACCOUNT_IMPL, ""));
+        (account, created) = _deploy(getSalt(owner_, salt, entityId), _proxyInitCode(ACCOUNT_IMPL));
         if (created) {
             bytes25 config = bytes25(bytes20(SINGLE_SIGNER_VALIDATION_MODULE)) | (bytes25(bytes4(entityId)) >> 160)
                 | (bytes25(bytes1(0x07)) >> 192);
@@ -88,15 +93,16 @@ contract AccountFactory {
         }
     }
 
+    /// Where `createSemiModularAccount(owner_, salt)` deploys (as MAv2's factory computes it).
     function getAddressSemiModular(address owner_, uint256 salt) external view returns (address) {
         return _predict(
-            getSalt(owner_, salt, type(uint32).max),
-            _proxyInitCode(SEMI_MODULAR_ACCOUNT_IMPL, abi.encodePacked(owner_))
+            getSalt(owner_, salt, type(uint32).max), _proxyInitCodeWithOwner(SEMI_MODULAR_ACCOUNT_IMPL, owner_)
         );
     }
 
+    /// Where `createAccount(owner_, salt, entityId)` deploys (as MAv2's factory computes it).
     function getAddress(address owner_, uint256 salt, uint32 entityId) external view returns (address) {
-        return _predict(getSalt(owner_, salt, entityId), _proxyInitCode(ACCOUNT_IMPL, ""));
+        return _predict(getSalt(owner_, salt, entityId), _proxyInitCode(ACCOUNT_IMPL));
     }
 
     /// keccak256(owner ‖ uint256 salt ‖ uint32 entityId), 56-byte packed preimage.
@@ -104,20 +110,18 @@ contract AccountFactory {
         return keccak256(abi.encodePacked(owner_, salt, entityId));
     }
 
-    function _proxyInitCode(address implementation, bytes memory args) internal pure returns (bytes memory) {
-        uint256 runtimeLength = PROXY_RUNTIME.length + args.length;
-        // sstore(slot, impl); codecopy(0, 0x40, len); return(0, len) — 64-byte creation prefix.
+    /// Creation code of a proxy without immutable args (ModularAccount), 34 + 61 bytes:
+    ///   codecopy(0, 0x22, 0x3d) sstore(mload(9), impl) return(0, 0x3d)
+    function _proxyInitCode(address implementation) internal pure returns (bytes memory) {
+        return abi.encodePacked(hex"603d3d8160223d3973", implementation, PROXY_CREATION_TAIL, PROXY_RUNTIME);
+    }
+
+    /// Creation code of a proxy with the owner as its 20-byte immutable arg (SMA), 35 + 61 + 20 bytes:
+    /// the runtime length is a PUSH2 (0x3d + 20 = 0x51) and the runtime starts at 0x23.
+    ///   codecopy(0, 0x23, 0x51) sstore(mload(9), impl) return(0, 0x51)
+    function _proxyInitCodeWithOwner(address implementation, address owner_) internal pure returns (bytes memory) {
         return abi.encodePacked(
-            hex"73",
-            implementation,
-            hex"7f",
-            ERC1967_SLOT,
-            hex"55",
-            hex"60",
-            uint8(runtimeLength),
-            hex"8060405f395ff3",
-            PROXY_RUNTIME,
-            args
+            hex"6100513d8160233d3973", implementation, PROXY_CREATION_TAIL, PROXY_RUNTIME, owner_
         );
     }
 

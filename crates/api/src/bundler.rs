@@ -294,6 +294,10 @@ pub trait BundlerApi {
     /// Switches between automatic and manual bundling.
     #[method(name = "debug_bundler_setBundlingMode")]
     async fn set_bundling_mode(&self, mode: BundlingMode) -> RpcResult<String>;
+    /// Rundler's (Alchemy's bundler) `rundler_maxPriorityFeePerGas`: the priority fee, in wei, this
+    /// bundler suggests and accepts for a user operation now (what Alchemy's fee estimator reads).
+    #[method(name = "rundler_maxPriorityFeePerGas")]
+    async fn rundler_max_priority_fee_per_gas(&self) -> RpcResult<U256>;
 }
 
 #[cfg(test)]

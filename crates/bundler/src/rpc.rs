@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use alloy::primitives::{Address, B256, U64};
+use alloy::primitives::{Address, B256, U64, U256};
 use async_trait::async_trait;
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::types::ErrorObjectOwned;
@@ -16,6 +16,7 @@ use crate::error::RejectReason;
 use crate::estimate::estimate_user_op_gas;
 use crate::receipt::user_operation_receipt;
 use crate::service::{Bundler, check_authorization};
+use crate::submit::current_fees;
 
 /// Converts a refusal into its JSON-RPC error (ERC-7769 codes; the paymaster in `data` for -32501).
 pub fn rpc_error(e: RejectReason) -> ErrorObjectOwned {
@@ -136,5 +137,11 @@ impl BundlerApiServer for BundlerRpc {
     async fn set_bundling_mode(&self, mode: BundlingMode) -> RpcResult<String> {
         self.bundler.set_mode(mode);
         Ok("ok".into())
+    }
+
+    async fn rundler_max_priority_fee_per_gas(&self) -> RpcResult<U256> {
+        let b = &self.bundler;
+        let fees = current_fees(b.chain().as_ref()).await.map_err(internal)?;
+        Ok(U256::from(fees.max_priority_fee_per_gas.max(b.config.validation.min_priority_fee)))
     }
 }

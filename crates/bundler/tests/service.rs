@@ -331,3 +331,26 @@ async fn stuck_bundle_is_replaced_with_higher_fees() {
     );
     std::fs::remove_dir_all(&e.dir).unwrap();
 }
+
+/// `rundler_maxPriorityFeePerGas` answers the priority fee the bundler pays itself (the chain's
+/// suggested tip), raised to the bundler's admission minimum when that is higher.
+#[tokio::test]
+async fn rundler_max_priority_fee_is_the_bundlers_own_fee() {
+    use keyward_api::bundler::BundlerApiServer;
+    use keyward_bundler::rpc::BundlerRpc;
+
+    let e = env(Backend::Embedded, "rundler-fee").await;
+    let tip = e.h.chain.max_priority_fee_per_gas().await.unwrap();
+    let module = BundlerRpc::new(e.bundler.clone()).into_rpc();
+    let fee: U256 = module.call("rundler_maxPriorityFeePerGas", [(); 0]).await.unwrap();
+    assert_eq!(fee, U256::from(tip));
+    let current = keyward_bundler::submit::current_fees(e.h.chain.as_ref()).await.unwrap();
+    assert_eq!(fee, U256::from(current.max_priority_fee_per_gas));
+
+    let mut config = BundlerConfig::default();
+    config.validation.min_priority_fee = tip * 3;
+    let strict = env_with(Backend::Embedded, "rundler-fee-min", config).await;
+    let module = BundlerRpc::new(strict.bundler.clone()).into_rpc();
+    let fee: U256 = module.call("rundler_maxPriorityFeePerGas", [(); 0]).await.unwrap();
+    assert_eq!(fee, U256::from(tip * 3));
+}
