@@ -62,10 +62,24 @@ impl Env {
 
     /// The same on any chain and store.
     pub async fn with(h: Harness, store: Store, keep: Keep) -> Env {
+        Env::configured(h, store, keep, |_| {}).await
+    }
+
+    /// A fresh embedded chain over a SQLite file, the wallet's configuration changed by `adjust`.
+    pub async fn adjusted(adjust: impl FnOnce(&mut WalletConfig)) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite_file(dir.path()).await.unwrap();
+        Env::configured(Harness::embedded(), store, Keep::Dir(dir), adjust).await
+    }
+
+    /// [`Env::with`], the wallet's configuration changed by `adjust`.
+    async fn configured(h: Harness, store: Store, keep: Keep, adjust: impl FnOnce(&mut WalletConfig)) -> Env {
         let deployment = deploy_account_stack(h.chain.as_ref(), &h.keys[0], U256::from(ETH)).await.unwrap();
         let bundler = Bundler::new(h.chain.clone(), store, h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
         let bundling = bundler.spawn();
-        let wallet = Wallet::new(bundler.clone(), WalletConfig::new(deployment)).await.unwrap();
+        let mut config = WalletConfig::new(deployment);
+        adjust(&mut config);
+        let wallet = Wallet::new(bundler.clone(), config).await.unwrap();
         let mut module = RpcModule::new(());
         module.merge(WalletRpc::new(wallet.clone()).into_module()).unwrap();
         let (bound, server) = keyward_server::serve("127.0.0.1:0".parse().unwrap(), module).await.unwrap();
