@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+pub mod envelope;
 pub mod errors;
 pub mod eth;
 pub mod params_errors;
@@ -15,9 +16,10 @@ use jsonrpsee::RpcModule;
 use jsonrpsee::server::{Server, ServerHandle};
 use tower_http::cors::CorsLayer;
 
-/// Starts serving `module` on `addr` over HTTP, with permissive CORS for browser clients.
+/// Starts serving `module` on `addr` over HTTP, with permissive CORS for browser clients and the
+/// request ids jsonrpsee does not read handled by [`envelope::IdEnvelope`].
 pub async fn serve(addr: SocketAddr, module: RpcModule<()>) -> std::io::Result<(SocketAddr, ServerHandle)> {
-    let middleware = tower::ServiceBuilder::new().layer(CorsLayer::permissive());
+    let middleware = tower::ServiceBuilder::new().layer(CorsLayer::permissive()).layer(envelope::IdEnvelopeLayer);
     let rpc_middleware =
         jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new().layer_fn(params_errors::PreciseParamsErrors);
     let server =

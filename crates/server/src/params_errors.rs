@@ -1,10 +1,14 @@
 //! Parse errors of method parameters, stated in the error's `message`: jsonrpsee answers a bad
 //! parameter with `-32602 "Invalid params"` and the reason only in `data`, which clients such as
 //! viem do not show. This middleware appends the reason to the message (and keeps it in `data`).
+//!
+//! It also refuses the positional `Hex`/`Address` parameters sent without `0x`
+//! ([`keyward_api::wallet::POSITIONAL_HEX_PARAMS`]; jsonrpsee would read them with alloy's lenient
+//! serde), in single requests and inside batches.
 
 use std::future::Future;
 
-use jsonrpsee::core::middleware::{Batch, Notification, RpcServiceT};
+use jsonrpsee::core::middleware::{Batch, BatchEntry, BatchEntryErr, Notification, RpcServiceT};
 use jsonrpsee::server::MethodResponse;
 use jsonrpsee::types::{ErrorObjectOwned, Id, Request};
 
@@ -25,8 +29,12 @@ where
 
     fn call<'a>(&self, request: Request<'a>) -> impl Future<Output = Self::MethodResponse> + Send + 'a {
         let service = self.0.clone();
+        let refusal = strict_hex_refusal(&request);
         async move {
             let id = request.id().into_owned();
+            if let Some(error) = refusal {
+                return MethodResponse::error(id, error);
+            }
             let response = service.call(request).await;
             match precise(&response, id) {
                 Some(rewritten) => rewritten.with_extensions(response.extensions().clone()),
@@ -35,13 +43,33 @@ where
         }
     }
 
-    fn batch<'a>(&self, requests: Batch<'a>) -> impl Future<Output = Self::BatchResponse> + Send + 'a {
+    fn batch<'a>(&self, mut requests: Batch<'a>) -> impl Future<Output = Self::BatchResponse> + Send + 'a {
+        for entry in requests.iter_mut() {
+            let refused = match entry {
+                Ok(BatchEntry::Call(request)) => strict_hex_refusal(request).map(|e| (request.id().into_owned(), e)),
+                _ => None,
+            };
+            if let Some((id, error)) = refused {
+                *entry = Err(BatchEntryErr::new(id, error));
+            }
+        }
         self.0.batch(requests)
     }
 
     fn notification<'a>(&self, n: Notification<'a>) -> impl Future<Output = Self::NotificationResponse> + Send + 'a {
         self.0.notification(n)
     }
+}
+
+/// The refusal of a positional `Hex`/`Address` parameter of `request` sent without `0x`.
+fn strict_hex_refusal(request: &Request<'_>) -> Option<ErrorObjectOwned> {
+    let params = request.params.as_ref().map(|p| p.get());
+    let reason = keyward_api::wallet::positional_hex_refusal(request.method_name(), params)?;
+    Some(ErrorObjectOwned::owned(
+        jsonrpsee::types::error::INVALID_PARAMS_CODE,
+        format!("{GENERIC}: {reason}"),
+        Some(reason),
+    ))
 }
 
 /// The same error with the reason in its message, if `response` is a generic parse error.
