@@ -58,7 +58,7 @@ fi
 # One file at a time: the files share dev keys, and the balance checks must see only their own
 # transactions.
 status=0
-KEYWARD_RPC_URL="$url" node --test --test-concurrency=1 --test-reporter=spec test/*.test.js || status=$?
+KEYWARD_RPC_URL="$url" KEYWARD_BIN_DIR="$(dirname "$bin")" node --test --test-concurrency=1 --test-reporter=spec test/*.test.js || status=$?
 # The README's "Quick start: Wallet API" as written: the curl sequence, then the Rust SDK example.
 bash "$here/../scripts/wallet-curl-quickstart.sh" "$url" || status=$?
 example="$(dirname "$bin")/wallet_session_key"

@@ -8,7 +8,9 @@
 //      (examples/session_user_op);
 //    - the wrong entity id or another account is refused by the bundler's validation.
 //    account-kit defaults to Alchemy's MAv2 factory; Keyward's stack lives elsewhere (CREATE2
-//    through the deterministic deployer), so the account address and factory are passed explicitly.
+//    through the deterministic deployer), so the factory and implementation are passed explicitly.
+//    The owner's account address is not: our factory deploys MAv2's proxy with MAv2's CREATE2
+//    inputs, so account-kit derives it (session keys, which cannot derive one, are given it).
 
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
@@ -37,9 +39,13 @@ const bundlerClient = bundlerClientFor()
 const wallet = walletFor(devAccounts[0])
 const RECEIPT_TIMEOUT = 20_000
 
-/** A binary of the examples package, built by `cargo build --workspace` (this suite builds nothing). */
+/**
+ * A binary of the examples package, built by `cargo build --workspace` (this suite builds nothing),
+ * next to the keyward binary run.sh was given (KEYWARD_BIN_DIR), else in target/debug.
+ */
 function exampleBin(name) {
-  const path = fileURLToPath(new URL(`../../target/debug/${name}`, import.meta.url))
+  const dir = process.env.KEYWARD_BIN_DIR
+  const path = dir ? `${dir}/${name}` : fileURLToPath(new URL(`../../target/debug/${name}`, import.meta.url))
   if (!existsSync(path)) throw new Error(`${path} is missing: build it with 'cargo build -p keyward-examples'`)
   return path
 }
@@ -54,14 +60,17 @@ function runExample(name, args) {
   return JSON.parse(lines[lines.length - 1])
 }
 
-/** account-kit's low-level MAv2 client for `signer` on OUR account at `accountAddress`. */
+/**
+ * account-kit's low-level MAv2 client for `signer` on OUR account at `accountAddress`; without it,
+ * the owner's account derived from our factory and implementation as MAv2 does.
+ */
 function accountKitClient(privateKey, accountAddress, signerEntity) {
   return createModularAccountV2Client({
     mode: 'default',
     chain: keywardDev,
     transport: http(RPC_URL),
     signer: LocalAccountSigner.privateKeyToAccountSigner(privateKey),
-    accountAddress,
+    ...(accountAddress ? { accountAddress } : {}),
     factoryAddress: rust.factory,
     implementationAddress: rust.semiModularAccountImpl,
     ...(signerEntity ? { signerEntity } : {}),
@@ -113,8 +122,10 @@ test('account-kit does owner → installValidation → session key on one of our
   const fund = await wallet.sendTransaction({ to: accountAddress, value: parseEther('2') })
   await publicClient.waitForTransactionReceipt({ hash: fund })
 
-  // The owner's client: the first op deploys the account with OUR factory's initCode.
-  const ownerClient = (await accountKitClient(ownerKey, accountAddress)).extend(installValidationActions)
+  // The owner's client, given only our factory and implementation: it derives the account address
+  // and its first op deploys the account with OUR factory's initCode.
+  const ownerClient = (await accountKitClient(ownerKey)).extend(installValidationActions)
+  assert.equal(ownerClient.account.address.toLowerCase(), accountAddress.toLowerCase(), 'derived = getAddressSemiModular')
   const sessionKey = generatePrivateKey()
   const sessionAddress = privateKeyToAccount(sessionKey).address
   const install = await ownerClient.installValidation({
