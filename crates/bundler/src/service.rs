@@ -254,6 +254,17 @@ impl Bundler {
     pub async fn nonce_assumption(&self, op: &UserOperation) -> Result<Option<u64>, RejectReason> {
         let key = op.nonce >> 64;
         let seq: u64 = (op.nonce & U256::from(u64::MAX)).to();
+        // The mempool first, the chain second: an operation included in between is then seen in
+        // one of the two (the tracker marks it included only after the chain has it).
+        let pending: Vec<u64> = self
+            .store
+            .unfinished_user_ops(self.chain_id, self.entry_point())
+            .await
+            .map_err(store_err)?
+            .into_iter()
+            .filter(|r| r.sender == op.sender && r.nonce_key == key && r.nonce_seq < seq)
+            .map(|r| r.nonce_seq)
+            .collect();
         let onchain_seq = crate::bundle::onchain_sequence(self.chain.as_ref(), self.entry_point(), op).await?;
         if seq < onchain_seq {
             return Err(RejectReason::SimulationFailed(format!(
@@ -263,18 +274,11 @@ impl Bundler {
         if seq == onchain_seq {
             return Ok(None);
         }
-        let pending = self
-            .store
-            .unfinished_user_ops(self.chain_id, self.entry_point())
-            .await
-            .map_err(store_err)?
-            .into_iter()
-            .filter(|r| r.sender == op.sender && r.nonce_key == key && r.nonce_seq < seq)
-            .count() as u64;
-        if seq > onchain_seq + pending {
+        let before = pending.iter().filter(|s| **s >= onchain_seq).count() as u64;
+        if seq > onchain_seq + before {
             return Err(RejectReason::SimulationFailed(format!(
                 "AA25 invalid account nonce: sequence {seq} leaves a gap (next is {})",
-                onchain_seq + pending
+                onchain_seq + before
             )));
         }
         Ok(Some(seq))

@@ -56,6 +56,9 @@ pub struct WalletConfig {
     pub in_flight_wait: Duration,
     /// How long a prepared operation holds its nonce key for its send.
     pub nonce_lease: Duration,
+    /// How long a prepared operation that deploys or delegates the account, or installs a
+    /// session, makes concurrent prepares of that account wait for its send.
+    pub setup_lease: Duration,
     /// How many parallel nonce keys an account's concurrent prepares spread over.
     pub parallel_keys: u64,
 }
@@ -70,6 +73,7 @@ impl WalletConfig {
             sponsor: None,
             in_flight_wait: Duration::from_secs(30),
             nonce_lease: Duration::from_secs(60),
+            setup_lease: Duration::from_secs(5),
             parallel_keys: 64,
         }
     }

@@ -237,6 +237,12 @@ impl Wallet {
         let sets_up = authorization.is_some() || factory.is_some();
         let chosen = self.choose_nonce(&account, acting.as_ref(), nonce_override, sets_up, only_estimation).await?;
         let leases = chosen.leases.clone();
+        // Holding the setup lease, look again: the holder before us may have sent (or even
+        // included) the op that sets the account up, after we looked.
+        if sets_up && !leases.is_empty() && self.set_up_since(&account, factory.is_some()).await? {
+            self.drop_leases(leases).await;
+            return Err(WalletError::Busy(format!("{} was set up by another call meanwhile", account.address())));
+        }
         let built =
             self.build_prepared(&account, acting.as_ref(), &caps, policy, chosen, authorization, factory, calls).await;
         match built {
@@ -378,6 +384,18 @@ impl Wallet {
         Ok(PrepareCallsResult {
             prepared,
             details: Some(PrepareDetails::UserOperation { data: UserOperationDetails { hash, calls: Some(calls) } }),
+        })
+    }
+
+    /// Whether `account` is set up (deployed when `deploying`, delegated otherwise) or being set up
+    /// by an operation in the mempool.
+    async fn set_up_since(&self, account: &ResolvedAccount, deploying: bool) -> WalletResult<bool> {
+        if self.setup_pending(account.address()).await? {
+            return Ok(true);
+        }
+        Ok(match deploying {
+            true => !self.code(account.address()).await?.is_empty(),
+            false => self.delegate_of(account.address()).await? == Some(self.config.deployment.sma_7702_impl),
         })
     }
 

@@ -123,7 +123,8 @@ impl Wallet {
     /// The sequence the next operation of (`sender`, `key`) gets: after the onchain one and after
     /// every operation of that key still waiting in the mempool.
     pub(crate) async fn next_sequence(&self, sender: Address, key: U256) -> WalletResult<u64> {
-        let onchain: u64 = (self.ep_nonce(sender, key).await? & U256::from(u64::MAX)).to();
+        // The mempool first, the chain second: an operation included in between is then seen in
+        // one of the two (the tracker marks it included only after the chain has it).
         let pending = self
             .store
             .unfinished_user_ops(self.chain_id, self.config.deployment.entry_point)
@@ -135,6 +136,7 @@ impl Wallet {
             .map(|r| r.nonce_seq.saturating_add(1))
             .max()
             .unwrap_or(0);
+        let onchain: u64 = (self.ep_nonce(sender, key).await? & U256::from(u64::MAX)).to();
         Ok(onchain.max(after_pending))
     }
 

@@ -366,7 +366,7 @@ impl Wallet {
     /// Whether the session's next op must carry its install: the deferred nonce is unused onchain
     /// and no op carrying it is still waiting. An install in flight makes later prepares wait
     /// ([`WalletError::Busy`]).
-    async fn needs_install(&self, session: &SessionRecord) -> WalletResult<bool> {
+    pub(crate) async fn needs_install(&self, session: &SessionRecord) -> WalletResult<bool> {
         let key = session.deferred_nonce >> 64;
         let signed_seq: u64 = (session.deferred_nonce & U256::from(u64::MAX)).to();
         let onchain: u64 = (self.ep_nonce(session.account, key).await? & U256::from(u64::MAX)).to();
