@@ -17,6 +17,7 @@ use crate::estimate::estimate_user_op_gas;
 use crate::receipt::user_operation_receipt;
 use crate::service::{Bundler, check_authorization};
 use crate::submit::current_fees;
+use crate::validation::Assumptions;
 
 /// Converts a refusal into its JSON-RPC error (ERC-7769 codes; the paymaster in `data` for -32501).
 pub fn rpc_error(e: RejectReason) -> ErrorObjectOwned {
@@ -76,7 +77,10 @@ impl BundlerApiServer for BundlerRpc {
             ),
             None => None,
         };
-        estimate_user_op_gas(b.chain().as_ref(), &b.config.validation, &op, delegate).await.map_err(rpc_error)
+        let nonce_sequence = b.nonce_assumption(&op).await.map_err(rpc_error)?;
+        estimate_user_op_gas(b.chain().as_ref(), &b.config.validation, &op, Assumptions { delegate, nonce_sequence })
+            .await
+            .map_err(rpc_error)
     }
 
     async fn user_operation_by_hash(&self, hash: B256) -> RpcResult<Option<UserOperationByHash>> {

@@ -223,6 +223,7 @@ async fn a_restart_resumes_from_the_store(backend: Backend) {
             op_hashes: vec![b],
             status: keyward_store::BundleStatus::Pending,
             sent_at: 0,
+            sent_at_block: 0,
             updated_at: 0,
         })
         .await

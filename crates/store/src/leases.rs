@@ -1,0 +1,111 @@
+//! Nonce leases: while a prepared user operation waits for its signature and send, it holds its
+//! (account, nonce key) so a concurrent prepare of the same account picks another key instead of
+//! the same nonce. A lease ends when its operation is sent or when it expires (an abandoned
+//! prepare never blocks a key for longer than its lease).
+
+use alloy::primitives::{Address, B256, U256};
+
+use crate::codec::{address_text, b256_text, u64_to_db, u256_text};
+use crate::db::Store;
+use crate::error::StoreError;
+
+/// One lease request: who wants which key, and until when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NonceLease {
+    /// Chain id.
+    pub chain_id: u64,
+    /// The sender.
+    pub account: Address,
+    /// The 192-bit EntryPoint nonce key.
+    pub nonce_key: U256,
+    /// The holder (random per prepare).
+    pub token: String,
+    /// End of the lease (unix seconds).
+    pub expires_at: u64,
+}
+
+impl Store {
+    /// Takes `lease` unless another holder's lease of the same key is still live at `now`; whether
+    /// it was taken. Retaking one's own lease extends it.
+    pub async fn take_nonce_lease(&self, lease: &NonceLease, now: u64) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let key = u256_text(&lease.nonce_key);
+        let account = address_text(&lease.account);
+        let chain_id = u64_to_db("chain_id", lease.chain_id)?;
+        let lock = [lease.account.as_slice(), &lease.nonce_key.to_be_bytes::<32>()].concat();
+        self.wallet_lock(&mut tx, crate::wallet::lock_key("nonce-lease", &lock)).await?;
+        let held: Option<(String, i64)> = sqlx::query_as(
+            "SELECT token, expires_at FROM wallet_nonce_leases WHERE chain_id = $1 AND account = $2 AND nonce_key = $3",
+        )
+        .bind(chain_id)
+        .bind(&account)
+        .bind(&key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((token, expires_at)) = held
+            && token != lease.token
+            && expires_at > u64_to_db("now", now)?
+        {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM wallet_nonce_leases WHERE chain_id = $1 AND account = $2 AND nonce_key = $3")
+            .bind(chain_id)
+            .bind(&account)
+            .bind(&key)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO wallet_nonce_leases (chain_id, account, nonce_key, token, hash, expires_at) \
+             VALUES ($1, $2, $3, $4, NULL, $5)",
+        )
+        .bind(chain_id)
+        .bind(&account)
+        .bind(&key)
+        .bind(&lease.token)
+        .bind(u64_to_db("expires_at", lease.expires_at)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Records that `lease`'s holder prepared the operation `hash`, so its send can end the lease.
+    pub async fn bind_nonce_lease(&self, lease: &NonceLease, hash: B256) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE wallet_nonce_leases SET hash = $1 WHERE chain_id = $2 AND account = $3 AND nonce_key = $4 \
+             AND token = $5",
+        )
+        .bind(b256_text(&hash))
+        .bind(u64_to_db("chain_id", lease.chain_id)?)
+        .bind(address_text(&lease.account))
+        .bind(u256_text(&lease.nonce_key))
+        .bind(&lease.token)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Ends the lease `lease`'s holder took (a prepare that failed after taking it).
+    pub async fn drop_nonce_lease(&self, lease: &NonceLease) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM wallet_nonce_leases WHERE chain_id = $1 AND account = $2 AND nonce_key = $3 AND token = $4",
+        )
+        .bind(u64_to_db("chain_id", lease.chain_id)?)
+        .bind(address_text(&lease.account))
+        .bind(u256_text(&lease.nonce_key))
+        .bind(&lease.token)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Ends the lease held for the operation `hash` (it was sent: the mempool now orders its key).
+    pub async fn release_nonce_lease(&self, chain_id: u64, hash: B256) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM wallet_nonce_leases WHERE chain_id = $1 AND hash = $2")
+            .bind(u64_to_db("chain_id", chain_id)?)
+            .bind(b256_text(&hash))
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}
