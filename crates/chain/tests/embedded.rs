@@ -207,9 +207,7 @@ async fn estimate_gas_of_a_sender_with_little_ether() {
     let receipt = send_and_wait(c.as_ref(), &poor, delegation).await.unwrap();
     assert!(receipt.status());
     assert_eq!(receipt.inner.logs().len(), 1);
-    let mut designator = vec![0xef, 0x01, 0x00];
-    designator.extend_from_slice(logger.as_slice());
-    assert_eq!(c.code(poor.address()).await.unwrap().as_ref(), designator.as_slice());
+    assert_eq!(c.code(poor.address()).await.unwrap(), keyward_primitives::eip7702::designator(logger));
 }
 
 /// A sender that cannot pay even the gas the call needs, or the value it sends, gets a clear

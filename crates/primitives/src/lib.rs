@@ -1,19 +1,27 @@
-//! Pure building blocks of Keyward: no I/O, only types, encodings and hashes.
+//! Pure building blocks of Keyward: no I/O (reading the clock in [`time`] aside), only types,
+//! encodings and hashes.
 //!
 //! - [`user_operation`]: the ERC-4337 v0.7 user operation in its RPC and packed forms, and its hash.
 //! - [`entry_point`]: the EntryPoint v0.7 ABI (functions, events, errors) and its constants.
 //! - [`validation_data`]: the packed `validationData` word returned by accounts and paymasters.
+//! - [`nonce`]: the 192-bit key / 64-bit sequence split of an ERC-4337 nonce.
+//! - [`eip7702`]: the EIP-7702 delegation designator and authorization signer recovery.
+//! - [`time`]: the wall clock in Unix seconds ([`unix_now`]).
 
 #![warn(missing_docs)]
 
+pub mod eip7702;
 pub mod entry_point;
 pub mod entry_point_revert;
 pub mod mav2;
+pub mod nonce;
 pub mod paymaster;
+pub mod time;
 pub mod user_operation;
 pub mod validation_data;
 
 pub use entry_point::{ENTRY_POINT_V07, SENDER_CREATOR_V07};
 pub use entry_point_revert::EntryPointRevert;
+pub use time::unix_now;
 pub use user_operation::{FactoryInit, PackedUserOperation, PaymasterInit, UserOperation};
 pub use validation_data::ValidationData;

@@ -12,7 +12,6 @@ use alloy::primitives::{Address, B256, Bytes, U256, eip191_hash_message};
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
-use keyward_api::bundler::BundlerApiServer;
 use keyward_api::wallet::{
     Call, HexBigInt, Permission, PermissionsCapability, PersonalSignData, PrepareCallsCapabilities, PreparedCallItem,
     PreparedCalls, SignatureRequest, StatusCode, TypedData,
@@ -25,7 +24,7 @@ use keyward_contracts::bindings::{SemiModularAccountBytecode, TestCounter};
 use keyward_sdk::wallet::{DEFAULT_STATUS_POLL, GrantPermissions, SmartWalletClient, WalletClientError};
 use keyward_store::Store;
 use keyward_testkit::harness::Harness;
-use keyward_wallet::{Wallet, WalletConfig, WalletRpc};
+use keyward_wallet::{Wallet, WalletConfig};
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 const WAIT: Duration = Duration::from_secs(30);
@@ -67,9 +66,15 @@ impl Dev {
         let bundling = bundler.spawn();
         let wallet = Wallet::new(bundler.clone(), WalletConfig::new(deployment)).await.unwrap();
         let dev: Arc<dyn DevChain> = chain.clone();
-        let mut module = keyward_server::eth::chain_module(chain.clone() as Arc<dyn Chain>, Some(dev));
-        module.merge(BundlerApiServer::into_rpc(keyward_bundler::rpc::BundlerRpc::new(bundler))).unwrap();
-        module.merge(WalletRpc::new(wallet).into_module()).unwrap();
+        let module = keyward_server::services::Services {
+            chain: Some(chain.clone() as Arc<dyn Chain>),
+            dev: Some(dev),
+            bundler: Some(bundler),
+            wallet: Some(wallet),
+            ..Default::default()
+        }
+        .into_module()
+        .unwrap();
         let (bound, server) = keyward_server::serve(SocketAddr::from(([127, 0, 0, 1], 0)), module).await.unwrap();
         let counter = h.deploy(artifacts::test_counter(), &[]).await;
         let chain_id = h.chain_id().await;
@@ -163,7 +168,7 @@ fn tamper_authorization(p: &mut keyward_api::wallet::PrepareCallsResult) {
 }
 
 fn in_an_hour() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600
+    keyward_primitives::unix_now() + 3600
 }
 
 #[tokio::test]
@@ -189,7 +194,7 @@ async fn eip7702_owner_sends_calls_then_signs_as_the_account() {
     assert_eq!(send_and_wait(&client, vec![transfer(recipient, 12_345)], None).await.unwrap(), StatusCode::Confirmed);
     assert_eq!(dev.h.balance(recipient).await, U256::from(12_345));
     let code = dev.h.chain.code(owner.address()).await.unwrap();
-    assert_eq!(&code[..3], &[0xef, 0x01, 0x00], "delegated");
+    assert!(keyward_primitives::eip7702::is_designator(&code), "delegated");
 
     // Delegated: a plain user operation.
     let prepared = client.prepare_calls(vec![dev.count()], None).await.unwrap();

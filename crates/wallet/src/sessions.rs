@@ -15,7 +15,9 @@ use keyward_primitives::mav2::signature::{eoa_personal_sign_validation_data, eoa
 use keyward_primitives::mav2::{
     CompiledSession, DeferredActionPrefix, ModuleEntity, NonceKey, Permission, SessionRequest, ValidationLocator,
 };
-use keyward_store::wallet::{SessionInsert, SessionRecord, wallet_now};
+use keyward_primitives::nonce::{nonce_sequence, split_nonce};
+use keyward_primitives::unix_now;
+use keyward_store::wallet::{SessionInsert, SessionRecord};
 
 use crate::error::{WalletError, WalletResult};
 use crate::service::{ResolvedAccount, Wallet};
@@ -188,8 +190,7 @@ impl Wallet {
                 .compile(&request(entity_id), now)
                 .map_err(|e| WalletError::params(format!("permissions: {e}")))?;
             let key = compiled.nonce_key(U256::ZERO, true).map_err(|e| WalletError::Internal(e.to_string()))?;
-            let sequence: u64 =
-                (self.ep_nonce(account.address(), U256::from(key.full_key())).await? & U256::from(u64::MAX)).to();
+            let sequence = nonce_sequence(self.ep_nonce(account.address(), U256::from(key.full_key())).await?);
             let deferred = compiled
                 .deferred_action(U256::ZERO, sequence)
                 .map_err(|e| WalletError::params(format!("deferred action: {e}")))?;
@@ -209,7 +210,7 @@ impl Wallet {
                 digest: deferred.digest(self.chain_id, account.address()),
                 request_hash,
                 first_op: None,
-                created_at: wallet_now(),
+                created_at: unix_now(),
             };
             match self.store.insert_session(&rec).await? {
                 SessionInsert::Inserted => break rec,
@@ -367,19 +368,14 @@ impl Wallet {
     /// and no op carrying it is still waiting. An install in flight makes later prepares wait
     /// ([`WalletError::Busy`]).
     pub(crate) async fn needs_install(&self, session: &SessionRecord) -> WalletResult<bool> {
-        let key = session.deferred_nonce >> 64;
-        let signed_seq: u64 = (session.deferred_nonce & U256::from(u64::MAX)).to();
-        let onchain: u64 = (self.ep_nonce(session.account, key).await? & U256::from(u64::MAX)).to();
+        let (key, signed_seq) = split_nonce(session.deferred_nonce);
+        let onchain = nonce_sequence(self.ep_nonce(session.account, U256::from(key)).await?);
         if onchain > signed_seq {
             return Ok(false);
         }
         if let Some(first) = session.first_op
-            && let Some(op) = self
-                .store
-                .get_user_op(self.chain_id, self.config.deployment.entry_point, first)
-                .await
-                .map_err(|e| WalletError::Internal(format!("mempool: {e}")))?
-            && op.status.is_unfinished()
+            && let Some(op) = self.pool.state(first).await?
+            && op.is_unfinished()
         {
             return Err(WalletError::Busy(format!(
                 "the session's first call (user operation {first}) is still pending: it installs the session key"

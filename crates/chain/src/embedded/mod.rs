@@ -11,7 +11,7 @@ pub mod trace;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use alloy::consensus::Transaction as _;
 use alloy::consensus::TxEnvelope;
@@ -25,6 +25,7 @@ use alloy::rpc::types::{
 };
 use alloy::signers::local::PrivateKeySigner;
 use async_trait::async_trait;
+use keyward_primitives::unix_now;
 use revm::context::result::ExecutionResult;
 use revm::state::{AccountInfo, Bytecode};
 
@@ -97,7 +98,7 @@ impl Inner {
     /// candidates that did not fit in the block. With `strict`, an invalid transaction fails the
     /// whole call and nothing changes.
     fn mine(&mut self, candidates: Vec<PendingTx>, strict: bool) -> ChainResult<Vec<PendingTx>> {
-        let timestamp = self.chain.next_timestamp(now_secs());
+        let timestamp = self.chain.next_timestamp(unix_now());
         let mut prepared = self.chain.prepare_block(timestamp, candidates, strict)?;
         if let Some(j) = self.journal.as_mut() {
             // Not journaled means not applied: the prepared changes are dropped.
@@ -107,10 +108,6 @@ impl Inner {
         self.chain.commit_block(prepared);
         Ok(leftover)
     }
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 fn decode_raw(raw: &Bytes) -> ChainResult<Recovered<TxEnvelope>> {
@@ -212,7 +209,7 @@ impl EmbeddedChain {
             }
             Some(other) => return Err(ChainError::Storage(format!("journal does not start with genesis: {other:?}"))),
             None => {
-                let timestamp = now_secs();
+                let timestamp = unix_now();
                 if let Some(j) = journal.as_mut() {
                     j.append(&Entry::Genesis { chain_id: config.chain_id, timestamp })?;
                 }
@@ -304,7 +301,7 @@ impl EmbeddedChain {
         overrides: Option<StateOverride>,
         gas: Option<u64>,
     ) -> ChainResult<ExecutionResult> {
-        self.read()?.chain.simulate(req, overrides, gas, now_secs())
+        self.read()?.chain.simulate(req, overrides, gas, unix_now())
     }
 
     /// Runs `req` as `eth_call` does (pending state, `overrides`, nothing committed) with a revm
@@ -318,7 +315,7 @@ impl EmbeddedChain {
     where
         I: for<'a> revm::Inspector<InspectContext<'a>>,
     {
-        self.read()?.chain.simulate_inspected(req, overrides, now_secs(), inspector)
+        self.read()?.chain.simulate_inspected(req, overrides, unix_now(), inspector)
     }
 
     /// `eth_call` (pending state, `overrides`, nothing committed) run under the revm inspector
@@ -437,7 +434,7 @@ impl Chain for EmbeddedChain {
 
     async fn estimate_gas(&self, tx: TransactionRequest, overrides: Option<StateOverride>) -> ChainResult<u64> {
         let guard = self.read()?;
-        let now = now_secs();
+        let now = unix_now();
         let limit = guard.chain.params.block_gas_limit;
         let mut cap = tx.gas.unwrap_or(limit).min(limit);
         // As geth: with a fee, search only the limits the sender's balance can pay for.

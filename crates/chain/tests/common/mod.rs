@@ -159,9 +159,7 @@ pub async fn eip7702_delegation(chain: &dyn Chain) {
     assert!(receipt.status());
     assert_eq!(receipt.inner.tx_type() as u8, 4);
     let code = chain.code(authority.address()).await.unwrap();
-    let mut designator = vec![0xef, 0x01, 0x00];
-    designator.extend_from_slice(logger.as_slice());
-    assert_eq!(code.as_ref(), designator.as_slice());
+    assert_eq!(code, keyward_primitives::eip7702::designator(logger));
     // The delegated EOA emitted the logger's event during the same transaction.
     let logs = receipt.inner.logs();
     assert_eq!(logs.len(), 1);
@@ -182,7 +180,7 @@ pub async fn dev_controls(chain: &dyn DevChain) {
     let before = chain.block_number().await.unwrap();
     chain.mine().await.unwrap();
     assert_eq!(chain.block_number().await.unwrap(), before + 1);
-    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let wall = keyward_primitives::unix_now();
     let t0 = chain.block_by_number(BlockNumberOrTag::Latest, false).await.unwrap().unwrap().header.timestamp;
     chain.increase_time(3_600).await.unwrap();
     chain.mine().await.unwrap();

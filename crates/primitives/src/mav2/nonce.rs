@@ -96,7 +96,7 @@ impl NonceKey {
 
     /// The full nonce `key << 64 | sequence`.
     pub fn nonce(&self, sequence: u64) -> U256 {
-        (U256::from(self.full_key()) << 64) | U256::from(sequence)
+        crate::nonce::nonce_from_parts(self.full_key(), sequence)
     }
 
     /// Reads a 192-bit key; bit 0x04 of the options byte selects the direct-call form.
@@ -121,8 +121,7 @@ impl NonceKey {
 
     /// Splits a full nonce into its key and sequence.
     pub fn from_nonce(nonce: U256) -> Result<(Self, u64), NonceError> {
-        let sequence = nonce.as_limbs()[0];
-        let key = U192::wrapping_from(nonce >> 64);
+        let (key, sequence) = crate::nonce::split_nonce(nonce);
         Ok((Self::from_full_key(key)?, sequence))
     }
 }
