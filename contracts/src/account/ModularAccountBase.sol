@@ -12,13 +12,17 @@ pragma solidity 0.8.30;
  *  - 1271:      isValidSignature (§7)
  * Everything reachable from validateUserOp follows ERC-7562 (entrypoint-v07.md §14): no block env
  * reads, GAS only right before a *CALL (Solidity's low-level calls), only the account's own storage.
+ *
+ * Split as MAv2 splits its account: validation install/uninstall and hook storage in
+ * ModuleManagerInternals, execution installs in ExecutionInstallDelegate, token callbacks in
+ * TokenReceiver, the §5.1 segment and §8.2 deferred-action layouts in libraries/SignatureSegments and
+ * libraries/DeferredActions. This file keeps the call paths, applicability, hooks and upgrades.
  */
 
 import {PackedUserOperation} from "../interfaces/PackedUserOperation.sol";
 import {IAccount} from "../interfaces/IAccount.sol";
 import {IAccountExecute} from "../interfaces/IAccountExecute.sol";
 import {
-    IModule,
     IValidationModule,
     IValidationHookModule,
     IExecutionHookModule,
@@ -35,8 +39,18 @@ import {
 import {AccountStorage, AccountStorageLib, ValidationStorage, ExecutionStorage, Locators} from "./AccountStorage.sol";
 import {AccountHashes} from "./AccountHashes.sol";
 import {ExecutionInstallDelegate} from "./ExecutionInstallDelegate.sol";
+import {ModuleManagerInternals} from "./ModuleManagerInternals.sol";
+import {TokenReceiver} from "./TokenReceiver.sol";
+import {SignatureSegments} from "../libraries/SignatureSegments.sol";
+import {DeferredActions} from "../libraries/DeferredActions.sol";
 
-abstract contract ModularAccountBase is IAccount, IAccountExecute, IModularAccount, IModularAccountView {
+abstract contract ModularAccountBase is
+    IAccount,
+    IAccountExecute,
+    ModuleManagerInternals,
+    IModularAccountView,
+    TokenReceiver
+{
     using Locators for uint168;
 
     // ---------------------------------------------------------------- errors (§2.3)
@@ -50,17 +64,6 @@ abstract contract ModularAccountBase is IAccount, IAccountExecute, IModularAccou
     error UnexpectedAggregator(bytes24 validationFunction, address aggregator);
     error DeferredActionSignatureInvalid();
     error DeferredValidationHasValidationHooks();
-    error ValidationEntityIdInUse();
-    error ValidationAlreadySet(bytes4 selector, bytes24 validationFunction);
-    error PreValidationHookDuplicate();
-    error ExecutionHookAlreadySet(bytes25 hookConfig);
-    error ValidationAssocHookLimitExceeded();
-    error ArrayLengthMismatch();
-    error InterfaceNotSupported(address module);
-    error ModuleInstallCallbackFailed(address module, bytes revertReason);
-    error NonCanonicalEncoding();
-    error SegmentOutOfOrder();
-    error ValidationSignatureSegmentMissing();
     error CreateFailed();
     error UnauthorizedCallContext();
     error UpgradeFailed();
@@ -75,8 +78,6 @@ abstract contract ModularAccountBase is IAccount, IAccountExecute, IModularAccou
     error PostExecHookReverted(bytes24 module, bytes revertReason);
     // Keyward additions (no MAv2 equivalent in §2.3)
     error TargetNotAllowed(address target); // R18
-    error ValidationModuleMismatch(); // §11.6: uninstall names another module than the stored one
-    error NullModule();
 
     event Upgraded(address indexed implementation);
     event Initialized(uint64 version);
@@ -85,10 +86,8 @@ abstract contract ModularAccountBase is IAccount, IAccountExecute, IModularAccou
     uint8 internal constant FLAG_USER_OP = 0x01;
     uint8 internal constant FLAG_SIGNATURE = 0x02;
     uint8 internal constant FLAG_GLOBAL = 0x04;
-    uint8 internal constant HOOK_IS_VALIDATION = 0x01;
     uint8 internal constant HOOK_HAS_POST = 0x02;
     uint8 internal constant HOOK_HAS_PRE = 0x04;
-    uint256 internal constant MAX_HOOKS = 255;
     bytes4 internal constant MAGIC_1271 = 0x1626ba7e;
     bytes4 internal constant INVALID_1271 = 0xffffffff;
     bytes32 internal constant ERC1967_SLOT = 0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc;
@@ -177,12 +176,12 @@ abstract contract ModularAccountBase is IAccount, IAccountExecute, IModularAccou
         override
         returns (bytes memory result)
     {
-        (uint168 locator, bytes calldata rest) = _parsePackedLocator(authorization);
+        (uint168 locator, bytes calldata rest) = SignatureSegments.splitLocator(authorization);
         uint168 key = Locators.keyOf(locator);
         _checkApplies(data, key, uint8(locator) & Locators.OPT_GLOBAL != 0 ? Mode.GLOBAL : Mode.SELECTOR);
         ValidationStorage storage v = _validation(key);
         rest = _runRuntimeHooks(v, data, rest);
-        _runtimeValidate(key, v, data, _finalSegment(rest));
+        _runtimeValidate(key, v, data, SignatureSegments.finalSegment(rest));
         PostHook[] memory post = _runPreExecHooks(v.executionHooks, msg.sender, msg.value, data);
         result = _call(address(this), msg.value, data);
         _runPostHooks(post);
@@ -258,10 +257,10 @@ abstract contract ModularAccountBase is IAccount, IAccountExecute, IModularAccou
         uint256 n = v.validationHooks.length;
         uint256 hooksResult;
         for (uint256 i = 0; i < n; ++i) {
-            (op.signature, sig) = _nextSegment(sig, i);
+            (op.signature, sig) = SignatureSegments.next(sig, i);
             hooksResult = _intersect(hooksResult, _preUserOpHook(v.validationHooks[i], op, userOpHash));
         }
-        sig = _finalSegment(sig);
+        sig = SignatureSegments.finalSegment(sig);
         uint256 result;
         if (isFallback) {
             result = _fallbackValidateUserOp(userOpHash, sig);
@@ -324,7 +323,7 @@ abstract contract ModularAccountBase is IAccount, IAccountExecute, IModularAccou
 
     // ================================================================ deferred actions (§8)
 
-    /// §8.2 layout: uint32 encLen ‖ (innerLocator 21 ‖ deadline 6 ‖ call) ‖ uint32 sigLen ‖ deferredSig ‖ rest.
+    /// §8.2 envelope (layout in DeferredActions) at the head of the signature: grants it, returns the rest.
     /// Replay protection is the EntryPoint nonce inside the signed digest: per account (domain),
     /// chain (domain) and full 256-bit nonce (struct).
     function _runDeferredAction(uint256 nonce, bytes calldata sig)
@@ -333,28 +332,15 @@ abstract contract ModularAccountBase is IAccount, IAccountExecute, IModularAccou
     {
         bytes calldata enc;
         bytes calldata deferredSig;
-        (enc, deferredSig, rest) = _splitDeferred(sig);
-        uint48 deadline = uint48(bytes6(enc[21:27]));
+        (enc, deferredSig, rest) = DeferredActions.split(sig);
+        uint48 deadline = DeferredActions.deadline(enc);
         _grantDeferred(
-            uint168(bytes21(enc[:21])),
-            AccountHashes.deferredActionDigest(address(this), nonce, deadline, enc[27:]),
-            enc[27:],
+            DeferredActions.innerLocator(enc),
+            AccountHashes.deferredActionDigest(address(this), nonce, deadline, DeferredActions.call(enc)),
+            DeferredActions.call(enc),
             deferredSig
         );
-        validationData = uint256(deadline) << 160;
-    }
-
-    function _splitDeferred(bytes calldata sig)
-        internal
-        pure
-        returns (bytes calldata enc, bytes calldata deferredSig, bytes calldata rest)
-    {
-        uint256 encLen = uint32(bytes4(sig[:4]));
-        enc = sig[4:4 + encLen];
-        uint256 p = 4 + encLen;
-        uint256 sigLen = uint32(bytes4(sig[p:p + 4]));
-        deferredSig = sig[p + 4:p + 4 + sigLen];
-        rest = sig[p + 4 + sigLen:];
+        validationData = DeferredActions.validationData(deadline);
     }
 
     function _grantDeferred(uint168 innerLocator, bytes32 digest, bytes calldata call, bytes calldata deferredSig)
@@ -379,17 +365,6 @@ abstract contract ModularAccountBase is IAccount, IAccountExecute, IModularAccou
 
     // ================================================================ runtime validation (§6)
 
-    function _parsePackedLocator(bytes calldata auth) internal pure returns (uint168 locator, bytes calldata rest) {
-        uint8 options = uint8(auth[0]);
-        if (options & Locators.OPT_DIRECT != 0) {
-            locator = (uint168(uint160(bytes20(auth[1:21]))) << 8) | options;
-            rest = auth[21:];
-        } else {
-            locator = (uint168(uint32(bytes4(auth[1:5]))) << 8) | options;
-            rest = auth[5:];
-        }
-    }
-
     function _runRuntimeHooks(ValidationStorage storage v, bytes calldata data, bytes calldata sig)
         internal
         returns (bytes calldata)
@@ -397,7 +372,7 @@ abstract contract ModularAccountBase is IAccount, IAccountExecute, IModularAccou
         uint256 n = v.validationHooks.length;
         for (uint256 i = 0; i < n; ++i) {
             bytes calldata seg;
-            (seg, sig) = _nextSegment(sig, i);
+            (seg, sig) = SignatureSegments.next(sig, i);
             _preRuntimeHook(v.validationHooks[i], data, seg);
         }
         return sig;
@@ -525,24 +500,6 @@ abstract contract ModularAccountBase is IAccount, IAccountExecute, IModularAccou
             || s == this.onERC1155BatchReceived.selector;
     }
 
-    // ================================================================ signature segments (§5.1)
-
-    /// Segment for hook `i`: consumed when the next index is `i`, else empty. Lesson R9 (PR #236):
-    /// present segments are non-empty and indices strictly increasing.
-    function _nextSegment(bytes calldata sig, uint256 i) internal pure returns (bytes calldata seg, bytes calldata rest) {
-        if (uint8(sig[0]) != i) return (sig[:0], sig);
-        uint256 len = uint32(bytes4(sig[1:5]));
-        if (len == 0) revert NonCanonicalEncoding();
-        seg = sig[5:5 + len];
-        rest = sig[5 + len:];
-        if (uint8(rest[0]) <= i) revert SegmentOutOfOrder();
-    }
-
-    function _finalSegment(bytes calldata sig) internal pure returns (bytes calldata) {
-        if (uint8(sig[0]) != 0xff) revert ValidationSignatureSegmentMissing();
-        return sig[1:];
-    }
-
     // ================================================================ execution hooks (§9)
 
     function _runPreExecHooks(bytes25[] memory hooks, address sender, uint256 value, bytes calldata data)
@@ -596,16 +553,16 @@ abstract contract ModularAccountBase is IAccount, IAccountExecute, IModularAccou
     // ================================================================ ERC-1271 (§7)
 
     function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
-        (uint168 locator, bytes calldata rest) = _parsePackedLocator(signature);
+        (uint168 locator, bytes calldata rest) = SignatureSegments.splitLocator(signature);
         uint168 key = Locators.keyOf(locator);
         ValidationStorage storage v = _validation(key);
         uint256 n = v.validationHooks.length;
         for (uint256 i = 0; i < n; ++i) {
             bytes calldata seg;
-            (seg, rest) = _nextSegment(rest, i);
+            (seg, rest) = SignatureSegments.next(rest, i);
             _preSignatureHook(v.validationHooks[i], hash, seg);
         }
-        return _validateSignature(key, msg.sender, hash, _finalSegment(rest), true) == MAGIC_1271
+        return _validateSignature(key, msg.sender, hash, SignatureSegments.finalSegment(rest), true) == MAGIC_1271
             ? MAGIC_1271
             : INVALID_1271;
     }
@@ -654,128 +611,12 @@ abstract contract ModularAccountBase is IAccount, IAccountExecute, IModularAccou
         _installValidation(validationConfig, selectors, installData, hooks);
     }
 
-    /// Lesson R25: re-installing on an existing entity adds hooks/selectors and overwrites flags.
-    function _installValidation(
-        bytes25 config,
-        bytes4[] calldata selectors,
-        bytes calldata installData,
-        bytes[] calldata hooks
-    ) internal {
-        (address module, uint32 entityId) = Locators.unpack(config);
-        _checkValidationModule(module, entityId);
-        uint168 key = Locators.configKey(module, entityId);
-        AccountStorage storage s = AccountStorageLib.get();
-        ValidationStorage storage v = s.validationStorage[key];
-        if (v.module != module) {
-            // §1.4: the entity id alone selects the validation.
-            if (v.module != address(0)) revert ValidationEntityIdInUse();
-            v.module = module;
-            s.moduleRefs[module] += 1;
-        }
-        v.flags = uint8(config[24]);
-        for (uint256 i = 0; i < selectors.length; ++i) {
-            if (v.selectorSet[selectors[i]]) revert ValidationAlreadySet(selectors[i], bytes24(config));
-            v.selectorSet[selectors[i]] = true;
-            v.selectors.push(selectors[i]);
-        }
-        for (uint256 i = 0; i < hooks.length; ++i) {
-            _installValidationHook(s, v, bytes25(hooks[i][:25]), hooks[i][25:]);
-        }
-        if (module != address(0)) _onInstall(module, installData, type(IValidationModule).interfaceId);
-        emit ValidationInstalled(module, entityId);
-    }
-
-    function _installValidationHook(
-        AccountStorage storage s,
-        ValidationStorage storage v,
-        bytes25 hook,
-        bytes calldata data
-    ) internal {
-        bool isValidationHook = uint8(hook[24]) & HOOK_IS_VALIDATION != 0;
-        if (v.hookSet[hook]) {
-            if (isValidationHook) revert PreValidationHookDuplicate();
-            revert ExecutionHookAlreadySet(hook);
-        }
-        v.hookSet[hook] = true;
-        bytes25[] storage list = isValidationHook ? v.validationHooks : v.executionHooks;
-        list.push(hook);
-        if (list.length > MAX_HOOKS) revert ValidationAssocHookLimitExceeded();
-        address module = address(bytes20(hook));
-        s.moduleRefs[module] += 1;
-        _onInstall(
-            module,
-            data,
-            isValidationHook ? type(IValidationHookModule).interfaceId : type(IExecutionHookModule).interfaceId
-        );
-    }
-
-    /// §2.4: ERC-165 check and onInstall only for non-empty install data.
-    function _onInstall(address module, bytes calldata data, bytes4 interfaceId) internal {
-        if (data.length == 0) return;
-        if (!_supports(module, interfaceId)) revert InterfaceNotSupported(module);
-        (bool ok, bytes memory ret) = module.call(abi.encodeCall(IModule.onInstall, (data)));
-        if (!ok) revert ModuleInstallCallbackFailed(module, ret);
-    }
-
-    function _supports(address module, bytes4 interfaceId) internal view returns (bool) {
-        if (module.code.length == 0) return false;
-        (bool ok, bytes memory ret) = module.staticcall(abi.encodeWithSelector(0x01ffc9a7, interfaceId));
-        return ok && ret.length >= 32 && abi.decode(ret, (uint256)) == 1;
-    }
-
-    /// onUninstall failures never revert the uninstall (§2.4).
-    function _onUninstall(address module, bytes calldata data) internal returns (bool ok) {
-        if (data.length == 0 || module == address(0)) return true;
-        (ok,) = module.call(abi.encodeCall(IModule.onUninstall, (data)));
-    }
-
     function uninstallValidation(bytes24 validationFunction, bytes calldata uninstallData, bytes[] calldata hookData)
         external
         override
         wrapNative
     {
-        (address module, uint32 entityId) = Locators.unpack24(validationFunction);
-        AccountStorage storage s = AccountStorageLib.get();
-        ValidationStorage storage v = s.validationStorage[Locators.configKey(module, entityId)];
-        if (v.module != module) revert ValidationModuleMismatch();
-        uint256 nv = v.validationHooks.length;
-        uint256 ne = v.executionHooks.length;
-        if (hookData.length != 0 && hookData.length != nv + ne) revert ArrayLengthMismatch();
-        // §11.6 pairing: item i goes to the i-th hook in reverse installation order, validation hooks
-        // first, then execution hooks.
-        bool ok = _uninstallHooks(s, v, v.validationHooks, hookData, 0);
-        ok = _uninstallHooks(s, v, v.executionHooks, hookData, nv) && ok;
-        delete v.validationHooks;
-        delete v.executionHooks;
-        for (uint256 i = 0; i < v.selectors.length; ++i) {
-            delete v.selectorSet[v.selectors[i]];
-        }
-        delete v.selectors;
-        v.flags = 0;
-        if (module != address(0)) {
-            v.module = address(0);
-            s.moduleRefs[module] -= 1;
-        }
-        ok = _onUninstall(module, uninstallData) && ok;
-        emit ValidationUninstalled(module, entityId, ok);
-    }
-
-    function _uninstallHooks(
-        AccountStorage storage s,
-        ValidationStorage storage v,
-        bytes25[] storage list,
-        bytes[] calldata hookData,
-        uint256 offset
-    ) internal returns (bool ok) {
-        ok = true;
-        uint256 n = list.length;
-        for (uint256 i = 0; i < n; ++i) {
-            bytes25 hook = list[n - 1 - i];
-            address module = address(bytes20(hook));
-            delete v.hookSet[hook];
-            s.moduleRefs[module] -= 1;
-            if (hookData.length != 0) ok = _onUninstall(module, hookData[offset + i]) && ok;
-        }
+        _uninstallValidation(validationFunction, uninstallData, hookData);
     }
 
     /// Execution-module installs live in ExecutionInstallDelegate (EIP-170 size budget); the account
@@ -845,22 +686,6 @@ abstract contract ModularAccountBase is IAccount, IAccountExecute, IModularAccou
             || AccountStorageLib.get().supportedInterfaces[interfaceId] != 0;
     }
 
-    function onERC721Received(address, address, uint256, bytes calldata) external pure returns (bytes4) {
-        return this.onERC721Received.selector;
-    }
-
-    function onERC1155Received(address, address, uint256, uint256, bytes calldata) external pure returns (bytes4) {
-        return this.onERC1155Received.selector;
-    }
-
-    function onERC1155BatchReceived(address, address, uint256[] calldata, uint256[] calldata, bytes calldata)
-        external
-        pure
-        returns (bytes4)
-    {
-        return this.onERC1155BatchReceived.selector;
-    }
-
     // ================================================================ internals
 
     function _validation(uint168 key) internal view returns (ValidationStorage storage) {
@@ -892,11 +717,6 @@ abstract contract ModularAccountBase is IAccount, IAccountExecute, IModularAccou
     /// Whether `key` is the Semi-Modular Account's built-in owner (entity 0).
     function _isFallback(uint168) internal view virtual returns (bool) {
         return false;
-    }
-
-    /// Which (module, entity) pairs may be installed as validations.
-    function _checkValidationModule(address module, uint32) internal view virtual {
-        if (module == address(0)) revert NullModule();
     }
 
     function _fallbackValidateUserOp(bytes32, bytes calldata) internal view virtual returns (uint256) {
