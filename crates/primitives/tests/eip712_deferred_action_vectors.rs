@@ -8,6 +8,7 @@ mod mav2_common;
 use alloy::primitives::{Address, U256};
 use alloy::signers::{SignerSync, local::PrivateKeySigner};
 use alloy::sol_types::SolStruct;
+use keyward_api::wallet::Permission as WirePermission;
 use keyward_primitives::mav2::{
     DeferredAction, DeferredActionPrefix, Permission, ValidationLocator,
     abi::{encode_execute, user_op_call_data},
@@ -19,6 +20,12 @@ use mav2_common::*;
 use serde_json::{Value, json};
 
 const NOW: u64 = 1_700_000_000;
+
+/// Domain permissions from the Wallet API's JSON (the wire type lives in `keyward-api`).
+fn wire_permissions(json: serde_json::Value) -> Vec<Permission> {
+    let wire: Vec<WirePermission> = serde_json::from_value(json).unwrap();
+    WirePermission::to_domain_list(&wire)
+}
 
 /// Checks the typed data object account-kit hands to the signer.
 fn check_typed_data(name: &str, td: &Value, chain_id: u64, account: Address, action: &DeferredAction) {
@@ -40,6 +47,13 @@ fn check_typed_data(name: &str, td: &Value, chain_id: u64, account: Address, act
     assert_eq!(dec_u64(m, "deadline"), action.deadline_secs(), "{name}: message.deadline");
     assert_eq!(bytes(m, "call"), action.call, "{name}: message.call");
     assert_eq!(action.eip712_type_hash(), DEFERRED_ACTION_TYPEHASH);
+    // The typed data built from the same struct hashes to the digest.
+    let built = action.typed_data(chain_id, account);
+    assert_eq!(built.eip712_signing_hash().unwrap(), action.digest(chain_id, account), "{name}: typed data hash");
+    assert_eq!(built.primary_type, "DeferredAction");
+    assert_eq!(built.message["nonce"], json!(format!("{:#x}", action.nonce)), "{name}: typed nonce");
+    assert_eq!(built.message["deadline"], json!(format!("{:#x}", action.deadline_secs())), "{name}: typed deadline");
+    assert_eq!(built.message["call"], json!(action.call.to_string()), "{name}: typed call");
 }
 
 #[test]
@@ -72,7 +86,7 @@ fn deferred_actions_match_account_kit() {
                     assert_eq!(account, owner.address(), "{name}: 7702 account is the owner EOA");
                 }
 
-                let permissions: Vec<Permission> = serde_json::from_value(i["permissions"].clone()).unwrap();
+                let permissions = wire_permissions(i["permissions"].clone());
                 let request = SessionRequest {
                     account,
                     session_key: session.address(),
@@ -160,11 +174,13 @@ fn spec_worked_example_deferred_action() {
         account,
         session_key: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8".parse().unwrap(),
         entity_id: 7,
-        permissions: serde_json::from_str(
-            r#"[{"type":"native-token-transfer","data":{"allowance":"0x16345785d8a0000"}},
+        permissions: wire_permissions(
+            serde_json::from_str(
+                r#"[{"type":"native-token-transfer","data":{"allowance":"0x16345785d8a0000"}},
                 {"type":"contract-access","data":{"address":"0x1111111111111111111111111111111111111111"}}]"#,
-        )
-        .unwrap(),
+            )
+            .unwrap(),
+        ),
         expiry_sec: 1798761600,
     };
     let compiled = PermissionCompiler::mav2().compile(&request, NOW).unwrap();

@@ -5,6 +5,7 @@
 mod mav2_common;
 
 use alloy::primitives::{Address, Bytes, U256};
+use keyward_api::wallet::Permission as WirePermission;
 use keyward_primitives::mav2::{
     HookConfig, HookInstall, InstallValidation, ModuleAddresses, NonceKey, Permission, PermissionError, Selector,
     ValidationConfig,
@@ -122,6 +123,12 @@ fn expected_error(name: &str, err: &PermissionError, class: &str) {
     assert!(ok, "{name}: expected {class}, got {err:?} ({err})");
 }
 
+/// Domain permissions from the Wallet API's JSON (the wire type lives in `keyward-api`).
+fn wire_permissions(json: serde_json::Value) -> Vec<Permission> {
+    let wire: Vec<WirePermission> = serde_json::from_value(json).unwrap();
+    WirePermission::to_domain_list(&wire)
+}
+
 #[test]
 fn install_validation_matches_account_kit() {
     let file = file("mav2-install-validation.json");
@@ -158,10 +165,12 @@ fn install_validation_matches_account_kit() {
             }
             "permissionBuilder" => {
                 modules_of(&i["modules"]);
-                let permissions: Vec<Permission> = serde_json::from_value(i["permissions"].clone())
+                let wire: Vec<WirePermission> = serde_json::from_value(i["permissions"].clone())
                     .unwrap_or_else(|err| panic!("{name}: permissions parse: {err}"));
-                // The wire form round-trips exactly.
-                assert_eq!(serde_json::to_value(&permissions).unwrap(), i["permissions"], "{name}: wire round trip");
+                // The wire form round-trips exactly, through the domain values too.
+                let permissions = WirePermission::to_domain_list(&wire);
+                let back: Vec<WirePermission> = permissions.iter().cloned().map(Into::into).collect();
+                assert_eq!(serde_json::to_value(&back).unwrap(), i["permissions"], "{name}: wire round trip");
                 let entity_id = dec_u32(i, "entityId");
                 let request = SessionRequest {
                     account: addr(i, "account"),
@@ -208,11 +217,13 @@ fn spec_worked_example_install_validation() {
         account: "0x65b5DE0251f553B2208762a4724303E750294D96".parse().unwrap(),
         session_key: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8".parse().unwrap(),
         entity_id: 7,
-        permissions: serde_json::from_str(
-            r#"[{"type":"native-token-transfer","data":{"allowance":"0x16345785d8a0000"}},
+        permissions: wire_permissions(
+            serde_json::from_str(
+                r#"[{"type":"native-token-transfer","data":{"allowance":"0x16345785d8a0000"}},
                 {"type":"contract-access","data":{"address":"0x1111111111111111111111111111111111111111"}}]"#,
-        )
-        .unwrap(),
+            )
+            .unwrap(),
+        ),
         expiry_sec: 1798761600,
     };
     let compiled = PermissionCompiler::mav2().compile(&request, NOW).unwrap();

@@ -15,7 +15,7 @@ use keyward_sdk::{AccountContracts, ModularAccount, SignerEntity};
 use serde_json::Value;
 
 fn vectors(file: &str) -> Vec<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors").join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../vendor/shared/vectors").join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let doc: Value = serde_json::from_str(&text).unwrap();
     let cases = doc["cases"].as_array().unwrap().clone();
@@ -262,8 +262,9 @@ fn worked_example_owner_op_matches_the_spec() {
 /// signature, blob), the first op's callData and its signature (prefix ‖ 0xFF 0x00 ‖ session sig).
 #[test]
 fn deferred_session_grant_and_first_op_match_account_kit() {
+    use keyward_api::wallet::Permission;
+    use keyward_primitives::mav2::SessionRequest;
     use keyward_primitives::mav2::permissions::PermissionCompiler;
-    use keyward_primitives::mav2::{Permission, SessionRequest};
     let mut checked = 0;
     for case in vectors("eip712-deferred-action.json") {
         let (i, e) = (&case["input"], &case["expected"]);
@@ -275,7 +276,8 @@ fn deferred_session_grant_and_first_op_match_account_kit() {
         let account = addr(&e["account"]);
         let owner_key: PrivateKeySigner = s(&i["ownerPrivateKey"]).parse().unwrap();
         let owner = ModularAccount::owner_of(owner_key, account, chain_id, mav2_contracts(Address::ZERO));
-        let permissions: Vec<Permission> = serde_json::from_value(i["permissions"].clone()).unwrap();
+        let wire: Vec<Permission> = serde_json::from_value(i["permissions"].clone()).unwrap();
+        let permissions = Permission::to_domain_list(&wire);
         let request = SessionRequest {
             account,
             session_key: addr(&i["sessionKeyAddress"]),

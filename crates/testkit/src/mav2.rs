@@ -203,9 +203,10 @@ pub fn execute_batch(calls: Vec<(Address, U256, Bytes)>) -> Bytes {
     encode_execute_batch(calls.into_iter().map(|(target, value, data)| Call { target, value, data }).collect())
 }
 
-/// Parses Wallet-API permission JSON (`[{"type": …, "data": …}, …]`).
+/// Parses Wallet-API permission JSON (`[{"type": …, "data": …}, …]`, keyward-api's wire type).
 pub fn permissions(json: serde_json::Value) -> Vec<Permission> {
-    serde_json::from_value(json).expect("Wallet-API permission JSON")
+    let wire: Vec<keyward_api::wallet::Permission> = serde_json::from_value(json).expect("Wallet-API permission JSON");
+    keyward_api::wallet::Permission::to_domain_list(&wire)
 }
 
 impl Mav2 {

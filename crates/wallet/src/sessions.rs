@@ -5,15 +5,15 @@
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, Bytes, Signature, U256, eip191_hash_message, keccak256};
 use keyward_api::wallet::{
-    Call, CreateSessionParams, CreateSessionResult, KeyType, PermissionsCapability, SessionId, SessionSignatureRequest,
-    TypedData, TypedDataDomain, TypedDataField,
+    Call, CreateSessionParams, CreateSessionResult, KeyType, Permission as WirePermission, PermissionsCapability,
+    SessionId, SessionSignatureRequest, TypedData,
 };
 use keyward_contracts::bindings::{SemiModularAccountBytecode, SingleSignerValidationModule};
 use keyward_primitives::mav2::permissions::{PermissionCompiler, PermissionsContext};
 use keyward_primitives::mav2::scope::{ScopedCall, check_scope};
 use keyward_primitives::mav2::signature::{eoa_personal_sign_validation_data, eoa_validation_data};
 use keyward_primitives::mav2::{
-    CompiledSession, DeferredActionPrefix, ModuleEntity, NonceKey, Permission, SessionRequest, ValidationLocator,
+    CompiledSession, DeferredAction, DeferredActionPrefix, ModuleEntity, NonceKey, ValidationLocator,
 };
 use keyward_primitives::nonce::{nonce_sequence, split_nonce};
 use keyward_primitives::unix_now;
@@ -82,30 +82,6 @@ pub(crate) fn parse_signature(what: &str, raw: &[u8]) -> WalletResult<Signature>
     Signature::from_raw(raw).map_err(|e| WalletError::params(format!("{what}: {e}")))
 }
 
-/// The `DeferredAction` typed data as the SDK signs it (domain `{chainId, verifyingContract}`).
-fn deferred_typed_data(chain_id: u64, account: Address, nonce: U256, deadline: u64, call: &Bytes) -> TypedData {
-    let field = |name: &str, ty: &str| TypedDataField { name: name.into(), ty: ty.into() };
-    TypedData {
-        domain: Some(TypedDataDomain {
-            chain_id: Some(chain_id),
-            verifying_contract: Some(account),
-            ..Default::default()
-        }),
-        types: [(
-            "DeferredAction".to_string(),
-            vec![field("nonce", "uint256"), field("deadline", "uint48"), field("call", "bytes")],
-        )]
-        .into_iter()
-        .collect(),
-        primary_type: "DeferredAction".into(),
-        message: serde_json::json!({
-            "nonce": format!("{nonce:#x}"),
-            "deadline": format!("{deadline:#x}"),
-            "call": call.to_string(),
-        }),
-    }
-}
-
 /// The Wallet-API calls as the scope precheck sees them.
 pub(crate) fn scoped_calls(calls: &[Call]) -> Vec<ScopedCall> {
     calls
@@ -158,15 +134,12 @@ impl Wallet {
         }
         let expiry = p.expiry_sec.unwrap_or(0);
         let now = self.chain_time().await?;
-        let request = |entity_id: u32| SessionRequest {
-            account: account.address(),
-            session_key,
-            entity_id,
-            permissions: p.permissions.clone(),
-            expiry_sec: expiry,
-        };
-        // Refuse bad permissions before anything is allocated or written.
-        self.compiler().compile(&request(1), now).map_err(|e| WalletError::params(format!("permissions: {e}")))?;
+        // Refuse bad permissions before anything is allocated or written; the checked set then
+        // compiles at whichever entity id the session gets.
+        let checked = self
+            .compiler()
+            .check(account.address(), session_key, &WirePermission::to_domain_list(&p.permissions), expiry, now)
+            .map_err(|e| WalletError::params(format!("permissions: {e}")))?;
 
         let permissions_json =
             serde_json::to_string(&p.permissions).map_err(|e| WalletError::Internal(format!("permissions: {e}")))?;
@@ -185,10 +158,8 @@ impl Wallet {
                 break existing;
             }
             let entity_id = self.store.next_entity_id(account.address()).await?;
-            let compiled: CompiledSession = self
-                .compiler()
-                .compile(&request(entity_id), now)
-                .map_err(|e| WalletError::params(format!("permissions: {e}")))?;
+            let compiled: CompiledSession =
+                checked.compile(entity_id).map_err(|e| WalletError::params(format!("permissions: {e}")))?;
             let key = compiled.nonce_key(U256::ZERO, true).map_err(|e| WalletError::Internal(e.to_string()))?;
             let sequence = nonce_sequence(self.ep_nonce(account.address(), U256::from(key.full_key())).await?);
             let deferred = compiled
@@ -218,21 +189,15 @@ impl Wallet {
                 SessionInsert::EntityTaken => continue,
             }
         };
-        let data = deferred_typed_data(
-            self.chain_id,
-            session.account,
-            session.deferred_nonce,
-            session.expiry,
-            &session.install_call,
-        );
-        let raw_payload = data.signing_hash().map_err(|e| WalletError::Internal(e.to_string()))?;
-        if raw_payload != session.digest {
-            return Err(WalletError::Internal("the session's typed data does not hash to its stored digest".into()));
-        }
+        // The typed data comes from the same DeferredAction as the stored digest (primitives).
+        let action = DeferredAction::build(session.deferred_nonce, session.expiry, session.install_call.clone())
+            .map_err(|e| WalletError::Internal(format!("stored session: {e}")))?;
+        let data = TypedData::from_alloy(&action.typed_data(self.chain_id, session.account))
+            .map_err(|e| WalletError::Internal(e.to_string()))?;
         Ok(CreateSessionResult {
             session_id: SessionId(session.id.into()),
             chain_id: p.chain_id,
-            signature_request: SessionSignatureRequest::TypedData { data, raw_payload },
+            signature_request: SessionSignatureRequest::TypedData { data, raw_payload: session.digest },
         })
     }
 
@@ -309,9 +274,10 @@ impl Wallet {
                     )));
                 }
             }
-            let permissions: Vec<Permission> = serde_json::from_str(&session.permissions_json)
+            // Stored in the Wallet API's JSON (as the request gave them).
+            let stored: Vec<WirePermission> = serde_json::from_str(&session.permissions_json)
                 .map_err(|e| WalletError::Internal(format!("stored permissions: {e}")))?;
-            check_scope(account.address(), &permissions, &scoped_calls(calls))
+            check_scope(account.address(), &WirePermission::to_domain_list(&stored), &scoped_calls(calls))
                 .map_err(|v| WalletError::rejected(format!("scope precheck: {v}")))?;
         }
         Ok(acting)

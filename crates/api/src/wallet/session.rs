@@ -8,7 +8,7 @@ use super::hex::{HexError, HexNumber, SessionId, parse_strict, require_strict, s
 use super::typed_data::TypedData;
 use alloy::primitives::B256;
 
-pub use keyward_primitives::mav2::Permission;
+use super::permissions::Permission;
 
 /// Largest `expirySec` the SDK lets through.
 pub const MAX_EXPIRY_SEC: u64 = 9_999_999_999;
@@ -113,7 +113,7 @@ impl<'de> Deserialize<'de> for CreateSessionParams {
     }
 }
 
-/// [`Permission`]'s serde (in `keyward-primitives`) reads addresses and selectors as alloy does,
+/// [`Permission`]'s serde reads addresses and selectors as alloy does,
 /// with or without `0x`: the `data.address` and `data.functions` of each permission are checked
 /// strictly here first.
 fn strict_permission_fields(params: &serde_json::Value) -> Result<(), HexError> {

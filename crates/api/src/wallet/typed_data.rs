@@ -87,6 +87,34 @@ pub struct TypedData {
 }
 
 impl TypedData {
+    /// The wire form of alloy's dynamic EIP-712 value (e.g. a primitives-built `DeferredAction`):
+    /// the domain's fields as given (omitted when empty), the struct types without `EIP712Domain`
+    /// (the domain object implies it), the message as is.
+    pub fn from_alloy(t: &AlloyTypedData) -> Result<Self, TypedDataError> {
+        let d = &t.domain;
+        let chain_id = d
+            .chain_id
+            .map(|c| u64::try_from(c).map_err(|_| TypedDataError(format!("domain.chainId {c} exceeds 64 bits"))))
+            .transpose()?;
+        let domain = TypedDataDomain {
+            name: d.name.as_ref().map(|n| n.to_string()),
+            version: d.version.as_ref().map(|v| v.to_string()),
+            chain_id,
+            verifying_contract: d.verifying_contract,
+            salt: d.salt,
+        };
+        let types_json = serde_json::to_value(&t.resolver).map_err(|e| TypedDataError(e.to_string()))?;
+        let mut types: BTreeMap<String, Vec<TypedDataField>> =
+            serde_json::from_value(types_json).map_err(|e| TypedDataError(e.to_string()))?;
+        types.remove("EIP712Domain");
+        Ok(Self {
+            domain: (domain != TypedDataDomain::default()).then_some(domain),
+            types,
+            primary_type: t.primary_type.clone(),
+            message: t.message.clone(),
+        })
+    }
+
     /// The same typed data as alloy's dynamic EIP-712 value (for hashing and signing).
     pub fn to_alloy(&self) -> Result<AlloyTypedData, TypedDataError> {
         let mut value = serde_json::to_value(self).map_err(|e| TypedDataError(e.to_string()))?;
@@ -100,5 +128,88 @@ impl TypedData {
     /// `eth_signTypedData_v4` compute it.
     pub fn signing_hash(&self) -> Result<B256, TypedDataError> {
         self.to_alloy()?.eip712_signing_hash().map_err(|e| TypedDataError(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::{Address, Bytes, U256};
+    use keyward_primitives::mav2::DeferredAction;
+    use serde_json::{Value, json};
+    use std::path::PathBuf;
+
+    fn vector_cases() -> Vec<Value> {
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../vendor/shared/vectors/eip712-deferred-action.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let v: Value = serde_json::from_str(&text).unwrap();
+        v["cases"].as_array().unwrap().clone()
+    }
+
+    fn dec(v: &Value) -> U256 {
+        v.as_str().unwrap().parse().unwrap()
+    }
+
+    /// The wire typed data of a primitives `DeferredAction` hashes to the primitives digest and to
+    /// the vector's (account-kit's) digest, and has the vector's shape.
+    #[test]
+    fn deferred_action_typed_data_hashes_to_the_primitives_digest() {
+        let mut checked = 0;
+        for case in vector_cases() {
+            let (i, e) = (&case["input"], &case["expected"]);
+            let name = case["name"].as_str().unwrap();
+            let (chain_id, account, action) = match i["kind"].as_str().unwrap() {
+                "typedData" => {
+                    let action = DeferredAction::build(
+                        dec(&i["nonce"]),
+                        dec(&i["deadline"]).to(),
+                        i["call"].as_str().unwrap().parse::<Bytes>().unwrap(),
+                    )
+                    .unwrap();
+                    (dec(&i["chainId"]).to::<u64>(), i["account"].as_str().unwrap().parse::<Address>().unwrap(), action)
+                }
+                _ => {
+                    let m = &e["typedData"]["message"];
+                    let action = DeferredAction::build(
+                        dec(&m["nonce"]),
+                        dec(&m["deadline"]).to(),
+                        m["call"].as_str().unwrap().parse::<Bytes>().unwrap(),
+                    )
+                    .unwrap();
+                    (dec(&i["chainId"]).to::<u64>(), e["account"].as_str().unwrap().parse::<Address>().unwrap(), action)
+                }
+            };
+            let digest = action.digest(chain_id, account);
+            assert_eq!(digest, e["digest"].as_str().unwrap().parse::<B256>().unwrap(), "{name}: primitives digest");
+            let wire = TypedData::from_alloy(&action.typed_data(chain_id, account)).unwrap();
+            assert_eq!(wire.signing_hash().unwrap(), digest, "{name}: wire signing hash");
+            // The shape the Wallet API has always answered: a numeric chainId, no EIP712Domain type,
+            // minimal-hex integers in the message.
+            let v = serde_json::to_value(&wire).unwrap();
+            assert_eq!(v["domain"], json!({"chainId": chain_id, "verifyingContract": account.to_checksum(None)}));
+            assert_eq!(v["types"], e["typedData"]["types"], "{name}: types");
+            assert_eq!(v["primaryType"], "DeferredAction");
+            assert_eq!(
+                v["message"],
+                json!({
+                    "nonce": format!("{:#x}", action.nonce),
+                    "deadline": format!("{:#x}", action.deadline_secs()),
+                    "call": action.call.to_string(),
+                }),
+                "{name}: message"
+            );
+            checked += 1;
+        }
+        assert_eq!(checked, 21);
+    }
+
+    #[test]
+    fn empty_domain_is_omitted_and_big_chain_ids_refused() {
+        let mut t = DeferredAction::build(U256::ZERO, 0, Bytes::new()).unwrap().typed_data(1, Address::ZERO);
+        t.domain = Default::default();
+        assert_eq!(TypedData::from_alloy(&t).unwrap().domain, None);
+        t.domain.chain_id = Some(U256::from(u64::MAX) + U256::from(1));
+        assert!(TypedData::from_alloy(&t).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! Deferred actions (§8): the EIP-712 `DeferredAction` the granting validation signs, the
 //! signature prefix of the user operation that carries it, and the SDK's hand-off blobs (§8.5).
 
+use alloy::dyn_abi::TypedData;
 use alloy::primitives::{Address, B256, Bytes, FixedBytes, U256, aliases::U48};
 use alloy::sol_types::{Eip712Domain, SolStruct};
 
@@ -9,7 +10,7 @@ use super::modules::MAX_UINT48;
 
 alloy::sol! {
     /// `DeferredAction(uint256 nonce,uint48 deadline,bytes call)` (§8.1).
-    #[derive(Debug, PartialEq, Eq)]
+    #[derive(Debug, PartialEq, Eq, serde::Serialize)]
     struct DeferredAction {
         uint256 nonce;
         uint48 deadline;
@@ -69,6 +70,13 @@ impl DeferredAction {
     /// The EIP-712 digest the SMA owner signs directly (no ReplaySafeHash wrapping).
     pub fn digest(&self, chain_id: u64, account: Address) -> B256 {
         self.eip712_signing_hash(&Self::domain(chain_id, account))
+    }
+
+    /// The typed data the owner signs (`eth_signTypedData_v4`): this struct, its type and the
+    /// domain of [`Self::digest`], so its EIP-712 hash is that digest. Its `types` include
+    /// `EIP712Domain`; the message's integers are hex strings.
+    pub fn typed_data(&self, chain_id: u64, account: Address) -> TypedData {
+        TypedData::from_struct(self, Some(Self::domain(chain_id, account)))
     }
 
     /// The deadline as `u64`.

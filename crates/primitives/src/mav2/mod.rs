@@ -6,7 +6,7 @@
 //! - [`abi`]: `sol!` bindings of the account, factory and module functions.
 //! - [`modules`]: module addresses and `onInstall` data; hook entries.
 //! - [`install`]: `installValidation` / `uninstallValidation` calldata.
-//! - [`permissions`]: Wallet-API permissions and their compilation to `installValidation`.
+//! - [`permissions`]: session permissions (kinds, rules, compilation to `installValidation`, context).
 //! - [`deferred`]: deferred actions (EIP-712 typed data, signature prefix, SDK hand-off blobs).
 //! - [`factory`]: the Semi-Modular Account factory call and `initCode`.
 //! - [`scope`]: the scope precheck of calls against a session's permissions.

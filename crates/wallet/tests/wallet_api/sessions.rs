@@ -8,11 +8,11 @@ use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use keyward_api::wallet::{
-    Call, CreateSessionParams, KeyType, PermissionsCapability, PrepareCallsCapabilities, PrepareCallsParams,
-    PrepareCallsResult, SendCallsCapabilities, SessionKey, SessionSignatureRequest, StatusCode, WalletApiClient,
+    Call, CreateSessionParams, KeyType, Permission, PermissionsCapability, PrepareCallsCapabilities,
+    PrepareCallsParams, PrepareCallsResult, SendCallsCapabilities, SessionKey, SessionSignatureRequest, StatusCode,
+    WalletApiClient,
 };
 use keyward_contracts::bindings::{TestCounter, TestToken};
-use keyward_primitives::mav2::Permission;
 
 use crate::env::{ETH, Env, rpc_error, sign_prepared};
 
@@ -364,10 +364,12 @@ async fn a_key_installed_outside_the_api_acts_through_context_0x02() {
                 account: o.account,
                 session_key: key.address(),
                 entity_id: 100,
-                permissions: serde_json::from_value(serde_json::json!([
-                    { "type": "native-token-transfer", "data": { "allowance": "0x64" } },
-                    { "type": "contract-access", "data": { "address": counter } }]))
-                .unwrap(),
+                permissions: Permission::to_domain_list(
+                    &serde_json::from_value::<Vec<Permission>>(serde_json::json!([
+                        { "type": "native-token-transfer", "data": { "allowance": "0x64" } },
+                        { "type": "contract-access", "data": { "address": counter } }]))
+                    .unwrap(),
+                ),
                 expiry_sec: 0,
             },
             0,
