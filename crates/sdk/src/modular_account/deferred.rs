@@ -5,8 +5,9 @@
 use alloy::primitives::{B256, Bytes, U256};
 use alloy::signers::Signer;
 use keyward_primitives::mav2::deferred::{DeferredActionPrefix, DeferredError};
+use keyward_primitives::mav2::permissions::PermissionDeferredError;
 use keyward_primitives::mav2::signature::eoa_validation_data;
-use keyward_primitives::mav2::{InstallValidation, NonceKey, ValidationLocator};
+use keyward_primitives::mav2::{CompiledSession, InstallValidation, NonceKey, ValidationLocator};
 
 use super::{AccountError, ModularAccount, SignerEntity};
 
@@ -71,22 +72,36 @@ impl<S: Signer + Send + Sync> ModularAccount<S> {
         parallel_key: U256,
         sequence: u64,
     ) -> Result<DeferredSessionGrant, AccountError> {
-        let entity_id = install.validation.entity.entity_id;
-        let nonce = NonceKey::regular(parallel_key, entity_id, is_global, true)?.nonce(sequence);
-        let mut prefix = DeferredActionPrefix {
+        let compiled = CompiledSession { install: install.clone(), is_global, deadline };
+        self.grant_deferred_session(&compiled, parallel_key, sequence).await
+    }
+
+    /// The owner signs a grant installing a compiled session (from
+    /// [`super::SessionKeyValidation::compile`] or the permission compiler) in the first op of its
+    /// deferred key: the compiler's `DeferredAction` (nonce, deadline, install call) and its digest.
+    pub async fn grant_deferred_session(
+        &self,
+        compiled: &CompiledSession,
+        parallel_key: U256,
+        sequence: u64,
+    ) -> Result<DeferredSessionGrant, AccountError> {
+        let action = compiled.deferred_action(parallel_key, sequence).map_err(|e| match e {
+            PermissionDeferredError::Nonce(e) => AccountError::Nonce(e),
+            PermissionDeferredError::Deferred(e) => deferred_err(e),
+        })?;
+        let digest: B256 = action.digest(self.chain_id, self.address);
+        let signature = self.signer.sign_hash(&digest).await?;
+        let prefix = DeferredActionPrefix {
             inner_locator: ValidationLocator::regular(
                 self.signer_entity.entity_id,
                 self.signer_entity.is_global_validation,
                 false,
             ),
-            deadline,
-            call: install.calldata(),
-            deferred_signature: Bytes::new(),
+            deadline: action.deadline_secs(),
+            call: action.call,
+            deferred_signature: eoa_validation_data(&signature),
         };
-        let digest: B256 = prefix.typed_data(nonce).map_err(deferred_err)?.digest(self.chain_id, self.address);
-        let signature = self.signer.sign_hash(&digest).await?;
-        prefix.deferred_signature = eoa_validation_data(&signature);
-        Ok(DeferredSessionGrant { nonce, has_execution_hooks: install.has_execution_hooks(), prefix })
+        Ok(DeferredSessionGrant { nonce: action.nonce, has_execution_hooks: compiled.has_execution_hooks(), prefix })
     }
 }
 

@@ -1,12 +1,20 @@
 //! `installValidation` for a session key with any set of the account's hooks, and the matching
 //! `uninstallValidation` (account-formats.md §2.1, §10, §11.3, §11.6). The owner sends the calldata
 //! as an ordinary user operation (the account calls itself: no `execute` wrapping).
+//!
+//! The builder is a front for the primitives compiler: its convenience methods fill a
+//! [`SessionValidation`] (hooks by kind), and [`SessionKeyValidation::compile`] returns the
+//! compiler's [`CompiledSession`], so hook placement (entity ids, order, `execute`/`executeBatch`)
+//! is the one rule the Wallet API's sessions use too. Hooks given explicitly with
+//! [`SessionKeyValidation::hook`] (account-kit's low-level arguments) follow, as given.
 
 use alloy::primitives::{Address, Bytes, U256};
 use keyward_primitives::mav2::abi::{AllowlistInput, IModularAccount};
-use keyward_primitives::mav2::ids::{HALF_UINT32, MAX_SESSION_ENTITY_ID};
-use keyward_primitives::mav2::modules::{HookInstall, ModuleError, entity_uninstall_data, single_signer_install_data};
-use keyward_primitives::mav2::{InstallValidation, ModuleAddresses, Selector, UninstallValidation, ValidationConfig};
+use keyward_primitives::mav2::modules::{HookInstall, ModuleError, entity_uninstall_data, erc20_spend_limit};
+use keyward_primitives::mav2::permissions::{
+    CompiledSession, PermissionError, SessionHooks, SessionValidation, TimeRange, offset_entity_id,
+};
+use keyward_primitives::mav2::{InstallValidation, ModuleAddresses, Selector, UninstallValidation};
 
 use alloy::sol_types::SolCall;
 
@@ -19,7 +27,7 @@ pub enum HookKind {
     Execution,
 }
 
-/// One hook of a session's validation, with its own hook entity id (a namespace per hook module).
+/// One hook given explicitly, with its own hook entity id (a namespace per hook module).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SessionHook {
     /// TimeRange validation hook: valid in `[valid_after, valid_until]` (Unix seconds, 0 = open end).
@@ -97,159 +105,162 @@ pub enum InstallError {
     /// A scoped (non-global) session without selectors can call nothing.
     #[error("a non-global session needs at least one selector (or an allowlist, which adds execute/executeBatch)")]
     NoSelectors,
-    /// A hook's module data was rejected.
+    /// A hook set with the convenience methods was rejected by its module's encoder.
+    #[error("session hooks: {0}")]
+    Hooks(ModuleError),
+    /// A hook given explicitly was rejected by its module's encoder.
     #[error("hook {index}: {source}")]
     Hook {
-        /// Position of the hook.
+        /// Position of the hook in the installed list.
         index: usize,
         /// The encoder's error.
         source: ModuleError,
     },
+    /// Any other refusal of the compiler.
+    #[error(transparent)]
+    Compile(PermissionError),
+}
+
+impl From<PermissionError> for InstallError {
+    fn from(e: PermissionError) -> Self {
+        match e {
+            PermissionError::InvalidEntityId(id) => Self::InvalidEntityId(id),
+            PermissionError::ZeroSessionKey => Self::ZeroSessionKey,
+            PermissionError::ValidationConfigUnset => Self::NoSelectors,
+            PermissionError::Module(source) => Self::Hooks(source),
+            other => Self::Compile(other),
+        }
+    }
 }
 
 /// A session key's SingleSigner validation and its hooks (account-kit's low-level
-/// `installValidation` arguments). Hooks are installed in the order they are added.
+/// `installValidation` arguments).
 ///
-/// The convenience methods pick hook entity ids like Alchemy's `PermissionBuilder` (§11.3): the
-/// session id `E` for TimeRange, the value limit, the allowlist validation hook and the paymaster
-/// guard, and `E + 0x7fffffff` for the gas budget and the ERC-20 limits, so two hooks on one
-/// module never share state.
+/// The convenience methods ([`Self::time_range`], [`Self::native_token_limit`],
+/// [`Self::gas_limit`], [`Self::allowlist`], [`Self::erc20_spend_limits`],
+/// [`Self::paymaster_guard`]) ask for a hook by kind; the primitives compiler places it as
+/// Alchemy's `PermissionBuilder` does (§11.3): the session id `E` for TimeRange, the value limit,
+/// the allowlist validation hook and the paymaster guard, `E + 0x7fffffff` for the gas budget and
+/// the ERC-20 limits, in the builder's fixed order.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SessionKeyValidation {
-    /// The session's entity id (selects it in the nonce).
-    pub entity_id: u32,
-    /// The session key (SingleSigner signer).
-    pub session_key: Address,
-    /// Global validation: may call every function of the global pool (§3.1).
-    pub is_global: bool,
-    /// May validate ERC-1271 signatures and grant deferred actions (never set by the Wallet API).
-    pub is_signature_validation: bool,
-    /// Account selectors the session may call besides the global pool.
-    pub selectors: Vec<Selector>,
-    /// Hooks in installation order.
-    pub hooks: Vec<SessionHook>,
+    /// Entity, key, flags, selectors and the hooks by kind, as the compiler takes them.
+    pub validation: SessionValidation,
+    /// Hooks given with [`Self::hook`], installed after the placed ones, in the order added.
+    pub extra_hooks: Vec<SessionHook>,
 }
 
 impl SessionKeyValidation {
     /// A session validation with no hooks: user-op validation only, scoped unless made global.
     pub fn new(entity_id: u32, session_key: Address) -> Self {
         Self {
-            entity_id,
-            session_key,
-            is_global: false,
-            is_signature_validation: false,
-            selectors: Vec::new(),
-            hooks: Vec::new(),
+            validation: SessionValidation {
+                entity_id,
+                session_key,
+                is_global: false,
+                is_signature_validation: false,
+                selectors: Vec::new(),
+                hooks: SessionHooks::default(),
+            },
+            extra_hooks: Vec::new(),
         }
+    }
+
+    /// The session's entity id (selects it in the nonce).
+    pub fn entity_id(&self) -> u32 {
+        self.validation.entity_id
     }
 
     /// The hook entity id on a module that already has a hook of this session: `E + 0x7fffffff`.
     pub fn offset_entity_id(&self) -> u32 {
-        self.entity_id.wrapping_add(HALF_UINT32)
+        offset_entity_id(self.validation.entity_id)
     }
 
     /// Global validation (`isGlobal`): `execute`, `executeBatch`, installs, upgrades… (§3.1).
     pub fn global(mut self, is_global: bool) -> Self {
-        self.is_global = is_global;
+        self.validation.is_global = is_global;
         self
     }
 
     /// Also an ERC-1271 / deferred-action signer.
     pub fn signature_validation(mut self, enabled: bool) -> Self {
-        self.is_signature_validation = enabled;
+        self.validation.is_signature_validation = enabled;
         self
     }
 
     /// Adds account selectors.
     pub fn selectors(mut self, selectors: impl IntoIterator<Item = Selector>) -> Self {
         for s in selectors {
-            if !self.selectors.contains(&s) {
-                self.selectors.push(s);
+            if !self.validation.selectors.contains(&s) {
+                self.validation.selectors.push(s);
             }
         }
         self
     }
 
-    /// Adds `execute` and `executeBatch` to the selectors (scoped sessions calling other contracts).
+    /// Adds `execute` and `executeBatch` to the selectors (an allowlist adds them by itself).
     pub fn allow_execute(self) -> Self {
         self.selectors([execute_selector(), execute_batch_selector()])
     }
 
-    /// Adds any hook as given.
+    /// Adds a hook as given (its entity id, kind and data), after the placed ones.
     pub fn hook(mut self, hook: SessionHook) -> Self {
-        self.hooks.push(hook);
+        self.extra_hooks.push(hook);
         self
     }
 
     /// TimeRange validation hook at `E`.
-    pub fn time_range(self, valid_until: u64, valid_after: u64) -> Self {
-        let entity_id = self.entity_id;
-        self.hook(SessionHook::TimeRange { entity_id, valid_until, valid_after })
+    pub fn time_range(mut self, valid_until: u64, valid_after: u64) -> Self {
+        self.validation.hooks.time_range = Some(TimeRange { valid_until, valid_after });
+        self
     }
 
     /// Native value budget: NativeTokenLimit execution hook at `E`.
-    pub fn native_token_limit(self, limit: U256) -> Self {
-        let entity_id = self.entity_id;
-        self.hook(SessionHook::NativeTokenLimit { entity_id, kind: HookKind::Execution, limit })
+    pub fn native_token_limit(mut self, limit: U256) -> Self {
+        self.validation.hooks.native_value = Some(limit);
+        self
     }
 
     /// Gas budget in wei: NativeTokenLimit validation hook at `E + 0x7fffffff`.
-    pub fn gas_limit(self, limit: U256) -> Self {
-        let entity_id = self.offset_entity_id();
-        self.hook(SessionHook::NativeTokenLimit { entity_id, kind: HookKind::Validation, limit })
+    pub fn gas_limit(mut self, limit: U256) -> Self {
+        self.validation.hooks.gas_budget = Some(limit);
+        self
     }
 
-    /// Target / selector allowlist: Allowlist validation hook at `E`; adds `execute`/`executeBatch`.
-    pub fn allowlist(self, inputs: Vec<AllowlistInput>) -> Self {
-        let entity_id = self.entity_id;
-        self.allow_execute().hook(SessionHook::Allowlist { entity_id, kind: HookKind::Validation, inputs })
+    /// Target / selector allowlist: Allowlist validation hook at `E`; grants `execute`/`executeBatch`.
+    pub fn allowlist(mut self, inputs: Vec<AllowlistInput>) -> Self {
+        self.validation.hooks.allowlist.extend(inputs);
+        self
     }
 
     /// ERC-20 lifetime spend limits `(token, limit)`: Allowlist execution hook at `E + 0x7fffffff`.
-    pub fn erc20_spend_limits(self, limits: impl IntoIterator<Item = (Address, U256)>) -> Self {
-        let entity_id = self.offset_entity_id();
-        let inputs = limits
-            .into_iter()
-            .map(|(token, limit)| keyward_primitives::mav2::modules::erc20_spend_limit(token, limit))
-            .collect();
-        self.hook(SessionHook::Allowlist { entity_id, kind: HookKind::Execution, inputs })
+    pub fn erc20_spend_limits(mut self, limits: impl IntoIterator<Item = (Address, U256)>) -> Self {
+        let inputs = limits.into_iter().map(|(token, limit)| erc20_spend_limit(token, limit));
+        self.validation.hooks.erc20_limits.extend(inputs);
+        self
     }
 
     /// PaymasterGuard validation hook at `E`.
-    pub fn paymaster_guard(self, paymaster: Address) -> Self {
-        let entity_id = self.entity_id;
-        self.hook(SessionHook::PaymasterGuard { entity_id, paymaster })
+    pub fn paymaster_guard(mut self, paymaster: Address) -> Self {
+        self.validation.hooks.paymaster_guard = Some(paymaster);
+        self
+    }
+
+    /// The compiler's output for these modules: `installValidation` arguments (placed hooks, then
+    /// the explicit ones), whether the validation is global, and its deadline (the TimeRange's end).
+    pub fn compile(&self, modules: &ModuleAddresses) -> Result<CompiledSession, InstallError> {
+        let mut compiled = self.validation.compile(modules)?;
+        for hook in &self.extra_hooks {
+            let index = compiled.install.hooks.len();
+            let entry = hook.to_hook_install(modules).map_err(|source| InstallError::Hook { index, source })?;
+            compiled.install.hooks.push(entry);
+        }
+        Ok(compiled)
     }
 
     /// The `installValidation` arguments for these modules.
     pub fn to_install(&self, modules: &ModuleAddresses) -> Result<InstallValidation, InstallError> {
-        if self.entity_id == 0 || self.entity_id > MAX_SESSION_ENTITY_ID {
-            return Err(InstallError::InvalidEntityId(self.entity_id));
-        }
-        if self.session_key == Address::ZERO {
-            return Err(InstallError::ZeroSessionKey);
-        }
-        if !self.is_global && self.selectors.is_empty() {
-            return Err(InstallError::NoSelectors);
-        }
-        let hooks = self
-            .hooks
-            .iter()
-            .enumerate()
-            .map(|(index, h)| h.to_hook_install(modules).map_err(|source| InstallError::Hook { index, source }))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(InstallValidation {
-            validation: ValidationConfig::new(
-                modules.single_signer_validation,
-                self.entity_id,
-                self.is_global,
-                self.is_signature_validation,
-                true,
-            ),
-            selectors: self.selectors.clone(),
-            install_data: single_signer_install_data(self.entity_id, self.session_key),
-            hooks,
-        })
+        Ok(self.compile(modules)?.install)
     }
 }
 
@@ -273,4 +284,74 @@ pub fn encode_install_validation(install: &InstallValidation) -> Bytes {
 pub fn encode_uninstall_validation(install: &InstallValidation, modules: &ModuleAddresses) -> Bytes {
     let entity_id = install.validation.entity.entity_id;
     UninstallValidation::clearing_hooks(install, entity_uninstall_data(entity_id), modules).calldata()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyward_primitives::mav2::Permission;
+    use keyward_primitives::mav2::modules::allow_target;
+    use keyward_primitives::mav2::permissions::{PermissionCompiler, SessionRequest};
+
+    /// The builder's convenience methods and the Wallet-API compiler give the same bytes for the
+    /// same session (one placement rule).
+    #[test]
+    fn builder_matches_the_permission_compiler() {
+        let (key, target, token) =
+            (Address::with_last_byte(0x11), Address::with_last_byte(0x22), Address::with_last_byte(0x33));
+        let compiler = PermissionCompiler::mav2();
+        let request = SessionRequest {
+            account: Address::with_last_byte(0x44),
+            session_key: key,
+            entity_id: 9,
+            permissions: vec![
+                Permission::GasLimit { limit: U256::from(7) },
+                Permission::ContractAccess { address: target },
+                Permission::NativeTokenTransfer { allowance: U256::from(5) },
+                Permission::Erc20TokenTransfer { address: token, allowance: U256::from(3) },
+            ],
+            expiry_sec: 1_900_000_000,
+        };
+        let from_permissions = compiler.compile(&request, 0).unwrap();
+        let built = SessionKeyValidation::new(9, key)
+            .allowlist(vec![allow_target(target)])
+            .erc20_spend_limits([(token, U256::from(3))])
+            .allowlist(vec![keyward_primitives::mav2::modules::allow_selectors(
+                token,
+                vec![
+                    keyward_primitives::mav2::permissions::ERC20_APPROVE_SELECTOR,
+                    keyward_primitives::mav2::permissions::ERC20_TRANSFER_SELECTOR,
+                ],
+            )])
+            .gas_limit(U256::from(7))
+            .native_token_limit(U256::from(5))
+            .time_range(1_900_000_000, 0)
+            .compile(&compiler.modules)
+            .unwrap();
+        assert_eq!(built, from_permissions);
+        assert_eq!(built.deadline, 1_900_000_000);
+    }
+
+    #[test]
+    fn refusals_keep_their_names() {
+        let m = ModuleAddresses::mav2();
+        let key = Address::with_last_byte(1);
+        assert_eq!(SessionKeyValidation::new(0, key).global(true).compile(&m), Err(InstallError::InvalidEntityId(0)));
+        assert_eq!(
+            SessionKeyValidation::new(1, Address::ZERO).global(true).compile(&m),
+            Err(InstallError::ZeroSessionKey)
+        );
+        assert_eq!(SessionKeyValidation::new(1, key).compile(&m), Err(InstallError::NoSelectors));
+        let with_allowlist =
+            SessionKeyValidation::new(1, key).allowlist(vec![allow_target(Address::with_last_byte(2))]);
+        assert_eq!(
+            with_allowlist.to_install(&m).unwrap().selectors,
+            vec![execute_selector(), execute_batch_selector()]
+        );
+        let explicit = SessionKeyValidation::new(1, key)
+            .global(true)
+            .native_token_limit(U256::from(1))
+            .hook(SessionHook::TimeRange { entity_id: 1, valid_until: 1, valid_after: 2 });
+        assert!(matches!(explicit.compile(&m), Err(InstallError::Hook { index: 1, .. })), "{:?}", explicit.compile(&m));
+    }
 }

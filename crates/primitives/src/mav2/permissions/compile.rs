@@ -126,6 +126,12 @@ pub struct SessionHooks {
     pub paymaster_guard: Option<Address>,
 }
 
+/// The entity id of a session's second hook on one module: `E + 0x7fffffff` (gas budget, ERC-20
+/// limits), so it never shares state with the hook at `E`.
+pub const fn offset_entity_id(entity_id: u32) -> u32 {
+    entity_id.wrapping_add(HALF_UINT32)
+}
+
 impl SessionHooks {
     /// The hook entries of a session at entity `E`, in the `PermissionBuilder`'s order:
     /// `[TimeRange E] [NTL exec E] [Allowlist exec E'] [NTL validation E'] [Allowlist validation E]`,
@@ -133,7 +139,7 @@ impl SessionHooks {
     /// share state.
     pub fn place(&self, modules: &ModuleAddresses, entity_id: u32) -> Result<Vec<HookInstall>, ModuleError> {
         let e = entity_id;
-        let offset = e.wrapping_add(HALF_UINT32);
+        let offset = offset_entity_id(e);
         let mut hooks = Vec::new();
         if let Some(t) = self.time_range {
             hooks.push(HookInstall::time_range(modules, e, t.valid_until, t.valid_after)?);

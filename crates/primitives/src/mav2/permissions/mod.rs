@@ -21,7 +21,7 @@ mod rules;
 
 pub use compile::{
     CompiledSession, PermissionCompiler, PermissionDeferredError, SessionHooks, SessionRequest, SessionValidation,
-    TimeRange,
+    TimeRange, offset_entity_id,
 };
 pub use context::{ContextError, PermissionsContext};
 pub use kinds::{ERC20_APPROVE_SELECTOR, ERC20_TRANSFER_SELECTOR, Permission};
