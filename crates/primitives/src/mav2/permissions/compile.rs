@@ -251,3 +251,65 @@ impl PermissionCompiler {
         self.check(request.account, request.session_key, &request.permissions, request.expiry_sec, now)?.compile(e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mav2::modules::allow_target;
+
+    #[test]
+    fn one_check_compiles_at_any_entity_as_compile_does() {
+        let compiler = PermissionCompiler::mav2();
+        let mut request = SessionRequest {
+            account: Address::with_last_byte(1),
+            session_key: Address::with_last_byte(2),
+            entity_id: 1,
+            permissions: vec![
+                Permission::GasLimit { limit: U256::from(9) },
+                Permission::ContractAccess { address: Address::with_last_byte(3) },
+            ],
+            expiry_sec: 2_000_000_000,
+        };
+        let checked = compiler.check(request.account, request.session_key, &request.permissions, 2_000_000_000, 0);
+        let checked = checked.unwrap();
+        for e in [1, 77, MAX_SESSION_ENTITY_ID] {
+            request.entity_id = e;
+            assert_eq!(checked.compile(e), compiler.compile(&request, 0), "entity {e}");
+        }
+        assert_eq!(checked.compile(0), Err(PermissionError::InvalidEntityId(0)));
+    }
+
+    #[test]
+    fn hooks_are_placed_in_the_builder_order_at_e_and_its_offset() {
+        let m = ModuleAddresses::mav2();
+        let hooks = SessionHooks {
+            time_range: Some(TimeRange { valid_until: 10, valid_after: 0 }),
+            native_value: Some(U256::from(1)),
+            erc20_limits: vec![crate::mav2::modules::erc20_spend_limit(Address::with_last_byte(4), U256::from(2))],
+            gas_budget: Some(U256::from(3)),
+            allowlist: vec![allow_target(Address::with_last_byte(5))],
+            paymaster_guard: Some(Address::with_last_byte(6)),
+        };
+        let placed = hooks.place(&m, 7).unwrap();
+        let got: Vec<(Address, u32, bool)> = placed
+            .iter()
+            .map(|h| (h.config.entity.module, h.config.entity.entity_id, h.config.is_validation_hook))
+            .collect();
+        let off = offset_entity_id(7);
+        assert_eq!(off, 7 + HALF_UINT32);
+        assert_eq!(
+            got,
+            vec![
+                (m.time_range, 7, true),
+                (m.native_token_limit, 7, false),
+                (m.allowlist, off, false),
+                (m.native_token_limit, off, true),
+                (m.allowlist, 7, true),
+                (m.paymaster_guard, 7, true),
+            ]
+        );
+        assert_eq!(hooks.deadline(), 10);
+        assert!(hooks.grants_execute());
+        assert_eq!(SessionHooks::default().place(&m, 7).unwrap(), vec![]);
+    }
+}
