@@ -17,7 +17,12 @@ pub fn rpc_url() -> String {
 pub async fn dev_contracts(client: &BundlerClient) -> anyhow::Result<AccountContracts> {
     let deployer = keyward_chain::dev_keys::dev_signer(keyward_chain::dev_keys::DEPLOYER_KEY_INDEX)?.address();
     let deployment = Deployment::keyward(deployer);
-    let contracts = AccountContracts::from(&deployment);
+    let contracts = AccountContracts {
+        entry_point: deployment.entry_point,
+        factory: deployment.factory,
+        semi_modular_account_impl: deployment.sma_impl,
+        modules: deployment.modules,
+    };
     for (name, at) in
         [("AccountFactory", contracts.factory), ("SingleSigner", contracts.modules.single_signer_validation)]
     {

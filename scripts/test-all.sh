@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it: installs the third-party tools it needs (anvil, the
 # canonical EntryPoint oracle, solc, viem), checks the committed contract artifacts are
-# reproducible, runs every Rust test (embedded chain and anvil), then the third-party clients in
-# compat/ against a live `keyward dev`.
+# reproducible, checks formatting and clippy, runs every Rust test (embedded chain and anvil),
+# then the third-party clients in compat/ against a live `keyward dev`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +28,13 @@ fi
 
 step "contract ABI surface: selectors, interface ids, topics, storage layout, canonical ABI"
 CANONICAL_AA="$PWD/tools/node_modules/@account-abstraction/contracts" node contracts/check.mjs | tail -n 3
+
+step "vendored copies of ../shared (test vectors, spec, MAv2 factory code) are current"
+bash scripts/check-vendored.sh
+
+step "Rust formatting and lints (cargo fmt --check, clippy -D warnings)"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "Rust workspace: build and tests (embedded chain, anvil, SQLite and a throwaway PostgreSQL)"
 cargo build --workspace --all-targets --locked

@@ -17,8 +17,7 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
-use keyward_api::bundler::{BundlerApiServer, RpcUserOperation};
-use keyward_bundler::rpc::BundlerRpc;
+use keyward_api::bundler::RpcUserOperation;
 use keyward_bundler::{Bundler, BundlerConfig};
 use keyward_chain::{Chain, DevChain};
 use keyward_store::Store;
@@ -531,8 +530,14 @@ async fn run_backend(backend: Backend, args: &Args, dir: &std::path::Path) -> an
         .await
         .map_err(|e| anyhow::anyhow!("starting the bundler: {e}"))?;
     let dev: Arc<dyn DevChain> = h.chain.clone();
-    let mut module = keyward_server::eth::chain_module(chain, Some(dev));
-    module.merge(BundlerApiServer::into_rpc(BundlerRpc::new(bundler.clone()))).context("wiring the bundler RPC")?;
+    let module = keyward_server::services::Services {
+        chain: Some(chain),
+        dev: Some(dev),
+        bundler: Some(bundler.clone()),
+        ..Default::default()
+    }
+    .into_module()
+    .context("wiring the bundler RPC")?;
     let bundling = bundler.spawn();
     let (addr, server) =
         keyward_server::serve(SocketAddr::from(([127, 0, 0, 1], 0)), module).await.context("binding 127.0.0.1:0")?;

@@ -116,7 +116,8 @@ pub async fn build_bundle(
         let assumptions = Assumptions { delegate: c.authorization.as_ref().map(|a| a.address), nonce_sequence: None };
         match validate_user_op_with(chain, config, &c.op, assumptions).await {
             Ok(_) => {}
-            Err(RejectReason::Chain(e)) => return Err(ChainError::Transport(e)),
+            Err(RejectReason::Chain(e)) => return Err(e),
+            Err(RejectReason::Storage(e)) => return Err(ChainError::Internal(e)),
             Err(e) => {
                 bundle.rejected.push((c.hash, e.to_string()));
                 continue;

@@ -1,6 +1,8 @@
-//! Why the bundler refuses an operation, with its ERC-7769 JSON-RPC code.
+//! Why the bundler refuses an operation (each variant names its ERC-7769 JSON-RPC code, which
+//! `keyward-server` maps it to).
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, Bytes};
+use keyward_primitives::EntryPointRevert;
 use keyward_chain::ChainError;
 
 /// A refusal of `eth_sendUserOperation` / `eth_estimateUserOperationGas`.
@@ -9,9 +11,13 @@ pub enum RejectReason {
     /// The operation is malformed or a field is out of range (`-32602`).
     #[error("{0}")]
     InvalidFields(String),
-    /// Simulation failed with an account or factory `FailedOp` (`-32500`); the message is the AA reason.
+    /// Simulation refused the operation for a reason of its own (`-32500`), e.g. a stale nonce.
     #[error("{0}")]
     SimulationFailed(String),
+    /// The EntryPoint refused the operation in simulation (`-32500`): its `FailedOp`, with the
+    /// account's or factory's revert data.
+    #[error("{}", .0.describe())]
+    FailedOp(EntryPointRevert),
     /// The paymaster refused or failed validation (`-32501`).
     #[error("{reason}")]
     PaymasterRejected {
@@ -34,35 +40,55 @@ pub enum RejectReason {
     UnsupportedAggregator(Address),
     /// The operation's execution reverts in simulation (`-32521`).
     #[error("execution reverted: {0}")]
-    ExecutionReverted(String),
+    ExecutionReverted(ExecutionRevert),
     /// The account reported a signature failure (`-32507`).
     #[error("invalid account signature (validateUserOp returned SIG_VALIDATION_FAILED)")]
     InvalidSignature,
     /// The chain could not be asked (`-32603`): not the operation's fault.
     #[error("chain error: {0}")]
-    Chain(String),
+    Chain(ChainError),
+    /// The bundler's storage failed or holds something unreadable (`-32603`).
+    #[error("bundler storage: {0}")]
+    Storage(String),
+}
+
+/// How the execution of an operation reverted in simulation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecutionRevert {
+    /// The call reverted with this data (possibly empty).
+    Reverted(Bytes),
+    /// The simulation's record of the execution could not be read (the raw answer).
+    Unreadable(Bytes),
+}
+
+impl std::fmt::Display for ExecutionRevert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unreadable(raw) => write!(f, "the execution outcome could not be read ({raw})"),
+            Self::Reverted(data) => match alloy::sol_types::decode_revert_reason(data) {
+                Some(reason) => f.write_str(&reason),
+                None if data.is_empty() => f.write_str("the call reverted without data"),
+                None => write!(f, "revert data {data}"),
+            },
+        }
+    }
 }
 
 impl RejectReason {
-    /// The ERC-7769 JSON-RPC error code.
-    pub fn code(&self) -> i32 {
-        match self {
-            Self::InvalidFields(_) => -32602,
-            Self::SimulationFailed(_) => -32500,
-            Self::PaymasterRejected { .. } => -32501,
-            Self::RuleViolation(_) => -32502,
-            Self::OutOfTimeRange(_) => -32503,
-            Self::Throttled(_) => -32504,
-            Self::UnsupportedAggregator(_) => -32506,
-            Self::InvalidSignature => -32507,
-            Self::ExecutionReverted(_) => -32521,
-            Self::Chain(_) => -32603,
-        }
+    /// The raw revert data inside the refusal that no `Error(string)` explains (a custom error
+    /// of the account, a module or the factory), for a caller that can name it.
+    pub fn revert_data(&self) -> Option<&Bytes> {
+        let data = match self {
+            Self::FailedOp(EntryPointRevert::FailedOpWithRevert { inner, .. }) => inner,
+            Self::ExecutionReverted(ExecutionRevert::Reverted(data)) => data,
+            _ => return None,
+        };
+        (!data.is_empty() && alloy::sol_types::decode_revert_reason(data).is_none()).then_some(data)
     }
 }
 
 impl From<ChainError> for RejectReason {
     fn from(e: ChainError) -> Self {
-        Self::Chain(e.to_string())
+        Self::Chain(e)
     }
 }

@@ -9,11 +9,10 @@
 use alloy::primitives::{Bytes, U256};
 use alloy::rpc::types::state::AccountOverride;
 use alloy::sol_types::SolCall;
-use keyward_api::bundler::GasEstimate;
 use keyward_chain::Chain;
 use keyward_primitives::UserOperation;
 
-use crate::error::RejectReason;
+use crate::error::{ExecutionRevert, RejectReason};
 use crate::simulation::{simulate_handle_op_with, simulate_validation_with};
 use crate::validation::{Assumptions, ValidationConfig, assumed_state};
 
@@ -44,19 +43,31 @@ fn pre_verification_gas_bound(config: &ValidationConfig, mut op: UserOperation) 
     config.overheads.pre_verification_gas(&op.pack())
 }
 
-/// The revert reason of the probe's execution, if its call reverted (from `executionOutcome()`).
-fn execution_revert(target_success: bool, target_result: &Bytes) -> Option<String> {
+/// How the probe's execution reverted, if its call did (from `executionOutcome()`).
+fn execution_revert(target_success: bool, target_result: &Bytes) -> Option<ExecutionRevert> {
     if !target_success {
-        return Some(format!("the execution outcome could not be read ({target_result})"));
+        return Some(ExecutionRevert::Unreadable(target_result.clone()));
     }
     let outcome = executionOutcomeCall::abi_decode_returns(target_result).ok()?;
     if !outcome.executed || outcome.success {
         return None;
     }
-    let data = outcome.revertReason;
-    Some(alloy::sol_types::decode_revert_reason(&data).unwrap_or_else(|| {
-        if data.is_empty() { "the call reverted without data".into() } else { format!("revert data {data}") }
-    }))
+    Some(ExecutionRevert::Reverted(outcome.revertReason))
+}
+
+/// The gas limits estimation finds for an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GasEstimate {
+    /// Bundle overhead the operation must pay for.
+    pub pre_verification_gas: U256,
+    /// Gas limit of creation plus account validation.
+    pub verification_gas_limit: U256,
+    /// Gas limit of the execution call.
+    pub call_gas_limit: U256,
+    /// Gas limit of the paymaster's validation, when there is a paymaster.
+    pub paymaster_verification_gas_limit: Option<U256>,
+    /// Gas limit of the paymaster's postOp, when there is a paymaster.
+    pub paymaster_post_op_gas_limit: Option<U256>,
 }
 
 /// Estimates the gas fields of `op`. The signature may be a dummy of the right shape: accounts

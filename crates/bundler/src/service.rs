@@ -10,11 +10,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::eips::eip7702::{Authorization, SignedAuthorization};
+use alloy::eips::eip7702::SignedAuthorization;
 use alloy::primitives::{Address, B256, U256};
-use alloy::signers::Signature;
 use alloy::signers::local::PrivateKeySigner;
-use keyward_api::bundler::{BundlingMode, RpcAuthorization, RpcUserOperation};
 use keyward_chain::Chain;
 use keyward_primitives::UserOperation;
 use keyward_store::Store;
@@ -23,6 +21,7 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::bundle::{Candidate, build_bundle};
 use crate::error::RejectReason;
+use crate::submission::{BundlingMode, Submission};
 use crate::submit::{BundleFees, current_fees, sign_bundle};
 use crate::validation::{Assumptions, ValidationConfig, validate_user_op_with};
 
@@ -95,28 +94,25 @@ pub(crate) fn store_err(e: MempoolError) -> RejectReason {
         MempoolError::SenderCap { sender, cap } => RejectReason::Throttled(format!(
             "sender {sender} already has {cap} operations pending; wait for one to be included"
         )),
-        other => RejectReason::Chain(format!("mempool storage: {other}")),
+        other => RejectReason::Storage(other.to_string()),
     }
 }
 
-/// Converts and checks an `eip7702Auth`: it must be signed by the sender, for this chain (or
-/// any), at the sender's current account nonce.
+/// Checks an `eip7702Auth`: it must be signed by the sender, for this chain (or any), at the
+/// sender's current account nonce, and the sender must be an EOA.
 pub(crate) async fn check_authorization(
     chain: &dyn Chain,
     chain_id: u64,
     sender: Address,
-    auth: &RpcAuthorization,
-) -> Result<SignedAuthorization, RejectReason> {
+    signed: &SignedAuthorization,
+) -> Result<(), RejectReason> {
     let invalid = |m: String| RejectReason::InvalidFields(format!("eip7702Auth: {m}"));
-    if auth.chain_id != U256::ZERO && auth.chain_id != U256::from(chain_id) {
-        return Err(invalid(format!("chain id {} is not this chain's ({chain_id})", auth.chain_id)));
+    if signed.chain_id != U256::ZERO && signed.chain_id != U256::from(chain_id) {
+        return Err(invalid(format!("chain id {} is not this chain's ({chain_id})", signed.chain_id)));
     }
-    let y_parity = u8::try_from(auth.y_parity).map_err(|_| invalid("yParity must be 0 or 1".into()))?;
-    if y_parity > 1 {
+    if signed.y_parity() > 1 {
         return Err(invalid("yParity must be 0 or 1".into()));
     }
-    let unsigned = Authorization { chain_id: auth.chain_id, address: auth.address, nonce: auth.nonce.to() };
-    let signed = unsigned.into_signed(Signature::new(auth.r, auth.s, y_parity == 1));
     let authority = signed.recover_authority().map_err(|e| invalid(format!("signature does not recover: {e}")))?;
     if authority != sender {
         return Err(invalid(format!("signed by {authority}, not by the sender {sender}")));
@@ -129,7 +125,7 @@ pub(crate) async fn check_authorization(
     if !code.is_empty() && !code.starts_with(&[0xef, 0x01, 0x00]) {
         return Err(invalid("the sender is a contract, not an EOA".into()));
     }
-    Ok(signed)
+    Ok(())
 }
 
 impl Bundler {
@@ -182,19 +178,19 @@ impl Bundler {
     }
 
     /// Validates `rpc` and commits it to the mempool; returns its userOpHash.
-    pub async fn add(&self, rpc: RpcUserOperation, entry_point: Address) -> Result<B256, RejectReason> {
-        self.admit(rpc, entry_point, self.config.sender_cap).await
+    pub async fn add(&self, submission: Submission, entry_point: Address) -> Result<B256, RejectReason> {
+        self.admit(submission, entry_point, self.config.sender_cap).await
     }
 
     /// [`Bundler::add`] for an operation this server's wallet service prepared and submits, under
     /// [`BundlerConfig::wallet_sender_cap`].
-    pub async fn add_from_wallet(&self, rpc: RpcUserOperation, entry_point: Address) -> Result<B256, RejectReason> {
-        self.admit(rpc, entry_point, self.config.wallet_sender_cap).await
+    pub async fn add_from_wallet(&self, submission: Submission, entry_point: Address) -> Result<B256, RejectReason> {
+        self.admit(submission, entry_point, self.config.wallet_sender_cap).await
     }
 
     async fn admit(
         &self,
-        rpc: RpcUserOperation,
+        submission: Submission,
         entry_point: Address,
         sender_cap: usize,
     ) -> Result<B256, RejectReason> {
@@ -204,9 +200,12 @@ impl Bundler {
                 self.entry_point()
             )));
         }
-        let op = &rpc.op;
-        let delegate = match &rpc.eip7702_auth {
-            Some(a) => Some(check_authorization(self.chain.as_ref(), self.chain_id, op.sender, a).await?.address),
+        let op = &submission.op;
+        let delegate = match &submission.authorization {
+            Some(a) => {
+                check_authorization(self.chain.as_ref(), self.chain_id, op.sender, a).await?;
+                Some(a.address)
+            }
             None => None,
         };
         let nonce_sequence = self.nonce_assumption(op).await?;
@@ -217,7 +216,7 @@ impl Bundler {
             Assumptions { delegate, nonce_sequence },
         )
         .await?;
-        let op_json = serde_json::to_string(&rpc).map_err(|e| RejectReason::Chain(e.to_string()))?;
+        let op_json = serde_json::to_string(&submission).map_err(|e| RejectReason::Storage(e.to_string()))?;
         let record = OpRecord {
             hash: outcome.user_op_hash,
             chain_id: self.chain_id,
@@ -369,7 +368,7 @@ impl Bundler {
     /// fees sign to the same hash, so a transaction given up on earlier (e.g. one a crash kept
     /// from the node) can come back: its record is then put back to pending.
     pub(crate) async fn record_bundle(&self, rec: BundleRecord) -> Result<(), RejectReason> {
-        let err = |e: keyward_store::StoreError| RejectReason::Chain(format!("bundle storage: {e}"));
+        let err = |e: keyward_store::StoreError| RejectReason::Storage(e.to_string());
         if !self.store.record_bundle(&rec).await.map_err(err)? {
             self.store.mark_bundle(rec.tx_hash, BundleStatus::Pending).await.map_err(err)?;
         }
@@ -379,13 +378,21 @@ impl Bundler {
 
 /// Rebuilds a bundle candidate from its stored record.
 pub(crate) async fn candidate_of(r: &OpRecord, chain: &dyn Chain, chain_id: u64) -> Result<Candidate, String> {
-    let rpc: RpcUserOperation =
-        serde_json::from_str(&r.op_json).map_err(|e| format!("stored operation is unreadable: {e}"))?;
-    let authorization = match &rpc.eip7702_auth {
+    let stored = stored_submission(r).map_err(|e| e.to_string())?;
+    let authorization = match stored.authorization {
         // A delegation already live needs no authorization in the bundle.
-        Some(_) if !chain.code(rpc.op.sender).await.map(|c| c.is_empty()).unwrap_or(true) => None,
-        Some(a) => Some(check_authorization(chain, chain_id, rpc.op.sender, a).await.map_err(|e| e.to_string())?),
+        Some(_) if !chain.code(stored.op.sender).await.map(|c| c.is_empty()).unwrap_or(true) => None,
+        Some(a) => {
+            check_authorization(chain, chain_id, stored.op.sender, &a).await.map_err(|e| e.to_string())?;
+            Some(a)
+        }
         None => None,
     };
-    Ok(Candidate { hash: r.hash, op: rpc.op, authorization })
+    Ok(Candidate { hash: r.hash, op: stored.op, authorization })
+}
+
+/// The submission a mempool record holds.
+pub fn stored_submission(r: &OpRecord) -> Result<Submission, RejectReason> {
+    serde_json::from_str(&r.op_json)
+        .map_err(|e| RejectReason::Storage(format!("stored operation {} is unreadable: {e}", r.hash)))
 }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::B256;
-use keyward_api::bundler::BundlingMode;
 use keyward_store::{BundleRecord, BundleStatus};
 
 use crate::bundle::build_bundle;
 use crate::error::RejectReason;
 use crate::receipt::user_operation_receipt;
+use crate::submission::BundlingMode;
 use crate::service::{Bundler, SentBundle, candidate_of, now, store_err};
 use crate::submit::{BundleFees, current_fees, sign_bundle};
 
@@ -18,7 +18,7 @@ use crate::submit::{BundleFees, current_fees, sign_bundle};
 const UNKNOWN_GRACE_SECS: u64 = 5;
 
 fn bundle_err(e: impl std::fmt::Display) -> RejectReason {
-    RejectReason::Chain(format!("bundle storage: {e}"))
+    RejectReason::Storage(e.to_string())
 }
 
 impl Bundler {
@@ -93,7 +93,8 @@ impl Bundler {
             for hash in &b.op_hashes {
                 match user_operation_receipt(&receipt, ep, *hash) {
                     Some(r) => {
-                        let json = serde_json::to_string(&r).map_err(|e| RejectReason::Chain(e.to_string()))?;
+                        let json = serde_json::to_string(&crate::receipt::OpOutcome::from(&r))
+                            .map_err(|e| RejectReason::Storage(e.to_string()))?;
                         self.store
                             .mark_included(self.chain_id, ep, *hash, number, block_hash, &json)
                             .await

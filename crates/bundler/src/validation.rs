@@ -8,7 +8,7 @@ use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::rpc::types::state::{AccountOverride, StateOverride};
 use alloy::sol_types::SolValue;
-use keyward_chain::Chain;
+use keyward_chain::{Chain, ChainError};
 use keyward_primitives::entry_point::StakeInfo;
 use keyward_primitives::validation_data::ValidationData;
 use keyward_primitives::{ENTRY_POINT_V07, UserOperation};
@@ -128,12 +128,12 @@ pub fn check_fields(config: &ValidationConfig, op: &UserOperation) -> Result<(),
 /// Maps a simulation failure to the refusal a client sees.
 pub(crate) fn simulation_rejection(op: &UserOperation, e: SimulationError) -> RejectReason {
     match e {
-        SimulationError::Chain(c) => RejectReason::Chain(c.to_string()),
+        SimulationError::Chain(c) => RejectReason::Chain(c),
         SimulationError::Reverted(revert) => match (&op.paymaster, revert.reason()) {
             (Some(p), Some(reason)) if reason.starts_with("AA3") => {
                 RejectReason::PaymasterRejected { paymaster: p.paymaster, reason: revert.describe() }
             }
-            _ => RejectReason::SimulationFailed(revert.describe()),
+            _ => RejectReason::FailedOp(revert),
         },
     }
 }
@@ -188,7 +188,7 @@ pub async fn validate_user_op_with(
     let latest = chain
         .block_by_number(BlockNumberOrTag::Latest, false)
         .await?
-        .ok_or_else(|| RejectReason::Chain("the chain has no latest block".into()))?;
+        .ok_or_else(|| RejectReason::Chain(ChainError::BlockNotAvailable("the chain has no latest block".into())))?;
     let base_fee = u128::from(latest.header.base_fee_per_gas.unwrap_or_default());
     if op.max_fee_per_gas < base_fee {
         return Err(RejectReason::InvalidFields(format!(

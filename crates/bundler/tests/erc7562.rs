@@ -2,6 +2,7 @@
 //! Keyward ships passes with zero violations, and a test account that breaks one rule at a time is
 //! caught, each by the rule it breaks.
 
+use keyward_server::bundler::reject_code;
 use std::sync::Arc;
 
 use alloy::primitives::{Address, Bytes, U256};
@@ -310,7 +311,7 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn bundler_refuses_rule_breaking_ops_with_32502_and_accepts_clean_ones() {
-    use keyward_api::bundler::RpcUserOperation;
+    use keyward_bundler::Submission;
     use keyward_bundler::validation::validate_user_op;
     use keyward_bundler::{Bundler, BundlerConfig, RejectReason, ValidationConfig};
 
@@ -318,8 +319,8 @@ async fn bundler_refuses_rule_breaking_ops_with_32502_and_accepts_clean_ones() {
     let dir = temp_dir("admission");
     let store = keyward_store::Store::open_sqlite_file(&dir).await.unwrap();
     let bundler = Bundler::new(m.h.chain.clone(), store, m.h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
-    bundler.set_mode(keyward_api::bundler::BundlingMode::Manual);
-    let rpc = |op: UserOperation| RpcUserOperation { op, eip7702_auth: None };
+    bundler.set_mode(keyward_bundler::BundlingMode::Manual);
+    let rpc = Submission::new;
 
     // A session op with every hook kind: accepted.
     let a = m.account(eth(1)).await;
@@ -334,22 +335,22 @@ async fn bundler_refuses_rule_breaking_ops_with_32502_and_accepts_clean_ones() {
     let op = breaker_op(&m, breaker, 0, 1);
     let e = bundler.add(rpc(op.clone()), m.h.ep).await.unwrap_err();
     assert!(matches!(e, RejectReason::RuleViolation(_)), "{e:?}");
-    assert_eq!(e.code(), -32502);
+    assert_eq!(reject_code(&e), -32502);
     assert!(e.to_string().contains("TIMESTAMP") && e.to_string().contains("OP-011"), "{e}");
-    let rpc_err = keyward_bundler::rpc::rpc_error(e);
+    let rpc_err = keyward_server::bundler::rpc_error(e);
     assert_eq!(rpc_err.code(), -32502);
     let hash = op.hash(m.h.ep, m.chain_id);
     assert!(bundler.store().get_user_op(m.chain_id, m.h.ep, hash).await.unwrap().is_none(), "nothing stored");
     // An unassociated storage write: refused the same way.
     let e = bundler.add(rpc(breaker_op(&m, breaker, 0, 4)), m.h.ep).await.unwrap_err();
-    assert_eq!(e.code(), -32502, "{e}");
+    assert_eq!(reject_code(&e), -32502, "{e}");
     assert!(e.to_string().contains("STO-"), "{e}");
     // The same TIMESTAMP op passes validation with the rules off: the refusal is the rule check.
     let chain_dyn: &dyn keyward_chain::Chain = chain.as_ref();
     let off = ValidationConfig { erc7562: false, ..ValidationConfig::default() };
     validate_user_op(chain_dyn, &off, &op).await.expect("valid apart from ERC-7562");
     let on = ValidationConfig::default();
-    assert_eq!(validate_user_op(chain_dyn, &on, &op).await.unwrap_err().code(), -32502);
+    assert_eq!(reject_code(&validate_user_op(chain_dyn, &on, &op).await.unwrap_err()), -32502);
     // The clean mode of the same account is accepted by the service.
     bundler.add(rpc(breaker_op(&m, breaker, 0, 0)), m.h.ep).await.expect("clean mode accepted");
     std::fs::remove_dir_all(&dir).unwrap();

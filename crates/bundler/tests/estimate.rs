@@ -1,10 +1,11 @@
 //! Gas estimation: operations filled with the estimates are accepted and included, the call gas
 //! estimate tracks what the execution really used, and reverting executions are reported.
 
+use keyward_server::bundler::reject_code;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolValue};
-use keyward_api::bundler::GasEstimate;
+use keyward_bundler::estimate::GasEstimate;
 use keyward_bundler::estimate::estimate_user_op_gas;
 use keyward_bundler::validation::Assumptions;
 use keyward_bundler::{ValidationConfig, validate_user_op};
@@ -120,7 +121,7 @@ async fn a_reverting_execution_is_reported() {
     let err = estimate_user_op_gas(h.chain.as_ref(), &ValidationConfig::default(), &op, Assumptions::default())
         .await
         .unwrap_err();
-    assert_eq!(err.code(), -32521);
+    assert_eq!(reject_code(&err), -32521);
     assert!(err.to_string().contains("TestCounter: failed"), "{err}");
 }
 
@@ -152,5 +153,5 @@ async fn a_run_once_execution_is_estimated_and_included() {
     let err = estimate_user_op_gas(m.h.chain.as_ref(), &ValidationConfig::default(), &again, Assumptions::default())
         .await
         .unwrap_err();
-    assert_eq!(err.code(), -32521, "{err}");
+    assert_eq!(reject_code(&err), -32521, "{err}");
 }

@@ -2,12 +2,13 @@
 //! retries, replacement fees, per-sender cap, nonce sequencing), bundling and tracking to
 //! inclusion, and recovery from a store left by a crash.
 
+use keyward_server::bundler::reject_code;
 use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
-use keyward_api::bundler::{BundlingMode, RpcUserOperation};
+use keyward_bundler::{BundlingMode, Submission};
 use keyward_bundler::{Bundler, BundlerConfig, RejectReason};
 use keyward_primitives::UserOperation;
 use keyward_store::{OpStatus, Store};
@@ -65,11 +66,11 @@ async fn env_with(backend: Backend, name: &str, config: BundlerConfig) -> Env {
 }
 
 impl Env {
-    async fn op(&self, nonce: U256, edit: impl FnOnce(&mut UserOperation)) -> RpcUserOperation {
+    async fn op(&self, nonce: U256, edit: impl FnOnce(&mut UserOperation)) -> Submission {
         let mut op = ops::op(self.account, nonce, count_call(self.counter));
         edit(&mut op);
         self.h.sign(&mut op, &self.owner).await;
-        RpcUserOperation { op, eip7702_auth: None }
+        Submission::new(op)
     }
 
     /// Tracks until `hash` is included (a node may report the receipt a moment after accepting).
@@ -121,7 +122,7 @@ async fn replacement_needs_ten_percent_more_on_both_fees(backend: Backend) {
         })
         .await;
     let err = e.bundler.add(cheap, e.h.ep).await.unwrap_err();
-    assert_eq!(err.code(), -32602);
+    assert_eq!(reject_code(&err), -32602);
     assert!(err.to_string().contains("replacement underpriced"), "{err}");
     let better = e
         .op(U256::ZERO, |op| {
@@ -150,7 +151,7 @@ async fn nonce_sequencing_and_sender_cap(backend: Backend) {
     }
     // A fifth pending op from the same sender is throttled.
     let err = e.bundler.add(e.op(U256::from(4), |_| {}).await, e.h.ep).await.unwrap_err();
-    assert_eq!(err.code(), -32504, "{err}");
+    assert_eq!(reject_code(&err), -32504, "{err}");
     // A gap is refused before anything else.
     let e2 = env(backend, "gap").await;
     let err = e2.bundler.add(e2.op(U256::from(1), |_| {}).await, e2.h.ep).await.unwrap_err();
@@ -204,7 +205,7 @@ async fn a_restart_resumes_from_the_store(backend: Backend) {
             {
                 let mut op = ops::op(e.account, U256::from(1), count_call(e.counter));
                 e.h.sign(&mut op, &e.owner).await;
-                RpcUserOperation { op, eip7702_auth: None }
+                Submission::new(op)
             },
             e.h.ep,
         )
@@ -338,7 +339,7 @@ async fn stuck_bundle_is_replaced_with_higher_fees() {
 #[tokio::test]
 async fn rundler_max_priority_fee_is_the_bundlers_own_fee() {
     use keyward_api::bundler::BundlerApiServer;
-    use keyward_bundler::rpc::BundlerRpc;
+    use keyward_server::bundler::BundlerRpc;
 
     let e = env(Backend::Embedded, "rundler-fee").await;
     let tip = e.h.chain.max_priority_fee_per_gas().await.unwrap();

@@ -1,6 +1,7 @@
 //! Validation by simulation on the embedded chain (and once on anvil): good operations are
 //! accepted with their facts, bad ones refused with the right ERC-7769 code and a clear message.
 
+use keyward_server::bundler::reject_code;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolValue;
@@ -82,7 +83,7 @@ async fn bad_signature_is_32507() {
     s.h.sign(&mut op, &PrivateKeySigner::random()).await;
     let err = s.validate(&op).await.unwrap_err();
     assert_eq!(err, RejectReason::InvalidSignature);
-    assert_eq!(err.code(), -32507);
+    assert_eq!(reject_code(&err), -32507);
 }
 
 #[tokio::test]
@@ -91,7 +92,7 @@ async fn reverting_validation_is_32500_with_the_reason() {
     let mut op = s.signed(|_| {}).await;
     op.signature = Bytes::from_static(&[0xde, 0xad, 0xde, 0xad]);
     let err = s.validate(&op).await.unwrap_err();
-    assert_eq!(err.code(), -32500);
+    assert_eq!(reject_code(&err), -32500);
     assert_eq!(err.to_string(), "AA23 reverted: TestAccount: forced revert");
 }
 
@@ -100,7 +101,7 @@ async fn wrong_nonce_is_32500_aa25() {
     let s = setup(Harness::embedded()).await;
     let op = s.signed(|op| op.nonce = U256::from(5)).await;
     let err = s.validate(&op).await.unwrap_err();
-    assert_eq!((err.code(), err.to_string().as_str()), (-32500, "AA25 invalid account nonce"));
+    assert_eq!((reject_code(&err), err.to_string().as_str()), (-32500, "AA25 invalid account nonce"));
 }
 
 #[tokio::test]
@@ -115,7 +116,7 @@ async fn expired_or_expiring_window_is_32503() {
         sig.extend_from_slice(&until.to_be_bytes()[2..]);
         op.signature = sig.into();
         let err = s.validate(&op).await.unwrap_err();
-        assert_eq!(err.code(), -32503, "{err}");
+        assert_eq!(reject_code(&err), -32503, "{err}");
         assert!(err.to_string().starts_with(want), "{err}");
     }
 }
@@ -127,7 +128,7 @@ async fn paymaster_refusals_are_32501_naming_the_paymaster() {
     for (mode, want) in [(2u8, "AA33 reverted: TestPaymaster: validation reverted"), (3, "AA34")] {
         let op = s.signed(|op| with_paymaster(op, pm, mode)).await;
         let err = s.validate(&op).await.unwrap_err();
-        assert_eq!(err.code(), -32501, "{err}");
+        assert_eq!(reject_code(&err), -32501, "{err}");
         match err {
             RejectReason::PaymasterRejected { paymaster, reason } => {
                 assert_eq!(paymaster, pm);
@@ -163,7 +164,7 @@ async fn malformed_fields_are_32602_before_any_simulation() {
     for (edit, want) in cases {
         let op = s.signed(edit).await;
         let err = s.validate(&op).await.unwrap_err();
-        assert_eq!(err.code(), -32602, "{err}");
+        assert_eq!(reject_code(&err), -32602, "{err}");
         assert!(err.to_string().contains(want), "{err} should say {want}");
     }
 }
@@ -201,5 +202,5 @@ async fn insufficient_prefund_is_32500_aa21() {
     let mut op = ops::op(account, U256::ZERO, count_call(counter));
     h.sign(&mut op, &owner).await;
     let err = validate_user_op(h.chain.as_ref(), &ValidationConfig::default(), &op).await.unwrap_err();
-    assert_eq!((err.code(), err.to_string().as_str()), (-32500, "AA21 didn't pay prefund"));
+    assert_eq!((reject_code(&err), err.to_string().as_str()), (-32500, "AA21 didn't pay prefund"));
 }

@@ -9,8 +9,6 @@ use std::time::Duration;
 use alloy::hex;
 use alloy::primitives::{Address, U256};
 use anyhow::Context;
-use keyward_api::bundler::BundlerApiServer;
-use keyward_api::paymaster::PaymasterApiServer;
 use keyward_bundler::{Bundler, BundlerConfig};
 use keyward_chain::deploy::deploy_account_stack;
 use keyward_chain::dev_keys::{BUNDLER_KEY_INDEX, DEPLOYER_KEY_INDEX, dev_signer};
@@ -62,20 +60,25 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let deployment = deploy_stack(&chain).await?;
     let bundler = start_bundler(&chain, &store_dir).await?;
     let sponsorship = start_sponsorship(&dev, &bundler, &deployment, args.policies.as_deref()).await?;
-    let mut module = keyward_server::eth::chain_module(chain.clone() as Arc<dyn Chain>, Some(dev));
-    module
-        .merge(PaymasterApiServer::into_rpc(keyward_paymaster::PaymasterRpc::new(sponsorship.sponsor.clone())))
-        .context("wiring the ERC-7677 paymaster RPC")?;
     let _settling = keyward_paymaster::dev::spawn_settler(sponsorship.sponsor.clone(), Duration::from_secs(2));
-    module
-        .merge(BundlerApiServer::into_rpc(keyward_bundler::rpc::BundlerRpc::new(bundler.clone())))
-        .context("wiring the bundler RPC")?;
     let mut wallet_config = keyward_wallet::WalletConfig::new(deployment);
     wallet_config.sponsor = Some(Arc::new(keyward_paymaster::wallet::WalletSponsor(sponsorship.sponsor.clone())));
-    let wallet = keyward_wallet::Wallet::new(bundler.clone(), wallet_config)
-        .await
-        .map_err(|e| anyhow::anyhow!("starting the Wallet API: {e}"))?;
-    module.merge(keyward_wallet::WalletRpc::new(wallet).into_module()).context("wiring the Wallet API")?;
+    let wallet = keyward_wallet::Wallet::new(
+        chain.clone() as Arc<dyn Chain>,
+        bundler.store().clone(),
+        bundler.clone(),
+        wallet_config,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("starting the Wallet API: {e}"))?;
+    let module = keyward_server::services::Services {
+        chain: Some(chain.clone() as Arc<dyn Chain>),
+        dev: Some(dev),
+        bundler: Some(bundler.clone()),
+        sponsor: Some(sponsorship.sponsor.clone()),
+        wallet: Some(wallet),
+    }
+    .into_module()?;
     let _bundling = bundler.spawn();
     let addr = SocketAddr::new(args.host, args.port);
     let (bound, handle) =

@@ -1,11 +1,11 @@
 //! Gas sponsorship for Keyward: the verifying paymaster's signer, sponsorship policies (from a
 //! TOML file or the store), the spend ledger (reserve at prepare, settle from the receipt, release
-//! on failure or expiry; atomic under concurrency) and the ERC-7677 JSON-RPC methods.
+//! on failure or expiry; atomic under concurrency). Its JSON-RPC face (ERC-7677 `pm_*`) lives in
+//! `keyward-server`.
 //!
 //! - [`policy`]: a policy and the checks an operation must pass.
 //! - [`config`]: policies from TOML.
 //! - [`sponsor`]: [`Sponsor`], the API the wallet and the RPC call.
-//! - [`rpc`]: `pm_getPaymasterStubData` / `pm_getPaymasterData`.
 //! - [`deposit`]: the contract's EntryPoint deposit and signer.
 
 #![warn(missing_docs)]
@@ -17,12 +17,10 @@ pub mod config;
 pub mod deposit;
 pub mod dev;
 pub mod policy;
-pub mod rpc;
 pub mod sponsor;
 pub mod targets;
 pub mod wallet;
 
 pub use amount::Wei;
 pub use policy::{Policy, PolicyError};
-pub use rpc::PaymasterRpc;
 pub use sponsor::{Sponsor, SponsorConfig, SponsorError, SponsoredFields};

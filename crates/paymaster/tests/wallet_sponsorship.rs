@@ -62,7 +62,7 @@ impl Sponsored {
         let bundling = bundling.then(|| bundler.spawn());
         let mut config = WalletConfig::new(deployment);
         config.sponsor = Some(Arc::new(WalletSponsor(dev.sponsor.clone())));
-        let wallet = Wallet::new(bundler, config).await.unwrap();
+        let wallet = Wallet::new(h.chain.clone(), db.store.clone(), bundler, config).await.unwrap();
         let counter = h.counter().await;
         let chain_id = h.chain_id().await;
         let owner = PrivateKeySigner::random();
@@ -105,7 +105,7 @@ async fn prepare_calls_with_a_policy_sponsors_a_zero_eth_account() {
     let refusal = wallet.prepare_calls(prepare(limited.id.to_string())).await.unwrap_err();
     let e = refusal.to_string();
     assert!(e.contains(&limited.id.to_string()) && e.contains(&format!("{counter}")), "{e}");
-    let rpc = refusal.to_rpc();
+    let rpc = keyward_server::wallet::rpc_error(&refusal);
     assert_eq!(rpc.code(), -32000);
     let data: serde_json::Value = serde_json::from_str(rpc.data().expect("data").get()).unwrap();
     assert_eq!(data, json!({"policyId": limited.id.to_string(), "reason": "target-not-allowed"}));

@@ -64,7 +64,10 @@ impl Dev {
             .await
             .unwrap();
         let bundling = bundler.spawn();
-        let wallet = Wallet::new(bundler.clone(), WalletConfig::new(deployment)).await.unwrap();
+        let config = WalletConfig::new(deployment);
+        let wallet = Wallet::new(chain.clone() as Arc<dyn Chain>, bundler.store().clone(), bundler.clone(), config)
+            .await
+            .unwrap();
         let dev: Arc<dyn DevChain> = chain.clone();
         let module = keyward_server::services::Services {
             chain: Some(chain.clone() as Arc<dyn Chain>),

@@ -1,13 +1,30 @@
-//! Keyward's JSON-RPC server: one HTTP endpoint serving every namespace Keyward offers.
+//! Keyward's edge: one HTTP endpoint serving every JSON-RPC namespace Keyward offers. It is the
+//! only crate that knows jsonrpsee and the wire: requests come in as `keyward-api` types, are
+//! converted to the domain's types, answered by the domain services, and their typed errors are
+//! mapped here to codes and messages.
 //!
-//! Today: the `eth_*`, `net_*` and `web3_*` methods of a chain, and the anvil-compatible dev
-//! methods of the embedded chain.
+//! ```text
+//!   HTTP ─▶ envelope (ids) ─▶ CORS ─▶ params_errors ─▶ RpcModule (services::Services)
+//!                                                        ├─ eth      → keyward_chain::Chain
+//!                                                        ├─ bundler  → keyward_bundler::Bundler
+//!                                                        ├─ pm       → keyward_paymaster::Sponsor
+//!                                                        └─ wallet   → keyward_wallet::Wallet
+//! ```
+//!
+//! - [`services`]: the one module of an endpoint, built from the services a process runs.
+//! - [`eth`], [`bundler`], [`paymaster`], [`wallet`]: each namespace over its domain service,
+//!   with its error-to-code mapping ([`bundler::reject_code`], [`wallet::error_code`]).
+//! - [`envelope`], [`params_errors`]: the JSON-RPC envelope and precise parameter errors.
 
 #![warn(missing_docs)]
 
+pub mod bundler;
 pub mod envelope;
 pub mod errors;
 pub mod eth;
+pub mod paymaster;
+pub mod services;
+pub mod wallet;
 pub mod params_errors;
 
 use std::net::SocketAddr;

@@ -1,7 +1,6 @@
-//! Why a Wallet API request fails, with the spec's JSON-RPC codes (wallet-api.md §9).
+//! Why a Wallet API request fails (each variant names the spec's JSON-RPC code, wallet-api.md §9,
+//! which `keyward-server` maps it to).
 
-use jsonrpsee::types::ErrorObjectOwned;
-use keyward_api::wallet::codes;
 use keyward_bundler::RejectReason;
 use keyward_store::StoreError;
 
@@ -25,14 +24,14 @@ pub enum WalletError {
     /// A call id this server never issued (`5730`).
     #[error("unknown bundle id {0}")]
     UnknownCallId(String),
-    /// Refused by simulation, the bundler, a policy or the scope precheck (`-32000`); `data`
-    /// carries the bundler's ERC-7769 code when there is one.
+    /// Refused by simulation, the bundler, a policy or the scope precheck (`-32000`); the server
+    /// adds the bundler's ERC-7769 code to `data` when the bundler refused.
     #[error("{message}")]
     Rejected {
         /// What went wrong.
         message: String,
-        /// The bundler's error code, if the bundler refused.
-        bundler_code: Option<i32>,
+        /// The bundler's refusal, if the bundler refused.
+        by_bundler: Option<RejectReason>,
     },
     /// A gas policy refused to sponsor the operation (`-32000`, `data: {policyId, reason}` as the
     /// `pm_*` methods answer).
@@ -64,34 +63,7 @@ impl WalletError {
 
     /// A `-32000` error.
     pub fn rejected(message: impl Into<String>) -> Self {
-        Self::Rejected { message: message.into(), bundler_code: None }
-    }
-
-    /// The JSON-RPC error code.
-    pub fn code(&self) -> i32 {
-        match self {
-            Self::InvalidParams(_) => codes::INVALID_PARAMS,
-            Self::UnsupportedChain { .. } => codes::UNSUPPORTED_CHAIN,
-            Self::UnsupportedCapability(_) => codes::UNSUPPORTED_CAPABILITY,
-            Self::UnknownCallId(_) => codes::UNKNOWN_BUNDLE_ID,
-            Self::Rejected { .. } | Self::PolicyRejected { .. } | Self::Busy(_) => codes::INVALID_INPUT,
-            Self::Internal(_) => codes::INTERNAL,
-        }
-    }
-
-    /// The JSON-RPC error object.
-    pub fn to_rpc(&self) -> ErrorObjectOwned {
-        match self {
-            Self::Rejected { bundler_code: Some(c), .. } => {
-                ErrorObjectOwned::owned(self.code(), self.to_string(), Some(serde_json::json!({ "bundlerCode": c })))
-            }
-            Self::PolicyRejected { policy_id, reason, .. } => ErrorObjectOwned::owned(
-                self.code(),
-                self.to_string(),
-                Some(serde_json::json!({ "policyId": policy_id, "reason": reason })),
-            ),
-            _ => ErrorObjectOwned::owned::<()>(self.code(), self.to_string(), None),
-        }
+        Self::Rejected { message: message.into(), by_bundler: None }
     }
 }
 
@@ -110,19 +82,13 @@ impl From<keyward_chain::ChainError> for WalletError {
 impl From<RejectReason> for WalletError {
     fn from(e: RejectReason) -> Self {
         match e {
-            RejectReason::Chain(m) => Self::Internal(format!("chain: {m}")),
-            other => {
-                Self::Rejected { message: crate::revert::explain(&other.to_string()), bundler_code: Some(other.code()) }
-            }
+            RejectReason::Chain(e) => Self::Internal(format!("chain: {e}")),
+            RejectReason::Storage(m) => Self::Internal(format!("bundler storage: {m}")),
+            other => Self::Rejected { message: crate::revert::explain(&other), by_bundler: Some(other) },
         }
     }
 }
 
-impl From<WalletError> for ErrorObjectOwned {
-    fn from(e: WalletError) -> Self {
-        e.to_rpc()
-    }
-}
 
 /// Result of the wallet service.
 pub type WalletResult<T> = Result<T, WalletError>;

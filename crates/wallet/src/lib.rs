@@ -10,7 +10,7 @@
 //! - [`sign`] — `wallet_prepareSign`, `wallet_formatSign` (ERC-1271, ERC-6492).
 //! - [`capabilities`] — `wallet_getCapabilities`.
 //! - [`revert`] — names the custom errors inside revert data.
-//! - [`rpc`] — the jsonrpsee `WalletApiServer` over [`Wallet`] and [`error`] — the JSON-RPC codes.
+//! - [`error`] — why a request fails (its JSON-RPC face is `keyward-server`'s).
 #![warn(missing_docs)]
 
 pub mod accounts;
@@ -20,7 +20,6 @@ pub mod error;
 mod nonces;
 pub mod prepare;
 pub mod revert;
-pub mod rpc;
 pub mod send;
 pub mod service;
 pub mod sessions;
@@ -29,5 +28,4 @@ pub mod status;
 
 pub use config::{Sponsor, SponsorError, WalletConfig};
 pub use error::{WalletError, WalletResult};
-pub use rpc::WalletRpc;
 pub use service::{ResolvedAccount, Wallet};

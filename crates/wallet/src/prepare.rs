@@ -3,15 +3,11 @@
 //! remembered by userOpHash for `wallet_sendPreparedCalls`.
 
 use alloy::primitives::{Address, Bytes, U256};
-use keyward_api::bundler::RpcUserOperation;
 use keyward_api::wallet::{
     AuthorizationData, Call, Delegation, Eip7702AuthCapability, FeePayment, GasParam, GasParamsOverride, HexNumber,
     PrepareCallsCapabilities, PrepareCallsParams, PrepareCallsResult, PrepareDetails, PreparedAuthorization,
     PreparedCallItem, PreparedCalls, PreparedUserOpV07, SignatureRequest, UserOpV07, UserOperationDetails,
 };
-use keyward_bundler::estimate::estimate_user_op_gas;
-use keyward_bundler::submit::current_fees;
-use keyward_bundler::validation::Assumptions;
 use keyward_primitives::mav2::abi::{Call as BatchCall, encode_execute, encode_execute_batch, user_op_call_data};
 use keyward_primitives::mav2::signature::DUMMY_USER_OP_SIGNATURE;
 use keyward_primitives::{FactoryInit, UserOperation};
@@ -283,17 +279,16 @@ impl Wallet {
         let only_estimation = caps.paymaster_service.as_ref().is_some_and(|pm| pm.only_estimation == Some(true));
         let inner = account_call(account.address(), &calls)?;
         let has_hooks = acting.is_some_and(|a| a.has_execution_hooks);
-        let fees = current_fees(self.chain.as_ref()).await?;
+        let fees = self.pool.fees().await?;
         let mut op = UserOperation {
             sender: account.address(),
             nonce: chosen.nonce,
             factory,
             call_data: user_op_call_data(&inner, has_hooks),
             max_fee_per_gas: fees.max_fee_per_gas,
-            max_priority_fee_per_gas: fees.max_priority_fee_per_gas.max(self.config.validation.min_priority_fee),
+            max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
             ..Default::default()
         };
-        op.max_fee_per_gas = op.max_fee_per_gas.max(op.max_priority_fee_per_gas);
         let deferred_prefix = acting.and_then(|a| a.deferred_prefix());
         op.signature = match &deferred_prefix {
             Some(prefix) => prefix
@@ -306,13 +301,8 @@ impl Wallet {
         }
         // Estimated as if the account's pending operations of this key were included (the bundler
         // admits it under the same assumption).
-        let assumptions = Assumptions {
-            delegate: authorization.as_ref().map(|a| a.address),
-            nonce_sequence: self.bundler.nonce_assumption(&op).await.map_err(simulation_failed)?,
-        };
-        let estimate = estimate_user_op_gas(self.chain.as_ref(), &self.config.validation, &op, assumptions)
-            .await
-            .map_err(simulation_failed)?;
+        let delegate = authorization.as_ref().map(|a| a.address);
+        let estimate = self.pool.estimate(&op, delegate).await.map_err(simulation_failed)?;
         op.call_gas_limit = estimate.call_gas_limit.saturating_to();
         op.verification_gas_limit = estimate.verification_gas_limit.saturating_to();
         op.pre_verification_gas = estimate.pre_verification_gas;
@@ -400,26 +390,17 @@ impl Wallet {
     }
 
     /// Whether an op that sets `sender` up (deploys it through a factory, or delegates it with an
-    /// EIP-7702 authorization) is still waiting in the mempool: later ops depend on it.
+    /// EIP-7702 authorization) is still waiting in the pool: later ops depend on it.
     async fn setup_pending(&self, sender: Address) -> WalletResult<bool> {
-        let pending = self
-            .store
-            .unfinished_user_ops(self.chain_id, self.config.deployment.entry_point)
-            .await
-            .map_err(|e| WalletError::Internal(format!("mempool: {e}")))?;
-        Ok(pending.iter().any(|r| {
-            r.sender == sender
-                && serde_json::from_str::<RpcUserOperation>(&r.op_json)
-                    .is_ok_and(|o| o.eip7702_auth.is_some() || o.op.factory.is_some())
-        }))
+        Ok(self.pool.setup_pending(sender).await?)
     }
 }
 
 /// A refusal by simulation, as the wallet answers it (`simulation failed: …`).
 fn simulation_failed(e: keyward_bundler::RejectReason) -> WalletError {
     match WalletError::from(e) {
-        WalletError::Rejected { message, bundler_code } => {
-            WalletError::Rejected { message: format!("simulation failed: {message}"), bundler_code }
+        WalletError::Rejected { message, by_bundler } => {
+            WalletError::Rejected { message: format!("simulation failed: {message}"), by_bundler }
         }
         other => other,
     }

@@ -1,4 +1,4 @@
-//! Names the custom errors inside revert data (`AA23 reverted (revert data 0x…)`), from the ABIs of
+//! Names the custom errors inside a refusal's revert data (`AA23 reverted (revert data 0x…)`), from the ABIs of
 //! Keyward's compiled contracts, so a refusal says which hook or module refused and why.
 
 use std::collections::HashMap;
@@ -45,47 +45,16 @@ fn describe_depth(data: &[u8], depth: usize) -> Option<String> {
     Some(format!("{}({})", error.name, shown.join(", ")))
 }
 
-/// `message` with every `revert data 0x…` it contains followed by the errors' names.
-pub fn explain(message: &str) -> String {
-    let marker = "revert data 0x";
-    let Some(at) = message.find(marker) else { return message.to_string() };
-    let start = at + marker.len() - 2;
-    let end =
-        message[start + 2..].find(|c: char| !c.is_ascii_hexdigit()).map(|i| start + 2 + i).unwrap_or(message.len());
-    let Ok(data) = alloy::hex::decode(&message[start..end]) else { return message.to_string() };
-    match describe_revert(&data) {
-        Some(named) => format!("{}: {named}{}", &message[..end], &message[end..]),
-        None => message.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use alloy::primitives::keccak256;
-    use alloy::sol_types::SolValue;
-
-    fn selector(signature: &str) -> Vec<u8> {
-        keccak256(signature)[..4].to_vec()
-    }
-
-    #[test]
-    fn names_nested_errors_and_leaves_unknown_data_alone() {
-        let inner = selector("ExceededNativeTokenLimit()");
-        let mut outer = selector("PreUserOpValidationHookReverted(bytes24,bytes)");
-        outer.extend(
-            (alloy::primitives::FixedBytes::<24>::repeat_byte(0xab), alloy::primitives::Bytes::from(inner.clone()))
-                .abi_encode_params(),
-        );
-        let named = describe_revert(&outer).expect("known error");
-        assert!(named.starts_with("PreUserOpValidationHookReverted(0xabab"), "{named}");
-        assert!(named.ends_with("ExceededNativeTokenLimit())"), "{named}");
-        let message = format!("AA23 reverted (revert data {})", alloy::hex::encode_prefixed(&inner));
-        assert_eq!(
-            explain(&message),
-            format!("AA23 reverted (revert data {}: ExceededNativeTokenLimit())", alloy::hex::encode_prefixed(&inner))
-        );
-        assert_eq!(explain("AA23 reverted (revert data 0xdeadbeef)"), "AA23 reverted (revert data 0xdeadbeef)");
-        assert_eq!(explain("no data here"), "no data here");
+/// The refusal's message, with the custom error inside its revert data named after the data
+/// (`… (revert data 0x…: Name(args))`).
+pub fn explain(reason: &keyward_bundler::RejectReason) -> String {
+    let message = reason.to_string();
+    let Some(data) = reason.revert_data() else { return message };
+    match describe_revert(data) {
+        Some(named) => {
+            let hex = data.to_string();
+            message.replacen(&hex, &format!("{hex}: {named}"), 1)
+        }
+        None => message,
     }
 }

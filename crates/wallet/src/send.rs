@@ -3,8 +3,8 @@
 //! use; EIP-7702 authorization attached) and submits it to the bundler's durable mempool.
 //! Idempotent: the same signed operation always answers the same call id.
 
-use alloy::primitives::{Address, B256, Bytes, U64};
-use keyward_api::bundler::{RpcAuthorization, RpcUserOperation};
+use alloy::primitives::{Address, B256, Bytes};
+use keyward_bundler::Submission;
 use keyward_api::wallet::{
     AuthorizationData, Call, SendDetails, SendPreparedCallsParams, SendPreparedCallsResult, SignedAuthorization,
     SignedCallItem, SignedCalls, SignedUserOpV07, UserOperationDetails, call_id,
@@ -100,29 +100,16 @@ impl Wallet {
                 prepared.signer
             )));
         }
-        let eip7702_auth = self.check_authorization(&prepared, &op, auth)?;
+        let authorization = self.check_authorization(&prepared, &op, auth)?;
 
         let outer = eoa_user_op_signature(&sig);
         op.signature = if prepared.deferred { self.deferred_signature(&prepared, &outer).await? } else { outer };
 
-        let known = self
-            .store
-            .get_user_op(self.chain_id, ep, hash)
-            .await
-            .map_err(|e| WalletError::Internal(format!("mempool: {e}")))?
-            .is_some();
-        if !known
-            && let Err(e) = self.bundler.add_from_wallet(RpcUserOperation { op: op.clone(), eip7702_auth }, ep).await
-        {
+        let known = self.pool.state(hash).await?.is_some();
+        if !known && let Err(e) = self.pool.submit(Submission { op: op.clone(), authorization }).await {
             // A concurrent retry may have submitted it meanwhile (and it may even be included, so
             // this copy now fails its nonce check): then it is accepted all the same.
-            let now_known = self
-                .store
-                .get_user_op(self.chain_id, ep, hash)
-                .await
-                .map_err(|e| WalletError::Internal(format!("mempool: {e}")))?
-                .is_some();
-            if !now_known {
+            if self.pool.state(hash).await?.is_none() {
                 return Err(e.into());
             }
         }
@@ -176,7 +163,7 @@ impl Wallet {
         prepared: &PreparedRecord,
         op: &UserOperation,
         auth: Option<SignedAuthorization>,
-    ) -> WalletResult<Option<RpcAuthorization>> {
+    ) -> WalletResult<Option<alloy::eips::eip7702::SignedAuthorization>> {
         let expected: Option<AuthorizationData> = prepared
             .authorization_json
             .as_deref()
@@ -214,14 +201,7 @@ impl Wallet {
                         op.sender
                     )));
                 }
-                Ok(Some(RpcAuthorization {
-                    chain_id: unsigned.chain_id,
-                    address: unsigned.address,
-                    nonce: U64::from(unsigned.nonce),
-                    y_parity: U64::from(sig.v() as u64),
-                    r: sig.r(),
-                    s: sig.s(),
-                }))
+                Ok(Some(unsigned.into_signed(sig)))
             }
         }
     }

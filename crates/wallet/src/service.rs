@@ -8,7 +8,7 @@ use alloy::primitives::{Address, Bytes, U256};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use keyward_api::wallet::HexNumber;
-use keyward_bundler::Bundler;
+use keyward_bundler::pool::OperationPool;
 use keyward_chain::Chain;
 use keyward_contracts::Deployment;
 use keyward_primitives::entry_point::IEntryPoint;
@@ -62,7 +62,7 @@ pub struct Wallet {
     pub(crate) chain: Arc<dyn Chain>,
     pub(crate) chain_id: u64,
     pub(crate) store: Store,
-    pub(crate) bundler: Arc<Bundler>,
+    pub(crate) pool: Arc<dyn OperationPool>,
     pub(crate) config: WalletConfig,
 }
 
@@ -73,18 +73,22 @@ impl std::fmt::Debug for Wallet {
 }
 
 impl Wallet {
-    /// A wallet over `bundler` (its chain, its store and its mempool) with `config`.
-    pub async fn new(bundler: Arc<Bundler>, config: WalletConfig) -> WalletResult<Arc<Self>> {
-        let chain = bundler.chain().clone();
+    /// A wallet on `chain`, keeping its records in `store`, submitting operations to `pool`.
+    pub async fn new(
+        chain: Arc<dyn Chain>,
+        store: Store,
+        pool: Arc<dyn OperationPool>,
+        config: WalletConfig,
+    ) -> WalletResult<Arc<Self>> {
         let chain_id = chain.chain_id().await?;
-        if config.deployment.entry_point != bundler.entry_point() {
+        if config.deployment.entry_point != pool.entry_point() {
             return Err(WalletError::Internal(format!(
                 "the wallet's EntryPoint {} is not the bundler's {}",
                 config.deployment.entry_point,
-                bundler.entry_point()
+                pool.entry_point()
             )));
         }
-        Ok(Arc::new(Self { store: bundler.store().clone(), chain, chain_id, bundler, config }))
+        Ok(Arc::new(Self { store, chain, chain_id, pool, config }))
     }
 
     /// The chain id served.
@@ -121,23 +125,9 @@ impl Wallet {
     }
 
     /// The sequence the next operation of (`sender`, `key`) gets: after the onchain one and after
-    /// every operation of that key still waiting in the mempool.
+    /// every operation of that key still waiting in the pool.
     pub(crate) async fn next_sequence(&self, sender: Address, key: U256) -> WalletResult<u64> {
-        // The mempool first, the chain second: an operation included in between is then seen in
-        // one of the two (the tracker marks it included only after the chain has it).
-        let pending = self
-            .store
-            .unfinished_user_ops(self.chain_id, self.config.deployment.entry_point)
-            .await
-            .map_err(|e| WalletError::Internal(format!("mempool: {e}")))?;
-        let after_pending = pending
-            .iter()
-            .filter(|r| r.sender == sender && r.nonce_key == key)
-            .map(|r| r.nonce_seq.saturating_add(1))
-            .max()
-            .unwrap_or(0);
-        let onchain: u64 = (self.ep_nonce(sender, key).await? & U256::from(u64::MAX)).to();
-        Ok(onchain.max(after_pending))
+        self.pool.next_sequence(sender, key).await.map_err(WalletError::from)
     }
 
     /// `eth_call` of `call` on `to`, decoded; `None` when the call reverts or returns nothing usable.

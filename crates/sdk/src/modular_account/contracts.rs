@@ -16,20 +16,3 @@ pub struct AccountContracts {
     /// Validation and hook modules.
     pub modules: ModuleAddresses,
 }
-
-impl From<&keyward_contracts::Deployment> for AccountContracts {
-    fn from(d: &keyward_contracts::Deployment) -> Self {
-        Self {
-            entry_point: d.entry_point,
-            factory: d.factory,
-            semi_modular_account_impl: d.sma_impl,
-            modules: d.modules,
-        }
-    }
-}
-
-impl From<keyward_contracts::Deployment> for AccountContracts {
-    fn from(d: keyward_contracts::Deployment) -> Self {
-        Self::from(&d)
-    }
-}

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
-use keyward_api::bundler::BundlerApiServer;
 use keyward_bundler::{Bundler, BundlerConfig};
 use keyward_chain::deploy::deploy_account_stack;
 use keyward_chain::dev_keys::dev_signer;
@@ -48,7 +47,12 @@ impl Dev {
         let deployer = dev_signer(keyward_chain::dev_keys::DEPLOYER_KEY_INDEX).unwrap();
         chain.set_balance(deployer.address(), U256::from(100u64) * U256::from(ETH)).await.unwrap();
         let deployment = deploy_account_stack(chain.as_ref(), &deployer, U256::from(ETH)).await.unwrap();
-        let contracts = AccountContracts::from(&deployment);
+        let contracts = AccountContracts {
+            entry_point: deployment.entry_point,
+            factory: deployment.factory,
+            semi_modular_account_impl: deployment.sma_impl,
+            modules: deployment.modules,
+        };
         let h = Harness::on(chain.clone());
         let chain_id = h.chain_id().await;
         let mav2 = Mav2 {
@@ -69,8 +73,14 @@ impl Dev {
         let bundler =
             Bundler::new(chain.clone() as Arc<dyn Chain>, store, key, BundlerConfig::default()).await.unwrap();
         let dev: Arc<dyn DevChain> = chain.clone();
-        let mut module = keyward_server::eth::chain_module(chain.clone() as Arc<dyn Chain>, Some(dev));
-        module.merge(BundlerApiServer::into_rpc(keyward_bundler::rpc::BundlerRpc::new(bundler.clone()))).unwrap();
+        let module = keyward_server::services::Services {
+            chain: Some(chain.clone() as Arc<dyn Chain>),
+            dev: Some(dev),
+            bundler: Some(bundler.clone()),
+            ..Default::default()
+        }
+        .into_module()
+        .unwrap();
         let bundling = bundler.spawn();
         let (bound, handle) =
             keyward_server::serve(SocketAddr::from(([127, 0, 0, 1], 0)), module).await.expect("serve");

@@ -26,7 +26,8 @@ use keyward_contracts::bindings::TestCounter;
 use keyward_store::Store;
 use keyward_store::wallet::WalletCounts;
 use keyward_testkit::Harness;
-use keyward_wallet::{Wallet, WalletConfig, WalletRpc};
+use keyward_server::wallet::WalletRpc;
+use keyward_wallet::{Wallet, WalletConfig};
 
 /// One ether.
 pub const ETH: u128 = 1_000_000_000_000_000_000;
@@ -79,7 +80,7 @@ impl Env {
         let bundling = bundler.spawn();
         let mut config = WalletConfig::new(deployment);
         adjust(&mut config);
-        let wallet = Wallet::new(bundler.clone(), config).await.unwrap();
+        let wallet = Wallet::new(h.chain.clone(), bundler.store().clone(), bundler.clone(), config).await.unwrap();
         let mut module = RpcModule::new(());
         module.merge(WalletRpc::new(wallet.clone()).into_module()).unwrap();
         let (bound, server) = keyward_server::serve("127.0.0.1:0".parse().unwrap(), module).await.unwrap();

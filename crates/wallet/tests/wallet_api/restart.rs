@@ -40,7 +40,9 @@ async fn records_survive_a_restart() {
     let bundler =
         Bundler::new(env.h.chain.clone(), store, env.h.keys[8].clone(), BundlerConfig::default()).await.unwrap();
     let _bundling = bundler.spawn();
-    let again = Wallet::new(bundler, WalletConfig::new(env.deployment)).await.unwrap();
+    let again = Wallet::new(env.h.chain.clone(), bundler.store().clone(), bundler, WalletConfig::new(env.deployment))
+        .await
+        .unwrap();
     assert_eq!(again.get_calls_status(sent.id.clone()).await.unwrap().status, StatusCode::Confirmed);
     assert_eq!(again.send_prepared_calls(send).await.unwrap(), sent, "a late retry still gets its id");
     assert_eq!(again.request_account(by_signer(owner.address())).await.unwrap(), account);

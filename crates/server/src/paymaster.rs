@@ -1,4 +1,5 @@
-//! ERC-7677 over JSON-RPC: `pm_getPaymasterStubData` and `pm_getPaymasterData`.
+//! ERC-7677 over JSON-RPC: `pm_getPaymasterStubData` and `pm_getPaymasterData`, served by a
+//! [`Sponsor`].
 //!
 //! Errors: malformed parameters, a foreign EntryPoint or chain, a missing or malformed policy id
 //! ⇒ `-32602`; a policy refusal (unknown, disabled, expired, not yet active, exhausted, sender or
@@ -14,8 +15,8 @@ use keyward_api::bundler::UserOperationRequest;
 use keyward_api::paymaster::{PaymasterApiServer, PaymasterContext, PaymasterData, PaymasterStubData, SponsorInfo};
 use keyward_primitives::UserOperation;
 
-use crate::policy::PolicyError;
-use crate::sponsor::{Sponsor, SponsorError, SponsoredFields};
+use keyward_paymaster::policy::PolicyError;
+use keyward_paymaster::sponsor::{Sponsor, SponsorError, SponsoredFields};
 
 /// JSON-RPC code of invalid parameters.
 pub const INVALID_PARAMS: i32 = -32602;

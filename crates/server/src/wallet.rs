@@ -1,5 +1,5 @@
-//! The `WalletApiServer` implementation: each `wallet_*` method served by [`Wallet`], domain errors
-//! mapped to the spec's JSON-RPC codes.
+//! The Wallet API (`wallet_*`, ../shared/spec/wallet-api.md) served by a [`Wallet`]: each method
+//! wired to the service, its errors mapped to the spec's JSON-RPC codes (§9).
 
 use std::sync::Arc;
 
@@ -13,8 +13,40 @@ use keyward_api::wallet::{
     WalletApiServer, WalletCapabilities,
 };
 
-use crate::error::WalletError;
-use crate::service::Wallet;
+use jsonrpsee::types::ErrorObjectOwned;
+use keyward_api::wallet::codes;
+use keyward_wallet::{Wallet, WalletError};
+
+use crate::bundler::reject_code;
+
+/// The JSON-RPC code of a wallet error (wallet-api.md §9).
+pub fn error_code(e: &WalletError) -> i32 {
+    match e {
+        WalletError::InvalidParams(_) => codes::INVALID_PARAMS,
+        WalletError::UnsupportedChain { .. } => codes::UNSUPPORTED_CHAIN,
+        WalletError::UnsupportedCapability(_) => codes::UNSUPPORTED_CAPABILITY,
+        WalletError::UnknownCallId(_) => codes::UNKNOWN_BUNDLE_ID,
+        WalletError::Rejected { .. } | WalletError::PolicyRejected { .. } | WalletError::Busy(_) => {
+            codes::INVALID_INPUT
+        }
+        WalletError::Internal(_) => codes::INTERNAL,
+    }
+}
+
+/// A wallet error as its JSON-RPC error object: the bundler's code in `data.bundlerCode` when the
+/// bundler refused, `data: {policyId, reason}` for a gas policy's refusal.
+pub fn rpc_error(e: &WalletError) -> ErrorObjectOwned {
+    let data = match e {
+        WalletError::Rejected { by_bundler: Some(reason), .. } => {
+            Some(serde_json::json!({ "bundlerCode": reject_code(reason) }))
+        }
+        WalletError::PolicyRejected { policy_id, reason, .. } => {
+            Some(serde_json::json!({ "policyId": policy_id, "reason": reason }))
+        }
+        _ => None,
+    };
+    ErrorObjectOwned::owned(error_code(e), e.to_string(), data)
+}
 
 /// The Wallet API RPC handler.
 #[derive(Debug, Clone)]
@@ -40,7 +72,7 @@ fn log<T>(method: &str, r: Result<T, WalletError>) -> RpcResult<T> {
             WalletError::Internal(m) => tracing::warn!(method, error = %m, "wallet request failed"),
             other => tracing::debug!(method, error = %other, "wallet request refused"),
         }
-        e.to_rpc()
+        rpc_error(&e)
     })
 }
 

@@ -1,0 +1,156 @@
+//! The bundler as its clients see it: the narrow boundary the wallet service talks to (admit an
+//! operation, estimate one, where one is, the next nonce sequence of a key, whether an account is
+//! being set up, the fees to offer). [`Bundler`] implements it in process; a bundler in another
+//! process can implement it over ERC-4337 JSON-RPC.
+
+use alloy::primitives::{Address, B256, U256};
+use async_trait::async_trait;
+use keyward_primitives::UserOperation;
+use keyward_store::OpStatus;
+
+use crate::error::RejectReason;
+use crate::estimate::GasEstimate;
+use crate::receipt::OpOutcome;
+use crate::service::{Bundler, store_err, stored_submission};
+use crate::submission::Submission;
+use crate::submit::{BundleFees, current_fees};
+
+/// Where an operation is, as its submitter sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpState {
+    /// Waiting in the mempool.
+    Pending,
+    /// In a bundle transaction not yet mined.
+    InFlight {
+        /// The bundle transaction.
+        tx: B256,
+        /// The chain's latest block when it was sent.
+        sent_at_block: u64,
+    },
+    /// Included in a block.
+    Included {
+        /// The bundle transaction.
+        tx: B256,
+        /// The block's number.
+        block_number: u64,
+        /// The block's hash.
+        block_hash: B256,
+        /// The operation's own outcome.
+        outcome: Box<OpOutcome>,
+    },
+    /// Dropped or refused before inclusion; it will never be included.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl OpState {
+    /// Whether the operation may still be included.
+    pub fn is_unfinished(&self) -> bool {
+        matches!(self, Self::Pending | Self::InFlight { .. })
+    }
+}
+
+/// The operations of one chain and EntryPoint, as a client submits and follows them.
+#[async_trait]
+pub trait OperationPool: Send + Sync + std::fmt::Debug {
+    /// The EntryPoint served.
+    fn entry_point(&self) -> Address;
+    /// Validates `submission` and admits it durably; its userOpHash.
+    async fn submit(&self, submission: Submission) -> Result<B256, RejectReason>;
+    /// Gas limits of `op`, as if the operations pending before it were included and, for an
+    /// EOA about to be delegated by EIP-7702, its delegation to `delegate` were live.
+    async fn estimate(&self, op: &UserOperation, delegate: Option<Address>) -> Result<GasEstimate, RejectReason>;
+    /// Where the operation `hash` is; `None` when the pool never admitted it.
+    async fn state(&self, hash: B256) -> Result<Option<OpState>, RejectReason>;
+    /// The sequence the next operation of (`sender`, `key`) gets: after the chain's and after
+    /// every operation of that key still pending.
+    async fn next_sequence(&self, sender: Address, key: U256) -> Result<u64, RejectReason>;
+    /// Whether an operation that deploys `sender` (factory) or delegates it (EIP-7702) is pending.
+    async fn setup_pending(&self, sender: Address) -> Result<bool, RejectReason>;
+    /// The fees an operation should offer now.
+    async fn fees(&self) -> Result<BundleFees, RejectReason>;
+}
+
+#[async_trait]
+impl OperationPool for Bundler {
+    fn entry_point(&self) -> Address {
+        Bundler::entry_point(self)
+    }
+
+    async fn submit(&self, submission: Submission) -> Result<B256, RejectReason> {
+        self.add_from_wallet(submission, Bundler::entry_point(self)).await
+    }
+
+    async fn estimate(&self, op: &UserOperation, delegate: Option<Address>) -> Result<GasEstimate, RejectReason> {
+        self.estimate_assuming(op, delegate).await
+    }
+
+    async fn state(&self, hash: B256) -> Result<Option<OpState>, RejectReason> {
+        let ep = Bundler::entry_point(self);
+        let Some(r) = self.store.get_user_op(self.chain_id, ep, hash).await.map_err(store_err)? else {
+            return Ok(None);
+        };
+        let state = match (r.status, r.bundle_tx) {
+            (OpStatus::Pending, _) | (OpStatus::Submitted, None) => OpState::Pending,
+            (OpStatus::Submitted, Some(tx)) => {
+                let sent_at_block = self
+                    .store
+                    .bundle_by_tx(tx)
+                    .await
+                    .map_err(|e| RejectReason::Storage(e.to_string()))?
+                    .map(|b| b.sent_at_block)
+                    .unwrap_or_default();
+                OpState::InFlight { tx, sent_at_block }
+            }
+            (OpStatus::Failed | OpStatus::Dropped, _) => {
+                OpState::Failed { reason: r.failure.clone().unwrap_or_else(|| "dropped".into()) }
+            }
+            (OpStatus::Included, tx) => match (tx, r.block_number, r.block_hash, r.receipt_json.as_deref()) {
+                (Some(tx), Some(block_number), Some(block_hash), Some(json)) => {
+                    let outcome: OpOutcome = serde_json::from_str(json).map_err(|e| {
+                        RejectReason::Storage(format!("stored outcome of {hash} is unreadable: {e}"))
+                    })?;
+                    OpState::Included { tx, block_number, block_hash, outcome: Box::new(outcome) }
+                }
+                // Marked included without its block: treat as in flight until it is complete.
+                (tx, ..) => OpState::InFlight { tx: tx.unwrap_or_default(), sent_at_block: 0 },
+            },
+        };
+        Ok(Some(state))
+    }
+
+    async fn next_sequence(&self, sender: Address, key: U256) -> Result<u64, RejectReason> {
+        // The mempool first, the chain second: an operation included in between is then seen in
+        // one of the two (the tracker marks it included only after the chain has it).
+        let ep = Bundler::entry_point(self);
+        let after_pending = self
+            .store
+            .unfinished_user_ops(self.chain_id, ep)
+            .await
+            .map_err(store_err)?
+            .iter()
+            .filter(|r| r.sender == sender && r.nonce_key == key)
+            .map(|r| r.nonce_seq.saturating_add(1))
+            .max()
+            .unwrap_or(0);
+        let probe = UserOperation { sender, nonce: key << 64, ..Default::default() };
+        let onchain = crate::bundle::onchain_sequence(self.chain.as_ref(), ep, &probe).await?;
+        Ok(onchain.max(after_pending))
+    }
+
+    async fn setup_pending(&self, sender: Address) -> Result<bool, RejectReason> {
+        let ep = Bundler::entry_point(self);
+        let pending = self.store.unfinished_user_ops(self.chain_id, ep).await.map_err(store_err)?;
+        Ok(pending.iter().filter(|r| r.sender == sender).any(|r| {
+            stored_submission(r).is_ok_and(|s| s.authorization.is_some() || s.op.factory.is_some())
+        }))
+    }
+
+    async fn fees(&self) -> Result<BundleFees, RejectReason> {
+        let fees = current_fees(self.chain.as_ref()).await?;
+        let priority = fees.max_priority_fee_per_gas.max(self.config.validation.min_priority_fee);
+        Ok(BundleFees { max_fee_per_gas: fees.max_fee_per_gas.max(priority), max_priority_fee_per_gas: priority })
+    }
+}
