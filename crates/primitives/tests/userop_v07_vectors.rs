@@ -7,7 +7,7 @@ use keyward_primitives::{FactoryInit, PaymasterInit, UserOperation};
 use serde_json::Value;
 
 fn vectors() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/userop-v07-hash.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../vendor/shared/vectors/userop-v07-hash.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }

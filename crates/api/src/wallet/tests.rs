@@ -19,12 +19,12 @@ struct Capture {
 }
 
 fn spec_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/wallet-api.md")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../vendor/shared/spec/wallet-api.md")
 }
 
 /// Reads §12.4; shortened blobs `0x34fcd5be…(260 bytes)` keep their (valid hex) prefix.
 fn captures() -> Vec<Capture> {
-    let text = std::fs::read_to_string(spec_path()).expect("read ../shared/spec/wallet-api.md");
+    let text = std::fs::read_to_string(spec_path()).expect("read vendor/shared/spec/wallet-api.md");
     let section = text.split("### 12.4 Captured traffic").nth(1).expect("§12.4 present");
     let mut out = Vec::new();
     for entry in section.split("\n#### [").skip(1) {
