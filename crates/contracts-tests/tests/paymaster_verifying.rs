@@ -152,6 +152,9 @@ async fn sponsored_op_from_an_account_with_zero_eth_is_paid_from_the_deposit() {
     assert_eq!(m.balance(a.address).await, U256::ZERO);
 }
 
+/// Changes one field of an operation after it was signed.
+type EditOp = Box<dyn Fn(&mut UserOperation)>;
+
 #[tokio::test]
 async fn every_signed_field_changed_after_signing_is_refused_aa34() {
     let m = Mav2::embedded().await;
@@ -160,7 +163,7 @@ async fn every_signed_field_changed_after_signing_is_refused_aa34() {
     let a = m.account(U256::ZERO).await;
     let window = open_window(&m).await;
     let base = sponsored_owner_op(&m, &a, &pm, count_on(counter), window).await;
-    let edits: Vec<(&str, Box<dyn Fn(&mut UserOperation)>)> = vec![
+    let edits: Vec<(&str, EditOp)> = vec![
         ("callData", Box::new(move |o| o.call_data = count_on(Address::with_last_byte(0x43)))),
         ("callGasLimit", Box::new(|o| o.call_gas_limit += 1)),
         ("verificationGasLimit", Box::new(|o| o.verification_gas_limit += 1)),

@@ -3,7 +3,7 @@
 //! `createModularAccountV2`, our SDK) predicts them. Checked three ways: our factory's views against
 //! the one Rust computation (`keyward_primitives::mav2::factory`); the deployed code, implementation
 //! slot and the SMA's owner read from its immutable arg; and Alchemy's real MAv2 factory (release
-//! runtime code from ../shared/oracles) placed on the same chain, which must compute the same
+//! runtime code, vendored from ../shared/oracles) placed on the same chain, which must compute the same
 //! addresses and deploy byte-identical proxy code.
 
 use std::path::PathBuf;
@@ -33,7 +33,7 @@ alloy::sol! {
 /// The runtime code of MAv2's AccountFactory as aa-benchmarks vendors it (a TS module).
 fn mav2_factory_runtime() -> Bytes {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/oracles/mav2-gas/vendor/aa-benchmarks/modularAccountV2.ts");
+        .join("../../vendor/shared/oracles/mav2-gas/vendor/aa-benchmarks/modularAccountV2.ts");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let start = text.find("AccountFactory: {").expect("AccountFactory entry");
     let end = text[start..].find("ModularAccount: {").expect("next entry") + start;

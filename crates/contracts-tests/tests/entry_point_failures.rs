@@ -470,13 +470,16 @@ async fn aa93_invalid_paymaster_and_data() {
     assert!(err.reason().is_some(), "52 bytes passes the AA93 check and fails per op: {err:?}");
 }
 
+/// Writes one gas field of an operation.
+type SetGasField = fn(&mut UserOperation, u128);
+
 #[tokio::test]
 async fn aa94_gas_values_overflow() {
     let h = Harness::embedded();
     let (op, owner) = signed_count_op(&h).await;
     let pm = paymaster(&h, eth()).await;
     let too_big: u128 = 1 << 120;
-    let fields: [(&str, fn(&mut UserOperation, u128)); 7] = [
+    let fields: [(&str, SetGasField); 7] = [
         ("preVerificationGas", |o, v| o.pre_verification_gas = U256::from(v)),
         ("verificationGasLimit", |o, v| o.verification_gas_limit = v),
         ("callGasLimit", |o, v| o.call_gas_limit = v),

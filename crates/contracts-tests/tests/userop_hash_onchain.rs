@@ -17,7 +17,7 @@ fn s<'a>(v: &'a Value, k: &str) -> &'a str {
 
 #[tokio::test]
 async fn get_user_op_hash_matches_viem_vectors() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/userop-v07-hash.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../vendor/shared/vectors/userop-v07-hash.json");
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let mut by_chain: BTreeMap<u64, Vec<&Value>> = BTreeMap::new();
     for case in v["cases"].as_array().unwrap() {

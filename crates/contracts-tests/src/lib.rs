@@ -1,0 +1,3 @@
+//! Tests only: the contract suites live in `tests/` (EntryPoint flows and failures, the differential
+//! run against the canonical EntryPoint, accounts and modules, the verifying paymaster), built on
+//! the `keyward-testkit` harness. This library is empty.
