@@ -333,14 +333,15 @@ abstract contract ModularAccountBase is
         bytes calldata enc;
         bytes calldata deferredSig;
         (enc, deferredSig, rest) = DeferredActions.split(sig);
-        uint48 deadline = DeferredActions.deadline(enc);
+        // Field slices written out here (not library getters): each getter call cost ~80 gas.
+        uint48 deadline = uint48(bytes6(enc[DeferredActions.LOCATOR_END:DeferredActions.DEADLINE_END]));
         _grantDeferred(
-            DeferredActions.innerLocator(enc),
-            AccountHashes.deferredActionDigest(address(this), nonce, deadline, DeferredActions.call(enc)),
-            DeferredActions.call(enc),
+            uint168(bytes21(enc[:DeferredActions.LOCATOR_END])),
+            AccountHashes.deferredActionDigest(address(this), nonce, deadline, enc[DeferredActions.DEADLINE_END:]),
+            enc[DeferredActions.DEADLINE_END:],
             deferredSig
         );
-        validationData = DeferredActions.validationData(deadline);
+        validationData = uint256(deadline) << 160; // validUntil = deadline
     }
 
     function _grantDeferred(uint168 innerLocator, bytes32 digest, bytes calldata call, bytes calldata deferredSig)

