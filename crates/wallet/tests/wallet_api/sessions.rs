@@ -126,7 +126,7 @@ async fn refused(env: &Env, from: Address, calls: Vec<Call>, context: &Bytes, pe
 
 /// A call within the precheck's static scope but beyond what the module has left: refused at
 /// prepare by the simulation, naming the module's error (the onchain refusal itself is proved
-/// with ops sent straight to the EntryPoint in crates/testkit/tests/account_permissions.rs).
+/// with ops sent straight to the EntryPoint in crates/contracts-tests/tests/account_permissions.rs).
 async fn beyond_onchain_limit(env: &Env, from: Address, calls: Vec<Call>, context: &Bytes, module_error: &str) {
     let (code, message) = prepare_error(env, from, calls, context).await;
     assert_eq!(code, -32000, "{message}");
