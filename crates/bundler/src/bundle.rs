@@ -10,6 +10,7 @@ use alloy::rpc::types::state::{AccountOverride, StateOverride};
 use alloy::sol_types::SolCall;
 use keyward_chain::{Chain, ChainError};
 use keyward_primitives::entry_point::IEntryPoint;
+use keyward_primitives::nonce::{nonce_key, nonce_sequence};
 use keyward_primitives::{EntryPointRevert, UserOperation};
 
 use crate::error::RejectReason;
@@ -54,7 +55,7 @@ impl Bundle {
 
 /// The EIP-7702 designator code `0xef0100 ‖ delegate`.
 pub fn delegation_code(delegate: Address) -> Bytes {
-    [&[0xef, 0x01, 0x00][..], delegate.as_slice()].concat().into()
+    keyward_primitives::eip7702::designator(delegate)
 }
 
 /// State overrides that make pending 7702 delegations live for simulation.
@@ -168,18 +169,17 @@ pub async fn build_bundle(
 
 /// The 64-bit sequence part of an operation's nonce.
 fn sequence(op: &UserOperation) -> u64 {
-    (op.nonce & U256::from(u64::MAX)).to()
+    nonce_sequence(op.nonce)
 }
 
 /// The next sequence the EntryPoint expects for the op's sender and key, in the latest block.
 pub async fn onchain_sequence(chain: &dyn Chain, entry_point: Address, op: &UserOperation) -> Result<u64, ChainError> {
-    let call =
-        IEntryPoint::getNonceCall { sender: op.sender, key: alloy::primitives::aliases::U192::from(op.nonce >> 64) };
+    let call = IEntryPoint::getNonceCall { sender: op.sender, key: nonce_key(op.nonce) };
     let tx = TransactionRequest::default().with_to(entry_point).with_input(Bytes::from(call.abi_encode()));
     let out = chain.call(tx, None).await?;
     let nonce = IEntryPoint::getNonceCall::abi_decode_returns(&out)
         .map_err(|e| ChainError::Internal(format!("decoding getNonce: {e}")))?;
-    Ok((nonce & U256::from(u64::MAX)).to())
+    Ok(nonce_sequence(nonce))
 }
 
 /// The most gas one operation can make the EntryPoint spend (every limit plus preVerificationGas).

@@ -2,8 +2,8 @@
 //! `keyward-server` maps it to).
 
 use alloy::primitives::{Address, Bytes};
-use keyward_primitives::EntryPointRevert;
 use keyward_chain::ChainError;
+use keyward_primitives::EntryPointRevert;
 
 /// A refusal of `eth_sendUserOperation` / `eth_estimateUserOperationGas`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

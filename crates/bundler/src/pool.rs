@@ -109,9 +109,8 @@ impl OperationPool for Bundler {
             }
             (OpStatus::Included, tx) => match (tx, r.block_number, r.block_hash, r.receipt_json.as_deref()) {
                 (Some(tx), Some(block_number), Some(block_hash), Some(json)) => {
-                    let outcome: OpOutcome = serde_json::from_str(json).map_err(|e| {
-                        RejectReason::Storage(format!("stored outcome of {hash} is unreadable: {e}"))
-                    })?;
+                    let outcome: OpOutcome = serde_json::from_str(json)
+                        .map_err(|e| RejectReason::Storage(format!("stored outcome of {hash} is unreadable: {e}")))?;
                     OpState::Included { tx, block_number, block_hash, outcome: Box::new(outcome) }
                 }
                 // Marked included without its block: treat as in flight until it is complete.
@@ -143,9 +142,10 @@ impl OperationPool for Bundler {
     async fn setup_pending(&self, sender: Address) -> Result<bool, RejectReason> {
         let ep = Bundler::entry_point(self);
         let pending = self.store.unfinished_user_ops(self.chain_id, ep).await.map_err(store_err)?;
-        Ok(pending.iter().filter(|r| r.sender == sender).any(|r| {
-            stored_submission(r).is_ok_and(|s| s.authorization.is_some() || s.op.factory.is_some())
-        }))
+        Ok(pending
+            .iter()
+            .filter(|r| r.sender == sender)
+            .any(|r| stored_submission(r).is_ok_and(|s| s.authorization.is_some() || s.op.factory.is_some())))
     }
 
     async fn fees(&self) -> Result<BundleFees, RejectReason> {

@@ -62,7 +62,13 @@ impl Bundler {
             (OpStatus::Included, Some(n), Some(h)) => Some((n, h)),
             _ => None,
         };
-        Ok(Some(PooledOperation { submission, entry_point: r.entry_point, status: r.status, block, bundle_tx: r.bundle_tx }))
+        Ok(Some(PooledOperation {
+            submission,
+            entry_point: r.entry_point,
+            status: r.status,
+            block,
+            bundle_tx: r.bundle_tx,
+        }))
     }
 
     /// The receipt of the included operation `hash`; `None` while it is not included.

@@ -15,6 +15,8 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
 use keyward_chain::Chain;
 use keyward_primitives::UserOperation;
+use keyward_primitives::eip7702::{is_designator, recover_authority};
+use keyward_primitives::nonce::{self, nonce_key_u256};
 use keyward_store::Store;
 use keyward_store::{BundleRecord, BundleStatus, InsertOutcome, MempoolError, OpRecord, OpStatus};
 use tokio::sync::{Mutex, Notify};
@@ -82,7 +84,7 @@ impl std::fmt::Debug for Bundler {
 
 /// Current unix time in seconds.
 pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    keyward_primitives::unix_now()
 }
 
 pub(crate) fn store_err(e: MempoolError) -> RejectReason {
@@ -113,7 +115,7 @@ pub(crate) async fn check_authorization(
     if signed.y_parity() > 1 {
         return Err(invalid("yParity must be 0 or 1".into()));
     }
-    let authority = signed.recover_authority().map_err(|e| invalid(format!("signature does not recover: {e}")))?;
+    let authority = recover_authority(signed).map_err(|e| invalid(e.to_string()))?;
     if authority != sender {
         return Err(invalid(format!("signed by {authority}, not by the sender {sender}")));
     }
@@ -122,7 +124,7 @@ pub(crate) async fn check_authorization(
         return Err(invalid(format!("nonce {} is not the sender's account nonce {account_nonce}", signed.nonce)));
     }
     let code = chain.code(sender).await?;
-    if !code.is_empty() && !code.starts_with(&[0xef, 0x01, 0x00]) {
+    if !code.is_empty() && !is_designator(&code) {
         return Err(invalid("the sender is a contract, not an EOA".into()));
     }
     Ok(())
@@ -222,8 +224,8 @@ impl Bundler {
             chain_id: self.chain_id,
             entry_point,
             sender: op.sender,
-            nonce_key: op.nonce >> 64,
-            nonce_seq: (op.nonce & U256::from(u64::MAX)).to(),
+            nonce_key: nonce_key_u256(op.nonce),
+            nonce_seq: nonce::nonce_sequence(op.nonce),
             max_fee_per_gas: op.max_fee_per_gas,
             max_priority_fee_per_gas: op.max_priority_fee_per_gas,
             valid_until: outcome.valid_until,
@@ -251,8 +253,8 @@ impl Bundler {
     /// sequence when operations of the same key are pending before it; an error when it is stale
     /// or leaves a gap.
     pub async fn nonce_assumption(&self, op: &UserOperation) -> Result<Option<u64>, RejectReason> {
-        let key = op.nonce >> 64;
-        let seq: u64 = (op.nonce & U256::from(u64::MAX)).to();
+        let key = nonce_key_u256(op.nonce);
+        let seq = nonce::nonce_sequence(op.nonce);
         // The mempool first, the chain second: an operation included in between is then seen in
         // one of the two (the tracker marks it included only after the chain has it).
         let pending: Vec<u64> = self

@@ -167,7 +167,7 @@ pub fn nonce_slot(sender: Address, key: U256) -> B256 {
 pub fn assumed_state(entry_point: Address, op: &UserOperation, assumptions: Assumptions) -> StateOverride {
     let mut overrides = simulations_override(entry_point);
     if let (Some(seq), Some(ep)) = (assumptions.nonce_sequence, overrides.get_mut(&entry_point)) {
-        let key = op.nonce >> 64;
+        let key = keyward_primitives::nonce::nonce_key_u256(op.nonce);
         ep.state_diff = Some(std::iter::once((nonce_slot(op.sender, key), B256::from(U256::from(seq)))).collect());
     }
     if let Some(d) = assumptions.delegate {

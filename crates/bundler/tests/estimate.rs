@@ -1,7 +1,6 @@
 //! Gas estimation: operations filled with the estimates are accepted and included, the call gas
 //! estimate tracks what the execution really used, and reverting executions are reported.
 
-use keyward_server::bundler::reject_code;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolValue};
@@ -12,6 +11,7 @@ use keyward_bundler::{ValidationConfig, validate_user_op};
 use keyward_contracts::bindings::{TestAccountFactory, TestCounter, TestPaymaster};
 use keyward_primitives::entry_point::IEntryPoint::IEntryPointEvents;
 use keyward_primitives::{FactoryInit, PaymasterInit, UserOperation};
+use keyward_server::bundler::reject_code;
 use keyward_testkit::ops::{self, count_call, execute_call};
 use keyward_testkit::{Harness, ep_events};
 

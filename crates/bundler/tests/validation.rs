@@ -1,7 +1,6 @@
 //! Validation by simulation on the embedded chain (and once on anvil): good operations are
 //! accepted with their facts, bad ones refused with the right ERC-7769 code and a clear message.
 
-use keyward_server::bundler::reject_code;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolValue;
@@ -9,6 +8,7 @@ use keyward_bundler::{RejectReason, ValidationConfig, validate_user_op};
 use keyward_contracts::bindings::TestPaymaster;
 use keyward_primitives::validation_data::MAX_U48;
 use keyward_primitives::{PaymasterInit, UserOperation};
+use keyward_server::bundler::reject_code;
 use keyward_testkit::Harness;
 use keyward_testkit::ops::{self, count_call};
 

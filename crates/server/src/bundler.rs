@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::types::ErrorObjectOwned;
 use keyward_api::bundler::{
-    BundlerApiServer, BundlingMode, GasEstimate, MempoolEntry, RpcAuthorization, RpcUserOperation,
-    UserOperationByHash, UserOperationReceipt, UserOperationRequest,
+    BundlerApiServer, BundlingMode, GasEstimate, MempoolEntry, RpcAuthorization, RpcUserOperation, UserOperationByHash,
+    UserOperationReceipt, UserOperationRequest,
 };
 use keyward_bundler::receipt::UserOperationReceipt as DomainReceipt;
 use keyward_bundler::{Bundler, RejectReason, Submission};

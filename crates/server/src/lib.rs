@@ -22,10 +22,10 @@ pub mod bundler;
 pub mod envelope;
 pub mod errors;
 pub mod eth;
+pub mod params_errors;
 pub mod paymaster;
 pub mod services;
 pub mod wallet;
-pub mod params_errors;
 
 use std::net::SocketAddr;
 

@@ -6,9 +6,7 @@ use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::codec::{
-    address_text, b256_text, now_secs, parse_address, parse_b256, parse_u256, u64_from_db, u64_to_db, u256_text,
-};
+use crate::codec::{address_text, b256_text, parse_address, parse_b256, parse_u256, u64_from_db, u64_to_db, u256_text};
 use crate::db::{Backend, Store};
 use crate::error::StoreError;
 
@@ -588,9 +586,4 @@ impl Store {
         }
         Ok(out)
     }
-}
-
-/// Current unix time in seconds, for records built outside the store.
-pub fn wallet_now() -> u64 {
-    now_secs()
 }

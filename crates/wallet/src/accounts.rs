@@ -12,7 +12,8 @@ use keyward_api::wallet::{
 };
 use keyward_primitives::mav2::abi::IAccountFactory;
 use keyward_primitives::mav2::factory::SemiModularAccountInit;
-use keyward_store::wallet::{AccountKind, AccountRecord, wallet_now};
+use keyward_primitives::unix_now;
+use keyward_store::wallet::{AccountKind, AccountRecord};
 
 use crate::error::{WalletError, WalletResult};
 use crate::service::Wallet;
@@ -162,7 +163,7 @@ impl Wallet {
             address,
             salt,
             kind,
-            created_at: wallet_now(),
+            created_at: unix_now(),
         };
         let stored = self.store.insert_account(&rec).await?;
         if stored.signer != signer {

@@ -89,6 +89,5 @@ impl From<RejectReason> for WalletError {
     }
 }
 
-
 /// Result of the wallet service.
 pub type WalletResult<T> = Result<T, WalletError>;

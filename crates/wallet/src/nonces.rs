@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
 use keyward_primitives::mav2::{NonceKey, ValidationLocator};
+use keyward_primitives::unix_now;
 use keyward_store::NonceLease;
-use keyward_store::wallet::wallet_now;
 
 use crate::error::{WalletError, WalletResult};
 use crate::service::{ResolvedAccount, Wallet};
@@ -103,7 +103,7 @@ impl Wallet {
             let lease = match estimate_only {
                 true => None,
                 false => {
-                    let key = session.deferred_nonce >> 64;
+                    let key = keyward_primitives::nonce::nonce_key_u256(session.deferred_nonce);
                     Some(self.take_lease(account.address(), key, self.config.setup_lease).await?.ok_or_else(|| {
                         WalletError::Busy(
                             "the session's first call, which installs it, is being prepared or sent by another \
@@ -171,7 +171,7 @@ impl Wallet {
     /// Takes the lease of (`account`, `key`) for a new holder for `term`; `None` when another
     /// holds it.
     async fn take_lease(&self, account: Address, key: U256, term: Duration) -> WalletResult<Option<NonceLease>> {
-        let now = wallet_now();
+        let now = unix_now();
         let lease = NonceLease {
             chain_id: self.chain_id,
             account,

@@ -10,8 +10,9 @@ use keyward_api::wallet::{
 };
 use keyward_primitives::mav2::abi::{Call as BatchCall, encode_execute, encode_execute_batch, user_op_call_data};
 use keyward_primitives::mav2::signature::DUMMY_USER_OP_SIGNATURE;
+use keyward_primitives::unix_now;
 use keyward_primitives::{FactoryInit, UserOperation};
-use keyward_store::wallet::{PreparedRecord, wallet_now};
+use keyward_store::wallet::PreparedRecord;
 
 use crate::config::SponsorError;
 use crate::error::{WalletError, WalletResult};
@@ -329,7 +330,7 @@ impl Wallet {
             deferred: deferred_prefix.is_some(),
             owner_signature: acting.and_then(|a| a.deferred.as_ref()).map(|s| Bytes::from(s.as_bytes().to_vec())),
             calls_json: serde_json::to_string(&calls).map_err(internal)?,
-            created_at: wallet_now(),
+            created_at: unix_now(),
         };
         let result = self.prepare_answer(&op, hash, authorization, calls, only_estimation)?;
         Ok((record, result))

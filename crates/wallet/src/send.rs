@@ -4,14 +4,16 @@
 //! Idempotent: the same signed operation always answers the same call id.
 
 use alloy::primitives::{Address, B256, Bytes};
-use keyward_bundler::Submission;
 use keyward_api::wallet::{
     AuthorizationData, Call, SendDetails, SendPreparedCallsParams, SendPreparedCallsResult, SignedAuthorization,
     SignedCallItem, SignedCalls, SignedUserOpV07, UserOperationDetails, call_id,
 };
+use keyward_bundler::Submission;
 use keyward_primitives::UserOperation;
+use keyward_primitives::eip7702::recover_authority;
 use keyward_primitives::mav2::signature::{eoa_user_op_signature, user_op_signing_hash};
-use keyward_store::wallet::{CallRecord, PreparedRecord, wallet_now};
+use keyward_primitives::unix_now;
+use keyward_store::wallet::{CallRecord, PreparedRecord};
 
 use crate::error::{WalletError, WalletResult};
 use crate::service::Wallet;
@@ -119,7 +121,7 @@ impl Wallet {
             hash,
             account: op.sender,
             calls_json: prepared.calls_json.clone(),
-            created_at: wallet_now(),
+            created_at: unix_now(),
         };
         // The operation is in the mempool now: a failure from here on is not answered -32603 (a
         // client retrying that would be fine here, but the spec's rule is firm); the writes are
@@ -191,17 +193,15 @@ impl Wallet {
                     .data
                     .signature()
                     .map_err(|e| WalletError::params(format!("authorization signature: {e}")))?;
-                let unsigned = a.data.authorization(a.chain_id);
-                let authority = sig
-                    .recover_address_from_prehash(&unsigned.signature_hash())
-                    .map_err(|e| WalletError::params(format!("authorization signature does not recover: {e}")))?;
+                let signed = a.data.authorization(a.chain_id).into_signed(sig);
+                let authority = recover_authority(&signed).map_err(|e| WalletError::params(e.to_string()))?;
                 if authority != op.sender {
                     return Err(WalletError::params(format!(
                         "authorization signed by {authority}, not by the EOA {}",
                         op.sender
                     )));
                 }
-                Ok(Some(unsigned.into_signed(sig)))
+                Ok(Some(signed))
             }
         }
     }

@@ -18,9 +18,6 @@ use keyward_store::wallet::{AccountKind, AccountRecord};
 use crate::config::WalletConfig;
 use crate::error::{WalletError, WalletResult};
 
-/// EIP-7702 delegation designator prefix (`0xef0100 ‖ address`).
-pub const DELEGATION_PREFIX: [u8; 3] = [0xef, 0x01, 0x00];
-
 /// An account `from` resolves to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResolvedAccount {
@@ -148,7 +145,7 @@ impl Wallet {
     /// The 7702 delegate of `address`, if its code is a delegation designator.
     pub(crate) async fn delegate_of(&self, address: Address) -> WalletResult<Option<Address>> {
         let code = self.code(address).await?;
-        Ok((code.len() == 23 && code.starts_with(&DELEGATION_PREFIX)).then(|| Address::from_slice(&code[3..])))
+        Ok(keyward_primitives::eip7702::delegate_of(&code))
     }
 
     /// What `from` is: an account this server handed out, or else an EOA acting as its own 7702
@@ -158,7 +155,7 @@ impl Wallet {
             return Ok(account_of(&rec));
         }
         let code = self.code(from).await?;
-        if !code.is_empty() && !code.starts_with(&DELEGATION_PREFIX) {
+        if !code.is_empty() && !keyward_primitives::eip7702::is_designator(&code) {
             return Err(WalletError::params(format!(
                 "account {from} is a contract this server did not create (request it with wallet_requestAccount)"
             )));

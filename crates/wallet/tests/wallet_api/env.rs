@@ -23,10 +23,10 @@ use keyward_bundler::{Bundler, BundlerConfig};
 use keyward_chain::deploy::deploy_account_stack;
 use keyward_contracts::Deployment;
 use keyward_contracts::bindings::TestCounter;
+use keyward_server::wallet::WalletRpc;
 use keyward_store::Store;
 use keyward_store::wallet::WalletCounts;
 use keyward_testkit::Harness;
-use keyward_server::wallet::WalletRpc;
 use keyward_wallet::{Wallet, WalletConfig};
 
 /// One ether.
