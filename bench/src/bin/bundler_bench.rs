@@ -124,12 +124,11 @@ impl RpcClient {
     async fn call(&self, method: &str, params: Value) -> Result<Value, CallError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let body = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
-        let resp = self.http.post(&self.url).json(&body).send().await.map_err(|e| CallError::Transport(e.to_string()))?;
+        let resp =
+            self.http.post(&self.url).json(&body).send().await.map_err(|e| CallError::Transport(e.to_string()))?;
         let status = resp.status();
-        let v: Value = resp
-            .json()
-            .await
-            .map_err(|e| CallError::Transport(format!("HTTP {status}, body is not JSON-RPC: {e}")))?;
+        let v: Value =
+            resp.json().await.map_err(|e| CallError::Transport(format!("HTTP {status}, body is not JSON-RPC: {e}")))?;
         if let Some(err) = v.get("error") {
             return Err(CallError::Rpc {
                 code: err.get("code").and_then(Value::as_i64).unwrap_or_default(),
@@ -206,12 +205,7 @@ fn summarize(samples: &[f64]) -> Summary {
     let mut s = samples.to_vec();
     s.sort_by(f64::total_cmp);
     let mean = if s.is_empty() { f64::NAN } else { s.iter().sum::<f64>() / s.len() as f64 };
-    Summary {
-        p50: percentile(&s, 50.0),
-        p99: percentile(&s, 99.0),
-        mean,
-        max: s.last().copied().unwrap_or(f64::NAN),
-    }
+    Summary { p50: percentile(&s, 50.0), p99: percentile(&s, 99.0), mean, max: s.last().copied().unwrap_or(f64::NAN) }
 }
 
 fn ms(d: Duration) -> f64 {
@@ -546,7 +540,10 @@ async fn run_backend(backend: Backend, args: &Args, dir: &std::path::Path) -> an
     let rpc = RpcClient::new(addr)?;
     let eps = rpc.call("eth_supportedEntryPoints", json!([])).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let ep = h.ep;
-    if !eps.as_array().is_some_and(|a| a.iter().any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(&ep.to_string())))) {
+    if !eps
+        .as_array()
+        .is_some_and(|a| a.iter().any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(&ep.to_string()))))
+    {
         bail!("the server does not serve EntryPoint {ep}: {eps}");
     }
 
@@ -579,16 +576,7 @@ async fn run_backend(backend: Backend, args: &Args, dir: &std::path::Path) -> an
     bundling.abort();
     drop(bundler);
     drop(h);
-    Ok(BackendReport {
-        backend,
-        rpc_addr: addr,
-        startup,
-        accounts,
-        accounts_setup,
-        latency,
-        throughput,
-        window,
-    })
+    Ok(BackendReport { backend, rpc_addr: addr, startup, accounts, accounts_setup, latency, throughput, window })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -606,7 +594,11 @@ fn machine_line() -> String {
                 .map(|(_, v)| v.trim().to_string())
         })
         .unwrap_or_else(|| "unknown".into());
-    format!("machine: nproc={nproc}, cpu={cpu}, os={}/{}; build profile: {profile}", std::env::consts::OS, std::env::consts::ARCH)
+    format!(
+        "machine: nproc={nproc}, cpu={cpu}, os={}/{}; build profile: {profile}",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
 }
 
 fn print_report(r: &BackendReport, machine: &str) {
@@ -629,7 +621,8 @@ fn print_report(r: &BackendReport, machine: &str) {
         l.requested
     );
     println!("  {:<38} {:>9} {:>9} {:>9} {:>9}", "figure", "p50 ms", "p99 ms", "mean ms", "max ms");
-    for (name, samples) in [("eth_sendUserOperation", &l.send_ms), ("send -> receipt (first non-null)", &l.receipt_ms)] {
+    for (name, samples) in [("eth_sendUserOperation", &l.send_ms), ("send -> receipt (first non-null)", &l.receipt_ms)]
+    {
         let s = summarize(samples);
         println!("  {:<38} {:>9.2} {:>9.2} {:>9.2} {:>9.2}", name, s.p50, s.p99, s.mean, s.max);
     }
@@ -649,7 +642,16 @@ fn print_report(r: &BackendReport, machine: &str) {
     );
     println!(
         "  {:>7} {:>9} {:>11} {:>9} {:>11} {:>9} {:>8} {:>10} {:>5} {:>10}",
-        "senders", "accepted", "accepted/s", "included", "included/s", "rejected", "bundles", "ops/bundle", "lost", "unresolved"
+        "senders",
+        "accepted",
+        "accepted/s",
+        "included",
+        "included/s",
+        "rejected",
+        "bundles",
+        "ops/bundle",
+        "lost",
+        "unresolved"
     );
     for t in &r.throughput {
         let acc_s = t.accepted as f64 / t.send_window.as_secs_f64().max(1e-9);
@@ -671,9 +673,7 @@ fn print_report(r: &BackendReport, machine: &str) {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     if args.ops == 0 {
