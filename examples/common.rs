@@ -6,15 +6,15 @@ use keyward_contracts::Deployment;
 use keyward_sdk::{AccountContracts, BundlerClient};
 
 /// The default `keyward dev` URL.
-pub const DEFAULT_URL: &str = "http://127.0.0.1:4337";
+pub(crate) const DEFAULT_URL: &str = "http://127.0.0.1:4337";
 
 /// `KEYWARD_RPC_URL`, else `DEFAULT_URL`.
-pub fn rpc_url() -> String {
+pub(crate) fn rpc_url() -> String {
     std::env::var("KEYWARD_RPC_URL").unwrap_or_else(|_| DEFAULT_URL.to_string())
 }
 
 /// The account stack of `keyward dev`, checked to be deployed on the chain behind `client`.
-pub async fn dev_contracts(client: &BundlerClient) -> anyhow::Result<AccountContracts> {
+pub(crate) async fn dev_contracts(client: &BundlerClient) -> anyhow::Result<AccountContracts> {
     let deployer = keyward_chain::dev_keys::dev_signer(keyward_chain::dev_keys::DEPLOYER_KEY_INDEX)?.address();
     let deployment = Deployment::keyward(deployer);
     let contracts = AccountContracts {

@@ -2,8 +2,6 @@
 //!
 //! The ERC-4337 bundler RPC (ERC-7769) in [`bundler`]; the Wallet API (`wallet_*`) in [`wallet`].
 
-#![warn(missing_docs)]
-
 pub mod bundler;
 pub mod paymaster;
 pub mod wallet;

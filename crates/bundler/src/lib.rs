@@ -4,8 +4,6 @@
 //! [`keyward_chain::Chain`]) and [`validation`] (the checks an operation must pass before it enters
 //! the mempool), with [`RejectReason`] carrying the ERC-7769 error codes.
 
-#![warn(missing_docs)]
-
 pub mod bundle;
 pub mod erc7562;
 pub mod error;

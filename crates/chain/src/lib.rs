@@ -5,8 +5,6 @@
 //!   their canonical addresses, funded dev keys, receipts, logs and optional persistence.
 //! - [`RpcChain`]: the same trait over an alloy provider to any node (anvil, geth, reth, …).
 
-#![warn(missing_docs)]
-
 pub mod anvil;
 pub mod deploy;
 pub mod dev_keys;

@@ -18,7 +18,7 @@ use keyward_store::Store;
 
 /// Options of `keyward dev`.
 #[derive(Debug, clap::Args)]
-pub struct DevArgs {
+pub(crate) struct DevArgs {
     /// Address to bind the JSON-RPC server to.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
@@ -40,7 +40,7 @@ pub struct DevArgs {
 }
 
 /// Runs the dev chain until Ctrl-C.
-pub async fn run(args: DevArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
     let mining = match args.block_time {
         Some(0) => anyhow::bail!("--block-time must be at least 1 second"),
         Some(s) => Mining::Interval(Duration::from_secs(s)),

@@ -269,7 +269,7 @@ mod scenarios {
         Run { labels, beneficiary, result }
     }
 
-    pub async fn happy_path(h: &Harness) -> Run {
+    pub(crate) async fn happy_path(h: &Harness) -> Run {
         let (op, counter) = basic(h).await;
         run_basic(h, op, counter, ben()).await
     }
@@ -285,11 +285,11 @@ mod scenarios {
         Run { labels: vec![("account", account), ("counter", counter), ("paymaster", pm)], beneficiary: ben(), result }
     }
 
-    pub async fn paymaster_with_context(h: &Harness) -> Run {
+    pub(crate) async fn paymaster_with_context(h: &Harness) -> Run {
         with_paymaster(h, 1, eth()).await
     }
 
-    pub async fn post_op_revert(h: &Harness) -> Run {
+    pub(crate) async fn post_op_revert(h: &Harness) -> Run {
         with_paymaster(h, 6, eth()).await
     }
 
@@ -313,30 +313,30 @@ mod scenarios {
         Run { labels: vec![("sender", sender), ("factory", f), ("counter", counter)], beneficiary: ben(), result }
     }
 
-    pub async fn init_code(h: &Harness) -> Run {
+    pub(crate) async fn init_code(h: &Harness) -> Run {
         with_init_code(h, |owner, salt| TestAccountFactory::createAccountCall { owner, salt }.abi_encode()).await
     }
 
-    pub async fn aa13_init_code_failed(h: &Harness) -> Run {
+    pub(crate) async fn aa13_init_code_failed(h: &Harness) -> Run {
         with_init_code(h, |owner, salt| {
             TestAccountFactory::createAccountRevertingCall { _0: owner, _1: salt }.abi_encode()
         })
         .await
     }
 
-    pub async fn aa14_init_code_wrong_sender(h: &Harness) -> Run {
+    pub(crate) async fn aa14_init_code_wrong_sender(h: &Harness) -> Run {
         with_init_code(h, |owner, salt| TestAccountFactory::createAccountWrongAddressCall { owner, salt }.abi_encode())
             .await
     }
 
-    pub async fn aa15_init_code_no_code(h: &Harness) -> Run {
+    pub(crate) async fn aa15_init_code_no_code(h: &Harness) -> Run {
         with_init_code(h, |owner, salt| {
             TestAccountFactory::createAccountWithoutDeployingCall { owner, salt }.abi_encode()
         })
         .await
     }
 
-    pub async fn aa10_sender_already_constructed(h: &Harness) -> Run {
+    pub(crate) async fn aa10_sender_already_constructed(h: &Harness) -> Run {
         let f = factory(h).await;
         let (mut op, counter) = basic(h).await;
         op.factory = Some(FactoryInit {
@@ -350,21 +350,21 @@ mod scenarios {
         run_basic(h, op, counter, ben()).await
     }
 
-    pub async fn execute_user_op_dispatch(h: &Harness) -> Run {
+    pub(crate) async fn execute_user_op_dispatch(h: &Harness) -> Run {
         let (mut op, counter) = basic(h).await;
         op.call_data = [&[0x8d, 0xd7, 0x71, 0x2f][..], count_call(counter).as_ref()].concat().into();
         h.sign(&mut op, &fixed_signer(1)).await;
         run_basic(h, op, counter, ben()).await
     }
 
-    pub async fn execution_revert(h: &Harness) -> Run {
+    pub(crate) async fn execution_revert(h: &Harness) -> Run {
         let (mut op, counter) = basic(h).await;
         op.call_data = execute_call(counter, U256::ZERO, TestCounter::failCall {}.abi_encode().into());
         h.sign(&mut op, &fixed_signer(1)).await;
         run_basic(h, op, counter, ben()).await
     }
 
-    pub async fn two_op_bundle(h: &Harness) -> Run {
+    pub(crate) async fn two_op_bundle(h: &Harness) -> Run {
         let counter = h.counter().await;
         let a = account(h, 3, eth()).await;
         let b = account(h, 4, eth()).await;
@@ -386,19 +386,19 @@ mod scenarios {
         run_basic(h, op, counter, ben()).await
     }
 
-    pub async fn aa21_didnt_pay_prefund(h: &Harness) -> Run {
+    pub(crate) async fn aa21_didnt_pay_prefund(h: &Harness) -> Run {
         with_signature(h, eth(), Bytes::from_static(&[0x0b, 0xad, 0x0b, 0xad])).await
     }
 
-    pub async fn aa23_reverted(h: &Harness) -> Run {
+    pub(crate) async fn aa23_reverted(h: &Harness) -> Run {
         with_signature(h, eth(), Bytes::from_static(&[0xde, 0xad, 0xde, 0xad])).await
     }
 
-    pub async fn aa26_over_verification_gas_limit(h: &Harness) -> Run {
+    pub(crate) async fn aa26_over_verification_gas_limit(h: &Harness) -> Run {
         with_signature(h, eth(), Bytes::from_static(&[0xb0, 0x42, 0xb0, 0x42])).await
     }
 
-    pub async fn aa24_signature_error(h: &Harness) -> Run {
+    pub(crate) async fn aa24_signature_error(h: &Harness) -> Run {
         let (mut op, counter) = basic(h).await;
         h.sign(&mut op, &fixed_signer(99)).await;
         run_basic(h, op, counter, ben()).await
@@ -410,47 +410,47 @@ mod scenarios {
         run_basic(h, op, counter, ben()).await
     }
 
-    pub async fn aa22_expired(h: &Harness) -> Run {
+    pub(crate) async fn aa22_expired(h: &Harness) -> Run {
         windowed(h, 0, 1).await
     }
 
-    pub async fn aa22_not_due(h: &Harness) -> Run {
+    pub(crate) async fn aa22_not_due(h: &Harness) -> Run {
         windowed(h, 1 << 40, 0).await
     }
 
-    pub async fn aa25_invalid_nonce(h: &Harness) -> Run {
+    pub(crate) async fn aa25_invalid_nonce(h: &Harness) -> Run {
         let (mut op, counter) = basic(h).await;
         op.nonce = U256::from(1);
         h.sign(&mut op, &fixed_signer(1)).await;
         run_basic(h, op, counter, ben()).await
     }
 
-    pub async fn aa31_paymaster_deposit_too_low(h: &Harness) -> Run {
+    pub(crate) async fn aa31_paymaster_deposit_too_low(h: &Harness) -> Run {
         with_paymaster(h, 0, U256::from(1000)).await
     }
 
-    pub async fn aa32_paymaster_expired(h: &Harness) -> Run {
+    pub(crate) async fn aa32_paymaster_expired(h: &Harness) -> Run {
         with_paymaster(h, 4, eth()).await
     }
 
-    pub async fn aa33_paymaster_reverted(h: &Harness) -> Run {
+    pub(crate) async fn aa33_paymaster_reverted(h: &Harness) -> Run {
         with_paymaster(h, 2, eth()).await
     }
 
-    pub async fn aa34_paymaster_signature_error(h: &Harness) -> Run {
+    pub(crate) async fn aa34_paymaster_signature_error(h: &Harness) -> Run {
         with_paymaster(h, 3, eth()).await
     }
 
-    pub async fn aa36_over_paymaster_verification_gas_limit(h: &Harness) -> Run {
+    pub(crate) async fn aa36_over_paymaster_verification_gas_limit(h: &Harness) -> Run {
         with_paymaster(h, 5, eth()).await
     }
 
-    pub async fn aa90_invalid_beneficiary(h: &Harness) -> Run {
+    pub(crate) async fn aa90_invalid_beneficiary(h: &Harness) -> Run {
         let (op, counter) = basic(h).await;
         run_basic(h, op, counter, Address::ZERO).await
     }
 
-    pub async fn aa93_invalid_paymaster_and_data(h: &Harness) -> Run {
+    pub(crate) async fn aa93_invalid_paymaster_and_data(h: &Harness) -> Run {
         let (op, counter) = basic(h).await;
         let mut packed = op.pack();
         packed.paymasterAndData = vec![0x11; 30].into();
@@ -458,7 +458,7 @@ mod scenarios {
         Run { labels: vec![("account", op.sender), ("counter", counter)], beneficiary: ben(), result }
     }
 
-    pub async fn aa94_gas_values_overflow(h: &Harness) -> Run {
+    pub(crate) async fn aa94_gas_values_overflow(h: &Harness) -> Run {
         let (mut op, counter) = basic(h).await;
         op.call_gas_limit = 1 << 120;
         h.sign(&mut op, &fixed_signer(1)).await;

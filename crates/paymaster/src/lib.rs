@@ -8,7 +8,6 @@
 //! - [`sponsor`]: [`Sponsor`], the API the wallet and the RPC call.
 //! - [`deposit`]: the contract's EntryPoint deposit and signer.
 
-#![warn(missing_docs)]
 // Policy errors carry the amounts that explain them (a few U256); they are rare and cold.
 #![allow(clippy::result_large_err)]
 

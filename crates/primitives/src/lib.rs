@@ -8,8 +8,6 @@
 //! - [`eip7702`]: the EIP-7702 delegation designator and authorization signer recovery.
 //! - [`time`]: the wall clock in Unix seconds ([`unix_now`]).
 
-#![warn(missing_docs)]
-
 pub mod eip7702;
 pub mod entry_point;
 pub mod entry_point_revert;

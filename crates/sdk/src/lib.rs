@@ -7,8 +7,6 @@
 //!   few `eth_*` reads the account needs (EntryPoint nonce, code, fees).
 //! - [`wallet`]: `SmartWalletClient`, the Wallet API client mirroring `@alchemy/wallet-apis`.
 
-#![warn(missing_docs)]
-
 pub mod bundler_client;
 pub mod modular_account;
 pub mod wallet;

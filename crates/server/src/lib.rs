@@ -16,8 +16,6 @@
 //!   with its error-to-code mapping ([`bundler::reject_code`], [`wallet::error_code`]).
 //! - [`envelope`], [`params_errors`]: the JSON-RPC envelope and precise parameter errors.
 
-#![warn(missing_docs)]
-
 pub mod bundler;
 pub mod envelope;
 pub mod errors;

@@ -1,7 +1,6 @@
 //! Persistence for Keyward with sqlx: SQLite by default (a file, WAL, `synchronous=FULL`), PostgreSQL
 //! by URL, one code path through sqlx's `Any` driver and portable SQL; migrations embedded and run on
 //! open. Repositories: the bundler's durable mempool ([`mempool`]) and its sent bundles ([`bundles`]).
-#![warn(missing_docs)]
 
 pub mod bundles;
 mod codec;

@@ -11,7 +11,6 @@
 //! - [`capabilities`] — `wallet_getCapabilities`.
 //! - [`revert`] — names the custom errors inside revert data.
 //! - [`error`] — why a request fails (its JSON-RPC face is `keyward-server`'s).
-#![warn(missing_docs)]
 
 pub mod accounts;
 pub mod capabilities;

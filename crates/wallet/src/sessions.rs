@@ -43,13 +43,13 @@ pub(crate) struct ActingSession {
 
 impl ActingSession {
     /// The nonce key of this op (deferred flag on the installing op).
-    pub fn nonce_key(&self, parallel_key: U256) -> WalletResult<NonceKey> {
+    pub(crate) fn nonce_key(&self, parallel_key: U256) -> WalletResult<NonceKey> {
         NonceKey::regular(parallel_key, self.entity_id, self.is_global, self.deferred.is_some())
             .map_err(|e| WalletError::params(format!("nonceOverride: {e}")))
     }
 
     /// The deferred-action prefix of the installing op.
-    pub fn deferred_prefix(&self) -> Option<DeferredActionPrefix> {
+    pub(crate) fn deferred_prefix(&self) -> Option<DeferredActionPrefix> {
         Some(grant_prefix(self.session.as_ref()?, self.owner, self.deferred.as_ref()?))
     }
 }

@@ -17,18 +17,18 @@ use keyward_chain::{Chain, ChainError, DevChain, dev_keys::dev_signers};
 /// Creation code of a contract whose runtime emits `LOG1(topic 7)` with 32 zero bytes of data.
 /// Hand-assembled: `PUSH1 8 PUSH1 12 PUSH1 0 CODECOPY PUSH1 8 PUSH1 0 RETURN` ‖ runtime
 /// `PUSH1 7 PUSH1 32 PUSH1 0 LOG1 STOP`.
-pub const LOGGER_INIT: &str = "0x6008600c60003960086000f3600760206000a100";
+pub(crate) const LOGGER_INIT: &str = "0x6008600c60003960086000f3600760206000a100";
 /// Runtime code of the logger.
-pub const LOGGER_RUNTIME: &str = "0x600760206000a100";
+pub(crate) const LOGGER_RUNTIME: &str = "0x600760206000a100";
 /// The logger's single topic.
-pub const LOGGER_TOPIC: B256 = b256!("0x0000000000000000000000000000000000000000000000000000000000000007");
+pub(crate) const LOGGER_TOPIC: B256 = b256!("0x0000000000000000000000000000000000000000000000000000000000000007");
 
-pub fn keys() -> Vec<PrivateKeySigner> {
+pub(crate) fn keys() -> Vec<PrivateKeySigner> {
     dev_signers(10).unwrap()
 }
 
 /// A value transfer is mined with an exact balance change and a well-formed receipt and block.
-pub async fn transfer_changes_balances_exactly(chain: &dyn Chain) {
+pub(crate) async fn transfer_changes_balances_exactly(chain: &dyn Chain) {
     let keys = keys();
     let from = &keys[0];
     let to = fresh_address();
@@ -58,7 +58,7 @@ pub async fn transfer_changes_balances_exactly(chain: &dyn Chain) {
 }
 
 /// Contract creation, its code, its logs and the log filter.
-pub async fn deploy_and_filter_logs(chain: &dyn Chain) {
+pub(crate) async fn deploy_and_filter_logs(chain: &dyn Chain) {
     let keys = keys();
     let deployer = &keys[3];
     let tx = TransactionRequest::default().with_deploy_code(LOGGER_INIT.parse::<Bytes>().unwrap());
@@ -86,7 +86,7 @@ pub async fn deploy_and_filter_logs(chain: &dyn Chain) {
 }
 
 /// Gas estimation of a transfer is exact, and `eth_call` sees state overrides.
-pub async fn estimate_and_overrides(chain: &dyn Chain) {
+pub(crate) async fn estimate_and_overrides(chain: &dyn Chain) {
     let keys = keys();
     let tx =
         TransactionRequest::default().with_from(keys[0].address()).with_to(fresh_address()).with_value(U256::from(1));
@@ -125,7 +125,7 @@ pub async fn estimate_and_overrides(chain: &dyn Chain) {
 }
 
 /// Nonces are enforced: a replayed nonce is refused.
-pub async fn stale_nonce_is_refused(chain: &dyn Chain) {
+pub(crate) async fn stale_nonce_is_refused(chain: &dyn Chain) {
     let keys = keys();
     let signer = &keys[4];
     let nonce = chain.transaction_count(signer.address(), true).await.unwrap();
@@ -139,7 +139,7 @@ pub async fn stale_nonce_is_refused(chain: &dyn Chain) {
 }
 
 /// An EIP-7702 type-4 transaction delegates an EOA; calls to it run the delegate's code.
-pub async fn eip7702_delegation(chain: &dyn Chain) {
+pub(crate) async fn eip7702_delegation(chain: &dyn Chain) {
     let keys = keys();
     let sponsor = &keys[5];
     let authority = &keys[6];
@@ -167,7 +167,7 @@ pub async fn eip7702_delegation(chain: &dyn Chain) {
 }
 
 /// Dev controls change state as anvil's do.
-pub async fn dev_controls(chain: &dyn DevChain) {
+pub(crate) async fn dev_controls(chain: &dyn DevChain) {
     let a = fresh_address();
     chain.set_balance(a, U256::from(77)).await.unwrap();
     assert_eq!(chain.balance(a).await.unwrap(), U256::from(77));
@@ -189,7 +189,7 @@ pub async fn dev_controls(chain: &dyn DevChain) {
 }
 
 /// Fee data is consistent: history covers the asked range, the price covers the base fee.
-pub async fn fees(chain: &dyn Chain) {
+pub(crate) async fn fees(chain: &dyn Chain) {
     let latest = chain.block_number().await.unwrap();
     let h = chain.fee_history(4, BlockNumberOrTag::Latest, vec![25.0, 75.0]).await.unwrap();
     let count = 4.min(latest + 1);
@@ -201,21 +201,21 @@ pub async fn fees(chain: &dyn Chain) {
     assert!(price >= *h.base_fee_per_gas.last().unwrap());
 }
 
-pub const ANVIL_KEY0: Address = address!("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
-pub const TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const ANVIL_KEY0: Address = address!("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A fresh address nobody has used.
-pub fn fresh_address() -> Address {
+pub(crate) fn fresh_address() -> Address {
     PrivateKeySigner::random().address()
 }
 
 /// Creation code that stores 42 in slot 0 and deploys the one-byte runtime `STOP` (which accepts
 /// value): `PUSH1 42 PUSH1 0 SSTORE PUSH1 1 PUSH1 17 PUSH1 0 CODECOPY PUSH1 1 PUSH1 0 RETURN` ‖ `00`.
-pub const STORE42_INIT: &str = "0x602a6000556001601160003960016000f300";
+pub(crate) const STORE42_INIT: &str = "0x602a6000556001601160003960016000f300";
 
 /// Touching an account (a value transfer) keeps the storage it had (a regression: merging
 /// per-block state once dropped slots the block had not read).
-pub async fn storage_survives_touching_the_account(chain: &dyn Chain) {
+pub(crate) async fn storage_survives_touching_the_account(chain: &dyn Chain) {
     let keys = keys();
     let tx = TransactionRequest::default().with_deploy_code(STORE42_INIT.parse::<Bytes>().unwrap());
     let holder = send_and_wait(chain, &keys[7], tx).await.unwrap().contract_address.unwrap();

@@ -7,18 +7,18 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-pub struct Dev {
+pub(crate) struct Dev {
     pub child: Child,
     pub url: String,
     pub banner: String,
 }
 
 impl Dev {
-    pub fn start(extra: &[&str]) -> Self {
+    pub(crate) fn start(extra: &[&str]) -> Self {
         let port = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
             .args(["dev", "--port", &port.to_string()])
@@ -44,7 +44,7 @@ impl Dev {
         Self { child, url: format!("http://127.0.0.1:{port}"), banner }
     }
 
-    pub fn interrupt(mut self) -> std::process::ExitStatus {
+    pub(crate) fn interrupt(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -67,7 +67,7 @@ impl Drop for Dev {
 
 impl Dev {
     /// Kills the process with SIGKILL (no chance to clean up) and waits for it.
-    pub fn kill9(mut self) {
+    pub(crate) fn kill9(mut self) {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
         let _ = self.child.wait();

@@ -17,13 +17,13 @@ use keyward_testkit::mav2::{ETH, Mav2};
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
 /// Env var naming the PostgreSQL server.
-pub const PG_URL_VAR: &str = "KEYWARD_TEST_POSTGRES_URL";
+pub(crate) const PG_URL_VAR: &str = "KEYWARD_TEST_POSTGRES_URL";
 /// Env var that, set to 1, skips the PostgreSQL half explicitly.
-pub const PG_SKIP_VAR: &str = "KEYWARD_SKIP_POSTGRES";
+pub(crate) const PG_SKIP_VAR: &str = "KEYWARD_SKIP_POSTGRES";
 
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug)]
-pub enum Backend {
+pub(crate) enum Backend {
     /// A SQLite file in a temp dir.
     Sqlite,
     /// A fresh database in the PostgreSQL test cluster.
@@ -31,7 +31,7 @@ pub enum Backend {
 }
 
 /// One database for one test; dropped (PostgreSQL) by [`TestDb::cleanup`].
-pub struct TestDb {
+pub(crate) struct TestDb {
     /// The open store.
     pub store: Store,
     pg: Option<(String, String)>,
@@ -40,7 +40,7 @@ pub struct TestDb {
 
 impl TestDb {
     /// Opens a fresh database; `None` when PostgreSQL is skipped explicitly.
-    pub async fn open(backend: Backend) -> Option<TestDb> {
+    pub(crate) async fn open(backend: Backend) -> Option<TestDb> {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("tempdir");
@@ -72,7 +72,7 @@ impl TestDb {
     }
 
     /// Closes the store and drops the PostgreSQL database.
-    pub async fn cleanup(self) {
+    pub(crate) async fn cleanup(self) {
         self.store.close().await;
         if let Some((admin, name)) = &self.pg {
             let mut conn = sqlx::AnyConnection::connect(admin).await.expect("connect for cleanup");
@@ -83,7 +83,7 @@ impl TestDb {
 }
 
 /// An embedded chain with the account stack, a VerifyingPaymaster (10 ETH deposit) and its signer.
-pub struct Env {
+pub(crate) struct Env {
     /// Chain, factory, modules.
     pub m: Mav2,
     /// The paymaster contract.
@@ -94,7 +94,7 @@ pub struct Env {
 
 impl Env {
     /// Deploys everything on a fresh embedded chain.
-    pub async fn new() -> Env {
+    pub(crate) async fn new() -> Env {
         let m = Mav2::embedded().await;
         let signer = PrivateKeySigner::random();
         let owner = m.h.keys[1].address();
@@ -106,7 +106,7 @@ impl Env {
     }
 
     /// A sponsor for this chain's paymaster over `store`, with `policies` from "the config file".
-    pub fn sponsor(&self, store: Store, policies: Vec<Policy>) -> Arc<Sponsor> {
+    pub(crate) fn sponsor(&self, store: Store, policies: Vec<Policy>) -> Arc<Sponsor> {
         let config = SponsorConfig::new(self.paymaster, self.m.h.ep, self.m.chain_id);
         Arc::new(Sponsor::new(self.signer.clone(), config, policies, store, self.m.h.chain.clone()))
     }

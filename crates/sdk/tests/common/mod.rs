@@ -19,10 +19,10 @@ use keyward_testkit::harness::Harness;
 use keyward_testkit::mav2::Mav2;
 
 /// One ether.
-pub const ETH: u128 = 1_000_000_000_000_000_000;
+pub(crate) const ETH: u128 = 1_000_000_000_000_000_000;
 
 /// The running service and what a client needs to talk to it.
-pub struct Dev {
+pub(crate) struct Dev {
     /// The account stack (and the harness over the same chain).
     pub mav2: Mav2,
     /// The chain.
@@ -40,7 +40,7 @@ pub struct Dev {
 
 impl Dev {
     /// Starts everything.
-    pub async fn start(name: &str) -> Self {
+    pub(crate) async fn start(name: &str) -> Self {
         let chain = EmbeddedChain::open(EmbeddedConfig::default()).expect("embedded chain");
         chain.spawn_miner();
         // The account stack as keyward dev deploys it (deterministic addresses, staked factory).
@@ -89,17 +89,17 @@ impl Dev {
     }
 
     /// A bundler client for this service.
-    pub fn client(&self) -> BundlerClient {
+    pub(crate) fn client(&self) -> BundlerClient {
         BundlerClient::new(&self.url, ENTRY_POINT_V07).unwrap()
     }
 
     /// Sends `value` wei from dev key 0.
-    pub async fn fund(&self, to: Address, value: u128) {
+    pub(crate) async fn fund(&self, to: Address, value: u128) {
         self.mav2.fund(to, U256::from(value)).await;
     }
 
     /// A fresh random key.
-    pub fn key() -> PrivateKeySigner {
+    pub(crate) fn key() -> PrivateKeySigner {
         PrivateKeySigner::random()
     }
 }

@@ -9,7 +9,7 @@ use crate::harness::TestDb;
 use crate::ops::{CHAIN, bundle, ep, h, op, sender};
 
 /// Insert then read back, every field exact, including values at the edges of their ranges.
-pub async fn insert_and_get(db: &TestDb) {
+pub(crate) async fn insert_and_get(db: &TestDb) {
     let store = db.open().await;
     let mut rec = op(sender(1), u64::MAX, u128::MAX, u128::MAX - 1, 1_700_000_000);
     rec.nonce_key = (U256::from(1u8) << 191) + U256::from(7u8);
@@ -22,7 +22,7 @@ pub async fn insert_and_get(db: &TestDb) {
 }
 
 /// The same hash again is AlreadyKnown whatever its status, and changes nothing.
-pub async fn idempotent_insert(db: &TestDb) {
+pub(crate) async fn idempotent_insert(db: &TestDb) {
     let store = db.open().await;
     let rec = op(sender(1), 0, 1000, 100, 10);
     assert_eq!(store.insert_user_op(&rec, 4).await.unwrap(), InsertOutcome::Inserted);
@@ -37,7 +37,7 @@ pub async fn idempotent_insert(db: &TestDb) {
 }
 
 /// Replacement needs both fees at old × 110 % (ceil): exactly that is accepted, one wei less refused.
-pub async fn replacement_fee_bump(db: &TestDb) {
+pub(crate) async fn replacement_fee_bump(db: &TestDb) {
     let store = db.open().await;
     let s = sender(2);
     let old = op(s, 7, 1000, 105, 10);
@@ -76,7 +76,7 @@ pub async fn replacement_fee_bump(db: &TestDb) {
 }
 
 /// The sender cap counts Pending and Submitted only.
-pub async fn sender_cap(db: &TestDb) {
+pub(crate) async fn sender_cap(db: &TestDb) {
     let store = db.open().await;
     let (a, b) = (sender(3), sender(4));
     let ops: Vec<_> = (0..3).map(|n| op(a, n, 100, 10, 20 + n)).collect();
@@ -113,7 +113,7 @@ pub async fn sender_cap(db: &TestDb) {
 }
 
 /// Many concurrent inserts for one sender: the cap holds exactly (the check and insert are atomic).
-pub async fn concurrent_inserts_respect_cap(db: &TestDb) {
+pub(crate) async fn concurrent_inserts_respect_cap(db: &TestDb) {
     let store = db.open().await;
     let s = sender(6);
     let mut tasks = Vec::new();
@@ -158,7 +158,7 @@ pub async fn concurrent_inserts_respect_cap(db: &TestDb) {
 }
 
 /// Lifecycle: submitted → included (idempotent), final states refuse changes, errors are precise.
-pub async fn status_transitions(db: &TestDb) {
+pub(crate) async fn status_transitions(db: &TestDb) {
     let store = db.open().await;
     let s = sender(8);
     let (o1, o2, o3) = (op(s, 1, 10, 1, 1), op(s, 2, 10, 1, 2), op(s, 3, 10, 1, 3));
@@ -219,7 +219,7 @@ pub async fn status_transitions(db: &TestDb) {
 /// Pending list: oldest first, then by sender and nonce (so a sender's next op always comes before
 /// its later ones, whatever their hashes), limit; unfinished list: oldest first, hash breaks ties;
 /// both scoped by chain and EntryPoint.
-pub async fn ordering(db: &TestDb) {
+pub(crate) async fn ordering(db: &TestDb) {
     let store = db.open().await;
     let mut ops = vec![op(sender(10), 0, 1, 1, 300), op(sender(11), 0, 1, 1, 100), op(sender(12), 0, 1, 1, 200)];
     // Same created_at: by sender, then nonce — sender 13's sequence 1 after its sequence 0.
@@ -263,7 +263,7 @@ pub async fn ordering(db: &TestDb) {
 }
 
 /// Reorgs: ops included in a block, or submitted in a transaction, go back to Pending with fields cleared.
-pub async fn reorg_resets(db: &TestDb) {
+pub(crate) async fn reorg_resets(db: &TestDb) {
     let store = db.open().await;
     let ops: Vec<_> = (0..5).map(|n| op(sender(20 + n as u8), 0, 1, 1, n)).collect();
     for o in &ops {
@@ -303,7 +303,7 @@ pub async fn reorg_resets(db: &TestDb) {
 }
 
 /// count_by_status lists every status; clear deletes one chain/EntryPoint only.
-pub async fn clear_and_counts(db: &TestDb) {
+pub(crate) async fn clear_and_counts(db: &TestDb) {
     let store = db.open().await;
     let zero: BTreeMap<String, u64> = OpStatus::ALL.iter().map(|s| (s.to_string(), 0)).collect();
     assert_eq!(store.count_by_status(CHAIN, ep()).await.unwrap(), zero);
@@ -334,7 +334,7 @@ pub async fn clear_and_counts(db: &TestDb) {
 }
 
 /// Bundles: record (idempotent), pending by bundler, mark, lookup.
-pub async fn bundles(db: &TestDb) {
+pub(crate) async fn bundles(db: &TestDb) {
     let store = db.open().await;
     let (me, other) = (sender(40), sender(41));
     let b1 = bundle(0xa1, me, 5, vec![h(1), h(2)]);
@@ -361,7 +361,7 @@ pub async fn bundles(db: &TestDb) {
 }
 
 /// Data written through one Store is there after it is closed and the database reopened.
-pub async fn durable_across_reopen(db: &TestDb) {
+pub(crate) async fn durable_across_reopen(db: &TestDb) {
     let rec = op(sender(50), 0, 1, 1, 1);
     {
         let store = db.open().await;
@@ -383,6 +383,6 @@ pub async fn durable_across_reopen(db: &TestDb) {
 }
 
 /// A child process inserts an op and is SIGKILLed right after the insert returns; the op is there.
-pub async fn survives_sigkill(db: &TestDb) {
+pub(crate) async fn survives_sigkill(db: &TestDb) {
     crate::child::run_and_kill(db).await;
 }

@@ -12,7 +12,7 @@ use crate::harness::TestDb;
 use crate::ops::{CHAIN, ep, op, sender};
 
 /// Env var that turns `child::insert_then_wait` into the child (the database URL).
-pub const CHILD_URL_VAR: &str = "KEYWARD_STORE_TEST_CHILD_URL";
+pub(crate) const CHILD_URL_VAR: &str = "KEYWARD_STORE_TEST_CHILD_URL";
 /// The line the child prints once the insert has returned.
 const MARKER: &str = "KEYWARD-STORE-CHILD-INSERTED";
 
@@ -42,7 +42,7 @@ async fn child_side(url: &str) {
 }
 
 /// Parent side: spawn the child, SIGKILL it as soon as it reports the insert, reopen and check.
-pub async fn run_and_kill(db: &TestDb) {
+pub(crate) async fn run_and_kill(db: &TestDb) {
     let exe = std::env::current_exe().expect("current test binary");
     let mut child = Command::new(exe)
         .args(["--exact", "child::insert_then_wait", "--nocapture", "--test-threads=1"])

@@ -9,12 +9,12 @@ use keyward_store::Store;
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
 /// Env var naming the PostgreSQL server the suite runs against.
-pub const PG_URL_VAR: &str = "KEYWARD_TEST_POSTGRES_URL";
+pub(crate) const PG_URL_VAR: &str = "KEYWARD_TEST_POSTGRES_URL";
 /// Env var that, set to 1, skips the PostgreSQL half explicitly.
-pub const PG_SKIP_VAR: &str = "KEYWARD_SKIP_POSTGRES";
+pub(crate) const PG_SKIP_VAR: &str = "KEYWARD_SKIP_POSTGRES";
 
 /// One database for one test.
-pub struct TestDb {
+pub(crate) struct TestDb {
     /// URL to open it with.
     pub url: String,
     /// Postgres: (admin URL, database name) to drop it afterwards.
@@ -33,14 +33,14 @@ fn say_once(once: &'static Once, line: String) {
 
 impl TestDb {
     /// A fresh SQLite file in a temp dir.
-    pub async fn sqlite() -> TestDb {
+    pub(crate) async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}/keyward.db?mode=rwc", dir.path().display());
         TestDb { url, pg: None, dir: Some(dir) }
     }
 
     /// A fresh database in the PostgreSQL cluster; None only if skipped explicitly.
-    pub async fn postgres() -> Option<TestDb> {
+    pub(crate) async fn postgres() -> Option<TestDb> {
         static SAID: Once = Once::new();
         let Ok(admin) = std::env::var(PG_URL_VAR) else {
             if std::env::var(PG_SKIP_VAR).as_deref() == Ok("1") {
@@ -64,7 +64,7 @@ impl TestDb {
     }
 
     /// Opens the store (SQLite through `open_sqlite_file`, Postgres through `open`).
-    pub async fn open(&self) -> Store {
+    pub(crate) async fn open(&self) -> Store {
         match &self.dir {
             Some(dir) => Store::open_sqlite_file(dir.path()).await.expect("open sqlite store"),
             None => Store::open(&self.url).await.expect("open postgres store"),
@@ -72,7 +72,7 @@ impl TestDb {
     }
 
     /// Drops the Postgres database (SQLite temp dirs go with `Drop`).
-    pub async fn cleanup(self) {
+    pub(crate) async fn cleanup(self) {
         if let Some((admin, name)) = &self.pg {
             let mut conn = sqlx::AnyConnection::connect(admin).await.expect("connect for cleanup");
             conn.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))

@@ -4,20 +4,20 @@ use alloy::primitives::{Address, B256, U256, keccak256};
 use keyward_store::{BundleRecord, BundleStatus, OpRecord, OpStatus};
 
 /// Chain of most tests.
-pub const CHAIN: u64 = 31337;
+pub(crate) const CHAIN: u64 = 31337;
 
 /// The canonical EntryPoint v0.7.
-pub fn ep() -> Address {
+pub(crate) fn ep() -> Address {
     "0x0000000071727De22E5E9d8BAf0edAc6f37da032".parse().expect("address")
 }
 
 /// A test sender.
-pub fn sender(n: u8) -> Address {
+pub(crate) fn sender(n: u8) -> Address {
     Address::repeat_byte(n)
 }
 
 /// A pending op; its hash commits to every argument.
-pub fn op(sender: Address, nonce_seq: u64, max_fee: u128, prio: u128, created_at: u64) -> OpRecord {
+pub(crate) fn op(sender: Address, nonce_seq: u64, max_fee: u128, prio: u128, created_at: u64) -> OpRecord {
     let mut pre = Vec::new();
     pre.extend_from_slice(sender.as_slice());
     pre.extend_from_slice(&nonce_seq.to_be_bytes());
@@ -48,12 +48,12 @@ pub fn op(sender: Address, nonce_seq: u64, max_fee: u128, prio: u128, created_at
 }
 
 /// A test hash.
-pub fn h(n: u8) -> B256 {
+pub(crate) fn h(n: u8) -> B256 {
     B256::repeat_byte(n)
 }
 
 /// A pending bundle record.
-pub fn bundle(tx: u8, bundler: Address, nonce: u64, ops: Vec<B256>) -> BundleRecord {
+pub(crate) fn bundle(tx: u8, bundler: Address, nonce: u64, ops: Vec<B256>) -> BundleRecord {
     BundleRecord {
         tx_hash: h(tx),
         chain_id: CHAIN,

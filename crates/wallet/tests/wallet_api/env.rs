@@ -30,10 +30,10 @@ use keyward_testkit::Harness;
 use keyward_wallet::{Wallet, WalletConfig};
 
 /// One ether.
-pub const ETH: u128 = 1_000_000_000_000_000_000;
+pub(crate) const ETH: u128 = 1_000_000_000_000_000_000;
 
 /// Everything a Wallet API test needs.
-pub struct Env {
+pub(crate) struct Env {
     pub h: Harness,
     pub deployment: Deployment,
     pub wallet: Arc<Wallet>,
@@ -46,7 +46,7 @@ pub struct Env {
 }
 
 /// What must outlive the test's store (its SQLite directory), or nothing.
-pub enum Keep {
+pub(crate) enum Keep {
     /// A SQLite directory.
     Dir(tempfile::TempDir),
     /// Nothing (PostgreSQL).
@@ -55,19 +55,19 @@ pub enum Keep {
 
 impl Env {
     /// A fresh embedded chain with the stack, a bundler and the Wallet API over a SQLite file.
-    pub async fn new() -> Env {
+    pub(crate) async fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_sqlite_file(dir.path()).await.unwrap();
         Env::with(Harness::embedded(), store, Keep::Dir(dir)).await
     }
 
     /// The same on any chain and store.
-    pub async fn with(h: Harness, store: Store, keep: Keep) -> Env {
+    pub(crate) async fn with(h: Harness, store: Store, keep: Keep) -> Env {
         Env::configured(h, store, keep, |_| {}).await
     }
 
     /// A fresh embedded chain over a SQLite file, the wallet's configuration changed by `adjust`.
-    pub async fn adjusted(adjust: impl FnOnce(&mut WalletConfig)) -> Env {
+    pub(crate) async fn adjusted(adjust: impl FnOnce(&mut WalletConfig)) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_sqlite_file(dir.path()).await.unwrap();
         Env::configured(Harness::embedded(), store, Keep::Dir(dir), adjust).await
@@ -91,12 +91,12 @@ impl Env {
     }
 
     /// Stops this service's bundling loop (a process that went away), so another can take over.
-    pub fn stop_bundling(&self) {
+    pub(crate) fn stop_bundling(&self) {
         self.bundling.abort();
     }
 
     /// The SQLite directory of the store, when there is one.
-    pub fn dir(&self) -> Option<&std::path::Path> {
+    pub(crate) fn dir(&self) -> Option<&std::path::Path> {
         match &self._keep {
             Keep::Dir(d) => Some(d.path()),
             Keep::Nothing => None,
@@ -104,24 +104,24 @@ impl Env {
     }
 
     /// Row counts of the wallet tables.
-    pub async fn counts(&self) -> WalletCounts {
+    pub(crate) async fn counts(&self) -> WalletCounts {
         self.wallet.store().wallet_counts().await.unwrap()
     }
 
     /// The first account of `owner` (`wallet_requestAccount` by signer, with counterfactual info).
-    pub async fn request_account(&self, owner: Address) -> RequestAccountResult {
+    pub(crate) async fn request_account(&self, owner: Address) -> RequestAccountResult {
         self.client.request_account(by_signer(owner)).await.unwrap()
     }
 
     /// The first account of `owner`, funded with one ether (still counterfactual).
-    pub async fn new_account(&self, owner: &PrivateKeySigner) -> Address {
+    pub(crate) async fn new_account(&self, owner: &PrivateKeySigner) -> Address {
         let account = self.request_account(owner.address()).await.account_address;
         self.fund(account, ETH).await;
         account
     }
 
     /// `wallet_createSession` params: a root session of `key` on `account`, without expiry.
-    pub fn root_session(&self, account: Address, key: Address) -> CreateSessionParams {
+    pub(crate) fn root_session(&self, account: Address, key: Address) -> CreateSessionParams {
         CreateSessionParams {
             account,
             chain_id: u32::try_from(self.chain_id).unwrap().into(),
@@ -133,7 +133,12 @@ impl Env {
 
     /// A root session of `key` on `owner`'s `account`, granted by the owner's signature of the
     /// typed data's digest: the `{sessionId, signature}` permissions capability.
-    pub async fn grant_root(&self, owner: &PrivateKeySigner, account: Address, key: Address) -> PermissionsCapability {
+    pub(crate) async fn grant_root(
+        &self,
+        owner: &PrivateKeySigner,
+        account: Address,
+        key: Address,
+    ) -> PermissionsCapability {
         let session = self.client.create_session(self.root_session(account, key)).await.unwrap();
         let SessionSignatureRequest::TypedData { data, raw_payload } = session.signature_request;
         assert_eq!(data.signing_hash().unwrap(), raw_payload);
@@ -142,7 +147,7 @@ impl Env {
     }
 
     /// `wallet_prepareCalls` params for one `count()` call on `counter` from `from`, no capabilities.
-    pub fn prepare_count(&self, from: Address, counter: Address) -> PrepareCallsParams {
+    pub(crate) fn prepare_count(&self, from: Address, counter: Address) -> PrepareCallsParams {
         PrepareCallsParams {
             calls: Some(vec![Call {
                 to: counter,
@@ -157,13 +162,13 @@ impl Env {
     }
 
     /// Sends `value` wei from dev key 0.
-    pub async fn fund(&self, to: Address, value: u128) {
+    pub(crate) async fn fund(&self, to: Address, value: u128) {
         let tx = TransactionRequest::default().with_to(to).with_value(U256::from(value));
         assert!(self.h.send_tx(&self.h.keys[0], tx).await.unwrap().status());
     }
 
     /// Polls `wallet_getCallsStatus` until the status is final (200 or ≥ 300).
-    pub async fn wait(&self, id: &Bytes) -> CallsStatus {
+    pub(crate) async fn wait(&self, id: &Bytes) -> CallsStatus {
         for _ in 0..200 {
             let s = self.client.get_calls_status(id.clone()).await.unwrap();
             if s.status.is_final() {
@@ -175,13 +180,13 @@ impl Env {
     }
 
     /// The chain-id hex string of requests.
-    pub fn chain_hex(&self) -> String {
+    pub(crate) fn chain_hex(&self) -> String {
         format!("{:#x}", self.chain_id)
     }
 }
 
 /// `wallet_requestAccount` params for the first account of `signer`, with its counterfactual info.
-pub fn by_signer(signer: Address) -> RequestAccountParams {
+pub(crate) fn by_signer(signer: Address) -> RequestAccountParams {
     RequestAccountParams::BySigner {
         signer_address: signer,
         id: None,
@@ -197,7 +202,7 @@ fn sign_request(req: &SignatureRequest, key: &PrivateKeySigner) -> SigEnvelope {
 }
 
 /// `wallet_sendPreparedCalls` params for `prepared`, every item signed by `key`.
-pub fn sign_prepared(prepared: &PrepareCallsResult, key: &PrivateKeySigner) -> SendPreparedCallsParams {
+pub(crate) fn sign_prepared(prepared: &PrepareCallsResult, key: &PrivateKeySigner) -> SendPreparedCallsParams {
     let calls = match &prepared.prepared {
         PreparedCalls::UserOperationV070(op) => SignedCalls::UserOperationV070(SignedUserOpV07 {
             data: op.data.clone(),
@@ -232,7 +237,7 @@ pub fn sign_prepared(prepared: &PrepareCallsResult, key: &PrivateKeySigner) -> S
 }
 
 /// The userOpHash in a prepare answer's details.
-pub fn prepared_hash(prepared: &PrepareCallsResult) -> B256 {
+pub(crate) fn prepared_hash(prepared: &PrepareCallsResult) -> B256 {
     match &prepared.details {
         Some(keyward_api::wallet::PrepareDetails::UserOperation { data }) => data.hash,
         None => panic!("no details"),
@@ -240,7 +245,7 @@ pub fn prepared_hash(prepared: &PrepareCallsResult) -> B256 {
 }
 
 /// The user operation of a prepare answer (single or inside an array).
-pub fn prepared_op(prepared: &PrepareCallsResult) -> &keyward_api::wallet::PreparedUserOpV07 {
+pub(crate) fn prepared_op(prepared: &PrepareCallsResult) -> &keyward_api::wallet::PreparedUserOpV07 {
     match &prepared.prepared {
         PreparedCalls::UserOperationV070(op) => op,
         PreparedCalls::Array { data } => data
@@ -255,7 +260,7 @@ pub fn prepared_op(prepared: &PrepareCallsResult) -> &keyward_api::wallet::Prepa
 }
 
 /// A JSON-RPC error's code and text (message, then `data` when jsonrpsee put the parse error there).
-pub fn rpc_error<T: std::fmt::Debug>(r: Result<T, jsonrpsee::core::ClientError>) -> (i32, String) {
+pub(crate) fn rpc_error<T: std::fmt::Debug>(r: Result<T, jsonrpsee::core::ClientError>) -> (i32, String) {
     match r {
         Err(jsonrpsee::core::ClientError::Call(e)) => {
             let data = e.data().map(|d| format!(" {}", d.get())).unwrap_or_default();
