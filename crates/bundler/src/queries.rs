@@ -7,7 +7,7 @@ use keyward_store::{OpRecord, OpStatus};
 use crate::error::RejectReason;
 use crate::estimate::{GasEstimate, estimate_user_op_gas};
 use crate::receipt::{UserOperationReceipt, user_operation_receipt};
-use crate::service::{Bundler, check_authorization, store_err, stored_submission};
+use crate::service::{Bundler, store_err, stored_submission};
 use crate::submission::Submission;
 use crate::submit::current_fees;
 use crate::validation::Assumptions;
@@ -32,13 +32,7 @@ impl Bundler {
     /// nonce key were included and its authorization were live.
     pub async fn estimate(&self, submission: &Submission) -> Result<GasEstimate, RejectReason> {
         let op = &submission.op;
-        let delegate = match &submission.authorization {
-            Some(a) => {
-                check_authorization(self.chain.as_ref(), self.chain_id, op.sender, a).await?;
-                Some(a.address)
-            }
-            None => None,
-        };
+        let delegate = self.checked_delegate(submission).await?;
         self.estimate_assuming(op, delegate).await
     }
 

@@ -203,13 +203,7 @@ impl Bundler {
             )));
         }
         let op = &submission.op;
-        let delegate = match &submission.authorization {
-            Some(a) => {
-                check_authorization(self.chain.as_ref(), self.chain_id, op.sender, a).await?;
-                Some(a.address)
-            }
-            None => None,
-        };
+        let delegate = self.checked_delegate(&submission).await?;
         let nonce_sequence = self.nonce_assumption(op).await?;
         let outcome = validate_user_op_with(
             self.chain.as_ref(),
@@ -247,6 +241,14 @@ impl Bundler {
             self.wake.notify_one();
         }
         Ok(outcome.user_op_hash)
+    }
+
+    /// The implementation `submission`'s authorization delegates its sender to, once checked
+    /// ([`check_authorization`]); `None` without one.
+    pub(crate) async fn checked_delegate(&self, submission: &Submission) -> Result<Option<Address>, RejectReason> {
+        let Some(a) = &submission.authorization else { return Ok(None) };
+        check_authorization(self.chain.as_ref(), self.chain_id, submission.op.sender, a).await?;
+        Ok(Some(a.address))
     }
 
     /// The nonce sequence to assume for `op`: `None` when it is the next onchain, the assumed
