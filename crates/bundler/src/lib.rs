@@ -1,8 +1,24 @@
-//! Keyward's ERC-4337 bundler (EntryPoint v0.7).
+//! Keyward's ERC-4337 bundler (EntryPoint v0.7): one chain, one EntryPoint, one bundler key.
 //!
-//! Today: [`simulation`] (the EntryPoint's simulation entry points through a state override on any
-//! [`keyward_chain::Chain`]) and [`validation`] (the checks an operation must pass before it enters
-//! the mempool), with [`RejectReason`] carrying the ERC-7769 error codes.
+//! ```text
+//!  Submission ─▶ admit: check_authorization, nonce assumption, validation (simulation, ERC-7562)
+//!                  │                                   └─ refusal: RejectReason (typed)
+//!                  ▼
+//!            durable mempool (keyward_store) ─▶ bundle: re-validate, whole-bundle eth_call
+//!                                                  ▼
+//!                                            submit: sign, record, send ─▶ tracker: receipts,
+//!                                            replacements, reorgs ─▶ OpOutcome per operation
+//! ```
+//!
+//! - [`submission`]: what is handed in and stored ([`Submission`]), the [`BundlingMode`].
+//! - [`validation`], [`simulation`], [`erc7562`], [`gas`]: the checks before admission.
+//! - [`estimate`]: gas limits by simulation.
+//! - [`service`]: [`Bundler`] — admission and bundling; [`bundle`], [`submit`], [`tracker`].
+//! - [`receipt`]: an operation's receipt and stored outcome.
+//! - [`queries`]: what the bundler answers about its operations (for the RPC edge).
+//! - [`pool`]: [`pool::OperationPool`], the boundary the wallet service talks to.
+//!
+//! The JSON-RPC face (ERC-7769 methods, codes) lives in `keyward-server`.
 
 pub mod bundle;
 pub mod erc7562;
