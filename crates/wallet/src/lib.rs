@@ -1,4 +1,15 @@
-//! The Wallet API service (../shared/spec/wallet-api.md) over Keyward's modular accounts:
+//! The Wallet API service (../shared/spec/wallet-api.md) over Keyward's modular accounts.
+//!
+//! ```text
+//!  prepare: account → session (scope, install?) → nonce (lease) → op → pool.estimate → sponsor
+//!           → PreparedRecord (store)
+//!  send:    PreparedRecord + signatures → account signature → pool.submit → CallRecord (store)
+//!  status:  CallRecord → pool.state (its stored outcome)
+//! ```
+//!
+//! It sees the chain through `keyward_chain::Chain`, keeps its records in `keyward_store`, hands
+//! operations to a bundler only through `keyward_bundler::pool::OperationPool`, and asks for gas
+//! sponsorship only through its own [`Sponsor`] trait. Its JSON-RPC face is `keyward-server`'s.
 //!
 //! - [`accounts`] — `wallet_requestAccount`, `wallet_listAccounts` (counterfactual accounts, 7702).
 //! - [`sessions`] — `wallet_createSession` and the `permissions` capability (deferred install,
