@@ -85,6 +85,12 @@ fn apply_overrides(op: &mut UserOperation, o: &GasParamsOverride) -> WalletResul
 /// The gas policy a prepare asks for, when it is to be sponsored.
 type Sponsorship = (std::sync::Arc<dyn crate::config::Sponsor>, String);
 
+/// Whether the prepare only estimates (`paymasterService.onlyEstimation`): nothing is sponsored,
+/// leased or remembered, and no signature is requested.
+fn estimate_only(caps: &PrepareCallsCapabilities) -> bool {
+    caps.paymaster_service.as_ref().is_some_and(|pm| pm.only_estimation == Some(true))
+}
+
 /// Refuses the capabilities this server does not support.
 fn check_supported(p: &PrepareCallsParams, caps: &PrepareCallsCapabilities) -> WalletResult<()> {
     if p.paymaster_permit_signature.is_some() {
@@ -158,7 +164,7 @@ impl Wallet {
 
     /// The gas policy to sponsor under, if the capability asks for sponsorship.
     fn sponsorship(&self, caps: &PrepareCallsCapabilities) -> WalletResult<Option<Sponsorship>> {
-        let Some(pm) = caps.paymaster_service.as_ref().filter(|pm| pm.only_estimation != Some(true)) else {
+        let Some(pm) = caps.paymaster_service.as_ref().filter(|_| !estimate_only(caps)) else {
             return Ok(None);
         };
         if pm.erc20.is_some() {
@@ -220,7 +226,7 @@ impl Wallet {
         let caps = p.capabilities.clone().unwrap_or_default();
         check_supported(p, &caps)?;
         let policy = self.sponsorship(&caps)?;
-        let only_estimation = caps.paymaster_service.as_ref().is_some_and(|pm| pm.only_estimation == Some(true));
+        let only_estimation = estimate_only(&caps);
         let calls = p.calls.clone().unwrap_or_default();
         let account = self.resolve_account(p.from).await?;
         check_eip7702_capability(&account, caps.eip7702_auth.as_ref())?;
@@ -277,7 +283,7 @@ impl Wallet {
         factory: Option<FactoryInit>,
         calls: Vec<Call>,
     ) -> WalletResult<(PreparedRecord, PrepareCallsResult)> {
-        let only_estimation = caps.paymaster_service.as_ref().is_some_and(|pm| pm.only_estimation == Some(true));
+        let only_estimation = estimate_only(caps);
         let inner = account_call(account.address(), &calls)?;
         let has_hooks = acting.is_some_and(|a| a.has_execution_hooks);
         let fees = self.pool.fees().await?;
