@@ -219,42 +219,6 @@ async fn two_hundred_concurrent_prepares_sponsor_exactly_fifty() {
     db.cleanup().await;
 }
 
-/// Signs every item of a prepare answer as the SDK does: the user operation's raw hash with
-/// personal_sign, an authorization's EIP-7702 hash directly.
-fn sign_all(prepared: &keyward_api::wallet::PrepareCallsResult, key: &PrivateKeySigner) -> SendPreparedCallsParams {
-    use keyward_api::wallet::{PreparedCallItem, SignedAuthorization, SignedCallItem};
-    let op_item = |op: &keyward_api::wallet::PreparedUserOpV07| {
-        let digest = op.signature_request.as_ref().unwrap().digest().unwrap();
-        SignedUserOpV07 {
-            data: op.data.clone(),
-            chain_id: op.chain_id,
-            signature: SigEnvelope::secp256k1(&key.sign_hash_sync(&digest).unwrap()),
-        }
-    };
-    let calls = match &prepared.prepared {
-        PreparedCalls::UserOperationV070(op) => SignedCalls::UserOperationV070(op_item(op)),
-        PreparedCalls::Array { data } => SignedCalls::Array {
-            data: data
-                .iter()
-                .map(|item| match item {
-                    PreparedCallItem::UserOperationV070(op) => SignedCallItem::UserOperationV070(op_item(op)),
-                    PreparedCallItem::Authorization(a) => {
-                        let hash = a.data.authorization(a.chain_id).signature_hash();
-                        SignedCallItem::Authorization(SignedAuthorization {
-                            data: a.data.clone(),
-                            chain_id: a.chain_id,
-                            signature: SigEnvelope::secp256k1(&key.sign_hash_sync(&hash).unwrap()),
-                        })
-                    }
-                    other => panic!("unexpected item {other:?}"),
-                })
-                .collect(),
-        },
-        other => panic!("unexpected prepared calls {other:?}"),
-    };
-    SendPreparedCallsParams { calls, capabilities: None, call_id: None }
-}
-
 /// Polls until the call's status is final.
 async fn final_status(wallet: &Wallet, id: Bytes) -> StatusCode {
     for _ in 0..400 {
@@ -286,7 +250,7 @@ async fn sponsored_empty_calls_delegate_a_new_eoa_and_deploy_a_new_account() {
             request["calls"] = calls;
         }
         let prepared = wallet.prepare_calls(serde_json::from_value(request).unwrap()).await.unwrap();
-        let sent = wallet.send_prepared_calls(sign_all(&prepared, key)).await.unwrap();
+        let sent = wallet.send_prepared_calls(keyward_testkit::wallet::sign_prepared(&prepared, key)).await.unwrap();
         let id: Bytes = serde_json::to_value(&sent).unwrap()["id"].as_str().unwrap().parse().unwrap();
         assert_eq!(final_status(&wallet, id).await, StatusCode::Confirmed);
         assert_eq!(h.balance(from).await, U256::ZERO, "paid by the policy");

@@ -8,6 +8,7 @@ pub mod entry_point;
 pub mod harness;
 pub mod mav2;
 pub mod ops;
+pub mod wallet;
 
 pub use entry_point::{EpError, decode_ep_error, ep_events};
 pub use harness::Harness;

@@ -15,9 +15,8 @@ use jsonrpsee::RpcModule;
 use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
 use keyward_api::wallet::{
     Call, CallsStatus, CreateSessionParams, KeyType, PermissionsCapability, PrepareCallsParams, PrepareCallsResult,
-    PreparedCallItem, PreparedCalls, RequestAccountParams, RequestAccountResult, SendPreparedCallsParams, SessionKey,
-    SessionSignatureRequest, SigEnvelope, SignatureRequest, SignedAuthorization, SignedCallItem, SignedCalls,
-    SignedUserOpV07, WalletApiClient,
+    PreparedCallItem, PreparedCalls, RequestAccountParams, RequestAccountResult, SessionKey, SessionSignatureRequest,
+    WalletApiClient,
 };
 use keyward_bundler::{Bundler, BundlerConfig};
 use keyward_chain::deploy::deploy_account_stack;
@@ -195,46 +194,7 @@ pub(crate) fn by_signer(signer: Address) -> RequestAccountParams {
     }
 }
 
-/// Signs a prepared user operation's request as the SDK does: personal_sign of the raw bytes.
-fn sign_request(req: &SignatureRequest, key: &PrivateKeySigner) -> SigEnvelope {
-    let digest = req.digest().unwrap();
-    SigEnvelope::secp256k1(&key.sign_hash_sync(&digest).unwrap())
-}
-
-/// `wallet_sendPreparedCalls` params for `prepared`, every item signed by `key`.
-pub(crate) fn sign_prepared(prepared: &PrepareCallsResult, key: &PrivateKeySigner) -> SendPreparedCallsParams {
-    let calls = match &prepared.prepared {
-        PreparedCalls::UserOperationV070(op) => SignedCalls::UserOperationV070(SignedUserOpV07 {
-            data: op.data.clone(),
-            chain_id: op.chain_id,
-            signature: sign_request(op.signature_request.as_ref().unwrap(), key),
-        }),
-        PreparedCalls::Array { data } => SignedCalls::Array {
-            data: data
-                .iter()
-                .map(|item| match item {
-                    PreparedCallItem::UserOperationV070(op) => SignedCallItem::UserOperationV070(SignedUserOpV07 {
-                        data: op.data.clone(),
-                        chain_id: op.chain_id,
-                        signature: sign_request(op.signature_request.as_ref().unwrap(), key),
-                    }),
-                    PreparedCallItem::Authorization(a) => {
-                        // What viem's signAuthorization signs, from the prepared fields (not rawPayload).
-                        let hash = a.data.authorization(a.chain_id).signature_hash();
-                        SignedCallItem::Authorization(SignedAuthorization {
-                            data: a.data.clone(),
-                            chain_id: a.chain_id,
-                            signature: SigEnvelope::secp256k1(&key.sign_hash_sync(&hash).unwrap()),
-                        })
-                    }
-                    other => panic!("unexpected item {other:?}"),
-                })
-                .collect(),
-        },
-        other => panic!("unexpected prepared calls {other:?}"),
-    };
-    SendPreparedCallsParams { calls, capabilities: None, call_id: None }
-}
+pub(crate) use keyward_testkit::wallet::sign_prepared;
 
 /// The userOpHash in a prepare answer's details.
 pub(crate) fn prepared_hash(prepared: &PrepareCallsResult) -> B256 {
