@@ -20,6 +20,7 @@ pub mod bundler;
 pub mod envelope;
 pub mod errors;
 pub mod eth;
+pub mod http;
 pub mod params_errors;
 pub mod paymaster;
 pub mod services;
@@ -28,17 +29,14 @@ pub mod wallet;
 use std::net::SocketAddr;
 
 use jsonrpsee::RpcModule;
-use jsonrpsee::server::{Server, ServerHandle};
-use tower_http::cors::CorsLayer;
+use jsonrpsee::server::ServerHandle;
 
-/// Starts serving `module` on `addr` over HTTP, with permissive CORS for browser clients and the
-/// request ids jsonrpsee does not read handled by [`envelope::IdEnvelope`].
+/// Starts serving `module` on `addr` at `/` with no API keys (`keyward dev`): the same edge as
+/// production ([`http::serve_edge`]), any origin allowed, bodies up to
+/// [`envelope::MAX_REQUEST_BODY`].
 pub async fn serve(addr: SocketAddr, module: RpcModule<()>) -> std::io::Result<(SocketAddr, ServerHandle)> {
-    let middleware = tower::ServiceBuilder::new().layer(CorsLayer::permissive()).layer(envelope::IdEnvelopeLayer);
-    let rpc_middleware =
-        jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new().layer_fn(params_errors::PreciseParamsErrors);
-    let server =
-        Server::builder().set_http_middleware(middleware).set_rpc_middleware(rpc_middleware).build(addr).await?;
-    let bound = server.local_addr()?;
-    Ok((bound, server.start(module)))
+    let mut config = http::HttpConfig::new(addr);
+    config.max_body_bytes = envelope::MAX_REQUEST_BODY;
+    let routes = http::Routes { root: module.into(), chains: Default::default() };
+    http::serve_edge(http::Edge { config, routes, gate: None, readiness: None }).await
 }

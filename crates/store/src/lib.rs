@@ -2,6 +2,7 @@
 //! by URL, one code path through sqlx's `Any` driver and portable SQL; migrations embedded and run on
 //! open. Repositories: the bundler's durable mempool ([`mempool`]) and its sent bundles ([`bundles`]).
 
+pub mod api_keys;
 pub mod bundles;
 mod codec;
 pub mod db;
@@ -11,6 +12,7 @@ pub mod mempool;
 pub mod sponsorship;
 pub mod wallet;
 
+pub use api_keys::ApiKeyRecord;
 pub use bundles::{BundleRecord, BundleStatus};
 pub use db::{Backend, SQLITE_FILE_NAME, Store};
 pub use error::{MempoolError, StoreError};
