@@ -42,3 +42,6 @@ bash scripts/with-postgres.sh cargo test --workspace --locked
 
 step "third-party clients against keyward dev (compat/)"
 bash compat/run.sh target/debug/keyward
+
+step "production mode: anvil + PostgreSQL + keyward deploy + keyward serve + the official SDK (compat/serve.sh)"
+bash scripts/with-postgres.sh bash compat/serve.sh target/debug/keyward

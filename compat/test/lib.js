@@ -7,6 +7,10 @@ import { privateKeyToAccount } from 'viem/accounts'
 export const RPC_URL = process.env.KEYWARD_RPC_URL
 if (!RPC_URL) throw new Error('KEYWARD_RPC_URL is not set (run the tests through compat/run.sh)')
 
+// The chain's own node for reads and plain transactions: `keyward dev` serves both on one URL; with
+// `keyward serve` (compat/serve.sh) the Wallet API URL carries only `wallet_*`, so the node is named.
+export const CHAIN_URL = process.env.KEYWARD_CHAIN_URL ?? RPC_URL
+
 export const CHAIN_ID = 31337
 export const ENTRY_POINT = '0x0000000071727De22E5E9d8BAf0edAc6f37da032'
 
@@ -14,11 +18,11 @@ export const keywardDev = defineChain({
   id: CHAIN_ID,
   name: 'Keyward dev',
   nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-  rpcUrls: { default: { http: [RPC_URL] } },
+  rpcUrls: { default: { http: [CHAIN_URL] } },
 })
 
 // One block per transaction: poll quickly instead of viem's default 4 s.
-const transport = http(RPC_URL)
+const transport = http(CHAIN_URL)
 export const publicClient = createPublicClient({ chain: keywardDev, transport, pollingInterval: 50 })
 
 // The first dev keys of the mnemonic "test test test test test test test test test test test junk".

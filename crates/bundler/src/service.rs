@@ -156,6 +156,21 @@ impl Bundler {
         self.config.validation.entry_point
     }
 
+    /// The bundler key's address (sends the bundles, receives their fees).
+    pub fn address(&self) -> Address {
+        self.signer.address()
+    }
+
+    /// Operations waiting (`pending`) and in a sent bundle (`submitted`), for the depth gauge.
+    pub async fn depth(&self) -> Result<[(&'static str, u64); 2], RejectReason> {
+        let (pending, submitted) = self
+            .store
+            .count_unfinished(self.chain_id, self.entry_point())
+            .await
+            .map_err(|e| RejectReason::Storage(e.to_string()))?;
+        Ok([("pending", pending), ("submitted", submitted)])
+    }
+
     /// The chain.
     pub fn chain(&self) -> &Arc<dyn Chain> {
         &self.chain

@@ -181,13 +181,27 @@ impl Bundler {
         Ok(())
     }
 
-    /// Runs the bundling loop until the bundler is dropped: bundles pending operations (in auto
-    /// mode) and tracks sent bundles, on every wake-up and every poll interval.
+    /// Runs the bundling loop in the background until the bundler is dropped.
     pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let (keep, stop) = tokio::sync::watch::channel(false);
+        let handle = self.spawn_until(stop);
+        // The sender lives as long as the loop: `stop` never fires.
+        tokio::spawn(async move {
+            keep.closed().await;
+        });
+        handle
+    }
+
+    /// Runs the bundling loop in the background until `stop` turns true (the round in progress is
+    /// finished first) or the bundler is dropped.
+    pub fn spawn_until(self: &Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         let weak = Arc::downgrade(self);
         let interval = self.config.poll_interval;
         tokio::spawn(async move {
             loop {
+                if *stop.borrow() {
+                    break;
+                }
                 let Some(this) = weak.upgrade() else { break };
                 if this.mode() == BundlingMode::Auto
                     && let Err(e) = this.bundle_now().await
@@ -197,14 +211,16 @@ impl Bundler {
                 if let Err(e) = this.track().await {
                     tracing::error!(error = %e, "tracking bundles failed");
                 }
-                let wait = async {
-                    tokio::select! {
-                        _ = this.wake.notified() => {}
-                        _ = tokio::time::sleep(interval) => {}
-                    }
+                // A dropped sender stops the loop as a `true` would.
+                let stopping = tokio::select! {
+                    _ = this.wake.notified() => false,
+                    _ = tokio::time::sleep(interval) => false,
+                    changed = stop.changed() => changed.is_err() || *stop.borrow(),
                 };
-                wait.await;
                 drop(this);
+                if stopping {
+                    break;
+                }
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
         })

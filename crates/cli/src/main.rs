@@ -1,6 +1,9 @@
 //! `keyward`: the command-line entry point.
 
+mod deploy;
 mod dev;
+mod keys;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -16,17 +19,29 @@ struct Cli {
 enum Command {
     /// Start a local development chain with Keyward's contracts, funded dev keys and the RPC.
     Dev(dev::DevArgs),
+    /// Serve the Wallet API, the bundler and gas sponsorship on real chains (production).
+    Serve(serve::ServeArgs),
+    /// Put Keyward's contracts on a chain (idempotent; --dry-run shows the plan and cost).
+    Deploy(deploy::DeployArgs),
+    /// Manage the API keys of `keyward serve`.
+    Keys(keys::KeysArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,jsonrpsee=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,jsonrpsee=warn".into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Production logs are JSON lines for log collectors; the others are for people.
+    if matches!(cli.command, Command::Serve(_)) {
+        logs.json().with_current_span(false).init();
+    } else {
+        logs.init();
+    }
+    match cli.command {
         Command::Dev(args) => dev::run(args).await,
+        Command::Serve(args) => serve::run(args).await,
+        Command::Keys(args) => keys::run(args).await,
+        Command::Deploy(args) => deploy::run(args).await,
     }
 }

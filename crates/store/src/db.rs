@@ -108,6 +108,12 @@ impl Store {
         &self.pool
     }
 
+    /// Whether the database answers a query (`/ready`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Closes every connection (waits for the ones in use to come back).
     pub async fn close(&self) {
         self.pool.close().await;

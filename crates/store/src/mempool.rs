@@ -577,6 +577,22 @@ impl Store {
         Ok(done.rows_affected())
     }
 
+    /// Numbers of `pending` and `submitted` ops (read through the status index, whatever the history).
+    pub async fn count_unfinished(&self, chain_id: u64, entry_point: Address) -> Result<(u64, u64), MempoolError> {
+        let count = |status: &'static str| async move {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND status = $3",
+            )
+            .bind(u64_to_db("chain_id", chain_id)?)
+            .bind(address_text(&entry_point))
+            .bind(status)
+            .fetch_one(self.pool())
+            .await?;
+            Ok::<u64, MempoolError>(u64_from_db("count", n)?)
+        };
+        Ok((count("pending").await?, count("submitted").await?))
+    }
+
     /// Number of ops per status (every status present, zero included), keyed by the lowercase status.
     pub async fn count_by_status(
         &self,

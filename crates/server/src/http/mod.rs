@@ -97,6 +97,16 @@ type RpcService = BoxCloneSyncService<HttpRequest, HttpResponse, BoxError>;
 /// finish first: await `handle.stopped()`).
 pub async fn serve_edge(edge: Edge) -> std::io::Result<(SocketAddr, ServerHandle)> {
     let listener = tokio::net::TcpListener::bind(edge.config.listen).await?;
+    // Installed before the first request, so every call is recorded.
+    if let Some(handle) = metrics::prometheus() {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                handle.run_upkeep();
+            }
+        });
+    }
     let bound = listener.local_addr()?;
     let (stop, handle) = stop_channel();
     let rpc_config = ServerConfig::builder().max_request_body_size(edge.config.max_body_bytes).build();

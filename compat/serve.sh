@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Production mode end to end, the way it runs: anvil as the chain, a real PostgreSQL, `keyward
+# deploy` (twice: the second run must send nothing), API keys made with `keyward keys`, `keyward
+# serve` over PostgreSQL, then the official SDK's seed flows and the Wallet API tests through the
+# Wallet API URL with the key in its path, the edge's refusals (401, 403, 429), health, readiness
+# and metrics, and a kill -9 of the server right after it accepted calls (nothing may be lost).
+#   usage: bash scripts/with-postgres.sh bash compat/serve.sh [path/to/keyward]
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+bin="${1:-$here/../target/debug/keyward}"
+case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac
+[ -x "$bin" ] || { echo "serve.sh: no keyward binary at $bin" >&2; exit 2; }
+[ -n "${KEYWARD_TEST_POSTGRES_URL:-}" ] || { echo "serve.sh: run through scripts/with-postgres.sh" >&2; exit 2; }
+anvil="${KEYWARD_ANVIL:-$here/../tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil}"
+[ -x "$anvil" ] || { echo "serve.sh: no anvil at $anvil (npm install --prefix tools)" >&2; exit 2; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+work="$(mktemp -d "${TMPDIR:-/tmp}/keyward-serve.XXXXXX")"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+anvil_port="$(free_port)"
+anvil_url="http://127.0.0.1:$anvil_port"
+"$anvil" --hardfork prague --port "$anvil_port" --silent >"$work/anvil.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  curl -sf -X POST "$anvil_url" -H 'content-type: application/json' \
+    -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' >/dev/null && break
+  sleep 0.1
+done
+cd "$here"
+[ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
+node serve/setup.mjs "$anvil_url"
+
+# anvil's dev accounts 5, 6, 7 (mnemonic "test … junk"): deployer, bundler, paymaster signer.
+export DEPLOYER_KEY=0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba
+deployer=0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc
+echo 0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e >"$work/bundler.key"
+echo 0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356 >"$work/paymaster.key"
+chmod 600 "$work"/*.key
+pm_signer=0x14dC79964da2C08b23698B3D3cc7Ca32193d9955
+
+echo "==> keyward deploy --dry-run, deploy, deploy again"
+"$bin" deploy --rpc-url "$anvil_url" --private-key-env DEPLOYER_KEY --paymaster-signer "$pm_signer" \
+  --paymaster-deposit 100 --dry-run | tee "$work/dry.txt"
+grep -q "dry run: nothing sent" "$work/dry.txt"
+[ "$(curl -s -X POST "$anvil_url" -H 'content-type: application/json' \
+  -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getTransactionCount\",\"params\":[\"$deployer\",\"latest\"]}" \
+  | grep -o '"result":"[^"]*"')" = '"result":"0x0"' ] || { echo "the dry run sent a transaction" >&2; exit 1; }
+"$bin" deploy --rpc-url "$anvil_url" --private-key-env DEPLOYER_KEY --paymaster-signer "$pm_signer" \
+  --paymaster-deposit 100 | tee "$work/deploy.txt"
+"$bin" deploy --rpc-url "$anvil_url" --private-key-env DEPLOYER_KEY --paymaster-signer "$pm_signer" \
+  --paymaster-deposit 100 | tee "$work/again.txt"
+grep -q "nothing to do" "$work/again.txt" || { echo "a second deploy planned transactions" >&2; exit 1; }
+
+port="$(free_port)"
+cat >"$work/policies.toml" <<TOML
+[[policy]]
+id = "4337e2b0-1a6d-4c3e-9f00-000000004337"
+name = "e2e: anything"
+TOML
+cat >"$work/keyward.toml" <<TOML
+[server]
+listen = "127.0.0.1:$port"
+cors_origins = ["*"]
+
+[store]
+url = "$KEYWARD_TEST_POSTGRES_URL"
+
+[[chain]]
+id = 31337
+rpc_url = "$anvil_url"
+stack = "keyward"
+deployer = "$deployer"
+bundler_keys = ["file:bundler.key"]
+
+[chain.paymaster]
+signer = "file:paymaster.key"
+policies = "policies.toml"
+TOML
+
+echo "==> keyward keys"
+key_of() { "$bin" keys create --config "$work/keyward.toml" "$@" | awk '/^secret/ {print $2}'; }
+sdk_key="$(key_of --name sdk --rate 0)"
+limited_key="$(key_of --name limited --rate 3)"
+other_chain_key="$(key_of --name other-chain --chains 1 --rate 0)"
+revoked_key="$(key_of --name revoked --rate 0)"
+revoked_id="$("$bin" keys list --config "$work/keyward.toml" | awk '$2 == "revoked" {print $1}')"
+"$bin" keys revoke --config "$work/keyward.toml" "$revoked_id"
+"$bin" keys list --config "$work/keyward.toml"
+
+start_serve() {
+  "$bin" serve --config "$work/keyward.toml" >>"$work/serve.log" 2>&1 &
+  serve_pid=$!
+  pids+=("$serve_pid")
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$port/ready" >/dev/null && return 0
+    kill -0 "$serve_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "keyward serve did not get ready; its log:" >&2
+  cat "$work/serve.log" >&2
+  exit 1
+}
+
+status=0
+start_serve
+base="http://127.0.0.1:$port"
+export KEYWARD_CHAIN_URL="$anvil_url" KEYWARD_SERVE_BASE="$base" KEYWARD_BIN_DIR="$(dirname "$bin")"
+export KEYWARD_KEY_SDK="$sdk_key" KEYWARD_KEY_LIMITED="$limited_key" KEYWARD_KEY_REVOKED="$revoked_key" \
+  KEYWARD_KEY_OTHER_CHAIN="$other_chain_key"
+
+echo "==> the edge: keys, scopes, rates, probes"
+node --test --test-reporter=spec serve/edge.test.js || status=$?
+
+echo "==> the official SDK through keyward serve (key in the URL)"
+KEYWARD_RPC_URL="$base/v2/$sdk_key" node --test --test-concurrency=1 --test-reporter=spec \
+  test/15-seed-flows.test.js test/11-wallet-api.test.js || status=$?
+
+echo "==> kill -9 right after calls were accepted, restart: nothing lost"
+KEYWARD_RPC_URL="$base/v2/$sdk_key" node serve/restart.mjs send "$work/accepted.json" || status=$?
+kill -9 "$serve_pid"
+wait "$serve_pid" 2>/dev/null || true
+start_serve
+KEYWARD_RPC_URL="$base/v2/$sdk_key" node serve/restart.mjs check "$work/accepted.json" || status=$?
+
+echo "==> SIGTERM: graceful stop"
+kill -TERM "$serve_pid"
+for _ in $(seq 1 100); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$serve_pid" 2>/dev/null; then echo "keyward serve did not stop on SIGTERM" >&2; status=1; fi
+grep -q '"stopped"\|stopped' "$work/serve.log" || { echo "no clean stop in the log" >&2; status=1; }
+
+if [ "$status" != 0 ]; then
+  echo "serve.sh: failed (exit $status); keyward serve log:" >&2
+  tail -n 80 "$work/serve.log" >&2
+fi
+exit "$status"

@@ -1,0 +1,313 @@
+//! `keyward.toml`, the configuration of `keyward serve`: read, checked, and refused at start with
+//! the file, the key and the reason. Secrets are never written in it: a key is `env:VAR` (the
+//! variable holds the 0x-hex private key) or `file:PATH` (the file holds it).
+//!
+//! ```toml
+//! [server]
+//! listen = "0.0.0.0:4337"
+//! cors_origins = ["https://app.example.com"]   # ["*"] for any; [] for none
+//! max_body_bytes = 1048576
+//! request_timeout_secs = 60
+//! require_api_keys = true
+//!
+//! [store]
+//! url = "postgres://keyward@db.internal/keyward"   # or "sqlite:///var/lib/keyward/keyward.db"
+//!
+//! [[chain]]
+//! id = 11155111
+//! rpc_url = "https://node.example.com"
+//! stack = "keyward"                 # or "mav2" (Alchemy's deployed Modular Account V2)
+//! deployer = "0x…"                  # stack = "keyward": the address `keyward deploy` deployed with
+//! bundler_keys = ["env:KEYWARD_BUNDLER_KEY"]
+//!
+//! [chain.paymaster]                 # optional: gas sponsorship on this chain
+//! signer = "file:/etc/keyward/paymaster.key"
+//! policies = "policies.toml"        # relative to this file
+//! ```
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::Address;
+use alloy::signers::local::PrivateKeySigner;
+use serde::Deserialize;
+
+/// A configuration refused: which file, which key, why.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {key}: {reason}")]
+pub(crate) struct ConfigError {
+    /// The file.
+    pub(crate) file: String,
+    /// The key (`chain[0].rpc_url`), or `(file)` for the file as a whole.
+    pub(crate) key: String,
+    /// Why.
+    pub(crate) reason: String,
+}
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ServeConfig {
+    /// The HTTP edge.
+    #[serde(default)]
+    pub(crate) server: ServerSection,
+    /// Where state lives.
+    pub(crate) store: StoreSection,
+    /// The chains served.
+    #[serde(default)]
+    pub(crate) chain: Vec<ChainSection>,
+}
+
+/// `[server]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ServerSection {
+    /// Address and port to listen on.
+    #[serde(default = "default_listen")]
+    pub(crate) listen: SocketAddr,
+    /// Origins allowed by CORS.
+    #[serde(default)]
+    pub(crate) cors_origins: Vec<String>,
+    /// Largest request body, in bytes.
+    #[serde(default = "default_max_body")]
+    pub(crate) max_body_bytes: u32,
+    /// Longest a request may take, in seconds.
+    #[serde(default = "default_timeout")]
+    pub(crate) request_timeout_secs: u64,
+    /// Whether every JSON-RPC request needs an API key.
+    #[serde(default = "default_true")]
+    pub(crate) require_api_keys: bool,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            cors_origins: Vec::new(),
+            max_body_bytes: default_max_body(),
+            request_timeout_secs: default_timeout(),
+            require_api_keys: true,
+        }
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 4337))
+}
+fn default_max_body() -> u32 {
+    1 << 20
+}
+fn default_timeout() -> u64 {
+    60
+}
+fn default_true() -> bool {
+    true
+}
+
+/// `[store]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StoreSection {
+    /// `postgres://…` or `sqlite://…`.
+    pub(crate) url: String,
+}
+
+/// Which account contracts a chain's accounts use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum StackKind {
+    /// Keyward's own, put there by `keyward deploy`.
+    Keyward,
+    /// Alchemy's deployed Modular Account V2 at its canonical addresses.
+    Mav2,
+}
+
+/// One `[[chain]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChainSection {
+    /// Chain id, checked against the node at start.
+    pub(crate) id: u64,
+    /// The node's JSON-RPC URL.
+    pub(crate) rpc_url: String,
+    /// The account stack.
+    pub(crate) stack: StackKind,
+    /// For `stack = "keyward"`: the deployer address `keyward deploy` used (addresses derive from it).
+    pub(crate) deployer: Option<Address>,
+    /// Bundler signing keys (`env:VAR` or `file:PATH`).
+    pub(crate) bundler_keys: Vec<String>,
+    /// Gas sponsorship on this chain.
+    pub(crate) paymaster: Option<PaymasterSection>,
+}
+
+/// `[chain.paymaster]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PaymasterSection {
+    /// The paymaster signer key (`env:VAR` or `file:PATH`).
+    pub(crate) signer: String,
+    /// A policy file (TOML, see the README), relative to the config file.
+    pub(crate) policies: Option<PathBuf>,
+}
+
+/// Reads and checks `path`.
+pub(crate) fn load(path: &Path) -> Result<ServeConfig, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: file.clone(),
+        key: "(file)".into(),
+        reason: e.to_string(),
+    })?;
+    parse(&text, &file)
+}
+
+/// Parses and checks the text of a config file named `file`.
+pub(crate) fn parse(text: &str, file: &str) -> Result<ServeConfig, ConfigError> {
+    let err = |key: String, reason: String| ConfigError { file: file.to_string(), key, reason };
+    let de = toml::Deserializer::parse(text).map_err(|e| err("(file)".into(), e.message().to_string()))?;
+    let config: ServeConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let key = if key == "." { "(file)".to_string() } else { key };
+        err(key, e.inner().message().to_string())
+    })?;
+    check(&config).map_err(|(key, reason)| err(key, reason))?;
+    Ok(config)
+}
+
+/// The checks serde cannot express; the key and reason of the first failure.
+fn check(config: &ServeConfig) -> Result<(), (String, String)> {
+    if config.chain.is_empty() {
+        return Err(("chain".into(), "no [[chain]] is configured: serve at least one".into()));
+    }
+    if !(config.store.url.starts_with("postgres://")
+        || config.store.url.starts_with("postgresql://")
+        || config.store.url.starts_with("sqlite:"))
+    {
+        return Err(("store.url".into(), "must start with postgres://, postgresql:// or sqlite:".into()));
+    }
+    if config.server.request_timeout_secs == 0 {
+        return Err(("server.request_timeout_secs".into(), "must be at least 1".into()));
+    }
+    let mut ids = BTreeSet::new();
+    for (i, chain) in config.chain.iter().enumerate() {
+        let at = |k: &str| format!("chain[{i}].{k}");
+        if !ids.insert(chain.id) {
+            return Err((at("id"), format!("chain {} is configured twice", chain.id)));
+        }
+        if !(chain.rpc_url.starts_with("http://") || chain.rpc_url.starts_with("https://")) {
+            return Err((at("rpc_url"), "must be an http:// or https:// URL".into()));
+        }
+        if chain.stack == StackKind::Keyward && chain.deployer.is_none() {
+            return Err((
+                at("deployer"),
+                "stack = \"keyward\" needs the deployer address `keyward deploy` printed".into(),
+            ));
+        }
+        match chain.bundler_keys.len() {
+            0 => return Err((at("bundler_keys"), "at least one bundler key is needed".into())),
+            1 => {}
+            _ => {
+                return Err((
+                    at("bundler_keys"),
+                    "several bundler keys per chain need bundling leases, not built yet: give one key".into(),
+                ));
+            }
+        }
+        for (j, key) in chain.bundler_keys.iter().enumerate() {
+            check_secret_ref(key).map_err(|r| (format!("chain[{i}].bundler_keys[{j}]"), r))?;
+        }
+        if let Some(pm) = &chain.paymaster {
+            check_secret_ref(&pm.signer).map_err(|r| (at("paymaster.signer"), r))?;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a secret written in the file instead of referenced.
+fn check_secret_ref(s: &str) -> Result<(), String> {
+    match s.split_once(':') {
+        Some(("env", var)) if !var.is_empty() => Ok(()),
+        Some(("file", path)) if !path.is_empty() => Ok(()),
+        _ => Err("a key is referenced as env:VAR or file:PATH, never written in the config".into()),
+    }
+}
+
+/// Loads the private key `reference` names (`env:VAR` or `file:PATH`, relative to `base`).
+pub(crate) fn load_secret(reference: &str, base: &Path) -> Result<PrivateKeySigner, String> {
+    let text = match reference.split_once(':') {
+        Some(("env", var)) => std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))?,
+        Some(("file", path)) => {
+            let path = base.join(path);
+            std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?
+        }
+        _ => return Err("a key is referenced as env:VAR or file:PATH".into()),
+    };
+    text.trim().parse::<PrivateKeySigner>().map_err(|_| format!("{reference} does not hold a 0x-hex private key"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[store]
+url = "postgres://k@localhost/k"
+
+[[chain]]
+id = 31337
+rpc_url = "http://127.0.0.1:8545"
+stack = "keyward"
+deployer = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+bundler_keys = ["env:BUNDLER"]
+"#;
+
+    fn refusal(text: &str) -> (String, String) {
+        let e = parse(text, "k.toml").unwrap_err();
+        assert_eq!(e.file, "k.toml");
+        (e.key, e.reason)
+    }
+
+    #[test]
+    fn a_good_file_has_defaults() {
+        let c = parse(GOOD, "k.toml").unwrap();
+        assert_eq!(c.server.listen, default_listen());
+        assert!(c.server.require_api_keys);
+        assert_eq!(c.chain[0].stack, StackKind::Keyward);
+    }
+
+    #[test]
+    fn bad_files_name_the_key_and_reason() {
+        let (key, reason) = refusal(&GOOD.replace("rpc_url", "rpc_ur1"));
+        assert_eq!(key, "chain[0]");
+        assert!(reason.contains("rpc_ur1"), "{reason}");
+        let (key, _) = refusal(&GOOD.replace("id = 31337", "id = \"x\""));
+        assert_eq!(key, "chain[0].id");
+        let (key, reason) =
+            refusal(&GOOD.replace("env:BUNDLER", "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"));
+        assert_eq!(key, "chain[0].bundler_keys[0]");
+        assert!(reason.contains("never written"), "{reason}");
+        let (key, _) = refusal(&GOOD.replace("postgres://", "mysql://"));
+        assert_eq!(key, "store.url");
+        let (key, _) = refusal(&GOOD.replace("stack = \"keyward\"", "stack = \"other\""));
+        assert_eq!(key, "chain[0].stack");
+        let (key, _) =
+            refusal(&format!("{GOOD}{}", GOOD.split("[[chain]]").nth(1).map(|c| format!("[[chain]]{c}")).unwrap()));
+        assert_eq!(key, "chain[1].id");
+        let (key, _) = refusal("[store]\nurl = \"sqlite://x\"\n");
+        assert_eq!(key, "chain");
+        let (key, _) = refusal("not toml = = 1");
+        assert_eq!(key, "(file)");
+    }
+
+    #[test]
+    fn secrets_come_from_env_or_file() {
+        let dir = std::env::temp_dir();
+        let path = dir.join(format!("kw-secret-{}", std::process::id()));
+        std::fs::write(&path, "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80\n").unwrap();
+        let signer = load_secret(&format!("file:{}", path.display()), &dir).unwrap();
+        assert_eq!(signer.address(), "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse::<Address>().unwrap());
+        assert!(load_secret("env:KEYWARD_TEST_UNSET_VAR", &dir).unwrap_err().contains("not set"));
+        std::fs::remove_file(path).unwrap();
+    }
+}

@@ -1,0 +1,223 @@
+//! `keyward serve --config keyward.toml`: production mode. One process serves every configured
+//! chain over its node (any Ethereum JSON-RPC node), with the store at a URL (PostgreSQL, or a
+//! SQLite file for one node), API keys, and the HTTP edge of `keyward-server`.
+//!
+//! ```text
+//!  keyward.toml ─▶ config (checked) ─▶ store ─▶ per chain: RpcChain (id checked) ─▶ stack present?
+//!                                                 ├─ Bundler (key) ─▶ bundling loop
+//!                                                 ├─ Sponsor (paymaster signer, policies) ─▶ settler
+//!                                                 └─ Wallet (chain, store, bundler, sponsor)
+//!               edge: / → wallet_* (chain from request) · /chain/ID → bundler, pm_*, node reads
+//!  SIGTERM/Ctrl-C ─▶ stop accepting ─▶ requests in flight finish ─▶ bundling loops finish their round
+//! ```
+
+pub(crate) mod config;
+mod routes;
+mod stack;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use keyward_bundler::{Bundler, BundlerConfig};
+use keyward_chain::{Chain, RpcChain};
+use keyward_paymaster::sponsor::{Sponsor, SponsorConfig};
+use keyward_server::http::auth::ApiKeyGate;
+use keyward_server::http::{Edge, HttpConfig, Readiness};
+use keyward_store::Store;
+use keyward_wallet::{Wallet, WalletConfig};
+
+use config::{ChainSection, ServeConfig, load_secret};
+
+/// Options of `keyward serve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// The configuration file.
+    #[arg(long, value_name = "FILE", default_value = "keyward.toml")]
+    config: PathBuf,
+}
+
+/// One chain's running services.
+pub(crate) struct ChainServices {
+    /// The chain id.
+    pub(crate) id: u64,
+    /// The node.
+    pub(crate) chain: Arc<RpcChain>,
+    /// Its bundler.
+    pub(crate) bundler: Arc<Bundler>,
+    /// Its sponsor, when the chain has a paymaster.
+    pub(crate) sponsor: Option<Arc<Sponsor>>,
+    /// Its Wallet API.
+    pub(crate) wallet: Arc<Wallet>,
+}
+
+/// Runs `keyward serve` until SIGTERM or Ctrl-C.
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = config::load(&args.config)?;
+    let base = args.config.parent().map(Path::to_path_buf).unwrap_or_default();
+    let store = Store::open(&config.store.url).await.context("opening the store")?;
+    let mut chains = Vec::new();
+    for (i, section) in config.chain.iter().enumerate() {
+        let services = start_chain(i, section, &store, &base, &args.config)
+            .await
+            .with_context(|| format!("starting chain {} ({})", section.id, section.rpc_url))?;
+        chains.push(services);
+    }
+    let (stop_bundling, bundling) = tokio::sync::watch::channel(false);
+    let bundling_loops: Vec<_> = chains.iter().map(|c| c.bundler.spawn_until(bundling.clone())).collect();
+    let settlers: Vec<_> = chains
+        .iter()
+        .filter_map(|c| c.sponsor.clone())
+        .map(|s| keyward_paymaster::dev::spawn_settler(s, Duration::from_secs(2)))
+        .collect();
+    let gauges = routes::spawn_gauges(&chains, Duration::from_secs(15));
+    let edge = Edge {
+        config: http_config(&config),
+        routes: routes::routes(&chains)?,
+        gate: config.server.require_api_keys.then(|| Arc::new(ApiKeyGate::new(store.clone()))),
+        readiness: Some(Arc::new(Ready {
+            store: store.clone(),
+            chains: chains.iter().map(|c| (c.id, c.chain.clone())).collect(),
+        })),
+    };
+    let (bound, handle) =
+        keyward_server::http::serve_edge(edge).await.with_context(|| format!("binding {}", config.server.listen))?;
+    let ids: Vec<u64> = chains.iter().map(|c| c.id).collect();
+    tracing::info!(listen = %bound, chains = ?ids, "keyward serve ready");
+    println!("keyward serve listening on http://{bound} (chains {ids:?})");
+
+    shutdown_signal().await?;
+    tracing::info!("stopping: no new requests; finishing those in flight");
+    let _ = handle.stop();
+    handle.stopped().await;
+    // Bundling loops finish the round they are in (a bundle being sent is recorded and tracked on
+    // the next start); the settlers and gauges hold nothing that a restart does not redo.
+    let _ = stop_bundling.send(true);
+    for l in bundling_loops {
+        let _ = l.await;
+    }
+    for t in settlers.into_iter().chain([gauges]) {
+        t.abort();
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The edge's settings from `[server]`.
+fn http_config(config: &ServeConfig) -> HttpConfig {
+    HttpConfig {
+        listen: config.server.listen,
+        cors_origins: config.server.cors_origins.clone(),
+        max_body_bytes: config.server.max_body_bytes,
+        request_timeout: Duration::from_secs(config.server.request_timeout_secs),
+    }
+}
+
+/// Connects to chain `i`'s node, checks its id and account stack, and builds its services.
+async fn start_chain(
+    i: usize,
+    section: &ChainSection,
+    store: &Store,
+    base: &Path,
+    file: &Path,
+) -> anyhow::Result<ChainServices> {
+    let refuse = |key: &str, reason: String| config::ConfigError {
+        file: file.display().to_string(),
+        key: format!("chain[{i}].{key}"),
+        reason,
+    };
+    let chain = Arc::new(RpcChain::connect(&section.rpc_url).map_err(|e| refuse("rpc_url", e.to_string()))?);
+    let reported = chain.chain_id().await.map_err(|e| refuse("rpc_url", format!("the node does not answer: {e}")))?;
+    if reported != section.id {
+        return Err(
+            refuse("id", format!("is {} but the node at {} is chain {reported}", section.id, section.rpc_url)).into()
+        );
+    }
+    let deployment = stack::deployment(section).map_err(|r| refuse("stack", r))?;
+    stack::check_present(chain.as_ref(), &deployment).await.map_err(|r| refuse("stack", r))?;
+    let key = load_secret(&section.bundler_keys[0], base).map_err(|r| refuse("bundler_keys[0]", r))?;
+    let as_chain: Arc<dyn Chain> = chain.clone();
+    let bundler = Bundler::new(as_chain.clone(), store.clone(), key, BundlerConfig::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the bundler: {e}"))?;
+    let sponsor = match &section.paymaster {
+        None => None,
+        Some(pm) => Some(start_sponsor(pm, &deployment, section.id, &as_chain, store, base, &refuse).await?),
+    };
+    let mut wallet_config = WalletConfig::new(deployment);
+    wallet_config.sponsor = sponsor
+        .clone()
+        .map(|s| Arc::new(keyward_paymaster::wallet::WalletSponsor(s)) as Arc<dyn keyward_wallet::Sponsor>);
+    let wallet = Wallet::new(as_chain, store.clone(), bundler.clone(), wallet_config)
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the Wallet API: {e}"))?;
+    Ok(ChainServices { id: section.id, chain, bundler, sponsor, wallet })
+}
+
+/// The chain's sponsor: its signer must be the one the paymaster contract honours.
+async fn start_sponsor(
+    pm: &config::PaymasterSection,
+    deployment: &keyward_contracts::Deployment,
+    chain_id: u64,
+    chain: &Arc<dyn Chain>,
+    store: &Store,
+    base: &Path,
+    refuse: &dyn Fn(&str, String) -> config::ConfigError,
+) -> anyhow::Result<Arc<Sponsor>> {
+    let signer = load_secret(&pm.signer, base).map_err(|r| refuse("paymaster.signer", r))?;
+    let honoured = keyward_paymaster::deposit::signer_of(chain.as_ref(), deployment.verifying_paymaster)
+        .await
+        .map_err(|e| refuse("paymaster.signer", format!("reading the paymaster's signer: {e}")))?;
+    if honoured != signer.address() {
+        return Err(refuse(
+            "paymaster.signer",
+            format!(
+                "is {} but the paymaster {} honours {honoured}: run `keyward deploy --paymaster-signer {}`",
+                signer.address(),
+                deployment.verifying_paymaster,
+                signer.address()
+            ),
+        )
+        .into());
+    }
+    let policies = match &pm.policies {
+        Some(path) => keyward_paymaster::config::load_policies(&base.join(path))
+            .await
+            .map_err(|e| refuse("paymaster.policies", e.to_string()))?,
+        None => Vec::new(),
+    };
+    let config = SponsorConfig::new(deployment.verifying_paymaster, deployment.entry_point, chain_id);
+    Ok(Arc::new(Sponsor::new(signer, config, policies, store.clone(), chain.clone())))
+}
+
+/// `/ready`: the store answers a query and every node its block number.
+struct Ready {
+    store: Store,
+    chains: BTreeMap<u64, Arc<RpcChain>>,
+}
+
+#[async_trait]
+impl Readiness for Ready {
+    async fn ready(&self) -> Result<(), String> {
+        self.store.ping().await.map_err(|e| format!("store: {e}"))?;
+        for (id, chain) in &self.chains {
+            chain.block_number().await.map_err(|e| format!("chain {id}: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() -> anyhow::Result<()> {
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("listening for SIGTERM")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("listening for Ctrl-C")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! The methods behind each path of `keyward serve`, and the gauges `/metrics` shows per chain.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonrpsee::RpcModule;
+use keyward_api::bundler::BundlerApiServer;
+use keyward_api::paymaster::PaymasterApiServer;
+use keyward_chain::Chain;
+use keyward_server::bundler::BundlerRpc;
+use keyward_server::http::Routes;
+use keyward_server::paymaster::PaymasterRpc;
+use keyward_server::wallet::WalletRpc;
+
+use super::ChainServices;
+
+/// Node methods a client may not reach through Keyward: writes (`eth_sendRawTransaction`) and
+/// the bundler's test controls (`debug_bundler_*`), which would let one client clear the mempool.
+const HIDDEN: &[&str] = &[
+    "eth_sendRawTransaction",
+    "debug_bundler_clearState",
+    "debug_bundler_dumpMempool",
+    "debug_bundler_sendBundleNow",
+    "debug_bundler_setBundlingMode",
+];
+
+/// `/` serves the Wallet API; `/chain/ID` serves chain ID's bundler, `pm_*` and node reads.
+pub(crate) fn routes(chains: &[ChainServices]) -> anyhow::Result<Routes> {
+    let mut routes = Routes::default();
+    // The Wallet API of one chain at the root; several chains need the wallet router.
+    if let [only] = chains {
+        routes.root = WalletRpc::new(only.wallet.clone()).into_module().into();
+    } else {
+        anyhow::bail!("serving several chains needs the Wallet API router: configure one [[chain]]");
+    }
+    for c in chains {
+        let mut module: RpcModule<()> = keyward_server::eth::chain_module(c.chain.clone() as Arc<dyn Chain>, None);
+        module.merge(BundlerRpc::new(c.bundler.clone()).into_rpc())?;
+        if let Some(sponsor) = &c.sponsor {
+            module.merge(PaymasterRpc::new(sponsor.clone()).into_rpc())?;
+        }
+        for method in HIDDEN {
+            module.remove_method(method);
+        }
+        routes.chains.insert(c.id, module.into());
+    }
+    Ok(routes)
+}
+
+/// Gauge: the bundler key's balance in wei, by `chain` and `key`.
+pub(crate) const BUNDLER_BALANCE: &str = "keyward_bundler_balance_wei";
+/// Gauge: operations waiting or in flight, by `chain` and `status`.
+pub(crate) const MEMPOOL_DEPTH: &str = "keyward_mempool_operations";
+
+/// Refreshes the per-chain gauges every `every`.
+pub(crate) fn spawn_gauges(chains: &[ChainServices], every: Duration) -> tokio::task::JoinHandle<()> {
+    let watched: Vec<_> = chains.iter().map(|c| (c.id, c.chain.clone(), c.bundler.clone())).collect();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            for (id, chain, bundler) in &watched {
+                let key = bundler.address().to_string();
+                match chain.balance(bundler.address()).await {
+                    Ok(b) => {
+                        metrics::gauge!(BUNDLER_BALANCE, "chain" => id.to_string(), "key" => key).set(f64::from(b))
+                    }
+                    Err(e) => tracing::warn!(chain = id, error = %e, "reading the bundler balance"),
+                }
+                match bundler.depth().await {
+                    Ok(depth) => {
+                        for (status, n) in depth {
+                            metrics::gauge!(MEMPOOL_DEPTH, "chain" => id.to_string(), "status" => status).set(n as f64);
+                        }
+                    }
+                    Err(e) => tracing::warn!(chain = id, error = %e, "reading the mempool depth"),
+                }
+            }
+        }
+    })
+}
