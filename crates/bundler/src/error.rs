@@ -44,6 +44,20 @@ pub enum RejectReason {
     /// The account reported a signature failure (`-32507`).
     #[error("invalid account signature (validateUserOp returned SIG_VALIDATION_FAILED)")]
     InvalidSignature,
+    /// The bundler's key cannot pay for a bundle carrying the operation (`-32603`): the operator
+    /// must fund it. Not the operation's fault.
+    #[error(
+        "this bundler cannot pay for the operation: its key {bundler} holds {balance} wei and a \
+         bundle carrying it may cost up to {needed} wei up front; the operator must fund the key"
+    )]
+    BundlerUnfunded {
+        /// The bundler key.
+        bundler: Address,
+        /// Its balance.
+        balance: alloy::primitives::U256,
+        /// The operation's gas limits times its max fee.
+        needed: alloy::primitives::U256,
+    },
     /// The chain could not be asked (`-32603`): not the operation's fault.
     #[error("chain error: {0}")]
     Chain(ChainError),

@@ -24,6 +24,7 @@ pub mod bundle;
 pub mod erc7562;
 pub mod error;
 pub mod estimate;
+pub mod fees;
 pub mod gas;
 pub mod pool;
 pub mod queries;

@@ -10,10 +10,11 @@ use keyward_store::OpStatus;
 
 use crate::error::RejectReason;
 use crate::estimate::GasEstimate;
+use crate::fees::current_fees;
 use crate::receipt::OpOutcome;
 use crate::service::{Bundler, store_err, stored_submission};
 use crate::submission::Submission;
-use crate::submit::{BundleFees, current_fees};
+use crate::submit::BundleFees;
 
 /// Where an operation is, as its submitter sees it.
 #[derive(Debug, Clone, PartialEq)]

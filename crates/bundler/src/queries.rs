@@ -6,10 +6,10 @@ use keyward_store::{OpRecord, OpStatus};
 
 use crate::error::RejectReason;
 use crate::estimate::{GasEstimate, estimate_user_op_gas};
+use crate::fees::current_fees;
 use crate::receipt::{UserOperationReceipt, user_operation_receipt};
 use crate::service::{Bundler, store_err, stored_submission};
 use crate::submission::Submission;
-use crate::submit::current_fees;
 use crate::validation::Assumptions;
 
 /// A stored operation and where it was included.

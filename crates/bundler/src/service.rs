@@ -23,8 +23,9 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::bundle::{Candidate, build_bundle};
 use crate::error::RejectReason;
+use crate::fees::current_fees;
 use crate::submission::{BundlingMode, Submission};
-use crate::submit::{BundleFees, current_fees, sign_bundle};
+use crate::submit::{BundleFees, sign_bundle};
 use crate::validation::{Assumptions, ValidationConfig, validate_user_op_with};
 
 /// How the bundler runs.
@@ -156,6 +157,19 @@ impl Bundler {
         self.config.validation.entry_point
     }
 
+    /// Refuses `op` when the bundler's key could not pay up front for a bundle carrying it (the
+    /// EntryPoint pays the bundler back within the same transaction, but the node wants the
+    /// balance first).
+    async fn check_funded(&self, op: &UserOperation) -> Result<(), RejectReason> {
+        let needed = op.required_prefund();
+        let balance = self.chain.balance(self.signer.address()).await?;
+        if balance < needed {
+            tracing::warn!(bundler = %self.signer.address(), %balance, %needed, "bundler key too poor for an operation");
+            return Err(RejectReason::BundlerUnfunded { bundler: self.signer.address(), balance, needed });
+        }
+        Ok(())
+    }
+
     /// The bundler key's address (sends the bundles, receives their fees).
     pub fn address(&self) -> Address {
         self.signer.address()
@@ -218,6 +232,7 @@ impl Bundler {
             )));
         }
         let op = &submission.op;
+        self.check_funded(op).await?;
         let delegate = self.checked_delegate(&submission).await?;
         let nonce_sequence = self.nonce_assumption(op).await?;
         let outcome = validate_user_op_with(

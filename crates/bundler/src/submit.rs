@@ -1,7 +1,6 @@
 //! Sending a bundle: the `handleOps` transaction signed by the bundler key, type-4 when the bundle
 //! carries EIP-7702 authorizations.
 
-use alloy::eips::BlockNumberOrTag;
 use alloy::eips::eip2718::Encodable2718;
 use alloy::network::{Ethereum, EthereumWallet, NetworkTransactionBuilder};
 use alloy::network::{TransactionBuilder, TransactionBuilder7702};
@@ -30,17 +29,6 @@ impl BundleFees {
             max_priority_fee_per_gas: bump(self.max_priority_fee_per_gas),
         }
     }
-}
-
-/// The chain's current fees: twice the latest base fee plus the suggested tip.
-pub async fn current_fees(chain: &dyn Chain) -> ChainResult<BundleFees> {
-    let latest = chain
-        .block_by_number(BlockNumberOrTag::Latest, false)
-        .await?
-        .ok_or_else(|| ChainError::BlockNotAvailable("latest".into()))?;
-    let base = u128::from(latest.header.base_fee_per_gas.unwrap_or_default());
-    let tip = chain.max_priority_fee_per_gas().await?;
-    Ok(BundleFees { max_fee_per_gas: base * 2 + tip, max_priority_fee_per_gas: tip })
 }
 
 /// The unsigned `handleOps` transaction of `bundle`.

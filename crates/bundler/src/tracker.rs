@@ -9,10 +9,11 @@ use keyward_store::{BundleRecord, BundleStatus};
 
 use crate::bundle::build_bundle;
 use crate::error::RejectReason;
+use crate::fees::current_fees;
 use crate::receipt::user_operation_receipt;
 use crate::service::{Bundler, SentBundle, candidate_of, now, store_err};
 use crate::submission::BundlingMode;
-use crate::submit::{BundleFees, current_fees, sign_bundle};
+use crate::submit::{BundleFees, sign_bundle};
 
 /// How long a sent bundle may be unknown to the node before it counts as lost.
 const UNKNOWN_GRACE_SECS: u64 = 5;

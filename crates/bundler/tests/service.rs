@@ -238,6 +238,25 @@ async fn a_restart_resumes_from_the_store(backend: Backend) {
     std::fs::remove_dir_all(&e.dir).unwrap();
 }
 
+/// A bundler whose key cannot pay for a bundle refuses the operation precisely (and takes it once
+/// the key is funded), instead of accepting it and failing to send.
+async fn an_unfunded_bundler_key_refuses_with_its_balance(backend: Backend) {
+    let e = env(backend, "unfunded").await;
+    let poor = PrivateKeySigner::random();
+    let store = Store::open_sqlite_file(temp_dir(&format!("unfunded-poor-{backend:?}"))).await.unwrap();
+    let bundler = Bundler::new(e.h.chain.clone(), store, poor.clone(), BundlerConfig::default()).await.unwrap();
+    bundler.set_mode(BundlingMode::Manual);
+    let op = e.op(U256::ZERO, |_| {}).await;
+    let needed = op.op.required_prefund();
+    let refusal = bundler.add(op.clone(), e.h.ep).await.unwrap_err();
+    assert_eq!(refusal, RejectReason::BundlerUnfunded { bundler: poor.address(), balance: U256::ZERO, needed });
+    assert_eq!(reject_code(&refusal), -32603);
+    assert!(refusal.to_string().contains(&poor.address().to_string()), "{refusal}");
+    e.h.chain.set_balance(poor.address(), needed).await.unwrap();
+    bundler.add(op, e.h.ep).await.unwrap();
+    std::fs::remove_dir_all(&e.dir).unwrap();
+}
+
 /// Each scenario on a fresh embedded chain and on a fresh anvil.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -256,6 +275,7 @@ on_both_backends!(
     nonce_sequencing_and_sender_cap,
     auto_mode_includes_without_being_asked,
     a_restart_resumes_from_the_store,
+    an_unfunded_bundler_key_refuses_with_its_balance,
 );
 
 /// On anvil (which can reorganise: `evm_snapshot` / `evm_revert`): an operation whose block is
@@ -346,7 +366,7 @@ async fn rundler_max_priority_fee_is_the_bundlers_own_fee() {
     let module = BundlerRpc::new(e.bundler.clone()).into_rpc();
     let fee: U256 = module.call("rundler_maxPriorityFeePerGas", [(); 0]).await.unwrap();
     assert_eq!(fee, U256::from(tip));
-    let current = keyward_bundler::submit::current_fees(e.h.chain.as_ref()).await.unwrap();
+    let current = keyward_bundler::fees::current_fees(e.h.chain.as_ref()).await.unwrap();
     assert_eq!(fee, U256::from(current.max_priority_fee_per_gas));
 
     let mut config = BundlerConfig::default();

@@ -29,7 +29,7 @@ pub fn reject_code(e: &RejectReason) -> i32 {
         RejectReason::UnsupportedAggregator(_) => -32506,
         RejectReason::InvalidSignature => -32507,
         RejectReason::ExecutionReverted(_) => -32521,
-        RejectReason::Chain(_) | RejectReason::Storage(_) => -32603,
+        RejectReason::Chain(_) | RejectReason::Storage(_) | RejectReason::BundlerUnfunded { .. } => -32603,
     }
 }
 
