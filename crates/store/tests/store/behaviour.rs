@@ -386,3 +386,41 @@ pub(crate) async fn durable_across_reopen(db: &TestDb) {
 pub(crate) async fn survives_sigkill(db: &TestDb) {
     crate::child::run_and_kill(db).await;
 }
+
+/// API keys: stored by secret hash, listed oldest first, revoked once (the first time kept),
+/// a second key with the same secret refused; count_unfinished reads pending and submitted.
+pub(crate) async fn api_keys(db: &TestDb) {
+    use alloy::primitives::B256;
+    use keyward_store::ApiKeyRecord;
+    let store = db.open().await;
+    let key = |id: &str, secret: u8, created_at: u64| ApiKeyRecord {
+        id: id.into(),
+        name: format!("name of {id}"),
+        secret_hash: B256::repeat_byte(secret),
+        chains: vec![1, 31337],
+        policies: vec!["p-1".into()],
+        rate_per_minute: 600,
+        created_at,
+        revoked_at: None,
+    };
+    assert_eq!(store.api_keys().await.unwrap(), vec![]);
+    store.insert_api_key(&key("key_b", 2, 20)).await.unwrap();
+    store.insert_api_key(&key("key_a", 1, 10)).await.unwrap();
+    let same_secret = store.insert_api_key(&key("key_c", 1, 30)).await.unwrap_err();
+    assert!(matches!(same_secret, StoreError::InvalidInput(_)), "{same_secret}");
+    assert_eq!(store.api_key_by_secret(B256::repeat_byte(1)).await.unwrap(), Some(key("key_a", 1, 10)));
+    assert_eq!(store.api_key_by_secret(B256::repeat_byte(9)).await.unwrap(), None);
+    let ids: Vec<String> = store.api_keys().await.unwrap().into_iter().map(|k| k.id).collect();
+    assert_eq!(ids, ["key_a", "key_b"]);
+    assert!(store.revoke_api_key("key_a", 100).await.unwrap());
+    assert!(store.revoke_api_key("key_a", 200).await.unwrap());
+    assert!(!store.revoke_api_key("key_zzz", 100).await.unwrap());
+    let revoked = store.api_key_by_secret(B256::repeat_byte(1)).await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(100));
+
+    assert_eq!(store.count_unfinished(CHAIN, ep()).await.unwrap(), (0, 0));
+    for n in 0..3 {
+        store.insert_user_op(&op(sender(40), n, 1, 1, n), 10).await.unwrap();
+    }
+    assert_eq!(store.count_unfinished(CHAIN, ep()).await.unwrap(), (3, 0));
+}

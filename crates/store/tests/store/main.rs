@@ -46,4 +46,5 @@ on_both_backends!(
     bundles,
     durable_across_reopen,
     survives_sigkill,
+    api_keys,
 );
