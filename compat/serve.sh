@@ -120,6 +120,9 @@ export KEYWARD_KEY_SDK="$sdk_key" KEYWARD_KEY_LIMITED="$limited_key" KEYWARD_KEY
 echo "==> the edge: keys, scopes, rates, probes"
 node --test --test-reporter=spec serve/edge.test.js || status=$?
 
+echo "==> Alchemy's real MAv2 release bytecode: account-kit's default client through Keyward's bundler"
+KEYWARD_RPC_URL="$base/v2/$sdk_key" node --test --test-reporter=spec serve/mav2.test.js || status=$?
+
 echo "==> the official SDK through keyward serve (key in the URL)"
 KEYWARD_RPC_URL="$base/v2/$sdk_key" node --test --test-concurrency=1 --test-reporter=spec \
   test/15-seed-flows.test.js test/11-wallet-api.test.js || status=$?
