@@ -4,9 +4,11 @@
 //! of unstaked entities, and storage outside the sender's own and associated storage (with the
 //! staked-entity exceptions).
 //!
-//! [`check`] is pure: it judges an [`ExecutionTrace`] recorded by the embedded chain's
-//! [`ValidationTracer`](keyward_chain::embedded::trace::ValidationTracer). [`trace_validation`]
-//! runs the simulation under that tracer. Not covered: COD-010 (code hashes between two
+//! [`check`] is pure: it judges an [`ExecutionTrace`] recorded by the
+//! [`ValidationTracer`](keyward_chain::embedded::trace::ValidationTracer), which runs in revm on
+//! either backend (the embedded chain's own state, or a node's state read over JSON-RPC by
+//! `RpcChain`). [`trace_validation`] (embedded chain) and [`trace_validation_on`] (any chain) run
+//! the simulation under that tracer. Not covered: COD-010 (code hashes between two
 //! simulations), the mempool-wide STO-040/041 and reputation rules.
 
 use std::collections::HashMap;
@@ -223,6 +225,25 @@ pub enum TraceError {
     /// The chain failed.
     #[error("tracing failed: {0}")]
     Chain(ChainError),
+    /// The chain cannot trace calls.
+    #[error("this chain cannot trace calls")]
+    Unsupported,
+}
+
+fn simulate_validation_tx(entry_point: Address, op: PackedUserOperation) -> TransactionRequest {
+    let data = IEntryPoint::simulateValidationCall { userOp: op }.abi_encode();
+    TransactionRequest::default().with_to(entry_point).with_input(Bytes::from(data))
+}
+
+/// Decodes a traced `simulateValidation`.
+fn traced_result(
+    output: Result<Bytes, ChainError>,
+    trace: ExecutionTrace,
+) -> Result<(ValidationResult, ExecutionTrace), TraceError> {
+    let output = output.map_err(|e| TraceError::Simulation(e.into()))?;
+    let result = IEntryPoint::simulateValidationCall::abi_decode_returns(&output)
+        .map_err(|e| TraceError::Chain(ChainError::Internal(format!("decoding simulateValidation: {e}"))))?;
+    Ok((result, trace))
 }
 
 /// Runs `simulateValidation(op)` on the embedded chain under the validation tracer; returns the
@@ -232,13 +253,25 @@ pub fn trace_validation(
     entry_point: Address,
     op: PackedUserOperation,
 ) -> Result<(ValidationResult, ExecutionTrace), TraceError> {
-    let data = IEntryPoint::simulateValidationCall { userOp: op }.abi_encode();
-    let tx = TransactionRequest::default().with_to(entry_point).with_input(Bytes::from(data));
+    let tx = simulate_validation_tx(entry_point, op);
     let (output, trace) = chain.trace_call(tx, Some(simulations_override(entry_point))).map_err(TraceError::Chain)?;
-    let output = output.map_err(|e| TraceError::Simulation(e.into()))?;
-    let result = IEntryPoint::simulateValidationCall::abi_decode_returns(&output)
-        .map_err(|e| TraceError::Chain(ChainError::Internal(format!("decoding simulateValidation: {e}"))))?;
-    Ok((result, trace))
+    traced_result(output, trace)
+}
+
+/// Runs `simulateValidation(op)` under the validation tracer on any chain that traces
+/// ([`Chain::traced_call`]): the embedded chain, or an `RpcChain` locally over its node's state.
+pub async fn trace_validation_on(
+    chain: &dyn Chain,
+    entry_point: Address,
+    op: PackedUserOperation,
+) -> Result<(ValidationResult, ExecutionTrace), TraceError> {
+    let tx = simulate_validation_tx(entry_point, op);
+    let (output, trace) = chain
+        .traced_call(tx, Some(simulations_override(entry_point)))
+        .await
+        .map_err(TraceError::Chain)?
+        .ok_or(TraceError::Unsupported)?;
+    traced_result(output, trace)
 }
 
 /// Traces `simulateValidation(op)` under `overrides` (which must include
@@ -251,8 +284,7 @@ pub async fn check_on_chain(
     overrides: StateOverride,
     min_stake: U256,
 ) -> Result<Option<Vec<Violation>>, ChainError> {
-    let data = IEntryPoint::simulateValidationCall { userOp: op.clone() }.abi_encode();
-    let tx = TransactionRequest::default().with_to(entry_point).with_input(Bytes::from(data));
+    let tx = simulate_validation_tx(entry_point, op.clone());
     let Some((output, trace)) = chain.traced_call(tx, Some(overrides)).await? else { return Ok(None) };
     let Ok(output) = output else { return Ok(None) };
     let result = IEntryPoint::simulateValidationCall::abi_decode_returns(&output)

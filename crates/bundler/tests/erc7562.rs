@@ -1,15 +1,19 @@
 //! ERC-7562 validation rules on real traces (audit lesson R22): every account validation path
 //! Keyward ships passes with zero violations, and a test account that breaks one rule at a time is
 //! caught, each by the rule it breaks.
+//!
+//! Every case runs on both backends: the embedded chain (traced in process) and anvil through
+//! `RpcChain`, whose traces are recorded by the same tracer in revm over the node's state read
+//! with plain `eth_get*` requests (anvil has no JavaScript tracer).
 
 use keyward_server::bundler::reject_code;
 use std::sync::Arc;
 
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::sol_types::SolValue;
-use keyward_bundler::erc7562::{Entities, Entity, Violation, check, trace_validation};
+use keyward_bundler::erc7562::{Entities, Entity, Violation, check, trace_validation, trace_validation_on};
 use keyward_chain::embedded::trace::ExecutionTrace;
-use keyward_chain::{EmbeddedChain, EmbeddedConfig};
+use keyward_chain::{Chain, EmbeddedChain, EmbeddedConfig};
 use keyward_contracts::Artifact;
 use keyward_primitives::UserOperation;
 use keyward_primitives::entry_point::ValidationResult;
@@ -29,17 +33,41 @@ fn addr(a: Address) -> String {
     format!("{a:#x}")
 }
 
-/// A deployment of the modular-account contracts on an embedded chain we keep a handle on.
-async fn setup() -> (Arc<EmbeddedChain>, Mav2) {
-    let chain = EmbeddedChain::open(EmbeddedConfig::default()).unwrap();
-    let m = Mav2::deploy(Harness::on(chain.clone())).await;
-    (chain, m)
+/// Where a case runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    /// The embedded chain, traced in process.
+    Embedded,
+    /// A fresh anvil through `RpcChain`, traced locally over the node's state.
+    Anvil,
+}
+
+/// The chain a case traces on: the embedded chain we keep a handle on, or anvil.
+enum Tracing {
+    Embedded(Arc<EmbeddedChain>),
+    Remote,
+}
+
+/// A deployment of the modular-account contracts on `backend`.
+async fn setup(backend: Backend) -> (Tracing, Mav2) {
+    match backend {
+        Backend::Embedded => {
+            let chain = EmbeddedChain::open(EmbeddedConfig::default()).unwrap();
+            let m = Mav2::deploy(Harness::on(chain.clone())).await;
+            (Tracing::Embedded(chain), m)
+        }
+        Backend::Anvil => (Tracing::Remote, Mav2::deploy(Harness::anvil().await).await),
+    }
 }
 
 /// Traces `simulateValidation(op)`; returns the verdict of the rules with the trace and result.
-fn judge(chain: &EmbeddedChain, m: &Mav2, op: &UserOperation) -> (Vec<Violation>, ExecutionTrace, ValidationResult) {
+async fn judge(chain: &Tracing, m: &Mav2, op: &UserOperation) -> (Vec<Violation>, ExecutionTrace, ValidationResult) {
     let packed = op.pack();
-    let (result, trace) = trace_validation(chain, m.h.ep, packed.clone()).expect("simulateValidation passes");
+    let traced = match chain {
+        Tracing::Embedded(chain) => trace_validation(chain, m.h.ep, packed.clone()),
+        Tracing::Remote => trace_validation_on(m.h.chain.as_ref(), m.h.ep, packed.clone()).await,
+    };
+    let (result, trace) = traced.expect("simulateValidation passes");
     let entities = Entities::from_validation(m.h.ep, &packed, &result, U256::from(1));
     (check(&trace, &entities), trace, result)
 }
@@ -62,25 +90,23 @@ fn session_perms(to: Address) -> Value {
     ])
 }
 
-#[tokio::test]
-async fn r22_owner_op_on_a_deployed_account_follows_erc7562() {
-    let (chain, m) = setup().await;
+async fn r22_owner_op_on_a_deployed_account_follows_erc7562(backend: Backend) {
+    let (chain, m) = setup(backend).await;
     let a = m.account(eth(1)).await;
     let mut op = m.owner_op(&a, execute(Address::repeat_byte(0x11), U256::from(1), Bytes::new())).await;
     m.sign_owner(&a, &mut op);
-    let (v, trace, _) = judge(&chain, &m, &op);
+    let (v, trace, _) = judge(&chain, &m, &op).await;
     assert_clean("owner op", &v, &trace, a.address);
     m.send(op).await.success();
 }
 
-#[tokio::test]
-async fn r22_counterfactual_deploy_through_the_factory_follows_erc7562() {
-    let (chain, m) = setup().await;
+async fn r22_counterfactual_deploy_through_the_factory_follows_erc7562(backend: Backend) {
+    let (chain, m) = setup(backend).await;
     let a = m.counterfactual_account(eth(1)).await;
     let mut op = m.owner_op(&a, execute(Address::repeat_byte(0x12), U256::from(1), Bytes::new())).await;
     assert!(op.factory.is_some());
     m.sign_owner(&a, &mut op);
-    let (v, trace, result) = judge(&chain, &m, &op);
+    let (v, trace, result) = judge(&chain, &m, &op).await;
     assert_clean("counterfactual deploy", &v, &trace, a.address);
     assert!(result.factoryInfo.stake > U256::ZERO, "the factory is staked");
     // Exactly one creation, by the factory, of the sender.
@@ -90,9 +116,8 @@ async fn r22_counterfactual_deploy_through_the_factory_follows_erc7562() {
     m.send(op).await.success();
 }
 
-#[tokio::test]
-async fn r22_session_with_time_range_allowlist_and_gas_limit_hooks_follows_erc7562() {
-    let (chain, m) = setup().await;
+async fn r22_session_with_time_range_allowlist_and_gas_limit_hooks_follows_erc7562(backend: Backend) {
+    let (chain, m) = setup(backend).await;
     let a = m.account(eth(1)).await;
     let to = Address::repeat_byte(0x13);
     let s = m.session(&a, 5, session_perms(to), m.now().await + 3600).await;
@@ -102,7 +127,7 @@ async fn r22_session_with_time_range_allowlist_and_gas_limit_hooks_follows_erc75
     }
     let mut op = m.session_op(&a, &s, &execute(to, milli(1), Bytes::new())).await;
     m.sign_session(&s, &mut op);
-    let (v, trace, _) = judge(&chain, &m, &op);
+    let (v, trace, _) = judge(&chain, &m, &op).await;
     assert_clean("session op", &v, &trace, a.address);
     // The hooks ran (their modules' storage was read, keyed by the account).
     for module in [m.modules.time_range, m.modules.allowlist, m.modules.native_token_limit] {
@@ -111,15 +136,14 @@ async fn r22_session_with_time_range_allowlist_and_gas_limit_hooks_follows_erc75
     m.send(op).await.success();
 }
 
-#[tokio::test]
-async fn r22_deferred_install_in_the_first_op_follows_erc7562() {
-    let (chain, m) = setup().await;
+async fn r22_deferred_install_in_the_first_op_follows_erc7562(backend: Backend) {
+    let (chain, m) = setup(backend).await;
     let to = Address::repeat_byte(0x14);
     // On a deployed account.
     let a = m.account(eth(1)).await;
     let s = m.compile(&a, 6, session_perms(to), m.now().await + 3600).await;
     let op = m.deferred_session_op(&a, &s, &execute(to, milli(1), Bytes::new())).await;
-    let (v, trace, _) = judge(&chain, &m, &op);
+    let (v, trace, _) = judge(&chain, &m, &op).await;
     assert_clean("deferred install", &v, &trace, a.address);
     assert!(trace.storage.iter().any(|x| x.address == m.modules.single_signer_validation && x.op.is_write()));
     m.send(op).await.success();
@@ -128,7 +152,7 @@ async fn r22_deferred_install_in_the_first_op_follows_erc7562() {
     let s = m.compile(&b, 6, session_perms(to), m.now().await + 3600).await;
     let op = m.deferred_session_op(&b, &s, &execute(to, milli(1), Bytes::new())).await;
     assert!(op.factory.is_some());
-    let (v, trace, result) = judge(&chain, &m, &op);
+    let (v, trace, result) = judge(&chain, &m, &op).await;
     assert_clean("counterfactual deferred install", &v, &trace, b.address);
     // The same op behind an unstaked factory breaks STO-022 (module storage of an undeployed
     // sender), which is why the factory is staked.
@@ -140,9 +164,8 @@ async fn r22_deferred_install_in_the_first_op_follows_erc7562() {
     m.send(op).await.success();
 }
 
-#[tokio::test]
-async fn r22_session_with_paymaster_guard_follows_erc7562() {
-    let (chain, m) = setup().await;
+async fn r22_session_with_paymaster_guard_follows_erc7562(backend: Backend) {
+    let (chain, m) = setup(backend).await;
     let a = m.account(eth(1)).await;
     let to = Address::repeat_byte(0x15);
     let pm = m.test_paymaster().await;
@@ -152,7 +175,7 @@ async fn r22_session_with_paymaster_guard_follows_erc7562() {
     let mut op = m.session_op(&a, &s, &execute(to, milli(1), Bytes::new())).await;
     op.paymaster = Some(m.paymaster(pm));
     m.sign_session(&s, &mut op);
-    let (v, trace, _) = judge(&chain, &m, &op);
+    let (v, trace, _) = judge(&chain, &m, &op).await;
     // The account's phase (with the guard hook) is clean; TestPaymaster is a test double whose own
     // validation is not ours to judge here.
     let account: Vec<_> = v.iter().filter(|x| violation_entity(x) != Entity::Paymaster).cloned().collect();
@@ -161,14 +184,13 @@ async fn r22_session_with_paymaster_guard_follows_erc7562() {
     m.send(op).await.success();
 }
 
-#[tokio::test]
-async fn r22_modular_account_creation_and_owner_op_follow_erc7562() {
+async fn r22_modular_account_creation_and_owner_op_follow_erc7562(backend: Backend) {
     use alloy::sol_types::SolCall;
     use keyward_contracts::bindings::AccountFactory;
     use keyward_primitives::FactoryInit;
     use keyward_primitives::mav2::NonceKey;
 
-    let (chain, m) = setup().await;
+    let (chain, m) = setup(backend).await;
     let owner = alloy::signers::local::PrivateKeySigner::random();
     let (salt, entity) = (U256::from(1), 4u32);
     let address =
@@ -187,7 +209,7 @@ async fn r22_modular_account_creation_and_owner_op_follow_erc7562() {
             op.verification_gas_limit = keyward_testkit::mav2::VERIFICATION_GAS_HEAVY;
         }
         op.signature = m.ecdsa_user_op_signature(&owner, &op);
-        let (v, trace, _) = judge(&chain, &m, &op);
+        let (v, trace, _) = judge(&chain, &m, &op).await;
         assert_clean(if first { "ModularAccount creation" } else { "ModularAccount owner op" }, &v, &trace, address);
         // The owner validation is a module: its storage (keyed by the account) was read.
         assert!(trace.storage.iter().any(|x| x.address == m.modules.single_signer_validation));
@@ -195,8 +217,7 @@ async fn r22_modular_account_creation_and_owner_op_follow_erc7562() {
     }
 }
 
-#[tokio::test]
-async fn r22_eip7702_delegated_eoa_owner_and_session_ops_follow_erc7562() {
+async fn r22_eip7702_delegated_eoa_owner_and_session_ops_follow_erc7562(backend: Backend) {
     use alloy::eips::eip7702::Authorization;
     use alloy::network::TransactionBuilder;
     use alloy::rpc::types::TransactionRequest;
@@ -205,7 +226,7 @@ async fn r22_eip7702_delegated_eoa_owner_and_session_ops_follow_erc7562() {
     use keyward_primitives::mav2::factory::SemiModularAccountInit;
     use keyward_testkit::mav2::SmaAccount;
 
-    let (chain, m) = setup().await;
+    let (chain, m) = setup(backend).await;
     let implementation =
         m.h.deploy(keyward_contracts::artifacts::semi_modular_account_7702(), &m.h.ep.abi_encode()).await;
     let eoa = alloy::signers::local::PrivateKeySigner::random();
@@ -219,13 +240,13 @@ async fn r22_eip7702_delegated_eoa_owner_and_session_ops_follow_erc7562() {
     let to = Address::repeat_byte(0x18);
     let mut op = m.owner_op(&a, execute(to, U256::from(1), Bytes::new())).await;
     m.sign_owner(&a, &mut op);
-    let (v, trace, _) = judge(&chain, &m, &op);
+    let (v, trace, _) = judge(&chain, &m, &op).await;
     assert_clean("7702 owner op", &v, &trace, a.address);
     m.send(op).await.success();
     let s = m.session(&a, 5, session_perms(to), m.now().await + 3600).await;
     let mut op = m.session_op(&a, &s, &execute(to, milli(1), Bytes::new())).await;
     m.sign_session(&s, &mut op);
-    let (v, trace, _) = judge(&chain, &m, &op);
+    let (v, trace, _) = judge(&chain, &m, &op).await;
     assert_clean("7702 session op", &v, &trace, a.address);
     m.send(op).await.success();
 }
@@ -265,37 +286,37 @@ fn breaker_op(m: &Mav2, account: Address, nonce: u64, mode: u8) -> UserOperation
     op
 }
 
-#[tokio::test]
-async fn r22_rule_breaking_validation_is_flagged_by_the_rule_it_breaks() {
-    let (chain, m) = setup().await;
+async fn r22_rule_breaking_validation_is_flagged_by_the_rule_it_breaks(backend: Backend) {
+    let (chain, m) = setup(backend).await;
     let account = rule_breaker(&m).await;
-    let (clean, trace, _) = judge(&chain, &m, &breaker_op(&m, account, 0, 0));
+    let (clean, trace, _) = judge(&chain, &m, &breaker_op(&m, account, 0, 0)).await;
     assert_clean("mode 0", &clean, &trace, account);
-    let expect = |mode: u8, matches: &dyn Fn(&Violation) -> bool, what: &str| {
-        let (v, _, _) = judge(&chain, &m, &breaker_op(&m, account, 0, mode));
+    type Matcher = Box<dyn Fn(&Violation) -> bool>;
+    let banned = |name: &'static str| -> Matcher {
+        Box::new(move |v: &Violation| matches!(v, Violation::BannedOpcode { name: n, .. } if n == name))
+    };
+    let no_code: Address = "0x00000000000000000000000000000000DeaDBeef".parse().unwrap();
+    let cases: Vec<(u8, Matcher, &str)> = vec![
+        (1, banned("TIMESTAMP"), "TIMESTAMP"),
+        (2, banned("NUMBER"), "NUMBER"),
+        (3, Box::new(|v| matches!(v, Violation::Storage { action, .. } if action == "reads")), "unassociated read"),
+        (4, Box::new(|v| matches!(v, Violation::Storage { action, .. } if action == "writes")), "unassociated write"),
+        (5, Box::new(|v| matches!(v, Violation::GasNotFollowedByCall { .. })), "GAS"),
+        (6, Box::new(|v| matches!(v, Violation::EntryPointCall { selector, .. } if selector == "0x35567e1a")), "getNonce"),
+        (7, Box::new(|v| matches!(v, Violation::UnstakedBalance { .. })), "BALANCE"),
+        (8, Box::new(|v| matches!(v, Violation::ValueCall { value, .. } if *value == U256::from(1))), "value call"),
+        (9, Box::new(|v| matches!(v, Violation::Create { .. })), "CREATE"),
+        (10, banned("ORIGIN"), "ORIGIN"),
+        (11, Box::new(move |v| matches!(v, Violation::NoCode { target, .. } if *target == no_code)), "call without code"),
+    ];
+    for (mode, matches, what) in cases {
+        let (v, _, _) = judge(&chain, &m, &breaker_op(&m, account, 0, mode)).await;
         assert!(!v.is_empty(), "mode {mode} ({what}) not flagged");
         assert!(v.iter().all(|x| violation_entity(x) == Entity::Account), "mode {mode}: {v:?}");
-        assert!(v.iter().any(matches), "mode {mode} ({what}): got {v:?}");
-    };
-    let banned =
-        |name: &'static str| move |v: &Violation| matches!(v, Violation::BannedOpcode { name: n, .. } if n == name);
-    expect(1, &banned("TIMESTAMP"), "TIMESTAMP");
-    expect(2, &banned("NUMBER"), "NUMBER");
-    expect(3, &|v| matches!(v, Violation::Storage { action, .. } if action == "reads"), "unassociated read");
-    expect(4, &|v| matches!(v, Violation::Storage { action, .. } if action == "writes"), "unassociated write");
-    expect(5, &|v| matches!(v, Violation::GasNotFollowedByCall { .. }), "GAS");
-    expect(6, &|v| matches!(v, Violation::EntryPointCall { selector, .. } if selector == "0x35567e1a"), "getNonce");
-    expect(7, &|v| matches!(v, Violation::UnstakedBalance { .. }), "BALANCE");
-    expect(8, &|v| matches!(v, Violation::ValueCall { value, .. } if *value == U256::from(1)), "value call");
-    expect(9, &|v| matches!(v, Violation::Create { .. }), "CREATE");
-    expect(10, &banned("ORIGIN"), "ORIGIN");
-    expect(
-        11,
-        &|v| matches!(v, Violation::NoCode { target, .. } if *target == "0x00000000000000000000000000000000DeaDBeef".parse::<Address>().unwrap()),
-        "call without code",
-    );
+        assert!(v.iter().any(|x| matches(x)), "mode {mode} ({what}): got {v:?}");
+    }
     // The violations carry ERC-7769's opcode/storage rejection code and a readable message.
-    let (v, _, _) = judge(&chain, &m, &breaker_op(&m, account, 0, 1));
+    let (v, _, _) = judge(&chain, &m, &breaker_op(&m, account, 0, 1)).await;
     assert_eq!(v[0].code(), -32502);
     assert!(v[0].to_string().contains("TIMESTAMP") && v[0].to_string().contains("OP-011"), "{}", v[0]);
 }
@@ -309,14 +330,13 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
-#[tokio::test]
-async fn bundler_refuses_rule_breaking_ops_with_32502_and_accepts_clean_ones() {
+async fn bundler_refuses_rule_breaking_ops_with_32502_and_accepts_clean_ones(backend: Backend) {
     use keyward_bundler::Submission;
     use keyward_bundler::validation::validate_user_op;
     use keyward_bundler::{Bundler, BundlerConfig, RejectReason, ValidationConfig};
 
-    let (chain, m) = setup().await;
-    let dir = temp_dir("admission");
+    let (_chain, m) = setup(backend).await;
+    let dir = temp_dir(&format!("admission-{backend:?}"));
     let store = keyward_store::Store::open_sqlite_file(&dir).await.unwrap();
     let bundler = Bundler::new(m.h.chain.clone(), store, m.h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
     bundler.set_mode(keyward_bundler::BundlingMode::Manual);
@@ -346,7 +366,7 @@ async fn bundler_refuses_rule_breaking_ops_with_32502_and_accepts_clean_ones() {
     assert_eq!(reject_code(&e), -32502, "{e}");
     assert!(e.to_string().contains("STO-"), "{e}");
     // The same TIMESTAMP op passes validation with the rules off: the refusal is the rule check.
-    let chain_dyn: &dyn keyward_chain::Chain = chain.as_ref();
+    let chain_dyn: &dyn Chain = m.h.chain.as_ref();
     let off = ValidationConfig { erc7562: false, ..ValidationConfig::default() };
     validate_user_op(chain_dyn, &off, &op).await.expect("valid apart from ERC-7562");
     let on = ValidationConfig::default();
@@ -355,3 +375,114 @@ async fn bundler_refuses_rule_breaking_ops_with_32502_and_accepts_clean_ones() {
     bundler.add(rpc(breaker_op(&m, breaker, 0, 0)), m.h.ep).await.expect("clean mode accepted");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Admission through a `Bundler` on `backend` of the rule breaker's storage modes (3: an
+/// unassociated read, 4: an unassociated write): each refusal's message and JSON-RPC code.
+async fn storage_rule_refusals(backend: Backend) -> Vec<(String, i32)> {
+    use keyward_bundler::{Bundler, BundlerConfig, RejectReason, Submission};
+
+    let (_chain, m) = setup(backend).await;
+    let dir = temp_dir(&format!("storage-{backend:?}"));
+    let store = keyward_store::Store::open_sqlite_file(&dir).await.unwrap();
+    let bundler = Bundler::new(m.h.chain.clone(), store, m.h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
+    bundler.set_mode(keyward_bundler::BundlingMode::Manual);
+    let breaker = rule_breaker(&m).await;
+    let mut refusals = Vec::new();
+    for mode in [3, 4] {
+        let op = breaker_op(&m, breaker, 0, mode);
+        let e = bundler.add(Submission::new(op.clone()), m.h.ep).await.unwrap_err();
+        assert!(matches!(e, RejectReason::RuleViolation(_)), "{backend:?} mode {mode}: {e:?}");
+        let hash = op.hash(m.h.ep, m.chain_id);
+        assert!(bundler.store().get_user_op(m.chain_id, m.h.ep, hash).await.unwrap().is_none(), "nothing stored");
+        refusals.push((e.to_string(), reject_code(&e)));
+    }
+    // The clean mode of the same account is admitted: the refusals are the storage rules.
+    bundler.add(Submission::new(breaker_op(&m, breaker, 0, 0)), m.h.ep).await.expect("clean mode accepted");
+    std::fs::remove_dir_all(&dir).unwrap();
+    refusals
+}
+
+#[tokio::test]
+async fn a_bundler_over_anvil_refuses_a_storage_rule_breaking_op_as_the_embedded_chain_does() {
+    let embedded = storage_rule_refusals(Backend::Embedded).await;
+    let anvil = storage_rule_refusals(Backend::Anvil).await;
+    for (message, code) in &anvil {
+        assert_eq!(*code, -32502, "{message}");
+        assert!(message.contains("STO-"), "{message}");
+    }
+    assert!(anvil[0].0.contains("reads") && anvil[1].0.contains("writes"), "{anvil:?}");
+    // Same contracts at the same addresses on both: the same refusal, word for word.
+    assert_eq!(anvil, embedded);
+}
+
+// ------------------------------------------------------------------ cost on a node
+
+#[tokio::test]
+async fn one_traced_validation_on_anvil_costs_tens_of_requests_cold_and_one_warm() {
+    use keyward_chain::RpcChain;
+    use std::time::Instant;
+
+    let (_chain, m) = setup(Backend::Anvil).await;
+    let a = m.account(eth(1)).await;
+    let to = Address::repeat_byte(0x19);
+    let s = m.session(&a, 5, session_perms(to), m.now().await + 3600).await;
+    let mut op = m.session_op(&a, &s, &execute(to, milli(1), Bytes::new())).await;
+    m.sign_session(&s, &mut op);
+    // A chain of its own: an empty cache and its own request counts.
+    let rpc = RpcChain::connect(m.h.anvil_url().unwrap()).unwrap();
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let before = rpc.remote_stats();
+        let started = Instant::now();
+        let (result, trace) = trace_validation_on(&rpc, m.h.ep, op.pack()).await.unwrap();
+        runs.push((rpc.remote_stats().since(&before), started.elapsed(), result, trace));
+    }
+    let (cold, warm) = (&runs[0], &runs[1]);
+    for (name, (stats, elapsed, _, trace)) in [("cold", cold), ("warm", warm)] {
+        println!(
+            "{name}: {} node requests ({stats:?}), {:.1} ms, {} frames, {} storage accesses",
+            stats.requests(),
+            elapsed.as_secs_f64() * 1000.0,
+            trace.frames.len(),
+            trace.storage.len()
+        );
+    }
+    // Cold: the head, the chain id, and each account and slot the validation touched, once.
+    assert_eq!((cold.0.heads, cold.0.chain_ids), (1, 1));
+    assert!(cold.0.accounts >= 4 && cold.0.slots >= 10, "{:?}", cold.0);
+    let distinct_slots: std::collections::HashSet<_> = cold.3.storage.iter().map(|s| (s.address, s.slot)).collect();
+    assert!(cold.0.slots <= distinct_slots.len() as u64, "a slot fetched twice: {:?}", cold.0);
+    assert!(cold.0.requests() < 200, "{:?}", cold.0);
+    // Warm, at the same block: only the head is asked for; the result is the same.
+    assert_eq!(warm.0.requests(), 1, "{:?}", warm.0);
+    assert_eq!((&warm.2, &warm.3), (&cold.2, &cold.3));
+    // A new block drops the cache: the next validation reads the state again.
+    m.fund(Address::repeat_byte(0x1a), U256::from(1)).await;
+    let before = rpc.remote_stats();
+    trace_validation_on(&rpc, m.h.ep, op.pack()).await.unwrap();
+    assert!(rpc.remote_stats().since(&before).slots >= 10, "the cache survived a new block");
+}
+
+/// Each case on a fresh embedded chain and on a fresh anvil through `RpcChain`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $( #[tokio::test] async fn $name() { super::$name(super::Backend::Embedded).await; } )*
+        }
+        mod anvil {
+            $( #[tokio::test] async fn $name() { super::$name(super::Backend::Anvil).await; } )*
+        }
+    };
+}
+
+on_both_backends!(
+    r22_owner_op_on_a_deployed_account_follows_erc7562,
+    r22_counterfactual_deploy_through_the_factory_follows_erc7562,
+    r22_session_with_time_range_allowlist_and_gas_limit_hooks_follows_erc7562,
+    r22_deferred_install_in_the_first_op_follows_erc7562,
+    r22_session_with_paymaster_guard_follows_erc7562,
+    r22_modular_account_creation_and_owner_op_follow_erc7562,
+    r22_eip7702_delegated_eoa_owner_and_session_ops_follow_erc7562,
+    r22_rule_breaking_validation_is_flagged_by_the_rule_it_breaks,
+    bundler_refuses_rule_breaking_ops_with_32502_and_accepts_clean_ones,
+);

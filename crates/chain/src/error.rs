@@ -44,5 +44,15 @@ impl ChainError {
     }
 }
 
+impl From<std::convert::Infallible> for ChainError {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
+/// A chain error met while the EVM reads state (a node's transport error on the RPC chain) ends
+/// the execution, and comes out of it unchanged.
+impl revm::database::DBErrorMarker for ChainError {}
+
 /// Result of chain access.
 pub type ChainResult<T> = Result<T, ChainError>;

@@ -4,12 +4,21 @@
 //! - [`EmbeddedChain`]: a real EVM (revm, Prague rules) in process, with Keyward's contracts at
 //!   their canonical addresses, funded dev keys, receipts, logs and optional persistence.
 //! - [`RpcChain`]: the same trait over an alloy provider to any node (anvil, geth, reth, …).
+//!
+//! Both run ERC-7562 validation the same way: [`Chain::traced_call`] executes the call in revm
+//! under the [`ValidationTracer`](embedded::trace::ValidationTracer) (`evm_call` builds the EVM
+//! for both). The RPC chain does so over the node's state read with plain `eth_get*` requests,
+//! pinned to one block and cached per block ([`remote_state`]), because nodes have no common
+//! tracer: anvil has no JavaScript tracer, providers disable `debug_*`, and native tracers differ by
+//! client.
 
 pub mod anvil;
 pub mod deploy;
 pub mod dev_keys;
 pub mod embedded;
 pub mod error;
+pub(crate) mod evm_call;
+pub mod remote_state;
 pub mod rpc_chain;
 pub mod send;
 pub mod traits;

@@ -1,4 +1,5 @@
-//! `RpcChain`: the `Chain` trait over an alloy provider to any Ethereum node.
+//! `RpcChain`: the `Chain` trait over an alloy provider to any Ethereum node. Traced calls run
+//! locally in revm over the node's state ([`crate::remote_state`]).
 
 use alloy::eips::{BlockId, BlockNumberOrTag};
 use alloy::primitives::{Address, B256, Bytes, U256};
@@ -8,8 +9,11 @@ use alloy::rpc::types::state::StateOverride;
 use alloy::rpc::types::{Block, FeeHistory, Filter, Log, Transaction, TransactionReceipt, TransactionRequest};
 use alloy::transports::{RpcError, TransportErrorKind};
 use async_trait::async_trait;
+use std::sync::Arc;
 
+use crate::embedded::trace::ExecutionTrace;
 use crate::error::{ChainError, ChainResult};
+use crate::remote_state::{RemoteState, RemoteStats};
 use crate::traits::{Chain, DevChain};
 
 /// A chain reached over JSON-RPC (anvil, geth, reth, a provider).
@@ -17,10 +21,12 @@ use crate::traits::{Chain, DevChain};
 pub struct RpcChain {
     provider: DynProvider,
     url: String,
+    /// The node's state for local execution, shared by the clones of this chain.
+    remote: Arc<RemoteState>,
 }
 
 /// Maps a transport error: node-reported reverts keep their data, the rest keeps its message.
-fn map_err(e: RpcError<TransportErrorKind>) -> ChainError {
+pub(crate) fn map_err(e: RpcError<TransportErrorKind>) -> ChainError {
     match e {
         RpcError::ErrorResp(payload) => from_payload(&payload),
         other => ChainError::Transport(other.to_string()),
@@ -46,7 +52,8 @@ impl RpcChain {
     pub fn connect(url: &str) -> ChainResult<Self> {
         let parsed = url.parse().map_err(|e| ChainError::InvalidParams(format!("node url {url:?}: {e}")))?;
         let provider = ProviderBuilder::new().connect_http(parsed).erased();
-        Ok(Self { provider, url: url.to_string() })
+        let remote = Arc::new(RemoteState::new(provider.clone()));
+        Ok(Self { provider, url: url.to_string(), remote })
     }
 
     /// The node's URL.
@@ -59,11 +66,19 @@ impl RpcChain {
         &self.provider
     }
 
+    /// Node requests made so far to run calls locally ([`Chain::traced_call`]).
+    pub fn remote_stats(&self) -> RemoteStats {
+        self.remote.stats()
+    }
+
+    /// Sends a dev control; it changes state without a block, so the local-execution cache goes.
     async fn dev_request<P>(&self, method: &'static str, params: P) -> ChainResult<()>
     where
         P: alloy::rpc::json_rpc::RpcSend,
     {
-        let _: serde_json::Value = self.provider.raw_request(method.into(), params).await.map_err(map_err)?;
+        let result = self.provider.raw_request::<_, serde_json::Value>(method.into(), params).await;
+        self.remote.invalidate();
+        result.map_err(map_err)?;
         Ok(())
     }
 }
@@ -145,6 +160,16 @@ impl Chain for RpcChain {
         reward_percentiles: Vec<f64>,
     ) -> ChainResult<FeeHistory> {
         self.provider.get_fee_history(block_count, newest, &reward_percentiles).await.map_err(map_err)
+    }
+
+    /// Runs locally in revm over the latest block's state (see [`crate::remote_state`]): no
+    /// `debug_*` method of the node is needed.
+    async fn traced_call(
+        &self,
+        tx: TransactionRequest,
+        overrides: Option<StateOverride>,
+    ) -> ChainResult<Option<(ChainResult<Bytes>, ExecutionTrace)>> {
+        self.remote.trace_call(tx, overrides).await.map(Some)
     }
 }
 

@@ -53,7 +53,8 @@ pub trait Chain: Send + Sync + std::fmt::Debug {
         reward_percentiles: Vec<f64>,
     ) -> ChainResult<FeeHistory>;
     /// `eth_call` recorded by the ERC-7562 validation tracer: the call's output (or revert) and its
-    /// trace; `None` when the backend cannot trace (only the embedded chain can).
+    /// trace; `None` when the backend cannot trace. Both backends of this crate can: the embedded
+    /// chain over its own state, [`RpcChain`](crate::RpcChain) locally over the node's state.
     async fn traced_call(
         &self,
         tx: TransactionRequest,

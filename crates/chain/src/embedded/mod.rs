@@ -31,6 +31,7 @@ use revm::state::{AccountInfo, Bytecode};
 
 use crate::dev_keys::{DEV_KEY_COUNT, dev_signers};
 use crate::error::{ChainError, ChainResult};
+use crate::evm_call::execution_output;
 use crate::traits::{Chain, DevChain};
 use journal::{Entry, Journal};
 pub use state::InspectContext;
@@ -121,14 +122,6 @@ fn decode_raw(raw: &Bytes) -> ChainResult<Recovered<TxEnvelope>> {
         .recover_signer()
         .map_err(|e| ChainError::InvalidTransaction(format!("signature does not recover: {e}")))?;
     Ok(Recovered::new_unchecked(envelope, signer))
-}
-
-fn execution_output(result: ExecutionResult) -> ChainResult<Bytes> {
-    match result {
-        ExecutionResult::Success { output, .. } => Ok(output.into_data()),
-        ExecutionResult::Revert { output, .. } => Err(ChainError::reverted(output)),
-        ExecutionResult::Halt { reason, .. } => Err(ChainError::Halted(format!("{reason:?}"))),
-    }
 }
 
 /// What the sender of an estimated transaction can pay (geth's gas cap by balance).

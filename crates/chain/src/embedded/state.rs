@@ -13,17 +13,15 @@ use alloy::eips::eip7685::EMPTY_REQUESTS_HASH;
 use alloy::primitives::{Address, B256, Bloom, Bytes, U256, keccak256};
 use alloy::rpc::types::TransactionRequest;
 use alloy::rpc::types::state::StateOverride;
-use alloy_evm::overrides::apply_state_overrides;
-use alloy_evm::rpc::TryIntoTxEnv;
 use alloy_evm::{EthEvmFactory, Evm, EvmEnv, EvmFactory, FromRecoveredTx};
 use revm::DatabaseCommit;
 use revm::context::result::ExecutionResult;
-use revm::context::{BlockEnv, CfgEnv, TxEnv};
+use revm::context::{BlockEnv, TxEnv};
 use revm::database::{CacheDB, EmptyDB};
-use revm::primitives::hardfork::SpecId;
 use revm::state::{AccountInfo, Bytecode};
 
 use crate::error::{ChainError, ChainResult};
+use crate::evm_call;
 
 /// The account database of the embedded chain.
 pub(crate) type Db = CacheDB<EmptyDB>;
@@ -195,7 +193,6 @@ impl ChainState {
 
     /// The EVM environment of a block at `number` and `timestamp`.
     pub(crate) fn evm_env(&self, number: u64, timestamp: u64, basefee: u64) -> EvmEnv {
-        let cfg = CfgEnv::new_with_spec(SpecId::PRAGUE).with_chain_id(self.params.chain_id);
         let block = BlockEnv {
             number: U256::from(number),
             beneficiary: Address::ZERO,
@@ -206,17 +203,16 @@ impl ChainState {
             prevrandao: Some(keccak256(number.to_be_bytes())),
             ..Default::default()
         };
-        EvmEnv::new(cfg, block)
+        evm_call::block_env(self.params.chain_id, block)
     }
 
     /// The environment calls and estimates run in: the next block, with fee and nonce checks off.
     fn call_env(&self, now: u64) -> EvmEnv {
-        let mut env = self.evm_env(self.latest().header.number + 1, self.next_timestamp(now), self.next_base_fee());
-        env.cfg_env.disable_base_fee = true;
-        env.cfg_env.disable_nonce_check = true;
-        // Calls may come "from" a contract (e.g. a simulation from the EntryPoint), as in geth.
-        env.cfg_env.disable_eip3607 = true;
-        env
+        evm_call::call_env(self.evm_env(
+            self.latest().header.number + 1,
+            self.next_timestamp(now),
+            self.next_base_fee(),
+        ))
     }
 
     /// Nonce of `address` counting transactions still pending.
@@ -334,17 +330,9 @@ impl ChainState {
         now: u64,
     ) -> ChainResult<ExecutionResult> {
         let env = self.call_env(now);
-        let mut tx_env: TxEnv = req.try_into_tx_env(&env).map_err(|e| ChainError::InvalidParams(e.to_string()))?;
-        if let Some(gas) = gas {
-            tx_env.gas_limit = gas;
-        }
-        tx_env.gas_limit = tx_env.gas_limit.min(self.params.block_gas_limit);
-        let mut db = CacheDB::new(&self.db);
-        if let Some(overrides) = overrides {
-            apply_state_overrides(overrides, &mut db).map_err(|e| ChainError::InvalidParams(e.to_string()))?;
-        }
-        let mut evm = EthEvmFactory::default().create_evm(&mut db, env);
-        evm.transact(tx_env).map(|o| o.result).map_err(|e| ChainError::InvalidTransaction(e.to_string()))
+        let tx_env = evm_call::tx_env(req, &env, gas)?;
+        let mut db = evm_call::overlay(&self.db, overrides)?;
+        evm_call::transact(&mut db, env, tx_env)
     }
 
     /// Runs `req` like [`Self::simulate`] with `inspector` watching every step (nothing committed).
@@ -359,14 +347,9 @@ impl ChainState {
         I: for<'a> revm::Inspector<InspectContext<'a>>,
     {
         let env = self.call_env(now);
-        let mut tx_env: TxEnv = req.try_into_tx_env(&env).map_err(|e| ChainError::InvalidParams(e.to_string()))?;
-        tx_env.gas_limit = tx_env.gas_limit.min(self.params.block_gas_limit);
-        let mut db = CacheDB::new(&self.db);
-        if let Some(overrides) = overrides {
-            apply_state_overrides(overrides, &mut db).map_err(|e| ChainError::InvalidParams(e.to_string()))?;
-        }
-        let mut evm = EthEvmFactory::default().create_evm_with_inspector(&mut db, env, inspector);
-        evm.transact(tx_env).map(|o| o.result).map_err(|e| ChainError::InvalidTransaction(e.to_string()))
+        let tx_env = evm_call::tx_env(req, &env, None)?;
+        let mut db = evm_call::overlay(&self.db, overrides)?;
+        evm_call::transact_inspected(&mut db, env, tx_env, inspector)
     }
 
     /// Sets code of an account, keeping its balance and nonce.
