@@ -302,12 +302,20 @@ async fn r22_rule_breaking_validation_is_flagged_by_the_rule_it_breaks(backend: 
         (3, Box::new(|v| matches!(v, Violation::Storage { action, .. } if action == "reads")), "unassociated read"),
         (4, Box::new(|v| matches!(v, Violation::Storage { action, .. } if action == "writes")), "unassociated write"),
         (5, Box::new(|v| matches!(v, Violation::GasNotFollowedByCall { .. })), "GAS"),
-        (6, Box::new(|v| matches!(v, Violation::EntryPointCall { selector, .. } if selector == "0x35567e1a")), "getNonce"),
+        (
+            6,
+            Box::new(|v| matches!(v, Violation::EntryPointCall { selector, .. } if selector == "0x35567e1a")),
+            "getNonce",
+        ),
         (7, Box::new(|v| matches!(v, Violation::UnstakedBalance { .. })), "BALANCE"),
         (8, Box::new(|v| matches!(v, Violation::ValueCall { value, .. } if *value == U256::from(1))), "value call"),
         (9, Box::new(|v| matches!(v, Violation::Create { .. })), "CREATE"),
         (10, banned("ORIGIN"), "ORIGIN"),
-        (11, Box::new(move |v| matches!(v, Violation::NoCode { target, .. } if *target == no_code)), "call without code"),
+        (
+            11,
+            Box::new(move |v| matches!(v, Violation::NoCode { target, .. } if *target == no_code)),
+            "call without code",
+        ),
     ];
     for (mode, matches, what) in cases {
         let (v, _, _) = judge(&chain, &m, &breaker_op(&m, account, 0, mode)).await;

@@ -39,8 +39,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use alloy::consensus::BlockHeader as _;
-use alloy::eips::eip1898::BlockId;
 use alloy::eips::BlockNumberOrTag;
+use alloy::eips::eip1898::BlockId;
 use alloy::network::Ethereum;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::{DynProvider, Provider};
@@ -158,12 +158,7 @@ pub struct RemoteState {
 impl RemoteState {
     /// State read through `provider`.
     pub fn new(provider: DynProvider) -> Self {
-        Self {
-            provider,
-            chain_id: tokio::sync::OnceCell::new(),
-            current: Mutex::new(None),
-            counters: Arc::default(),
-        }
+        Self { provider, chain_id: tokio::sync::OnceCell::new(), current: Mutex::new(None), counters: Arc::default() }
     }
 
     /// Node requests made so far.
