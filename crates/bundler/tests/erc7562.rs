@@ -321,7 +321,7 @@ async fn r22_rule_breaking_validation_is_flagged_by_the_rule_it_breaks(backend: 
         let (v, _, _) = judge(&chain, &m, &breaker_op(&m, account, 0, mode)).await;
         assert!(!v.is_empty(), "mode {mode} ({what}) not flagged");
         assert!(v.iter().all(|x| violation_entity(x) == Entity::Account), "mode {mode}: {v:?}");
-        assert!(v.iter().any(|x| matches(x)), "mode {mode} ({what}): got {v:?}");
+        assert!(v.iter().any(matches), "mode {mode} ({what}): got {v:?}");
     }
     // The violations carry ERC-7769's opcode/storage rejection code and a readable message.
     let (v, _, _) = judge(&chain, &m, &breaker_op(&m, account, 0, 1)).await;
