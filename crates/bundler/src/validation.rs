@@ -1,8 +1,8 @@
 //! The checks a user operation must pass before the bundler accepts it: static field checks,
 //! fees against the chain's current base fee, `preVerificationGas` against the bundle overhead,
 //! then `simulateValidation` — signature result, validity window, paymaster verdict — and, where
-//! the chain can trace it (the embedded chain), the ERC-7562 opcode and storage rules
-//! ([`crate::erc7562`]).
+//! the chain can trace it (both backends: the embedded chain, and `RpcChain` locally in revm over
+//! the node's state), the ERC-7562 opcode and storage rules ([`crate::erc7562`]).
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, U256, keccak256};
