@@ -39,10 +39,12 @@ cd "$here"
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
 node serve/setup.mjs "$anvil_url"
 
-# anvil's dev accounts 5, 6, 7 (mnemonic "test … junk"): deployer, bundler, paymaster signer.
+# anvil's dev accounts 5, 6 + 8, 7 (mnemonic "test … junk"): deployer, two bundler keys,
+# paymaster signer.
 export DEPLOYER_KEY=0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba
 deployer=0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc
 echo 0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e >"$work/bundler.key"
+echo 0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97 >"$work/bundler2.key"
 echo 0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356 >"$work/paymaster.key"
 chmod 600 "$work"/*.key
 pm_signer=0x14dC79964da2C08b23698B3D3cc7Ca32193d9955
@@ -79,7 +81,7 @@ id = 31337
 rpc_url = "$anvil_url"
 stack = "keyward"
 deployer = "$deployer"
-bundler_keys = ["file:bundler.key"]
+bundler_keys = ["file:bundler.key", "file:bundler2.key"]
 
 [chain.paymaster]
 signer = "file:paymaster.key"

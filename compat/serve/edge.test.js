@@ -147,7 +147,9 @@ describe('probes and metrics', () => {
     assert.match(text, /keyward_rpc_requests_total\{[^}]*method="wallet_requestAccount"[^}]*code="0"[^}]*\} \d+|keyward_rpc_requests_total\{[^}]*code="0"[^}]*method="wallet_requestAccount"[^}]*\} \d+/)
     assert.match(text, /keyward_http_refused_total\{status="401"\} \d+/)
     assert.match(text, /keyward_rpc_request_duration_seconds_bucket/)
-    assert.match(text, /keyward_bundler_balance_wei\{/)
+    // Both bundler keys of the chain report their balance.
+    const keys = new Set([...text.matchAll(/keyward_bundler_balance_wei\{[^}]*key="(0x[0-9a-fA-F]{40})"/g)].map((m) => m[1]))
+    assert.equal(keys.size, 2, text)
     assert.match(text, /keyward_mempool_operations\{/)
   })
 })

@@ -44,6 +44,9 @@ pub struct BundlerConfig {
     pub max_bundle_ops: usize,
     /// How often the loop looks for work.
     pub poll_interval: Duration,
+    /// How long this key holds the pending operations it claims for a bundle (other keys
+    /// serving the same mempool skip them meanwhile).
+    pub claim_for: Duration,
     /// A bundle not mined after this long is replaced with higher fees.
     pub replace_after: Duration,
     /// Blocks behind the head within which inclusions are re-checked for reorgs.
@@ -59,6 +62,7 @@ impl Default for BundlerConfig {
             max_bundle_gas: 15_000_000,
             max_bundle_ops: 64,
             poll_interval: Duration::from_millis(100),
+            claim_for: Duration::from_secs(10),
             replace_after: Duration::from_secs(30),
             reorg_depth: 64,
         }
@@ -321,8 +325,17 @@ impl Bundler {
     pub async fn bundle_now(&self) -> Result<Option<B256>, RejectReason> {
         let _cycle = self.cycle.lock().await;
         let ep = self.entry_point();
-        let pending =
-            self.store.pending_user_ops(self.chain_id, ep, self.config.max_bundle_ops).await.map_err(store_err)?;
+        let pending = self
+            .store
+            .claim_pending_user_ops(
+                self.chain_id,
+                ep,
+                self.signer.address(),
+                self.config.max_bundle_ops,
+                self.config.claim_for,
+            )
+            .await
+            .map_err(store_err)?;
         if pending.is_empty() {
             return Ok(None);
         }
@@ -355,17 +368,10 @@ impl Bundler {
         let fees = current_fees(self.chain.as_ref()).await?;
         let signed = sign_bundle(self.chain_id, &self.signer, &bundle, ep, nonce, fees).await?;
         let hashes: Vec<B256> = bundle.ops.iter().map(|c| c.hash).collect();
-        // Recorded before it is sent: a crash in between leaves a bundle the tracker resolves.
-        self.record_bundle(BundleRecord::sent(
-            signed.hash,
-            self.chain_id,
-            bundler,
-            (nonce, block),
-            fees,
-            hashes.clone(),
-        ))
-        .await?;
-        self.store.mark_submitted(self.chain_id, ep, &hashes, signed.hash).await.map_err(store_err)?;
+        // Recorded with its operations' claims before it is sent: a crash in between leaves a
+        // bundle the tracker resolves; a claim lost to another key sends nothing.
+        let record = BundleRecord::sent(signed.hash, self.chain_id, bundler, (nonce, block), fees, hashes.clone());
+        self.store.submit_bundle(&record, ep).await.map_err(store_err)?;
         self.chain.send_raw_transaction(signed.raw).await?;
         tracing::info!(tx = %signed.hash, ops = hashes.len(), "bundle sent");
         Ok(Some(signed.hash))
@@ -394,19 +400,6 @@ impl SentBundle for BundleRecord {
             sent_at_block: block,
             updated_at: now(),
         }
-    }
-}
-
-impl Bundler {
-    /// Records a bundle transaction about to be sent. The same operations at the same nonce and
-    /// fees sign to the same hash, so a transaction given up on earlier (e.g. one a crash kept
-    /// from the node) can come back: its record is then put back to pending.
-    pub(crate) async fn record_bundle(&self, rec: BundleRecord) -> Result<(), RejectReason> {
-        let err = |e: keyward_store::StoreError| RejectReason::Storage(e.to_string());
-        if !self.store.record_bundle(&rec).await.map_err(err)? {
-            self.store.mark_bundle(rec.tx_hash, BundleStatus::Pending).await.map_err(err)?;
-        }
-        Ok(())
     }
 }
 

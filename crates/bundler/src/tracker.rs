@@ -175,8 +175,7 @@ impl Bundler {
         let hashes: Vec<B256> = bundle.ops.iter().map(|c| c.hash).collect();
         let block = self.chain.block_number().await?;
         let record = BundleRecord::sent(signed.hash, self.chain_id, bundler, (b.tx_nonce, block), fees, hashes.clone());
-        self.record_bundle(record).await?;
-        self.store.mark_submitted(self.chain_id, ep, &hashes, signed.hash).await.map_err(store_err)?;
+        self.store.submit_bundle(&record, ep).await.map_err(store_err)?;
         self.chain.send_raw_transaction(signed.raw).await?;
         tracing::info!(old = %b.tx_hash, new = %signed.hash, "stuck bundle replaced with higher fees");
         Ok(())

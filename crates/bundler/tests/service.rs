@@ -257,6 +257,63 @@ async fn an_unfunded_bundler_key_refuses_with_its_balance(backend: Backend) {
     std::fs::remove_dir_all(&e.dir).unwrap();
 }
 
+/// Two bundler keys over one mempool bundle in parallel: every operation is included exactly
+/// once, by one key (the store's claim tests show a sender's operations in flight stay with one
+/// key).
+async fn two_bundler_keys_share_one_mempool(backend: Backend) {
+    let config = BundlerConfig { max_bundle_ops: 3, ..Default::default() };
+    let e = env_with(backend, "two-keys", config.clone()).await;
+    let other = Bundler::new(e.h.chain.clone(), e.bundler.store().clone(), e.h.keys[8].clone(), config).await.unwrap();
+    other.set_mode(BundlingMode::Manual);
+    let mut hashes = Vec::new();
+    let mut senders = Vec::new();
+    for _ in 0..4 {
+        let owner = PrivateKeySigner::random();
+        let account = e.h.test_account(owner.address(), U256::from(ETH)).await;
+        for n in 0..3u64 {
+            let mut op = ops::op(account, U256::from(n), count_call(e.counter));
+            e.h.sign(&mut op, &owner).await;
+            hashes.push(e.bundler.add(Submission::new(op), e.h.ep).await.unwrap());
+        }
+        senders.push(account);
+    }
+    let chain_id = e.h.chain_id().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (a, b) = tokio::join!(e.bundler.bundle_now(), other.bundle_now());
+        a.unwrap();
+        b.unwrap();
+        e.bundler.track().await.unwrap();
+        other.track().await.unwrap();
+        let mut done = true;
+        for h in &hashes {
+            let rec = e.bundler.store().get_user_op(chain_id, e.h.ep, *h).await.unwrap().unwrap();
+            assert!(matches!(rec.status, OpStatus::Pending | OpStatus::Submitted | OpStatus::Included), "{h}: {rec:?}");
+            done &= rec.status == OpStatus::Included;
+        }
+        if done {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not all included");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for account in &senders {
+        assert_eq!(e.h.nonce(*account, 0).await, U256::from(3), "three operations of {account}, once each");
+    }
+    // Which key sent each operation, from the bundles recorded by each.
+    let store = e.bundler.store();
+    let mut sent_by = std::collections::HashMap::new();
+    for h in &hashes {
+        let rec = store.get_user_op(chain_id, e.h.ep, *h).await.unwrap().unwrap();
+        let bundle = store.bundle_by_tx(rec.bundle_tx.unwrap()).await.unwrap().unwrap();
+        assert!(bundle.op_hashes.contains(h));
+        sent_by.insert(*h, (rec.sender, bundle.bundler));
+    }
+    let keys: std::collections::HashSet<Address> = sent_by.values().map(|(_, k)| *k).collect();
+    assert_eq!(keys.len(), 2, "both keys bundled");
+    std::fs::remove_dir_all(&e.dir).unwrap();
+}
+
 /// Each scenario on a fresh embedded chain and on a fresh anvil.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -276,6 +333,7 @@ on_both_backends!(
     auto_mode_includes_without_being_asked,
     a_restart_resumes_from_the_store,
     an_unfunded_bundler_key_refuses_with_its_balance,
+    two_bundler_keys_share_one_mempool,
 );
 
 /// On anvil (which can reorganise: `evm_snapshot` / `evm_revert`): an operation whose block is

@@ -112,27 +112,8 @@ fn bundle_from_row(row: &AnyRow) -> Result<BundleRecord, StoreError> {
 impl Store {
     /// Records a sent bundle transaction; returns false (and changes nothing) if `tx_hash` is already recorded.
     pub async fn record_bundle(&self, rec: &BundleRecord) -> Result<bool, StoreError> {
-        let op_hashes = serde_json::to_string(&rec.op_hashes.iter().map(b256_text).collect::<Vec<_>>())
-            .map_err(|e| StoreError::InvalidInput(format!("op_hashes: {e}")))?;
-        let done = sqlx::query(
-            "INSERT INTO bundles (tx_hash, chain_id, bundler, tx_nonce, max_fee_per_gas, max_priority_fee_per_gas, \
-             op_hashes, status, sent_at, sent_at_block, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-             ON CONFLICT (tx_hash) DO NOTHING",
-        )
-        .bind(b256_text(&rec.tx_hash))
-        .bind(u64_to_db("chain_id", rec.chain_id)?)
-        .bind(address_text(&rec.bundler))
-        .bind(u64_to_db("tx_nonce", rec.tx_nonce)?)
-        .bind(u128_text(rec.max_fee_per_gas))
-        .bind(u128_text(rec.max_priority_fee_per_gas))
-        .bind(op_hashes)
-        .bind(rec.status.as_str())
-        .bind(u64_to_db("sent_at", rec.sent_at)?)
-        .bind(u64_to_db("sent_at_block", rec.sent_at_block)?)
-        .bind(u64_to_db("updated_at", rec.updated_at)?)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let mut conn = self.pool().acquire().await?;
+        insert_bundle(&mut conn, rec).await
     }
 
     /// Pending bundle transactions of one bundler key on one chain, by nonce then send time.
@@ -172,4 +153,29 @@ impl Store {
             .await?;
         row.as_ref().map(bundle_from_row).transpose()
     }
+}
+
+/// Inserts `rec` on `conn` (a pool connection or a transaction); false if `tx_hash` was recorded.
+pub(crate) async fn insert_bundle(conn: &mut sqlx::AnyConnection, rec: &BundleRecord) -> Result<bool, StoreError> {
+    let op_hashes = serde_json::to_string(&rec.op_hashes.iter().map(b256_text).collect::<Vec<_>>())
+        .map_err(|e| StoreError::InvalidInput(format!("op_hashes: {e}")))?;
+    let done = sqlx::query(
+        "INSERT INTO bundles (tx_hash, chain_id, bundler, tx_nonce, max_fee_per_gas, max_priority_fee_per_gas, \
+         op_hashes, status, sent_at, sent_at_block, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (tx_hash) DO NOTHING",
+    )
+    .bind(b256_text(&rec.tx_hash))
+    .bind(u64_to_db("chain_id", rec.chain_id)?)
+    .bind(address_text(&rec.bundler))
+    .bind(u64_to_db("tx_nonce", rec.tx_nonce)?)
+    .bind(u128_text(rec.max_fee_per_gas))
+    .bind(u128_text(rec.max_priority_fee_per_gas))
+    .bind(op_hashes)
+    .bind(rec.status.as_str())
+    .bind(u64_to_db("sent_at", rec.sent_at)?)
+    .bind(u64_to_db("sent_at_block", rec.sent_at_block)?)
+    .bind(u64_to_db("updated_at", rec.updated_at)?)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod bundles;
+pub mod claims;
 mod codec;
 pub mod db;
 pub mod error;

@@ -131,9 +131,10 @@ macro_rules! op_columns {
          receipt_json, failure, created_at, updated_at"
     };
 }
+pub(crate) use op_columns;
 
 /// Decodes one `user_ops` row selected with [`op_columns`].
-fn op_from_row(row: &AnyRow) -> Result<OpRecord, MempoolError> {
+pub(crate) fn op_from_row(row: &AnyRow) -> Result<OpRecord, MempoolError> {
     let text = |c: &str| row.try_get::<String, _>(c);
     let opt_text = |c: &str| row.try_get::<Option<String>, _>(c);
     let status_text = text("status")?;

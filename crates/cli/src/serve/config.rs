@@ -135,7 +135,8 @@ pub(crate) struct ChainSection {
     pub(crate) stack: StackKind,
     /// For `stack = "keyward"`: the deployer address `keyward deploy` used (addresses derive from it).
     pub(crate) deployer: Option<Address>,
-    /// Bundler signing keys (`env:VAR` or `file:PATH`).
+    /// Bundler signing keys (`env:VAR` or `file:PATH`); each bundles in parallel with its own
+    /// transaction nonces, over the chain's one mempool.
     pub(crate) bundler_keys: Vec<String>,
     /// Gas sponsorship on this chain.
     pub(crate) paymaster: Option<PaymasterSection>,
@@ -204,15 +205,8 @@ fn check(config: &ServeConfig) -> Result<(), (String, String)> {
                 "stack = \"keyward\" needs the deployer address `keyward deploy` printed".into(),
             ));
         }
-        match chain.bundler_keys.len() {
-            0 => return Err((at("bundler_keys"), "at least one bundler key is needed".into())),
-            1 => {}
-            _ => {
-                return Err((
-                    at("bundler_keys"),
-                    "several bundler keys per chain need bundling leases, not built yet: give one key".into(),
-                ));
-            }
+        if chain.bundler_keys.is_empty() {
+            return Err((at("bundler_keys"), "at least one bundler key is needed".into()));
         }
         for (j, key) in chain.bundler_keys.iter().enumerate() {
             check_secret_ref(key).map_err(|r| (format!("chain[{i}].bundler_keys[{j}]"), r))?;

@@ -46,8 +46,10 @@ pub(crate) struct ChainServices {
     pub(crate) id: u64,
     /// The node.
     pub(crate) chain: Arc<RpcChain>,
-    /// Its bundler.
+    /// Its bundler for admission and queries (the first key's).
     pub(crate) bundler: Arc<Bundler>,
+    /// One bundler per key, each bundling in parallel from the one mempool.
+    pub(crate) bundlers: Vec<Arc<Bundler>>,
     /// Its sponsor, when the chain has a paymaster.
     pub(crate) sponsor: Option<Arc<Sponsor>>,
     /// Its Wallet API.
@@ -67,7 +69,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         chains.push(services);
     }
     let (stop_bundling, bundling) = tokio::sync::watch::channel(false);
-    let bundling_loops: Vec<_> = chains.iter().map(|c| c.bundler.spawn_until(bundling.clone())).collect();
+    let bundling_loops: Vec<_> =
+        chains.iter().flat_map(|c| c.bundlers.iter().map(|b| b.spawn_until(bundling.clone()))).collect();
     let settlers: Vec<_> = chains
         .iter()
         .filter_map(|c| c.sponsor.clone())
@@ -139,11 +142,20 @@ async fn start_chain(
     }
     let deployment = stack::deployment(section).map_err(|r| refuse("stack", r))?;
     stack::check_present(chain.as_ref(), &deployment).await.map_err(|r| refuse("stack", r))?;
-    let key = load_secret(&section.bundler_keys[0], base).map_err(|r| refuse("bundler_keys[0]", r))?;
     let as_chain: Arc<dyn Chain> = chain.clone();
-    let bundler = Bundler::new(as_chain.clone(), store.clone(), key, BundlerConfig::default())
-        .await
-        .map_err(|e| anyhow::anyhow!("starting the bundler: {e}"))?;
+    let mut bundlers = Vec::new();
+    for (j, reference) in section.bundler_keys.iter().enumerate() {
+        let key = load_secret(reference, base).map_err(|r| refuse(&format!("bundler_keys[{j}]"), r))?;
+        if bundlers.iter().any(|b: &Arc<Bundler>| b.address() == key.address()) {
+            return Err(refuse(&format!("bundler_keys[{j}]"), format!("{} is given twice", key.address())).into());
+        }
+        let bundler = Bundler::new(as_chain.clone(), store.clone(), key, BundlerConfig::default())
+            .await
+            .map_err(|e| anyhow::anyhow!("starting the bundler: {e}"))?;
+        bundlers.push(bundler);
+    }
+    // Admission is the same whichever key later bundles: the first instance admits.
+    let bundler = bundlers[0].clone();
     let sponsor = match &section.paymaster {
         None => None,
         Some(pm) => Some(start_sponsor(pm, &deployment, section.id, &as_chain, store, base, &refuse).await?),
@@ -155,7 +167,7 @@ async fn start_chain(
     let wallet = Wallet::new(as_chain, store.clone(), bundler.clone(), wallet_config)
         .await
         .map_err(|e| anyhow::anyhow!("starting the Wallet API: {e}"))?;
-    Ok(ChainServices { id: section.id, chain, bundler, sponsor, wallet })
+    Ok(ChainServices { id: section.id, chain, bundler, bundlers, sponsor, wallet })
 }
 
 /// The chain's sponsor: its signer must be the one the paymaster contract honours.

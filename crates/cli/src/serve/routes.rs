@@ -54,19 +54,22 @@ pub(crate) const MEMPOOL_DEPTH: &str = "keyward_mempool_operations";
 
 /// Refreshes the per-chain gauges every `every`.
 pub(crate) fn spawn_gauges(chains: &[ChainServices], every: Duration) -> tokio::task::JoinHandle<()> {
-    let watched: Vec<_> = chains.iter().map(|c| (c.id, c.chain.clone(), c.bundler.clone())).collect();
+    let watched: Vec<_> = chains.iter().map(|c| (c.id, c.chain.clone(), c.bundlers.clone())).collect();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            for (id, chain, bundler) in &watched {
-                let key = bundler.address().to_string();
-                match chain.balance(bundler.address()).await {
-                    Ok(b) => {
-                        metrics::gauge!(BUNDLER_BALANCE, "chain" => id.to_string(), "key" => key).set(f64::from(b))
+            for (id, chain, bundlers) in &watched {
+                for bundler in bundlers {
+                    let key = bundler.address().to_string();
+                    match chain.balance(bundler.address()).await {
+                        Ok(b) => {
+                            metrics::gauge!(BUNDLER_BALANCE, "chain" => id.to_string(), "key" => key).set(f64::from(b))
+                        }
+                        Err(e) => tracing::warn!(chain = id, error = %e, "reading the bundler balance"),
                     }
-                    Err(e) => tracing::warn!(chain = id, error = %e, "reading the bundler balance"),
                 }
+                let Some(bundler) = bundlers.first() else { continue };
                 match bundler.depth().await {
                     Ok(depth) => {
                         for (status, n) in depth {

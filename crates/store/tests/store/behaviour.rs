@@ -424,3 +424,44 @@ pub(crate) async fn api_keys(db: &TestDb) {
     }
     assert_eq!(store.count_unfinished(CHAIN, ep()).await.unwrap(), (3, 0));
 }
+
+/// Two bundler keys over one mempool: claims are disjoint, a sender's operations in flight stay
+/// with the key that holds one of them, a bundle records only operations its key holds (all or
+/// nothing), and an expired claim goes to the other key.
+pub(crate) async fn claims(db: &TestDb) {
+    use std::time::Duration;
+    let store = db.open().await;
+    let (a, b) = (sender(71), sender(72));
+    let (s1, s2) = (sender(1), sender(2));
+    let s1_ops: Vec<_> = (0..3).map(|n| op(s1, n, 1, 1, 10)).collect();
+    let s2_op = op(s2, 0, 1, 1, 11);
+    for o in s1_ops.iter().chain([&s2_op]) {
+        store.insert_user_op(o, 10).await.unwrap();
+    }
+    let long = Duration::from_secs(60);
+    let hashes = |ops: &[keyward_store::OpRecord]| ops.iter().map(|o| o.hash).collect::<Vec<_>>();
+    // A takes the oldest (s1's first); B gets nothing of s1 while A holds one of its operations.
+    let by_a = store.claim_pending_user_ops(CHAIN, ep(), a, 1, long).await.unwrap();
+    assert_eq!(hashes(&by_a), vec![s1_ops[0].hash]);
+    let by_b = store.claim_pending_user_ops(CHAIN, ep(), b, 10, long).await.unwrap();
+    assert_eq!(hashes(&by_b), vec![s2_op.hash], "only s2: s1 is A's");
+    // A bundle of B's with an operation A holds writes nothing.
+    let stolen = bundle(1, b, 0, vec![s2_op.hash, s1_ops[0].hash]);
+    let refused = store.submit_bundle(&stolen, ep()).await.unwrap_err();
+    assert!(matches!(refused, MempoolError::InvalidTransition { hash, .. } if hash == s1_ops[0].hash), "{refused}");
+    assert_eq!(store.bundle_by_tx(stolen.tx_hash).await.unwrap(), None, "no bundle recorded");
+    assert_eq!(store.get_user_op(CHAIN, ep(), s2_op.hash).await.unwrap().unwrap().status, OpStatus::Pending);
+    // A submits its own: s1 stays A's while submitted.
+    store.submit_bundle(&bundle(2, a, 0, vec![s1_ops[0].hash]), ep()).await.unwrap();
+    assert_eq!(store.get_user_op(CHAIN, ep(), s1_ops[0].hash).await.unwrap().unwrap().status, OpStatus::Submitted);
+    assert_eq!(store.claim_pending_user_ops(CHAIN, ep(), b, 10, long).await.unwrap().len(), 1, "only s2 again");
+    // Included: s1's next operations are free for any key.
+    store.mark_included(CHAIN, ep(), s1_ops[0].hash, 5, h(50), "{}").await.unwrap();
+    let next = store.claim_pending_user_ops(CHAIN, ep(), b, 10, long).await.unwrap();
+    assert_eq!(hashes(&next), vec![s1_ops[1].hash, s1_ops[2].hash, s2_op.hash]);
+    // An expired claim goes to the other key.
+    let short = store.claim_pending_user_ops(CHAIN, ep(), b, 10, Duration::ZERO).await.unwrap();
+    assert_eq!(short.len(), 3);
+    let taken = store.claim_pending_user_ops(CHAIN, ep(), a, 10, long).await.unwrap();
+    assert_eq!(hashes(&taken), vec![s1_ops[1].hash, s1_ops[2].hash, s2_op.hash]);
+}

@@ -47,4 +47,5 @@ on_both_backends!(
     durable_across_reopen,
     survives_sigkill,
     api_keys,
+    claims,
 );

@@ -1,0 +1,149 @@
+//! Several bundler keys over one mempool. A key *claims* pending operations before bundling them
+//! (row locks that skip what another transaction holds, on PostgreSQL), and records its bundle
+//! together with its operations' move to `submitted` in one transaction that holds only if the
+//! key still holds every claim — so two keys never send the same operation. A claim keeps all of
+//! a sender's operations with one key (consecutive nonces go out in order, from one key) and ends
+//! at `claimed_until`, so operations of a key that stopped bundling go to another.
+
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use sqlx::Row;
+
+use crate::bundles::{BundleRecord, insert_bundle};
+use crate::codec::{address_text, b256_text, u64_to_db};
+use crate::db::{Backend, Store};
+use crate::error::{MempoolError, StoreError};
+use crate::mempool::{OpRecord, op_columns, op_from_row};
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl Store {
+    /// Claims for `bundler` up to `limit` pending operations (oldest first) that no other key
+    /// holds, for `claim_for`; only operations of senders with no operation held or submitted by
+    /// another key. Returns the claimed operations.
+    pub async fn claim_pending_user_ops(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        bundler: Address,
+        limit: usize,
+        claim_for: Duration,
+    ) -> Result<Vec<OpRecord>, MempoolError> {
+        let now = now_ms();
+        let until = now.saturating_add(u64::try_from(claim_for.as_millis()).unwrap_or(u64::MAX));
+        let chain = u64_to_db("chain_id", chain_id)?;
+        let ep = address_text(&entry_point);
+        let me = address_text(&bundler);
+        let mut tx = self.begin_write().await?;
+        // One claim at a time per chain and EntryPoint (sender affinity needs it); SQLite's
+        // BEGIN IMMEDIATE already serialises writers.
+        if self.backend() == Backend::Postgres {
+            let key = i64::try_from(chain_id % (1 << 62)).unwrap_or(0) ^ 0x4b57_434c_4149_4d00;
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS l").bind(key).execute(&mut *tx).await?;
+        }
+        let lock = if self.backend() == Backend::Postgres { " FOR UPDATE OF u SKIP LOCKED" } else { "" };
+        let select = format!(
+            "SELECT {} FROM user_ops u WHERE u.chain_id = $1 AND u.entry_point = $2 AND u.status = 'pending' \
+             AND (u.claimed_by IS NULL OR u.claimed_by = $3 OR u.claimed_until <= $4) \
+             AND NOT EXISTS (SELECT 1 FROM user_ops o WHERE o.chain_id = u.chain_id \
+               AND o.entry_point = u.entry_point AND o.sender = u.sender AND o.claimed_by IS NOT NULL \
+               AND o.claimed_by <> $3 AND (o.status = 'submitted' OR (o.status = 'pending' AND o.claimed_until > $4))) \
+             ORDER BY u.created_at, u.sender, u.nonce_key, u.nonce_seq, u.hash LIMIT $5{lock}",
+            prefixed_op_columns()
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(select))
+            .bind(chain)
+            .bind(&ep)
+            .bind(&me)
+            .bind(u64_to_db("now", now)?)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await?;
+        let ops: Vec<OpRecord> = rows.iter().map(op_from_row).collect::<Result<_, _>>()?;
+        for op in &ops {
+            sqlx::query(
+                "UPDATE user_ops SET claimed_by = $1, claimed_until = $2 \
+                 WHERE chain_id = $3 AND entry_point = $4 AND hash = $5",
+            )
+            .bind(&me)
+            .bind(u64_to_db("claimed_until", until)?)
+            .bind(chain)
+            .bind(&ep)
+            .bind(b256_text(&op.hash))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(ops)
+    }
+
+    /// Records the bundle `rec` (sent by `rec.bundler`) and moves its operations to `submitted`
+    /// in one transaction, which fails — writing nothing — unless the key holds every one of
+    /// them (pending under its claim, or submitted in its earlier bundle being replaced; an
+    /// operation no key ever claimed, as those stored before claims existed, is taken). A
+    /// bundle already recorded (the same operations, nonce and fees sign to the same hash) is
+    /// put back to pending.
+    pub async fn submit_bundle(&self, rec: &BundleRecord, entry_point: Address) -> Result<(), MempoolError> {
+        let chain = u64_to_db("chain_id", rec.chain_id)?;
+        let ep = address_text(&entry_point);
+        let me = address_text(&rec.bundler);
+        let now = u64_to_db("updated_at", crate::codec::now_secs())?;
+        let mut tx = self.begin_write().await?;
+        let store_err = |e: StoreError| MempoolError::Database(e.to_string());
+        if !insert_bundle(&mut tx, rec).await.map_err(store_err)? {
+            sqlx::query("UPDATE bundles SET status = 'pending', updated_at = $2 WHERE tx_hash = $1")
+                .bind(b256_text(&rec.tx_hash))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for hash in &rec.op_hashes {
+            let done = sqlx::query(
+                "UPDATE user_ops SET status = 'submitted', bundle_tx = $4, updated_at = $5, claimed_by = $6 \
+                 WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 AND (claimed_by = $6 OR claimed_by IS NULL) \
+                 AND status IN ('pending', 'submitted')",
+            )
+            .bind(chain)
+            .bind(&ep)
+            .bind(b256_text(hash))
+            .bind(b256_text(&rec.tx_hash))
+            .bind(now)
+            .bind(&me)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                let row = sqlx::query(
+                    "SELECT status, claimed_by FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND hash = $3",
+                )
+                .bind(chain)
+                .bind(&ep)
+                .bind(b256_text(hash))
+                .fetch_optional(&mut *tx)
+                .await?;
+                return Err(match row {
+                    None => MempoolError::NotFound { hash: *hash },
+                    Some(row) => {
+                        let status: String = row.try_get("status")?;
+                        let holder: Option<String> = row.try_get("claimed_by")?;
+                        MempoolError::InvalidTransition {
+                            hash: *hash,
+                            from: format!("{status} (held by {})", holder.as_deref().unwrap_or("no bundler key")),
+                            to: format!("submitted by {me}"),
+                        }
+                    }
+                });
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// [`op_columns`] qualified with the alias `u`.
+fn prefixed_op_columns() -> String {
+    op_columns!().split(',').map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ")
+}
