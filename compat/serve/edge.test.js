@@ -148,8 +148,8 @@ describe('probes and metrics', () => {
     assert.match(text, /keyward_http_refused_total\{status="401"\} \d+/)
     assert.match(text, /keyward_rpc_request_duration_seconds_bucket/)
     // Both bundler keys of the chain report their balance.
-    const keys = new Set([...text.matchAll(/keyward_bundler_balance_wei\{[^}]*key="(0x[0-9a-fA-F]{40})"/g)].map((m) => m[1]))
-    assert.equal(keys.size, 2, text)
+    const bundlerKeys = new Set([...text.matchAll(/keyward_bundler_balance_wei\{[^}]*key="(0x[0-9a-fA-F]{40})"/g)].map((m) => m[1]))
+    assert.equal(bundlerKeys.size, 2, text)
     assert.match(text, /keyward_mempool_operations\{/)
   })
 })
