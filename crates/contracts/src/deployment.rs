@@ -72,6 +72,15 @@ pub struct Deployment {
     pub verifying_paymaster: Address,
 }
 
+/// MAv2's AccountFactory (canonical address).
+pub const MAV2_FACTORY: Address = address!("0x00000000000017c61b5bEe81050EC8eFc9c6fecd");
+/// MAv2's ModularAccount implementation (canonical address).
+pub const MAV2_MODULAR_ACCOUNT: Address = address!("0x00000000000002377B26b1EdA7b0BC371C60DD4f");
+/// MAv2's SemiModularAccountBytecode implementation (canonical address).
+pub const MAV2_SEMI_MODULAR_ACCOUNT_BYTECODE: Address = address!("0x000000000000c5A9089039570Dd36455b5C07383");
+/// MAv2's SemiModularAccount7702 implementation (canonical address, account-kit's default).
+pub const MAV2_SEMI_MODULAR_ACCOUNT_7702: Address = address!("0x69007702764179f14F51cdce752f4f775d74E139");
+
 /// Placeholder for the WebAuthn module, which Keyward does not deploy (no code at this address).
 const NO_WEBAUTHN: Address = Address::ZERO;
 
@@ -79,6 +88,39 @@ impl Deployment {
     /// Keyward's stack over the canonical EntryPoint, with a factory owned by `factory_owner`.
     pub fn keyward(factory_owner: Address) -> Self {
         Self::from_steps(&steps(factory_owner), factory_owner)
+    }
+
+    /// Alchemy's deployed Modular Account V2 v2.0.x at its canonical addresses (the same on every
+    /// chain, as account-kit's defaults), over the canonical EntryPoint; `modules` as
+    /// [`ModuleAddresses::mav2`] unless configured otherwise. Gas sponsorship uses Keyward's
+    /// VerifyingPaymaster of `paymaster_owner` (MAv2 ships none). `factory_owner` is MAv2's own
+    /// factory owner, which Keyward never acts as.
+    pub fn mav2(modules: ModuleAddresses, paymaster_owner: Address) -> Self {
+        let keyward = Self::keyward(paymaster_owner);
+        Self {
+            entry_point: ENTRY_POINT_V07,
+            factory: MAV2_FACTORY,
+            factory_owner: Address::ZERO,
+            sma_impl: MAV2_SEMI_MODULAR_ACCOUNT_BYTECODE,
+            ma_impl: MAV2_MODULAR_ACCOUNT,
+            sma_7702_impl: MAV2_SEMI_MODULAR_ACCOUNT_7702,
+            modules,
+            verifying_paymaster: keyward.verifying_paymaster,
+        }
+    }
+
+    /// `(name, address)` of the contracts a chain needs for this stack (no paymaster: it is
+    /// optional; no 7702 implementation: 7702 accounts are refused where it has no code).
+    pub fn required(&self) -> Vec<(&'static str, Address)> {
+        vec![
+            ("account factory", self.factory),
+            ("SemiModularAccountBytecode implementation", self.sma_impl),
+            ("ModularAccount implementation", self.ma_impl),
+            ("SingleSignerValidationModule", self.modules.single_signer_validation),
+            ("TimeRangeModule", self.modules.time_range),
+            ("NativeTokenLimitModule", self.modules.native_token_limit),
+            ("AllowlistModule", self.modules.allowlist),
+        ]
     }
 
     fn from_steps(steps: &[Create2Step], factory_owner: Address) -> Self {
