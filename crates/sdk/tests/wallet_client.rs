@@ -73,7 +73,7 @@ impl Dev {
             chain: Some(chain.clone() as Arc<dyn Chain>),
             dev: Some(dev),
             bundler: Some(bundler),
-            wallet: Some(wallet),
+            wallets: vec![wallet],
             ..Default::default()
         }
         .into_module()
