@@ -16,6 +16,6 @@ pub mod wallet;
 pub use api_keys::ApiKeyRecord;
 pub use bundles::{BundleRecord, BundleStatus};
 pub use db::{Backend, SQLITE_FILE_NAME, Store};
-pub use error::{MempoolError, StoreError};
+pub use error::{DbError, MempoolError, StoreError};
 pub use leases::NonceLease;
 pub use mempool::{InsertOutcome, OpRecord, OpStatus};
