@@ -8,6 +8,8 @@
 //! - [`sponsor`]: [`Sponsor`], the API the wallet and the RPC call.
 //! - [`deposit`]: the contract's EntryPoint deposit and signer.
 
+// The unit-test build also sees the dev-dependencies of the integration tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 // Policy errors carry the amounts that explain them (a few U256); they are rare and cold.
 #![allow(clippy::result_large_err)]
 

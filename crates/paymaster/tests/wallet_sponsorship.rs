@@ -2,6 +2,9 @@
 //! holding zero ETH is deployed and calls through the bundler, paid by the VerifyingPaymaster of
 //! the deterministic stack; a refusal names the policy; the ledger settles from the chain.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod common;
 
 use std::sync::Arc;

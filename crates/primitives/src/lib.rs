@@ -8,6 +8,9 @@
 //! - [`eip7702`]: the EIP-7702 delegation designator and authorization signer recovery.
 //! - [`time`]: the wall clock in Unix seconds ([`unix_now`]).
 
+// The unit-test build also sees the dev-dependencies of the integration tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 pub mod eip7702;
 pub mod entry_point;
 pub mod entry_point_revert;

@@ -7,6 +7,9 @@
 //!   few `eth_*` reads the account needs (EntryPoint nonce, code, fees).
 //! - [`wallet`]: `SmartWalletClient`, the Wallet API client mirroring `@alchemy/wallet-apis`.
 
+// The unit-test build also sees the dev-dependencies of the integration tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 pub mod bundler_client;
 pub mod modular_account;
 pub mod wallet;

@@ -2,6 +2,9 @@
 //! by URL, one code path through sqlx's `Any` driver and portable SQL; migrations embedded and run on
 //! open. Repositories: the bundler's durable mempool ([`mempool`]) and its sent bundles ([`bundles`]).
 
+// The unit-test build also sees the dev-dependencies of the integration tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 pub mod api_keys;
 pub mod bundles;
 pub mod claims;

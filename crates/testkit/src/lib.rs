@@ -3,6 +3,9 @@
 //!
 //! Not part of the product: tests and benches only. Panics on failure are the point here.
 
+// The unit-test build also sees the dev-dependencies of the integration tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 pub mod conformance;
 pub mod entry_point;
 pub mod harness;

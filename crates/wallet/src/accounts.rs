@@ -6,12 +6,12 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use uuid::Uuid;
 use keyward_primitives::FactoryInit;
 use keyward_primitives::mav2::abi::IAccountFactory;
 use keyward_primitives::mav2::factory::SemiModularAccountInit;
 use keyward_primitives::unix_now;
 use keyward_store::wallet::{AccountKind, AccountRecord};
+use uuid::Uuid;
 
 use crate::error::{WalletError, WalletResult};
 use crate::service::Wallet;

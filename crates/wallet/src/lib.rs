@@ -26,6 +26,9 @@
 //! - [`error`] — why a request fails (its JSON-RPC face is `keyward-server`'s).
 //! - `records` — the JSON of the wallet's stored records.
 
+// The unit-test build also sees the dev-dependencies of the integration tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 pub mod accounts;
 pub mod capabilities;
 pub mod config;

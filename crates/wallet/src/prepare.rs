@@ -354,10 +354,7 @@ mod tests {
         apply_overrides(&mut op, &o).unwrap();
         assert_eq!((op.call_gas_limit, op.verification_gas_limit), (150_000, 7));
         assert_eq!(op.pre_verification_gas, U256::from(50_000), "untouched");
-        let bad = GasOverrides {
-            max_fee_per_gas: Some(GasOverride::Multiplier(-1.0)),
-            ..Default::default()
-        };
+        let bad = GasOverrides { max_fee_per_gas: Some(GasOverride::Multiplier(-1.0)), ..Default::default() };
         assert!(
             matches!(apply_overrides(&mut op, &bad), Err(WalletError::InvalidParams(m)) if m.contains("maxFeePerGas"))
         );

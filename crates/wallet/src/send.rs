@@ -181,4 +181,3 @@ impl Wallet {
             .map_err(|e| WalletError::Internal(format!("deferred action: {e}")))
     }
 }
-

@@ -192,8 +192,8 @@ impl Wallet {
         context: &[u8],
         calls: &[Call],
     ) -> WalletResult<ActingSession> {
-        let context = PermissionsContext::decode(context)
-            .map_err(|e| WalletError::params(format!("permissions: {e}")))?;
+        let context =
+            PermissionsContext::decode(context).map_err(|e| WalletError::params(format!("permissions: {e}")))?;
         let acting = match context {
             PermissionsContext::LocalDeferred(_) => {
                 return Err(WalletError::UnsupportedCapability(

@@ -62,7 +62,11 @@ impl WalletRpc {
 
     /// The wallet of a request that names no chain (accounts are the same on every chain).
     fn any_wallet(&self) -> WalletResult<&Wallet> {
-        self.wallets.values().next().map(|w| w.as_ref()).ok_or_else(|| WalletError::Internal("no wallet is served".into()))
+        self.wallets
+            .values()
+            .next()
+            .map(|w| w.as_ref())
+            .ok_or_else(|| WalletError::Internal("no wallet is served".into()))
     }
 }
 

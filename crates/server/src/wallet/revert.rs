@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use alloy::dyn_abi::DynSolValue;
-use alloy::json_abi::Error as AbiError;
 use alloy::dyn_abi::JsonAbiExt;
+use alloy::json_abi::Error as AbiError;
 
 /// Every custom error of the compiled contracts, by selector.
 fn errors() -> &'static HashMap<[u8; 4], AbiError> {

@@ -11,12 +11,10 @@ use uuid::Uuid;
 /// The account a request asks for; refuses the creation hints this server cannot follow.
 pub(in crate::wallet) fn request(p: RequestAccountParams) -> WalletResult<AccountRequest> {
     Ok(match p {
-        RequestAccountParams::ByAccount { account_address, include_counterfactual_info } => {
-            AccountRequest::ByAddress {
-                address: account_address,
-                counterfactual_info: include_counterfactual_info == Some(true),
-            }
-        }
+        RequestAccountParams::ByAccount { account_address, include_counterfactual_info } => AccountRequest::ByAddress {
+            address: account_address,
+            counterfactual_info: include_counterfactual_info == Some(true),
+        },
         RequestAccountParams::BySigner { signer_address, id, creation_hint, include_counterfactual_info } => {
             AccountRequest::BySigner {
                 signer: signer_address,

@@ -1,7 +1,9 @@
 //! `wallet_prepareSign` and `wallet_formatSign`.
 
 use alloy::dyn_abi::TypedData as AlloyTypedData;
-use keyward_api::wallet::{FormatSignParams, HexNumber, PrepareSignParams, PrepareSignResult, SignableRequest, TypedData};
+use keyward_api::wallet::{
+    FormatSignParams, HexNumber, PrepareSignParams, PrepareSignResult, SignableRequest, TypedData,
+};
 use keyward_wallet::types::{FormatSign, PrepareSign};
 use keyward_wallet::{WalletError, WalletResult};
 
