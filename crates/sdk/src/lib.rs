@@ -1,5 +1,10 @@
 //! Keyward's client SDK.
 //!
+//! ```text
+//!  SmartWalletClient ─ api::wallet client ─▶ wallet_* (any Keyward URL) ; signs locally with a Signer
+//!  ModularAccount ─ user op (owner / session key) ─▶ BundlerClient ─▶ eth_sendUserOperation (any bundler)
+//! ```
+//!
 //! - [`modular_account`]: the low-level Modular Account V2 client (account-kit's
 //!   `toModularAccountV2` counterpart): address prediction, `initCode`, calldata, nonces,
 //!   signatures, session-key installation, and user operations built for the owner or a session key.

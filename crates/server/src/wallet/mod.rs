@@ -1,5 +1,5 @@
 //! The Wallet API (`wallet_*`, ../shared/spec/wallet-api.md) served by one [`Wallet`] per chain:
-//! each request routed by its chain id, converted from the wire ([`convert`]), answered by the
+//! each request routed by its chain id, converted from the wire (`convert`), answered by the
 //! domain service, converted back, and its errors mapped to the spec's JSON-RPC codes (§9,
 //! [`errors`]).
 //!
