@@ -7,6 +7,9 @@
 //! deferred_grant --session 0x… --entity 3 [--url URL]
 //! ```
 
+// Each example is a crate of its own that sees every dependency of the package.
+#![allow(unused_crate_dependencies)]
+
 #[path = "common.rs"]
 mod common;
 

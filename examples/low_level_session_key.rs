@@ -7,6 +7,9 @@
 //! cargo run -p keyward-examples --bin low_level_session_key [RPC_URL] [--json]
 //! ```
 
+// Each example is a crate of its own that sees every dependency of the package.
+#![allow(unused_crate_dependencies)]
+
 #[path = "common.rs"]
 mod common;
 

@@ -6,6 +6,9 @@
 //! session_user_op --account 0x… --key 0x… --entity 1 [--scoped] --to 0x… --value WEI [--url URL]
 //! ```
 
+// Each example is a crate of its own that sees every dependency of the package.
+#![allow(unused_crate_dependencies)]
+
 #[path = "common.rs"]
 mod common;
 

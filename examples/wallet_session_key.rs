@@ -8,6 +8,9 @@
 //! cargo run -p keyward-examples --bin wallet_session_key [RPC_URL]
 //! ```
 
+// Each example is a crate of its own that sees every dependency of the package.
+#![allow(unused_crate_dependencies)]
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use alloy::primitives::U256;

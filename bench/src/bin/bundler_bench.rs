@@ -6,6 +6,9 @@
 //! then drives the server over plain HTTP like a wallet would. It prints figures and asserts
 //! nothing; see `bench/README.md` for what each figure means.
 
+// Each benchmark binary is a crate of its own that sees every dependency of the package.
+#![allow(unused_crate_dependencies)]
+
 use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;

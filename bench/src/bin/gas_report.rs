@@ -9,6 +9,9 @@
 //! Figures do not depend on the build profile. The table is Markdown, ready for `docs/gas.md`;
 //! `bench/README.md` ("Gas report") says what is measured and how.
 
+// Each benchmark binary is a crate of its own that sees every dependency of the package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;

@@ -20,6 +20,9 @@
 //!
 //! The JSON-RPC face (ERC-7769 methods, codes) lives in `keyward-server`.
 
+// The unit-test build also sees the dev-dependencies of the integration tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 pub mod bundle;
 pub mod erc7562;
 pub mod error;

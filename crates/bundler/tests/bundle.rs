@@ -2,6 +2,9 @@
 //! sender per bundle, operations that fail only together are dropped one by one, EIP-7702
 //! operations go out in a type-4 transaction, and per-op receipts are cut from the bundle receipt.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use std::time::Duration;
 
 use alloy::eips::eip7702::Authorization;

@@ -6,6 +6,9 @@
 //! `RpcChain`, whose traces are recorded by the same tracer in revm over the node's state read
 //! with plain `eth_get*` requests (anvil has no JavaScript tracer).
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use keyward_server::bundler::reject_code;
 use std::sync::Arc;
 

@@ -1,6 +1,9 @@
 //! Gas estimation: operations filled with the estimates are accepted and included, the call gas
 //! estimate tracks what the execution really used, and reverting executions are reported.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolValue};

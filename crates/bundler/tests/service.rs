@@ -2,6 +2,9 @@
 //! retries, replacement fees, per-sender cap, nonce sequencing), bundling and tracking to
 //! inclusion, and recovery from a store left by a crash.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use keyward_server::bundler::reject_code;
 use std::sync::Arc;
 use std::time::Duration;

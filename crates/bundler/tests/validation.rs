@@ -1,6 +1,9 @@
 //! Validation by simulation on the embedded chain (and once on anvil): good operations are
 //! accepted with their facts, bad ones refused with the right ERC-7769 code and a clear message.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolValue;

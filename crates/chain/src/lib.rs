@@ -1,9 +1,19 @@
 //! Chains Keyward runs on.
 //!
+//! ```text
+//!  bundler, wallet, server (eth_*) ──▶ dyn Chain ─┬─ EmbeddedChain: revm (Prague, EIP-7702) ─▶ blocks,
+//!                                                 │    receipts, logs, journal (optional file)
+//!                                                 └─ RpcChain: alloy provider ─▶ any node
+//!  deploy: the account stack (contracts' plan) ─▶ Chain       send: signed transactions ─▶ Chain
+//! ```
+//!
 //! - [`Chain`]: the Ethereum JSON-RPC surface the bundler and the wallet need.
 //! - [`EmbeddedChain`]: a real EVM (revm, Prague rules) in process, with Keyward's contracts at
 //!   their canonical addresses, funded dev keys, receipts, logs and optional persistence.
 //! - [`RpcChain`]: the same trait over an alloy provider to any node (anvil, geth, reth, …).
+//! - [`deploy`]: puts the account stack on a chain at its deterministic addresses.
+//! - [`dev_keys`], [`anvil`], [`send`]: the dev mnemonic's keys, an anvil process for tests, and
+//!   transaction sending with a local key.
 //!
 //! Both run ERC-7562 validation the same way: [`Chain::traced_call`] executes the call in revm
 //! under the [`ValidationTracer`](embedded::trace::ValidationTracer) (`evm_call` builds the EVM

@@ -2,6 +2,9 @@
 //! carries our copy of the deployer) and on anvil (which ships the original) it lands at the same
 //! addresses with the same code, and a second run sends nothing.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::primitives::U256;
 use keyward_chain::anvil::Anvil;
 use keyward_chain::deploy::{deploy_account_stack, place_dev_contracts};

@@ -1,6 +1,9 @@
 //! `RpcChain` against a real anvil node passes the same scenarios as the embedded chain, and
 //! Keyward's contracts can be placed there at their canonical addresses.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod common;
 
 use keyward_chain::anvil::Anvil;

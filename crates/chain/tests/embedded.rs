@@ -1,6 +1,9 @@
 //! The embedded chain passes the backend scenarios, and its own features work: persistence,
 //! interval mining, and Keyward's contracts at genesis.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod common;
 
 use std::time::Duration;

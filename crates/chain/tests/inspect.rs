@@ -2,6 +2,9 @@
 //! counter) and the validation tracer, whose storage accesses and KECCAK256 preimages are checked
 //! against the EntryPoint's nonce mapping computed independently from the Solidity layout rules.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, Bytes, U256, aliases::U192, keccak256};
 use alloy::rpc::types::TransactionRequest;

@@ -3,6 +3,9 @@
 //! reads are pinned to the latest block and cached until the head moves, and a node that fails is
 //! a transport error, never a revert.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256, aliases::U192, keccak256};
 use alloy::providers::Provider;

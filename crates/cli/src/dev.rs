@@ -76,7 +76,7 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
         dev: Some(dev),
         bundler: Some(bundler.clone()),
         sponsor: Some(sponsorship.sponsor.clone()),
-        wallet: Some(wallet),
+        wallets: vec![wallet],
     }
     .into_module()?;
     let _bundling = bundler.spawn();

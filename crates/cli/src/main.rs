@@ -1,5 +1,8 @@
 //! `keyward`: the command-line entry point.
 
+// The unit-test build also sees the dev-dependencies of the integration tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod deploy;
 mod dev;
 mod keys;

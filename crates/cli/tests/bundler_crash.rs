@@ -2,6 +2,9 @@
 //! between accepting an operation and its inclusion; after a restart the operation is still
 //! included — never lost, never included twice.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod common;
 
 use std::time::{Duration, Instant};

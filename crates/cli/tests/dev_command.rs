@@ -1,6 +1,9 @@
 //! `keyward dev` as a user runs it: starts, prints what it promises, serves JSON-RPC, keeps state
 //! with `--data-dir`, answers bad input with errors, and stops cleanly on Ctrl-C (SIGINT).
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod common;
 
 use std::process::Command;

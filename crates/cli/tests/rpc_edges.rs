@@ -2,6 +2,9 @@
 //! JSON-RPC library does not read, `Hex`/`Address` values without `0x`, Rundler's fee method, and
 //! `eth_estimateGas` for a sender holding little ether.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod common;
 
 use std::process::Command;

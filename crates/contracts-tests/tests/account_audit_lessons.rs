@@ -2,6 +2,9 @@
 //! test named after it. R22 (ERC-7562 validation rules) is checked by the tracer suite in
 //! `crates/bundler/tests/erc7562.rs`.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::eips::eip7702::Authorization;
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};

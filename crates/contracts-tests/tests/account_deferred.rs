@@ -1,6 +1,9 @@
 //! Deferred actions (account-formats.md §8): a grant works once, for the account, chain and nonce
 //! it was signed for, and nowhere else.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::sol_types::SolError;
 use keyward_chain::{EmbeddedChain, EmbeddedConfig};

@@ -2,6 +2,9 @@
 //! owner as a SingleSigner validation, driven by that validation's nonce key; `execute` and
 //! `executeBatch`; no built-in fallback owner; a session key with hooks enforced like on the SMA.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::rpc::types::TransactionRequest;

@@ -3,6 +3,9 @@
 //! inside the scope succeeds, one just outside fails; limits hold across ops and batches; a reverted
 //! execution consumes nothing.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolError};

@@ -2,6 +2,9 @@
 //! (through `RpcChain`), with the same contracts, ops and expectations — each permission type in
 //! scope and one step out of it, an expiry, a paymaster guard and a deferred install.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::sol_types::{SolCall, SolError};
 use keyward_contracts::bindings::{AllowlistModule, NativeTokenLimitModule, PaymasterGuardModule, TestToken};

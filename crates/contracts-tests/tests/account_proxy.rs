@@ -6,6 +6,9 @@
 //! runtime code, vendored from ../shared/oracles) placed on the same chain, which must compute the same
 //! addresses and deploy byte-identical proxy code.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use std::path::PathBuf;
 
 use alloy::primitives::{Address, Bytes, U256, address};

@@ -1,6 +1,9 @@
 //! What a non-root session key can never do, and one test per testable audit lesson of
 //! account-formats.md §13 (named `rNN_…`).
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::rpc::types::TransactionRequest;

@@ -1,6 +1,9 @@
 //! Keyward's Semi-Modular Account on the embedded chain, user ops sent straight to the EntryPoint:
 //! creation by user op, owner ops, installing and using a session key, revocation.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;

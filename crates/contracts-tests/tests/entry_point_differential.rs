@@ -8,6 +8,9 @@
 //! back, since gas use may differ), and whether the beneficiary was paid. `actualGasUsed` must stay
 //! within [`GAS_MARGIN_PERCENT`]. Run with `-- --nocapture` to see the gas figures.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use std::future::Future;
 use std::pin::Pin;
 

@@ -2,6 +2,9 @@
 //! op index (spec §7, §10.3), plus the reentrancy guard, the all-or-nothing validation loop and
 //! `UserOperationPrefundTooLow`.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolValue};

@@ -1,6 +1,9 @@
 //! Keyward's EntryPoint v0.7: successful flows and their charging, to the wei — on the embedded
 //! chain, and the same flows through `RpcChain` on a real anvil.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolValue};

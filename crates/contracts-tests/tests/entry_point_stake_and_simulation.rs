@@ -2,6 +2,9 @@
 //! ERC-165 (§1), storage layout (§1), and the simulations injected by state override (§11) — ours
 //! and the canonical EntryPointSimulations over our EntryPoint's storage.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::network::TransactionBuilder;
 use alloy::primitives::aliases::U192;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};

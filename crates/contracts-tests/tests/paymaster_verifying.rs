@@ -4,6 +4,9 @@
 //! data are refused with the EntryPoint's codes; the owner rotates the signer and moves the deposit;
 //! a session key's `gas-limit` budget is not charged for sponsored ops.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;

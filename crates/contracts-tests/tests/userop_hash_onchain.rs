@@ -1,6 +1,9 @@
 //! Every case of `shared/vectors/userop-v07-hash.json` (computed by viem) gives the expected hash
 //! from our EntryPoint's `getUserOpHash`, on a chain with the vector's chain id.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

@@ -3,11 +3,23 @@
 //! on failure or expiry; atomic under concurrency). Its JSON-RPC face (ERC-7677 `pm_*`) lives in
 //! `keyward-server`.
 //!
+//! ```text
+//!  wallet (prepare) ─▶ wallet::WalletSponsor ─┐
+//!  server (pm_*)     ─────────────────────────┴▶ Sponsor ─ policy (checks) ─▶ ledger reserve (store)
+//!                                                   └─▶ VerifyingPaymaster signature ─▶ paymasterAndData
+//!  receipts ─▶ Sponsor::settle_from_chain ─▶ ledger settle / release
+//! ```
+//!
 //! - [`policy`]: a policy and the checks an operation must pass.
 //! - [`config`]: policies from TOML.
 //! - [`sponsor`]: [`Sponsor`], the API the wallet and the RPC call.
 //! - [`deposit`]: the contract's EntryPoint deposit and signer.
+//! - [`amount`]: wei amounts as configuration writes them; [`targets`]: the contracts an account
+//!   call reaches (what allowed-target policies check).
+//! - [`dev`]: the sponsorship `keyward dev` starts with; [`wallet`]: the wallet's `Sponsor` seam.
 
+// The unit-test build also sees the dev-dependencies of the integration tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 // Policy errors carry the amounts that explain them (a few U256); they are rare and cold.
 #![allow(clippy::result_large_err)]
 

@@ -2,6 +2,9 @@
 //! reservations never pass a policy's or a sender's limit; retries reserve once; settle and release
 //! move the totals exactly; expired reservations are released; every policy refusal is precise.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod common;
 
 use std::sync::Arc;

@@ -3,6 +3,9 @@
 //! zero ETH are included and paid from the deposit; the ledger is settled from the chain; every
 //! malformed or refused request gets a precise JSON-RPC error.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod common;
 
 use alloy::primitives::{Address, Bytes, U256};

@@ -2,6 +2,9 @@
 //! holding zero ETH is deployed and calls through the bundler, paid by the VerifyingPaymaster of
 //! the deterministic stack; a refusal names the policy; the ledger settles from the chain.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod common;
 
 use std::sync::Arc;
@@ -13,12 +16,14 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use keyward_api::wallet::{
     PrepareCallsParams, PreparedCalls, SendPreparedCallsParams, SigEnvelope, SignedCalls, SignedUserOpV07, StatusCode,
+    WalletApiServer,
 };
 use keyward_bundler::{Bundler, BundlerConfig};
 use keyward_chain::deploy::deploy_account_stack;
 use keyward_contracts::bindings::TestCounter;
 use keyward_paymaster::Policy;
 use keyward_paymaster::wallet::WalletSponsor;
+use keyward_server::wallet::WalletRpc;
 use keyward_testkit::Harness;
 use keyward_wallet::{Wallet, WalletConfig};
 use serde_json::json;
@@ -35,7 +40,7 @@ struct Sponsored {
     h: Harness,
     deployment: keyward_contracts::Deployment,
     dev: keyward_paymaster::dev::DevSponsorship,
-    wallet: Arc<Wallet>,
+    wallet: WalletRpc,
     _bundling: Option<tokio::task::JoinHandle<()>>,
     counter: Address,
     chain_id: u64,
@@ -62,7 +67,7 @@ impl Sponsored {
         let bundling = bundling.then(|| bundler.spawn());
         let mut config = WalletConfig::new(deployment);
         config.sponsor = Some(Arc::new(WalletSponsor(dev.sponsor.clone())));
-        let wallet = Wallet::new(h.chain.clone(), db.store.clone(), bundler, config).await.unwrap();
+        let wallet = WalletRpc::single(Wallet::new(h.chain.clone(), db.store.clone(), bundler, config).await.unwrap());
         let counter = h.counter().await;
         let chain_id = h.chain_id().await;
         let owner = PrivateKeySigner::random();
@@ -102,10 +107,9 @@ async fn prepare_calls_with_a_policy_sponsors_a_zero_eth_account() {
 
     // A policy that does not allow the counter: refused, naming the policy and the target, with
     // the same `data: {policyId, reason}` as the pm_* methods.
-    let refusal = wallet.prepare_calls(prepare(limited.id.to_string())).await.unwrap_err();
-    let e = refusal.to_string();
+    let rpc = wallet.prepare_calls(prepare(limited.id.to_string())).await.unwrap_err();
+    let e = rpc.message().to_string();
     assert!(e.contains(&limited.id.to_string()) && e.contains(&format!("{counter}")), "{e}");
-    let rpc = keyward_server::wallet::rpc_error(&refusal);
     assert_eq!(rpc.code(), -32000);
     let data: serde_json::Value = serde_json::from_str(rpc.data().expect("data").get()).unwrap();
     assert_eq!(data, json!({"policyId": limited.id.to_string(), "reason": "target-not-allowed"}));
@@ -207,7 +211,7 @@ async fn two_hundred_concurrent_prepares_sponsor_exactly_fifty() {
                 sponsored += 1;
             }
             Err(e) => {
-                let e = e.to_string();
+                let e = e.message().to_string();
                 assert!(e.contains(&fifty.id.to_string()) && e.contains("exhausted"), "{e}");
                 refused += 1;
             }
@@ -220,7 +224,7 @@ async fn two_hundred_concurrent_prepares_sponsor_exactly_fifty() {
 }
 
 /// Polls until the call's status is final.
-async fn final_status(wallet: &Wallet, id: Bytes) -> StatusCode {
+async fn final_status(wallet: &WalletRpc, id: Bytes) -> StatusCode {
     for _ in 0..400 {
         let s = wallet.get_calls_status(id.clone()).await.unwrap();
         if s.status.is_final() {

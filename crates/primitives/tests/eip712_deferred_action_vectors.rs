@@ -3,6 +3,9 @@
 //! session-key deferred-action flow (prefix, SDK blobs, owner and session-key signatures, first
 //! user-op signature and calldata) match byte for byte.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod mav2_common;
 
 use alloy::primitives::{Address, U256};

@@ -3,6 +3,9 @@
 //! account address computed from (factory, implementation, owner, salt) alone equals account-kit's,
 //! default and custom factories alike (the proxy Keyward's factory deploys is MAv2's).
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod mav2_common;
 
 use alloy::primitives::{Address, B256, U256};

@@ -2,6 +2,9 @@
 //! `PermissionBuilder`): `installValidation` arguments and calldata match byte for byte, and the
 //! permission compiler rejects exactly the inputs the builder rejects.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod mav2_common;
 
 use alloy::primitives::{Address, Bytes, U256};

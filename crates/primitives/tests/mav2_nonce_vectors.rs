@@ -1,6 +1,9 @@
 //! `shared/vectors/mav2-nonce.json` (account-kit `buildFullNonceKey`, permissionless `encodeNonce`):
 //! MAv2 nonce keys and full nonces match byte for byte, and decode back.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod mav2_common;
 
 use alloy::primitives::{U256, aliases::U192};

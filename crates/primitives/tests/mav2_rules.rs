@@ -1,6 +1,9 @@
 //! MAv2 encoders against the constants of account-formats.md and the permission compiler's
 //! rejection rules (beyond the vector files).
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use alloy::primitives::{Address, Bytes, FixedBytes, U256, address, keccak256};
 use alloy::sol_types::SolCall;
 use keyward_api::wallet::Permission as WirePermission;

@@ -1,6 +1,9 @@
 //! `shared/vectors/mav2-signatures.json` (account-kit MAv2 client): user-op signatures, the dummy
 //! signature, and ERC-1271 ReplaySafeHash digests and signatures match byte for byte.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod mav2_common;
 
 use alloy::primitives::{

@@ -1,5 +1,8 @@
 //! `shared/vectors/userop-v07-hash.json` (computed by viem): packing and userOpHash match byte for byte.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use std::path::PathBuf;
 
 use alloy::primitives::{Address, B256, Bytes, U256};

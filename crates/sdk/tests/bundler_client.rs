@@ -2,6 +2,9 @@
 //! serves, bad input answered with the bundler's error code, the receipt wait timing out, and a
 //! malformed URL refused before any request.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -3,6 +3,9 @@
 //! reconnected to the same address sending value, hooks enforced, uninstall, and the refusals
 //! that must come from validation (the bundler), not from the client.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod common;
 
 use alloy::primitives::{Address, B256, Bytes, U256};

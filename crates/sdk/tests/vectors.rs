@@ -2,6 +2,9 @@
 //! nonce keys and nonces, user-op signatures (owner and session key, and the dummy), factory
 //! arguments, `installValidation` calldata with every hook kind, and the spec's worked owner op.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use std::path::PathBuf;
 
 use alloy::primitives::{Address, B256, Bytes, FixedBytes, U256, address, b256, hex};

@@ -3,6 +3,9 @@
 //! the official SDK's compat suite runs — 7702 owner calls, a smart account with session keys
 //! (root and scoped), out-of-scope and beyond-limit calls, ERC-1271 signing — checked onchain.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,7 +76,7 @@ impl Dev {
             chain: Some(chain.clone() as Arc<dyn Chain>),
             dev: Some(dev),
             bundler: Some(bundler),
-            wallet: Some(wallet),
+            wallets: vec![wallet],
             ..Default::default()
         }
         .into_module()

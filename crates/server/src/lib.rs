@@ -16,6 +16,9 @@
 //!   with its error-to-code mapping ([`bundler::reject_code`], [`wallet::error_code`]).
 //! - [`envelope`], [`params_errors`]: the JSON-RPC envelope and precise parameter errors.
 
+// The unit-test build also sees the dev-dependencies of the integration tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 pub mod bundler;
 pub mod envelope;
 pub mod errors;

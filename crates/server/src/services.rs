@@ -26,8 +26,8 @@ pub struct Services {
     pub bundler: Option<Arc<Bundler>>,
     /// ERC-7677 `pm_*` methods.
     pub sponsor: Option<Arc<Sponsor>>,
-    /// The Wallet API.
-    pub wallet: Option<Arc<Wallet>>,
+    /// The Wallet API: the wallet of each chain served (requests are routed by their chain id).
+    pub wallets: Vec<Arc<Wallet>>,
 }
 
 /// A namespace whose method names clash with another's (a programming error).
@@ -57,8 +57,9 @@ impl Services {
         if let Some(bundler) = self.bundler {
             merge(&mut module, "bundler", BundlerRpc::new(bundler).into_rpc().into())?;
         }
-        if let Some(wallet) = self.wallet {
-            merge(&mut module, "wallet_*", WalletRpc::new(wallet).into_module().into())?;
+        if !self.wallets.is_empty() {
+            let wallets = self.wallets.into_iter().map(|w| (w.chain_id(), w)).collect();
+            merge(&mut module, "wallet_*", WalletRpc::new(wallets).into_module().into())?;
         }
         Ok(module)
     }

@@ -2,6 +2,9 @@
 //! and batches, exact bodies), positional `Hex`/`Address` parameters without `0x`, and the
 //! `eth_estimateGas` refusal of a sender that cannot pay.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use std::process::Command;
 use std::sync::Arc;
 

@@ -93,7 +93,11 @@ impl Store {
         let me = address_text(&rec.bundler);
         let now = u64_to_db("updated_at", crate::codec::now_secs())?;
         let mut tx = self.begin_write().await?;
-        let store_err = |e: StoreError| MempoolError::Database(e.to_string());
+        // Inserting a bundle fails in a statement, or on a value out of its column's range.
+        let store_err = |e: StoreError| match e {
+            StoreError::Db(e) => MempoolError::Db(e),
+            other => MempoolError::InvalidInput(other.to_string()),
+        };
         if !insert_bundle(&mut tx, rec).await.map_err(store_err)? {
             sqlx::query("UPDATE bundles SET status = 'pending', updated_at = $2 WHERE tx_hash = $1")
                 .bind(b256_text(&rec.tx_hash))

@@ -1,6 +1,42 @@
-//! Errors of the store: opening and migrating, the mempool, the bundles table.
+//! Errors of the store: opening and migrating, the mempool, the bundles table. A failed statement
+//! is a [`DbError`] (the driver's error kept as its source), which every repository's error wraps.
 
 use alloy::primitives::{Address, B256};
+
+/// A statement that failed in the database, or a row it returned that does not decode.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The statement (or the connection) failed.
+    #[error("database error: {0}")]
+    Statement(#[source] sqlx::Error),
+    /// A returned row does not decode (wrong format in a column).
+    #[error("corrupt row: {0}")]
+    Decode(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::ColumnNotFound(_) | sqlx::Error::Decode(_) => {
+                Self::Decode(e)
+            }
+            other => Self::Statement(other),
+        }
+    }
+}
+
+/// `From<sqlx::Error>` for an error wrapping [`DbError`] (as its `Db` variant), so `?` on a
+/// statement's result converts in one step; the classification is [`DbError`]'s.
+macro_rules! wraps_db_error {
+    ($($error:ty),+) => {$(
+        impl From<sqlx::Error> for $error {
+            fn from(e: sqlx::Error) -> Self {
+                Self::Db(DbError::from(e))
+            }
+        }
+    )+};
+}
+pub(crate) use wraps_db_error;
 
 /// Errors of opening a store and of the non-mempool repositories (bundles).
 #[derive(Debug, thiserror::Error)]
@@ -24,9 +60,9 @@ pub enum StoreError {
     /// The embedded migrations could not be applied.
     #[error("database migration failed: {0}")]
     Migrate(String),
-    /// A statement failed in the database.
-    #[error("database error: {0}")]
-    Database(String),
+    /// A statement failed, or a row it returned does not decode.
+    #[error(transparent)]
+    Db(#[from] DbError),
     /// A stored row cannot be decoded (wrong format in a column).
     #[error("corrupt row in the store: {0}")]
     Corrupt(String),
@@ -79,35 +115,15 @@ pub enum MempoolError {
     /// A value cannot be stored (out of the column's range).
     #[error("invalid input: {0}")]
     InvalidInput(String),
-    /// A statement failed in the database.
-    #[error("database error: {0}")]
-    Database(String),
+    /// A statement failed, or a row it returned does not decode.
+    #[error(transparent)]
+    Db(#[from] DbError),
     /// A stored row cannot be decoded (wrong format in a column).
     #[error("corrupt row in the mempool: {0}")]
     Corrupt(String),
 }
 
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::ColumnDecode { .. } | sqlx::Error::ColumnNotFound(_) | sqlx::Error::Decode(_) => {
-                StoreError::Corrupt(e.to_string())
-            }
-            other => StoreError::Database(other.to_string()),
-        }
-    }
-}
-
-impl From<sqlx::Error> for MempoolError {
-    fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::ColumnDecode { .. } | sqlx::Error::ColumnNotFound(_) | sqlx::Error::Decode(_) => {
-                MempoolError::Corrupt(e.to_string())
-            }
-            other => MempoolError::Database(other.to_string()),
-        }
-    }
-}
+wraps_db_error!(StoreError, MempoolError);
 
 /// A column value that failed to decode or a Rust value that does not fit its column.
 #[derive(Debug)]

@@ -1,6 +1,22 @@
 //! Persistence for Keyward with sqlx: SQLite by default (a file, WAL, `synchronous=FULL`), PostgreSQL
 //! by URL, one code path through sqlx's `Any` driver and portable SQL; migrations embedded and run on
-//! open. Repositories: the bundler's durable mempool ([`mempool`]) and its sent bundles ([`bundles`]).
+//! open.
+//!
+//! ```text
+//!  bundler ─▶ mempool (ops, statuses) · bundles (sent transactions)  ┐
+//!  wallet  ─▶ wallet (accounts, sessions, prepared ops, call ids)    ├─▶ Store ─▶ sqlx Any ─┬─ SQLite file
+//!           · leases (nonce keys held between prepare and send)      │                      └─ PostgreSQL
+//!  paymaster ─▶ sponsorship (reservations, spend per policy/sender)  ┘
+//! ```
+//!
+//! - [`db`]: [`Store`], opening by URL and running the migrations.
+//! - [`mempool`], [`bundles`]: the bundler's durable mempool and its sent bundles.
+//! - [`wallet`], [`leases`]: the wallet service's records and nonce leases.
+//! - [`sponsorship`]: the sponsorship ledger.
+//! - [`error`]: each repository's error, all wrapping one [`DbError`] for a failed statement.
+
+// The unit-test build also sees the dev-dependencies of the integration tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 
 pub mod api_keys;
 pub mod bundles;
@@ -16,6 +32,6 @@ pub mod wallet;
 pub use api_keys::ApiKeyRecord;
 pub use bundles::{BundleRecord, BundleStatus};
 pub use db::{Backend, SQLITE_FILE_NAME, Store};
-pub use error::{MempoolError, StoreError};
+pub use error::{DbError, MempoolError, StoreError};
 pub use leases::NonceLease;
 pub use mempool::{InsertOutcome, OpRecord, OpStatus};

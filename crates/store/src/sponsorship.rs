@@ -19,7 +19,7 @@ use crate::codec::{
     address_text, b256_text, now_secs, parse_address, parse_b256, parse_u256, u64_from_db, u64_to_db, u256_text,
 };
 use crate::db::{Backend, Store};
-use crate::error::CodecError;
+use crate::error::{CodecError, DbError, wraps_db_error};
 
 /// Errors of the sponsorship ledger.
 #[derive(Debug, thiserror::Error)]
@@ -69,24 +69,15 @@ pub enum SponsorshipError {
     /// A value cannot be stored.
     #[error("invalid input: {0}")]
     InvalidInput(String),
-    /// A statement failed in the database.
-    #[error("database error: {0}")]
-    Database(String),
+    /// A statement failed, or a row it returned does not decode.
+    #[error(transparent)]
+    Db(#[from] DbError),
     /// A stored row cannot be decoded.
     #[error("corrupt row in the sponsorship ledger: {0}")]
     Corrupt(String),
 }
 
-impl From<sqlx::Error> for SponsorshipError {
-    fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::ColumnDecode { .. } | sqlx::Error::ColumnNotFound(_) | sqlx::Error::Decode(_) => {
-                SponsorshipError::Corrupt(e.to_string())
-            }
-            other => SponsorshipError::Database(other.to_string()),
-        }
-    }
-}
+wraps_db_error!(SponsorshipError);
 
 impl From<CodecError> for SponsorshipError {
     fn from(e: CodecError) -> Self {

@@ -2,6 +2,9 @@
 //! (`KEYWARD_TEST_POSTGRES_URL`, set by scripts/with-postgres.sh; skipped only with
 //! `KEYWARD_SKIP_POSTGRES=1`): idempotent inserts, entity-id allocation, paging, durability.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use alloy::primitives::{Address, B256, Bytes, U256};

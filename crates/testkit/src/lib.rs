@@ -2,6 +2,19 @@
 //! deployment, plain transactions, and `handleOps` with decoded EntryPoint errors and events.
 //!
 //! Not part of the product: tests and benches only. Panics on failure are the point here.
+//!
+//! ```text
+//!  Harness (EmbeddedChain | anvil, funded keys) ─▶ deploy contracts ─▶ ops (build, sign) ─▶ handleOps
+//!       └─▶ entry_point (decoded errors, events)   mav2 (sessions, permissions)   wallet (sign_prepared)
+//! ```
+//!
+//! - [`harness`]: the chain and its keys; [`ops`]: user operations; [`entry_point`]: `handleOps`.
+//! - [`mav2`]: account and session-key helpers; [`conformance`]: the canonical EntryPoint as an
+//!   oracle for the conformance suites.
+//! - [`wallet`]: signing Wallet API answers as the official SDK does.
+
+// The unit-test build also sees the dev-dependencies of the integration tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 
 pub mod conformance;
 pub mod entry_point;

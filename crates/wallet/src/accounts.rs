@@ -6,29 +6,28 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use keyward_api::wallet::{
-    AccountSummary, AccountType, CounterfactualInfo, CreationHint, FactoryType, ListAccountsMeta, ListAccountsParams,
-    ListAccountsResult, RequestAccountParams, RequestAccountResult, UuidV4,
-};
+use keyward_primitives::FactoryInit;
 use keyward_primitives::mav2::abi::IAccountFactory;
 use keyward_primitives::mav2::factory::SemiModularAccountInit;
 use keyward_primitives::unix_now;
 use keyward_store::wallet::{AccountKind, AccountRecord};
+use uuid::Uuid;
 
 use crate::error::{WalletError, WalletResult};
 use crate::service::Wallet;
+use crate::types::{AccountInfo, AccountPage, AccountRequest, AccountSetup, ListAccounts, NewAccount};
 
 /// Default page size of `wallet_listAccounts`.
 const DEFAULT_PAGE: u32 = 100;
 
-/// A fresh random UUID v4.
-pub(crate) fn new_uuid() -> UuidV4 {
-    UuidV4::from_random_bytes(uuid::Uuid::new_v4().into_bytes())
+/// A stored account id as a UUID (a row that is not one is corrupt).
+fn stored_uuid(id: &str) -> WalletResult<Uuid> {
+    Uuid::parse_str(id).map_err(|e| WalletError::Internal(format!("stored account id: {e}")))
 }
 
-/// A stored account id as the wire's UUID v4 (a row that is not one is corrupt).
-fn stored_uuid(id: &str) -> WalletResult<UuidV4> {
-    id.parse().map_err(|e| WalletError::Internal(format!("stored account id: {e}")))
+/// The stored form of an account id: its lowercase hyphenated text.
+fn id_key(id: &Uuid) -> String {
+    id.hyphenated().to_string()
 }
 
 /// `base64url("created_at:id")`: where the next page starts.
@@ -59,45 +58,35 @@ impl Wallet {
         SemiModularAccountInit { factory: self.config.deployment.factory, owner, salt }
     }
 
-    /// The answer for `rec`; `counterfactualInfo` only when asked for (`includeCounterfactualInfo`).
-    fn answer(&self, rec: &AccountRecord, with_info: bool) -> WalletResult<RequestAccountResult> {
+    /// The answer for `rec`; the factory call only when asked for (`counterfactual_info`).
+    fn answer(&self, rec: &AccountRecord, counterfactual_info: bool) -> WalletResult<AccountInfo> {
         let id = stored_uuid(&rec.id)?;
-        Ok(match rec.kind {
-            AccountKind::SmaB => {
-                let init = self.sma_init(rec.signer, rec.salt);
-                RequestAccountResult {
-                    account_address: rec.address,
-                    id,
-                    counterfactual_info: with_info.then(|| CounterfactualInfo {
-                        factory_type: FactoryType::MaV2SmaB,
-                        factory_address: init.factory,
-                        factory_data: init.factory_data(),
-                    }),
-                    delegation: None,
-                }
-            }
-            AccountKind::Eip7702 => RequestAccountResult {
-                account_address: rec.address,
-                id,
-                counterfactual_info: None,
-                delegation: Some(self.config.deployment.sma_7702_impl),
+        let setup = match rec.kind {
+            AccountKind::SmaB => AccountSetup::Sma {
+                counterfactual: counterfactual_info.then(|| {
+                    let init = self.sma_init(rec.signer, rec.salt);
+                    FactoryInit { factory: init.factory, factory_data: init.factory_data() }
+                }),
             },
-        })
+            AccountKind::Eip7702 => AccountSetup::Eip7702 { delegation: self.config.deployment.sma_7702_impl },
+        };
+        Ok(AccountInfo { address: rec.address, id, setup })
     }
 
     /// `wallet_requestAccount`.
-    pub async fn request_account(&self, params: RequestAccountParams) -> WalletResult<RequestAccountResult> {
-        match params {
-            RequestAccountParams::ByAccount { account_address, include_counterfactual_info } => {
-                let rec = self.store.account_by_address(account_address).await?.ok_or_else(|| {
-                    WalletError::params(format!("account {account_address} is not known to this server"))
-                })?;
-                self.answer(&rec, include_counterfactual_info == Some(true))
+    pub async fn request_account(&self, request: AccountRequest) -> WalletResult<AccountInfo> {
+        match request {
+            AccountRequest::ByAddress { address, counterfactual_info } => {
+                let rec = self
+                    .store
+                    .account_by_address(address)
+                    .await?
+                    .ok_or_else(|| WalletError::params(format!("account {address} is not known to this server")))?;
+                self.answer(&rec, counterfactual_info)
             }
-            RequestAccountParams::BySigner { signer_address, id, creation_hint, include_counterfactual_info } => {
-                let hint = creation_hint.unwrap_or_default();
-                let rec = self.account_for_signer(signer_address, id, &hint).await?;
-                self.answer(&rec, include_counterfactual_info == Some(true))
+            AccountRequest::BySigner { signer, id, new_account, counterfactual_info } => {
+                let rec = self.account_for_signer(signer, id, new_account).await?;
+                self.answer(&rec, counterfactual_info)
             }
         }
     }
@@ -105,43 +94,28 @@ impl Wallet {
     async fn account_for_signer(
         &self,
         signer: Address,
-        id: Option<UuidV4>,
-        hint: &CreationHint,
+        id: Option<Uuid>,
+        new_account: NewAccount,
     ) -> WalletResult<AccountRecord> {
         if signer == Address::ZERO {
             return Err(WalletError::params("signerAddress must not be the zero address"));
         }
-        let kind = match hint.account_type {
-            None | Some(AccountType::SmaB) => AccountKind::SmaB,
-            Some(AccountType::Eip7702) => AccountKind::Eip7702,
-            Some(other) => {
-                let name =
-                    serde_json::to_value(other).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-                return Err(WalletError::params(format!(
-                    "creationHint.accountType {name:?} is not supported: this server creates \"sma-b\" and \"7702\" accounts"
-                )));
-            }
+        let (kind, hint_salt, additional) = match new_account {
+            NewAccount::Sma { salt, additional } => (AccountKind::SmaB, salt, additional),
+            NewAccount::Eip7702 => (AccountKind::Eip7702, None, false),
         };
-        if hint.initial_owners.is_some() {
-            return Err(WalletError::params("creationHint.initialOwners: multi-owner accounts are not supported"));
-        }
-        if kind == AccountKind::Eip7702 && (hint.salt.is_some() || hint.create_additional.is_some()) {
-            return Err(WalletError::params(
-                "a 7702 account is the signer itself: salt and createAdditional do not apply",
-            ));
-        }
         // An existing id wins (the creation hint is ignored for existing accounts).
         if let Some(id) = &id
-            && let Some(rec) = self.store.account_by_id(&id.key()).await?
+            && let Some(rec) = self.store.account_by_id(&id_key(id)).await?
         {
             if rec.signer != signer {
                 return Err(WalletError::params(format!("account id {id} belongs to another signer")));
             }
             return Ok(rec);
         }
-        let salt = match (kind, hint.salt, hint.create_additional.is_some(), id.is_some()) {
+        let salt = match (kind, hint_salt, additional, id.is_some()) {
             (AccountKind::Eip7702, ..) => U256::ZERO,
-            (_, Some(salt), ..) => salt.0,
+            (_, Some(salt), ..) => salt,
             // A new id or createAdditional: a new account at the first unused salt.
             (_, None, true, _) | (_, None, _, true) => self.next_free_salt(signer).await?,
             // Otherwise the signer's first account (salt 0 if it has none).
@@ -158,7 +132,7 @@ impl Wallet {
             AccountKind::Eip7702 => signer,
         };
         let rec = AccountRecord {
-            id: id.unwrap_or_else(new_uuid).key(),
+            id: id_key(&id.unwrap_or_else(Uuid::new_v4)),
             signer,
             address,
             salt,
@@ -191,29 +165,20 @@ impl Wallet {
     }
 
     /// `wallet_listAccounts`.
-    pub async fn list_accounts(&self, params: ListAccountsParams) -> WalletResult<ListAccountsResult> {
-        let limit = params.limit.unwrap_or(DEFAULT_PAGE);
-        let after = params.after.as_ref().map(|c| decode_cursor(c.as_str())).transpose()?;
+    pub async fn list_accounts(&self, request: ListAccounts) -> WalletResult<AccountPage> {
+        let limit = request.limit.unwrap_or(DEFAULT_PAGE);
+        let after = request.after.as_deref().map(decode_cursor).transpose()?;
         let page = self
             .store
-            .accounts_of_signer(params.signer_address, after.as_ref().map(|(t, i)| (*t, i.as_str())), limit + 1)
+            .accounts_of_signer(request.signer, after.as_ref().map(|(t, i)| (*t, i.as_str())), limit + 1)
             .await?;
-        let total = self.store.count_accounts_of_signer(params.signer_address).await?;
+        let total = self.store.count_accounts_of_signer(request.signer).await?;
         let more = page.len() > limit as usize;
         let shown = &page[..page.len().min(limit as usize)];
-        let next = if more { shown.last().map(encode_cursor) } else { None };
-        Ok(ListAccountsResult {
-            accounts: shown
-                .iter()
-                .map(|r| Ok(AccountSummary { account_address: r.address, id: stored_uuid(&r.id)? }))
-                .collect::<WalletResult<_>>()?,
-            meta: ListAccountsMeta {
-                total_count: total,
-                after: next
-                    .map(|c| c.parse())
-                    .transpose()
-                    .map_err(|e| WalletError::Internal(format!("cursor: {e}")))?,
-            },
+        Ok(AccountPage {
+            accounts: shown.iter().map(|r| Ok((r.address, stored_uuid(&r.id)?))).collect::<WalletResult<_>>()?,
+            total,
+            next: if more { shown.last().map(encode_cursor) } else { None },
         })
     }
 }

@@ -11,12 +11,12 @@ pub enum WalletError {
     #[error("{0}")]
     InvalidParams(String),
     /// A chain id this server does not serve (`5710`).
-    #[error("chain id {requested} is not supported: this server serves chain {served}")]
+    #[error("chain id {requested} is not supported: this server serves {}", served_chains(.served))]
     UnsupportedChain {
         /// The chain asked for.
         requested: u64,
-        /// The chain served.
-        served: u64,
+        /// The chains served.
+        served: Vec<u64>,
     },
     /// A capability (or capability value) this server does not support (`5700`).
     #[error("{0}")]
@@ -24,14 +24,19 @@ pub enum WalletError {
     /// A call id this server never issued (`5730`).
     #[error("unknown bundle id {0}")]
     UnknownCallId(String),
-    /// Refused by simulation, the bundler, a policy or the scope precheck (`-32000`); the server
-    /// adds the bundler's ERC-7769 code to `data` when the bundler refused.
-    #[error("{message}")]
-    Rejected {
-        /// What went wrong.
-        message: String,
-        /// The bundler's refusal, if the bundler refused.
-        by_bundler: Option<RejectReason>,
+    /// Refused by the wallet: an expired session, the scope precheck, a call it cannot record
+    /// (`-32000`).
+    #[error("{0}")]
+    Rejected(String),
+    /// Refused by the bundler, in the prepare's simulation or at submission (`-32000`); the server
+    /// words the message (naming the custom error inside revert data) and adds the bundler's
+    /// ERC-7769 code to `data`.
+    #[error("{}{reason}", simulation_prefix(.simulation))]
+    Bundler {
+        /// The bundler's refusal.
+        reason: RejectReason,
+        /// Whether it refused the prepare's gas estimation (`simulation failed: …`).
+        simulation: bool,
     },
     /// A gas policy refused to sponsor the operation (`-32000`, `data: {policyId, reason}` as the
     /// `pm_*` methods answer).
@@ -63,7 +68,7 @@ impl WalletError {
 
     /// A `-32000` error.
     pub fn rejected(message: impl Into<String>) -> Self {
-        Self::Rejected { message: message.into(), by_bundler: None }
+        Self::Rejected(message.into())
     }
 }
 
@@ -84,9 +89,23 @@ impl From<RejectReason> for WalletError {
         match e {
             RejectReason::Chain(e) => Self::Internal(format!("chain: {e}")),
             RejectReason::Storage(m) => Self::Internal(format!("bundler storage: {m}")),
-            other => Self::Rejected { message: crate::revert::explain(&other), by_bundler: Some(other) },
+            other => Self::Bundler { reason: other, simulation: false },
         }
     }
+}
+
+/// `chain 1`, `chains 1, 10`: the chains a server serves, for [`WalletError::UnsupportedChain`].
+fn served_chains(served: &[u64]) -> String {
+    match served {
+        [] => "no chain".into(),
+        [one] => format!("chain {one}"),
+        many => format!("chains {}", many.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// What a bundler's refusal message starts with: `simulation failed: ` for the prepare's estimate.
+pub fn simulation_prefix(simulation: &bool) -> &'static str {
+    if *simulation { "simulation failed: " } else { "" }
 }
 
 /// Result of the wallet service.

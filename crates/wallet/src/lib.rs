@@ -9,7 +9,9 @@
 //!
 //! It sees the chain through `keyward_chain::Chain`, keeps its records in `keyward_store`, hands
 //! operations to a bundler only through `keyward_bundler::pool::OperationPool`, and asks for gas
-//! sponsorship only through its own [`Sponsor`] trait. Its JSON-RPC face is `keyward-server`'s.
+//! sponsorship only through its own [`Sponsor`] trait. It takes and answers the domain values of
+//! [`types`]; its JSON-RPC face, and the conversion from and to the Wallet API's JSON, are
+//! `keyward-server`'s.
 //!
 //! - [`accounts`] — `wallet_requestAccount`, `wallet_listAccounts` (counterfactual accounts, 7702).
 //! - [`sessions`] — `wallet_createSession` and the `permissions` capability (deferred install,
@@ -20,8 +22,12 @@
 //! - [`status`] — `wallet_getCallsStatus`.
 //! - [`sign`] — `wallet_prepareSign`, `wallet_formatSign` (ERC-1271, ERC-6492).
 //! - [`capabilities`] — `wallet_getCapabilities`.
-//! - [`revert`] — names the custom errors inside revert data.
+//! - [`types`] — the requests and answers of those methods.
 //! - [`error`] — why a request fails (its JSON-RPC face is `keyward-server`'s).
+//! - `records` — the JSON of the wallet's stored records.
+
+// The unit-test build also sees the dev-dependencies of the integration tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 
 pub mod accounts;
 pub mod capabilities;
@@ -29,12 +35,13 @@ pub mod config;
 pub mod error;
 mod nonces;
 pub mod prepare;
-pub mod revert;
+mod records;
 pub mod send;
 pub mod service;
 pub mod sessions;
 pub mod sign;
 pub mod status;
+pub mod types;
 
 pub use config::{Sponsor, SponsorError, WalletConfig};
 pub use error::{WalletError, WalletResult};

@@ -3,11 +3,7 @@
 //! use; EIP-7702 authorization attached) and submits it to the bundler's durable mempool.
 //! Idempotent: the same signed operation always answers the same call id.
 
-use alloy::primitives::{Address, B256, Bytes};
-use keyward_api::wallet::{
-    AuthorizationData, Call, SendDetails, SendPreparedCallsParams, SendPreparedCallsResult, SignedAuthorization,
-    SignedCallItem, SignedCalls, SignedUserOpV07, UserOperationDetails, call_id,
-};
+use alloy::primitives::{Address, Bytes, U256};
 use keyward_bundler::Submission;
 use keyward_primitives::UserOperation;
 use keyward_primitives::eip7702::recover_authority;
@@ -16,61 +12,21 @@ use keyward_primitives::unix_now;
 use keyward_store::wallet::{CallRecord, PreparedRecord};
 
 use crate::error::{WalletError, WalletResult};
+use crate::records;
 use crate::service::Wallet;
 use crate::sessions::{grant_prefix, parse_signature};
+use crate::types::{CallId, SendPrepared, Sent, SignedDelegation};
 
 impl Wallet {
     /// `wallet_sendPreparedCalls`.
-    pub async fn send_prepared_calls(&self, p: SendPreparedCallsParams) -> WalletResult<SendPreparedCallsResult> {
-        if let Some(pm) = p.capabilities.as_ref().and_then(|c| c.paymaster_service.as_ref())
-            && self.config.sponsor.is_none()
-            && pm.only_estimation != Some(true)
-        {
+    pub async fn send_prepared_calls(&self, p: SendPrepared) -> WalletResult<Sent> {
+        if p.sponsored && self.config.sponsor.is_none() {
             return Err(WalletError::UnsupportedCapability(
                 "paymasterService: gas sponsorship is not configured on this server".into(),
             ));
         }
-        match p.calls {
-            SignedCalls::UserOperationV070(op) => self.send_user_op(op, None).await,
-            SignedCalls::Array { data } => {
-                let mut op = None;
-                let mut auth = None;
-                for item in data {
-                    match item {
-                        SignedCallItem::UserOperationV070(o) if op.is_none() => op = Some(o),
-                        SignedCallItem::Authorization(a) if auth.is_none() => auth = Some(a),
-                        SignedCallItem::UserOperationV060(_) => {
-                            return Err(WalletError::params(
-                                "user-operation-v060: EntryPoint v0.6 operations are not served here",
-                            ));
-                        }
-                        _ => {
-                            return Err(WalletError::params(
-                                "an array must hold one user-operation-v070 and at most one authorization",
-                            ));
-                        }
-                    }
-                }
-                let op = op.ok_or_else(|| WalletError::params("the array holds no user-operation-v070"))?;
-                self.send_user_op(op, auth).await
-            }
-            SignedCalls::UserOperationV060(_) => {
-                Err(WalletError::params("user-operation-v060: EntryPoint v0.6 operations are not served here"))
-            }
-            SignedCalls::Authorization(_) => Err(WalletError::UnsupportedCapability(
-                "an authorization alone (undelegation) is not supported by this server".into(),
-            )),
-        }
-    }
-
-    async fn send_user_op(
-        &self,
-        signed: SignedUserOpV07,
-        auth: Option<SignedAuthorization>,
-    ) -> WalletResult<SendPreparedCallsResult> {
-        self.check_chain(signed.chain_id)?;
-        let mut op =
-            signed.data.to_user_operation(Bytes::new()).map_err(|e| WalletError::params(format!("data: {e}")))?;
+        self.check_chain(p.chain_id)?;
+        let SendPrepared { mut op, signature: sig, authorization: auth, .. } = p;
         let ep = self.config.deployment.entry_point;
         let hash = op.hash(ep, self.chain_id);
         let prepared = self.store.prepared(self.chain_id, hash).await?.ok_or_else(|| {
@@ -84,15 +40,13 @@ impl Wallet {
         if stored != op {
             return Err(WalletError::params(format!("user operation {hash} differs from the one prepared")));
         }
-        let calls: Vec<Call> = serde_json::from_str(&prepared.calls_json)
-            .map_err(|e| WalletError::Internal(format!("stored calls: {e}")))?;
-        let id = call_id(self.chain_id, hash);
+        let calls = records::calls(&prepared.calls_json)?;
+        let id = CallId { chain_id: self.chain_id, hash };
         let id_text = id.to_string();
         if self.store.call(&id_text).await?.is_some() {
-            return Ok(answer(id, hash, calls));
+            return Ok(Sent { id, calls });
         }
 
-        let sig = signed.signature.data.signature().map_err(|e| WalletError::params(format!("signature: {e}")))?;
         let recovered = sig
             .recover_address_from_prehash(&user_op_signing_hash(hash))
             .map_err(|e| WalletError::params(format!("signature does not recover: {e}")))?;
@@ -146,7 +100,7 @@ impl Wallet {
                     if let Err(e) = self.store.release_nonce_lease(self.chain_id, hash).await {
                         tracing::warn!(error = %e, %hash, "could not release the nonce lease; it expires by itself");
                     }
-                    return Ok(answer(id, hash, calls));
+                    return Ok(Sent { id, calls });
                 }
                 Err(e) => last_error = Some(e),
             }
@@ -164,14 +118,13 @@ impl Wallet {
         &self,
         prepared: &PreparedRecord,
         op: &UserOperation,
-        auth: Option<SignedAuthorization>,
+        auth: Option<SignedDelegation>,
     ) -> WalletResult<Option<alloy::eips::eip7702::SignedAuthorization>> {
-        let expected: Option<AuthorizationData> = prepared
+        let expected = prepared
             .authorization_json
             .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(|e| WalletError::Internal(format!("stored authorization: {e}")))?;
+            .map(|json| records::authorization(json, self.chain_id))
+            .transpose()?;
         match (expected, auth) {
             (None, None) => Ok(None),
             (None, Some(_)) => Err(WalletError::params(
@@ -182,18 +135,19 @@ impl Wallet {
             )),
             (Some(expected), Some(a)) => {
                 self.check_chain(a.chain_id)?;
-                if a.data != expected {
+                if (a.address, a.nonce) != (expected.address, expected.nonce) {
                     return Err(WalletError::params(format!(
-                        "authorization {{address {}, nonce {}}} differs from the one prepared {{address {}, nonce {}}}",
-                        a.data.address, a.data.nonce, expected.address, expected.nonce
+                        "authorization {{address {}, nonce {:#x}}} differs from the one prepared {{address {}, nonce \
+                         {:#x}}}",
+                        a.address, a.nonce, expected.address, expected.nonce
                     )));
                 }
-                let sig = a
-                    .signature
-                    .data
-                    .signature()
-                    .map_err(|e| WalletError::params(format!("authorization signature: {e}")))?;
-                let signed = a.data.authorization(a.chain_id).into_signed(sig);
+                let authorization = alloy::eips::eip7702::Authorization {
+                    chain_id: U256::from(a.chain_id),
+                    address: a.address,
+                    nonce: a.nonce,
+                };
+                let signed = authorization.into_signed(a.signature);
                 let authority = recover_authority(&signed).map_err(|e| WalletError::params(e.to_string()))?;
                 if authority != op.sender {
                     return Err(WalletError::params(format!(
@@ -225,13 +179,5 @@ impl Wallet {
         grant_prefix(&session, owner, &owner_signature)
             .user_op_signature(outer)
             .map_err(|e| WalletError::Internal(format!("deferred action: {e}")))
-    }
-}
-
-fn answer(id: Bytes, hash: B256, calls: Vec<Call>) -> SendPreparedCallsResult {
-    SendPreparedCallsResult {
-        prepared_call_ids: vec![id.clone()],
-        id,
-        details: SendDetails::UserOperation { data: UserOperationDetails { hash, calls: Some(calls) } },
     }
 }

@@ -7,7 +7,6 @@ use alloy::primitives::aliases::U192;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
-use keyward_api::wallet::HexNumber;
 use keyward_bundler::pool::OperationPool;
 use keyward_chain::Chain;
 use keyward_contracts::Deployment;
@@ -104,10 +103,9 @@ impl Wallet {
     }
 
     /// Refuses a chain id other than the one served (5710).
-    pub(crate) fn check_chain(&self, chain_id: HexNumber) -> WalletResult<()> {
-        let requested = u64::from(chain_id);
+    pub(crate) fn check_chain(&self, requested: u64) -> WalletResult<()> {
         if requested != self.chain_id {
-            return Err(WalletError::UnsupportedChain { requested, served: self.chain_id });
+            return Err(WalletError::UnsupportedChain { requested, served: vec![self.chain_id] });
         }
         Ok(())
     }

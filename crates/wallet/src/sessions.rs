@@ -4,10 +4,6 @@
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, Bytes, Signature, U256, eip191_hash_message, keccak256};
-use keyward_api::wallet::{
-    Call, CreateSessionParams, CreateSessionResult, KeyType, Permission as WirePermission, PermissionsCapability,
-    SessionId, SessionSignatureRequest, TypedData,
-};
 use keyward_contracts::bindings::{SemiModularAccountBytecode, SingleSignerValidationModule};
 use keyward_primitives::mav2::permissions::{PermissionCompiler, PermissionsContext};
 use keyward_primitives::mav2::scope::{ScopedCall, check_scope};
@@ -20,7 +16,9 @@ use keyward_primitives::unix_now;
 use keyward_store::wallet::{SessionInsert, SessionRecord};
 
 use crate::error::{WalletError, WalletResult};
+use crate::records;
 use crate::service::{ResolvedAccount, Wallet};
+use crate::types::{Call, CreateSession, CreatedSession};
 
 /// What a prepare acting through the `permissions` capability needs to know.
 #[derive(Debug, Clone)]
@@ -82,16 +80,9 @@ pub(crate) fn parse_signature(what: &str, raw: &[u8]) -> WalletResult<Signature>
     Signature::from_raw(raw).map_err(|e| WalletError::params(format!("{what}: {e}")))
 }
 
-/// The Wallet-API calls as the scope precheck sees them.
+/// The calls as the scope precheck sees them.
 pub(crate) fn scoped_calls(calls: &[Call]) -> Vec<ScopedCall> {
-    calls
-        .iter()
-        .map(|c| ScopedCall {
-            to: c.to,
-            value: c.value.map(|v| v.0).unwrap_or_default(),
-            data: c.data.clone().unwrap_or_default(),
-        })
-        .collect()
+    calls.iter().map(|c| ScopedCall { to: c.to, value: c.value(), data: c.data() }).collect()
 }
 
 impl Wallet {
@@ -110,7 +101,7 @@ impl Wallet {
     }
 
     /// `wallet_createSession`.
-    pub async fn create_session(&self, p: CreateSessionParams) -> WalletResult<CreateSessionResult> {
+    pub async fn create_session(&self, p: CreateSession) -> WalletResult<CreatedSession> {
         self.check_chain(p.chain_id)?;
         let account = self.resolve_account(p.account).await?;
         if let ResolvedAccount::Eip7702 { address } = &account
@@ -122,27 +113,20 @@ impl Wallet {
                 self.config.deployment.sma_7702_impl
             )));
         }
-        match p.key.ty {
-            KeyType::Secp256k1 | KeyType::Ecdsa => {}
-            KeyType::Contract => {
-                return Err(WalletError::params("key.type \"contract\" is not supported: use a secp256k1 session key"));
-            }
-        }
-        let session_key = p.key.public_key;
+        let session_key = p.session_key;
         if session_key == account.owner() {
             return Err(WalletError::params("the session key must not be the account owner"));
         }
-        let expiry = p.expiry_sec.unwrap_or(0);
+        let expiry = p.expiry;
         let now = self.chain_time().await?;
         // Refuse bad permissions before anything is allocated or written; the checked set then
         // compiles at whichever entity id the session gets.
         let checked = self
             .compiler()
-            .check(account.address(), session_key, &WirePermission::to_domain_list(&p.permissions), expiry, now)
+            .check(account.address(), session_key, &p.permissions, expiry, now)
             .map_err(|e| WalletError::params(format!("permissions: {e}")))?;
 
-        let permissions_json =
-            serde_json::to_string(&p.permissions).map_err(|e| WalletError::Internal(format!("permissions: {e}")))?;
+        let permissions_json = records::permissions_json(&p.permissions)?;
         let request_hash = keccak256(
             serde_json::json!({
                 "chainId": self.chain_id,
@@ -192,12 +176,11 @@ impl Wallet {
         // The typed data comes from the same DeferredAction as the stored digest (primitives).
         let action = DeferredAction::build(session.deferred_nonce, session.expiry, session.install_call.clone())
             .map_err(|e| WalletError::Internal(format!("stored session: {e}")))?;
-        let data = TypedData::from_alloy(&action.typed_data(self.chain_id, session.account))
-            .map_err(|e| WalletError::Internal(e.to_string()))?;
-        Ok(CreateSessionResult {
-            session_id: SessionId(session.id.into()),
-            chain_id: p.chain_id,
-            signature_request: SessionSignatureRequest::TypedData { data, raw_payload: session.digest },
+        Ok(CreatedSession {
+            id: session.id,
+            chain_id: self.chain_id,
+            typed_data: action.typed_data(self.chain_id, session.account),
+            digest: session.digest,
         })
     }
 
@@ -206,11 +189,11 @@ impl Wallet {
     pub(crate) async fn acting_session(
         &self,
         account: &ResolvedAccount,
-        capability: &PermissionsCapability,
+        context: &[u8],
         calls: &[Call],
     ) -> WalletResult<ActingSession> {
-        let context = PermissionsContext::decode(&capability.context())
-            .map_err(|e| WalletError::params(format!("permissions: {e}")))?;
+        let context =
+            PermissionsContext::decode(context).map_err(|e| WalletError::params(format!("permissions: {e}")))?;
         let acting = match context {
             PermissionsContext::LocalDeferred(_) => {
                 return Err(WalletError::UnsupportedCapability(
@@ -274,10 +257,8 @@ impl Wallet {
                     )));
                 }
             }
-            // Stored in the Wallet API's JSON (as the request gave them).
-            let stored: Vec<WirePermission> = serde_json::from_str(&session.permissions_json)
-                .map_err(|e| WalletError::Internal(format!("stored permissions: {e}")))?;
-            check_scope(account.address(), &WirePermission::to_domain_list(&stored), &scoped_calls(calls))
+            let stored = records::permissions(&session.permissions_json)?;
+            check_scope(account.address(), &stored, &scoped_calls(calls))
                 .map_err(|v| WalletError::rejected(format!("scope precheck: {v}")))?;
         }
         Ok(acting)

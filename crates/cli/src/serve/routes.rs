@@ -27,12 +27,9 @@ const HIDDEN: &[&str] = &[
 /// `/` serves the Wallet API; `/chain/ID` serves chain ID's bundler, `pm_*` and node reads.
 pub(crate) fn routes(chains: &[ChainServices]) -> anyhow::Result<Routes> {
     let mut routes = Routes::default();
-    // The Wallet API of one chain at the root; several chains need the wallet router.
-    if let [only] = chains {
-        routes.root = WalletRpc::new(only.wallet.clone()).into_module().into();
-    } else {
-        anyhow::bail!("serving several chains needs the Wallet API router: configure one [[chain]]");
-    }
+    // The Wallet API at the root: each request goes to the wallet of the chain it names.
+    let wallets = chains.iter().map(|c| (c.wallet.chain_id(), c.wallet.clone())).collect();
+    routes.root = WalletRpc::new(wallets).into_module().into();
     for c in chains {
         let mut module: RpcModule<()> = keyward_server::eth::chain_module(c.chain.clone() as Arc<dyn Chain>, None);
         module.merge(BundlerRpc::new(c.bundler.clone()).into_rpc())?;

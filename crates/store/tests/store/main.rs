@@ -2,6 +2,9 @@
 //! (`KEYWARD_TEST_POSTGRES_URL`, set by scripts/with-postgres.sh; required unless
 //! `KEYWARD_SKIP_POSTGRES=1`).
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod behaviour;
 mod child;
 mod harness;

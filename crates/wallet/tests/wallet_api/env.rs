@@ -81,7 +81,7 @@ impl Env {
         adjust(&mut config);
         let wallet = Wallet::new(h.chain.clone(), bundler.store().clone(), bundler.clone(), config).await.unwrap();
         let mut module = RpcModule::new(());
-        module.merge(WalletRpc::new(wallet.clone()).into_module()).unwrap();
+        module.merge(WalletRpc::single(wallet.clone()).into_module()).unwrap();
         let (bound, server) = keyward_server::serve("127.0.0.1:0".parse().unwrap(), module).await.unwrap();
         let url = format!("http://{bound}");
         let client = HttpClientBuilder::default().request_timeout(Duration::from_secs(30)).build(&url).unwrap();

@@ -2,6 +2,9 @@
 //! every method's happy path with its effect onchain, sessions in and out of scope, malformed
 //! requests (precise error, no row left behind), idempotent retries.
 
+// An integration test is a crate of its own that sees every dependency of its package.
+#![allow(unused_crate_dependencies)]
+
 mod backends;
 mod concurrency;
 mod env;

@@ -4,9 +4,12 @@
 use alloy::primitives::U256;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
-use keyward_api::wallet::{Call, PrepareCallsCapabilities, PrepareCallsParams, StatusCode, WalletApiClient};
+use keyward_api::wallet::{
+    Call, PrepareCallsCapabilities, PrepareCallsParams, StatusCode, WalletApiClient, WalletApiServer,
+};
 use keyward_bundler::{Bundler, BundlerConfig};
 use keyward_contracts::bindings::TestCounter;
+use keyward_server::wallet::WalletRpc;
 use keyward_store::Store;
 use keyward_wallet::{Wallet, WalletConfig};
 
@@ -40,9 +43,11 @@ async fn records_survive_a_restart() {
     let bundler =
         Bundler::new(env.h.chain.clone(), store, env.h.keys[8].clone(), BundlerConfig::default()).await.unwrap();
     let _bundling = bundler.spawn();
-    let again = Wallet::new(env.h.chain.clone(), bundler.store().clone(), bundler, WalletConfig::new(env.deployment))
-        .await
-        .unwrap();
+    let again = WalletRpc::single(
+        Wallet::new(env.h.chain.clone(), bundler.store().clone(), bundler, WalletConfig::new(env.deployment))
+            .await
+            .unwrap(),
+    );
     assert_eq!(again.get_calls_status(sent.id.clone()).await.unwrap().status, StatusCode::Confirmed);
     assert_eq!(again.send_prepared_calls(send).await.unwrap(), sent, "a late retry still gets its id");
     assert_eq!(again.request_account(by_signer(owner.address())).await.unwrap(), account);

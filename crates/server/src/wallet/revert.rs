@@ -1,12 +1,12 @@
-//! Names the custom errors inside a refusal's revert data (`AA23 reverted (revert data 0x…)`), from the ABIs of
-//! Keyward's compiled contracts, so a refusal says which hook or module refused and why.
+//! Names the custom errors inside a refusal's revert data (`AA23 reverted (revert data 0x…)`), from
+//! the ABIs of Keyward's compiled contracts, so a refusal says which hook or module refused and why.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use alloy::dyn_abi::DynSolValue;
+use alloy::dyn_abi::JsonAbiExt;
 use alloy::json_abi::Error as AbiError;
-use alloy_dyn_abi::JsonAbiExt;
 
 /// Every custom error of the compiled contracts, by selector.
 fn errors() -> &'static HashMap<[u8; 4], AbiError> {
