@@ -38,6 +38,7 @@ done
 cd "$here"
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
 node serve/setup.mjs "$anvil_url"
+node serve/place-mav2.mjs "$anvil_url"
 
 # anvil's dev accounts 5, 6 + 8, 7 (mnemonic "test … junk"): deployer, two bundler keys,
 # paymaster signer.
@@ -45,6 +46,7 @@ export DEPLOYER_KEY=0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092
 deployer=0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc
 echo 0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e >"$work/bundler.key"
 echo 0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97 >"$work/bundler2.key"
+echo 0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a >"$work/bundler3.key"
 echo 0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356 >"$work/paymaster.key"
 chmod 600 "$work"/*.key
 pm_signer=0x14dC79964da2C08b23698B3D3cc7Ca32193d9955
@@ -141,6 +143,48 @@ kill -TERM "$serve_pid"
 for _ in $(seq 1 100); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$serve_pid" 2>/dev/null; then echo "keyward serve did not stop on SIGTERM" >&2; status=1; fi
 grep -q '"stopped"\|stopped' "$work/serve.log" || { echo "no clean stop in the log" >&2; status=1; }
+
+echo "==> stack = \"mav2\": the Wallet API over Alchemy's real MAv2 release bytecode (SQLite store)"
+port="$(free_port)"
+cat >"$work/mav2.toml" <<TOML
+[server]
+listen = "127.0.0.1:$port"
+
+[store]
+url = "sqlite://$work/mav2.db"
+
+[[chain]]
+id = 31337
+rpc_url = "$anvil_url"
+stack = "mav2"
+deployer = "$deployer"                        # for Keyward's VerifyingPaymaster
+bundler_keys = ["file:bundler3.key"]
+
+[chain.addresses]
+allowlist = "0x0000000000002311EEE9A2B887af1F144dbb4F6e"   # the AllowlistModule release the oracle carries
+
+[chain.paymaster]
+signer = "file:paymaster.key"
+policies = "policies.toml"
+TOML
+mav2_key="$("$bin" keys create --config "$work/mav2.toml" --name mav2 --rate 0 | awk '/^secret/ {print $2}')"
+start_serve_with() {
+  "$bin" serve --config "$1" >>"$work/serve.log" 2>&1 &
+  serve_pid=$!
+  pids+=("$serve_pid")
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$port/ready" >/dev/null && return 0
+    kill -0 "$serve_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "keyward serve ($1) did not get ready; its log:" >&2
+  tail -n 40 "$work/serve.log" >&2
+  exit 1
+}
+start_serve_with "$work/mav2.toml"
+KEYWARD_STACK=mav2 KEYWARD_RPC_URL="http://127.0.0.1:$port/v2/$mav2_key" node --test --test-concurrency=1 \
+  --test-reporter=spec test/11-wallet-api.test.js || status=$?
+kill -TERM "$serve_pid"
 
 if [ "$status" != 0 ]; then
   echo "serve.sh: failed (exit $status); keyward serve log:" >&2

@@ -3,42 +3,19 @@
 // `keyward serve` runs on, then account-kit 4.88.5's createModularAccountV2Client with its DEFAULT
 // factory and implementation sends user operations through Keyward's bundler on /v2/KEY/chain/ID.
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import vm from 'node:vm'
-import { before, test } from 'node:test'
+import { test } from 'node:test'
 import { http, parseEther } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { LocalAccountSigner } from '@aa-sdk/core'
 import { createModularAccountV2Client } from '@account-kit/smart-contracts'
-import { CHAIN_URL, devAccounts, keywardDev, publicClient, walletFor } from '../test/lib.js'
+import { devAccounts, keywardDev, publicClient, walletFor } from '../test/lib.js'
+import { mav2 } from './place-mav2.mjs'
 
 const base = process.env.KEYWARD_SERVE_BASE
 const key = process.env.KEYWARD_KEY_SDK
 const bundlerUrl = `${base}/v2/${key}/chain/${keywardDev.id}`
 
-/** The `{ Name: { address, abi, bytecode } }` object of an aa-benchmarks `export const X = {…} as const;` file. */
-function readArtifacts(path) {
-  const src = readFileSync(new URL(path, import.meta.url), 'utf8')
-  const body = src.slice(src.indexOf('=') + 1, src.lastIndexOf('as const'))
-  return vm.runInNewContext(`(${body})`)
-}
-
-async function anvil(method, params) {
-  const res = await fetch(CHAIN_URL, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  })
-  const body = await res.json()
-  if (body.error) throw new Error(`${method}: ${JSON.stringify(body.error)}`)
-  return body.result
-}
-
-const mav2 = readArtifacts('../../vendor/shared/oracles/mav2-gas/vendor/aa-benchmarks/modularAccountV2.ts')
-
-before(async () => {
-  for (const a of Object.values(mav2)) await anvil('anvil_setCode', [a.address, a.bytecode])
-})
+// compat/serve.sh placed them (serve/place-mav2.mjs) before starting keyward serve.
 
 function client(privateKey, extra = {}) {
   return createModularAccountV2Client({

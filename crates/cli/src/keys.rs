@@ -47,7 +47,7 @@ enum KeysCommand {
 /// Runs a `keyward keys` command.
 pub(crate) async fn run(args: KeysArgs) -> anyhow::Result<()> {
     let config = crate::serve::config::load(&args.config)?;
-    let store = Store::open(&config.store.url).await.context("opening the store")?;
+    let store = Store::open(&config.store_url()).await.context("opening the store")?;
     let now = keyward_primitives::unix_now();
     match args.command {
         KeysCommand::Create { name, chains, policies, rate } => {

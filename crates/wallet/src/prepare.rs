@@ -157,6 +157,7 @@ impl Wallet {
         if self.delegate_of(*address).await? == Some(implementation) {
             return Ok(None);
         }
+        self.require_7702_implementation().await?;
         if self.setup_pending(*address).await? {
             return Err(WalletError::Busy(format!("the delegation of {address} is still pending in an earlier call")));
         }

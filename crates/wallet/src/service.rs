@@ -87,6 +87,20 @@ impl Wallet {
         Ok(Arc::new(Self { store, chain, chain_id, pool, config }))
     }
 
+    /// Refuses an EIP-7702 delegation on a chain whose account stack has no 7702 implementation
+    /// deployed (Alchemy's MAv2 stack on a chain without `SemiModularAccount7702`).
+    pub(crate) async fn require_7702_implementation(&self) -> WalletResult<()> {
+        let implementation = self.config.deployment.sma_7702_impl;
+        if self.chain.code(implementation).await?.is_empty() {
+            return Err(WalletError::Rejected(format!(
+                "chain {} has no EIP-7702 account implementation (no code at {implementation}): an EOA cannot be \
+                 delegated here; use a smart account (wallet_requestAccount with a signerAddress)",
+                self.chain_id
+            )));
+        }
+        Ok(())
+    }
+
     /// The chain id served.
     pub fn chain_id(&self) -> u64 {
         self.chain_id

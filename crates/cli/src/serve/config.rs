@@ -59,6 +59,19 @@ pub(crate) struct ServeConfig {
     pub(crate) chain: Vec<ChainSection>,
 }
 
+impl ServeConfig {
+    /// The store URL to open: a SQLite file is created when missing (`mode=rwc` unless the URL
+    /// names a mode).
+    pub(crate) fn store_url(&self) -> String {
+        let url = &self.store.url;
+        if !url.starts_with("sqlite:") || url.contains("mode=") || url.contains(":memory:") {
+            return url.clone();
+        }
+        let joiner = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{joiner}mode=rwc")
+    }
+}
+
 /// `[server]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -133,13 +146,43 @@ pub(crate) struct ChainSection {
     pub(crate) rpc_url: String,
     /// The account stack.
     pub(crate) stack: StackKind,
-    /// For `stack = "keyward"`: the deployer address `keyward deploy` used (addresses derive from it).
+    /// The deployer address `keyward deploy` used: Keyward's stack and its VerifyingPaymaster
+    /// derive from it (needed by `stack = "keyward"`, and by `"mav2"` with a paymaster).
     pub(crate) deployer: Option<Address>,
+    /// Addresses that differ from the stack's defaults (e.g. another MAv2 module release).
+    #[serde(default)]
+    pub(crate) addresses: AddressOverrides,
     /// Bundler signing keys (`env:VAR` or `file:PATH`); each bundles in parallel with its own
     /// transaction nonces, over the chain's one mempool.
     pub(crate) bundler_keys: Vec<String>,
     /// Gas sponsorship on this chain.
     pub(crate) paymaster: Option<PaymasterSection>,
+}
+
+/// `[chain.addresses]`: per-contract overrides of the stack's addresses.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AddressOverrides {
+    /// The account factory.
+    pub(crate) factory: Option<Address>,
+    /// SemiModularAccountBytecode implementation.
+    pub(crate) semi_modular_account: Option<Address>,
+    /// ModularAccount implementation.
+    pub(crate) modular_account: Option<Address>,
+    /// SemiModularAccount7702 implementation.
+    pub(crate) semi_modular_account_7702: Option<Address>,
+    /// SingleSignerValidationModule.
+    pub(crate) single_signer_validation: Option<Address>,
+    /// TimeRangeModule.
+    pub(crate) time_range: Option<Address>,
+    /// NativeTokenLimitModule.
+    pub(crate) native_token_limit: Option<Address>,
+    /// AllowlistModule.
+    pub(crate) allowlist: Option<Address>,
+    /// PaymasterGuardModule.
+    pub(crate) paymaster_guard: Option<Address>,
+    /// VerifyingPaymaster.
+    pub(crate) verifying_paymaster: Option<Address>,
 }
 
 /// `[chain.paymaster]`.
@@ -260,6 +303,15 @@ bundler_keys = ["env:BUNDLER"]
         let e = parse(text, "k.toml").unwrap_err();
         assert_eq!(e.file, "k.toml");
         (e.key, e.reason)
+    }
+
+    #[test]
+    fn a_sqlite_file_is_created_when_missing() {
+        let c = parse(&GOOD.replace("postgres://k@localhost/k", "sqlite:///var/lib/k.db"), "k.toml").unwrap();
+        assert_eq!(c.store_url(), "sqlite:///var/lib/k.db?mode=rwc");
+        let c = parse(&GOOD.replace("postgres://k@localhost/k", "sqlite:///k.db?mode=rw"), "k.toml").unwrap();
+        assert_eq!(c.store_url(), "sqlite:///k.db?mode=rw");
+        assert_eq!(parse(GOOD, "k.toml").unwrap().store_url(), "postgres://k@localhost/k");
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub(crate) struct ChainServices {
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = config::load(&args.config)?;
     let base = args.config.parent().map(Path::to_path_buf).unwrap_or_default();
-    let store = Store::open(&config.store.url).await.context("opening the store")?;
+    let store = Store::open(&config.store_url()).await.context("opening the store")?;
     let mut chains = Vec::new();
     for (i, section) in config.chain.iter().enumerate() {
         let services = start_chain(i, section, &store, &base, &args.config)
@@ -141,7 +141,7 @@ async fn start_chain(
         );
     }
     let deployment = stack::deployment(section).map_err(|r| refuse("stack", r))?;
-    stack::check_present(chain.as_ref(), &deployment).await.map_err(|r| refuse("stack", r))?;
+    stack::check_present(chain.as_ref(), section.stack, &deployment).await.map_err(|r| refuse("stack", r))?;
     let as_chain: Arc<dyn Chain> = chain.clone();
     let mut bundlers = Vec::new();
     for (j, reference) in section.bundler_keys.iter().enumerate() {
