@@ -40,7 +40,11 @@ library AccountHashes {
         return typedDigest(accountDomain(account), structHash);
     }
 
-    function toEthSignedMessageHash(bytes32 hash) internal pure returns (bytes32) {
-        return keccak256(abi.encodePacked("\x19Ethereum Signed Message:\n32", hash));
+    function toEthSignedMessageHash(bytes32 hash) internal pure returns (bytes32 digest) {
+        assembly ("memory-safe") {
+            mstore(0x20, hash)
+            mstore(0x00, "\x00\x00\x00\x00\x19Ethereum Signed Message:\n32")
+            digest := keccak256(0x04, 0x3c)
+        }
     }
 }

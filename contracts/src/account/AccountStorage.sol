@@ -1,17 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-/// @dev One installed validation (or the SMA fallback under lookup key 0).
-struct ValidationStorage {
-    address module; // 0 only for the SMA fallback validation
-    uint8 flags; // ValidationConfig flags (§1.2): 0x01 user op, 0x02 signature, 0x04 global
-    bytes25[] validationHooks; // installation order (segment indices address this order, §5.1)
-    bytes25[] executionHooks; // installation order
-    bytes4[] selectors; // insertion order (for getValidationData)
-    mapping(bytes25 => bool) hookSet; // both kinds: the hook type bit keeps them apart
-    mapping(bytes4 => bool) selectorSet;
-}
-
 /// @dev One selector: an execution-module function and/or selector-associated execution hooks.
 struct ExecutionStorage {
     address module; // 0 for native functions (they may still carry hooks)
@@ -24,14 +13,10 @@ struct ExecutionStorage {
 /// @custom:storage-location erc7201:keyward.storage.ModularAccount
 struct AccountStorage {
     uint64 initialized;
+    uint8 accountFlags; // ModularAccount's AccountFlags (SMAs keep theirs in the SMA slot)
     mapping(bytes4 => ExecutionStorage) executionStorage;
-    // key = ValidationLookupKey (uint168, §1.5)
-    mapping(uint168 => ValidationStorage) validationStorage;
     // ERC-165 ids added by execution modules (reference counted)
     mapping(bytes4 => uint256) supportedInterfaces;
-    // Number of installs referencing an address as module (validation, hook or execution module); used
-    // by the R18 target check so scoped sessions cannot call module setters or the EntryPoint.
-    mapping(address => uint256) moduleRefs;
 }
 
 library AccountStorageLib {
@@ -42,6 +27,205 @@ library AccountStorageLib {
         assembly ("memory-safe") {
             s.slot := SLOT
         }
+    }
+}
+
+/// @dev Account-wide bits read on the hot paths instead of colder per-validation / per-selector slots.
+library AccountFlags {
+    /// The SMA fallback (lookup key 0) has a validation record (hooks, selectors or flags installed).
+    uint8 internal constant FALLBACK_RECORD = 0x01;
+    /// Some selector carries selector-associated execution hooks (execution modules).
+    uint8 internal constant SELECTOR_HOOKS = 0x02;
+}
+
+/// @dev Validation records and the account's module table, packed for gas (all account-own storage,
+///      ERC-7562 safe). Layout:
+///
+///  - Module table: 256 slots at MODULES + i, each holding one module address (0 = free). A module's
+///    home index is its address' low byte; collisions probe linearly. Every module ever installed
+///    (validation, hook or execution module) is entered once and never removed: hooks and records
+///    refer to modules by their 1-byte index, and the table is the set the R18 target check refuses.
+///  - Record of a validation (lookup key k), from slot r = keccak256(k ‖ RECORDS):
+///      r, bits   0..7   validation flags (§1.2)
+///             8..15  module index (valid when bit 16 is set)
+///            16      a module validation is installed (the SMA fallback has none)
+///            24..31  number of validation hooks, 32..39 number of execution hooks
+///            40..55  number of selectors
+///            56..247 hook entries 0..3 (48 bits each)
+///      r + 1 + j     hook entries 4 + 5j .. 8 + 5j (48 bits each, from bit 0)
+///    A hook entry is flags (bits 0..7) ‖ entity id (8..39) ‖ module index (40..47); entries keep
+///    installation order, both kinds mixed (the flag bit 0 tells them apart).
+///  - Selectors of key k: 8 per slot from keccak256(k ‖ SELECTORS), insertion order.
+library Records {
+    bytes32 internal constant RECORDS = 0x239fa63ff96f528fe38009705705892ec99d3fd5e4ac44d46e3c0c7425774700;
+    bytes32 internal constant SELECTORS = 0xfcb818256ff18e90b0440bf01e4c5b5f4b8604cd961d9abe6dfc09c051c7ef00;
+    bytes32 internal constant MODULES = 0x33ced093045c074ea9f5e45a50d2c3d15b5e8de9429ad7ef880278d2afc0f300;
+
+    uint256 internal constant PRESENT = 1 << 16;
+    uint256 internal constant MASK48 = 0xffffffffffff;
+    uint256 internal constant HEAD_ENTRIES = 4;
+    uint256 internal constant HEAD_SHIFT = 56;
+
+    error ModuleTableFull();
+
+    function slotOf(uint168 key) internal pure returns (uint256 r) {
+        assembly ("memory-safe") {
+            mstore(0x00, key)
+            mstore(0x20, RECORDS)
+            r := keccak256(0x00, 0x40)
+        }
+    }
+
+    function load(uint256 r) internal view returns (uint256 h) {
+        assembly ("memory-safe") {
+            h := sload(r)
+        }
+    }
+
+    function store(uint256 r, uint256 v) internal {
+        assembly ("memory-safe") {
+            sstore(r, v)
+        }
+    }
+
+    function flags(uint256 h) internal pure returns (uint8) {
+        return uint8(h);
+    }
+
+    function numValidationHooks(uint256 h) internal pure returns (uint256) {
+        return uint8(h >> 24);
+    }
+
+    function numExecutionHooks(uint256 h) internal pure returns (uint256) {
+        return uint8(h >> 32);
+    }
+
+    function numSelectors(uint256 h) internal pure returns (uint256) {
+        return uint16(h >> 40);
+    }
+
+    /// The validation module (0 for the SMA fallback or nothing installed).
+    function moduleOf(uint256 h) internal view returns (address) {
+        if (h & PRESENT == 0) return address(0);
+        return moduleAt(uint8(h >> 8));
+    }
+
+    /// Hook entry `i` (installation order) of the record at `r` with head word `h`.
+    function entry(uint256 r, uint256 h, uint256 i) internal view returns (uint256 e) {
+        if (i < HEAD_ENTRIES) return (h >> (HEAD_SHIFT + 48 * i)) & MASK48;
+        i -= HEAD_ENTRIES;
+        assembly ("memory-safe") {
+            e := and(shr(mul(48, mod(i, 5)), sload(add(add(r, 1), div(i, 5)))), MASK48)
+        }
+    }
+
+    /// Writes hook entry `i`; returns the head word (changed when i < 4; stored by the caller).
+    function setEntry(uint256 r, uint256 h, uint256 i, uint256 e) internal returns (uint256) {
+        if (i < HEAD_ENTRIES) return h | (e << (HEAD_SHIFT + 48 * i));
+        i -= HEAD_ENTRIES;
+        assembly ("memory-safe") {
+            let s := add(add(r, 1), div(i, 5))
+            sstore(s, or(sload(s), shl(mul(48, mod(i, 5)), e)))
+        }
+        return h;
+    }
+
+    function isValidationHook(uint256 e) internal pure returns (bool) {
+        return e & 1 != 0;
+    }
+
+    function entityOf(uint256 e) internal pure returns (uint32) {
+        return uint32(e >> 8);
+    }
+
+    function hookModule(uint256 e) internal view returns (address) {
+        return moduleAt(uint8(e >> 40));
+    }
+
+    /// The HookConfig (module ‖ entity id ‖ flags) of an entry.
+    function hookConfig(uint256 e) internal view returns (bytes25) {
+        return bytes25(bytes32((uint256(uint160(hookModule(e))) << 96) | (uint256(uint40(e)) << 56)));
+    }
+
+    function entryOf(uint256 moduleIndex, bytes25 hook) internal pure returns (uint256) {
+        return (moduleIndex << 40) | uint40(uint200(hook));
+    }
+
+    // ------------------------------------------------------------ selectors
+
+    function selectorsSlot(uint168 key) internal pure returns (uint256 s) {
+        assembly ("memory-safe") {
+            mstore(0x00, key)
+            mstore(0x20, SELECTORS)
+            s := keccak256(0x00, 0x40)
+        }
+    }
+
+    function selectorAt(uint256 s, uint256 i) internal view returns (bytes4 sel) {
+        assembly ("memory-safe") {
+            sel := shl(224, shr(mul(32, mod(i, 8)), sload(add(s, div(i, 8)))))
+        }
+    }
+
+    function hasSelector(uint168 key, uint256 h, bytes4 selector) internal view returns (bool found) {
+        uint256 n = numSelectors(h);
+        if (n == 0) return false;
+        uint256 s = selectorsSlot(key);
+        assembly ("memory-safe") {
+            let want := shr(224, selector)
+            let w := 0
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                if iszero(mod(i, 8)) { w := sload(add(s, div(i, 8))) }
+                if eq(and(shr(mul(32, mod(i, 8)), w), 0xffffffff), want) {
+                    found := 1
+                    break
+                }
+            }
+        }
+    }
+
+    function pushSelector(uint256 s, uint256 i, bytes4 selector) internal {
+        assembly ("memory-safe") {
+            let p := add(s, div(i, 8))
+            sstore(p, or(sload(p), shl(mul(32, mod(i, 8)), shr(224, selector))))
+        }
+    }
+
+    // ------------------------------------------------------------ module table
+
+    function moduleAt(uint256 index) internal view returns (address m) {
+        assembly ("memory-safe") {
+            m := sload(add(MODULES, index))
+        }
+    }
+
+    /// Index of `module`, entering it on first use.
+    function register(address module) internal returns (uint256 index) {
+        index = uint8(uint160(module));
+        for (uint256 n = 0; n < 256; ++n) {
+            address m = moduleAt(index);
+            if (m == module) return index;
+            if (m == address(0)) {
+                assembly ("memory-safe") {
+                    sstore(add(MODULES, index), and(module, 0xffffffffffffffffffffffffffffffffffffffff))
+                }
+                return index;
+            }
+            index = (index + 1) & 0xff;
+        }
+        revert ModuleTableFull();
+    }
+
+    /// Whether `target` was ever installed as a module on this account.
+    function isModule(address target) internal view returns (bool) {
+        uint256 index = uint8(uint160(target));
+        for (uint256 n = 0; n < 256; ++n) {
+            address m = moduleAt(index);
+            if (m == target) return target != address(0);
+            if (m == address(0)) return false;
+            index = (index + 1) & 0xff;
+        }
+        return false;
     }
 }
 
@@ -92,9 +276,5 @@ library Locators {
     function unpack24(bytes24 entity) internal pure returns (address module, uint32 entityId) {
         module = address(bytes20(entity));
         entityId = uint32(bytes4(entity << 160));
-    }
-
-    function hookEntity(bytes25 config) internal pure returns (bytes24) {
-        return bytes24(config);
     }
 }

@@ -17,7 +17,7 @@ import {
     ManifestExecutionFunction,
     ManifestExecutionHook
 } from "../interfaces/erc6900/IERC6900.sol";
-import {AccountStorage, AccountStorageLib, ExecutionStorage, Locators} from "./AccountStorage.sol";
+import {AccountStorage, AccountStorageLib, ExecutionStorage, Locators, Records} from "./AccountStorage.sol";
 
 /// @notice installExecution / uninstallExecution of every Keyward account variant, run by
 ///         DELEGATECALL from the account (after the account's own validation and hooks) so the
@@ -72,7 +72,7 @@ contract ExecutionInstallDelegate {
         for (uint256 i = 0; i < manifest.interfaceIds.length; ++i) {
             s.supportedInterfaces[manifest.interfaceIds[i]] += 1;
         }
-        s.moduleRefs[module] += 1;
+        Records.register(module);
         _onInstall(module, moduleInstallData);
         emit ExecutionInstalled(module, manifest);
     }
@@ -98,7 +98,6 @@ contract ExecutionInstallDelegate {
         for (uint256 i = 0; i < manifest.interfaceIds.length; ++i) {
             s.supportedInterfaces[manifest.interfaceIds[i]] -= 1;
         }
-        s.moduleRefs[module] -= 1;
         bool ok = true;
         if (moduleUninstallData.length != 0) {
             (ok,) = module.call(abi.encodeCall(IModule.onUninstall, (moduleUninstallData)));

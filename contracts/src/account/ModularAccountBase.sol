@@ -36,13 +36,14 @@ import {
     ValidationDataView,
     ExecutionDataView
 } from "../interfaces/erc6900/IERC6900.sol";
-import {AccountStorage, AccountStorageLib, ValidationStorage, ExecutionStorage, Locators} from "./AccountStorage.sol";
+import {AccountStorage, AccountStorageLib, AccountFlags, ExecutionStorage, Records, Locators} from "./AccountStorage.sol";
 import {AccountHashes} from "./AccountHashes.sol";
 import {ExecutionInstallDelegate} from "./ExecutionInstallDelegate.sol";
 import {ModuleManagerInternals} from "./ModuleManagerInternals.sol";
 import {TokenReceiver} from "./TokenReceiver.sol";
 import {SignatureSegments} from "../libraries/SignatureSegments.sol";
 import {DeferredActions} from "../libraries/DeferredActions.sol";
+import {CalldataArgs} from "../libraries/CalldataArgs.sol";
 
 abstract contract ModularAccountBase is
     IAccount,
@@ -125,7 +126,7 @@ abstract contract ModularAccountBase is
     modifier wrapNative() {
         PostHook[] memory post = _preCall(false);
         _;
-        _runPostHooks(post);
+        if (post.length != 0) _runPostHooks(post);
     }
 
     modifier initializer() {
@@ -147,26 +148,46 @@ abstract contract ModularAccountBase is
         wrapNative
         returns (bytes memory result)
     {
-        result = _call(target, value, data);
-        if (msg.sender == entryPoint) result = ""; // §2.1: nothing to return to the EntryPoint
+        // §2.1: nothing to return to the EntryPoint (and no copy of the return data).
+        if (msg.sender == entryPoint) _callDiscard(target, value, data);
+        else result = _call(target, value, data);
     }
 
     function executeBatch(Call[] calldata calls) external payable override wrapNative returns (bytes[] memory results) {
         bool toEntryPoint = msg.sender == entryPoint;
         results = new bytes[](toEntryPoint ? 0 : calls.length);
         for (uint256 i = 0; i < calls.length; ++i) {
-            bytes memory r = _call(calls[i].target, calls[i].value, calls[i].data);
-            if (!toEntryPoint) results[i] = r;
+            if (toEntryPoint) {
+                _callDiscard(calls[i].target, calls[i].value, calls[i].data);
+            } else {
+                results[i] = _call(calls[i].target, calls[i].value, calls[i].data);
+            }
         }
     }
 
     /// §5.6. Lesson R2 (CL ALCHEMY-002): the execution hooks are those of the validation named by
     /// this op's nonce — never taken from caller-controlled bytes.
     function executeUserOp(PackedUserOperation calldata userOp, bytes32) external override onlyEntryPoint {
-        ValidationStorage storage v = _validation(Locators.keyOf(Locators.fromNonce(userOp.nonce)));
-        PostHook[] memory post = _runPreExecHooks(v.executionHooks, msg.sender, 0, msg.data);
-        _call(address(this), 0, userOp.callData[4:]);
-        _runPostHooks(post);
+        (uint256 r, uint256 h) = _recordHead(Locators.keyOf(Locators.fromNonce(userOp.nonce)));
+        PostHook[] memory post;
+        if (Records.numExecutionHooks(h) != 0) post = _runPreExecHooks(_executionHooks(r, h), msg.sender, 0, msg.data);
+        _runInner(userOp.callData[4:]);
+        if (post.length != 0) _runPostHooks(post);
+    }
+
+    /// §5.6 step 3: the op's inner call as a self-call. An inner `execute` on an account without
+    /// selector-associated hooks runs in place: its self-call would do nothing more (a call from the
+    /// account itself is not validated and has no hooks to run).
+    function _runInner(bytes calldata inner) internal {
+        if (
+            inner.length >= 4 && bytes4(inner[:4]) == IModularAccount.execute.selector
+                && _accountFlags() & AccountFlags.SELECTOR_HOOKS == 0
+        ) {
+            (address target, uint256 value, bytes calldata data) = CalldataArgs.executeArgs(inner[4:]);
+            _callDiscard(target, value, data);
+        } else {
+            _callDiscard(address(this), 0, inner);
+        }
     }
 
     /// §6.1: authorization = packedLocator ‖ segment* ‖ 0xFF ‖ authData.
@@ -178,11 +199,11 @@ abstract contract ModularAccountBase is
     {
         (uint168 locator, bytes calldata rest) = SignatureSegments.splitLocator(authorization);
         uint168 key = Locators.keyOf(locator);
-        _checkApplies(data, key, uint8(locator) & Locators.OPT_GLOBAL != 0 ? Mode.GLOBAL : Mode.SELECTOR);
-        ValidationStorage storage v = _validation(key);
-        rest = _runRuntimeHooks(v, data, rest);
-        _runtimeValidate(key, v, data, SignatureSegments.finalSegment(rest));
-        PostHook[] memory post = _runPreExecHooks(v.executionHooks, msg.sender, msg.value, data);
+        (uint256 r, uint256 h) = _recordHead(key);
+        _checkApplies(data, key, h, uint8(locator) & Locators.OPT_GLOBAL != 0 ? Mode.GLOBAL : Mode.SELECTOR);
+        rest = _runRuntimeHooks(r, h, data, rest);
+        _runtimeValidate(key, h, data, SignatureSegments.finalSegment(rest));
+        PostHook[] memory post = _runPreExecHooks(_executionHooks(r, h), msg.sender, msg.value, data);
         result = _call(address(this), msg.value, data);
         _runPostHooks(post);
     }
@@ -233,8 +254,9 @@ abstract contract ModularAccountBase is
         if (hasDeadline) validationData = _intersect(deferredData, validationData); // §8.3 step 9
         if (missingAccountFunds != 0) {
             // Failure is the EntryPoint's concern (AA21); GAS precedes CALL here (ERC-7562 OP-012).
-            (bool ok,) = payable(msg.sender).call{value: missingAccountFunds}("");
-            (ok);
+            assembly ("memory-safe") {
+                pop(call(gas(), caller(), missingAccountFunds, 0, 0, 0, 0))
+            }
         }
     }
 
@@ -243,56 +265,125 @@ abstract contract ModularAccountBase is
         returns (uint256)
     {
         uint168 key = Locators.keyOf(locator);
-        _checkApplies(userOp.callData, key, uint8(locator) & Locators.OPT_GLOBAL != 0 ? Mode.GLOBAL : Mode.SELECTOR);
-        ValidationStorage storage v = _validation(key);
+        (uint256 r, uint256 h) = _recordHead(key);
+        _checkUserOpScope(userOp.callData, locator, key, h);
+        if (Records.numValidationHooks(h) == 0 && _isFallback(key)) {
+            return _fallbackValidateUserOp(userOpHash, SignatureSegments.finalSegment(sig));
+        }
+        return _runUserOpValidation(key, r, h, userOp, userOpHash, sig);
+    }
+
+    /// §3.2 applicability, §3.3 execution-hook context rule, and the user-op flag.
+    function _checkUserOpScope(bytes calldata callData, uint168 locator, uint168 key, uint256 h) internal view {
+        _checkApplies(callData, key, h, uint8(locator) & Locators.OPT_GLOBAL != 0 ? Mode.GLOBAL : Mode.SELECTOR);
         // §3.3: only executeUserOp tells the account, at execution time, which validation ran.
-        if (v.executionHooks.length != 0) {
-            if (userOp.callData.length < 4 || bytes4(userOp.callData[:4]) != IAccountExecute.executeUserOp.selector) {
+        if (Records.numExecutionHooks(h) != 0) {
+            if (callData.length < 4 || bytes4(callData[:4]) != IAccountExecute.executeUserOp.selector) {
                 revert RequireUserOperationContext();
             }
         }
-        bool isFallback = _isFallback(key);
-        if (!isFallback && v.flags & FLAG_USER_OP == 0) revert UserOpValidationInvalid(_entityOf(key));
-        PackedUserOperation memory op = _copyWithoutSignature(userOp);
-        uint256 n = v.validationHooks.length;
-        uint256 hooksResult;
-        for (uint256 i = 0; i < n; ++i) {
-            (op.signature, sig) = SignatureSegments.next(sig, i);
-            hooksResult = _intersect(hooksResult, _preUserOpHook(v.validationHooks[i], op, userOpHash));
-        }
-        sig = SignatureSegments.finalSegment(sig);
-        uint256 result;
-        if (isFallback) {
-            result = _fallbackValidateUserOp(userOpHash, sig);
-        } else {
-            op.signature = sig;
-            result = _callValidateUserOp(v.module, key, op, userOpHash);
-        }
-        return n == 0 ? result : _intersect(hooksResult, result);
+        if (!_isFallback(key) && Records.flags(h) & FLAG_USER_OP == 0) revert UserOpValidationInvalid(_entityOf(key, h));
     }
 
-    function _preUserOpHook(bytes25 hook, PackedUserOperation memory op, bytes32 userOpHash)
+    function _runUserOpValidation(
+        uint168 key,
+        uint256 r,
+        uint256 h,
+        PackedUserOperation calldata userOp,
+        bytes32 userOpHash,
+        bytes calldata sig
+    ) internal returns (uint256 result) {
+        (uint256 p, uint256 sigPos) = _opCallBuffer(userOp, userOpHash, sig.length);
+        uint256 hooksResult;
+        bool hooks = Records.numValidationHooks(h) != 0;
+        if (hooks) (hooksResult, sig) = _runPreUserOpHooks(r, h, p, sig, sigPos);
+        sig = SignatureSegments.finalSegment(sig);
+        result = _isFallback(key) ? _fallbackValidateUserOp(userOpHash, sig) : _moduleValidateUserOp(key, h, p, sigPos, sig);
+        if (hooks) result = _intersect(hooksResult, result);
+    }
+
+    function _moduleValidateUserOp(uint168 key, uint256 h, uint256 p, uint256 sigPos, bytes calldata sig)
         internal
         returns (uint256 result)
     {
-        (address module, uint32 entityId) = Locators.unpack(hook);
-        (bool ok, bytes memory ret) =
-            module.call(abi.encodeCall(IValidationHookModule.preUserOpValidationHook, (entityId, op, userOpHash)));
-        if (!ok || ret.length < 32) revert PreUserOpValidationHookReverted(bytes24(hook), ret);
-        result = abi.decode(ret, (uint256));
-        // §5.3: hooks may only say valid (0) or invalid (1), never name an aggregator.
-        if (uint160(result) > 1) revert UnexpectedAggregator(bytes24(hook), address(uint160(result)));
+        bool ok;
+        (ok, result) =
+            _callOpModule(p, sigPos, IValidationModule.validateUserOp.selector, Records.moduleOf(h), uint32(key >> 8), sig);
+        if (!ok) revert UserOpValidationFunctionReverted(_entityOf(key, h), _returnData());
     }
 
-    function _callValidateUserOp(address module, uint168 key, PackedUserOperation memory op, bytes32 userOpHash)
+    /// Validation hooks in installation order, each with its own §5.1 segment.
+    function _runPreUserOpHooks(uint256 r, uint256 h, uint256 p, bytes calldata sig, uint256 sigPos)
         internal
-        returns (uint256)
+        returns (uint256 hooksResult, bytes calldata)
     {
-        (bool ok, bytes memory ret) = module.call(
-            abi.encodeCall(IValidationModule.validateUserOp, (uint32(key >> 8), op, userOpHash))
-        );
-        if (!ok || ret.length < 32) revert UserOpValidationFunctionReverted(_entityOf(key), ret);
-        return abi.decode(ret, (uint256));
+        uint256 n = Records.numValidationHooks(h) + Records.numExecutionHooks(h);
+        uint256 vi;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 e = Records.entry(r, h, i);
+            if (!Records.isValidationHook(e)) continue;
+            bytes calldata seg;
+            (seg, sig) = SignatureSegments.next(sig, vi++);
+            (bool ok, uint256 res) = _callOpModule(
+                p, sigPos, IValidationHookModule.preUserOpValidationHook.selector, Records.hookModule(e), Records.entityOf(e), seg
+            );
+            if (!ok) revert PreUserOpValidationHookReverted(bytes24(Records.hookConfig(e)), _returnData());
+            // §5.3: hooks may only say valid (0) or invalid (1), never name an aggregator.
+            if (uint160(res) > 1) revert UnexpectedAggregator(bytes24(Records.hookConfig(e)), address(uint160(res)));
+            hooksResult = _intersect(hooksResult, res);
+        }
+        return (hooksResult, sig);
+    }
+
+    /// Calldata of `f(uint32 entityId, PackedUserOperation op, bytes32 userOpHash)` in memory, built
+    /// once per validation: the op is copied from this call's calldata up to its signature, which
+    /// each hook and the validation get replaced by their own segment (§5.1) at `sigPos`. The
+    /// EntryPoint encodes the op strictly; an op whose other dynamic fields do not all lie before its
+    /// signature reverts.
+    function _opCallBuffer(PackedUserOperation calldata userOp, bytes32 userOpHash, uint256 maxSigLen)
+        internal
+        pure
+        returns (uint256 p, uint256 sigPos)
+    {
+        assembly ("memory-safe") {
+            let t := userOp
+            let sigOff := calldataload(add(t, 0x100))
+            // initCode (head word 2), callData (3), paymasterAndData (7): between the head and the signature
+            function before(t_, w, end) {
+                let o := calldataload(add(t_, w))
+                if or(lt(o, 0x120), iszero(lt(o, end))) { revert(0, 0) }
+                let l := calldataload(add(t_, o))
+                if or(gt(l, end), gt(add(add(o, 0x20), l), end)) { revert(0, 0) }
+            }
+            before(t, 0x40, sigOff)
+            before(t, 0x60, sigOff)
+            before(t, 0xe0, sigOff)
+            p := mload(0x40)
+            mstore(add(p, 0x40), 0x60)
+            mstore(add(p, 0x60), userOpHash)
+            calldatacopy(add(p, 0x80), t, sigOff)
+            sigPos := add(add(p, 0x80), sigOff)
+            mstore(0x40, add(add(sigPos, 0x40), and(add(maxSigLen, 31), not(31))))
+        }
+    }
+
+    /// Calls `selector(entityId, op*, userOpHash)` on `module` from the buffer of _opCallBuffer with
+    /// `seg` as the op's signature; ok = the call succeeded with at least 32 bytes of return data.
+    function _callOpModule(uint256 p, uint256 sigPos, bytes4 selector, address module, uint32 entityId, bytes calldata seg)
+        internal
+        returns (bool ok, uint256 result)
+    {
+        assembly ("memory-safe") {
+            mstore(p, shr(224, selector))
+            mstore(add(p, 0x20), and(entityId, 0xffffffff))
+            mstore(sigPos, seg.length)
+            mstore(add(add(sigPos, 0x20), and(seg.length, not(31))), 0)
+            calldatacopy(add(sigPos, 0x20), seg.offset, seg.length)
+            let end := add(add(sigPos, 0x20), and(add(seg.length, 31), not(31)))
+            ok := call(gas(), module, 0, add(p, 28), sub(end, add(p, 28)), 0x00, 0x20)
+            ok := and(ok, gt(returndatasize(), 31))
+            result := mload(0x00)
+        }
     }
 
     /// §5.3 coalescing: validUntil (0 = ∞) min, validAfter max; authorizer 1 from `a` (hooks) wins,
@@ -308,17 +399,6 @@ abstract contract ModularAccountBase is
         uint256 validAfter = afterA > afterB ? afterA : afterB;
         uint256 authorizer = uint160(a) == 1 ? 1 : uint160(b);
         return (validAfter << 208) | (validUntil << 160) | authorizer;
-    }
-
-    function _copyWithoutSignature(PackedUserOperation calldata u) internal pure returns (PackedUserOperation memory op) {
-        op.sender = u.sender;
-        op.nonce = u.nonce;
-        op.initCode = u.initCode;
-        op.callData = u.callData;
-        op.accountGasLimits = u.accountGasLimits;
-        op.preVerificationGas = u.preVerificationGas;
-        op.gasFees = u.gasFees;
-        op.paymasterAndData = u.paymasterAndData;
     }
 
     // ================================================================ deferred actions (§8)
@@ -348,33 +428,36 @@ abstract contract ModularAccountBase is
         internal
     {
         uint168 innerKey = Locators.keyOf(innerLocator);
-        ValidationStorage storage v = _validation(innerKey);
+        (uint256 r, uint256 h) = _recordHead(innerKey);
         // Lesson R3 (QS-01): granting validations have no validation hooks (none would run here).
-        if (v.validationHooks.length != 0) revert DeferredValidationHasValidationHooks();
+        if (Records.numValidationHooks(h) != 0) revert DeferredValidationHasValidationHooks();
         // Lesson R1 (CL ALCHEMY-001): the granter must be applicable to the whole call, batch
         // self-calls included.
-        _checkApplies(call, innerKey, uint8(innerLocator) & Locators.OPT_GLOBAL != 0 ? Mode.GLOBAL : Mode.SELECTOR);
+        _checkApplies(call, innerKey, h, uint8(innerLocator) & Locators.OPT_GLOBAL != 0 ? Mode.GLOBAL : Mode.SELECTOR);
         // Fallback signs the digest itself (no ReplaySafeHash wrap); modules wrap on their own.
-        if (_validateSignature(innerKey, address(this), digest, deferredSig, false) != MAGIC_1271) {
+        if (_validateSignature(innerKey, h, address(this), digest, deferredSig, false) != MAGIC_1271) {
             revert DeferredActionSignatureInvalid();
         }
         // Lesson R3: the granter's validation-associated execution hooks run around the self-call.
-        PostHook[] memory post = _runPreExecHooks(v.executionHooks, msg.sender, 0, call);
-        _call(address(this), 0, call);
+        PostHook[] memory post = _runPreExecHooks(_executionHooks(r, h), msg.sender, 0, call);
+        _callDiscard(address(this), 0, call);
         _runPostHooks(post);
     }
 
     // ================================================================ runtime validation (§6)
 
-    function _runRuntimeHooks(ValidationStorage storage v, bytes calldata data, bytes calldata sig)
+    function _runRuntimeHooks(uint256 r, uint256 h, bytes calldata data, bytes calldata sig)
         internal
         returns (bytes calldata)
     {
-        uint256 n = v.validationHooks.length;
+        uint256 n = Records.numValidationHooks(h) + Records.numExecutionHooks(h);
+        uint256 vi;
         for (uint256 i = 0; i < n; ++i) {
+            uint256 e = Records.entry(r, h, i);
+            if (!Records.isValidationHook(e)) continue;
             bytes calldata seg;
-            (seg, sig) = SignatureSegments.next(sig, i);
-            _preRuntimeHook(v.validationHooks[i], data, seg);
+            (seg, sig) = SignatureSegments.next(sig, vi++);
+            _preRuntimeHook(Records.hookConfig(e), data, seg);
         }
         return sig;
     }
@@ -391,43 +474,47 @@ abstract contract ModularAccountBase is
         if (!ok) revert PreRuntimeValidationHookReverted(bytes24(hook), ret);
     }
 
-    function _runtimeValidate(uint168 key, ValidationStorage storage v, bytes calldata data, bytes calldata authData)
-        internal
-    {
+    function _runtimeValidate(uint168 key, uint256 h, bytes calldata data, bytes calldata authData) internal {
         if (_isFallback(key)) return _fallbackValidateRuntime();
-        address module = v.module;
+        address module = Records.moduleOf(h);
         // Lesson R21: a module without code would approve everything.
-        if (module.code.length == 0) revert RuntimeValidationFunctionReverted(_entityOf(key), "");
+        if (module.code.length == 0) revert RuntimeValidationFunctionReverted(_entityOf(key, h), "");
         (bool ok, bytes memory ret) = module.call(
             abi.encodeCall(
                 IValidationModule.validateRuntime,
                 (address(this), uint32(key >> 8), msg.sender, msg.value, data, authData)
             )
         );
-        if (!ok) revert RuntimeValidationFunctionReverted(_entityOf(key), ret);
+        if (!ok) revert RuntimeValidationFunctionReverted(_entityOf(key, h), ret);
     }
 
     /// Direct calls (§6.2): callers other than the EntryPoint and the account itself are checked
     /// against their direct-call validation; then all execution hooks' pre parts run.
     function _preCall(bool skipValidation) internal returns (PostHook[] memory) {
-        bytes25[] memory hooks = AccountStorageLib.get().executionStorage[msg.sig].executionHooks;
+        bytes25[] memory hooks;
+        if (_accountFlags() & AccountFlags.SELECTOR_HOOKS != 0) {
+            hooks = AccountStorageLib.get().executionStorage[msg.sig].executionHooks;
+        }
         if (!skipValidation && msg.sender != entryPoint && msg.sender != address(this)) {
             uint168 key = Locators.directKey(msg.sender);
-            _checkApplies(msg.data, key, Mode.EITHER);
-            ValidationStorage storage v = _validation(key);
-            uint256 n = v.validationHooks.length;
+            (uint256 r, uint256 h) = _recordHead(key);
+            _checkApplies(msg.data, key, h, Mode.EITHER);
+            uint256 n = Records.numValidationHooks(h) + Records.numExecutionHooks(h);
             for (uint256 i = 0; i < n; ++i) {
-                _preRuntimeHook(v.validationHooks[i], msg.data, msg.data[:0]);
+                uint256 e = Records.entry(r, h, i);
+                if (Records.isValidationHook(e)) _preRuntimeHook(Records.hookConfig(e), msg.data, msg.data[:0]);
             }
-            hooks = _concat(v.executionHooks, hooks);
+            if (Records.numExecutionHooks(h) != 0) hooks = _concat(_executionHooks(r, h), hooks);
         }
+        if (hooks.length == 0) return new PostHook[](0);
         return _runPreExecHooks(hooks, msg.sender, msg.value, msg.data);
     }
 
     // ================================================================ applicability (§3.2)
 
-    /// Returns nothing; reverts unless `data` may be called under validation `key` in `mode`.
-    function _checkApplies(bytes calldata data, uint168 key, Mode mode) internal view {
+    /// Returns nothing; reverts unless `data` may be called under validation `key` (record head `h`)
+    /// in `mode`.
+    function _checkApplies(bytes calldata data, uint168 key, uint256 h, Mode mode) internal view {
         if (data.length < 4) revert UnrecognizedFunction(bytes4(0));
         bytes4 selector = bytes4(data[:4]);
         if (selector == IAccountExecute.executeUserOp.selector) {
@@ -435,7 +522,7 @@ abstract contract ModularAccountBase is
             if (data.length < 4) revert UnrecognizedFunction(selector);
             selector = bytes4(data[:4]);
         }
-        bool viaGlobal = _selectorAllowed(selector, key, mode);
+        bool viaGlobal = _selectorAllowed(selector, key, h, mode);
         if (selector == IModularAccount.execute.selector) {
             uint256 target = uint256(bytes32(data[4:36]));
             if (target == uint160(address(this))) revert SelfCallRecursionDepthExceeded();
@@ -452,7 +539,7 @@ abstract contract ModularAccountBase is
                     {
                         revert SelfCallRecursionDepthExceeded();
                     }
-                    _selectorAllowed(innerSel, key, mode);
+                    _selectorAllowed(innerSel, key, h, mode);
                 } else if (!viaGlobal) {
                     _checkTarget(calls[i].target);
                 }
@@ -461,18 +548,22 @@ abstract contract ModularAccountBase is
     }
 
     /// §3.2 step 3. Returns whether the global pool (rather than the selector set) allowed it.
-    function _selectorAllowed(bytes4 selector, uint168 key, Mode mode) internal view returns (bool viaGlobal) {
-        if (mode != Mode.SELECTOR && _isGlobalSelector(selector) && _isGlobalValidation(key)) return true;
-        if (mode != Mode.GLOBAL && _validation(key).selectorSet[selector]) return false;
+    function _selectorAllowed(bytes4 selector, uint168 key, uint256 h, Mode mode)
+        internal
+        view
+        returns (bool viaGlobal)
+    {
+        if (mode != Mode.SELECTOR && _isGlobalSelector(selector) && _isGlobalValidation(key, h)) return true;
+        if (mode != Mode.GLOBAL && Records.hasSelector(key, h, selector)) return false;
         revert ValidationFunctionMissing(selector);
     }
 
     /// Lesson R18 (Keyward): calls authorised through a selector set (scoped sessions) may not target
-    /// the EntryPoint (deposit, incrementNonce) or any installed module (setters keyed by the account
-    /// would let a session rewrite its own limits). Global validations can reinstall everything
-    /// anyway, so they keep these targets for the owner's administration.
+    /// the EntryPoint (deposit, incrementNonce) or any module ever installed on the account (setters
+    /// keyed by the account would let a session rewrite its own limits). Global validations can
+    /// reinstall everything anyway, so they keep these targets for the owner's administration.
     function _checkTarget(address target) internal view {
-        if (target == entryPoint || AccountStorageLib.get().moduleRefs[target] != 0) revert TargetNotAllowed(target);
+        if (target == entryPoint || Records.isModule(target)) revert TargetNotAllowed(target);
     }
 
     /// Global pool of §3.1. Lesson R4 (CL-007, QS-13): every state-changing native function that a
@@ -486,8 +577,8 @@ abstract contract ModularAccountBase is
             || AccountStorageLib.get().executionStorage[s].allowGlobalValidation;
     }
 
-    function _isGlobalValidation(uint168 key) internal view virtual returns (bool) {
-        return _validation(key).flags & FLAG_GLOBAL != 0;
+    function _isGlobalValidation(uint168, uint256 h) internal view virtual returns (bool) {
+        return Records.flags(h) & FLAG_GLOBAL != 0;
     }
 
     /// Native (account ABI) functions, for getExecutionData. The R7 list that execution modules may
@@ -503,35 +594,83 @@ abstract contract ModularAccountBase is
 
     // ================================================================ execution hooks (§9)
 
+    /// The record's execution hooks as HookConfigs, installation order.
+    function _executionHooks(uint256 r, uint256 h) internal view returns (bytes25[] memory hooks) {
+        return _hooksOfKind(r, h, false);
+    }
+
+    function _hooksOfKind(uint256 r, uint256 h, bool validationHooks) internal view returns (bytes25[] memory hooks) {
+        uint256 count = validationHooks ? Records.numValidationHooks(h) : Records.numExecutionHooks(h);
+        hooks = new bytes25[](count);
+        if (count == 0) return hooks;
+        uint256 n = Records.numValidationHooks(h) + Records.numExecutionHooks(h);
+        uint256 k;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 e = Records.entry(r, h, i);
+            if (Records.isValidationHook(e) == validationHooks) hooks[k++] = Records.hookConfig(e);
+        }
+    }
+
+    /// Pre hooks in order, all from one `preExecutionHook(entityId, sender, value, data)` calldata
+    /// buffer; returns the post hooks to run (with their pre hook's data).
     function _runPreExecHooks(bytes25[] memory hooks, address sender, uint256 value, bytes calldata data)
         internal
         returns (PostHook[] memory post)
     {
         post = new PostHook[](hooks.length);
+        if (hooks.length == 0) return post;
+        uint256 p;
+        uint256 size;
+        assembly ("memory-safe") {
+            p := mload(0x40)
+            mstore(p, 0xed6dfb13) // preExecutionHook(uint32,address,uint256,bytes)
+            mstore(add(p, 0x40), and(sender, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(add(p, 0x60), value)
+            mstore(add(p, 0x80), 0x80)
+            mstore(add(p, 0xa0), data.length)
+            mstore(add(add(p, 0xc0), and(data.length, not(31))), 0)
+            calldatacopy(add(p, 0xc0), data.offset, data.length)
+            size := add(0xa4, and(add(data.length, 31), not(31)))
+            mstore(0x40, add(add(p, 28), size))
+        }
         uint256 count;
         for (uint256 i = 0; i < hooks.length; ++i) {
-            uint8 flags = uint8(hooks[i][24]);
+            bytes25 hook = hooks[i];
+            uint8 flags = uint8(hook[24]);
             bytes memory preData;
-            if (flags & HOOK_HAS_PRE != 0) preData = _preExecHook(hooks[i], sender, value, data);
-            if (flags & HOOK_HAS_POST != 0) post[count++] = PostHook(hooks[i], preData);
+            if (flags & HOOK_HAS_PRE != 0) preData = _preExecHook(hook, p, size, flags & HOOK_HAS_POST != 0);
+            if (flags & HOOK_HAS_POST != 0) post[count++] = PostHook(hook, preData);
         }
         assembly ("memory-safe") {
             mstore(post, count)
         }
     }
 
-    function _preExecHook(bytes25 hook, address sender, uint256 value, bytes calldata data)
-        internal
-        returns (bytes memory)
-    {
+    /// §9: the hook must return strictly ABI-encoded `bytes` (offset 0x20, length within the data),
+    /// else it counts as a failure. The bytes are copied only when a post hook will need them.
+    function _preExecHook(bytes25 hook, uint256 p, uint256 size, bool keep) internal returns (bytes memory ret) {
         (address module, uint32 entityId) = Locators.unpack(hook);
-        (bool ok, bytes memory ret) =
-            module.call(abi.encodeCall(IExecutionHookModule.preExecutionHook, (entityId, sender, value, data)));
-        // §9: strictly ABI-encoded `bytes` (offset 0x20, length within the data), else a failure.
-        if (!ok || ret.length < 64) revert PreExecHookReverted(bytes24(hook), ret);
-        (uint256 offset, uint256 len) = abi.decode(ret, (uint256, uint256));
-        if (offset != 0x20 || len > ret.length - 64) revert PreExecHookReverted(bytes24(hook), ret);
-        return abi.decode(ret, (bytes));
+        bool ok;
+        assembly ("memory-safe") {
+            mstore(add(p, 0x20), and(entityId, 0xffffffff))
+            ok := call(gas(), module, 0, add(p, 28), size, 0x00, 0x40)
+            if ok {
+                ok := and(
+                    gt(returndatasize(), 63),
+                    and(eq(mload(0x00), 0x20), iszero(gt(mload(0x20), sub(returndatasize(), 64))))
+                )
+            }
+        }
+        if (!ok) revert PreExecHookReverted(bytes24(hook), _returnData());
+        if (keep) {
+            assembly ("memory-safe") {
+                let len := mload(0x20)
+                ret := mload(0x40)
+                mstore(ret, len)
+                returndatacopy(add(ret, 0x20), 0x40, len)
+                mstore(0x40, add(add(ret, 0x20), and(add(len, 31), not(31))))
+            }
+        }
     }
 
     /// Post hooks run in exactly the reverse order of their pre hooks.
@@ -546,6 +685,7 @@ abstract contract ModularAccountBase is
 
     function _concat(bytes25[] memory a, bytes25[] memory b) internal pure returns (bytes25[] memory c) {
         if (a.length == 0) return b;
+        if (b.length == 0) return a;
         c = new bytes25[](a.length + b.length);
         for (uint256 i = 0; i < a.length; ++i) c[i] = a[i];
         for (uint256 i = 0; i < b.length; ++i) c[a.length + i] = b[i];
@@ -556,16 +696,28 @@ abstract contract ModularAccountBase is
     function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
         (uint168 locator, bytes calldata rest) = SignatureSegments.splitLocator(signature);
         uint168 key = Locators.keyOf(locator);
-        ValidationStorage storage v = _validation(key);
-        uint256 n = v.validationHooks.length;
-        for (uint256 i = 0; i < n; ++i) {
-            bytes calldata seg;
-            (seg, rest) = SignatureSegments.next(rest, i);
-            _preSignatureHook(v.validationHooks[i], hash, seg);
-        }
-        return _validateSignature(key, msg.sender, hash, SignatureSegments.finalSegment(rest), true) == MAGIC_1271
+        (uint256 r, uint256 h) = _recordHead(key);
+        if (Records.numValidationHooks(h) != 0) rest = _runPreSignatureHooks(r, h, hash, rest);
+        return _validateSignature(key, h, msg.sender, hash, SignatureSegments.finalSegment(rest), true) == MAGIC_1271
             ? MAGIC_1271
             : INVALID_1271;
+    }
+
+    function _runPreSignatureHooks(uint256 r, uint256 h, bytes32 hash, bytes calldata rest)
+        internal
+        view
+        returns (bytes calldata)
+    {
+        uint256 n = Records.numValidationHooks(h) + Records.numExecutionHooks(h);
+        uint256 vi;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 e = Records.entry(r, h, i);
+            if (!Records.isValidationHook(e)) continue;
+            bytes calldata seg;
+            (seg, rest) = SignatureSegments.next(rest, vi++);
+            _preSignatureHook(Records.hookConfig(e), hash, seg);
+        }
+        return rest;
     }
 
     function _preSignatureHook(bytes25 hook, bytes32 hash, bytes calldata seg) internal view {
@@ -579,7 +731,7 @@ abstract contract ModularAccountBase is
 
     /// Signature validation of `key` (1271 and deferred grants). `wrap` = apply the account-domain
     /// ReplaySafeHash for the fallback (lesson R11); modules always wrap in their own domain.
-    function _validateSignature(uint168 key, address sender, bytes32 hash, bytes calldata sig, bool wrap)
+    function _validateSignature(uint168 key, uint256 h, address sender, bytes32 hash, bytes calldata sig, bool wrap)
         internal
         view
         returns (bytes4)
@@ -592,12 +744,11 @@ abstract contract ModularAccountBase is
                 : hash;
             return _fallbackValidateSignature(digest, sig) ? MAGIC_1271 : INVALID_1271;
         }
-        ValidationStorage storage v = _validation(key);
-        if (v.flags & FLAG_SIGNATURE == 0) revert SignatureValidationInvalid(_entityOf(key));
-        (bool ok, bytes memory ret) = v.module.staticcall(
+        if (Records.flags(h) & FLAG_SIGNATURE == 0) revert SignatureValidationInvalid(_entityOf(key, h));
+        (bool ok, bytes memory ret) = Records.moduleOf(h).staticcall(
             abi.encodeCall(IValidationModule.validateSignature, (address(this), uint32(key >> 8), sender, hash, sig))
         );
-        if (!ok || ret.length < 32) revert SignatureValidationFunctionReverted(_entityOf(key), ret);
+        if (!ok || ret.length < 32) revert SignatureValidationFunctionReverted(_entityOf(key, h), ret);
         return bytes4(abi.decode(ret, (bytes32)));
     }
 
@@ -622,8 +773,11 @@ abstract contract ModularAccountBase is
 
     /// Execution-module installs live in ExecutionInstallDelegate (EIP-170 size budget); the account
     /// delegatecalls it with its own calldata after the usual validation and hooks.
+    /// Any execution install marks the account as possibly having selector-associated hooks (the
+    /// flag is never cleared: it only decides whether native calls look them up).
     function installExecution(address, ExecutionManifest calldata, bytes calldata) external override wrapNative {
         _delegateToInstaller();
+        _setAccountFlag(AccountFlags.SELECTOR_HOOKS);
     }
 
     function uninstallExecution(address, ExecutionManifest calldata, bytes calldata) external override wrapNative {
@@ -660,11 +814,16 @@ abstract contract ModularAccountBase is
 
     function getValidationData(bytes24 validationFunction) external view returns (ValidationDataView memory d) {
         (address module, uint32 entityId) = Locators.unpack24(validationFunction);
-        ValidationStorage storage v = _validation(Locators.configKey(module, entityId));
-        d.validationFlags = v.flags;
-        d.validationHooks = v.validationHooks;
-        d.executionHooks = v.executionHooks;
-        d.selectors = v.selectors;
+        uint168 key = Locators.configKey(module, entityId);
+        uint256 r = Records.slotOf(key);
+        uint256 h = Records.load(r);
+        d.validationFlags = Records.flags(h);
+        d.validationHooks = _hooksOfKind(r, h, true);
+        d.executionHooks = _hooksOfKind(r, h, false);
+        uint256 n = Records.numSelectors(h);
+        d.selectors = new bytes4[](n);
+        uint256 s = Records.selectorsSlot(key);
+        for (uint256 i = 0; i < n; ++i) d.selectors[i] = Records.selectorAt(s, i);
     }
 
     function getExecutionData(bytes4 selector) external view returns (ExecutionDataView memory d) {
@@ -689,16 +848,39 @@ abstract contract ModularAccountBase is
 
     // ================================================================ internals
 
-    function _validation(uint168 key) internal view returns (ValidationStorage storage) {
-        return AccountStorageLib.get().validationStorage[key];
+    /// Slot and head word of a validation record (see Records). Variants may skip the read when they
+    /// know the record is empty.
+    function _recordHead(uint168 key) internal view virtual returns (uint256 r, uint256 h) {
+        r = Records.slotOf(key);
+        h = Records.load(r);
     }
 
     /// ModuleEntity of a lookup key, for error data.
-    function _entityOf(uint168 key) internal view returns (bytes24) {
+    function _entityOf(uint168 key, uint256 h) internal view returns (bytes24) {
         if (Locators.isDirect(key)) {
             return Locators.pack(address(uint160(key >> 8)), Locators.DIRECT_CALL_ENTITY);
         }
-        return Locators.pack(_validation(key).module, uint32(key >> 8));
+        return Locators.pack(Records.moduleOf(h), uint32(key >> 8));
+    }
+
+    /// A call whose return data nobody reads: reverts bubble, success copies nothing.
+    function _callDiscard(address target, uint256 value, bytes calldata data) internal {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            calldatacopy(p, data.offset, data.length)
+            if iszero(call(gas(), target, value, p, data.length, 0, 0)) {
+                returndatacopy(p, 0, returndatasize())
+                revert(p, returndatasize())
+            }
+        }
+    }
+
+    function _accountFlags() internal view virtual override returns (uint256) {
+        return AccountStorageLib.get().accountFlags;
+    }
+
+    function _writeAccountFlags(uint256 flags) internal virtual override {
+        AccountStorageLib.get().accountFlags = uint8(flags);
     }
 
     function _call(address target, uint256 value, bytes calldata data) internal returns (bytes memory ret) {

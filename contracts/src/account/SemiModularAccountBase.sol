@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {ModularAccountBase} from "./ModularAccountBase.sol";
-import {Locators} from "./AccountStorage.sol";
+import {AccountFlags, Locators, Records} from "./AccountStorage.sol";
 import {AccountHashes} from "./AccountHashes.sol";
 import {SignerCheck} from "./SignerCheck.sol";
 
@@ -19,6 +19,7 @@ abstract contract SemiModularAccountBase is ModularAccountBase {
     struct SmaStorage {
         address fallbackSigner;
         bool fallbackSignerDisabled;
+        uint8 accountFlags; // Keyward's AccountFlags: this slot is read by every owner op anyway
     }
 
     bytes32 internal constant SMA_SLOT = 0x5b9dc9aa943f8fa2653ceceda5e3798f0686455280432166ba472eca0bc17a32;
@@ -62,12 +63,26 @@ abstract contract SemiModularAccountBase is ModularAccountBase {
     }
 
     /// Fallback (key 0) is global; so is the effective signer calling directly while enabled.
-    function _isGlobalValidation(uint168 key) internal view override returns (bool) {
+    function _isGlobalValidation(uint168 key, uint256 h) internal view override returns (bool) {
         if (key == 0) return true;
         if (Locators.isDirect(key) && !_sma().fallbackSignerDisabled) {
             if (address(uint160(key >> 8)) == _effectiveSigner()) return true;
         }
-        return super._isGlobalValidation(key);
+        return super._isGlobalValidation(key, h);
+    }
+
+    /// The fallback's record is read only when something was installed on it.
+    function _recordHead(uint168 key) internal view override returns (uint256 r, uint256 h) {
+        if (key == 0 && _sma().accountFlags & AccountFlags.FALLBACK_RECORD == 0) return (Records.slotOf(0), 0);
+        return super._recordHead(key);
+    }
+
+    function _accountFlags() internal view override returns (uint256) {
+        return _sma().accountFlags;
+    }
+
+    function _writeAccountFlags(uint256 flags) internal override {
+        _sma().accountFlags = uint8(flags);
     }
 
     function _isGlobalSelector(bytes4 s) internal view override returns (bool) {

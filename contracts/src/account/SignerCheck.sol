@@ -28,13 +28,23 @@ library SignerCheck {
     }
 
     /// Lesson R26: exactly 65 bytes r ‖ s ‖ v, low-s, v ∈ {27, 28}; no compact form.
-    function isValidEcdsa(address signer, bytes32 digest, bytes calldata sig) internal pure returns (bool) {
+    function isValidEcdsa(address signer, bytes32 digest, bytes calldata sig) internal view returns (bool ok) {
         if (sig.length != 65 || signer == address(0)) return false;
-        bytes32 r = bytes32(sig[0:32]);
-        bytes32 s = bytes32(sig[32:64]);
-        uint8 v = uint8(sig[64]);
-        if (uint256(s) > HALF_N || (v != 27 && v != 28)) return false;
-        return ecrecover(digest, v, r, s) == signer;
+        assembly ("memory-safe") {
+            let s := calldataload(add(sig.offset, 0x20))
+            let v := byte(0, calldataload(add(sig.offset, 0x40)))
+            if and(iszero(gt(s, HALF_N)), or(eq(v, 27), eq(v, 28))) {
+                let m := mload(0x40)
+                mstore(0x00, digest)
+                mstore(0x20, v)
+                mstore(0x40, calldataload(sig.offset))
+                mstore(0x60, s)
+                let success := staticcall(gas(), 1, 0x00, 0x80, 0x00, 0x20)
+                ok := and(success, and(eq(returndatasize(), 0x20), eq(mload(0x00), and(signer, 0xffffffffffffffffffffffffffffffffffffffff))))
+                mstore(0x40, m)
+                mstore(0x60, 0)
+            }
+        }
     }
 
     /// Lesson R12: a contract owner equal to the account itself always fails (else a signature-only

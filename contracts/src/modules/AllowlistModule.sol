@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {PackedUserOperation} from "../interfaces/PackedUserOperation.sol";
 import {IValidationHookModule, IExecutionHookModule, Call} from "../interfaces/erc6900/IERC6900.sol";
 import {ModuleBase} from "./ModuleBase.sol";
+import {CalldataArgs} from "../libraries/CalldataArgs.sol";
 
 /// @notice Target / selector allowlist and ERC-20 lifetime spend limits per (entityId, account)
 ///         (account-formats.md §10.2, v2.0.1 semantics; written from the spec).
@@ -180,25 +181,28 @@ contract AllowlistModule is ModuleBase, IValidationHookModule, IExecutionHookMod
         if (callData.length < 4) return;
         bytes4 selector = bytes4(callData[:4]);
         if (selector == EXECUTE) {
-            (address target,, bytes memory data) = abi.decode(callData[4:], (address, uint256, bytes));
-            _checkCall(entityId, account, target, data);
+            (address target,, bytes calldata data) = CalldataArgs.executeArgs(callData[4:]);
+            _checkCall(entityId, account, target, CalldataArgs.selectorOf(data), data.length);
         } else if (selector == EXECUTE_BATCH) {
             Call[] memory calls = abi.decode(callData[4:], (Call[]));
             for (uint256 i = 0; i < calls.length; ++i) {
-                _checkCall(entityId, account, calls[i].target, calls[i].data);
+                _checkCall(entityId, account, calls[i].target, bytes4(calls[i].data), calls[i].data.length);
             }
         }
     }
 
-    function _checkCall(uint32 entityId, address account, address target, bytes memory data) internal view {
-        bytes4 selector = bytes4(data); // zero-padded when shorter than 4 bytes
+    /// `selector` = the call data's first 4 bytes, zero-padded when shorter.
+    function _checkCall(uint32 entityId, address account, address target, bytes4 selector, uint256 dataLength)
+        internal
+        view
+    {
         AddressAllowlistEntry memory entry = addressAllowlist[entityId][target][account];
         if (!entry.allowed) {
             if (!selectorAllowlist[entityId][selector][address(0)][account]) revert AddressNotAllowed();
             return;
         }
         if (entry.hasSelectorAllowlist) {
-            if (data.length < 4) revert NoSelectorSpecified();
+            if (dataLength < 4) revert NoSelectorSpecified();
             if (!selectorAllowlist[entityId][selector][target][account]) revert SelectorNotAllowed();
         }
     }
@@ -209,14 +213,23 @@ contract AllowlistModule is ModuleBase, IValidationHookModule, IExecutionHookMod
     /// `op.callData[4:]`), the inner call on the runtime path, `msg.data` on the direct-call path.
     function preExecutionHook(uint32 entityId, address, uint256, bytes calldata data) external returns (bytes memory) {
         bytes calldata callData = _unwrapExecuteUserOp(data);
-        bytes4 selector = bytes4(callData);
+        bytes4 selector = CalldataArgs.selectorOf(callData);
         if (callData.length >= 4 && selector == EXECUTE) {
-            (address target,, bytes memory inner) = abi.decode(callData[4:], (address, uint256, bytes));
-            _spend(entityId, target, inner);
+            (address target,, bytes calldata inner) = CalldataArgs.executeArgs(callData[4:]);
+            uint256 amount;
+            if (inner.length >= 68) amount = uint256(bytes32(inner[36:68]));
+            _spend(entityId, target, CalldataArgs.selectorOf(inner), inner.length, amount);
         } else if (callData.length >= 4 && selector == EXECUTE_BATCH) {
             Call[] memory calls = abi.decode(callData[4:], (Call[]));
             for (uint256 i = 0; i < calls.length; ++i) {
-                _spend(entityId, calls[i].target, calls[i].data);
+                bytes memory d = calls[i].data;
+                uint256 amount;
+                if (d.length >= 68) {
+                    assembly ("memory-safe") {
+                        amount := mload(add(d, 68)) // d[36:68]: length word (32) + selector (4) + recipient (32)
+                    }
+                }
+                _spend(entityId, calls[i].target, bytes4(d), d.length, amount);
             }
         } else {
             revert SpendingRequestNotAllowed(selector);
@@ -229,15 +242,11 @@ contract AllowlistModule is ModuleBase, IValidationHookModule, IExecutionHookMod
     }
 
     /// Lesson R10: spend-limited tokens allow only transfer / approve; both amounts count.
-    function _spend(uint32 entityId, address token, bytes memory data) internal {
+    /// `amount` = the word at data[36:68] (read by the caller when data is that long).
+    function _spend(uint32 entityId, address token, bytes4 selector, uint256 dataLength, uint256 amount) internal {
         if (!addressAllowlist[entityId][token][msg.sender].hasERC20SpendLimit) return;
-        if (data.length < 68) revert InvalidCalldataLength();
-        bytes4 selector = bytes4(data);
+        if (dataLength < 68) revert InvalidCalldataLength();
         if (selector != ERC20_TRANSFER && selector != ERC20_APPROVE) revert SelectorNotAllowed();
-        uint256 amount;
-        assembly ("memory-safe") {
-            amount := mload(add(data, 68)) // data[36:68]: length word (32) + selector (4) + recipient (32)
-        }
         uint256 remaining = erc20SpendLimits[entityId][token][msg.sender];
         if (amount > remaining) revert ExceededTokenLimit();
         erc20SpendLimits[entityId][token][msg.sender] = remaining - amount;
