@@ -100,8 +100,9 @@ revoked_id="$("$bin" keys list --config "$work/keyward.toml" | awk '$2 == "revok
 "$bin" keys revoke --config "$work/keyward.toml" "$revoked_id"
 "$bin" keys list --config "$work/keyward.toml"
 
+# Starts `keyward serve --config $1` (default: keyward.toml) and waits for /ready on $port.
 start_serve() {
-  "$bin" serve --config "$work/keyward.toml" >>"$work/serve.log" 2>&1 &
+  "$bin" serve --config "${1:-$work/keyward.toml}" >>"$work/serve.log" 2>&1 &
   serve_pid=$!
   pids+=("$serve_pid")
   for _ in $(seq 1 100); do
@@ -109,8 +110,8 @@ start_serve() {
     kill -0 "$serve_pid" 2>/dev/null || break
     sleep 0.2
   done
-  echo "keyward serve did not get ready; its log:" >&2
-  cat "$work/serve.log" >&2
+  echo "keyward serve (${1:-keyward.toml}) did not get ready; its log:" >&2
+  tail -n 60 "$work/serve.log" >&2
   exit 1
 }
 
@@ -168,20 +169,7 @@ signer = "file:paymaster.key"
 policies = "policies.toml"
 TOML
 mav2_key="$("$bin" keys create --config "$work/mav2.toml" --name mav2 --rate 0 | awk '/^secret/ {print $2}')"
-start_serve_with() {
-  "$bin" serve --config "$1" >>"$work/serve.log" 2>&1 &
-  serve_pid=$!
-  pids+=("$serve_pid")
-  for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$port/ready" >/dev/null && return 0
-    kill -0 "$serve_pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  echo "keyward serve ($1) did not get ready; its log:" >&2
-  tail -n 40 "$work/serve.log" >&2
-  exit 1
-}
-start_serve_with "$work/mav2.toml"
+start_serve "$work/mav2.toml"
 KEYWARD_STACK=mav2 KEYWARD_RPC_URL="http://127.0.0.1:$port/v2/$mav2_key" node --test --test-concurrency=1 \
   --test-reporter=spec test/11-wallet-api.test.js || status=$?
 kill -TERM "$serve_pid"

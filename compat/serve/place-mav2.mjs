@@ -5,6 +5,7 @@
 //   usage: node place-mav2.mjs ANVIL_URL
 import { readFileSync } from 'node:fs'
 import vm from 'node:vm'
+import { nodeRpc } from './node-rpc.mjs'
 
 /** The `{ Name: { address, abi, bytecode } }` object of an aa-benchmarks `export const X = {…} as const;` file. */
 export function readArtifacts(path) {
@@ -17,27 +18,10 @@ export const mav2 = readArtifacts('../../vendor/shared/oracles/mav2-gas/vendor/a
 
 const url = process.argv[2]
 if (url && import.meta.url === `file://${process.argv[1]}`) {
-  for (const [name, a] of Object.entries(mav2)) {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'anvil_setCode', params: [a.address, a.bytecode] }),
-    })
-    const body = await res.json()
-    if (body.error) throw new Error(`anvil_setCode ${name}: ${JSON.stringify(body.error)}`)
-  }
+  const rpc = nodeRpc(url)
+  for (const a of Object.values(mav2)) await rpc('anvil_setCode', [a.address, a.bytecode])
   // Staked from the factory's own address (its Ownable owner is not set by anvil_setCode).
   const factory = mav2.AccountFactory.address
-  const rpc = async (method, params) => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    })
-    const body = await res.json()
-    if (body.error) throw new Error(`${method}: ${JSON.stringify(body.error)}`)
-    return body.result
-  }
   await rpc('anvil_setBalance', [factory, '0x8ac7230489e80000'])
   await rpc('anvil_impersonateAccount', [factory])
   // EntryPoint.addStake(uint32 unstakeDelaySec = 86400), 1 ETH.

@@ -2,21 +2,13 @@
 // chain: `keyward deploy` checks for them and deploys the rest itself).
 //   usage: node setup.mjs ANVIL_URL
 import { readFileSync } from 'node:fs'
+import { nodeRpc } from './node-rpc.mjs'
 
 const url = process.argv[2]
 const ENTRY_POINT = '0x0000000071727De22E5E9d8BAf0edAc6f37da032'
 const SENDER_CREATOR = '0xEFC2c1444eBCC4Db75e7613d20C6a62fF67A167C'
 
-async function rpc(method, params) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  })
-  const body = await res.json()
-  if (body.error) throw new Error(`${method}: ${JSON.stringify(body.error)}`)
-  return body.result
-}
+const rpc = nodeRpc(url)
 
 const code = (name) => {
   const a = JSON.parse(readFileSync(new URL(`../../contracts/artifacts/${name}.json`, import.meta.url), 'utf8'))

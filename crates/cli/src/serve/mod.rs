@@ -59,6 +59,8 @@ pub(crate) struct ChainServices {
 /// Runs `keyward serve` until SIGTERM or Ctrl-C.
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = config::load(&args.config)?;
+    // The metrics recorder first: every series recorded from here on is exported.
+    let _ = keyward_server::http::metrics::prometheus();
     let base = args.config.parent().map(Path::to_path_buf).unwrap_or_default();
     let store = Store::open(&config.store_url()).await.context("opening the store")?;
     let mut chains = Vec::new();
