@@ -132,6 +132,15 @@ echo "==> the official SDK through keyward serve (key in the URL)"
 KEYWARD_RPC_URL="$base/v2/$sdk_key" node --test --test-concurrency=1 --test-reporter=spec \
   test/15-seed-flows.test.js test/11-wallet-api.test.js || status=$?
 
+echo "==> /metrics after the flows: bundles sent and included per key, sponsorship settled"
+sleep 3 # one settler round (every 2 s)
+metrics="$(curl -sf "$base/metrics")"
+for series in 'keyward_bundles_total\{.*outcome="sent"' 'keyward_bundles_total\{.*outcome="included"' \
+  'keyward_sponsor_settled_total\{' 'keyward_sponsor_spent_gwei_total\{' 'keyward_rpc_requests_total\{method="wallet_sendPreparedCalls"'; do
+  if ! grep -Eq "$series" <<<"$metrics"; then echo "no $series in /metrics" >&2; status=1; fi
+done
+grep -E '^keyward_(bundles|sponsor)_' <<<"$metrics" || true
+
 echo "==> kill -9 right after calls were accepted, restart: nothing lost"
 KEYWARD_RPC_URL="$base/v2/$sdk_key" node serve/restart.mjs send "$work/accepted.json" || status=$?
 kill -9 "$serve_pid"

@@ -373,6 +373,7 @@ impl Bundler {
         let record = BundleRecord::sent(signed.hash, self.chain_id, bundler, (nonce, block), fees, hashes.clone());
         self.store.submit_bundle(&record, ep).await.map_err(store_err)?;
         self.chain.send_raw_transaction(signed.raw).await?;
+        self.count_bundle("sent");
         tracing::info!(tx = %signed.hash, ops = hashes.len(), %bundler, "bundle sent");
         Ok(Some(signed.hash))
     }

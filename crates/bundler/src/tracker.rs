@@ -18,6 +18,10 @@ use crate::submit::{BundleFees, sign_bundle};
 /// How long a sent bundle may be unknown to the node before it counts as lost.
 const UNKNOWN_GRACE_SECS: u64 = 5;
 
+/// Counter: bundle transactions by `chain`, `key` and `outcome` (`sent`, `included`, `replaced`,
+/// `reverted`, `dropped`).
+pub const BUNDLES: &str = "keyward_bundles_total";
+
 fn bundle_err(e: impl std::fmt::Display) -> RejectReason {
     RejectReason::Storage(e.to_string())
 }
@@ -87,6 +91,7 @@ impl Bundler {
                 let reset =
                     self.store.reset_to_pending_by_bundle(self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
                 tracing::warn!(tx = %b.tx_hash, ops = reset.len(), "bundle reverted onchain; operations back to pending");
+                self.count_bundle("reverted");
                 return self.store.mark_bundle(b.tx_hash, BundleStatus::Failed).await.map_err(bundle_err);
             }
             let (number, block_hash) =
@@ -114,12 +119,14 @@ impl Bundler {
                     }
                 }
             }
+            self.count_bundle("included");
             return self.store.mark_bundle(b.tx_hash, BundleStatus::Mined).await.map_err(bundle_err);
         }
         if mined_nonce > b.tx_nonce {
             // Another transaction (a replacement) took this nonce; whatever this bundle still
             // holds goes back to pending.
             self.store.reset_to_pending_by_bundle(self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
+            self.count_bundle("replaced");
             return self.store.mark_bundle(b.tx_hash, BundleStatus::Replaced).await.map_err(bundle_err);
         }
         let age = now().saturating_sub(b.sent_at);
@@ -128,6 +135,7 @@ impl Bundler {
             // (A node may index a transaction it just accepted a moment later: hence the grace.)
             tracing::warn!(tx = %b.tx_hash, "bundle unknown to the node; operations back to pending");
             self.store.reset_to_pending_by_bundle(self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
+            self.count_bundle("dropped");
             return self.store.mark_bundle(b.tx_hash, BundleStatus::Failed).await.map_err(bundle_err);
         }
         if known && age >= self.config.replace_after.as_secs() {
@@ -177,8 +185,15 @@ impl Bundler {
         let record = BundleRecord::sent(signed.hash, self.chain_id, bundler, (b.tx_nonce, block), fees, hashes.clone());
         self.store.submit_bundle(&record, ep).await.map_err(store_err)?;
         self.chain.send_raw_transaction(signed.raw).await?;
+        self.count_bundle("sent");
         tracing::info!(old = %b.tx_hash, new = %signed.hash, "stuck bundle replaced with higher fees");
         Ok(())
+    }
+
+    /// Counts a bundle transaction's outcome ([`BUNDLES`]).
+    pub(crate) fn count_bundle(&self, outcome: &'static str) {
+        metrics::counter!(BUNDLES, "chain" => self.chain_id.to_string(), "key" => self.signer.address().to_string(), "outcome" => outcome)
+            .increment(1);
     }
 
     /// Runs the bundling loop in the background until the bundler is dropped.

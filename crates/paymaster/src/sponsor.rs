@@ -122,6 +122,11 @@ pub struct SettleReport {
     pub released: Vec<B256>,
 }
 
+/// Counter: gas paid by the paymaster for settled operations, in gwei, by `chain` and `policy`.
+pub const SPONSOR_SPENT_GWEI: &str = "keyward_sponsor_spent_gwei_total";
+/// Counter: sponsored operations settled, by `chain` and `policy`.
+pub const SPONSOR_SETTLED: &str = "keyward_sponsor_settled_total";
+
 /// The gas sponsor of one chain: policies (config file and store), the paymaster signer, the ledger.
 pub struct Sponsor {
     signer: PrivateKeySigner,
@@ -300,6 +305,11 @@ impl Sponsor {
                     let done = self.settle(hash, ev.data.actualGasCost).await?;
                     if done.status == SponsorshipStatus::Settled {
                         report.settled.push((hash, ev.data.actualGasCost));
+                        let gwei = ev.data.actualGasCost / U256::from(1_000_000_000u64);
+                        let labels =
+                            [("chain", self.config.chain_id.to_string()), ("policy", rec.request.policy_id.clone())];
+                        metrics::counter!(SPONSOR_SPENT_GWEI, &labels).increment(gwei.saturating_to::<u64>());
+                        metrics::counter!(SPONSOR_SETTLED, &labels).increment(1);
                     }
                 }
                 None if rec.request.valid_until.saturating_add(RELEASE_GRACE) < now => {
