@@ -35,8 +35,19 @@ for _ in $(seq 1 100); do
     -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' >/dev/null && break
   sleep 0.1
 done
+# A second chain (id 31338) served by the same process: the Wallet API routes by chainId.
+anvil2_port="$(free_port)"
+anvil2_url="http://127.0.0.1:$anvil2_port"
+"$anvil" --hardfork prague --port "$anvil2_port" --chain-id 31338 --silent >"$work/anvil2.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  curl -sf -X POST "$anvil2_url" -H 'content-type: application/json' \
+    -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' >/dev/null && break
+  sleep 0.1
+done
 cd "$here"
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
+node serve/setup.mjs "$anvil2_url"
 node serve/setup.mjs "$anvil_url"
 node serve/place-mav2.mjs "$anvil_url"
 
@@ -63,6 +74,7 @@ grep -q "dry run: nothing sent" "$work/dry.txt"
 "$bin" deploy --rpc-url "$anvil_url" --private-key-env DEPLOYER_KEY --paymaster-signer "$pm_signer" \
   --paymaster-deposit 100 | tee "$work/again.txt"
 grep -q "nothing to do" "$work/again.txt" || { echo "a second deploy planned transactions" >&2; exit 1; }
+"$bin" deploy --rpc-url "$anvil2_url" --private-key-env DEPLOYER_KEY >"$work/deploy2.txt"
 
 port="$(free_port)"
 cat >"$work/policies.toml" <<TOML
@@ -88,6 +100,13 @@ bundler_keys = ["file:bundler.key", "file:bundler2.key"]
 [chain.paymaster]
 signer = "file:paymaster.key"
 policies = "policies.toml"
+
+[[chain]]
+id = 31338
+rpc_url = "$anvil2_url"
+stack = "keyward"
+deployer = "$deployer"
+bundler_keys = ["file:bundler.key"]
 TOML
 
 echo "==> keyward keys"
@@ -118,7 +137,7 @@ start_serve() {
 status=0
 start_serve
 base="http://127.0.0.1:$port"
-export KEYWARD_CHAIN_URL="$anvil_url" KEYWARD_SERVE_BASE="$base" KEYWARD_BIN_DIR="$(dirname "$bin")"
+export KEYWARD_CHAIN_URL="$anvil_url" KEYWARD_CHAIN2_URL="$anvil2_url" KEYWARD_SERVE_BASE="$base" KEYWARD_BIN_DIR="$(dirname "$bin")"
 export KEYWARD_KEY_SDK="$sdk_key" KEYWARD_KEY_LIMITED="$limited_key" KEYWARD_KEY_REVOKED="$revoked_key" \
   KEYWARD_KEY_OTHER_CHAIN="$other_chain_key"
 

@@ -132,6 +132,33 @@ describe('paths', () => {
   })
 })
 
+describe('two chains in one process', () => {
+  test('/chain/31338 is the second node; the Wallet API serves each chain by its chainId', async () => {
+    const path = `/v2/${keys.sdk}`
+    const id = await post(`${path}/chain/31338`, request('eth_chainId'))
+    assert.equal(id.json.result, '0x7a6a')
+    const owner = '0x00000000000000000000000000000000000b0b00'
+    const { json } = await post(path, request('wallet_requestAccount', [{ signerAddress: owner }]))
+    const account = json.result.accountAddress
+    // Funded on the second chain only: a prepare there estimates against that chain's state.
+    const res = await fetch(process.env.KEYWARD_CHAIN2_URL, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request('anvil_setBalance', [account, '0xde0b6b3a7640000'])),
+    })
+    assert.equal((await res.json()).error, undefined)
+    const call = { to: owner, value: '0x1' }
+    const prepared = await post(path, request('wallet_prepareCalls', [{ from: account, chainId: '0x7a6a', calls: [call] }]))
+    assert.equal(prepared.json.error, undefined, prepared.text)
+    assert.equal(prepared.json.result.chainId, '0x7a6a')
+    assert.equal(prepared.json.result.type, 'user-operation-v070')
+    const elsewhere = await post(path, request('wallet_prepareCalls', [{ from: account, chainId: '0x5', calls: [call] }]))
+    assert.equal(elsewhere.json.error.code, 5710)
+    assert.match(elsewhere.json.error.message, /31337/)
+    assert.match(elsewhere.json.error.message, /31338/)
+  })
+})
+
 describe('probes and metrics', () => {
   test('/health and /ready', async () => {
     assert.equal((await fetch(`${base}/health`)).status, 200)
