@@ -86,7 +86,7 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
 
     print_banner(&chain, &args, bound, &deployment, &sponsorship.banner()).await?;
 
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    crate::serve::shutdown_signal().await?;
     tracing::info!("shutting down");
     let _ = handle.stop();
     handle.stopped().await;

@@ -94,6 +94,16 @@ async fn data_dir_keeps_state_across_restarts() {
 }
 
 /// Posts a raw JSON-RPC body and returns the response text (malformed requests need a raw client).
+/// SIGTERM (what service managers send) stops it as Ctrl-C does, removing its temporary directory.
+#[tokio::test]
+async fn sigterm_stops_cleanly_and_removes_the_scratch_directory() {
+    let dev = Dev::start(&[]);
+    let scratch = std::env::temp_dir().join(format!("keyward-dev-{}", dev.child.id()));
+    assert!(scratch.is_dir(), "{} exists while running", scratch.display());
+    assert!(dev.signal("-TERM").success());
+    assert!(!scratch.exists(), "{} removed on SIGTERM", scratch.display());
+}
+
 async fn reqwest_like_post(url: &str, body: &str) -> String {
     let out = Command::new("curl")
         .args(["-s", "-X", "POST", url, "-H", "content-type: application/json", "-d", body])

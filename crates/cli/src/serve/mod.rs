@@ -226,7 +226,7 @@ impl Readiness for Ready {
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
-async fn shutdown_signal() -> anyhow::Result<()> {
+pub(crate) async fn shutdown_signal() -> anyhow::Result<()> {
     let mut term =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("listening for SIGTERM")?;
     tokio::select! {

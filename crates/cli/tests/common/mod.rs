@@ -44,15 +44,20 @@ impl Dev {
         Self { child, url: format!("http://127.0.0.1:{port}"), banner }
     }
 
-    pub(crate) fn interrupt(mut self) -> std::process::ExitStatus {
+    pub(crate) fn interrupt(self) -> std::process::ExitStatus {
+        self.signal("-INT")
+    }
+
+    /// Sends `signal` (as `kill` names it) and waits up to 10 s for the exit.
+    pub(crate) fn signal(mut self, signal: &str) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+        assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "keyward dev did not stop on SIGINT");
+            assert!(Instant::now() < deadline, "keyward dev did not stop on {signal}");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
