@@ -17,7 +17,7 @@ use crate::bundle::{Bundle, BundleContext, Candidate};
 use crate::erc7562::Entity;
 use crate::error::RejectReason;
 use crate::reputation::entities_of;
-use crate::service::{Bundler, now, store_err, stored_submission};
+use crate::service::{Bundler, store_err, stored_submission};
 use crate::validation::ValidationOutcome;
 
 /// STO-040: the refusal of `op` when one of its entities (factory, paymaster) is the sender of a
@@ -128,8 +128,12 @@ impl Bundler {
             self.note_seen(op).await;
         }
         let facts = serde_json::to_string(&outcome.facts.code_hashes).unwrap_or_default();
+        let arrived = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+            .unwrap_or_default();
         let saved =
-            self.store.save_op_facts(self.chain_id, self.entry_point(), outcome.user_op_hash, &facts, now()).await;
+            self.store.save_op_facts(self.chain_id, self.entry_point(), outcome.user_op_hash, &facts, arrived).await;
         if let Err(e) = saved {
             tracing::warn!(hash = %outcome.user_op_hash, error = %e, "validation facts not kept (COD-010)");
         }
@@ -159,6 +163,21 @@ impl Bundler {
                 self.note_dropped(op, reason, bundle.failed_in_bundle.contains(hash)).await;
             }
         }
+    }
+
+    /// Sorts `records` (unfinished operations, by `created_at`) in arrival order, finer than a
+    /// second where the arrival was recorded.
+    pub(crate) async fn in_arrival_order(&self, records: &mut [keyward_store::OpRecord]) {
+        let arrivals: HashMap<B256, u64> = match self.store.op_arrivals(self.chain_id, self.entry_point()).await {
+            Ok(a) => a.into_iter().collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "arrival order unknown");
+                return;
+            }
+        };
+        records.sort_by_key(|r| {
+            (r.created_at, arrivals.get(&r.hash).copied().unwrap_or(r.created_at.saturating_mul(1_000_000_000)))
+        });
     }
 
     /// Forgets the facts kept for COD-010 (with the mempool, `debug_bundler_clearState`).

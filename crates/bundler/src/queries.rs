@@ -73,9 +73,11 @@ impl Bundler {
         Ok(user_operation_receipt(&receipt, self.entry_point(), hash))
     }
 
-    /// The operations not yet final (pending, or in a bundle in flight), with their status.
+    /// The operations not yet final (pending, or in a bundle in flight), with their status, in
+    /// arrival order.
     pub async fn unfinished(&self) -> Result<Vec<(B256, OpStatus, Submission)>, RejectReason> {
-        let records = self.store.unfinished_user_ops(self.chain_id, self.entry_point()).await.map_err(store_err)?;
+        let mut records = self.store.unfinished_user_ops(self.chain_id, self.entry_point()).await.map_err(store_err)?;
+        self.in_arrival_order(&mut records).await;
         records.iter().map(|r| Ok((r.hash, r.status, stored_submission(r)?))).collect()
     }
 

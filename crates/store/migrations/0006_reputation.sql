@@ -11,12 +11,13 @@ CREATE TABLE bundler_reputation (
 );
 
 -- What the first validation of a pooled operation showed that the second one is compared with
--- (ERC-7562 COD-010: the code hashes of the contracts it ran), as JSON.
+-- (ERC-7562 COD-010: the code hashes of the contracts it ran), as JSON, and when it arrived
+-- (unix nanoseconds: the mempool's arrival order, finer than user_ops.created_at).
 CREATE TABLE bundler_op_facts (
     chain_id     BIGINT NOT NULL,
     entry_point  TEXT   NOT NULL,
     op_hash      TEXT   NOT NULL,
     facts_json   TEXT   NOT NULL,
-    created_at   BIGINT NOT NULL,
+    arrived_ns   BIGINT NOT NULL,
     PRIMARY KEY (chain_id, entry_point, op_hash)
 );

@@ -6,7 +6,7 @@
 
 use alloy::primitives::{Address, B256};
 
-use crate::codec::{address_text, b256_text, parse_address, u64_from_db, u64_to_db};
+use crate::codec::{address_text, b256_text, parse_address, parse_b256, u64_from_db, u64_to_db};
 use crate::db::Store;
 use crate::error::StoreError;
 
@@ -149,14 +149,15 @@ impl Store {
         Ok(())
     }
 
-    /// Records what the first validation of the pooled operation `op_hash` showed (JSON).
+    /// Records what the first validation of the pooled operation `op_hash` showed (JSON), and
+    /// when it arrived (`arrived_ns`, unix nanoseconds).
     pub async fn save_op_facts(
         &self,
         chain_id: u64,
         entry_point: Address,
         op_hash: B256,
         facts_json: &str,
-        now: u64,
+        arrived_ns: u64,
     ) -> Result<(), StoreError> {
         let (chain, ep, hash) = (u64_to_db("chain_id", chain_id)?, address_text(&entry_point), b256_text(&op_hash));
         let mut tx = self.begin_write().await?;
@@ -167,14 +168,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO bundler_op_facts (chain_id, entry_point, op_hash, facts_json, created_at) \
+            "INSERT INTO bundler_op_facts (chain_id, entry_point, op_hash, facts_json, arrived_ns) \
              VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(chain)
         .bind(&ep)
         .bind(&hash)
         .bind(facts_json)
-        .bind(u64_to_db("created_at", now)?)
+        .bind(u64_to_db("arrived_ns", arrived_ns)?)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -191,6 +192,17 @@ impl Store {
         .bind(b256_text(&op_hash))
         .fetch_optional(self.pool())
         .await?)
+    }
+
+    /// When each operation with recorded facts arrived (unix nanoseconds), by userOpHash.
+    pub async fn op_arrivals(&self, chain_id: u64, entry_point: Address) -> Result<Vec<(B256, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT op_hash, arrived_ns FROM bundler_op_facts WHERE chain_id = $1 AND entry_point = $2")
+                .bind(u64_to_db("chain_id", chain_id)?)
+                .bind(address_text(&entry_point))
+                .fetch_all(self.pool())
+                .await?;
+        rows.into_iter().map(|(h, t)| Ok((parse_b256("op_hash", &h)?, u64_from_db("arrived_ns", t)?))).collect()
     }
 
     /// Forgets the validation facts of every operation of `(chain_id, entry_point)`.
