@@ -25,9 +25,9 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::rpc::types::state::StateOverride;
 use alloy::sol_types::SolCall;
 use keyward_chain::embedded::trace::{ExecutionTrace, FrameKind, StorageOp, banned_in_validation, opcode};
-use keyward_primitives::entry_point::StakeInfo;
 use keyward_chain::{Chain, ChainError, EmbeddedChain};
 use keyward_primitives::PackedUserOperation;
+use keyward_primitives::entry_point::StakeInfo;
 use keyward_primitives::entry_point::{IEntryPoint, ValidationResult};
 
 use crate::simulation::{SimulationError, simulations_override};
@@ -494,8 +494,8 @@ fn phases(trace: &ExecutionTrace, e: &Entities) -> (Vec<Option<Entity>>, Vec<boo
         }
         let Some(p) = f.parent else { continue };
         phase[i] = phase[p];
-        inside_ep[i] = inside_ep[p]
-            || (f.address == e.entry_point && matches!(f.kind, FrameKind::Call | FrameKind::StaticCall));
+        inside_ep[i] =
+            inside_ep[p] || (f.address == e.entry_point && matches!(f.kind, FrameKind::Call | FrameKind::StaticCall));
     }
     (phase, inside_ep)
 }

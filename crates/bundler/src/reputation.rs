@@ -88,7 +88,8 @@ pub fn entities_of(op: &UserOperation) -> Vec<(Entity, Address)> {
 /// `AA2x` the account, `AA3x` the paymaster; an ERC-7562 refusal the entity it names.
 pub fn blamed(reason: &str) -> Option<Entity> {
     let bytes = reason.as_bytes();
-    let aa = bytes.windows(4).position(|w| w[0] == b'A' && w[1] == b'A' && w[2].is_ascii_digit() && w[3].is_ascii_digit());
+    let aa =
+        bytes.windows(4).position(|w| w[0] == b'A' && w[1] == b'A' && w[2].is_ascii_digit() && w[3].is_ascii_digit());
     if let Some(i) = aa {
         return match bytes[i + 2] {
             b'1' => Some(Entity::Factory),

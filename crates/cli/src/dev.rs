@@ -156,7 +156,8 @@ async fn start_bundler(chain: &Arc<EmbeddedChain>, dir: &Path) -> anyhow::Result
 /// What counts as staked on the dev chain (ERC-7562 `MIN_STAKE_VALUE`, `MIN_UNSTAKE_DELAY`): any
 /// stake with an unstake delay of a second or more, so that test entities staked for a few
 /// seconds (the ERC-4337 conformance suite stakes with a 2 s delay) count as staked.
-const DEV_STAKE: StakeRequirement = StakeRequirement { min_stake: U256::from_limbs([1, 0, 0, 0]), min_unstake_delay: 1 };
+const DEV_STAKE: StakeRequirement =
+    StakeRequirement { min_stake: U256::from_limbs([1, 0, 0, 0]), min_unstake_delay: 1 };
 
 async fn print_banner(
     chain: &EmbeddedChain,

@@ -224,7 +224,10 @@ impl BundlerApiServer for BundlerRpc {
     async fn stake_status(&self, address: Address, entry_point: Address) -> RpcResult<StakeStatus> {
         self.check_entry_point(entry_point)?;
         let (stake, unstake_delay_sec, is_staked) = self.bundler.stake_status(address).await.map_err(rpc_error)?;
-        Ok(StakeStatus { stake_info: StakeInfo { addr: address, stake: stake.to_string(), unstake_delay_sec }, is_staked })
+        Ok(StakeStatus {
+            stake_info: StakeInfo { addr: address, stake: stake.to_string(), unstake_delay_sec },
+            is_staked,
+        })
     }
 
     async fn set_bundling_mode(&self, mode: BundlingMode) -> RpcResult<String> {

@@ -73,7 +73,11 @@ fn strict_hex_refusal(request: &Request<'_>) -> Option<ErrorObjectOwned> {
     let params = request.params.as_ref().map(|p| p.get());
     let reason = keyward_api::wallet::positional_hex_refusal(request.method_name(), params)?;
     let head = if USER_OP_HASH_METHODS.contains(&request.method_name()) { USER_OP_HASH_REFUSAL } else { GENERIC };
-    Some(ErrorObjectOwned::owned(jsonrpsee::types::error::INVALID_PARAMS_CODE, format!("{head}: {reason}"), Some(reason)))
+    Some(ErrorObjectOwned::owned(
+        jsonrpsee::types::error::INVALID_PARAMS_CODE,
+        format!("{head}: {reason}"),
+        Some(reason),
+    ))
 }
 
 /// The same error with the reason in its message (after `head` instead of "Invalid params" when

@@ -183,7 +183,12 @@ impl Store {
     }
 
     /// What [`Store::save_op_facts`] recorded for `op_hash`, if anything.
-    pub async fn op_facts(&self, chain_id: u64, entry_point: Address, op_hash: B256) -> Result<Option<String>, StoreError> {
+    pub async fn op_facts(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        op_hash: B256,
+    ) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT facts_json FROM bundler_op_facts WHERE chain_id = $1 AND entry_point = $2 AND op_hash = $3",
         )

@@ -28,10 +28,7 @@ fn trie_with_proofs(leaves: &BTreeMap<B256, Vec<u8>>, targets: &[B256]) -> (B256
 
 /// The storage trie leaves of an account's slots (zero values are absent from the trie).
 fn storage_leaves(storage: impl Iterator<Item = (U256, U256)>) -> BTreeMap<B256, Vec<u8>> {
-    storage
-        .filter(|(_, v)| !v.is_zero())
-        .map(|(k, v)| (keccak256(B256::from(k)), alloy::rlp::encode(v)))
-        .collect()
+    storage.filter(|(_, v)| !v.is_zero()).map(|(k, v)| (keccak256(B256::from(k)), alloy::rlp::encode(v))).collect()
 }
 
 /// The EIP-1186 proof of `address` and its `keys` in `db`.
