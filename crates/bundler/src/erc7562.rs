@@ -577,10 +577,11 @@ pub fn check(trace: &ExecutionTrace, e: &Entities) -> Vec<Violation> {
                 out.push(Violation::UnstakedBalance { entity, name: mnemonic(u.opcode) });
             }
             // OP-051 / OP-054: only `EXTCODESIZE ISZERO` on the EntryPoint.
-            opcode::EXTCODESIZE | opcode::EXTCODECOPY | opcode::EXTCODEHASH if u.operand == Some(e.entry_point) => {
-                if !(u.opcode == opcode::EXTCODESIZE && u.next_opcode == Some(opcode::ISZERO)) {
-                    out.push(Violation::EntryPointCode { entity, name: mnemonic(u.opcode) });
-                }
+            opcode::EXTCODESIZE | opcode::EXTCODECOPY | opcode::EXTCODEHASH
+                if u.operand == Some(e.entry_point)
+                    && !(u.opcode == opcode::EXTCODESIZE && u.next_opcode == Some(opcode::ISZERO)) =>
+            {
+                out.push(Violation::EntryPointCode { entity, name: mnemonic(u.opcode) });
             }
             // OP-042: the sender may be probed while it is being deployed.
             opcode::EXTCODESIZE | opcode::EXTCODECOPY | opcode::EXTCODEHASH => {

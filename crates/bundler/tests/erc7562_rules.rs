@@ -4,6 +4,7 @@
 //! the messages the suite matches, COD-010 (code hashes between validations), STO-040 (an entity
 //! that is another operation's sender), EREP-010 (paymaster deposit against its pending
 //! operations), and the reputation (status thresholds, hourly decay, persistence).
+#![allow(unused_crate_dependencies)]
 
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use keyward_bundler::erc7562::{Entities, Entity, StakeRequirement, Violation, check, code_changed, facts};

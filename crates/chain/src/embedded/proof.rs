@@ -47,11 +47,10 @@ pub(crate) fn account_proof(db: &Db, address: Address, keys: &[B256]) -> EIP1186
             balance: acc.info.balance,
             storage_root,
             code_hash: acc.info.code_hash,
-            ..Default::default()
         };
         let empty = trie.nonce == 0 && trie.balance.is_zero() && trie.code_hash == alloy::primitives::KECCAK256_EMPTY;
         if !empty {
-            accounts.insert(keccak256(a), alloy::rlp::encode(&trie));
+            accounts.insert(keccak256(a), alloy::rlp::encode(trie));
         }
         if *a == address {
             target = Some((trie, storage, acc.storage.clone()));
