@@ -2,7 +2,8 @@
 # The whole test suite, exactly as CI runs it: installs the third-party tools it needs (anvil, the
 # canonical EntryPoint oracle, solc, viem), checks the committed contract artifacts are
 # reproducible, checks formatting and clippy, runs every Rust test (embedded chain and anvil),
-# then the third-party clients in compat/ against a live `keyward dev`.
+# then the third-party clients in compat/ and the ERC-4337 bundler conformance suite against a
+# live `keyward dev`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +43,12 @@ bash scripts/with-postgres.sh cargo test --workspace --locked
 
 step "third-party clients against keyward dev (compat/)"
 bash compat/run.sh target/debug/keyward
+
+step "ERC-4337 bundler conformance suite (eth-infinitism bundler-spec-tests v0.7) against keyward dev"
+# The offline kit in ../shared; any failing test fails CI. Its venv, solc-js and compiled test
+# contracts stay in target/bundler-spec-tests, so runs after the first take about a minute.
+KEYWARD_BIN=target/debug/keyward KEYWARD_SPEC_WORK=target/bundler-spec-tests \
+  bash ../shared/conformance/bundler-spec-tests/run.sh
 
 step "production mode: anvil + PostgreSQL + keyward deploy + keyward serve + the official SDK (compat/serve.sh)"
 bash scripts/with-postgres.sh bash compat/serve.sh target/debug/keyward

@@ -199,7 +199,8 @@ pub struct GasEstimate {
 pub struct UserOperationByHash {
     /// The operation.
     pub user_operation: UserOperation,
-    /// The EntryPoint it is for.
+    /// The EntryPoint it is for (EIP-55 checksummed).
+    #[serde(serialize_with = "checksummed")]
     pub entry_point: Address,
     /// Block of inclusion, null while pending.
     pub block_number: Option<U64>,
@@ -215,7 +216,8 @@ pub struct UserOperationByHash {
 pub struct UserOperationReceipt {
     /// The userOpHash.
     pub user_op_hash: B256,
-    /// The EntryPoint.
+    /// The EntryPoint (EIP-55 checksummed).
+    #[serde(serialize_with = "checksummed")]
     pub entry_point: Address,
     /// The account.
     pub sender: Address,
@@ -248,16 +250,68 @@ pub enum BundlingMode {
     Manual,
 }
 
-/// An entry of `debug_bundler_dumpMempool`.
+/// What `debug_bundler_sendBundleNow` answers: the bundle transaction's hash (ERC-7769), or `"ok"`
+/// when there was nothing to bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SendBundleResult {
+    /// A bundle went out in this transaction.
+    Sent(B256),
+    /// Nothing to send (`"ok"`).
+    Nothing(String),
+}
+
+/// The stake of an entity in `debug_bundler_getStakeStatus`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct MempoolEntry {
-    /// The userOpHash.
-    pub user_op_hash: B256,
-    /// Lifecycle status: pending, submitted, included, failed, dropped.
+pub struct StakeInfo {
+    /// The entity.
+    pub addr: Address,
+    /// Its stake in wei, in decimal (a uint112 does not fit a JSON number).
+    pub stake: String,
+    /// Its unstake delay, in seconds.
+    pub unstake_delay_sec: u32,
+}
+
+/// `debug_bundler_getStakeStatus`: an entity's stake and whether this bundler counts it as staked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StakeStatus {
+    /// The stake.
+    pub stake_info: StakeInfo,
+    /// Whether it meets the bundler's minimum stake and unstake delay (ERC-7562 SREP-010).
+    pub is_staked: bool,
+}
+
+/// A reputation entry of `debug_bundler_setReputation` (ERC-7769).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReputationUpdate {
+    /// The entity.
+    pub address: Address,
+    /// Its `opsSeen`.
+    pub ops_seen: U64,
+    /// Its `opsIncluded`.
+    pub ops_included: U64,
+}
+
+/// A reputation entry of `debug_bundler_dumpReputation` (ERC-7769).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReputationEntry {
+    /// The entity.
+    pub address: Address,
+    /// Its `opsSeen` (hex).
+    pub ops_seen: U64,
+    /// Its `opsIncluded` (hex).
+    pub ops_included: U64,
+    /// `"ok"`, `"throttled"` or `"banned"`.
     pub status: String,
-    /// The operation.
-    pub user_operation: UserOperation,
+}
+
+/// Serializes an address in its EIP-55 checksum form (as ERC-7769 shows them and clients compare).
+pub fn checksummed<S: serde::Serializer>(a: &Address, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&a.to_checksum(None))
 }
 
 /// The ERC-4337 bundler RPC of EntryPoint v0.7, and the debug methods of the bundler test suite.
@@ -282,18 +336,33 @@ pub trait BundlerApi {
     /// The EntryPoints this bundler serves.
     #[method(name = "eth_supportedEntryPoints")]
     async fn supported_entry_points(&self) -> RpcResult<Vec<Address>>;
-    /// Removes every operation from the mempool.
+    /// Removes every operation from the mempool and forgets the entities' reputation.
     #[method(name = "debug_bundler_clearState")]
     async fn clear_state(&self) -> RpcResult<String>;
-    /// The operations in the mempool.
+    /// Removes every operation from the mempool.
+    #[method(name = "debug_bundler_clearMempool")]
+    async fn clear_mempool(&self) -> RpcResult<String>;
+    /// The operations in the mempool, in arrival order (ERC-7769: user operations).
     #[method(name = "debug_bundler_dumpMempool")]
-    async fn dump_mempool(&self, entry_point: Address) -> RpcResult<Vec<MempoolEntry>>;
-    /// Builds and sends a bundle now; returns the bundle transaction hash, if one was sent.
+    async fn dump_mempool(&self, entry_point: Address) -> RpcResult<Vec<RpcUserOperation>>;
+    /// Builds and sends a bundle now; the bundle transaction hash, or `"ok"` when nothing was sent.
     #[method(name = "debug_bundler_sendBundleNow")]
-    async fn send_bundle_now(&self) -> RpcResult<Option<B256>>;
+    async fn send_bundle_now(&self) -> RpcResult<SendBundleResult>;
     /// Switches between automatic and manual bundling.
     #[method(name = "debug_bundler_setBundlingMode")]
     async fn set_bundling_mode(&self, mode: BundlingMode) -> RpcResult<String>;
+    /// The reputation of every entity seen (ERC-7562 opsSeen / opsIncluded and status).
+    #[method(name = "debug_bundler_dumpReputation")]
+    async fn dump_reputation(&self, entry_point: Address) -> RpcResult<Vec<ReputationEntry>>;
+    /// Sets the reputation of entities.
+    #[method(name = "debug_bundler_setReputation")]
+    async fn set_reputation(&self, entries: Vec<ReputationUpdate>, entry_point: Address) -> RpcResult<String>;
+    /// Forgets the reputation of every entity.
+    #[method(name = "debug_bundler_clearReputation")]
+    async fn clear_reputation(&self) -> RpcResult<String>;
+    /// An entity's stake in the EntryPoint and whether it counts as staked.
+    #[method(name = "debug_bundler_getStakeStatus")]
+    async fn stake_status(&self, address: Address, entry_point: Address) -> RpcResult<StakeStatus>;
     /// Rundler's (Alchemy's bundler) `rundler_maxPriorityFeePerGas`: the priority fee, in wei, this
     /// bundler suggests and accepts for a user operation now (what Alchemy's fee estimator reads).
     #[method(name = "rundler_maxPriorityFeePerGas")]

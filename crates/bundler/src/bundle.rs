@@ -2,6 +2,8 @@
 //! state, keep one operation per sender, then check the whole bundle with `eth_call` and drop the
 //! operations it names in `FailedOp` until it passes.
 
+use std::collections::{HashMap, HashSet};
+
 use alloy::eips::eip7702::SignedAuthorization;
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256};
@@ -13,6 +15,7 @@ use keyward_primitives::entry_point::IEntryPoint;
 use keyward_primitives::nonce::{nonce_key, nonce_sequence};
 use keyward_primitives::{EntryPointRevert, UserOperation};
 
+use crate::erc7562::code_changed;
 use crate::error::RejectReason;
 use crate::validation::{Assumptions, ValidationConfig, validate_user_op_with};
 
@@ -34,8 +37,12 @@ pub struct Bundle {
     pub ops: Vec<Candidate>,
     /// Candidates refused, with the reason (they will never pass as they are).
     pub rejected: Vec<(B256, String)>,
-    /// Candidates left for a later bundle (another op of the same sender is in this one).
+    /// Candidates left for a later bundle (another op of the same sender is in this one, or, by
+    /// ERC-7562 STO-041, its validation uses the storage of another pooled operation's sender).
     pub deferred: Vec<B256>,
+    /// Of `rejected`, those that passed their second validation and failed only in the whole
+    /// bundle (ERC-7562 GREP-040: the entity to blame is banned).
+    pub failed_in_bundle: Vec<B256>,
     /// Gas limit for the transaction.
     pub gas_limit: u64,
 }
@@ -77,6 +84,18 @@ const BUNDLE_OVERHEAD_GAS: u64 = 100_000;
 /// Gas per EIP-7702 authorization in the transaction.
 const PER_AUTHORIZATION_GAS: u64 = 25_000;
 
+/// What the bundler knows beyond one operation's validation when it builds a bundle: the facts of
+/// the ERC-7562 rules that span validations and operations.
+#[derive(Debug, Clone, Default)]
+pub struct BundleContext {
+    /// Code hashes of each candidate's first validation, by userOpHash (COD-010: a candidate whose
+    /// second validation runs other code is refused).
+    pub first_code_hashes: HashMap<B256, Vec<(Address, B256)>>,
+    /// Senders of the operations in the mempool (STO-041: a candidate whose validation uses the
+    /// storage of another one's sender waits for that one to be gone).
+    pub known_senders: HashSet<Address>,
+}
+
 /// Builds a bundle from `candidates` (in priority order) whose gas limit stays under `max_gas`.
 pub async fn build_bundle(
     chain: &dyn Chain,
@@ -86,6 +105,20 @@ pub async fn build_bundle(
     bundler: Address,
     max_gas: u64,
 ) -> Result<Bundle, ChainError> {
+    build_bundle_in(chain, config, candidates, (beneficiary, bundler), max_gas, &BundleContext::default()).await
+}
+
+/// [`build_bundle`] under the cross-operation rules of `context`; `parties` is (beneficiary,
+/// bundler).
+pub async fn build_bundle_in(
+    chain: &dyn Chain,
+    config: &ValidationConfig,
+    candidates: Vec<Candidate>,
+    parties: (Address, Address),
+    max_gas: u64,
+    context: &BundleContext,
+) -> Result<Bundle, ChainError> {
+    let (beneficiary, bundler) = parties;
     let mut bundle = Bundle::default();
     let mut gas = BUNDLE_OVERHEAD_GAS;
     // Per sender only the lowest nonce can be next: later ones wait (they would fail AA25 now).
@@ -116,7 +149,29 @@ pub async fn build_bundle(
         }
         let assumptions = Assumptions { delegate: c.authorization.as_ref().map(|a| a.address), nonce_sequence: None };
         match validate_user_op_with(chain, config, &c.op, assumptions).await {
-            Ok(_) => {}
+            Ok(outcome) => {
+                let first = context.first_code_hashes.get(&c.hash);
+                if let Some((contract, before, after)) =
+                    first.and_then(|before| code_changed(before, &outcome.facts.code_hashes))
+                {
+                    let reason = format!(
+                        "ERC-7562: the code of {contract} changed since the operation was accepted \
+                         ({before} -> {after}) (COD-010)"
+                    );
+                    bundle.rejected.push((c.hash, reason));
+                    continue;
+                }
+                let sto041 = outcome
+                    .facts
+                    .storage_contracts
+                    .iter()
+                    .any(|a| *a != c.op.sender && context.known_senders.contains(a));
+                if sto041 {
+                    tracing::debug!(hash = %c.hash, "uses the storage of another pooled sender (STO-041): deferred");
+                    bundle.deferred.push(c.hash);
+                    continue;
+                }
+            }
             Err(RejectReason::Chain(e)) => return Err(e),
             Err(RejectReason::Storage(e)) => return Err(ChainError::Internal(e)),
             Err(e) => {
@@ -159,6 +214,7 @@ pub async fn build_bundle(
                 let c = bundle.ops.remove(i);
                 gas -= op_gas_limit(&c.op) + if c.authorization.is_some() { PER_AUTHORIZATION_GAS } else { 0 };
                 bundle.rejected.push((c.hash, revert.describe()));
+                bundle.failed_in_bundle.push(c.hash);
             }
             Err(e) => return Err(e),
         }

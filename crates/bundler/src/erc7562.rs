@@ -8,8 +8,14 @@
 //! [`ValidationTracer`](keyward_chain::embedded::trace::ValidationTracer), which runs in revm on
 //! either backend (the embedded chain's own state, or a node's state read over JSON-RPC by
 //! `RpcChain`). [`trace_validation`] (embedded chain) and [`trace_validation_on`] (any chain) run
-//! the simulation under that tracer. Not covered: COD-010 (code hashes between two
-//! simulations), the mempool-wide STO-040/041 and reputation rules.
+//! the simulation under that tracer. Each rule is judged per entity (factory, account,
+//! paymaster) with the staked exceptions, including OP-020 (no out-of-gas inside validation) and
+//! OP-054 (no `EXTCODE*` of the EntryPoint but `EXTCODESIZE ISZERO`).
+//!
+//! What one trace cannot decide is decided with [`TraceFacts`] by the bundler: COD-010 (the code
+//! hashes of the visited contracts, compared between the first and the second validation,
+//! [`code_changed`]), and the mempool-wide local rules STO-040 and STO-041
+//! ([`crate::mempool_rules`]).
 
 use std::collections::HashMap;
 
@@ -21,12 +27,42 @@ use alloy::sol_types::SolCall;
 use keyward_chain::embedded::trace::{ExecutionTrace, FrameKind, StorageOp, banned_in_validation, opcode};
 use keyward_chain::{Chain, ChainError, EmbeddedChain};
 use keyward_primitives::PackedUserOperation;
+use keyward_primitives::entry_point::StakeInfo;
 use keyward_primitives::entry_point::{IEntryPoint, ValidationResult};
 
 use crate::simulation::{SimulationError, simulations_override};
 
 /// `MIN_UNSTAKE_DELAY` of ERC-7562 (one day).
 pub const MIN_UNSTAKE_DELAY: u32 = 86_400;
+
+/// What counts as staked (ERC-7562 SREP-010): at least `min_stake` wei locked in the EntryPoint
+/// with an unstake delay of at least `min_unstake_delay` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StakeRequirement {
+    /// `MIN_STAKE_VALUE`, in wei (a per-chain value; ERC-7562 suggests about $1000 of the native token).
+    pub min_stake: U256,
+    /// `MIN_UNSTAKE_DELAY`, in seconds.
+    pub min_unstake_delay: u32,
+}
+
+/// The default `MIN_STAKE_VALUE`: 0.1 ETH. ERC-7562 leaves the value to each chain (about $1000 of
+/// the native token); 0.1 ETH is what `keyward deploy` stakes by default for the factory and the
+/// paymaster, so a stack deployed with the defaults counts as staked.
+pub const DEFAULT_MIN_STAKE: U256 = U256::from_limbs([100_000_000_000_000_000, 0, 0, 0]);
+
+impl Default for StakeRequirement {
+    /// The production values: [`DEFAULT_MIN_STAKE`] and ERC-7562's one-day `MIN_UNSTAKE_DELAY`.
+    fn default() -> Self {
+        Self { min_stake: DEFAULT_MIN_STAKE, min_unstake_delay: MIN_UNSTAKE_DELAY }
+    }
+}
+
+impl StakeRequirement {
+    /// Whether a stake of `stake` wei with `unstake_delay` seconds counts as staked.
+    pub fn is_staked(&self, stake: U256, unstake_delay: U256) -> bool {
+        stake >= self.min_stake && !stake.is_zero() && unstake_delay >= U256::from(self.min_unstake_delay)
+    }
+}
 /// How far past a `keccak256(A ‖ x)` base a slot still counts as associated with `A`.
 pub const ASSOCIATED_SLOT_SPAN: u64 = 128;
 /// `depositTo(address)`: the one EntryPoint function validation may call.
@@ -57,7 +93,7 @@ impl std::fmt::Display for Entity {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Violation {
     /// OP-011 / OP-013: a banned or unassigned opcode.
-    #[error("{entity} uses banned opcode {name} (0x{opcode:02x}) in {code} (OP-011)")]
+    #[error("{entity} uses banned opcode: {name} (0x{opcode:02x}) in {code} (OP-011)")]
     BannedOpcode {
         /// Phase.
         entity: Entity,
@@ -69,7 +105,7 @@ pub enum Violation {
         code: Address,
     },
     /// OP-012: `GAS` not immediately followed by a call.
-    #[error("{entity} uses GAS not followed by a call in {code} (OP-012)")]
+    #[error("{entity} uses banned opcode: GAS not followed by a call in {code} (OP-012)")]
     GasNotFollowedByCall {
         /// Phase.
         entity: Entity,
@@ -77,10 +113,15 @@ pub enum Violation {
         code: Address,
     },
     /// OP-031: a creation other than the factory deploying the sender once.
-    #[error("{entity} creates a contract ({created}) in {code}: only the factory may, once, for the sender (OP-031)")]
+    #[error(
+        "{entity} uses banned opcode: {name} (creating {created}) in {code}: only the factory may CREATE2, \
+         once, for the sender (OP-011/OP-031)"
+    )]
     Create {
         /// Phase.
         entity: Entity,
+        /// `CREATE` or `CREATE2`.
+        name: String,
         /// Whose code ran it.
         code: Address,
         /// The created address (zero if the creation failed).
@@ -123,11 +164,27 @@ pub enum Violation {
         target: Address,
     },
     /// OP-080: `BALANCE`/`SELFBALANCE` by an unstaked entity.
-    #[error("{entity} is not staked and uses {name} (OP-080)")]
+    #[error("{entity} uses banned opcode: {name}, allowed to staked entities only (OP-080)")]
     UnstakedBalance {
         /// Phase.
         entity: Entity,
         /// `BALANCE` or `SELFBALANCE`.
+        name: String,
+    },
+    /// OP-020: a call inside validation ran out of gas.
+    #[error("{entity} internally reverts on out of gas in {code} (OP-020)")]
+    OutOfGas {
+        /// Phase.
+        entity: Entity,
+        /// Whose code ran out of gas.
+        code: Address,
+    },
+    /// OP-054: `EXTCODE*` of the EntryPoint (only `EXTCODESIZE` followed by `ISZERO` is allowed).
+    #[error("{entity} accesses the EntryPoint's code with {name} (OP-051/OP-054)")]
+    EntryPointCode {
+        /// Phase.
+        entity: Entity,
+        /// The opcode.
         name: String,
     },
     /// STO-010..033: storage the entity may not touch.
@@ -173,29 +230,56 @@ pub struct Entities {
     pub paymaster_staked: bool,
 }
 
+/// The stake of the entities of `op` as `simulateValidation` reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityStakes {
+    /// The sender's.
+    pub sender: StakeInfo,
+    /// The factory's (zero without one).
+    pub factory: StakeInfo,
+    /// The paymaster's (zero without one).
+    pub paymaster: StakeInfo,
+}
+
 impl Entities {
-    /// The entities of `op` with the stakes reported by `simulateValidation`; staked means
-    /// `stake ≥ min_stake` and `unstakeDelaySec ≥ 86400`.
+    /// The entities of `op` with the stakes reported by `simulateValidation`, staked as
+    /// `requirement` says.
     pub fn from_validation(
         entry_point: Address,
         op: &PackedUserOperation,
         r: &ValidationResult,
-        min_stake: U256,
+        requirement: &StakeRequirement,
     ) -> Self {
-        let staked = |stake: U256, delay: U256| stake >= min_stake && delay >= U256::from(MIN_UNSTAKE_DELAY);
+        let stakes = EntityStakes {
+            sender: r.senderInfo.clone(),
+            factory: r.factoryInfo.clone(),
+            paymaster: r.paymasterInfo.clone(),
+        };
+        Self::with_stakes(entry_point, op, &stakes, requirement)
+    }
+
+    /// The entities of `op` with the given stakes.
+    pub fn with_stakes(
+        entry_point: Address,
+        op: &PackedUserOperation,
+        s: &EntityStakes,
+        requirement: &StakeRequirement,
+    ) -> Self {
+        let staked = |i: &StakeInfo| requirement.is_staked(i.stake, i.unstakeDelaySec);
         let address_of = |data: &Bytes| (data.len() >= 20).then(|| Address::from_slice(&data[..20]));
         Self {
             entry_point,
             sender: op.sender,
             factory: address_of(&op.initCode),
             paymaster: address_of(&op.paymasterAndData),
-            sender_staked: staked(r.senderInfo.stake, r.senderInfo.unstakeDelaySec),
-            factory_staked: staked(r.factoryInfo.stake, r.factoryInfo.unstakeDelaySec),
-            paymaster_staked: staked(r.paymasterInfo.stake, r.paymasterInfo.unstakeDelaySec),
+            sender_staked: staked(&s.sender),
+            factory_staked: staked(&s.factory),
+            paymaster_staked: staked(&s.paymaster),
         }
     }
 
-    fn address(&self, e: Entity) -> Option<Address> {
+    /// The address of entity `e`, if the operation has one.
+    pub fn address(&self, e: Entity) -> Option<Address> {
         match e {
             Entity::Factory => self.factory,
             Entity::Account => Some(self.sender),
@@ -203,7 +287,8 @@ impl Entities {
         }
     }
 
-    fn staked(&self, e: Entity) -> bool {
+    /// Whether entity `e` is staked.
+    pub fn staked(&self, e: Entity) -> bool {
         match e {
             Entity::Factory => self.factory_staked,
             Entity::Account => self.sender_staked,
@@ -274,6 +359,27 @@ pub async fn trace_validation_on(
     traced_result(output, trace)
 }
 
+/// What the bundler keeps from a traced validation besides the verdict: for COD-010 and the
+/// mempool-wide storage rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceFacts {
+    /// Code hash of every contract whose code ran in validation (outside the EntryPoint), in
+    /// first-seen order (COD-010).
+    pub code_hashes: Vec<(Address, B256)>,
+    /// Every contract whose storage validation touched (outside the EntryPoint), the sender's
+    /// included (STO-041).
+    pub storage_contracts: Vec<Address>,
+}
+
+/// A judged validation: the rules broken (empty: none) and the facts kept for later rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Judgement {
+    /// Broken rules.
+    pub violations: Vec<Violation>,
+    /// Facts for COD-010 and STO-041.
+    pub facts: TraceFacts,
+}
+
 /// Traces `simulateValidation(op)` under `overrides` (which must include
 /// [`simulations_override`]) where the chain can trace, and checks the rules; `None` when the
 /// chain cannot trace or the simulation itself failed (that failure is reported elsewhere).
@@ -282,14 +388,45 @@ pub async fn check_on_chain(
     entry_point: Address,
     op: &PackedUserOperation,
     overrides: StateOverride,
-    min_stake: U256,
-) -> Result<Option<Vec<Violation>>, ChainError> {
+    stake: &StakeRequirement,
+) -> Result<Option<Judgement>, ChainError> {
     let tx = simulate_validation_tx(entry_point, op.clone());
     let Some((output, trace)) = chain.traced_call(tx, Some(overrides)).await? else { return Ok(None) };
     let Ok(output) = output else { return Ok(None) };
     let result = IEntryPoint::simulateValidationCall::abi_decode_returns(&output)
         .map_err(|e| ChainError::Internal(format!("decoding simulateValidation: {e}")))?;
-    Ok(Some(check(&trace, &Entities::from_validation(entry_point, op, &result, min_stake))))
+    let entities = Entities::from_validation(entry_point, op, &result, stake);
+    Ok(Some(Judgement { violations: check(&trace, &entities), facts: facts(&trace, &entities) }))
+}
+
+/// The [`TraceFacts`] of a validation trace.
+pub fn facts(trace: &ExecutionTrace, e: &Entities) -> TraceFacts {
+    let (phase, inside_ep) = phases(trace, e);
+    let judged = |i: usize| phase.get(i).copied().flatten().is_some() && !inside_ep.get(i).copied().unwrap_or(true);
+    let mut out = TraceFacts::default();
+    for (i, f) in trace.frames.iter().enumerate() {
+        if !judged(i) || f.kind.is_creation() || f.code_address == e.entry_point || is_precompile(f.code_address) {
+            continue;
+        }
+        if !out.code_hashes.iter().any(|(a, _)| *a == f.code_address) {
+            out.code_hashes.push((f.code_address, f.code_hash));
+        }
+    }
+    for s in &trace.storage {
+        if judged(s.frame) && !out.storage_contracts.contains(&s.address) {
+            out.storage_contracts.push(s.address);
+        }
+    }
+    out
+}
+
+/// COD-010: the first contract whose code hash differs between the first validation (`before`)
+/// and the second (`after`), with both hashes.
+pub fn code_changed(before: &[(Address, B256)], after: &[(Address, B256)]) -> Option<(Address, B256, B256)> {
+    before.iter().find_map(|(a, old)| {
+        let new = after.iter().find(|(b, _)| b == a).map(|(_, h)| *h)?;
+        (new != *old).then_some((*a, *old, new))
+    })
 }
 
 /// Whether `a` is a precompile address of Prague (0x01..0x11) or RIP-7212's 0x100.
@@ -335,18 +472,13 @@ fn associated(slot: U256, a: Address, bases: &HashMap<Address, Vec<U256>>) -> bo
     bases.get(&a).is_some_and(|bs| bs.iter().any(|b| slot >= *b && slot - *b <= U256::from(ASSOCIATED_SLOT_SPAN)))
 }
 
-/// Checks the trace of `simulateValidation` against ERC-7562; empty means the op may enter the
-/// mempool as far as these rules go.
-pub fn check(trace: &ExecutionTrace, e: &Entities) -> Vec<Violation> {
-    let mut out = Vec::new();
-    // Phase of every frame: the depth-1 call of the EntryPoint it descends from; frames inside a
-    // call back into the EntryPoint are the EntryPoint's own work and are not judged (the call
-    // itself is).
+/// The phase of every frame (the depth-1 call of the EntryPoint it descends from) and whether
+/// it runs inside a call back into the EntryPoint (the EntryPoint's own work, not judged: the
+/// call itself is).
+fn phases(trace: &ExecutionTrace, e: &Entities) -> (Vec<Option<Entity>>, Vec<bool>) {
     let mut phase: Vec<Option<Entity>> = vec![None; trace.frames.len()];
     let mut inside_ep: Vec<bool> = vec![false; trace.frames.len()];
-    let mut creations = 0usize;
     for (i, f) in trace.frames.iter().enumerate() {
-        let parent = f.parent;
         if f.depth == 1 {
             phase[i] = if f.address == e.sender && f.kind == FrameKind::Call {
                 Some(Entity::Account)
@@ -360,13 +492,31 @@ pub fn check(trace: &ExecutionTrace, e: &Entities) -> Vec<Violation> {
             };
             continue;
         }
-        let Some(p) = parent else { continue };
+        let Some(p) = f.parent else { continue };
         phase[i] = phase[p];
-        inside_ep[i] = inside_ep[p];
+        inside_ep[i] =
+            inside_ep[p] || (f.address == e.entry_point && matches!(f.kind, FrameKind::Call | FrameKind::StaticCall));
+    }
+    (phase, inside_ep)
+}
+
+/// Checks the trace of `simulateValidation` against ERC-7562; empty means the op may enter the
+/// mempool as far as these rules go.
+pub fn check(trace: &ExecutionTrace, e: &Entities) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let (phase, inside_ep) = phases(trace, e);
+    let mut creations = 0usize;
+    for (i, f) in trace.frames.iter().enumerate() {
+        let Some(p) = f.parent else { continue };
+        // Judged from the caller's phase: the call itself, then what happens in it.
         let (Some(entity), false) = (phase[i], inside_ep[p]) else { continue };
-        // The call itself, judged from its caller's phase.
-        if f.address == e.entry_point && matches!(f.kind, FrameKind::Call | FrameKind::StaticCall) {
-            inside_ep[i] = true;
+        if f.out_of_gas && !is_precompile(f.code_address) {
+            out.push(Violation::OutOfGas { entity, code: f.code_address });
+        }
+        if f.depth == 1 {
+            continue;
+        }
+        if inside_ep[i] {
             let ok = match f.selector() {
                 Some(sel) => sel == DEPOSIT_TO,
                 None => f.caller == e.sender && f.input.is_empty(),
@@ -380,9 +530,18 @@ pub fn check(trace: &ExecutionTrace, e: &Entities) -> Vec<Violation> {
         match f.kind {
             FrameKind::Create | FrameKind::Create2 => {
                 creations += 1;
-                let ok = entity == Entity::Factory && f.address == e.sender && creations == 1;
+                let ok = entity == Entity::Factory
+                    && f.kind == FrameKind::Create2
+                    && f.address == e.sender
+                    && creations == 1;
                 if !ok {
-                    out.push(Violation::Create { entity, code: trace.frames[p].code_address, created: f.address });
+                    let name = if f.kind == FrameKind::Create2 { "CREATE2" } else { "CREATE" };
+                    out.push(Violation::Create {
+                        entity,
+                        name: name.into(),
+                        code: trace.frames[p].code_address,
+                        created: f.address,
+                    });
                 }
             }
             _ => {
@@ -417,6 +576,13 @@ pub fn check(trace: &ExecutionTrace, e: &Entities) -> Vec<Violation> {
             opcode::BALANCE | opcode::SELFBALANCE if !e.staked(entity) => {
                 out.push(Violation::UnstakedBalance { entity, name: mnemonic(u.opcode) });
             }
+            // OP-051 / OP-054: only `EXTCODESIZE ISZERO` on the EntryPoint.
+            opcode::EXTCODESIZE | opcode::EXTCODECOPY | opcode::EXTCODEHASH
+                if u.operand == Some(e.entry_point)
+                    && !(u.opcode == opcode::EXTCODESIZE && u.next_opcode == Some(opcode::ISZERO)) =>
+            {
+                out.push(Violation::EntryPointCode { entity, name: mnemonic(u.opcode) });
+            }
             // OP-042: the sender may be probed while it is being deployed.
             opcode::EXTCODESIZE | opcode::EXTCODECOPY | opcode::EXTCODEHASH => {
                 if let (Some(target), Some(false)) = (u.operand, u.operand_has_code)
@@ -447,16 +613,18 @@ pub fn check(trace: &ExecutionTrace, e: &Entities) -> Vec<Violation> {
         }
         let write = s.op.is_write();
         if associated(s.slot, e.sender, &bases) {
-            if sender_deployed || e.factory_staked {
-                continue; // STO-021 / STO-022
+            // STO-021: the account exists. STO-022: it is being deployed by a staked factory, which
+            // answers for the account's validation (EREP-020); any other phase answers for itself,
+            // so its own stake is what allows it.
+            if sender_deployed || (entity == Entity::Account && e.factory_staked) || e.staked(entity) {
+                continue;
             }
-            out.push(storage_violation(
-                entity,
-                s.address,
-                s.slot,
-                s.op,
-                "storage associated with an undeployed sender needs a staked factory (STO-022)",
-            ));
+            let reason = if entity == Entity::Account {
+                "storage associated with an undeployed sender needs a staked factory (STO-022)"
+            } else {
+                "storage associated with an undeployed sender needs the accessing entity to be staked (STO-022/032)"
+            };
+            out.push(storage_violation(entity, s.address, s.slot, s.op, reason));
             continue;
         }
         let me = e.address(entity);
@@ -514,6 +682,8 @@ mod tests {
             value: U256::ZERO,
             input: Bytes::new(),
             success: true,
+            out_of_gas: false,
+            code_hash: B256::ZERO,
         }
     }
 

@@ -32,6 +32,14 @@ pub enum RejectReason {
     /// The sender or an entity is throttled: too many pending operations (`-32504`).
     #[error("{0}")]
     Throttled(String),
+    /// An entity is not staked enough for what the operation asks (`-32505`), e.g. an unstaked
+    /// paymaster over its mempool allowance (ERC-7562 UREP-020).
+    #[error("{0}")]
+    InsufficientStake(String),
+    /// The paymaster's deposit cannot cover its pending operations and this one (`-32508`,
+    /// ERC-7562 EREP-010).
+    #[error("{0}")]
+    PaymasterDepositTooLow(String),
     /// Validation breaks an ERC-7562 opcode or storage rule (`-32502`).
     #[error("{0}")]
     RuleViolation(String),

@@ -14,6 +14,8 @@
 //! - [`validation`], [`simulation`], [`erc7562`], [`gas`]: the checks before admission.
 //! - [`estimate`]: gas limits by simulation.
 //! - [`service`]: [`Bundler`] — admission and bundling; [`bundle`], [`submit`], [`tracker`].
+//! - [`mempool_rules`], [`reputation`]: the ERC-7562 rules across operations (STO-040/041,
+//!   COD-010, EREP-010) and the entities' reputation (GREP, UREP, EREP).
 //! - [`receipt`]: an operation's receipt and stored outcome.
 //! - [`queries`]: what the bundler answers about its operations (for the RPC edge).
 //! - [`pool`]: [`pool::OperationPool`], the boundary the wallet service talks to.
@@ -29,9 +31,11 @@ pub mod error;
 pub mod estimate;
 pub mod fees;
 pub mod gas;
+pub mod mempool_rules;
 pub mod pool;
 pub mod queries;
 pub mod receipt;
+pub mod reputation;
 pub mod service;
 pub mod simulation;
 pub mod submission;

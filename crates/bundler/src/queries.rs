@@ -73,16 +73,25 @@ impl Bundler {
         Ok(user_operation_receipt(&receipt, self.entry_point(), hash))
     }
 
-    /// The operations not yet final (pending, or in a bundle in flight), with their status.
+    /// The operations not yet final (pending, or in a bundle in flight), with their status, in
+    /// arrival order.
     pub async fn unfinished(&self) -> Result<Vec<(B256, OpStatus, Submission)>, RejectReason> {
-        let records = self.store.unfinished_user_ops(self.chain_id, self.entry_point()).await.map_err(store_err)?;
+        let mut records = self.store.unfinished_user_ops(self.chain_id, self.entry_point()).await.map_err(store_err)?;
+        self.in_arrival_order(&mut records).await;
         records.iter().map(|r| Ok((r.hash, r.status, stored_submission(r)?))).collect()
     }
 
-    /// Forgets every operation of this chain and EntryPoint (`debug_bundler_clearState`).
+    /// Forgets every operation of this chain and EntryPoint and the entities' reputation
+    /// (`debug_bundler_clearState`).
     pub async fn clear(&self) -> Result<(), RejectReason> {
+        self.clear_mempool().await?;
+        self.clear_reputation().await
+    }
+
+    /// Forgets every operation of this chain and EntryPoint (`debug_bundler_clearMempool`).
+    pub async fn clear_mempool(&self) -> Result<(), RejectReason> {
         self.store.clear_user_ops(self.chain_id, self.entry_point()).await.map_err(store_err)?;
-        Ok(())
+        self.clear_facts().await
     }
 
     /// The priority fee per gas this bundler pays (the chain's suggested tip, at least the

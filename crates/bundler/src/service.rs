@@ -21,7 +21,7 @@ use keyward_store::Store;
 use keyward_store::{BundleRecord, BundleStatus, InsertOutcome, MempoolError, OpRecord, OpStatus};
 use tokio::sync::{Mutex, Notify};
 
-use crate::bundle::{Candidate, build_bundle};
+use crate::bundle::{Candidate, build_bundle_in};
 use crate::error::RejectReason;
 use crate::fees::current_fees;
 use crate::submission::{BundlingMode, Submission};
@@ -246,6 +246,8 @@ impl Bundler {
             Assumptions { delegate, nonce_sequence },
         )
         .await?;
+        self.check_mempool_rules(op, &outcome).await?;
+        let sender_cap = if self.sender_staked(&outcome) { usize::MAX } else { sender_cap };
         let op_json = serde_json::to_string(&submission).map_err(|e| RejectReason::Storage(e.to_string()))?;
         let record = OpRecord {
             hash: outcome.user_op_hash,
@@ -267,10 +269,15 @@ impl Bundler {
             created_at: now(),
             updated_at: now(),
         };
-        match self.store.insert_user_op(&record, sender_cap).await.map_err(store_err)? {
-            InsertOutcome::Inserted | InsertOutcome::AlreadyKnown => {}
-            InsertOutcome::Replaced { old_hash } => tracing::info!(%old_hash, new = %record.hash, "operation replaced"),
-        }
+        let new = match self.store.insert_user_op(&record, sender_cap).await.map_err(store_err)? {
+            InsertOutcome::Inserted => true,
+            InsertOutcome::AlreadyKnown => false,
+            InsertOutcome::Replaced { old_hash } => {
+                tracing::info!(%old_hash, new = %record.hash, "operation replaced");
+                true
+            }
+        };
+        self.note_admitted(op, &outcome, new).await;
         if self.mode() == BundlingMode::Auto {
             self.wake.notify_one();
         }
@@ -347,15 +354,19 @@ impl Bundler {
             }
         }
         let bundler = self.signer.address();
-        let bundle = build_bundle(
+        let context = self.bundle_context(&candidates).await?;
+        let ops: std::collections::HashMap<B256, UserOperation> =
+            candidates.iter().map(|c| (c.hash, c.op.clone())).collect();
+        let bundle = build_bundle_in(
             self.chain.as_ref(),
             &self.config.validation,
             candidates,
-            bundler,
-            bundler,
+            (bundler, bundler),
             self.config.max_bundle_gas,
+            &context,
         )
         .await?;
+        self.note_bundle_drops(&bundle, &ops).await;
         for (hash, reason) in &bundle.rejected {
             tracing::info!(%hash, %reason, "operation dropped at bundling");
             self.store.mark_failed(self.chain_id, ep, *hash, reason).await.map_err(store_err)?;

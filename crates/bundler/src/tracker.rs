@@ -105,6 +105,7 @@ impl Bundler {
                             .mark_included(self.chain_id, ep, *hash, number, block_hash, &json)
                             .await
                             .map_err(store_err)?;
+                        self.note_included(*hash).await;
                     }
                     None => {
                         self.store

@@ -13,6 +13,7 @@ use keyward_primitives::entry_point::StakeInfo;
 use keyward_primitives::validation_data::ValidationData;
 use keyward_primitives::{ENTRY_POINT_V07, UserOperation};
 
+use crate::erc7562::{StakeRequirement, TraceFacts};
 use crate::error::RejectReason;
 use crate::gas::GasOverheads;
 use crate::simulation::{SimulationError, simulate_validation_with, simulations_override};
@@ -35,8 +36,8 @@ pub struct ValidationConfig {
     pub overheads: GasOverheads,
     /// Enforce the ERC-7562 rules when the chain can trace validation.
     pub erc7562: bool,
-    /// Smallest EntryPoint stake (with a one-day unstake delay) that counts as staked for ERC-7562.
-    pub min_stake: U256,
+    /// What counts as a staked entity (ERC-7562's `MIN_STAKE_VALUE` and `MIN_UNSTAKE_DELAY`).
+    pub stake: StakeRequirement,
 }
 
 impl Default for ValidationConfig {
@@ -48,7 +49,7 @@ impl Default for ValidationConfig {
             valid_until_margin: 30,
             overheads: GasOverheads::default(),
             erc7562: true,
-            min_stake: U256::from(1),
+            stake: StakeRequirement::default(),
         }
     }
 }
@@ -72,6 +73,8 @@ pub struct ValidationOutcome {
     pub factory: StakeInfo,
     /// Stake of the paymaster, when there is one.
     pub paymaster: StakeInfo,
+    /// What the ERC-7562 trace showed (empty when the chain cannot trace or the rules are off).
+    pub facts: TraceFacts,
 }
 
 /// Field checks that need no chain access.
@@ -223,16 +226,19 @@ pub async fn validate_user_op_with(
             reason: "paymaster signature failure (AA34 signature error)".into(),
         });
     }
+    let mut facts = TraceFacts::default();
     if config.erc7562
-        && let Some(violations) =
-            crate::erc7562::check_on_chain(chain, config.entry_point, &op.pack(), overrides, config.min_stake).await?
-        && let Some(first) = violations.first()
+        && let Some(judgement) =
+            crate::erc7562::check_on_chain(chain, config.entry_point, &op.pack(), overrides, &config.stake).await?
     {
-        let more = match violations.len() {
-            1 => String::new(),
-            n => format!(" (and {} more)", n - 1),
-        };
-        return Err(RejectReason::RuleViolation(format!("ERC-7562: {first}{more}")));
+        if let Some(first) = judgement.violations.first() {
+            let more = match judgement.violations.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            return Err(RejectReason::RuleViolation(format!("ERC-7562: {first}{more}")));
+        }
+        facts = judgement.facts;
     }
     let valid_after = account.valid_after.max(paymaster.valid_after);
     let valid_until = account.valid_until.min(paymaster.valid_until);
@@ -256,5 +262,6 @@ pub async fn validate_user_op_with(
         sender: result.senderInfo,
         factory: result.factoryInfo,
         paymaster: result.paymasterInfo,
+        facts,
     })
 }

@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::sol_types::SolValue;
-use keyward_bundler::erc7562::{Entities, Entity, Violation, check, trace_validation, trace_validation_on};
+use keyward_bundler::erc7562::{
+    Entities, Entity, StakeRequirement, Violation, check, trace_validation, trace_validation_on,
+};
 use keyward_chain::embedded::trace::ExecutionTrace;
 use keyward_chain::{Chain, EmbeddedChain, EmbeddedConfig};
 use keyward_contracts::Artifact;
@@ -23,6 +25,10 @@ use keyward_primitives::entry_point::ValidationResult;
 use keyward_testkit::Harness;
 use keyward_testkit::mav2::{ETH, Mav2, execute};
 use serde_json::{Value, json};
+
+/// Any stake with a one-day unstake delay counts (the entities here stake 1 ETH for a day).
+const STAKE: StakeRequirement =
+    StakeRequirement { min_stake: U256::from_limbs([1, 0, 0, 0]), min_unstake_delay: 86_400 };
 
 fn eth(n: u128) -> U256 {
     U256::from(n * ETH)
@@ -71,7 +77,7 @@ async fn judge(chain: &Tracing, m: &Mav2, op: &UserOperation) -> (Vec<Violation>
         Tracing::Remote => trace_validation_on(m.h.chain.as_ref(), m.h.ep, packed.clone()).await,
     };
     let (result, trace) = traced.expect("simulateValidation passes");
-    let entities = Entities::from_validation(m.h.ep, &packed, &result, U256::from(1));
+    let entities = Entities::from_validation(m.h.ep, &packed, &result, &STAKE);
     (check(&trace, &entities), trace, result)
 }
 
@@ -159,7 +165,7 @@ async fn r22_deferred_install_in_the_first_op_follows_erc7562(backend: Backend) 
     assert_clean("counterfactual deferred install", &v, &trace, b.address);
     // The same op behind an unstaked factory breaks STO-022 (module storage of an undeployed
     // sender), which is why the factory is staked.
-    let mut unstaked = Entities::from_validation(m.h.ep, &op.pack(), &result, U256::from(1));
+    let mut unstaked = Entities::from_validation(m.h.ep, &op.pack(), &result, &STAKE);
     unstaked.factory_staked = false;
     let v = check(&trace, &unstaked);
     assert!(!v.is_empty(), "STO-022 not enforced");
@@ -264,6 +270,8 @@ fn violation_entity(v: &Violation) -> Entity {
         | Violation::NoCode { entity, .. }
         | Violation::Precompile { entity, .. }
         | Violation::UnstakedBalance { entity, .. }
+        | Violation::OutOfGas { entity, .. }
+        | Violation::EntryPointCode { entity, .. }
         | Violation::Storage { entity, .. } => *entity,
     }
 }

@@ -63,6 +63,16 @@ pub trait Chain: Send + Sync + std::fmt::Debug {
         let _ = (tx, overrides);
         Ok(None)
     }
+    /// `eth_getProof` (EIP-1186) of `address` and its storage `keys` in the latest state; `None`
+    /// when the backend cannot prove (the embedded chain can).
+    async fn proof(
+        &self,
+        address: Address,
+        keys: Vec<B256>,
+    ) -> ChainResult<Option<alloy::rpc::types::EIP1186AccountProofResponse>> {
+        let _ = (address, keys);
+        Ok(None)
+    }
 }
 
 /// Development controls that anvil and the embedded chain both offer (`anvil_*`, `evm_*`).

@@ -9,6 +9,7 @@ use std::time::Duration;
 use alloy::hex;
 use alloy::primitives::{Address, U256};
 use anyhow::Context;
+use keyward_bundler::erc7562::StakeRequirement;
 use keyward_bundler::{Bundler, BundlerConfig};
 use keyward_chain::deploy::deploy_account_stack;
 use keyward_chain::dev_keys::{BUNDLER_KEY_INDEX, DEPLOYER_KEY_INDEX, dev_signer};
@@ -144,11 +145,19 @@ async fn start_bundler(chain: &Arc<EmbeddedChain>, dir: &Path) -> anyhow::Result
     let key = dev_signer(BUNDLER_KEY_INDEX).context("deriving the bundler key")?;
     top_up(chain, key.address(), 1, 1_000).await?;
     let store = Store::open_sqlite_file(dir).await.context("opening the mempool store")?;
-    let bundler = Bundler::new(chain.clone() as Arc<dyn Chain>, store, key, BundlerConfig::default())
+    let mut config = BundlerConfig::default();
+    config.validation.stake = DEV_STAKE;
+    let bundler = Bundler::new(chain.clone() as Arc<dyn Chain>, store, key, config)
         .await
         .map_err(|e| anyhow::anyhow!("starting the bundler: {e}"))?;
     Ok(bundler)
 }
+
+/// What counts as staked on the dev chain (ERC-7562 `MIN_STAKE_VALUE`, `MIN_UNSTAKE_DELAY`): any
+/// stake with an unstake delay of a second or more, so that test entities staked for a few
+/// seconds (the ERC-4337 conformance suite stakes with a 2 s delay) count as staked.
+const DEV_STAKE: StakeRequirement =
+    StakeRequirement { min_stake: U256::from_limbs([1, 0, 0, 0]), min_unstake_delay: 1 };
 
 async fn print_banner(
     chain: &EmbeddedChain,
@@ -189,6 +198,13 @@ async fn print_banner(
         "\nBundler (ERC-4337 RPC on the same URL)\n  EntryPoint  {}\n  Key         {} (mnemonic index {BUNDLER_KEY_INDEX})\n",
         keyward_primitives::ENTRY_POINT_V07,
         dev_signer(BUNDLER_KEY_INDEX).map(|k| k.address().to_string()).unwrap_or_default()
+    ));
+    out.push_str(&format!(
+        "  Staked      >= {} wei locked with an unstake delay >= {} s (production: {} wei, {} s)\n",
+        DEV_STAKE.min_stake,
+        DEV_STAKE.min_unstake_delay,
+        StakeRequirement::default().min_stake,
+        StakeRequirement::default().min_unstake_delay
     ));
     out.push_str(sponsorship);
     out.push_str("\nReady. Ctrl-C to stop.\n");

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::types::ErrorObjectOwned;
 use keyward_api::bundler::{
-    BundlerApiServer, BundlingMode, GasEstimate, MempoolEntry, RpcAuthorization, RpcUserOperation, UserOperationByHash,
-    UserOperationReceipt, UserOperationRequest,
+    BundlerApiServer, BundlingMode, GasEstimate, ReputationEntry, ReputationUpdate, RpcAuthorization, RpcUserOperation,
+    SendBundleResult, StakeInfo, StakeStatus, UserOperationByHash, UserOperationReceipt, UserOperationRequest,
 };
 use keyward_bundler::receipt::UserOperationReceipt as DomainReceipt;
 use keyward_bundler::{Bundler, RejectReason, Submission};
@@ -26,7 +26,9 @@ pub fn reject_code(e: &RejectReason) -> i32 {
         RejectReason::RuleViolation(_) => -32502,
         RejectReason::OutOfTimeRange(_) => -32503,
         RejectReason::Throttled(_) => -32504,
+        RejectReason::InsufficientStake(_) => -32505,
         RejectReason::UnsupportedAggregator(_) => -32506,
+        RejectReason::PaymasterDepositTooLow(_) => -32508,
         RejectReason::InvalidSignature => -32507,
         RejectReason::ExecutionReverted(_) => -32521,
         RejectReason::Chain(_) | RejectReason::Storage(_) | RejectReason::BundlerUnfunded { .. } => -32603,
@@ -160,23 +162,72 @@ impl BundlerApiServer for BundlerRpc {
         Ok("ok".into())
     }
 
-    async fn dump_mempool(&self, entry_point: Address) -> RpcResult<Vec<MempoolEntry>> {
+    async fn clear_mempool(&self) -> RpcResult<String> {
+        self.bundler.clear_mempool().await.map_err(rpc_error)?;
+        Ok("ok".into())
+    }
+
+    async fn dump_mempool(&self, entry_point: Address) -> RpcResult<Vec<RpcUserOperation>> {
         self.check_entry_point(entry_point)?;
         let ops = self.bundler.unfinished().await.map_err(rpc_error)?;
         Ok(ops
             .into_iter()
-            .map(|(hash, status, submission)| MempoolEntry {
-                user_op_hash: hash,
-                status: status.as_str().to_string(),
-                user_operation: submission.op,
+            .map(|(_, _, submission)| RpcUserOperation {
+                eip7702_auth: submission.authorization.as_ref().map(rpc_authorization),
+                op: submission.op,
             })
             .collect())
     }
 
-    async fn send_bundle_now(&self) -> RpcResult<Option<B256>> {
+    async fn send_bundle_now(&self) -> RpcResult<SendBundleResult> {
         let tx = self.bundler.bundle_now().await.map_err(rpc_error)?;
         self.bundler.track().await.map_err(rpc_error)?;
-        Ok(tx)
+        Ok(match tx {
+            Some(hash) => SendBundleResult::Sent(hash),
+            None => SendBundleResult::Nothing("ok".into()),
+        })
+    }
+
+    async fn dump_reputation(&self, entry_point: Address) -> RpcResult<Vec<ReputationEntry>> {
+        self.check_entry_point(entry_point)?;
+        let entries = self.bundler.reputation().await.map_err(rpc_error)?;
+        Ok(entries
+            .into_iter()
+            .map(|(r, status)| ReputationEntry {
+                address: r.address,
+                ops_seen: U64::from(r.ops_seen),
+                ops_included: U64::from(r.ops_included),
+                status: status.as_str().into(),
+            })
+            .collect())
+    }
+
+    async fn set_reputation(&self, entries: Vec<ReputationUpdate>, entry_point: Address) -> RpcResult<String> {
+        self.check_entry_point(entry_point)?;
+        let records: Vec<_> = entries
+            .into_iter()
+            .map(|e| keyward_store::ReputationRecord {
+                address: e.address,
+                ops_seen: e.ops_seen.to(),
+                ops_included: e.ops_included.to(),
+            })
+            .collect();
+        self.bundler.set_reputation(&records).await.map_err(rpc_error)?;
+        Ok("ok".into())
+    }
+
+    async fn clear_reputation(&self) -> RpcResult<String> {
+        self.bundler.clear_reputation().await.map_err(rpc_error)?;
+        Ok("ok".into())
+    }
+
+    async fn stake_status(&self, address: Address, entry_point: Address) -> RpcResult<StakeStatus> {
+        self.check_entry_point(entry_point)?;
+        let (stake, unstake_delay_sec, is_staked) = self.bundler.stake_status(address).await.map_err(rpc_error)?;
+        Ok(StakeStatus {
+            stake_info: StakeInfo { addr: address, stake: stake.to_string(), unstake_delay_sec },
+            is_staked,
+        })
     }
 
     async fn set_bundling_mode(&self, mode: BundlingMode) -> RpcResult<String> {

@@ -86,6 +86,15 @@ pub trait EthApi {
         newest: BlockNumberOrTag,
         reward_percentiles: Option<Vec<f64>>,
     ) -> RpcResult<FeeHistory>;
+    /// `eth_getProof` (EIP-1186): the account and storage proofs of the latest state, where the
+    /// backend can prove (the embedded chain computes them from its state).
+    #[method(name = "getProof")]
+    async fn proof(
+        &self,
+        address: Address,
+        keys: Vec<alloy::serde::JsonStorageKey>,
+        block: Option<BlockId>,
+    ) -> RpcResult<alloy::rpc::types::EIP1186AccountProofResponse>;
     /// `eth_accounts`: Keyward holds no keys for clients, so always empty.
     #[method(name = "accounts")]
     async fn accounts(&self) -> RpcResult<Vec<Address>>;
@@ -172,6 +181,24 @@ impl EthApiServer for EthHandler {
 
     async fn block_number(&self) -> RpcResult<U64> {
         self.chain.block_number().await.map(U64::from).map_err(chain_error)
+    }
+
+    async fn proof(
+        &self,
+        address: Address,
+        keys: Vec<alloy::serde::JsonStorageKey>,
+        block: Option<BlockId>,
+    ) -> RpcResult<alloy::rpc::types::EIP1186AccountProofResponse> {
+        self.check_state_block(block).await?;
+        let keys = keys.into_iter().map(|k| k.as_b256()).collect();
+        match self.chain.proof(address, keys).await.map_err(chain_error)? {
+            Some(p) => Ok(p),
+            None => Err(jsonrpsee::types::ErrorObjectOwned::owned::<()>(
+                jsonrpsee::types::error::METHOD_NOT_FOUND_CODE,
+                "eth_getProof is not available on this chain",
+                None,
+            )),
+        }
     }
 
     async fn balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256> {

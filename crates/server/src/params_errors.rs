@@ -15,6 +15,12 @@ use jsonrpsee::types::{ErrorObjectOwned, Id, Request};
 /// The `message` jsonrpsee gives every parameter parse error.
 const GENERIC: &str = "Invalid params";
 
+/// Methods whose only parameter is a userOpHash: a bad one is refused as the ERC-4337 bundlers
+/// (and their test suite) word it.
+const USER_OP_HASH_METHODS: &[&str] = &["eth_getUserOperationByHash", "eth_getUserOperationReceipt"];
+/// The message of a missing or malformed userOpHash (then the reason).
+const USER_OP_HASH_REFUSAL: &str = "Missing/invalid userOpHash";
+
 /// RPC middleware: rewrites `-32602 "Invalid params"` answers to `"Invalid params: <reason>"`.
 #[derive(Clone, Debug)]
 pub struct PreciseParamsErrors<S>(pub S);
@@ -30,13 +36,14 @@ where
     fn call<'a>(&self, request: Request<'a>) -> impl Future<Output = Self::MethodResponse> + Send + 'a {
         let service = self.0.clone();
         let refusal = strict_hex_refusal(&request);
+        let prefix = USER_OP_HASH_METHODS.contains(&request.method_name()).then_some(USER_OP_HASH_REFUSAL);
         async move {
             let id = request.id().into_owned();
             if let Some(error) = refusal {
                 return MethodResponse::error(id, error);
             }
             let response = service.call(request).await;
-            match precise(&response, id) {
+            match precise(&response, id, prefix) {
                 Some(rewritten) => rewritten.with_extensions(response.extensions().clone()),
                 None => response,
             }
@@ -65,15 +72,17 @@ where
 fn strict_hex_refusal(request: &Request<'_>) -> Option<ErrorObjectOwned> {
     let params = request.params.as_ref().map(|p| p.get());
     let reason = keyward_api::wallet::positional_hex_refusal(request.method_name(), params)?;
+    let head = if USER_OP_HASH_METHODS.contains(&request.method_name()) { USER_OP_HASH_REFUSAL } else { GENERIC };
     Some(ErrorObjectOwned::owned(
         jsonrpsee::types::error::INVALID_PARAMS_CODE,
-        format!("{GENERIC}: {reason}"),
+        format!("{head}: {reason}"),
         Some(reason),
     ))
 }
 
-/// The same error with the reason in its message, if `response` is a generic parse error.
-fn precise(response: &MethodResponse, id: Id<'static>) -> Option<MethodResponse> {
+/// The same error with the reason in its message (after `head` instead of "Invalid params" when
+/// given), if `response` is a generic parse error.
+fn precise(response: &MethodResponse, id: Id<'static>, head: Option<&str>) -> Option<MethodResponse> {
     if response.as_error_code() != Some(jsonrpsee::types::error::INVALID_PARAMS_CODE) {
         return None;
     }
@@ -83,7 +92,7 @@ fn precise(response: &MethodResponse, id: Id<'static>) -> Option<MethodResponse>
     if error.get("message")?.as_str()? != GENERIC {
         return None;
     }
-    let message = format!("{GENERIC}: {reason}");
+    let message = format!("{}: {reason}", head.unwrap_or(GENERIC));
     Some(MethodResponse::error(
         id,
         ErrorObjectOwned::owned(jsonrpsee::types::error::INVALID_PARAMS_CODE, message, Some(reason)),

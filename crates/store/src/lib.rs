@@ -26,6 +26,7 @@ pub mod db;
 pub mod error;
 pub mod leases;
 pub mod mempool;
+pub mod reputation;
 pub mod sponsorship;
 pub mod wallet;
 
@@ -35,3 +36,4 @@ pub use db::{Backend, SQLITE_FILE_NAME, Store};
 pub use error::{DbError, MempoolError, StoreError};
 pub use leases::NonceLease;
 pub use mempool::{InsertOutcome, OpRecord, OpStatus};
+pub use reputation::ReputationRecord;

@@ -503,9 +503,13 @@ pub const POSITIONAL_HEX_PARAMS: &[(&str, usize, &str, &str)] = &[
     ("wallet_getCapabilities", 0, "address", "Address"),
     ("eth_sendUserOperation", 1, "entryPoint", "Address"),
     ("eth_estimateUserOperationGas", 1, "entryPoint", "Address"),
-    ("eth_getUserOperationByHash", 0, "hash", "Hex"),
-    ("eth_getUserOperationReceipt", 0, "hash", "Hex"),
+    ("eth_getUserOperationByHash", 0, "userOpHash", "Hex"),
+    ("eth_getUserOperationReceipt", 0, "userOpHash", "Hex"),
     ("debug_bundler_dumpMempool", 0, "entryPoint", "Address"),
+    ("debug_bundler_dumpReputation", 0, "entryPoint", "Address"),
+    ("debug_bundler_setReputation", 1, "entryPoint", "Address"),
+    ("debug_bundler_getStakeStatus", 0, "address", "Address"),
+    ("debug_bundler_getStakeStatus", 1, "entryPoint", "Address"),
 ];
 
 /// The refusal (`name: <reason>`) of a positional `Hex`/`Address` parameter of `method` sent

@@ -6,6 +6,7 @@
 
 mod convert;
 mod journal;
+mod proof;
 mod state;
 pub mod trace;
 
@@ -641,6 +642,14 @@ impl Chain for EmbeddedChain {
         overrides: Option<StateOverride>,
     ) -> ChainResult<Option<(ChainResult<Bytes>, trace::ExecutionTrace)>> {
         self.trace_call(tx, overrides).map(Some)
+    }
+
+    async fn proof(
+        &self,
+        address: Address,
+        keys: Vec<B256>,
+    ) -> ChainResult<Option<alloy::rpc::types::EIP1186AccountProofResponse>> {
+        Ok(Some(proof::account_proof(&self.read()?.chain.db, address, &keys)))
     }
 }
 

@@ -14,7 +14,9 @@ pub use revm::bytecode::opcode;
 use revm::context_interface::{ContextTr, CreateScheme, JournalTr};
 use revm::interpreter::interpreter::EthInterpreter;
 use revm::interpreter::interpreter_types::{InputsTr, Jumps, MemoryTr};
-use revm::interpreter::{CallInputs, CallOutcome, CallScheme, CreateInputs, CreateOutcome, Interpreter};
+use revm::interpreter::{
+    CallInputs, CallOutcome, CallScheme, CreateInputs, CreateOutcome, InstructionResult, Interpreter,
+};
 
 /// How a frame was entered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +66,11 @@ pub struct Frame {
     pub input: Bytes,
     /// Whether the frame ended without reverting or halting.
     pub success: bool,
+    /// Whether the frame ended by running out of gas (ERC-7562 OP-020).
+    pub out_of_gas: bool,
+    /// Hash of the code that ran (`KECCAK256_EMPTY` without code; zero for creations), for
+    /// ERC-7562 COD-010.
+    pub code_hash: B256,
 }
 
 impl Frame {
@@ -113,7 +120,7 @@ pub struct OpcodeUse {
     pub frame: usize,
     /// The opcode.
     pub opcode: u8,
-    /// The next opcode executed in the same frame (recorded for `GAS`).
+    /// The next opcode executed in the same frame (recorded for `GAS` and `EXTCODESIZE`).
     pub next_opcode: Option<u8>,
     /// The address operand of `BALANCE` and `EXTCODE*`.
     pub operand: Option<Address>,
@@ -192,6 +199,19 @@ fn is_notable(op: u8) -> bool {
         )
 }
 
+/// Whether a frame's result is one of revm's out-of-gas halts.
+fn is_out_of_gas(r: InstructionResult) -> bool {
+    matches!(
+        r,
+        InstructionResult::OutOfGas
+            | InstructionResult::MemoryOOG
+            | InstructionResult::MemoryLimitOOG
+            | InstructionResult::PrecompileOOG
+            | InstructionResult::InvalidOperandOOG
+            | InstructionResult::ReentrancySentryOOG
+    )
+}
+
 fn word_to_address(w: U256) -> Address {
     Address::from_word(B256::from(w))
 }
@@ -230,11 +250,12 @@ impl ValidationTracer {
         self.pending_gas.push(None);
     }
 
-    fn close_frame(&mut self, success: bool, created: Option<Address>) {
+    fn close_frame(&mut self, result: InstructionResult, created: Option<Address>) {
         if let Some(i) = self.open.pop() {
             self.pending_gas.pop();
             if let Some(f) = self.trace.frames.get_mut(i) {
-                f.success = success;
+                f.success = result.is_ok();
+                f.out_of_gas = is_out_of_gas(result);
                 if let Some(a) = created {
                     f.address = a;
                     f.code_address = a;
@@ -255,6 +276,8 @@ impl ValidationTracer {
             value: U256::ZERO,
             input: Bytes::new(),
             success: false,
+            out_of_gas: false,
+            code_hash: B256::ZERO,
         }
     }
 }
@@ -314,13 +337,15 @@ impl<CTX: ContextTr> Inspector<CTX, EthInterpreter> for ValidationTracer {
             });
             let index = self.trace.opcodes.len() - 1;
             match op {
-                opcode::GAS => {
+                opcode::GAS | opcode::EXTCODESIZE => {
                     if let Some(p) = self.pending_gas.last_mut() {
                         *p = Some(index);
                     }
                 }
-                opcode::EXTCODESIZE | opcode::EXTCODECOPY | opcode::EXTCODEHASH => self.pending_ext = Some(index),
                 _ => {}
+            }
+            if matches!(op, opcode::EXTCODESIZE | opcode::EXTCODECOPY | opcode::EXTCODEHASH) {
+                self.pending_ext = Some(index);
             }
         }
     }
@@ -353,6 +378,7 @@ impl<CTX: ContextTr> Inspector<CTX, EthInterpreter> for ValidationTracer {
         };
         let mut f = self.new_frame(kind, inputs.caller, inputs.target_address, inputs.bytecode_address);
         f.has_code = !inputs.known_bytecode.1.is_empty();
+        f.code_hash = if f.has_code { inputs.known_bytecode.0 } else { alloy::primitives::KECCAK256_EMPTY };
         f.value = inputs.transfer_value().unwrap_or_default();
         f.input = inputs.input.bytes(context);
         self.open_frame(f);
@@ -360,7 +386,7 @@ impl<CTX: ContextTr> Inspector<CTX, EthInterpreter> for ValidationTracer {
     }
 
     fn call_end(&mut self, _context: &mut CTX, _inputs: &CallInputs, outcome: &mut CallOutcome) {
-        self.close_frame(outcome.instruction_result().is_ok(), None);
+        self.close_frame(*outcome.instruction_result(), None);
     }
 
     fn create(&mut self, _context: &mut CTX, inputs: &mut CreateInputs) -> Option<CreateOutcome> {
@@ -375,6 +401,6 @@ impl<CTX: ContextTr> Inspector<CTX, EthInterpreter> for ValidationTracer {
     }
 
     fn create_end(&mut self, _context: &mut CTX, _inputs: &CreateInputs, outcome: &mut CreateOutcome) {
-        self.close_frame(outcome.instruction_result().is_ok(), outcome.address);
+        self.close_frame(*outcome.instruction_result(), outcome.address);
     }
 }

@@ -22,6 +22,11 @@ const HIDDEN: &[&str] = &[
     "debug_bundler_dumpMempool",
     "debug_bundler_sendBundleNow",
     "debug_bundler_setBundlingMode",
+    "debug_bundler_clearMempool",
+    "debug_bundler_dumpReputation",
+    "debug_bundler_setReputation",
+    "debug_bundler_clearReputation",
+    "debug_bundler_getStakeStatus",
 ];
 
 /// `/` serves the Wallet API; `/chain/ID` serves chain ID's bundler, `pm_*` and node reads.

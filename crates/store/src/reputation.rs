@@ -1,0 +1,236 @@
+//! The bundler's ERC-7562 reputation table: per entity address (sender, factory, paymaster),
+//! `opsSeen` and `opsIncluded`, decayed every hour as `value * 23 / 24`. The decay is applied
+//! lazily: each row remembers the hour it was last decayed, and every read or write first brings
+//! it up to the current hour. Also the facts of a pooled operation's first validation that its
+//! second validation is compared with (COD-010).
+
+use alloy::primitives::{Address, B256};
+
+use crate::codec::{address_text, b256_text, parse_address, parse_b256, u64_from_db, u64_to_db};
+use crate::db::Store;
+use crate::error::StoreError;
+
+/// Seconds per decay step.
+const HOUR: u64 = 3600;
+
+/// One entity's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReputationRecord {
+    /// The entity.
+    pub address: Address,
+    /// Unique valid operations referencing it that this bundler accepted (decayed).
+    pub ops_seen: u64,
+    /// Of those, how many were included onchain (decayed).
+    pub ops_included: u64,
+}
+
+/// `value` after `hours` hourly decays of ERC-7562 (`value = value * 23 / 24` each).
+pub fn decay(mut value: u64, hours: u64) -> u64 {
+    for _ in 0..hours {
+        if value == 0 {
+            break;
+        }
+        value = value * 23 / 24;
+    }
+    value
+}
+
+type Row = (String, i64, i64, i64);
+
+fn record(row: Row, now: u64) -> Result<ReputationRecord, StoreError> {
+    let (address, seen, included, hour) = row;
+    let hours = (now / HOUR).saturating_sub(u64_from_db("decayed_hour", hour)?);
+    Ok(ReputationRecord {
+        address: parse_address("address", &address)?,
+        ops_seen: decay(u64_from_db("ops_seen", seen)?, hours),
+        ops_included: decay(u64_from_db("ops_included", included)?, hours),
+    })
+}
+
+impl Store {
+    /// Every entity's counters for `(chain_id, entry_point)` at time `now` (unix seconds).
+    pub async fn reputation_entries(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        now: u64,
+    ) -> Result<Vec<ReputationRecord>, StoreError> {
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT address, ops_seen, ops_included, decayed_hour FROM bundler_reputation \
+             WHERE chain_id = $1 AND entry_point = $2 ORDER BY address",
+        )
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_text(&entry_point))
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter().map(|r| record(r, now)).collect()
+    }
+
+    /// One entity's counters at `now` (zeros for an entity never seen).
+    pub async fn reputation_of(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        address: Address,
+        now: u64,
+    ) -> Result<ReputationRecord, StoreError> {
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT address, ops_seen, ops_included, decayed_hour FROM bundler_reputation \
+             WHERE chain_id = $1 AND entry_point = $2 AND address = $3",
+        )
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_text(&entry_point))
+        .bind(address_text(&address))
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            Some(r) => record(r, now),
+            None => Ok(ReputationRecord { address, ..Default::default() }),
+        }
+    }
+
+    /// Changes one entity's counters at `now`: `f` gets them decayed to the current hour and
+    /// edits them; the result is stored (atomically with respect to other updates of the entity).
+    pub async fn update_reputation(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        address: Address,
+        now: u64,
+        f: impl FnOnce(&mut ReputationRecord) + Send,
+    ) -> Result<ReputationRecord, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let lock = [entry_point.as_slice(), address.as_slice(), &chain_id.to_be_bytes()].concat();
+        self.wallet_lock(&mut tx, crate::wallet::lock_key("reputation", &lock)).await?;
+        let (chain, ep, addr) = (u64_to_db("chain_id", chain_id)?, address_text(&entry_point), address_text(&address));
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT address, ops_seen, ops_included, decayed_hour FROM bundler_reputation \
+             WHERE chain_id = $1 AND entry_point = $2 AND address = $3",
+        )
+        .bind(chain)
+        .bind(&ep)
+        .bind(&addr)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let mut r = match row {
+            Some(r) => record(r, now)?,
+            None => ReputationRecord { address, ..Default::default() },
+        };
+        f(&mut r);
+        sqlx::query("DELETE FROM bundler_reputation WHERE chain_id = $1 AND entry_point = $2 AND address = $3")
+            .bind(chain)
+            .bind(&ep)
+            .bind(&addr)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO bundler_reputation (chain_id, entry_point, address, ops_seen, ops_included, decayed_hour) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(chain)
+        .bind(&ep)
+        .bind(&addr)
+        .bind(u64_to_db("ops_seen", r.ops_seen)?)
+        .bind(u64_to_db("ops_included", r.ops_included)?)
+        .bind(u64_to_db("decayed_hour", now / HOUR)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    /// Forgets every entity's counters for `(chain_id, entry_point)`.
+    pub async fn clear_reputation(&self, chain_id: u64, entry_point: Address) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM bundler_reputation WHERE chain_id = $1 AND entry_point = $2")
+            .bind(u64_to_db("chain_id", chain_id)?)
+            .bind(address_text(&entry_point))
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Records what the first validation of the pooled operation `op_hash` showed (JSON), and
+    /// when it arrived (`arrived_ns`, unix nanoseconds).
+    pub async fn save_op_facts(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        op_hash: B256,
+        facts_json: &str,
+        arrived_ns: u64,
+    ) -> Result<(), StoreError> {
+        let (chain, ep, hash) = (u64_to_db("chain_id", chain_id)?, address_text(&entry_point), b256_text(&op_hash));
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM bundler_op_facts WHERE chain_id = $1 AND entry_point = $2 AND op_hash = $3")
+            .bind(chain)
+            .bind(&ep)
+            .bind(&hash)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO bundler_op_facts (chain_id, entry_point, op_hash, facts_json, arrived_ns) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(chain)
+        .bind(&ep)
+        .bind(&hash)
+        .bind(facts_json)
+        .bind(u64_to_db("arrived_ns", arrived_ns)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// What [`Store::save_op_facts`] recorded for `op_hash`, if anything.
+    pub async fn op_facts(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        op_hash: B256,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT facts_json FROM bundler_op_facts WHERE chain_id = $1 AND entry_point = $2 AND op_hash = $3",
+        )
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_text(&entry_point))
+        .bind(b256_text(&op_hash))
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// When each operation with recorded facts arrived (unix nanoseconds), by userOpHash.
+    pub async fn op_arrivals(&self, chain_id: u64, entry_point: Address) -> Result<Vec<(B256, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT op_hash, arrived_ns FROM bundler_op_facts WHERE chain_id = $1 AND entry_point = $2")
+                .bind(u64_to_db("chain_id", chain_id)?)
+                .bind(address_text(&entry_point))
+                .fetch_all(self.pool())
+                .await?;
+        rows.into_iter().map(|(h, t)| Ok((parse_b256("op_hash", &h)?, u64_from_db("arrived_ns", t)?))).collect()
+    }
+
+    /// Forgets the validation facts of every operation of `(chain_id, entry_point)`.
+    pub async fn clear_op_facts(&self, chain_id: u64, entry_point: Address) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM bundler_op_facts WHERE chain_id = $1 AND entry_point = $2")
+            .bind(u64_to_db("chain_id", chain_id)?)
+            .bind(address_text(&entry_point))
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decay;
+
+    #[test]
+    fn hourly_decay_is_23_24_rounded_down() {
+        assert_eq!(decay(240, 0), 240);
+        assert_eq!(decay(240, 1), 230);
+        assert_eq!(decay(240, 2), 220);
+        assert_eq!(decay(1, 1), 0);
+        assert_eq!(decay(10_000, 24 * 4) * 100 / 10_000, 1, "about 1% after four days");
+    }
+}
