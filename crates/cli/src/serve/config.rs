@@ -325,7 +325,7 @@ bundler_keys = ["env:BUNDLER"]
     #[test]
     fn bad_files_name_the_key_and_reason() {
         let (key, reason) = refusal(&GOOD.replace("rpc_url", "rpc_ur1"));
-        assert_eq!(key, "chain[0]");
+        assert_eq!(key, "chain[0].rpc_ur1");
         assert!(reason.contains("rpc_ur1"), "{reason}");
         let (key, _) = refusal(&GOOD.replace("id = 31337", "id = \"x\""));
         assert_eq!(key, "chain[0].id");
