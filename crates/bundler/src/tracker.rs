@@ -200,45 +200,49 @@ impl Bundler {
     /// Runs the bundling loop in the background until the bundler is dropped.
     pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let (keep, stop) = tokio::sync::watch::channel(false);
-        let handle = self.spawn_until(stop);
-        // The sender lives as long as the loop: `stop` never fires.
+        let (weak, interval) = (Arc::downgrade(self), self.config.poll_interval);
+        // The loop holds the sender itself: `stop` never fires.
         tokio::spawn(async move {
-            keep.closed().await;
-        });
-        handle
+            let _keep = keep;
+            bundling_loop(weak, interval, stop).await
+        })
     }
 
-    /// Runs the bundling loop in the background until `stop` turns true (the round in progress is
-    /// finished first) or the bundler is dropped.
-    pub fn spawn_until(self: &Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-        let weak = Arc::downgrade(self);
-        let interval = self.config.poll_interval;
-        tokio::spawn(async move {
-            loop {
-                if *stop.borrow() {
-                    break;
-                }
-                let Some(this) = weak.upgrade() else { break };
-                if this.mode() == BundlingMode::Auto
-                    && let Err(e) = this.bundle_now().await
-                {
-                    tracing::error!(error = %e, "bundling failed");
-                }
-                if let Err(e) = this.track().await {
-                    tracing::error!(error = %e, "tracking bundles failed");
-                }
-                // A dropped sender stops the loop as a `true` would.
-                let stopping = tokio::select! {
-                    _ = this.wake.notified() => false,
-                    _ = tokio::time::sleep(interval) => false,
-                    changed = stop.changed() => changed.is_err() || *stop.borrow(),
-                };
-                drop(this);
-                if stopping {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-        })
+    /// Runs the bundling loop in the background until `stop` turns true or its sender is dropped
+    /// (the round in progress is finished first), or the bundler is dropped.
+    pub fn spawn_until(self: &Arc<Self>, stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(bundling_loop(Arc::downgrade(self), self.config.poll_interval, stop))
+    }
+}
+
+/// Bundles and tracks, round after round, until `stop` or the bundler's end.
+async fn bundling_loop(
+    weak: std::sync::Weak<Bundler>,
+    interval: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let Some(this) = weak.upgrade() else { break };
+        if this.mode() == BundlingMode::Auto
+            && let Err(e) = this.bundle_now().await
+        {
+            tracing::error!(error = %e, "bundling failed");
+        }
+        if let Err(e) = this.track().await {
+            tracing::error!(error = %e, "tracking bundles failed");
+        }
+        let stopping = tokio::select! {
+            _ = this.wake.notified() => false,
+            _ = tokio::time::sleep(interval) => false,
+            changed = stop.changed() => changed.is_err() || *stop.borrow(),
+        };
+        drop(this);
+        if stopping {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }

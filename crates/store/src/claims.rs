@@ -12,7 +12,7 @@ use sqlx::Row;
 
 use crate::bundles::{BundleRecord, insert_bundle};
 use crate::codec::{address_text, b256_text, u64_to_db};
-use crate::db::{Backend, Store};
+use crate::db::{Backend, Store, lock_key};
 use crate::error::{MempoolError, StoreError};
 use crate::mempool::{OpRecord, op_columns, op_from_row};
 
@@ -41,10 +41,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         // One claim at a time per chain and EntryPoint (sender affinity needs it); SQLite's
         // BEGIN IMMEDIATE already serialises writers.
-        if self.backend() == Backend::Postgres {
-            let key = i64::try_from(chain_id % (1 << 62)).unwrap_or(0) ^ 0x4b57_434c_4149_4d00;
-            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS l").bind(key).execute(&mut *tx).await?;
-        }
+        let scope = [chain_id.to_be_bytes().as_slice(), entry_point.as_slice()].concat();
+        self.advisory_lock(&mut tx, lock_key("claims", &scope)).await?;
         let lock = if self.backend() == Backend::Postgres { " FOR UPDATE OF u SKIP LOCKED" } else { "" };
         let select = format!(
             "SELECT {} FROM user_ops u WHERE u.chain_id = $1 AND u.entry_point = $2 AND u.status = 'pending' \

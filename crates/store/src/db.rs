@@ -190,6 +190,25 @@ fn percent_encode_path(path: &str) -> String {
     out
 }
 
+/// The key of a PostgreSQL advisory lock over `subject` within `scope` (the first 8 bytes of a hash).
+pub(crate) fn lock_key(scope: &str, subject: &[u8]) -> i64 {
+    let h = alloy::primitives::keccak256([b"keyward-wallet:".as_slice(), scope.as_bytes(), subject].concat());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&h[..8]);
+    i64::from_be_bytes(first)
+}
+
+impl Store {
+    /// Takes the transaction-scoped advisory lock `key` on PostgreSQL (released at commit or
+    /// rollback); nothing on SQLite, whose `BEGIN IMMEDIATE` already serialises writers.
+    pub(crate) async fn advisory_lock(&self, tx: &mut Transaction<'static, Any>, key: i64) -> Result<(), sqlx::Error> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS l").bind(key).execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,7 +33,7 @@ impl Store {
         let account = address_text(&lease.account);
         let chain_id = u64_to_db("chain_id", lease.chain_id)?;
         let lock = [lease.account.as_slice(), &lease.nonce_key.to_be_bytes::<32>()].concat();
-        self.wallet_lock(&mut tx, crate::wallet::lock_key("nonce-lease", &lock)).await?;
+        self.advisory_lock(&mut tx, crate::db::lock_key("nonce-lease", &lock)).await?;
         let held: Option<(String, i64)> = sqlx::query_as(
             "SELECT token, expires_at FROM wallet_nonce_leases WHERE chain_id = $1 AND account = $2 AND nonce_key = $3",
         )

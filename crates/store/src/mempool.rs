@@ -11,7 +11,7 @@ use crate::codec::{
     address_text, b256_text, now_secs, parse_address, parse_b256, parse_u128, parse_u256, u64_bits_from_db,
     u64_bits_to_db, u64_from_db, u64_to_db, u128_text, u256_text,
 };
-use crate::db::{Backend, Store};
+use crate::db::Store;
 use crate::error::MempoolError;
 
 /// Lifecycle of a user operation in the mempool.
@@ -196,13 +196,8 @@ impl Store {
         let updated_at = u64_to_db("updated_at", rec.updated_at)?;
 
         let mut tx = self.begin_write().await?;
-        if self.backend() == Backend::Postgres {
-            // Serialise check-then-insert per sender across connections and replicas.
-            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS l")
-                .bind(sender_lock_key(rec.chain_id, &rec.entry_point, &rec.sender))
-                .execute(&mut *tx)
-                .await?;
-        }
+        // Serialise check-then-insert per sender across connections and replicas.
+        self.advisory_lock(&mut tx, sender_lock_key(rec.chain_id, &rec.entry_point, &rec.sender)).await?;
 
         let known = sqlx::query("SELECT hash FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND hash = $3")
             .bind(chain_id)

@@ -101,7 +101,7 @@ impl Store {
     ) -> Result<ReputationRecord, StoreError> {
         let mut tx = self.begin_write().await?;
         let lock = [entry_point.as_slice(), address.as_slice(), &chain_id.to_be_bytes()].concat();
-        self.wallet_lock(&mut tx, crate::wallet::lock_key("reputation", &lock)).await?;
+        self.advisory_lock(&mut tx, crate::db::lock_key("reputation", &lock)).await?;
         let (chain, ep, addr) = (u64_to_db("chain_id", chain_id)?, address_text(&entry_point), address_text(&address));
         let row: Option<Row> = sqlx::query_as(
             "SELECT address, ops_seen, ops_included, decayed_hour FROM bundler_reputation \

@@ -2,12 +2,12 @@
 //! idempotent (the same input finds the row already there and returns it), so client retries never
 //! create duplicates.
 
-use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::primitives::{Address, B256, Bytes, U256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::codec::{address_text, b256_text, parse_address, parse_b256, parse_u256, u64_from_db, u64_to_db, u256_text};
-use crate::db::{Backend, Store};
+use crate::db::{Store, lock_key};
 use crate::error::StoreError;
 
 /// A statement text built at run time from the constant column lists above (never from input).
@@ -326,30 +326,12 @@ async fn call_on<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     row.as_ref().map(call_from_row).transpose()
 }
 
-pub(crate) fn lock_key(scope: &str, subject: &[u8]) -> i64 {
-    let h = keccak256([b"keyward-wallet:".as_slice(), scope.as_bytes(), subject].concat());
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&h[..8]);
-    i64::from_be_bytes(first)
-}
-
 impl Store {
-    pub(crate) async fn wallet_lock(
-        &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-        key: i64,
-    ) -> Result<(), StoreError> {
-        if self.backend() == Backend::Postgres {
-            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS l").bind(key).execute(&mut **tx).await?;
-        }
-        Ok(())
-    }
-
     /// Stores `rec` unless an account with its id or its address exists; returns the stored row
     /// (the existing one when there was one), so a retried request gets the same account.
     pub async fn insert_account(&self, rec: &AccountRecord) -> Result<AccountRecord, StoreError> {
         let mut tx = self.begin_write().await?;
-        self.wallet_lock(&mut tx, lock_key("account", rec.address.as_slice())).await?;
+        self.advisory_lock(&mut tx, lock_key("account", rec.address.as_slice())).await?;
         let existing = sqlx::query(sql!(
             "SELECT {ACCOUNT_COLUMNS} FROM wallet_accounts WHERE id = $1 OR address = $2 ORDER BY created_at LIMIT 1"
         ))
@@ -443,7 +425,7 @@ impl Store {
     pub async fn insert_session(&self, rec: &SessionRecord) -> Result<SessionInsert, StoreError> {
         let account = address_text(&rec.account);
         let mut tx = self.begin_write().await?;
-        self.wallet_lock(&mut tx, lock_key("sessions", rec.account.as_slice())).await?;
+        self.advisory_lock(&mut tx, lock_key("sessions", rec.account.as_slice())).await?;
         if let Some(existing) = session_by_request_on(&mut *tx, &rec.request_hash).await? {
             return Ok(SessionInsert::Existing(Box::new(existing)));
         }
@@ -514,7 +496,7 @@ impl Store {
     /// Stores a prepared op unless one with the same (chain, hash) exists; returns the stored row.
     pub async fn insert_prepared(&self, rec: &PreparedRecord) -> Result<PreparedRecord, StoreError> {
         let mut tx = self.begin_write().await?;
-        self.wallet_lock(&mut tx, lock_key("prepared", rec.hash.as_slice())).await?;
+        self.advisory_lock(&mut tx, lock_key("prepared", rec.hash.as_slice())).await?;
         if let Some(existing) = prepared_on(&mut *tx, rec.chain_id, &rec.hash).await? {
             return Ok(existing);
         }
@@ -547,7 +529,7 @@ impl Store {
     /// Stores a sent call unless its id exists; returns the stored row.
     pub async fn insert_call(&self, rec: &CallRecord) -> Result<CallRecord, StoreError> {
         let mut tx = self.begin_write().await?;
-        self.wallet_lock(&mut tx, lock_key("call", rec.id.as_bytes())).await?;
+        self.advisory_lock(&mut tx, lock_key("call", rec.id.as_bytes())).await?;
         if let Some(existing) = call_on(&mut *tx, &rec.id).await? {
             return Ok(existing);
         }
