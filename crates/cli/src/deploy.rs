@@ -13,10 +13,10 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use anyhow::Context;
-use keyward_chain::send::send_and_wait;
+use keyward_chain::deploy::{GAS_AFTER_CREATION, PlannedTx, plan_account_stack, send_plan};
 use keyward_chain::{Chain, RpcChain};
-use keyward_contracts::bindings::{AccountFactory, VerifyingPaymaster};
-use keyward_contracts::deployment::{DETERMINISTIC_DEPLOYER, Deployment, steps};
+use keyward_contracts::bindings::VerifyingPaymaster;
+use keyward_contracts::deployment::{DETERMINISTIC_DEPLOYER, Deployment};
 use keyward_paymaster::deposit::{UNSTAKE_DELAY, deposit_of, is_staked, signer_of};
 use keyward_primitives::ENTRY_POINT_V07;
 
@@ -45,19 +45,6 @@ pub(crate) struct DeployArgs {
     #[arg(long)]
     dry_run: bool,
 }
-
-/// One transaction of the plan.
-struct Action {
-    /// What it does, for people.
-    what: String,
-    /// The transaction (to, data, value).
-    tx: TransactionRequest,
-    /// Gas it is expected to use (estimated, or a bound when it depends on an earlier step).
-    gas: u64,
-}
-
-/// Gas assumed for a call to a contract the plan creates first (it cannot be estimated yet).
-const GAS_AFTER_CREATION: u64 = 120_000;
 
 /// Runs `keyward deploy`.
 pub(crate) async fn run(args: DeployArgs) -> anyhow::Result<()> {
@@ -102,12 +89,10 @@ pub(crate) async fn run(args: DeployArgs) -> anyhow::Result<()> {
         if args.dry_run {
             println!("dry run: nothing sent");
         } else {
-            for a in plan {
-                let receipt = send_and_wait(&chain, &deployer, a.tx).await.with_context(|| a.what.clone())?;
-                if !receipt.status() {
-                    anyhow::bail!("{} reverted (tx {})", a.what, receipt.transaction_hash);
-                }
-                println!("  done: {} (tx {}, {} gas)", a.what, receipt.transaction_hash, receipt.gas_used);
+            let what: Vec<String> = plan.iter().map(|a| a.what.clone()).collect();
+            let receipts = send_plan(&chain, &deployer, plan).await.context("sending the plan")?;
+            for (what, receipt) in what.iter().zip(receipts) {
+                println!("  done: {what} (tx {}, {} gas)", receipt.transaction_hash, receipt.gas_used);
             }
         }
     }
@@ -141,25 +126,10 @@ async fn plan(
     stake: U256,
     paymaster_signer: Option<Address>,
     deposit: Option<U256>,
-) -> anyhow::Result<Vec<Action>> {
+) -> anyhow::Result<Vec<PlannedTx>> {
     let from = deployer.address();
-    let mut actions = Vec::new();
-    let mut created = Vec::new();
-    for step in steps(from) {
-        if !chain.code(step.address).await?.is_empty() {
-            continue;
-        }
-        let tx = TransactionRequest::default()
-            .with_from(from)
-            .with_to(DETERMINISTIC_DEPLOYER)
-            .with_input(step.deployer_calldata());
-        let gas = chain
-            .estimate_gas(tx.clone(), None)
-            .await
-            .with_context(|| format!("estimating the creation of {}", step.name))?;
-        actions.push(Action { what: format!("create {} at {}", step.name, step.address), tx, gas });
-        created.push(step.address);
-    }
+    let mut actions = plan_account_stack(chain, from, stake).await.context("planning the account stack")?;
+    let created: Vec<Address> = actions.iter().filter_map(|a| a.creates).collect();
     let estimate = |tx: TransactionRequest, to: Address| {
         let fresh = created.contains(&to);
         async move {
@@ -169,14 +139,6 @@ async fn plan(
             chain.estimate_gas(tx, None).await
         }
     };
-    let factory_staked = !created.contains(&deployment.factory)
-        && is_staked(chain, deployment.entry_point, deployment.factory).await.context("reading the factory's stake")?;
-    if !factory_staked && !stake.is_zero() {
-        let call = AccountFactory::addStakeCall { unstakeDelay: keyward_chain::deploy::FACTORY_UNSTAKE_DELAY };
-        let tx = call_tx(from, deployment.factory, call.abi_encode(), stake);
-        let gas = estimate(tx.clone(), deployment.factory).await?;
-        actions.push(Action { what: format!("stake the factory ({} ETH)", format_ether(stake)), tx, gas });
-    }
     let paymaster = deployment.verifying_paymaster;
     let fresh_paymaster = created.contains(&paymaster);
     if let Some(signer) = paymaster_signer {
@@ -189,7 +151,7 @@ async fn plan(
                 U256::ZERO,
             );
             let gas = estimate(tx.clone(), paymaster).await?;
-            actions.push(Action { what: format!("make {signer} the paymaster's signer"), tx, gas });
+            actions.push(PlannedTx { what: format!("make {signer} the paymaster's signer"), tx, gas, creates: None });
         }
     }
     let paymaster_staked = !fresh_paymaster && is_staked(chain, deployment.entry_point, paymaster).await?;
@@ -201,14 +163,19 @@ async fn plan(
             stake,
         );
         let gas = estimate(tx.clone(), paymaster).await?;
-        actions.push(Action { what: format!("stake the paymaster ({} ETH)", format_ether(stake)), tx, gas });
+        actions.push(PlannedTx {
+            what: format!("stake the paymaster ({} ETH)", format_ether(stake)),
+            tx,
+            gas,
+            creates: None,
+        });
     }
     if let Some(target) = deposit {
         let current = if fresh_paymaster { U256::ZERO } else { deposit_of(chain, paymaster).await? };
         if current < target {
             let tx = call_tx(from, paymaster, VerifyingPaymaster::depositCall {}.abi_encode(), target - current);
             let gas = estimate(tx.clone(), paymaster).await?;
-            actions.push(Action {
+            actions.push(PlannedTx {
                 what: format!(
                     "deposit {} ETH for the paymaster (to {} ETH)",
                     format_ether(target - current),
@@ -216,6 +183,7 @@ async fn plan(
                 ),
                 tx,
                 gas,
+                creates: None,
             });
         }
     }
