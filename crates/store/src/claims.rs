@@ -126,6 +126,9 @@ impl Store {
                 .bind(b256_text(hash))
                 .fetch_optional(&mut *tx)
                 .await?;
+                // Rolled back now, not when the connection is next used: the row locks of the
+                // operations already moved must not make a claim right after skip them.
+                tx.rollback().await?;
                 return Err(match row {
                     None => MempoolError::NotFound { hash: *hash },
                     Some(row) => {
