@@ -42,6 +42,7 @@ pub(crate) struct DevArgs {
 
 /// Runs the dev chain until Ctrl-C.
 pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
+    let shutdown = crate::serve::ShutdownSignal::listen()?;
     let mining = match args.block_time {
         Some(0) => anyhow::bail!("--block-time must be at least 1 second"),
         Some(s) => Mining::Interval(Duration::from_secs(s)),
@@ -87,7 +88,7 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
 
     print_banner(&chain, &args, bound, &deployment, &sponsorship.banner()).await?;
 
-    crate::serve::shutdown_signal().await?;
+    shutdown.recv().await;
     tracing::info!("shutting down");
     let _ = handle.stop();
     handle.stopped().await;

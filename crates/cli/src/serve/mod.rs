@@ -58,6 +58,7 @@ pub(crate) struct ChainServices {
 
 /// Runs `keyward serve` until SIGTERM or Ctrl-C.
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let shutdown = ShutdownSignal::listen()?;
     let config = config::load(&args.config)?;
     // The metrics recorder first: every series recorded from here on is exported.
     let _ = keyward_server::http::metrics::prometheus();
@@ -94,7 +95,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(listen = %bound, chains = ?ids, "keyward serve ready");
     println!("keyward serve listening on http://{bound} (chains {ids:?})");
 
-    shutdown_signal().await?;
+    shutdown.recv().await;
     tracing::info!("stopping: no new requests; finishing those in flight");
     let _ = handle.stop();
     handle.stopped().await;
@@ -225,13 +226,29 @@ impl Readiness for Ready {
     }
 }
 
-/// Resolves on SIGTERM or Ctrl-C.
-pub(crate) async fn shutdown_signal() -> anyhow::Result<()> {
-    let mut term =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("listening for SIGTERM")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("listening for Ctrl-C")?,
-        _ = term.recv() => {}
+/// SIGTERM and Ctrl-C (SIGINT), listened for from creation on: create it before announcing
+/// readiness, so a signal sent right after the announcement stops the process cleanly instead of
+/// meeting the default action.
+pub(crate) struct ShutdownSignal {
+    term: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    /// Installs the handlers for both signals.
+    pub(crate) fn listen() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("listening for Ctrl-C")?,
+        })
     }
-    Ok(())
+
+    /// Resolves on the first SIGTERM or Ctrl-C.
+    pub(crate) async fn recv(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.term.recv() => {}
+        }
+    }
 }
