@@ -40,7 +40,9 @@ impl Bundler {
     /// Operations included in a block that is no longer canonical are tracked again through
     /// their bundle transaction: re-mined on the new branch they are included anew; dropped by the
     /// node they go back to pending and are re-validated and bundled again (the EntryPoint nonce
-    /// rolled back with the block).
+    /// rolled back with the block). Only a block the node answers with another hash is stale: one
+    /// it does not answer (above the head read, or a lagging node behind a load balancer) is
+    /// looked at again next round, never taken as reorganised.
     async fn check_reorgs(&self) -> Result<(), RejectReason> {
         let ep = self.entry_point();
         let head = self.chain.block_number().await?;
@@ -48,11 +50,13 @@ impl Bundler {
         let included = self.store.included_user_ops_since(self.chain_id, ep, from).await.map_err(store_err)?;
         let mut canonical = std::collections::HashMap::<u64, Option<B256>>::new();
         let mut stale_blocks = std::collections::BTreeSet::new();
-        let mut by_bundle = std::collections::BTreeMap::<B256, Vec<B256>>::new();
         for r in included {
-            let (Some(number), Some(block_hash), Some(tx)) = (r.block_number, r.block_hash, r.bundle_tx) else {
+            let (Some(number), Some(block_hash)) = (r.block_number, r.block_hash) else {
                 continue;
             };
+            if number > head {
+                continue;
+            }
             let current = match canonical.get(&number) {
                 Some(h) => *h,
                 None => {
@@ -61,18 +65,13 @@ impl Bundler {
                     h
                 }
             };
-            if current != Some(block_hash) {
+            if current.is_some_and(|h| h != block_hash) {
                 stale_blocks.insert(block_hash);
-                by_bundle.entry(tx).or_default().push(r.hash);
             }
         }
         for block_hash in stale_blocks {
-            let reset = self.store.reset_to_pending_by_block(self.chain_id, ep, block_hash).await.map_err(store_err)?;
-            tracing::warn!(%block_hash, ops = reset.len(), "block reorganised away; tracking its bundles again");
-        }
-        for (tx, ops) in by_bundle {
-            self.store.mark_submitted(self.chain_id, ep, &ops, tx).await.map_err(store_err)?;
-            self.store.mark_bundle(tx, BundleStatus::Pending).await.map_err(bundle_err)?;
+            let reopened = self.store.reopen_block(self.chain_id, ep, block_hash).await.map_err(store_err)?;
+            tracing::warn!(%block_hash, ops = reopened.len(), "block reorganised away; tracking its bundles again");
         }
         Ok(())
     }

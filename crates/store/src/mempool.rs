@@ -500,23 +500,49 @@ impl Store {
         Ok(())
     }
 
-    /// Reorg: every op Included in `block_hash` goes back to Pending (block, receipt and bundle fields
-    /// cleared); returns their hashes, sorted.
-    pub async fn reset_to_pending_by_block(
+    /// Reorg: every op Included in `block_hash` goes back to Submitted in the bundle transaction
+    /// that carried it (block and receipt cleared), and those bundles back to pending, in one
+    /// transaction: the tracker then follows the bundle again (re-mined on the new branch, or
+    /// dropped and its ops back to pending). The ops never pass through Pending, so no bundler can
+    /// claim an op whose inclusion may still stand. Returns their hashes, sorted.
+    pub async fn reopen_block(
         &self,
         chain_id: u64,
         entry_point: Address,
         block_hash: B256,
     ) -> Result<Vec<B256>, MempoolError> {
-        self.reset_to_pending(
-            "UPDATE user_ops SET status = 'pending', bundle_tx = NULL, block_number = NULL, block_hash = NULL, \
-             receipt_json = NULL, failure = NULL, updated_at = $4 \
-             WHERE chain_id = $1 AND entry_point = $2 AND status = 'included' AND block_hash = $3 RETURNING hash",
-            chain_id,
-            entry_point,
-            block_hash,
+        let mut tx = self.begin_write().await?;
+        let now = u64_to_db("updated_at", now_secs())?;
+        let rows = sqlx::query(
+            "UPDATE user_ops SET status = CASE WHEN bundle_tx IS NULL THEN 'pending' ELSE 'submitted' END, \
+             block_number = NULL, block_hash = NULL, receipt_json = NULL, failure = NULL, updated_at = $4 \
+             WHERE chain_id = $1 AND entry_point = $2 AND status = 'included' AND block_hash = $3 \
+             RETURNING hash, bundle_tx",
         )
-        .await
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_text(&entry_point))
+        .bind(b256_text(&block_hash))
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut hashes = Vec::with_capacity(rows.len());
+        let mut bundles = std::collections::BTreeSet::new();
+        for r in &rows {
+            hashes.push(parse_b256("hash", &r.try_get::<String, _>("hash")?)?);
+            if let Some(bundle) = r.try_get::<Option<String>, _>("bundle_tx")? {
+                bundles.insert(bundle);
+            }
+        }
+        for bundle in bundles {
+            sqlx::query("UPDATE bundles SET status = 'pending', updated_at = $2 WHERE tx_hash = $1")
+                .bind(bundle)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        hashes.sort();
+        Ok(hashes)
     }
 
     /// Every op Submitted in `bundle_tx` (dropped or replaced transaction) goes back to Pending (bundle

@@ -262,7 +262,8 @@ pub(crate) async fn ordering(db: &TestDb) {
     assert_eq!(store.pending_user_ops(CHAIN, sender(0xee), 10).await.unwrap()[0].hash, other_ep.hash);
 }
 
-/// Reorgs: ops included in a block, or submitted in a transaction, go back to Pending with fields cleared.
+/// Reorgs: ops included in a block go back to Submitted in their bundle (which is pending again),
+/// never through Pending; ops submitted in a dropped transaction go back to Pending.
 pub(crate) async fn reorg_resets(db: &TestDb) {
     let store = db.open().await;
     let ops: Vec<_> = (0..5).map(|n| op(sender(20 + n as u8), 0, 1, 1, n)).collect();
@@ -270,25 +271,30 @@ pub(crate) async fn reorg_resets(db: &TestDb) {
         store.insert_user_op(o, 4).await.unwrap();
     }
     let hashes: Vec<_> = ops.iter().map(|o| o.hash).collect();
-    store.mark_submitted(CHAIN, ep(), &hashes[..3], h(0xa1)).await.unwrap();
-    store.mark_submitted(CHAIN, ep(), &hashes[3..], h(0xa2)).await.unwrap();
+    store.submit_bundle(&bundle(0xa1, sender(0xbb), 1, hashes[..3].to_vec()), ep()).await.unwrap();
+    store.submit_bundle(&bundle(0xa2, sender(0xbb), 2, hashes[3..].to_vec()), ep()).await.unwrap();
     store.mark_included(CHAIN, ep(), hashes[0], 7, h(0xb7), "{}").await.unwrap();
     store.mark_included(CHAIN, ep(), hashes[1], 7, h(0xb7), "{}").await.unwrap();
+    store.mark_bundle(h(0xa1), BundleStatus::Mined).await.unwrap();
 
     let mut want = vec![hashes[0], hashes[1]];
     want.sort();
-    assert_eq!(store.reset_to_pending_by_block(CHAIN, ep(), h(0xb7)).await.unwrap(), want);
+    assert_eq!(store.reopen_block(CHAIN, ep(), h(0xb7)).await.unwrap(), want);
     for hash in &want {
         let o = store.get_user_op(CHAIN, ep(), *hash).await.unwrap().unwrap();
-        assert_eq!(o.status, OpStatus::Pending);
-        assert_eq!((o.bundle_tx, o.block_number, o.block_hash, o.receipt_json), (None, None, None, None));
+        assert_eq!(o.status, OpStatus::Submitted);
+        assert_eq!((o.bundle_tx, o.block_number, o.block_hash, o.receipt_json), (Some(h(0xa1)), None, None, None));
     }
-    assert!(store.reset_to_pending_by_block(CHAIN, ep(), h(0xb7)).await.unwrap().is_empty());
+    assert_eq!(store.bundle_by_tx(h(0xa1)).await.unwrap().unwrap().status, BundleStatus::Pending);
+    assert!(store.pending_user_ops(CHAIN, ep(), 10).await.unwrap().is_empty(), "nothing claimable meanwhile");
+    assert!(store.reopen_block(CHAIN, ep(), h(0xb7)).await.unwrap().is_empty());
     // Another chain's block with the same hash is untouched (none here): scoped.
-    assert!(store.reset_to_pending_by_block(CHAIN + 1, ep(), h(0xb7)).await.unwrap().is_empty());
+    assert!(store.reopen_block(CHAIN + 1, ep(), h(0xb7)).await.unwrap().is_empty());
 
-    // hashes[2] is still Submitted in 0xa1; only it comes back.
-    assert_eq!(store.reset_to_pending_by_bundle(CHAIN, ep(), h(0xa1)).await.unwrap(), vec![hashes[2]]);
+    // The bundle was dropped by the node after all: all three of 0xa1 come back.
+    let mut want = hashes[..3].to_vec();
+    want.sort();
+    assert_eq!(store.reset_to_pending_by_bundle(CHAIN, ep(), h(0xa1)).await.unwrap(), want);
     let mut want = vec![hashes[3], hashes[4]];
     want.sort();
     assert_eq!(store.reset_to_pending_by_bundle(CHAIN, ep(), h(0xa2)).await.unwrap(), want);
