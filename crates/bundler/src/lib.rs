@@ -19,6 +19,10 @@
 //! - [`receipt`]: an operation's receipt and stored outcome.
 //! - [`queries`]: what the bundler answers about its operations (for the RPC edge).
 //! - [`pool`]: [`pool::OperationPool`], the boundary the wallet service talks to.
+//! - [`lease`]: the roles one replica at a time performs (bundling with a key, watching a chain),
+//!   held through fenced leases and shared between replicas.
+//! - [`watch`]: [`watch::ChainWatcher`] — reads the chain forward from a stored cursor: inclusions,
+//!   reorgs, and the events the sponsorship ledger settles from.
 //!
 //! The JSON-RPC face (ERC-7769 methods, codes) lives in `keyward-server`.
 
@@ -31,6 +35,7 @@ pub mod error;
 pub mod estimate;
 pub mod fees;
 pub mod gas;
+pub mod lease;
 pub mod mempool_rules;
 pub mod pool;
 pub mod queries;
@@ -42,6 +47,7 @@ pub mod submission;
 pub mod submit;
 pub mod tracker;
 pub mod validation;
+pub mod watch;
 
 pub use error::{ExecutionRevert, RejectReason};
 pub use service::{Bundler, BundlerConfig};

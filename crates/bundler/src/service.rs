@@ -18,12 +18,13 @@ use keyward_primitives::UserOperation;
 use keyward_primitives::eip7702::{is_designator, recover_authority};
 use keyward_primitives::nonce::{self, nonce_key_u256};
 use keyward_store::Store;
-use keyward_store::{BundleRecord, BundleStatus, InsertOutcome, MempoolError, OpRecord, OpStatus};
+use keyward_store::{BundleRecord, BundleStatus, Fence, InsertOutcome, MempoolError, OpRecord, OpStatus};
 use tokio::sync::{Mutex, Notify};
 
 use crate::bundle::{Candidate, build_bundle_in};
 use crate::error::RejectReason;
 use crate::fees::current_fees;
+use crate::lease::{Replica, RoleHolder};
 use crate::submission::{BundlingMode, Submission};
 use crate::submit::{BundleFees, sign_bundle};
 use crate::validation::{Assumptions, ValidationConfig, validate_user_op_with};
@@ -51,6 +52,11 @@ pub struct BundlerConfig {
     pub replace_after: Duration,
     /// Blocks behind the head within which inclusions are re-checked for reorgs.
     pub reorg_depth: u64,
+    /// This process among the replicas sharing the store (holder of the bundling lease).
+    pub replica: Arc<Replica>,
+    /// How long the bundling lease lasts unless renewed (each round renews it): a dead holder's
+    /// key is taken over by another replica this long after its last round.
+    pub lease_term: Duration,
 }
 
 impl Default for BundlerConfig {
@@ -65,6 +71,8 @@ impl Default for BundlerConfig {
             claim_for: Duration::from_secs(10),
             replace_after: Duration::from_secs(30),
             reorg_depth: 64,
+            replica: Arc::new(Replica::new()),
+            lease_term: Duration::from_secs(10),
         }
     }
 }
@@ -79,6 +87,8 @@ pub struct Bundler {
     mode: std::sync::Mutex<BundlingMode>,
     pub(crate) wake: Notify,
     pub(crate) cycle: Mutex<()>,
+    /// The lease of bundling with this key on this chain.
+    pub(crate) lease: RoleHolder,
 }
 
 impl std::fmt::Debug for Bundler {
@@ -144,12 +154,16 @@ impl Bundler {
         config: BundlerConfig,
     ) -> Result<Arc<Self>, RejectReason> {
         let chain_id = chain.chain_id().await?;
+        let role = format!("bundler:{chain_id}:{}", signer.address());
+        config.replica.add_bundler_role();
+        let lease = RoleHolder::new(store.clone(), role, config.replica.clone(), config.lease_term);
         Ok(Arc::new(Self {
             chain,
             store,
             signer,
             config,
             chain_id,
+            lease,
             mode: std::sync::Mutex::new(BundlingMode::Auto),
             wake: Notify::new(),
             cycle: Mutex::new(()),
@@ -328,13 +342,49 @@ impl Bundler {
         Ok(Some(seq))
     }
 
-    /// Builds and sends one bundle from the pending operations; the transaction hash if one went out.
+    /// The bundling lease's fence, renewed or taken now; `None` while another replica bundles
+    /// with this key.
+    pub async fn hold_lease(&self) -> Result<Option<Fence>, RejectReason> {
+        self.lease.hold().await.map_err(|e| RejectReason::Storage(e.to_string()))
+    }
+
+    /// Gives the bundling lease up (a clean stop): another replica takes the key at once.
+    pub async fn release_lease(&self) {
+        self.lease.release().await
+    }
+
+    /// Operations the bundle left out: failed with the reason — unless the reason is a used nonce
+    /// and the operation's own event is onchain (another bundle, or a resend by a replica that
+    /// lost its lease, included it), in which case it is recorded as included.
+    pub(crate) async fn settle_rejected(&self, fence: &Fence, rejected: &[(B256, String)]) -> Result<(), RejectReason> {
+        let ep = self.entry_point();
+        for (hash, reason) in rejected {
+            if reason.contains("AA25")
+                && let Some((number, block_hash, outcome)) = self.find_inclusion(*hash).await?
+            {
+                tracing::info!(%hash, "operation already included onchain; recorded as included");
+                self.store
+                    .mark_included(fence, self.chain_id, ep, *hash, number, block_hash, &outcome)
+                    .await
+                    .map_err(store_err)?;
+                continue;
+            }
+            tracing::info!(%hash, %reason, "operation dropped at bundling");
+            self.store.mark_failed(fence, self.chain_id, ep, *hash, reason).await.map_err(store_err)?;
+        }
+        Ok(())
+    }
+
+    /// Builds and sends one bundle from the pending operations; the transaction hash if one went out
+    /// (`None` too while another replica holds this key's bundling lease).
     pub async fn bundle_now(&self) -> Result<Option<B256>, RejectReason> {
         let _cycle = self.cycle.lock().await;
+        let Some(fence) = self.hold_lease().await? else { return Ok(None) };
         let ep = self.entry_point();
         let pending = self
             .store
             .claim_pending_user_ops(
+                &fence,
                 self.chain_id,
                 ep,
                 self.signer.address(),
@@ -350,7 +400,7 @@ impl Bundler {
         for r in pending {
             match candidate_of(&r, self.chain.as_ref(), self.chain_id).await {
                 Ok(c) => candidates.push(c),
-                Err(e) => self.store.mark_failed(self.chain_id, ep, r.hash, &e).await.map_err(store_err)?,
+                Err(e) => self.store.mark_failed(&fence, self.chain_id, ep, r.hash, &e).await.map_err(store_err)?,
             }
         }
         let bundler = self.signer.address();
@@ -367,10 +417,7 @@ impl Bundler {
         )
         .await?;
         self.note_bundle_drops(&bundle, &ops).await;
-        for (hash, reason) in &bundle.rejected {
-            tracing::info!(%hash, %reason, "operation dropped at bundling");
-            self.store.mark_failed(self.chain_id, ep, *hash, reason).await.map_err(store_err)?;
-        }
+        self.settle_rejected(&fence, &bundle.rejected).await?;
         if bundle.ops.is_empty() {
             return Ok(None);
         }
@@ -382,7 +429,7 @@ impl Bundler {
         // Recorded with its operations' claims before it is sent: a crash in between leaves a
         // bundle the tracker resolves; a claim lost to another key sends nothing.
         let record = BundleRecord::sent(signed.hash, self.chain_id, bundler, (nonce, block), fees, hashes.clone());
-        self.store.submit_bundle(&record, ep).await.map_err(store_err)?;
+        self.store.submit_bundle(&fence, &record, ep).await.map_err(store_err)?;
         self.chain.send_raw_transaction(signed.raw).await?;
         self.count_bundle("sent");
         tracing::info!(tx = %signed.hash, ops = hashes.len(), %bundler, "bundle sent");

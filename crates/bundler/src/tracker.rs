@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::B256;
-use keyward_store::{BundleRecord, BundleStatus};
+use keyward_store::{BundleRecord, BundleStatus, Fence};
 
 use crate::bundle::build_bundle;
 use crate::error::RejectReason;
 use crate::fees::current_fees;
-use crate::receipt::user_operation_receipt;
+use crate::watch::inclusion_in;
 use crate::service::{Bundler, SentBundle, candidate_of, now, store_err};
 use crate::submission::BundlingMode;
 use crate::submit::{BundleFees, sign_bundle};
@@ -27,56 +27,20 @@ fn bundle_err(e: impl std::fmt::Display) -> RejectReason {
 }
 
 impl Bundler {
-    /// Resolves every pending bundle once, and puts back operations whose block is gone.
+    /// Resolves every pending bundle of this key once (nothing while another replica holds the
+    /// key's bundling lease). Reorganised inclusions are the chain watcher's
+    /// ([`crate::watch::ChainWatcher`]).
     pub async fn track(&self) -> Result<(), RejectReason> {
         let _cycle = self.cycle.lock().await;
+        let Some(fence) = self.hold_lease().await? else { return Ok(()) };
         let bundles = self.store.pending_bundles(self.chain_id, self.signer.address()).await.map_err(bundle_err)?;
         for b in bundles {
-            self.track_bundle(&b).await?;
-        }
-        self.check_reorgs().await
-    }
-
-    /// Operations included in a block that is no longer canonical are tracked again through
-    /// their bundle transaction: re-mined on the new branch they are included anew; dropped by the
-    /// node they go back to pending and are re-validated and bundled again (the EntryPoint nonce
-    /// rolled back with the block). Only a block the node answers with another hash is stale: one
-    /// it does not answer (above the head read, or a lagging node behind a load balancer) is
-    /// looked at again next round, never taken as reorganised.
-    async fn check_reorgs(&self) -> Result<(), RejectReason> {
-        let ep = self.entry_point();
-        let head = self.chain.block_number().await?;
-        let from = head.saturating_sub(self.config.reorg_depth);
-        let included = self.store.included_user_ops_since(self.chain_id, ep, from).await.map_err(store_err)?;
-        let mut canonical = std::collections::HashMap::<u64, Option<B256>>::new();
-        let mut stale_blocks = std::collections::BTreeSet::new();
-        for r in included {
-            let (Some(number), Some(block_hash)) = (r.block_number, r.block_hash) else {
-                continue;
-            };
-            if number > head {
-                continue;
-            }
-            let current = match canonical.get(&number) {
-                Some(h) => *h,
-                None => {
-                    let h = self.chain.block_by_number(number.into(), false).await?.map(|b| b.header.hash);
-                    canonical.insert(number, h);
-                    h
-                }
-            };
-            if current.is_some_and(|h| h != block_hash) {
-                stale_blocks.insert(block_hash);
-            }
-        }
-        for block_hash in stale_blocks {
-            let reopened = self.store.reopen_block(self.chain_id, ep, block_hash).await.map_err(store_err)?;
-            tracing::warn!(%block_hash, ops = reopened.len(), "block reorganised away; tracking its bundles again");
+            self.track_bundle(&fence, &b).await?;
         }
         Ok(())
     }
 
-    async fn track_bundle(&self, b: &BundleRecord) -> Result<(), RejectReason> {
+    async fn track_bundle(&self, fence: &Fence, b: &BundleRecord) -> Result<(), RejectReason> {
         let ep = self.entry_point();
         // Observe the account nonce and the node's knowledge of the transaction *before* asking
         // for the receipt: a bundle mined in between then shows up as mined, never as replaced
@@ -88,20 +52,16 @@ impl Bundler {
                 // The bundle reverted onchain (state moved between simulation and inclusion):
                 // its operations go back to pending and are re-validated.
                 let reset =
-                    self.store.reset_to_pending_by_bundle(self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
+                    self.store.reset_to_pending_by_bundle(fence, self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
                 tracing::warn!(tx = %b.tx_hash, ops = reset.len(), "bundle reverted onchain; operations back to pending");
                 self.count_bundle("reverted");
-                return self.store.mark_bundle(b.tx_hash, BundleStatus::Failed).await.map_err(bundle_err);
+                return self.store.mark_bundle(fence, b.tx_hash, BundleStatus::Failed).await.map_err(bundle_err);
             }
-            let (number, block_hash) =
-                (receipt.block_number.unwrap_or_default(), receipt.block_hash.unwrap_or_default());
             for hash in &b.op_hashes {
-                match user_operation_receipt(&receipt, ep, *hash) {
-                    Some(r) => {
-                        let json = serde_json::to_string(&crate::receipt::OpOutcome::from(&r))
-                            .map_err(|e| RejectReason::Storage(e.to_string()))?;
+                match inclusion_in(&receipt, ep, *hash)? {
+                    Some((number, block_hash, outcome)) => {
                         self.store
-                            .mark_included(self.chain_id, ep, *hash, number, block_hash, &json)
+                            .mark_included(fence, self.chain_id, ep, *hash, number, block_hash, &outcome)
                             .await
                             .map_err(store_err)?;
                         self.note_included(*hash).await;
@@ -109,6 +69,7 @@ impl Bundler {
                     None => {
                         self.store
                             .mark_failed(
+                                fence,
                                 self.chain_id,
                                 ep,
                                 *hash,
@@ -120,32 +81,32 @@ impl Bundler {
                 }
             }
             self.count_bundle("included");
-            return self.store.mark_bundle(b.tx_hash, BundleStatus::Mined).await.map_err(bundle_err);
+            return self.store.mark_bundle(fence, b.tx_hash, BundleStatus::Mined).await.map_err(bundle_err);
         }
         if mined_nonce > b.tx_nonce {
             // Another transaction (a replacement) took this nonce; whatever this bundle still
             // holds goes back to pending.
-            self.store.reset_to_pending_by_bundle(self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
+            self.store.reset_to_pending_by_bundle(fence, self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
             self.count_bundle("replaced");
-            return self.store.mark_bundle(b.tx_hash, BundleStatus::Replaced).await.map_err(bundle_err);
+            return self.store.mark_bundle(fence, b.tx_hash, BundleStatus::Replaced).await.map_err(bundle_err);
         }
         let age = now().saturating_sub(b.sent_at);
         if !known && age >= UNKNOWN_GRACE_SECS {
             // Never reached the node (a crash between recording and sending) or dropped by it.
             // (A node may index a transaction it just accepted a moment later: hence the grace.)
             tracing::warn!(tx = %b.tx_hash, "bundle unknown to the node; operations back to pending");
-            self.store.reset_to_pending_by_bundle(self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
+            self.store.reset_to_pending_by_bundle(fence, self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
             self.count_bundle("dropped");
-            return self.store.mark_bundle(b.tx_hash, BundleStatus::Failed).await.map_err(bundle_err);
+            return self.store.mark_bundle(fence, b.tx_hash, BundleStatus::Failed).await.map_err(bundle_err);
         }
         if known && age >= self.config.replace_after.as_secs() {
-            self.replace(b).await?;
+            self.replace(fence, b).await?;
         }
         Ok(())
     }
 
     /// Re-sends a stuck bundle's operations at the same nonce with fees raised by at least 10%.
-    async fn replace(&self, b: &BundleRecord) -> Result<(), RejectReason> {
+    async fn replace(&self, fence: &Fence, b: &BundleRecord) -> Result<(), RejectReason> {
         let ep = self.entry_point();
         let mut candidates = Vec::new();
         for hash in &b.op_hashes {
@@ -165,9 +126,7 @@ impl Bundler {
             self.config.max_bundle_gas,
         )
         .await?;
-        for (hash, reason) in &bundle.rejected {
-            self.store.mark_failed(self.chain_id, ep, *hash, reason).await.map_err(store_err)?;
-        }
+        self.settle_rejected(fence, &bundle.rejected).await?;
         if bundle.ops.is_empty() {
             return Ok(());
         }
@@ -183,7 +142,7 @@ impl Bundler {
         let hashes: Vec<B256> = bundle.ops.iter().map(|c| c.hash).collect();
         let block = self.chain.block_number().await?;
         let record = BundleRecord::sent(signed.hash, self.chain_id, bundler, (b.tx_nonce, block), fees, hashes.clone());
-        self.store.submit_bundle(&record, ep).await.map_err(store_err)?;
+        self.store.submit_bundle(fence, &record, ep).await.map_err(store_err)?;
         self.chain.send_raw_transaction(signed.raw).await?;
         self.count_bundle("sent");
         tracing::info!(old = %b.tx_hash, new = %signed.hash, "stuck bundle replaced with higher fees");

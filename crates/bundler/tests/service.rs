@@ -13,6 +13,7 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
 use keyward_bundler::{Bundler, BundlerConfig, RejectReason};
 use keyward_bundler::{BundlingMode, Submission};
+use keyward_bundler::watch::{ChainWatcher, WatchConfig};
 use keyward_primitives::UserOperation;
 use keyward_store::{OpStatus, Store};
 use keyward_testkit::Harness;
@@ -232,7 +233,8 @@ async fn a_restart_resumes_from_the_store(backend: Backend) {
         })
         .await
         .unwrap();
-    bundler.store().mark_submitted(chain_id, e.h.ep, &[b], ghost).await.unwrap();
+    let fence = bundler.hold_lease().await.unwrap().expect("the only replica holds its key");
+    bundler.store().mark_submitted(&fence, chain_id, e.h.ep, &[b], ghost).await.unwrap();
     bundler.track().await.unwrap();
     assert_eq!(bundler.store().get_user_op(chain_id, e.h.ep, b).await.unwrap().unwrap().status, OpStatus::Pending);
     assert!(bundler.bundle_now().await.unwrap().is_some());
@@ -347,10 +349,13 @@ async fn reorged_inclusion_is_put_back_and_included_again() {
     let e = env(Backend::Anvil, "reorg").await;
     let anvil = keyward_chain::RpcChain::connect(e.h.anvil_url().unwrap()).unwrap();
     let snapshot: U256 = anvil.provider().raw_request("evm_snapshot".into(), ()).await.unwrap();
+    let watcher = ChainWatcher::new(e.bundler.watch_source(), WatchConfig::default(), vec![]);
     let hash = e.bundler.add(e.op(U256::ZERO, |_| {}).await, e.h.ep).await.unwrap();
     e.bundler.bundle_now().await.unwrap().expect("bundle");
     e.track_until_included(&e.bundler, hash).await;
     let first = e.bundler.store().get_user_op(e.h.chain_id().await, e.h.ep, hash).await.unwrap().unwrap();
+    let read = watcher.round().await.unwrap();
+    assert_eq!((read.events, read.included, read.reorged), (1, 0, 0), "seen; the tracker had recorded it");
 
     // The block (and the bundle in it) disappears; the chain grows past it on another branch.
     let reverted: bool = anvil.provider().raw_request("evm_revert".into(), (snapshot,)).await.unwrap();
@@ -359,12 +364,14 @@ async fn reorged_inclusion_is_put_back_and_included_again() {
     for _ in 0..3 {
         let _: serde_json::Value = anvil.provider().raw_request("evm_mine".into(), ()).await.unwrap();
     }
-    e.bundler.track().await.unwrap();
-    assert_ne!(e.status(hash).await, OpStatus::Included, "no longer counted as included");
+    let rewound = watcher.round().await.unwrap();
+    assert_eq!(rewound.reorged, 1, "{rewound:?}");
+    assert_eq!(e.status(hash).await, OpStatus::Submitted, "tracked again through its bundle, not claimable");
     // Tracking finds the bundle gone from the node, the op goes back to pending and is bundled again.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         e.bundler.track().await.unwrap();
+        watcher.round().await.unwrap();
         if e.status(hash).await == OpStatus::Pending {
             e.bundler.bundle_now().await.unwrap();
         }

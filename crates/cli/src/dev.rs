@@ -10,6 +10,7 @@ use alloy::hex;
 use alloy::primitives::{Address, U256};
 use anyhow::Context;
 use keyward_bundler::erc7562::StakeRequirement;
+use keyward_bundler::watch::{ChainWatcher, WatchConfig};
 use keyward_bundler::{Bundler, BundlerConfig};
 use keyward_chain::deploy::deploy_account_stack;
 use keyward_chain::dev_keys::{BUNDLER_KEY_INDEX, DEPLOYER_KEY_INDEX, dev_signer};
@@ -62,7 +63,10 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
     let deployment = deploy_stack(&chain).await?;
     let bundler = start_bundler(&chain, &store_dir).await?;
     let sponsorship = start_sponsorship(&dev, &bundler, &deployment, args.policies.as_deref()).await?;
-    let _settling = keyward_paymaster::dev::spawn_settler(sponsorship.sponsor.clone(), Duration::from_secs(2));
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let sinks = vec![sponsorship.sponsor.clone() as Arc<dyn keyward_bundler::watch::EventSink>];
+    let watcher = Arc::new(ChainWatcher::new(bundler.watch_source(), WatchConfig::default(), sinks));
+    let watching = watcher.spawn_until(Duration::from_millis(500), stopping.clone());
     let mut wallet_config = keyward_wallet::WalletConfig::new(deployment);
     wallet_config.sponsor = Some(Arc::new(keyward_paymaster::wallet::WalletSponsor(sponsorship.sponsor.clone())));
     let wallet = keyward_wallet::Wallet::new(
@@ -81,7 +85,7 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
         wallets: vec![wallet],
     }
     .into_module()?;
-    let _bundling = bundler.spawn();
+    let bundling = bundler.spawn_until(stopping);
     let addr = SocketAddr::new(args.host, args.port);
     let (bound, handle) =
         keyward_server::serve(addr, module).await.with_context(|| format!("binding the JSON-RPC server to {addr}"))?;
@@ -92,6 +96,9 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     let _ = handle.stop();
     handle.stopped().await;
+    let _ = stop.send(true);
+    let _ = tokio::join!(bundling, watching);
+    bundler.release_lease().await;
     if let Some(dir) = scratch {
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -146,7 +153,9 @@ async fn start_bundler(chain: &Arc<EmbeddedChain>, dir: &Path) -> anyhow::Result
     let key = dev_signer(BUNDLER_KEY_INDEX).context("deriving the bundler key")?;
     top_up(chain, key.address(), 1, 1_000).await?;
     let store = Store::open_sqlite_file(dir).await.context("opening the mempool store")?;
-    let mut config = BundlerConfig::default();
+    // One process owns the dev store: a restart takes the bundling lease straight back.
+    let replica = Arc::new(keyward_bundler::lease::Replica::named("keyward-dev"));
+    let mut config = BundlerConfig { replica, ..BundlerConfig::default() };
     config.validation.stake = DEV_STAKE;
     let bundler = Bundler::new(chain.clone() as Arc<dyn Chain>, store, key, config)
         .await

@@ -2,7 +2,6 @@
 //! deposit is funded at start, and a default policy that sponsors anything is ready to use.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
@@ -97,23 +96,6 @@ pub async fn start(
     let sponsor =
         Arc::new(Sponsor::new(key, SponsorConfig::new(paymaster, entry_point, chain_id), all, store, as_chain));
     Ok(DevSponsorship { sponsor, default_policy, paymaster, deposit })
-}
-
-/// Settles included sponsored operations (and releases expired ones) every `every`.
-pub fn spawn_settler(sponsor: Arc<Sponsor>, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            match sponsor.settle_from_chain().await {
-                Ok(r) if !r.settled.is_empty() || !r.released.is_empty() => {
-                    tracing::debug!(settled = r.settled.len(), released = r.released.len(), "sponsorship ledger")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "settling sponsorships"),
-            }
-        }
-    })
 }
 
 impl DevSponsorship {

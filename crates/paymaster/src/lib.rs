@@ -7,7 +7,7 @@
 //!  wallet (prepare) ─▶ wallet::WalletSponsor ─┐
 //!  server (pm_*)     ─────────────────────────┴▶ Sponsor ─ policy (checks) ─▶ ledger reserve (store)
 //!                                                   └─▶ VerifyingPaymaster signature ─▶ paymasterAndData
-//!  receipts ─▶ Sponsor::settle_from_chain ─▶ ledger settle / release
+//!  bundler::watch::ChainWatcher (events from its cursor) ─▶ Sponsor (EventSink) ─▶ ledger settle / release
 //! ```
 //!
 //! - [`policy`]: a policy and the checks an operation must pass.

@@ -6,12 +6,10 @@ use std::sync::Arc;
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, Bytes, U256};
-use alloy::rpc::types::Filter;
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolEvent;
+use keyward_bundler::watch::{EventSink, SeenOp};
 use keyward_chain::Chain;
-use keyward_primitives::entry_point::IEntryPoint;
 use keyward_primitives::paymaster::{
     PaymasterDataError, ValidityWindow, VerifyingPaymasterData, paymaster_init, sponsorship_signing_digest,
 };
@@ -113,7 +111,7 @@ pub struct SponsoredFields {
     pub sponsor_name: Option<String>,
 }
 
-/// What [`Sponsor::settle_from_chain`] did.
+/// What [`Sponsor::settle_events`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SettleReport {
     /// Operations found onchain and settled, with their actual cost.
@@ -285,38 +283,37 @@ impl Sponsor {
         Ok(self.store.release_sponsorship(self.config.chain_id, user_op_hash, reason).await?)
     }
 
-    /// Settles every reserved operation the EntryPoint has included (its `UserOperationEvent`'s
-    /// `actualGasCost`) and releases those whose window ended without inclusion.
-    pub async fn settle_from_chain(&self) -> Result<SettleReport, SponsorError> {
+    /// Settles this paymaster's operations among `events` (their `actualGasCost`) and releases the
+    /// reservations whose signature window ended, with a grace of [`RELEASE_GRACE`], before
+    /// `block_timestamp` — the time of the last block read, so no inclusion is still unread.
+    /// Idempotent: events read again (after a reorg or a failed round) change nothing.
+    pub async fn settle_events(&self, events: &[SeenOp], block_timestamp: u64) -> Result<SettleReport, SponsorError> {
         let mut report = SettleReport::default();
-        let now = self.now().await?;
-        let reserved = self.store.reserved_sponsorships(self.config.chain_id, 500).await?;
-        for rec in reserved {
-            let hash = rec.request.user_op_hash;
-            let filter = Filter::new()
-                .address(self.config.entry_point)
-                .event_signature(IEntryPoint::UserOperationEvent::SIGNATURE_HASH)
-                .topic1(hash)
-                .from_block(0u64);
-            let logs = self.chain.logs(filter).await.map_err(|e| SponsorError::Chain(e.to_string()))?;
-            let event = logs.iter().find_map(|l| IEntryPoint::UserOperationEvent::decode_log(&l.inner).ok());
-            match event {
-                Some(ev) => {
-                    let done = self.settle(hash, ev.data.actualGasCost).await?;
-                    if done.status == SponsorshipStatus::Settled {
-                        report.settled.push((hash, ev.data.actualGasCost));
-                        let gwei = ev.data.actualGasCost / U256::from(1_000_000_000u64);
-                        let labels =
-                            [("chain", self.config.chain_id.to_string()), ("policy", rec.request.policy_id.clone())];
-                        metrics::counter!(SPONSOR_SPENT_GWEI, &labels).increment(gwei.saturating_to::<u64>());
-                        metrics::counter!(SPONSOR_SETTLED, &labels).increment(1);
-                    }
-                }
-                None if rec.request.valid_until.saturating_add(RELEASE_GRACE) < now => {
-                    self.release(hash, "expired without inclusion").await?;
-                    report.released.push(hash);
-                }
-                None => {}
+        for ev in events.iter().filter(|e| e.paymaster == self.config.paymaster) {
+            let done = match self.settle(ev.user_op_hash, ev.actual_gas_cost).await {
+                Ok(done) => done,
+                // Signed by this paymaster's key but not reserved in this ledger (another
+                // deployment sharing the key): not ours to account.
+                Err(SponsorError::Ledger(SponsorshipError::NotFound(_))) => continue,
+                Err(e) => return Err(e),
+            };
+            if done.status == SponsorshipStatus::Settled && done.actual_cost == Some(ev.actual_gas_cost) {
+                report.settled.push((ev.user_op_hash, ev.actual_gas_cost));
+                let gwei = ev.actual_gas_cost / U256::from(1_000_000_000u64);
+                let labels = [("chain", self.config.chain_id.to_string()), ("policy", done.request.policy_id.clone())];
+                metrics::counter!(SPONSOR_SPENT_GWEI, &labels).increment(gwei.saturating_to::<u64>());
+                metrics::counter!(SPONSOR_SETTLED, &labels).increment(1);
+            }
+        }
+        let ended_before = block_timestamp.saturating_sub(RELEASE_GRACE);
+        loop {
+            let lapsed = self.store.lapsed_reservations(self.config.chain_id, ended_before, 500).await?;
+            if lapsed.is_empty() {
+                break;
+            }
+            for rec in lapsed {
+                self.release(rec.request.user_op_hash, "expired without inclusion").await?;
+                report.released.push(rec.request.user_op_hash);
             }
         }
         Ok(report)
@@ -385,5 +382,16 @@ impl Sponsor {
         let mut op = op.clone();
         op.paymaster = Some(signed.clone());
         op.hash(self.config.entry_point, self.config.chain_id)
+    }
+}
+
+#[async_trait::async_trait]
+impl EventSink for Sponsor {
+    async fn on_blocks(&self, events: &[SeenOp], block_timestamp: u64) -> Result<(), String> {
+        let report = self.settle_events(events, block_timestamp).await.map_err(|e| e.to_string())?;
+        if !report.settled.is_empty() || !report.released.is_empty() {
+            tracing::debug!(settled = report.settled.len(), released = report.released.len(), "sponsorship ledger");
+        }
+        Ok(())
     }
 }

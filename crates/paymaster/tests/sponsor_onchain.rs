@@ -49,6 +49,7 @@ async fn sponsor_api_op_is_included_and_settled_from_the_chain() {
     let env = Env::new().await;
     let id = Uuid::new_v4();
     let sponsor = env.sponsor(db.store.clone(), vec![Policy::open(id, "app")]);
+    let watcher = env.watcher(db.store.clone(), &sponsor);
     let counter = env.m.h.counter().await;
     let a = env.m.counterfactual_account(U256::ZERO).await;
     let count =
@@ -70,25 +71,28 @@ async fn sponsor_api_op_is_included_and_settled_from_the_chain() {
     assert_eq!(env.m.h.deposit_of(env.paymaster).await, deposit - cost);
     assert_eq!(env.m.balance(a.address).await, U256::ZERO);
     assert!(cost <= f.max_cost);
-    // The ledger learns the actual cost from the chain.
-    let report = sponsor.settle_from_chain().await.unwrap();
-    assert_eq!(report.settled, vec![(f.user_op_hash, cost)]);
+    // The ledger learns the actual cost from the chain, read by the chain watcher.
+    assert_eq!(watcher.round().await.unwrap().events, 1);
+    let rec = db.store.get_sponsorship(env.m.chain_id, f.user_op_hash).await.unwrap().unwrap();
+    assert_eq!((rec.status, rec.actual_cost), (SponsorshipStatus::Settled, Some(cost)));
     let totals = db.store.policy_totals(&id.to_string()).await.unwrap();
     assert_eq!((totals.spent, totals.reserved), (cost, U256::ZERO));
     // A reservation never sent is released once its window is over; nothing is settled twice.
     let idle = sponsor.sponsor(&env.m.op(a.address, U256::from(99), Bytes::new()), &id.to_string()).await.unwrap();
-    assert!(sponsor.settle_from_chain().await.unwrap().released.is_empty());
+    watcher.round().await.unwrap();
+    let rec = db.store.get_sponsorship(env.m.chain_id, idle.user_op_hash).await.unwrap().unwrap();
+    assert_eq!(rec.status, SponsorshipStatus::Reserved, "its window is still open");
     let release_at = idle.window.valid_until + keyward_paymaster::sponsor::RELEASE_GRACE;
     while sponsor.now().await.unwrap() <= release_at {
         let gap = release_at - sponsor.now().await.unwrap();
         env.m.advance(gap + 2).await;
     }
-    let report = sponsor.settle_from_chain().await.unwrap();
-    assert_eq!(report.released, vec![idle.user_op_hash]);
-    assert!(report.settled.is_empty());
+    let report = watcher.round().await.unwrap();
+    assert_eq!(report.events, 0, "{report:?}");
     let rec = db.store.get_sponsorship(env.m.chain_id, idle.user_op_hash).await.unwrap().unwrap();
     assert_eq!(rec.status, SponsorshipStatus::Released);
-    assert_eq!(db.store.policy_totals(&id.to_string()).await.unwrap().reserved, U256::ZERO);
+    let totals = db.store.policy_totals(&id.to_string()).await.unwrap();
+    assert_eq!((totals.spent, totals.reserved), (cost, U256::ZERO), "settled once, released once");
     db.cleanup().await;
 }
 
@@ -98,6 +102,7 @@ async fn erc7677_stub_then_data_then_inclusion() {
     let env = Env::new().await;
     let id = Uuid::new_v4();
     let sponsor = env.sponsor(db.store.clone(), vec![Policy::open(id, "Keyward dev")]);
+    let watcher = env.watcher(db.store.clone(), &sponsor);
     let module = PaymasterRpc::new(sponsor.clone()).into_rpc();
     let counter = env.m.h.counter().await;
     let a = env.m.counterfactual_account(U256::ZERO).await;
@@ -134,7 +139,9 @@ async fn erc7677_stub_then_data_then_inclusion() {
         U256::from(1)
     );
     assert_eq!(env.m.balance(a.address).await, U256::ZERO);
-    assert_eq!(sponsor.settle_from_chain().await.unwrap().settled.len(), 1);
+    assert_eq!(watcher.round().await.unwrap().events, 1);
+    let totals = db.store.policy_totals(&id.to_string()).await.unwrap();
+    assert!(totals.spent > U256::ZERO && totals.reserved == U256::ZERO, "settled from the chain: {totals:?}");
     db.cleanup().await;
 }
 

@@ -18,6 +18,7 @@ use keyward_api::wallet::{
     PrepareCallsParams, PreparedCalls, SendPreparedCallsParams, SigEnvelope, SignedCalls, SignedUserOpV07, StatusCode,
     WalletApiServer,
 };
+use keyward_bundler::watch::{ChainWatcher, WatchConfig};
 use keyward_bundler::{Bundler, BundlerConfig};
 use keyward_chain::deploy::deploy_account_stack;
 use keyward_contracts::bindings::TestCounter;
@@ -46,6 +47,8 @@ struct Sponsored {
     chain_id: u64,
     owner: PrivateKeySigner,
     address: Address,
+    /// Settles the ledger from the chain.
+    watcher: ChainWatcher,
 }
 
 impl Sponsored {
@@ -65,6 +68,8 @@ impl Sponsored {
         let bundler =
             Bundler::new(h.chain.clone(), db.store.clone(), h.keys[9].clone(), BundlerConfig::default()).await.unwrap();
         let bundling = bundling.then(|| bundler.spawn());
+        let sinks = vec![dev.sponsor.clone() as Arc<dyn keyward_bundler::watch::EventSink>];
+        let watcher = ChainWatcher::new(bundler.watch_source(), WatchConfig::default(), sinks);
         let mut config = WalletConfig::new(deployment);
         config.sponsor = Some(Arc::new(WalletSponsor(dev.sponsor.clone())));
         let wallet = WalletRpc::single(Wallet::new(h.chain.clone(), db.store.clone(), bundler, config).await.unwrap());
@@ -78,7 +83,7 @@ impl Sponsored {
             .await
             .unwrap();
         let address = account.account_address;
-        Sponsored { h, deployment, dev, wallet, _bundling: bundling, counter, chain_id, owner, address }
+        Sponsored { h, deployment, dev, wallet, _bundling: bundling, counter, chain_id, owner, address, watcher }
     }
 }
 
@@ -89,9 +94,8 @@ async fn prepare_calls_with_a_policy_sponsors_a_zero_eth_account() {
         allowed_targets: Some(vec![Address::with_last_byte(0x42)]),
         ..Policy::open(Uuid::new_v4(), "only 0x42")
     };
-    let Sponsored { h, deployment, dev, wallet, _bundling, counter, chain_id, owner, address } =
+    let Sponsored { h, deployment, dev, wallet, _bundling, counter, chain_id, owner, address, watcher } =
         Sponsored::start(&db, vec![limited.clone()], true).await;
-    let sponsor = dev.sponsor.clone();
     assert_eq!(h.balance(address).await, U256::ZERO);
     let deposit = h.deposit_of(deployment.verifying_paymaster).await;
 
@@ -152,8 +156,7 @@ async fn prepare_calls_with_a_policy_sponsors_a_zero_eth_account() {
     let paid = deposit - h.deposit_of(deployment.verifying_paymaster).await;
     assert!(paid > U256::ZERO);
     // The ledger settles both operations at exactly what the deposit paid.
-    let report = sponsor.settle_from_chain().await.unwrap();
-    assert_eq!(report.settled.len(), 2);
+    watcher.round().await.unwrap();
     let totals = db.store.policy_totals(&dev.default_policy.id.to_string()).await.unwrap();
     assert_eq!((totals.spent, totals.reserved), (paid, U256::ZERO));
     db.cleanup().await;

@@ -9,6 +9,7 @@ use crate::codec::{
 };
 use crate::db::Store;
 use crate::error::StoreError;
+use crate::roles::Fence;
 
 /// Lifecycle of a bundle transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -131,17 +132,21 @@ impl Store {
         rows.iter().map(bundle_from_row).collect()
     }
 
-    /// Sets the status of a recorded bundle transaction; NotFound if it was never recorded.
-    pub async fn mark_bundle(&self, tx_hash: B256, status: BundleStatus) -> Result<(), StoreError> {
+    /// Sets the status of a recorded bundle transaction, as the holder of `fence`; NotFound if it
+    /// was never recorded.
+    pub async fn mark_bundle(&self, fence: &Fence, tx_hash: B256, status: BundleStatus) -> Result<(), StoreError> {
+        let mut tx = self.begin_fenced::<StoreError>(fence).await?;
         let done = sqlx::query("UPDATE bundles SET status = $2, updated_at = $3 WHERE tx_hash = $1")
             .bind(b256_text(&tx_hash))
             .bind(status.as_str())
             .bind(u64_to_db("updated_at", now_secs())?)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
+            tx.rollback().await?;
             return Err(StoreError::NotFound(format!("bundle transaction {tx_hash}")));
         }
+        tx.commit().await?;
         Ok(())
     }
 

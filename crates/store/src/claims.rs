@@ -15,11 +15,8 @@ use crate::codec::{address_text, b256_text, u64_to_db};
 use crate::db::{Backend, Store, lock_key};
 use crate::error::{MempoolError, StoreError};
 use crate::mempool::{OpRecord, op_columns, op_from_row};
-
-/// Milliseconds since the Unix epoch.
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
+use crate::roles::Fence;
+use crate::roles::now_ms;
 
 impl Store {
     /// Claims for `bundler` up to `limit` pending operations (oldest first) that no other key
@@ -27,6 +24,7 @@ impl Store {
     /// another key. Returns the claimed operations.
     pub async fn claim_pending_user_ops(
         &self,
+        fence: &Fence,
         chain_id: u64,
         entry_point: Address,
         bundler: Address,
@@ -38,7 +36,7 @@ impl Store {
         let chain = u64_to_db("chain_id", chain_id)?;
         let ep = address_text(&entry_point);
         let me = address_text(&bundler);
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         // One claim at a time per chain and EntryPoint (sender affinity needs it); SQLite's
         // BEGIN IMMEDIATE already serialises writers.
         let scope = [chain_id.to_be_bytes().as_slice(), entry_point.as_slice()].concat();
@@ -85,12 +83,17 @@ impl Store {
     /// operation no key ever claimed, as those stored before claims existed, is taken). A
     /// bundle already recorded (the same operations, nonce and fees sign to the same hash) is
     /// put back to pending.
-    pub async fn submit_bundle(&self, rec: &BundleRecord, entry_point: Address) -> Result<(), MempoolError> {
+    pub async fn submit_bundle(
+        &self,
+        fence: &Fence,
+        rec: &BundleRecord,
+        entry_point: Address,
+    ) -> Result<(), MempoolError> {
         let chain = u64_to_db("chain_id", rec.chain_id)?;
         let ep = address_text(&entry_point);
         let me = address_text(&rec.bundler);
         let now = u64_to_db("updated_at", crate::codec::now_secs())?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         // Inserting a bundle fails in a statement, or on a value out of its column's range.
         let store_err = |e: StoreError| match e {
             StoreError::Db(e) => MempoolError::Db(e),

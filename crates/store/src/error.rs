@@ -72,6 +72,9 @@ pub enum StoreError {
     /// The row to update does not exist.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The write's role lease passed to another holder: this replica may write nothing for it.
+    #[error("the lease of role {0} is held by another replica now")]
+    LeaseLost(String),
 }
 
 /// Errors of the mempool repository.
@@ -121,6 +124,9 @@ pub enum MempoolError {
     /// A stored row cannot be decoded (wrong format in a column).
     #[error("corrupt row in the mempool: {0}")]
     Corrupt(String),
+    /// The write's role lease passed to another holder: this replica may write nothing for it.
+    #[error("the lease of role {0} is held by another replica now")]
+    LeaseLost(String),
 }
 
 wraps_db_error!(StoreError, MempoolError);

@@ -13,6 +13,8 @@
 //! - [`mempool`], [`bundles`]: the bundler's durable mempool and its sent bundles.
 //! - [`wallet`], [`leases`]: the wallet service's records and nonce leases.
 //! - [`sponsorship`]: the sponsorship ledger.
+//! - [`roles`]: leases of the roles one replica at a time performs, their fencing tokens, the
+//!   chain cursors those roles read from, and replica heartbeats.
 //! - [`error`]: each repository's error, all wrapping one [`DbError`] for a failed statement.
 
 // The unit-test build also sees the dev-dependencies of the integration tests.
@@ -27,6 +29,7 @@ pub mod error;
 pub mod leases;
 pub mod mempool;
 pub mod reputation;
+pub mod roles;
 pub mod sponsorship;
 pub mod wallet;
 
@@ -37,3 +40,4 @@ pub use error::{DbError, MempoolError, StoreError};
 pub use leases::NonceLease;
 pub use mempool::{InsertOutcome, OpRecord, OpStatus};
 pub use reputation::ReputationRecord;
+pub use roles::{Acquire, Fence, RoleLease};

@@ -13,6 +13,7 @@ use crate::codec::{
 };
 use crate::db::Store;
 use crate::error::MempoolError;
+use crate::roles::Fence;
 
 /// Lifecycle of a user operation in the mempool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -376,6 +377,7 @@ impl Store {
     /// all or nothing: an unknown hash or an op in a final status fails the whole call.
     pub async fn mark_submitted(
         &self,
+        fence: &Fence,
         chain_id: u64,
         entry_point: Address,
         hashes: &[B256],
@@ -384,7 +386,7 @@ impl Store {
         let chain = u64_to_db("chain_id", chain_id)?;
         let ep = address_text(&entry_point);
         let now = u64_to_db("updated_at", now_secs())?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         for hash in hashes {
             let done = sqlx::query(
                 "UPDATE user_ops SET status = 'submitted', bundle_tx = $4, updated_at = $5 \
@@ -409,6 +411,7 @@ impl Store {
     /// same inclusion is accepted and changes nothing).
     pub async fn mark_included(
         &self,
+        fence: &Fence,
         chain_id: u64,
         entry_point: Address,
         hash: B256,
@@ -418,7 +421,7 @@ impl Store {
     ) -> Result<(), MempoolError> {
         let chain = u64_to_db("chain_id", chain_id)?;
         let ep = address_text(&entry_point);
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         let done = sqlx::query(
             "UPDATE user_ops SET status = 'included', block_number = $4, block_hash = $5, receipt_json = $6, \
              failure = NULL, updated_at = $7 \
@@ -447,28 +450,31 @@ impl Store {
     /// Failed (with a reason); only from Pending/Submitted (repeating it changes nothing).
     pub async fn mark_failed(
         &self,
+        fence: &Fence,
         chain_id: u64,
         entry_point: Address,
         hash: B256,
         reason: &str,
     ) -> Result<(), MempoolError> {
-        self.finish(chain_id, entry_point, hash, OpStatus::Failed, reason).await
+        self.finish(fence, chain_id, entry_point, hash, OpStatus::Failed, reason).await
     }
 
     /// Dropped (with a reason); only from Pending/Submitted (repeating it changes nothing).
     pub async fn mark_dropped(
         &self,
+        fence: &Fence,
         chain_id: u64,
         entry_point: Address,
         hash: B256,
         reason: &str,
     ) -> Result<(), MempoolError> {
-        self.finish(chain_id, entry_point, hash, OpStatus::Dropped, reason).await
+        self.finish(fence, chain_id, entry_point, hash, OpStatus::Dropped, reason).await
     }
 
     /// Moves an unfinished op to Failed or Dropped.
     async fn finish(
         &self,
+        fence: &Fence,
         chain_id: u64,
         entry_point: Address,
         hash: B256,
@@ -477,7 +483,7 @@ impl Store {
     ) -> Result<(), MempoolError> {
         let chain = u64_to_db("chain_id", chain_id)?;
         let ep = address_text(&entry_point);
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         let done = sqlx::query(
             "UPDATE user_ops SET status = $4, failure = $5, updated_at = $6 \
              WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 AND status IN ('pending', 'submitted')",
@@ -507,11 +513,12 @@ impl Store {
     /// claim an op whose inclusion may still stand. Returns their hashes, sorted.
     pub async fn reopen_block(
         &self,
+        fence: &Fence,
         chain_id: u64,
         entry_point: Address,
         block_hash: B256,
     ) -> Result<Vec<B256>, MempoolError> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         let now = u64_to_db("updated_at", now_secs())?;
         let rows = sqlx::query(
             "UPDATE user_ops SET status = CASE WHEN bundle_tx IS NULL THEN 'pending' ELSE 'submitted' END, \
@@ -549,11 +556,13 @@ impl Store {
     /// field cleared); returns their hashes, sorted.
     pub async fn reset_to_pending_by_bundle(
         &self,
+        fence: &Fence,
         chain_id: u64,
         entry_point: Address,
         bundle_tx: B256,
     ) -> Result<Vec<B256>, MempoolError> {
         self.reset_to_pending(
+            fence,
             "UPDATE user_ops SET status = 'pending', bundle_tx = NULL, block_number = NULL, block_hash = NULL, \
              receipt_json = NULL, failure = NULL, updated_at = $4 \
              WHERE chain_id = $1 AND entry_point = $2 AND status = 'submitted' AND bundle_tx = $3 RETURNING hash",
@@ -567,12 +576,13 @@ impl Store {
     /// Runs one of the reset statements (binds chain, EntryPoint, the hash, now) and collects the hashes.
     async fn reset_to_pending(
         &self,
+        fence: &Fence,
         sql: &'static str,
         chain_id: u64,
         entry_point: Address,
         key: B256,
     ) -> Result<Vec<B256>, MempoolError> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         let rows = sqlx::query(sql)
             .bind(u64_to_db("chain_id", chain_id)?)
             .bind(address_text(&entry_point))

@@ -419,17 +419,20 @@ impl Store {
         row.as_ref().map(record_from_row).transpose()
     }
 
-    /// Reserved (unsettled) sponsorships on `chain_id`, oldest window end first, at most `limit`.
-    pub async fn reserved_sponsorships(
+    /// Reserved (unsettled) sponsorships on `chain_id` whose signature window ended before
+    /// `ended_before` (unix seconds), oldest first, at most `limit`.
+    pub async fn lapsed_reservations(
         &self,
         chain_id: u64,
+        ended_before: u64,
         limit: u32,
     ) -> Result<Vec<SponsorshipRecord>, SponsorshipError> {
         let rows = sqlx::query(sql!(
             "SELECT {RECORD_COLUMNS} FROM sponsorships WHERE chain_id = $1 AND status = 'reserved' \
-             ORDER BY valid_until, user_op_hash LIMIT $2"
+             AND valid_until < $2 ORDER BY valid_until, user_op_hash LIMIT $3"
         ))
         .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(u64_to_db("valid_until", ended_before)?)
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await?;

@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use keyward_bundler::lease::Replica;
+use keyward_bundler::watch::{ChainWatcher, EventSink, WatchConfig};
 use keyward_bundler::{Bundler, BundlerConfig};
 use keyward_chain::{Chain, RpcChain};
 use keyward_paymaster::sponsor::{Sponsor, SponsorConfig};
@@ -64,9 +66,13 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = keyward_server::http::metrics::prometheus();
     let base = args.config.parent().map(Path::to_path_buf).unwrap_or_default();
     let store = Store::open(&config.store_url()).await.context("opening the store")?;
+    // This process among the replicas sharing the store: counted before it takes any role.
+    let replica = Arc::new(Replica::new());
+    replica.heartbeat(&store, REPLICA_ALIVE).await.context("writing this replica's heartbeat")?;
+    tracing::info!(replica = replica.id(), "replica up");
     let mut chains = Vec::new();
     for (i, section) in config.chain.iter().enumerate() {
-        let services = start_chain(i, section, &store, &base, &args.config)
+        let services = start_chain(i, section, &store, &base, &args.config, &replica)
             .await
             .with_context(|| format!("starting chain {} ({})", section.id, section.rpc_url))?;
         chains.push(services);
@@ -74,11 +80,15 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (stop_bundling, bundling) = tokio::sync::watch::channel(false);
     let bundling_loops: Vec<_> =
         chains.iter().flat_map(|c| c.bundlers.iter().map(|b| b.spawn_until(bundling.clone()))).collect();
-    let settlers: Vec<_> = chains
+    let watchers: Vec<_> = chains
         .iter()
-        .filter_map(|c| c.sponsor.clone())
-        .map(|s| keyward_paymaster::dev::spawn_settler(s, Duration::from_secs(2)))
+        .map(|c| {
+            let sinks = c.sponsor.iter().map(|s| s.clone() as Arc<dyn EventSink>).collect();
+            let watcher = Arc::new(ChainWatcher::new(c.bundler.watch_source(), WatchConfig::default(), sinks));
+            watcher.spawn_until(Duration::from_millis(500), bundling.clone())
+        })
         .collect();
+    let heartbeat = spawn_heartbeat(replica.clone(), store.clone());
     let gauges = routes::spawn_gauges(&chains, Duration::from_secs(15));
     let edge = Edge {
         config: http_config(&config),
@@ -102,15 +112,35 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Bundling loops finish the round they are in (a bundle being sent is recorded and tracked on
     // the next start); the settlers and gauges hold nothing that a restart does not redo.
     let _ = stop_bundling.send(true);
-    for l in bundling_loops {
+    for l in bundling_loops.into_iter().chain(watchers) {
         let _ = l.await;
     }
-    for t in settlers.into_iter().chain([gauges]) {
+    // Handed over at once rather than after the lease term: another replica goes on now.
+    for b in chains.iter().flat_map(|c| c.bundlers.iter()) {
+        b.release_lease().await;
+    }
+    for t in [gauges, heartbeat] {
         t.abort();
     }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A replica not heard from for this long no longer counts when the roles are shared out.
+const REPLICA_ALIVE: Duration = Duration::from_secs(10);
+
+/// Writes this replica's heartbeat every 2 s.
+fn spawn_heartbeat(replica: Arc<Replica>, store: Store) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            if let Err(e) = replica.heartbeat(&store, REPLICA_ALIVE).await {
+                tracing::warn!(error = %e, "writing the replica heartbeat failed");
+            }
+        }
+    })
 }
 
 /// The edge's settings from `[server]`.
@@ -130,6 +160,7 @@ async fn start_chain(
     store: &Store,
     base: &Path,
     file: &Path,
+    replica: &Arc<Replica>,
 ) -> anyhow::Result<ChainServices> {
     let refuse = |key: &str, reason: String| config::ConfigError {
         file: file.display().to_string(),
@@ -152,7 +183,8 @@ async fn start_chain(
         if bundlers.iter().any(|b: &Arc<Bundler>| b.address() == key.address()) {
             return Err(refuse(&format!("bundler_keys[{j}]"), format!("{} is given twice", key.address())).into());
         }
-        let bundler = Bundler::new(as_chain.clone(), store.clone(), key, BundlerConfig::default())
+        let config = BundlerConfig { replica: replica.clone(), ..BundlerConfig::default() };
+        let bundler = Bundler::new(as_chain.clone(), store.clone(), key, config)
             .await
             .map_err(|e| anyhow::anyhow!("starting the bundler: {e}"))?;
         bundlers.push(bundler);

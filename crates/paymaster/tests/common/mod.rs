@@ -105,6 +105,20 @@ impl Env {
         Env { m, paymaster, signer }
     }
 
+    /// The chain watcher that settles `sponsor`'s ledger from the chain (one per test: it holds
+    /// the watching role).
+    pub(crate) fn watcher(&self, store: Store, sponsor: &Arc<Sponsor>) -> keyward_bundler::watch::ChainWatcher {
+        use keyward_bundler::watch::{ChainWatcher, EventSink, WatchConfig, WatchSource};
+        let source = WatchSource {
+            chain: self.m.h.chain.clone(),
+            chain_id: self.m.chain_id,
+            entry_point: self.m.h.ep,
+            store,
+            replica: Arc::new(keyward_bundler::lease::Replica::new()),
+        };
+        ChainWatcher::new(source, WatchConfig::default(), vec![sponsor.clone() as Arc<dyn EventSink>])
+    }
+
     /// A sponsor for this chain's paymaster over `store`, with `policies` from "the config file".
     pub(crate) fn sponsor(&self, store: Store, policies: Vec<Policy>) -> Arc<Sponsor> {
         let config = SponsorConfig::new(self.paymaster, self.m.h.ep, self.m.chain_id);

@@ -6,7 +6,7 @@ use alloy::primitives::U256;
 use keyward_store::{BundleStatus, InsertOutcome, MempoolError, OpStatus, StoreError};
 
 use crate::harness::TestDb;
-use crate::ops::{CHAIN, bundle, ep, h, op, sender};
+use crate::ops::{CHAIN, bundle, ep, fence, h, op, sender};
 
 /// Insert then read back, every field exact, including values at the edges of their ranges.
 pub(crate) async fn insert_and_get(db: &TestDb) {
@@ -24,12 +24,13 @@ pub(crate) async fn insert_and_get(db: &TestDb) {
 /// The same hash again is AlreadyKnown whatever its status, and changes nothing.
 pub(crate) async fn idempotent_insert(db: &TestDb) {
     let store = db.open().await;
+    let f = fence(&store).await;
     let rec = op(sender(1), 0, 1000, 100, 10);
     assert_eq!(store.insert_user_op(&rec, 4).await.unwrap(), InsertOutcome::Inserted);
     assert_eq!(store.insert_user_op(&rec, 4).await.unwrap(), InsertOutcome::AlreadyKnown);
     // A retry is known even when the sender is at its cap.
     assert_eq!(store.insert_user_op(&rec, 1).await.unwrap(), InsertOutcome::AlreadyKnown);
-    store.mark_included(CHAIN, ep(), rec.hash, 5, h(0xb5), "{}").await.unwrap();
+    store.mark_included(&f, CHAIN, ep(), rec.hash, 5, h(0xb5), "{}").await.unwrap();
     assert_eq!(store.insert_user_op(&rec, 4).await.unwrap(), InsertOutcome::AlreadyKnown);
     let got = store.get_user_op(CHAIN, ep(), rec.hash).await.unwrap().unwrap();
     assert_eq!(got.status, OpStatus::Included);
@@ -39,6 +40,7 @@ pub(crate) async fn idempotent_insert(db: &TestDb) {
 /// Replacement needs both fees at old × 110 % (ceil): exactly that is accepted, one wei less refused.
 pub(crate) async fn replacement_fee_bump(db: &TestDb) {
     let store = db.open().await;
+    let f = fence(&store).await;
     let s = sender(2);
     let old = op(s, 7, 1000, 105, 10);
     assert_eq!(store.insert_user_op(&old, 4).await.unwrap(), InsertOutcome::Inserted);
@@ -70,7 +72,7 @@ pub(crate) async fn replacement_fee_bump(db: &TestDb) {
     assert_eq!(store.insert_user_op(&other_key, 4).await.unwrap(), InsertOutcome::Inserted);
 
     // Only PENDING ops are replaced: once submitted, a same-nonce op is a new insert (subject to the cap).
-    store.mark_submitted(CHAIN, ep(), &[new.hash], h(0xbb)).await.unwrap();
+    store.mark_submitted(&f, CHAIN, ep(), &[new.hash], h(0xbb)).await.unwrap();
     let after_submit = op(s, 7, 1, 1, 14);
     assert_eq!(store.insert_user_op(&after_submit, 4).await.unwrap(), InsertOutcome::Inserted);
 }
@@ -78,6 +80,7 @@ pub(crate) async fn replacement_fee_bump(db: &TestDb) {
 /// The sender cap counts Pending and Submitted only.
 pub(crate) async fn sender_cap(db: &TestDb) {
     let store = db.open().await;
+    let f = fence(&store).await;
     let (a, b) = (sender(3), sender(4));
     let ops: Vec<_> = (0..3).map(|n| op(a, n, 100, 10, 20 + n)).collect();
     assert_eq!(store.insert_user_op(&ops[0], 2).await.unwrap(), InsertOutcome::Inserted);
@@ -94,16 +97,16 @@ pub(crate) async fn sender_cap(db: &TestDb) {
     let cur: Vec<_> =
         store.pending_user_ops(CHAIN, ep(), 10).await.unwrap().into_iter().filter(|o| o.sender == a).collect();
     assert_eq!(cur.len(), 2);
-    store.mark_submitted(CHAIN, ep(), &[cur[0].hash], h(0xb1)).await.unwrap();
+    store.mark_submitted(&f, CHAIN, ep(), &[cur[0].hash], h(0xb1)).await.unwrap();
     assert!(matches!(store.insert_user_op(&ops[2], 2).await, Err(MempoolError::SenderCap { .. })));
     // Included and failed do not.
-    store.mark_included(CHAIN, ep(), cur[0].hash, 1, h(0xc1), "{}").await.unwrap();
-    store.mark_failed(CHAIN, ep(), cur[1].hash, "AA25 invalid account nonce").await.unwrap();
+    store.mark_included(&f, CHAIN, ep(), cur[0].hash, 1, h(0xc1), "{}").await.unwrap();
+    store.mark_failed(&f, CHAIN, ep(), cur[1].hash, "AA25 invalid account nonce").await.unwrap();
     assert_eq!(store.insert_user_op(&ops[2], 2).await.unwrap(), InsertOutcome::Inserted);
     assert_eq!(store.insert_user_op(&op(a, 9, 100, 10, 40), 2).await.unwrap(), InsertOutcome::Inserted);
     assert!(matches!(store.insert_user_op(&op(a, 10, 100, 10, 41), 2).await, Err(MempoolError::SenderCap { .. })));
     // Dropped does not count either.
-    store.mark_dropped(CHAIN, ep(), ops[2].hash, "expired").await.unwrap();
+    store.mark_dropped(&f, CHAIN, ep(), ops[2].hash, "expired").await.unwrap();
     assert_eq!(store.insert_user_op(&op(a, 10, 100, 10, 41), 2).await.unwrap(), InsertOutcome::Inserted);
     // A cap of zero refuses everything new.
     assert!(matches!(
@@ -160,57 +163,67 @@ pub(crate) async fn concurrent_inserts_respect_cap(db: &TestDb) {
 /// Lifecycle: submitted → included (idempotent), final states refuse changes, errors are precise.
 pub(crate) async fn status_transitions(db: &TestDb) {
     let store = db.open().await;
+    let f = fence(&store).await;
     let s = sender(8);
     let (o1, o2, o3) = (op(s, 1, 10, 1, 1), op(s, 2, 10, 1, 2), op(s, 3, 10, 1, 3));
     for o in [&o1, &o2, &o3] {
         store.insert_user_op(o, 10).await.unwrap();
     }
-    store.mark_submitted(CHAIN, ep(), &[o1.hash, o2.hash], h(0xa1)).await.unwrap();
+    store.mark_submitted(&f, CHAIN, ep(), &[o1.hash, o2.hash], h(0xa1)).await.unwrap();
     let got = store.get_user_op(CHAIN, ep(), o1.hash).await.unwrap().unwrap();
     assert_eq!((got.status, got.bundle_tx), (OpStatus::Submitted, Some(h(0xa1))));
     // Re-submitted in a replacement transaction.
-    store.mark_submitted(CHAIN, ep(), &[o1.hash, o2.hash], h(0xa2)).await.unwrap();
+    store.mark_submitted(&f, CHAIN, ep(), &[o1.hash, o2.hash], h(0xa2)).await.unwrap();
     assert_eq!(store.get_user_op(CHAIN, ep(), o2.hash).await.unwrap().unwrap().bundle_tx, Some(h(0xa2)));
 
-    store.mark_included(CHAIN, ep(), o1.hash, 42, h(0xb4), r#"{"success":true}"#).await.unwrap();
+    store.mark_included(&f, CHAIN, ep(), o1.hash, 42, h(0xb4), r#"{"success":true}"#).await.unwrap();
     let got = store.get_user_op(CHAIN, ep(), o1.hash).await.unwrap().unwrap();
     assert_eq!(got.status, OpStatus::Included);
     assert_eq!((got.block_number, got.block_hash, got.bundle_tx), (Some(42), Some(h(0xb4)), Some(h(0xa2))));
     assert_eq!(got.receipt_json.as_deref(), Some(r#"{"success":true}"#));
     // Same inclusion again: fine. Another block: refused.
-    store.mark_included(CHAIN, ep(), o1.hash, 42, h(0xb4), "{}").await.unwrap();
-    match store.mark_included(CHAIN, ep(), o1.hash, 43, h(0xb5), "{}").await {
+    store.mark_included(&f, CHAIN, ep(), o1.hash, 42, h(0xb4), "{}").await.unwrap();
+    match store.mark_included(&f, CHAIN, ep(), o1.hash, 43, h(0xb5), "{}").await {
         Err(MempoolError::InvalidTransition { hash, from, to }) => {
             assert_eq!((hash, from.as_str(), to.as_str()), (o1.hash, "included", "included"))
         }
         other => panic!("expected InvalidTransition, got {other:?}"),
     }
-    assert!(matches!(store.mark_failed(CHAIN, ep(), o1.hash, "x").await, Err(MempoolError::InvalidTransition { .. })));
-    assert!(matches!(store.mark_dropped(CHAIN, ep(), o1.hash, "x").await, Err(MempoolError::InvalidTransition { .. })));
+    assert!(matches!(
+        store.mark_failed(&f, CHAIN, ep(), o1.hash, "x").await,
+        Err(MempoolError::InvalidTransition { .. })
+    ));
+    assert!(matches!(
+        store.mark_dropped(&f, CHAIN, ep(), o1.hash, "x").await,
+        Err(MempoolError::InvalidTransition { .. })
+    ));
 
     // mark_submitted is all or nothing.
-    let err = store.mark_submitted(CHAIN, ep(), &[o3.hash, o1.hash], h(0xa3)).await.unwrap_err();
+    let err = store.mark_submitted(&f, CHAIN, ep(), &[o3.hash, o1.hash], h(0xa3)).await.unwrap_err();
     assert!(matches!(err, MempoolError::InvalidTransition { ref from, .. } if from == "included"), "{err}");
     assert_eq!(store.get_user_op(CHAIN, ep(), o3.hash).await.unwrap().unwrap().status, OpStatus::Pending);
-    let err = store.mark_submitted(CHAIN, ep(), &[o3.hash, h(0xee)], h(0xa3)).await.unwrap_err();
+    let err = store.mark_submitted(&f, CHAIN, ep(), &[o3.hash, h(0xee)], h(0xa3)).await.unwrap_err();
     assert!(matches!(err, MempoolError::NotFound { hash } if hash == h(0xee)), "{err}");
     assert!(err.to_string().contains("not found"));
 
     // Failed / dropped carry the reason; repeating is fine; moving between final states is not.
-    store.mark_failed(CHAIN, ep(), o2.hash, "AA23 reverted").await.unwrap();
-    store.mark_failed(CHAIN, ep(), o2.hash, "again").await.unwrap();
+    store.mark_failed(&f, CHAIN, ep(), o2.hash, "AA23 reverted").await.unwrap();
+    store.mark_failed(&f, CHAIN, ep(), o2.hash, "again").await.unwrap();
     let got = store.get_user_op(CHAIN, ep(), o2.hash).await.unwrap().unwrap();
     assert_eq!((got.status, got.failure.as_deref()), (OpStatus::Failed, Some("AA23 reverted")));
-    assert!(matches!(store.mark_dropped(CHAIN, ep(), o2.hash, "x").await, Err(MempoolError::InvalidTransition { .. })));
-    store.mark_dropped(CHAIN, ep(), o3.hash, "expired").await.unwrap();
-    assert_eq!(store.get_user_op(CHAIN, ep(), o3.hash).await.unwrap().unwrap().status, OpStatus::Dropped);
     assert!(matches!(
-        store.mark_included(CHAIN, ep(), o3.hash, 1, h(1), "{}").await,
+        store.mark_dropped(&f, CHAIN, ep(), o2.hash, "x").await,
         Err(MempoolError::InvalidTransition { .. })
     ));
-    assert!(matches!(store.mark_dropped(CHAIN, ep(), h(0xef), "x").await, Err(MempoolError::NotFound { .. })));
+    store.mark_dropped(&f, CHAIN, ep(), o3.hash, "expired").await.unwrap();
+    assert_eq!(store.get_user_op(CHAIN, ep(), o3.hash).await.unwrap().unwrap().status, OpStatus::Dropped);
     assert!(matches!(
-        store.mark_included(CHAIN, ep(), h(0xef), 1, h(1), "{}").await,
+        store.mark_included(&f, CHAIN, ep(), o3.hash, 1, h(1), "{}").await,
+        Err(MempoolError::InvalidTransition { .. })
+    ));
+    assert!(matches!(store.mark_dropped(&f, CHAIN, ep(), h(0xef), "x").await, Err(MempoolError::NotFound { .. })));
+    assert!(matches!(
+        store.mark_included(&f, CHAIN, ep(), h(0xef), 1, h(1), "{}").await,
         Err(MempoolError::NotFound { .. })
     ));
     assert!(store.unfinished_user_ops(CHAIN, ep()).await.unwrap().is_empty());
@@ -221,6 +234,7 @@ pub(crate) async fn status_transitions(db: &TestDb) {
 /// both scoped by chain and EntryPoint.
 pub(crate) async fn ordering(db: &TestDb) {
     let store = db.open().await;
+    let f = fence(&store).await;
     let mut ops = vec![op(sender(10), 0, 1, 1, 300), op(sender(11), 0, 1, 1, 100), op(sender(12), 0, 1, 1, 200)];
     // Same created_at: by sender, then nonce — sender 13's sequence 1 after its sequence 0.
     ops.push(op(sender(14), 0, 1, 1, 200));
@@ -247,8 +261,8 @@ pub(crate) async fn ordering(db: &TestDb) {
     assert_eq!(first3, expected[..3]);
     assert!(store.pending_user_ops(CHAIN, ep(), 0).await.unwrap().is_empty());
 
-    store.mark_submitted(CHAIN, ep(), &[expected[1]], h(0xa0)).await.unwrap();
-    store.mark_failed(CHAIN, ep(), expected[2], "x").await.unwrap();
+    store.mark_submitted(&f, CHAIN, ep(), &[expected[1]], h(0xa0)).await.unwrap();
+    store.mark_failed(&f, CHAIN, ep(), expected[2], "x").await.unwrap();
     let pending: Vec<_> = store.pending_user_ops(CHAIN, ep(), 100).await.unwrap().iter().map(|o| o.hash).collect();
     let still: Vec<_> = expected.iter().enumerate().filter(|(i, _)| *i != 1 && *i != 2).map(|(_, h)| *h).collect();
     assert_eq!(pending, still);
@@ -266,20 +280,21 @@ pub(crate) async fn ordering(db: &TestDb) {
 /// never through Pending; ops submitted in a dropped transaction go back to Pending.
 pub(crate) async fn reorg_resets(db: &TestDb) {
     let store = db.open().await;
+    let f = fence(&store).await;
     let ops: Vec<_> = (0..5).map(|n| op(sender(20 + n as u8), 0, 1, 1, n)).collect();
     for o in &ops {
         store.insert_user_op(o, 4).await.unwrap();
     }
     let hashes: Vec<_> = ops.iter().map(|o| o.hash).collect();
-    store.submit_bundle(&bundle(0xa1, sender(0xbb), 1, hashes[..3].to_vec()), ep()).await.unwrap();
-    store.submit_bundle(&bundle(0xa2, sender(0xbb), 2, hashes[3..].to_vec()), ep()).await.unwrap();
-    store.mark_included(CHAIN, ep(), hashes[0], 7, h(0xb7), "{}").await.unwrap();
-    store.mark_included(CHAIN, ep(), hashes[1], 7, h(0xb7), "{}").await.unwrap();
-    store.mark_bundle(h(0xa1), BundleStatus::Mined).await.unwrap();
+    store.submit_bundle(&f, &bundle(0xa1, sender(0xbb), 1, hashes[..3].to_vec()), ep()).await.unwrap();
+    store.submit_bundle(&f, &bundle(0xa2, sender(0xbb), 2, hashes[3..].to_vec()), ep()).await.unwrap();
+    store.mark_included(&f, CHAIN, ep(), hashes[0], 7, h(0xb7), "{}").await.unwrap();
+    store.mark_included(&f, CHAIN, ep(), hashes[1], 7, h(0xb7), "{}").await.unwrap();
+    store.mark_bundle(&f, h(0xa1), BundleStatus::Mined).await.unwrap();
 
     let mut want = vec![hashes[0], hashes[1]];
     want.sort();
-    assert_eq!(store.reopen_block(CHAIN, ep(), h(0xb7)).await.unwrap(), want);
+    assert_eq!(store.reopen_block(&f, CHAIN, ep(), h(0xb7)).await.unwrap(), want);
     for hash in &want {
         let o = store.get_user_op(CHAIN, ep(), *hash).await.unwrap().unwrap();
         assert_eq!(o.status, OpStatus::Submitted);
@@ -287,30 +302,31 @@ pub(crate) async fn reorg_resets(db: &TestDb) {
     }
     assert_eq!(store.bundle_by_tx(h(0xa1)).await.unwrap().unwrap().status, BundleStatus::Pending);
     assert!(store.pending_user_ops(CHAIN, ep(), 10).await.unwrap().is_empty(), "nothing claimable meanwhile");
-    assert!(store.reopen_block(CHAIN, ep(), h(0xb7)).await.unwrap().is_empty());
+    assert!(store.reopen_block(&f, CHAIN, ep(), h(0xb7)).await.unwrap().is_empty());
     // Another chain's block with the same hash is untouched (none here): scoped.
-    assert!(store.reopen_block(CHAIN + 1, ep(), h(0xb7)).await.unwrap().is_empty());
+    assert!(store.reopen_block(&f, CHAIN + 1, ep(), h(0xb7)).await.unwrap().is_empty());
 
     // The bundle was dropped by the node after all: all three of 0xa1 come back.
     let mut want = hashes[..3].to_vec();
     want.sort();
-    assert_eq!(store.reset_to_pending_by_bundle(CHAIN, ep(), h(0xa1)).await.unwrap(), want);
+    assert_eq!(store.reset_to_pending_by_bundle(&f, CHAIN, ep(), h(0xa1)).await.unwrap(), want);
     let mut want = vec![hashes[3], hashes[4]];
     want.sort();
-    assert_eq!(store.reset_to_pending_by_bundle(CHAIN, ep(), h(0xa2)).await.unwrap(), want);
+    assert_eq!(store.reset_to_pending_by_bundle(&f, CHAIN, ep(), h(0xa2)).await.unwrap(), want);
     assert_eq!(store.pending_user_ops(CHAIN, ep(), 10).await.unwrap().len(), 5);
     let o = store.get_user_op(CHAIN, ep(), hashes[4]).await.unwrap().unwrap();
     assert_eq!(o.bundle_tx, None);
 
     // An included op is not reset by its bundle transaction (only by its block).
-    store.mark_submitted(CHAIN, ep(), &[hashes[0]], h(0xa3)).await.unwrap();
-    store.mark_included(CHAIN, ep(), hashes[0], 8, h(0xb8), "{}").await.unwrap();
-    assert!(store.reset_to_pending_by_bundle(CHAIN, ep(), h(0xa3)).await.unwrap().is_empty());
+    store.mark_submitted(&f, CHAIN, ep(), &[hashes[0]], h(0xa3)).await.unwrap();
+    store.mark_included(&f, CHAIN, ep(), hashes[0], 8, h(0xb8), "{}").await.unwrap();
+    assert!(store.reset_to_pending_by_bundle(&f, CHAIN, ep(), h(0xa3)).await.unwrap().is_empty());
 }
 
 /// count_by_status lists every status; clear deletes one chain/EntryPoint only.
 pub(crate) async fn clear_and_counts(db: &TestDb) {
     let store = db.open().await;
+    let f = fence(&store).await;
     let zero: BTreeMap<String, u64> = OpStatus::ALL.iter().map(|s| (s.to_string(), 0)).collect();
     assert_eq!(store.count_by_status(CHAIN, ep()).await.unwrap(), zero);
     let ops: Vec<_> = (0..4).map(|n| op(sender(30), n, 1, 1, n)).collect();
@@ -320,9 +336,9 @@ pub(crate) async fn clear_and_counts(db: &TestDb) {
     let mut other = op(sender(30), 0, 1, 1, 0);
     other.chain_id = 1;
     store.insert_user_op(&other, 10).await.unwrap();
-    store.mark_submitted(CHAIN, ep(), &[ops[0].hash, ops[1].hash], h(0xa1)).await.unwrap();
-    store.mark_included(CHAIN, ep(), ops[1].hash, 1, h(0xb1), "{}").await.unwrap();
-    store.mark_dropped(CHAIN, ep(), ops[2].hash, "x").await.unwrap();
+    store.mark_submitted(&f, CHAIN, ep(), &[ops[0].hash, ops[1].hash], h(0xa1)).await.unwrap();
+    store.mark_included(&f, CHAIN, ep(), ops[1].hash, 1, h(0xb1), "{}").await.unwrap();
+    store.mark_dropped(&f, CHAIN, ep(), ops[2].hash, "x").await.unwrap();
     let counts = store.count_by_status(CHAIN, ep()).await.unwrap();
     let want: BTreeMap<String, u64> =
         [("pending", 1), ("submitted", 1), ("included", 1), ("failed", 0), ("dropped", 1)]
@@ -342,6 +358,7 @@ pub(crate) async fn clear_and_counts(db: &TestDb) {
 /// Bundles: record (idempotent), pending by bundler, mark, lookup.
 pub(crate) async fn bundles(db: &TestDb) {
     let store = db.open().await;
+    let f = fence(&store).await;
     let (me, other) = (sender(40), sender(41));
     let b1 = bundle(0xa1, me, 5, vec![h(1), h(2)]);
     let b2 = bundle(0xa2, me, 4, vec![h(3)]);
@@ -355,12 +372,12 @@ pub(crate) async fn bundles(db: &TestDb) {
     assert_eq!(store.pending_bundles(CHAIN, me).await.unwrap(), vec![b2.clone(), b1.clone()]);
     assert!(store.pending_bundles(CHAIN + 1, me).await.unwrap().is_empty());
 
-    store.mark_bundle(h(0xa2), BundleStatus::Replaced).await.unwrap();
-    store.mark_bundle(h(0xa1), BundleStatus::Mined).await.unwrap();
+    store.mark_bundle(&f, h(0xa2), BundleStatus::Replaced).await.unwrap();
+    store.mark_bundle(&f, h(0xa1), BundleStatus::Mined).await.unwrap();
     assert!(store.pending_bundles(CHAIN, me).await.unwrap().is_empty());
     assert_eq!(store.bundle_by_tx(h(0xa1)).await.unwrap().unwrap().status, BundleStatus::Mined);
     assert_eq!(store.pending_bundles(CHAIN, other).await.unwrap(), vec![b3]);
-    match store.mark_bundle(h(0xff), BundleStatus::Failed).await {
+    match store.mark_bundle(&f, h(0xff), BundleStatus::Failed).await {
         Err(e @ StoreError::NotFound(_)) => assert!(e.to_string().contains(&h(0xff).to_string())),
         other => panic!("expected NotFound, got {other:?}"),
     }
@@ -371,15 +388,17 @@ pub(crate) async fn durable_across_reopen(db: &TestDb) {
     let rec = op(sender(50), 0, 1, 1, 1);
     {
         let store = db.open().await;
+        let f = fence(&store).await;
         store.insert_user_op(&rec, 4).await.unwrap();
         store.record_bundle(&bundle(0xa1, sender(51), 0, vec![rec.hash])).await.unwrap();
-        store.mark_submitted(CHAIN, ep(), &[rec.hash], h(0xa1)).await.unwrap();
+        store.mark_submitted(&f, CHAIN, ep(), &[rec.hash], h(0xa1)).await.unwrap();
         store.close().await;
     }
     {
         // Dropped without close: committed data must not depend on a clean shutdown.
         let store = db.open().await;
-        store.mark_included(CHAIN, ep(), rec.hash, 3, h(0xb3), "{}").await.unwrap();
+        let f = fence(&store).await;
+        store.mark_included(&f, CHAIN, ep(), rec.hash, 3, h(0xb3), "{}").await.unwrap();
         drop(store);
     }
     let store = db.open().await; // migrations run again: must be a no-op
@@ -437,6 +456,7 @@ pub(crate) async fn api_keys(db: &TestDb) {
 pub(crate) async fn claims(db: &TestDb) {
     use std::time::Duration;
     let store = db.open().await;
+    let f = fence(&store).await;
     let (a, b) = (sender(71), sender(72));
     let (s1, s2) = (sender(1), sender(2));
     let s1_ops: Vec<_> = (0..3).map(|n| op(s1, n, 1, 1, 10)).collect();
@@ -447,27 +467,130 @@ pub(crate) async fn claims(db: &TestDb) {
     let long = Duration::from_secs(60);
     let hashes = |ops: &[keyward_store::OpRecord]| ops.iter().map(|o| o.hash).collect::<Vec<_>>();
     // A takes the oldest (s1's first); B gets nothing of s1 while A holds one of its operations.
-    let by_a = store.claim_pending_user_ops(CHAIN, ep(), a, 1, long).await.unwrap();
+    let by_a = store.claim_pending_user_ops(&f, CHAIN, ep(), a, 1, long).await.unwrap();
     assert_eq!(hashes(&by_a), vec![s1_ops[0].hash]);
-    let by_b = store.claim_pending_user_ops(CHAIN, ep(), b, 10, long).await.unwrap();
+    let by_b = store.claim_pending_user_ops(&f, CHAIN, ep(), b, 10, long).await.unwrap();
     assert_eq!(hashes(&by_b), vec![s2_op.hash], "only s2: s1 is A's");
     // A bundle of B's with an operation A holds writes nothing.
     let stolen = bundle(1, b, 0, vec![s2_op.hash, s1_ops[0].hash]);
-    let refused = store.submit_bundle(&stolen, ep()).await.unwrap_err();
+    let refused = store.submit_bundle(&f, &stolen, ep()).await.unwrap_err();
     assert!(matches!(refused, MempoolError::InvalidTransition { hash, .. } if hash == s1_ops[0].hash), "{refused}");
     assert_eq!(store.bundle_by_tx(stolen.tx_hash).await.unwrap(), None, "no bundle recorded");
     assert_eq!(store.get_user_op(CHAIN, ep(), s2_op.hash).await.unwrap().unwrap().status, OpStatus::Pending);
     // A submits its own: s1 stays A's while submitted.
-    store.submit_bundle(&bundle(2, a, 0, vec![s1_ops[0].hash]), ep()).await.unwrap();
+    store.submit_bundle(&f, &bundle(2, a, 0, vec![s1_ops[0].hash]), ep()).await.unwrap();
     assert_eq!(store.get_user_op(CHAIN, ep(), s1_ops[0].hash).await.unwrap().unwrap().status, OpStatus::Submitted);
-    assert_eq!(store.claim_pending_user_ops(CHAIN, ep(), b, 10, long).await.unwrap().len(), 1, "only s2 again");
+    assert_eq!(store.claim_pending_user_ops(&f, CHAIN, ep(), b, 10, long).await.unwrap().len(), 1, "only s2 again");
     // Included: s1's next operations are free for any key.
-    store.mark_included(CHAIN, ep(), s1_ops[0].hash, 5, h(50), "{}").await.unwrap();
-    let next = store.claim_pending_user_ops(CHAIN, ep(), b, 10, long).await.unwrap();
+    store.mark_included(&f, CHAIN, ep(), s1_ops[0].hash, 5, h(50), "{}").await.unwrap();
+    let next = store.claim_pending_user_ops(&f, CHAIN, ep(), b, 10, long).await.unwrap();
     assert_eq!(hashes(&next), vec![s1_ops[1].hash, s1_ops[2].hash, s2_op.hash]);
     // An expired claim goes to the other key.
-    let short = store.claim_pending_user_ops(CHAIN, ep(), b, 10, Duration::ZERO).await.unwrap();
+    let short = store.claim_pending_user_ops(&f, CHAIN, ep(), b, 10, Duration::ZERO).await.unwrap();
     assert_eq!(short.len(), 3);
-    let taken = store.claim_pending_user_ops(CHAIN, ep(), a, 10, long).await.unwrap();
+    let taken = store.claim_pending_user_ops(&f, CHAIN, ep(), a, 10, long).await.unwrap();
     assert_eq!(hashes(&taken), vec![s1_ops[1].hash, s1_ops[2].hash, s2_op.hash]);
+}
+
+/// Role leases: one holder at a time; renewing keeps the token; another replica takes it only
+/// after expiry (+ patience) with a new token; a stale fence writes nothing; release hands over at
+/// once; chain cursors are fenced; heartbeats list the live replicas.
+pub(crate) async fn role_leases_and_fences(db: &TestDb) {
+    use keyward_store::Acquire;
+    use std::time::Duration;
+    let store = db.open().await;
+    let long = Acquire { term: Duration::from_secs(60), patience: Duration::ZERO };
+    let short = Acquire { term: Duration::from_millis(1), patience: Duration::ZERO };
+    let a = store.acquire_role("bundler:1:0xaa", "replica-a", short).await.unwrap().expect("free role taken");
+    assert_eq!(a.token(), 1);
+    assert_eq!(
+        store.acquire_role("bundler:1:0xaa", "replica-a", long).await.unwrap(),
+        Some(a.clone()),
+        "renewed, same token"
+    );
+    assert_eq!(store.acquire_role("bundler:1:0xaa", "replica-b", long).await.unwrap(), None, "held by a");
+    // a's lease runs out (renewed with a 1 ms term); patience makes b wait, then b takes it.
+    store.acquire_role("bundler:1:0xaa", "replica-a", short).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let patient = Acquire { term: Duration::from_secs(60), patience: Duration::from_secs(60) };
+    assert_eq!(store.acquire_role("bundler:1:0xaa", "replica-b", patient).await.unwrap(), None, "patience");
+    let b = store.acquire_role("bundler:1:0xaa", "replica-b", long).await.unwrap().expect("expired lease taken");
+    assert_eq!(b.token(), 2, "a new token at takeover");
+    assert_eq!(store.acquire_role("bundler:1:0xaa", "replica-a", long).await.unwrap(), None, "a lost it");
+
+    // A's fence is stale: none of its writes land, b's do.
+    let rec = op(sender(90), 0, 1, 1, 1);
+    store.insert_user_op(&rec, 4).await.unwrap();
+    let lost = store.mark_failed(&a, CHAIN, ep(), rec.hash, "late").await.unwrap_err();
+    assert!(matches!(lost, MempoolError::LeaseLost(ref role) if role == "bundler:1:0xaa"), "{lost}");
+    assert!(store.claim_pending_user_ops(&a, CHAIN, ep(), sender(1), 10, Duration::from_secs(9)).await.is_err());
+    let sent = bundle(0xc1, sender(1), 0, vec![rec.hash]);
+    assert!(matches!(store.submit_bundle(&a, &sent, ep()).await, Err(MempoolError::LeaseLost(_))));
+    assert_eq!(store.bundle_by_tx(sent.tx_hash).await.unwrap(), None);
+    assert_eq!(store.get_user_op(CHAIN, ep(), rec.hash).await.unwrap().unwrap().status, OpStatus::Pending);
+    assert_eq!(
+        store.claim_pending_user_ops(&b, CHAIN, ep(), sender(1), 10, Duration::from_secs(9)).await.unwrap().len(),
+        1
+    );
+    store.submit_bundle(&b, &sent, ep()).await.unwrap();
+    assert!(matches!(store.mark_bundle(&a, sent.tx_hash, BundleStatus::Failed).await, Err(StoreError::LeaseLost(_))));
+    store.mark_bundle(&b, sent.tx_hash, BundleStatus::Mined).await.unwrap();
+
+    // Release: the next holder gets it at once, with a new token; the released fence is stale.
+    store.release_role(&b).await.unwrap();
+    let c = store.acquire_role("bundler:1:0xaa", "replica-c", long).await.unwrap().expect("released role taken");
+    assert_eq!(c.token(), 3);
+    store.release_role(&b).await.unwrap();
+    assert_eq!(
+        store.acquire_role("bundler:1:0xaa", "replica-a", long).await.unwrap(),
+        None,
+        "a stale release is a no-op"
+    );
+    let leases = store.role_leases().await.unwrap();
+    assert_eq!(leases.len(), 1);
+    assert_eq!((leases[0].holder.as_str(), leases[0].token), ("replica-c", 3));
+
+    // Cursors: written only under the role's current fence.
+    assert_eq!(store.chain_cursor("settler:1").await.unwrap(), None);
+    store.set_chain_cursor(&c, "settler:1", 10, h(0x10)).await.unwrap();
+    store.set_chain_cursor(&c, "settler:1", 11, h(0x11)).await.unwrap();
+    assert!(matches!(store.set_chain_cursor(&b, "settler:1", 99, h(0x99)).await, Err(StoreError::LeaseLost(_))));
+    assert_eq!(store.chain_cursor("settler:1").await.unwrap(), Some((11, h(0x11))));
+
+    // Heartbeats: both replicas live; a replica not seen within the window is gone.
+    store.heartbeat("replica-a", 1).await.unwrap();
+    store.heartbeat("replica-b", 2).await.unwrap();
+    let live = store.live_replicas(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(live.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), vec!["replica-a", "replica-b"]);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    store.heartbeat("replica-b", 2).await.unwrap();
+    let live = store.live_replicas(Duration::from_millis(10)).await.unwrap();
+    assert_eq!(live.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), vec!["replica-b"]);
+}
+
+/// Many replicas racing for one expired role: exactly one wins each round, and the token rises
+/// whenever the holder changes; each winner's write lands only while it is the holder.
+pub(crate) async fn fenced_writes_race_a_takeover(db: &TestDb) {
+    use keyward_store::Acquire;
+    use std::time::Duration;
+    let store = db.open().await;
+    let short = Acquire { term: Duration::from_millis(30), patience: Duration::ZERO };
+    let (mut last, mut last_holder) = (0, String::new());
+    for round in 0..5 {
+        let mut attempts = tokio::task::JoinSet::new();
+        for r in 0..6 {
+            let store = store.clone();
+            attempts.spawn(async move { store.acquire_role("chain:1", &format!("replica-{r}"), short).await.unwrap() });
+        }
+        let winners: Vec<_> = attempts.join_all().await.into_iter().flatten().collect();
+        assert_eq!(winners.len(), 1, "round {round}: one holder");
+        let w = &winners[0];
+        let holder = store.role_leases().await.unwrap()[0].holder.clone();
+        // A new holder gets a new token; the same one winning again kept its lease (none between).
+        assert!(w.token() > last || (w.token() == last && holder == last_holder), "tokens rise");
+        (last, last_holder) = (w.token(), holder);
+        store.set_chain_cursor(w, "reorgs:1", round, h(round as u8)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    assert_eq!(store.chain_cursor("reorgs:1").await.unwrap(), Some((4, h(4))));
 }

@@ -51,4 +51,6 @@ on_both_backends!(
     survives_sigkill,
     api_keys,
     claims,
+    role_leases_and_fences,
+    fenced_writes_race_a_takeover,
 );

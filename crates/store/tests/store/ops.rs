@@ -68,3 +68,9 @@ pub(crate) fn bundle(tx: u8, bundler: Address, nonce: u64, ops: Vec<B256>) -> Bu
         updated_at: 1_700_000_000 + nonce,
     }
 }
+
+/// The fence of a test bundling role, taken (or renewed) for a minute.
+pub(crate) async fn fence(store: &keyward_store::Store) -> keyward_store::Fence {
+    let how = keyward_store::Acquire { term: std::time::Duration::from_secs(60), patience: std::time::Duration::ZERO };
+    store.acquire_role("bundler:test", "test-replica", how).await.unwrap().unwrap()
+}
