@@ -8,59 +8,20 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-bin="${1:-$here/../target/debug/keyward}"
-case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac
-[ -x "$bin" ] || { echo "serve.sh: no keyward binary at $bin" >&2; exit 2; }
-[ -n "${KEYWARD_TEST_POSTGRES_URL:-}" ] || { echo "serve.sh: run through scripts/with-postgres.sh" >&2; exit 2; }
-anvil="${KEYWARD_ANVIL:-$here/../tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil}"
-[ -x "$anvil" ] || { echo "serve.sh: no anvil at $anvil (npm install --prefix tools)" >&2; exit 2; }
+# shellcheck source=serve/common.sh
+source "$here/serve/common.sh"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-work="$(mktemp -d "${TMPDIR:-/tmp}/keyward-serve.XXXXXX")"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-anvil_port="$(free_port)"
-anvil_url="http://127.0.0.1:$anvil_port"
-"$anvil" --hardfork prague --port "$anvil_port" --silent >"$work/anvil.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-  curl -sf -X POST "$anvil_url" -H 'content-type: application/json' \
-    -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' >/dev/null && break
-  sleep 0.1
-done
+start_anvil 31337
+anvil_url="$anvil_started"
 # A second chain (id 31338) served by the same process: the Wallet API routes by chainId.
-anvil2_port="$(free_port)"
-anvil2_url="http://127.0.0.1:$anvil2_port"
-"$anvil" --hardfork prague --port "$anvil2_port" --chain-id 31338 --silent >"$work/anvil2.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-  curl -sf -X POST "$anvil2_url" -H 'content-type: application/json' \
-    -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' >/dev/null && break
-  sleep 0.1
-done
+start_anvil 31338
+anvil2_url="$anvil_started"
 cd "$here"
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
 node serve/setup.mjs "$anvil2_url"
 node serve/setup.mjs "$anvil_url"
 node serve/place-mav2.mjs "$anvil_url"
-
-# anvil's dev accounts 5, 6 + 8, 7 (mnemonic "test … junk"): deployer, two bundler keys,
-# paymaster signer.
-export DEPLOYER_KEY=0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba
-deployer=0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc
-echo 0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e >"$work/bundler.key"
-echo 0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97 >"$work/bundler2.key"
-echo 0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a >"$work/bundler3.key"
-echo 0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356 >"$work/paymaster.key"
-chmod 600 "$work"/*.key
-pm_signer=0x14dC79964da2C08b23698B3D3cc7Ca32193d9955
+write_keys
 
 echo "==> keyward deploy --dry-run, deploy, deploy again"
 "$bin" deploy --rpc-url "$anvil_url" --private-key-env DEPLOYER_KEY --paymaster-signer "$pm_signer" \
@@ -152,7 +113,7 @@ KEYWARD_RPC_URL="$base/v2/$sdk_key" node --test --test-concurrency=1 --test-repo
   test/15-seed-flows.test.js test/11-wallet-api.test.js || status=$?
 
 echo "==> /metrics after the flows: bundles sent and included per key, sponsorship settled"
-sleep 3 # one settler round (every 2 s)
+sleep 2 # a few chain-watcher rounds (every 0.5 s): the ledger settles from them
 metrics="$(curl -sf "$base/metrics")"
 for series in 'keyward_bundles_total\{.*outcome="sent"' 'keyward_bundles_total\{.*outcome="included"' \
   'keyward_sponsor_settled_total\{' 'keyward_sponsor_spent_gwei_total\{' 'keyward_rpc_requests_total\{method="wallet_sendPreparedCalls"'; do

@@ -52,3 +52,6 @@ KEYWARD_BIN=target/debug/keyward KEYWARD_SPEC_WORK=target/bundler-spec-tests \
 
 step "production mode: anvil + PostgreSQL + keyward deploy + keyward serve + the official SDK (compat/serve.sh)"
 bash scripts/with-postgres.sh bash compat/serve.sh target/debug/keyward
+
+step "scale-out: three keyward serve replicas over one PostgreSQL, 1,000 session-key calls, two SIGKILLs of a lease holder (compat/replicas.sh)"
+bash scripts/with-postgres.sh bash compat/replicas.sh target/debug/keyward

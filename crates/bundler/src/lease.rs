@@ -165,7 +165,8 @@ impl RoleHolder {
             // Not straight back: the replica with fewer roles takes it first.
             return Ok(None);
         }
-        let patience = match held.is_none() && bundler && self.replica.bundler_roles_held() >= self.replica.fair_share() {
+        let patience = match held.is_none() && bundler && self.replica.bundler_roles_held() >= self.replica.fair_share()
+        {
             true => self.term * PATIENCE_TERMS,
             false => Duration::ZERO,
         };
@@ -195,6 +196,26 @@ impl RoleHolder {
         }
         self.set(got.clone());
         Ok(got)
+    }
+
+    /// Extends the lease while this replica holds it — what keeps a long round (many operations
+    /// to simulate on a slow node) from letting it lapse; run every third of a term beside the
+    /// rounds. Never takes or hands over a role.
+    pub async fn renew(&self) -> Result<(), StoreError> {
+        let Some(held) = self.current() else { return Ok(()) };
+        let how = Acquire { term: self.term, patience: Duration::ZERO };
+        let got = self.store.acquire_role(&self.role, self.replica.id(), how).await?;
+        if got.as_ref() != Some(&held) {
+            tracing::warn!(role = %self.role, "role lost while renewing");
+            self.replica.note(&self.role, got.is_some());
+            self.set(got);
+        }
+        Ok(())
+    }
+
+    /// How often [`RoleHolder::renew`] should run: a third of the lease term.
+    pub fn renew_every(&self) -> Duration {
+        self.term / 3
     }
 
     /// Gives the role up at once (a clean stop), so another replica takes it without waiting.

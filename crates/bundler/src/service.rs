@@ -360,13 +360,10 @@ impl Bundler {
         let ep = self.entry_point();
         for (hash, reason) in rejected {
             if reason.contains("AA25")
-                && let Some((number, block_hash, outcome)) = self.find_inclusion(*hash).await?
+                && let Some(inclusion) = self.find_inclusion(*hash).await?
             {
-                tracing::info!(%hash, "operation already included onchain; recorded as included");
-                self.store
-                    .mark_included(fence, self.chain_id, ep, *hash, number, block_hash, &outcome)
-                    .await
-                    .map_err(store_err)?;
+                tracing::info!(%hash, tx = %inclusion.tx, "operation already included onchain; recorded as included");
+                inclusion.record(&self.store, fence, self.chain_id, ep, *hash).await.map_err(store_err)?;
                 continue;
             }
             tracing::info!(%hash, %reason, "operation dropped at bundling");

@@ -10,10 +10,10 @@ use keyward_store::{BundleRecord, BundleStatus, Fence};
 use crate::bundle::build_bundle;
 use crate::error::RejectReason;
 use crate::fees::current_fees;
-use crate::watch::inclusion_in;
 use crate::service::{Bundler, SentBundle, candidate_of, now, store_err};
 use crate::submission::BundlingMode;
 use crate::submit::{BundleFees, sign_bundle};
+use crate::watch::inclusion_in;
 
 /// How long a sent bundle may be unknown to the node before it counts as lost.
 const UNKNOWN_GRACE_SECS: u64 = 5;
@@ -51,19 +51,19 @@ impl Bundler {
             if !receipt.status() {
                 // The bundle reverted onchain (state moved between simulation and inclusion):
                 // its operations go back to pending and are re-validated.
-                let reset =
-                    self.store.reset_to_pending_by_bundle(fence, self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
+                let reset = self
+                    .store
+                    .reset_to_pending_by_bundle(fence, self.chain_id, ep, b.tx_hash)
+                    .await
+                    .map_err(store_err)?;
                 tracing::warn!(tx = %b.tx_hash, ops = reset.len(), "bundle reverted onchain; operations back to pending");
                 self.count_bundle("reverted");
                 return self.store.mark_bundle(fence, b.tx_hash, BundleStatus::Failed).await.map_err(bundle_err);
             }
             for hash in &b.op_hashes {
                 match inclusion_in(&receipt, ep, *hash)? {
-                    Some((number, block_hash, outcome)) => {
-                        self.store
-                            .mark_included(fence, self.chain_id, ep, *hash, number, block_hash, &outcome)
-                            .await
-                            .map_err(store_err)?;
+                    Some(inclusion) => {
+                        inclusion.record(&self.store, fence, self.chain_id, ep, *hash).await.map_err(store_err)?;
                         self.note_included(*hash).await;
                     }
                     None => {
@@ -158,18 +158,40 @@ impl Bundler {
     /// Runs the bundling loop in the background until the bundler is dropped.
     pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let (keep, stop) = tokio::sync::watch::channel(false);
-        let (weak, interval) = (Arc::downgrade(self), self.config.poll_interval);
+        let this = self.clone();
         // The loop holds the sender itself: `stop` never fires.
         tokio::spawn(async move {
             let _keep = keep;
-            bundling_loop(weak, interval, stop).await
+            this.spawn_until(stop).await.ok();
         })
     }
 
     /// Runs the bundling loop in the background until `stop` turns true or its sender is dropped
-    /// (the round in progress is finished first), or the bundler is dropped.
+    /// (the round in progress is finished first), or the bundler is dropped; beside it, the
+    /// bundling lease is renewed every third of a term, however long a round takes.
     pub fn spawn_until(self: &Arc<Self>, stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(bundling_loop(Arc::downgrade(self), self.config.poll_interval, stop))
+        let weak = Arc::downgrade(self);
+        let interval = self.config.poll_interval;
+        tokio::spawn(async move {
+            let renewing = tokio::spawn(keep_renewed(weak.clone(), stop.clone()));
+            bundling_loop(weak, interval, stop).await;
+            renewing.abort();
+        })
+    }
+}
+
+/// Renews the bundling lease every third of a term until `stop`, or the bundler's end.
+async fn keep_renewed(weak: std::sync::Weak<Bundler>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let Some(every) = weak.upgrade().map(|b| b.lease.renew_every()) else { return };
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            changed = stop.changed() => if changed.is_err() || *stop.borrow() { return },
+        }
+        let Some(this) = weak.upgrade() else { return };
+        if let Err(e) = this.lease.renew().await {
+            tracing::warn!(role = this.lease.role(), error = %e, "renewing the bundling lease failed");
+        }
     }
 }
 

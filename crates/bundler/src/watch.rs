@@ -175,7 +175,12 @@ impl ChainWatcher {
                     if let Some(back_hash) = self.block_hash(back).await? {
                         self.store.set_chain_cursor(&fence, self.role(), back, back_hash).await.map_err(storage)?;
                     }
-                    tracing::warn!(role = self.role(), from = number, to = back, "reorg below the cursor; reading again");
+                    tracing::warn!(
+                        role = self.role(),
+                        from = number,
+                        to = back,
+                        "reorg below the cursor; reading again"
+                    );
                     return Ok(report);
                 }
                 Some(_) => number + 1,
@@ -203,7 +208,11 @@ impl ChainWatcher {
     }
 
     /// Runs rounds every `every` until `stop` turns true (then gives the role up).
-    pub fn spawn_until(self: Arc<Self>, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_until(
+        self: Arc<Self>,
+        every: Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             loop {
                 if *stop.borrow() {
@@ -266,7 +275,8 @@ impl ChainWatcher {
         let mut receipts: HashMap<B256, Option<TransactionReceipt>> = HashMap::new();
         let mut included = 0;
         for ev in events {
-            let Some(op) = self.store.get_user_op(self.chain_id, self.entry_point, ev.user_op_hash).await.map_err(store_err)?
+            let Some(op) =
+                self.store.get_user_op(self.chain_id, self.entry_point, ev.user_op_hash).await.map_err(store_err)?
             else {
                 continue;
             };
@@ -282,10 +292,8 @@ impl ChainWatcher {
                 }
             };
             let Some(receipt) = receipt else { continue };
-            let Some((number, block_hash, outcome)) = inclusion_in(&receipt, self.entry_point, ev.user_op_hash)? else {
-                continue;
-            };
-            match self.store.mark_included(fence, self.chain_id, self.entry_point, ev.user_op_hash, number, block_hash, &outcome).await {
+            let Some(inclusion) = inclusion_in(&receipt, self.entry_point, ev.user_op_hash)? else { continue };
+            match inclusion.record(&self.store, fence, self.chain_id, self.entry_point, ev.user_op_hash).await {
                 Ok(()) => included += 1,
                 // Its tracker got there first (another block after a reorg), or it failed: the
                 // bundle tracker's word stands; the next reorg check settles a stale block.
@@ -324,7 +332,8 @@ impl ChainWatcher {
         }
         let mut reopened = 0;
         for block_hash in stale {
-            let ops = self.store.reopen_block(fence, self.chain_id, self.entry_point, block_hash).await.map_err(store_err)?;
+            let ops =
+                self.store.reopen_block(fence, self.chain_id, self.entry_point, block_hash).await.map_err(store_err)?;
             tracing::warn!(%block_hash, ops = ops.len(), "block reorganised away; tracking its bundles again");
             reopened += ops.len();
         }
@@ -333,9 +342,9 @@ impl ChainWatcher {
 }
 
 impl Bundler {
-    /// Where the EntryPoint's event for `hash` is within the last [`INCLUSION_LOOKBACK`] blocks:
-    /// its block number and hash and the stored outcome; `None` if it is not there.
-    pub(crate) async fn find_inclusion(&self, hash: B256) -> Result<Option<(u64, B256, String)>, RejectReason> {
+    /// Where the EntryPoint's event for `hash` is within the last [`INCLUSION_LOOKBACK`] blocks;
+    /// `None` if it is not there.
+    pub(crate) async fn find_inclusion(&self, hash: B256) -> Result<Option<Inclusion>, RejectReason> {
         let head = self.chain.block_number().await?;
         let filter = Filter::new()
             .address(self.entry_point())
@@ -353,16 +362,54 @@ impl Bundler {
 /// How far back [`Bundler::find_inclusion`] looks for an operation's event.
 pub const INCLUSION_LOOKBACK: u64 = 1024;
 
-/// The block and stored outcome of operation `hash` in the bundle receipt `receipt`.
+/// Where operation `hash` was included, read from its bundle transaction's receipt.
+#[derive(Debug, Clone)]
+pub(crate) struct Inclusion {
+    /// The transaction that carried it.
+    pub tx: B256,
+    /// Its block.
+    pub block_number: u64,
+    /// That block's hash.
+    pub block_hash: B256,
+    /// The stored outcome ([`OpOutcome`] as JSON).
+    pub outcome: String,
+}
+
+impl Inclusion {
+    /// Records it in the mempool, as the holder of `fence`.
+    pub(crate) async fn record(
+        &self,
+        store: &Store,
+        fence: &Fence,
+        chain_id: u64,
+        entry_point: Address,
+        hash: B256,
+    ) -> Result<(), keyward_store::MempoolError> {
+        store
+            .mark_included(
+                fence,
+                chain_id,
+                entry_point,
+                hash,
+                self.tx,
+                self.block_number,
+                self.block_hash,
+                &self.outcome,
+            )
+            .await
+    }
+}
+
+/// Where operation `hash` is in the bundle receipt `receipt`, if it is there.
 pub(crate) fn inclusion_in(
     receipt: &TransactionReceipt,
     entry_point: Address,
     hash: B256,
-) -> Result<Option<(u64, B256, String)>, RejectReason> {
-    let (Some(number), Some(block_hash)) = (receipt.block_number, receipt.block_hash) else { return Ok(None) };
+) -> Result<Option<Inclusion>, RejectReason> {
+    let (Some(block_number), Some(block_hash)) = (receipt.block_number, receipt.block_hash) else { return Ok(None) };
     let Some(r) = user_operation_receipt(receipt, entry_point, hash) else { return Ok(None) };
     let outcome = serde_json::to_string(&OpOutcome::from(&r)).map_err(|e| RejectReason::Storage(e.to_string()))?;
-    Ok(Some((number, block_hash, outcome)))
+    Ok(Some(Inclusion { tx: receipt.transaction_hash, block_number, block_hash, outcome }))
 }
 
 fn storage(e: keyward_store::StoreError) -> RejectReason {

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
+use keyward_bundler::watch::{ChainWatcher, WatchConfig};
 use keyward_bundler::{Bundler, BundlerConfig, RejectReason};
 use keyward_bundler::{BundlingMode, Submission};
-use keyward_bundler::watch::{ChainWatcher, WatchConfig};
 use keyward_primitives::UserOperation;
 use keyward_store::{OpStatus, Store};
 use keyward_testkit::Harness;

@@ -7,6 +7,7 @@ mod deploy;
 mod dev;
 mod keys;
 mod serve;
+mod status;
 
 use clap::{Parser, Subcommand};
 
@@ -28,12 +29,15 @@ enum Command {
     Deploy(deploy::DeployArgs),
     /// Manage the API keys of `keyward serve`.
     Keys(keys::KeysArgs),
+    /// Show the replicas, who holds each role, mempool depth and bundler key balances.
+    Status(status::StatusArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,jsonrpsee=warn".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,jsonrpsee=warn,sqlx=warn".into());
     let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     // Production logs are JSON lines for log collectors; the others are for people.
     if matches!(cli.command, Command::Serve(_)) {
@@ -46,5 +50,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Keys(args) => keys::run(args).await,
         Command::Deploy(args) => deploy::run(args).await,
+        Command::Status(args) => status::run(args).await,
     }
 }

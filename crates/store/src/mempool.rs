@@ -407,14 +407,17 @@ impl Store {
         Ok(())
     }
 
-    /// Included: stores block number/hash and receipt JSON; only from Pending/Submitted (repeating the
-    /// same inclusion is accepted and changes nothing).
+    /// Included in transaction `bundle_tx` (the one that carried it, whichever bundle record it
+    /// was in): stores the transaction, block number/hash and receipt JSON; only from
+    /// Pending/Submitted (repeating the same inclusion is accepted and changes nothing).
+    #[allow(clippy::too_many_arguments)]
     pub async fn mark_included(
         &self,
         fence: &Fence,
         chain_id: u64,
         entry_point: Address,
         hash: B256,
+        bundle_tx: B256,
         block_number: u64,
         block_hash: B256,
         receipt_json: &str,
@@ -424,7 +427,7 @@ impl Store {
         let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         let done = sqlx::query(
             "UPDATE user_ops SET status = 'included', block_number = $4, block_hash = $5, receipt_json = $6, \
-             failure = NULL, updated_at = $7 \
+             failure = NULL, updated_at = $7, bundle_tx = $8 \
              WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 AND status IN ('pending', 'submitted')",
         )
         .bind(chain)
@@ -434,6 +437,7 @@ impl Store {
         .bind(b256_text(&block_hash))
         .bind(receipt_json)
         .bind(u64_to_db("updated_at", now_secs())?)
+        .bind(b256_text(&bundle_tx))
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {

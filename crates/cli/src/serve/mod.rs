@@ -13,7 +13,7 @@
 
 pub(crate) mod config;
 mod routes;
-mod stack;
+pub(crate) mod stack;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

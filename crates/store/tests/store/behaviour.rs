@@ -30,10 +30,11 @@ pub(crate) async fn idempotent_insert(db: &TestDb) {
     assert_eq!(store.insert_user_op(&rec, 4).await.unwrap(), InsertOutcome::AlreadyKnown);
     // A retry is known even when the sender is at its cap.
     assert_eq!(store.insert_user_op(&rec, 1).await.unwrap(), InsertOutcome::AlreadyKnown);
-    store.mark_included(&f, CHAIN, ep(), rec.hash, 5, h(0xb5), "{}").await.unwrap();
+    store.mark_included(&f, CHAIN, ep(), rec.hash, h(0xa1), 5, h(0xb5), "{}").await.unwrap();
     assert_eq!(store.insert_user_op(&rec, 4).await.unwrap(), InsertOutcome::AlreadyKnown);
     let got = store.get_user_op(CHAIN, ep(), rec.hash).await.unwrap().unwrap();
-    assert_eq!(got.status, OpStatus::Included);
+    // Included straight from pending (seen onchain by the chain watcher): its transaction recorded.
+    assert_eq!((got.status, got.bundle_tx), (OpStatus::Included, Some(h(0xa1))));
     assert_eq!(store.count_by_status(CHAIN, ep()).await.unwrap()["included"], 1);
 }
 
@@ -100,7 +101,7 @@ pub(crate) async fn sender_cap(db: &TestDb) {
     store.mark_submitted(&f, CHAIN, ep(), &[cur[0].hash], h(0xb1)).await.unwrap();
     assert!(matches!(store.insert_user_op(&ops[2], 2).await, Err(MempoolError::SenderCap { .. })));
     // Included and failed do not.
-    store.mark_included(&f, CHAIN, ep(), cur[0].hash, 1, h(0xc1), "{}").await.unwrap();
+    store.mark_included(&f, CHAIN, ep(), cur[0].hash, h(0xa1), 1, h(0xc1), "{}").await.unwrap();
     store.mark_failed(&f, CHAIN, ep(), cur[1].hash, "AA25 invalid account nonce").await.unwrap();
     assert_eq!(store.insert_user_op(&ops[2], 2).await.unwrap(), InsertOutcome::Inserted);
     assert_eq!(store.insert_user_op(&op(a, 9, 100, 10, 40), 2).await.unwrap(), InsertOutcome::Inserted);
@@ -176,14 +177,14 @@ pub(crate) async fn status_transitions(db: &TestDb) {
     store.mark_submitted(&f, CHAIN, ep(), &[o1.hash, o2.hash], h(0xa2)).await.unwrap();
     assert_eq!(store.get_user_op(CHAIN, ep(), o2.hash).await.unwrap().unwrap().bundle_tx, Some(h(0xa2)));
 
-    store.mark_included(&f, CHAIN, ep(), o1.hash, 42, h(0xb4), r#"{"success":true}"#).await.unwrap();
+    store.mark_included(&f, CHAIN, ep(), o1.hash, h(0xa2), 42, h(0xb4), r#"{"success":true}"#).await.unwrap();
     let got = store.get_user_op(CHAIN, ep(), o1.hash).await.unwrap().unwrap();
     assert_eq!(got.status, OpStatus::Included);
     assert_eq!((got.block_number, got.block_hash, got.bundle_tx), (Some(42), Some(h(0xb4)), Some(h(0xa2))));
     assert_eq!(got.receipt_json.as_deref(), Some(r#"{"success":true}"#));
     // Same inclusion again: fine. Another block: refused.
-    store.mark_included(&f, CHAIN, ep(), o1.hash, 42, h(0xb4), "{}").await.unwrap();
-    match store.mark_included(&f, CHAIN, ep(), o1.hash, 43, h(0xb5), "{}").await {
+    store.mark_included(&f, CHAIN, ep(), o1.hash, h(0xa2), 42, h(0xb4), "{}").await.unwrap();
+    match store.mark_included(&f, CHAIN, ep(), o1.hash, h(0xa2), 43, h(0xb5), "{}").await {
         Err(MempoolError::InvalidTransition { hash, from, to }) => {
             assert_eq!((hash, from.as_str(), to.as_str()), (o1.hash, "included", "included"))
         }
@@ -218,12 +219,12 @@ pub(crate) async fn status_transitions(db: &TestDb) {
     store.mark_dropped(&f, CHAIN, ep(), o3.hash, "expired").await.unwrap();
     assert_eq!(store.get_user_op(CHAIN, ep(), o3.hash).await.unwrap().unwrap().status, OpStatus::Dropped);
     assert!(matches!(
-        store.mark_included(&f, CHAIN, ep(), o3.hash, 1, h(1), "{}").await,
+        store.mark_included(&f, CHAIN, ep(), o3.hash, h(0xa1), 1, h(1), "{}").await,
         Err(MempoolError::InvalidTransition { .. })
     ));
     assert!(matches!(store.mark_dropped(&f, CHAIN, ep(), h(0xef), "x").await, Err(MempoolError::NotFound { .. })));
     assert!(matches!(
-        store.mark_included(&f, CHAIN, ep(), h(0xef), 1, h(1), "{}").await,
+        store.mark_included(&f, CHAIN, ep(), h(0xef), h(0xa1), 1, h(1), "{}").await,
         Err(MempoolError::NotFound { .. })
     ));
     assert!(store.unfinished_user_ops(CHAIN, ep()).await.unwrap().is_empty());
@@ -288,8 +289,8 @@ pub(crate) async fn reorg_resets(db: &TestDb) {
     let hashes: Vec<_> = ops.iter().map(|o| o.hash).collect();
     store.submit_bundle(&f, &bundle(0xa1, sender(0xbb), 1, hashes[..3].to_vec()), ep()).await.unwrap();
     store.submit_bundle(&f, &bundle(0xa2, sender(0xbb), 2, hashes[3..].to_vec()), ep()).await.unwrap();
-    store.mark_included(&f, CHAIN, ep(), hashes[0], 7, h(0xb7), "{}").await.unwrap();
-    store.mark_included(&f, CHAIN, ep(), hashes[1], 7, h(0xb7), "{}").await.unwrap();
+    store.mark_included(&f, CHAIN, ep(), hashes[0], h(0xa1), 7, h(0xb7), "{}").await.unwrap();
+    store.mark_included(&f, CHAIN, ep(), hashes[1], h(0xa1), 7, h(0xb7), "{}").await.unwrap();
     store.mark_bundle(&f, h(0xa1), BundleStatus::Mined).await.unwrap();
 
     let mut want = vec![hashes[0], hashes[1]];
@@ -319,7 +320,7 @@ pub(crate) async fn reorg_resets(db: &TestDb) {
 
     // An included op is not reset by its bundle transaction (only by its block).
     store.mark_submitted(&f, CHAIN, ep(), &[hashes[0]], h(0xa3)).await.unwrap();
-    store.mark_included(&f, CHAIN, ep(), hashes[0], 8, h(0xb8), "{}").await.unwrap();
+    store.mark_included(&f, CHAIN, ep(), hashes[0], h(0xa1), 8, h(0xb8), "{}").await.unwrap();
     assert!(store.reset_to_pending_by_bundle(&f, CHAIN, ep(), h(0xa3)).await.unwrap().is_empty());
 }
 
@@ -337,7 +338,7 @@ pub(crate) async fn clear_and_counts(db: &TestDb) {
     other.chain_id = 1;
     store.insert_user_op(&other, 10).await.unwrap();
     store.mark_submitted(&f, CHAIN, ep(), &[ops[0].hash, ops[1].hash], h(0xa1)).await.unwrap();
-    store.mark_included(&f, CHAIN, ep(), ops[1].hash, 1, h(0xb1), "{}").await.unwrap();
+    store.mark_included(&f, CHAIN, ep(), ops[1].hash, h(0xa1), 1, h(0xb1), "{}").await.unwrap();
     store.mark_dropped(&f, CHAIN, ep(), ops[2].hash, "x").await.unwrap();
     let counts = store.count_by_status(CHAIN, ep()).await.unwrap();
     let want: BTreeMap<String, u64> =
@@ -398,7 +399,7 @@ pub(crate) async fn durable_across_reopen(db: &TestDb) {
         // Dropped without close: committed data must not depend on a clean shutdown.
         let store = db.open().await;
         let f = fence(&store).await;
-        store.mark_included(&f, CHAIN, ep(), rec.hash, 3, h(0xb3), "{}").await.unwrap();
+        store.mark_included(&f, CHAIN, ep(), rec.hash, h(0xa1), 3, h(0xb3), "{}").await.unwrap();
         drop(store);
     }
     let store = db.open().await; // migrations run again: must be a no-op
@@ -482,7 +483,7 @@ pub(crate) async fn claims(db: &TestDb) {
     assert_eq!(store.get_user_op(CHAIN, ep(), s1_ops[0].hash).await.unwrap().unwrap().status, OpStatus::Submitted);
     assert_eq!(store.claim_pending_user_ops(&f, CHAIN, ep(), b, 10, long).await.unwrap().len(), 1, "only s2 again");
     // Included: s1's next operations are free for any key.
-    store.mark_included(&f, CHAIN, ep(), s1_ops[0].hash, 5, h(50), "{}").await.unwrap();
+    store.mark_included(&f, CHAIN, ep(), s1_ops[0].hash, h(2), 5, h(50), "{}").await.unwrap();
     let next = store.claim_pending_user_ops(&f, CHAIN, ep(), b, 10, long).await.unwrap();
     assert_eq!(hashes(&next), vec![s1_ops[1].hash, s1_ops[2].hash, s2_op.hash]);
     // An expired claim goes to the other key.
