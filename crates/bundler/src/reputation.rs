@@ -161,7 +161,8 @@ impl Bundler {
 
     /// Refuses `op` by the reputation rules: GREP-010 (banned), GREP-020 (throttled and already
     /// [`THROTTLED_ENTITY_MEMPOOL_COUNT`] operations pooled), UREP-020 (an unstaked paymaster over
-    /// its allowance). They apply to staked entities and to unstaked paymasters; `staked` tells
+    /// its allowance). They apply to staked entities and to unstaked paymasters, except the
+    /// deployment's own ([`crate::BundlerConfig::trusted`]); `staked` tells
     /// which entities are staked; `pooled` are the other operations in the mempool.
     pub(crate) async fn check_reputation(
         &self,
@@ -171,7 +172,7 @@ impl Bundler {
     ) -> Result<(), RejectReason> {
         for (entity, address) in entities_of(op) {
             let is_staked = staked(entity);
-            if !is_staked && entity != Entity::Paymaster {
+            if (!is_staked && entity != Entity::Paymaster) || self.config.trusted.contains(&address) {
                 continue;
             }
             let r = self.reputation_of(address).await?;

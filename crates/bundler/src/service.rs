@@ -54,6 +54,10 @@ pub struct BundlerConfig {
     pub reorg_depth: u64,
     /// This process among the replicas sharing the store (holder of the bundling lease).
     pub replica: Arc<Replica>,
+    /// Entities this deployment operates itself (its paymaster, its account factory): exempt from
+    /// the reputation limits (ERC-7562's allowlist), so a burst of its own sponsored operations
+    /// or account creations is never throttled while their inclusions catch up.
+    pub trusted: Vec<Address>,
     /// How long the bundling lease lasts unless renewed (each round renews it): a dead holder's
     /// key is taken over by another replica this long after its last round.
     pub lease_term: Duration,
@@ -71,6 +75,7 @@ impl Default for BundlerConfig {
             claim_for: Duration::from_secs(10),
             replace_after: Duration::from_secs(30),
             reorg_depth: 64,
+            trusted: Vec::new(),
             replica: Arc::new(Replica::new()),
             lease_term: Duration::from_secs(10),
         }

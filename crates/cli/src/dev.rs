@@ -61,7 +61,7 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
     };
     let store_dir = args.data_dir.clone().or_else(|| scratch.clone()).context("no directory for the mempool")?;
     let deployment = deploy_stack(&chain).await?;
-    let bundler = start_bundler(&chain, &store_dir).await?;
+    let bundler = start_bundler(&chain, &store_dir, &deployment).await?;
     let sponsorship = start_sponsorship(&dev, &bundler, &deployment, args.policies.as_deref()).await?;
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let sinks = vec![sponsorship.sponsor.clone() as Arc<dyn keyward_bundler::watch::EventSink>];
@@ -148,14 +148,21 @@ async fn start_sponsorship(
     .context("starting gas sponsorship")
 }
 
-/// The bundler: its key funded on the dev chain, its mempool in `dir/keyward.db`.
-async fn start_bundler(chain: &Arc<EmbeddedChain>, dir: &Path) -> anyhow::Result<Arc<Bundler>> {
+/// The bundler: its key funded on the dev chain, its mempool in `dir/keyward.db`, the stack's
+/// own entities trusted.
+async fn start_bundler(
+    chain: &Arc<EmbeddedChain>,
+    dir: &Path,
+    deployment: &Deployment,
+) -> anyhow::Result<Arc<Bundler>> {
     let key = dev_signer(BUNDLER_KEY_INDEX).context("deriving the bundler key")?;
     top_up(chain, key.address(), 1, 1_000).await?;
     let store = Store::open_sqlite_file(dir).await.context("opening the mempool store")?;
     // One process owns the dev store: a restart takes the bundling lease straight back.
     let replica = Arc::new(keyward_bundler::lease::Replica::named("keyward-dev"));
-    let mut config = BundlerConfig { replica, ..BundlerConfig::default() };
+    // The dev stack's own factory and paymaster are never reputation-throttled.
+    let trusted = vec![deployment.factory, deployment.verifying_paymaster];
+    let mut config = BundlerConfig { replica, trusted, ..BundlerConfig::default() };
     config.validation.stake = DEV_STAKE;
     let bundler = Bundler::new(chain.clone() as Arc<dyn Chain>, store, key, config)
         .await

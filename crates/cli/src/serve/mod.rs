@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use alloy::primitives::Address;
 use anyhow::Context;
 use async_trait::async_trait;
 use keyward_bundler::lease::Replica;
@@ -183,7 +184,11 @@ async fn start_chain(
         if bundlers.iter().any(|b: &Arc<Bundler>| b.address() == key.address()) {
             return Err(refuse(&format!("bundler_keys[{j}]"), format!("{} is given twice", key.address())).into());
         }
-        let config = BundlerConfig { replica: replica.clone(), ..BundlerConfig::default() };
+        let config = BundlerConfig {
+            replica: replica.clone(),
+            trusted: trusted_entities(section, &deployment),
+            ..BundlerConfig::default()
+        };
         let bundler = Bundler::new(as_chain.clone(), store.clone(), key, config)
             .await
             .map_err(|e| anyhow::anyhow!("starting the bundler: {e}"))?;
@@ -203,6 +208,16 @@ async fn start_chain(
         .await
         .map_err(|e| anyhow::anyhow!("starting the Wallet API: {e}"))?;
     Ok(ChainServices { id: section.id, chain, bundler, bundlers, sponsor, wallet })
+}
+
+/// The entities this deployment operates on the chain: its account factory, and its paymaster
+/// when it sponsors (exempt from reputation limits).
+fn trusted_entities(section: &ChainSection, deployment: &keyward_contracts::Deployment) -> Vec<Address> {
+    let mut trusted = vec![deployment.factory];
+    if section.paymaster.is_some() {
+        trusted.push(deployment.verifying_paymaster);
+    }
+    trusted
 }
 
 /// The chain's sponsor: its signer must be the one the paymaster contract honours.
