@@ -178,6 +178,19 @@ await Promise.all(
 )
 log(`${accounts.length} accounts deployed with a session key installed`)
 
+// The bundler keys are spread over the replicas (each holds at most ⌈keys / replicas⌉).
+if (replicas.length > 1) {
+  for (let i = 0; ; i++) {
+    const holders = status().roles.filter((r) => r.role.startsWith('bundler:') && r.live).map((r) => r.holder)
+    if (holders.length === 2 && new Set(holders).size === 2) {
+      log(`bundler keys held by ${holders.join(' and ')}`)
+      break
+    }
+    assert.ok(i < 150, `bundler keys not spread over the replicas: ${JSON.stringify(status().roles)}`)
+    await sleep(100)
+  }
+}
+
 // The load: each account sends its calls in a row (every other one sponsored), all accounts at once.
 const perAccount = Math.ceil(CALLS / accounts.length)
 const accepted = [] // { id, account, sponsored }

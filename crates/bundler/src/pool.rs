@@ -127,11 +127,11 @@ impl OperationPool for Bundler {
         let ep = Bundler::entry_point(self);
         let after_pending = self
             .store
-            .unfinished_user_ops(self.chain_id, ep)
+            .unfinished_user_ops_of(self.chain_id, ep, sender)
             .await
             .map_err(store_err)?
             .iter()
-            .filter(|r| r.sender == sender && r.nonce_key == key)
+            .filter(|r| r.nonce_key == key)
             .map(|r| r.nonce_seq.saturating_add(1))
             .max()
             .unwrap_or(0);
@@ -142,10 +142,9 @@ impl OperationPool for Bundler {
 
     async fn setup_pending(&self, sender: Address) -> Result<bool, RejectReason> {
         let ep = Bundler::entry_point(self);
-        let pending = self.store.unfinished_user_ops(self.chain_id, ep).await.map_err(store_err)?;
+        let pending = self.store.unfinished_user_ops_of(self.chain_id, ep, sender).await.map_err(store_err)?;
         Ok(pending
             .iter()
-            .filter(|r| r.sender == sender)
             .any(|r| stored_submission(r).is_ok_and(|s| s.authorization.is_some() || s.op.factory.is_some())))
     }
 

@@ -321,11 +321,11 @@ impl Bundler {
         // one of the two (the tracker marks it included only after the chain has it).
         let pending: Vec<u64> = self
             .store
-            .unfinished_user_ops(self.chain_id, self.entry_point())
+            .unfinished_user_ops_of(self.chain_id, self.entry_point(), op.sender)
             .await
             .map_err(store_err)?
             .into_iter()
-            .filter(|r| r.sender == op.sender && r.nonce_key == key && r.nonce_seq < seq)
+            .filter(|r| r.nonce_key == key && r.nonce_seq < seq)
             .map(|r| r.nonce_seq)
             .collect();
         let onchain_seq = crate::bundle::onchain_sequence(self.chain.as_ref(), self.entry_point(), op).await?;

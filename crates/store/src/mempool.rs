@@ -352,6 +352,28 @@ impl Store {
         rows.iter().map(op_from_row).collect()
     }
 
+    /// `sender`'s Pending and Submitted ops, oldest first: read through the sender index, so a
+    /// call's nonce choice costs that sender's operations in flight, not the whole mempool.
+    pub async fn unfinished_user_ops_of(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        sender: Address,
+    ) -> Result<Vec<OpRecord>, MempoolError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            op_columns!(),
+            " FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND sender = $3 \
+             AND status IN ('pending', 'submitted') ORDER BY created_at, hash"
+        ))
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_text(&entry_point))
+        .bind(address_text(&sender))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(op_from_row).collect()
+    }
+
     /// Ops Included in a block at or above `from_block` (what a reorg check must look at), by block.
     pub async fn included_user_ops_since(
         &self,

@@ -467,6 +467,13 @@ pub(crate) async fn claims(db: &TestDb) {
     }
     let long = Duration::from_secs(60);
     let hashes = |ops: &[keyward_store::OpRecord]| ops.iter().map(|o| o.hash).collect::<Vec<_>>();
+    // One sender's operations in flight, by the sender index.
+    let of = |sender| {
+        let store = store.clone();
+        async move { hashes(&store.unfinished_user_ops_of(CHAIN, ep(), sender).await.unwrap()) }
+    };
+    assert_eq!(of(s1).await, hashes(&s1_ops));
+    assert_eq!(of(s2).await, vec![s2_op.hash]);
     // A takes the oldest (s1's first); B gets nothing of s1 while A holds one of its operations.
     let by_a = store.claim_pending_user_ops(&f, CHAIN, ep(), a, 1, long).await.unwrap();
     assert_eq!(hashes(&by_a), vec![s1_ops[0].hash]);
@@ -484,6 +491,7 @@ pub(crate) async fn claims(db: &TestDb) {
     assert_eq!(store.claim_pending_user_ops(&f, CHAIN, ep(), b, 10, long).await.unwrap().len(), 1, "only s2 again");
     // Included: s1's next operations are free for any key.
     store.mark_included(&f, CHAIN, ep(), s1_ops[0].hash, h(2), 5, h(50), "{}").await.unwrap();
+    assert_eq!(of(s1).await, vec![s1_ops[1].hash, s1_ops[2].hash], "included: no longer in flight");
     let next = store.claim_pending_user_ops(&f, CHAIN, ep(), b, 10, long).await.unwrap();
     assert_eq!(hashes(&next), vec![s1_ops[1].hash, s1_ops[2].hash, s2_op.hash]);
     // An expired claim goes to the other key.
