@@ -352,7 +352,7 @@ impl Store {
         rows.iter().map(op_from_row).collect()
     }
 
-    /// `sender`'s Pending and Submitted ops, oldest first: read through the sender index, so a
+    /// `sender`'s Pending and Submitted ops, by nonce: read through the sender index, so a
     /// call's nonce choice costs that sender's operations in flight, not the whole mempool.
     pub async fn unfinished_user_ops_of(
         &self,
@@ -364,7 +364,7 @@ impl Store {
             "SELECT ",
             op_columns!(),
             " FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND sender = $3 \
-             AND status IN ('pending', 'submitted') ORDER BY created_at, hash"
+             AND status IN ('pending', 'submitted') ORDER BY nonce_key, nonce_seq, hash"
         ))
         .bind(u64_to_db("chain_id", chain_id)?)
         .bind(address_text(&entry_point))
