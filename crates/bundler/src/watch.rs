@@ -101,6 +101,9 @@ pub struct ChainWatcher {
     config: WatchConfig,
     lease: RoleHolder,
     sinks: Vec<Arc<dyn EventSink>>,
+    /// Canonical block hashes already read, by number. Valid while the cursor's block keeps its
+    /// hash (a block's hash fixes all its ancestors'); dropped at a reorg below the cursor.
+    known: std::sync::Mutex<std::collections::BTreeMap<u64, B256>>,
 }
 
 impl std::fmt::Debug for ChainWatcher {
@@ -150,6 +153,7 @@ impl ChainWatcher {
             config,
             lease,
             sinks,
+            known: std::sync::Mutex::default(),
         }
     }
 
@@ -170,7 +174,8 @@ impl ChainWatcher {
                 // The node lags (a load-balanced provider): read again next round.
                 None => return Ok(report),
                 Some(now) if now != hash => {
-                    report.reorged = self.reopen_stale(&fence, head).await?;
+                    self.clear_hashes();
+                    report.reorged = self.reopen_stale(&fence, head, None).await?;
                     let back = number.saturating_sub(self.config.reorg_depth);
                     if let Some(back_hash) = self.block_hash(back).await? {
                         self.store.set_chain_cursor(&fence, self.role(), back, back_hash).await.map_err(storage)?;
@@ -198,7 +203,10 @@ impl ChainWatcher {
             return Ok(report);
         }
         report.included = self.record_inclusions(&fence, &events).await?;
-        report.reorged += self.reopen_stale(&fence, head).await?;
+        // Hashes read this round at or below `to` stand with `to`'s (checked again next round).
+        self.remember_hash(to, to_hash);
+        report.reorged += self.reopen_stale(&fence, head, Some(to)).await?;
+        self.forget_hashes(head.saturating_sub(self.config.reorg_depth));
         for sink in &self.sinks {
             sink.on_blocks(&events, timestamp).await.map_err(RejectReason::Storage)?;
         }
@@ -236,6 +244,27 @@ impl ChainWatcher {
             }
             self.lease.release().await;
         })
+    }
+
+    /// Notes the canonical hash of block `number`.
+    fn remember_hash(&self, number: u64, hash: B256) {
+        if let Ok(mut known) = self.known.lock() {
+            known.insert(number, hash);
+        }
+    }
+
+    /// Drops the hashes of blocks below `below` (out of the reorg window).
+    fn forget_hashes(&self, below: u64) {
+        if let Ok(mut known) = self.known.lock() {
+            *known = known.split_off(&below);
+        }
+    }
+
+    /// Drops every hash read (a reorg below the cursor).
+    fn clear_hashes(&self) {
+        if let Ok(mut known) = self.known.lock() {
+            known.clear();
+        }
     }
 
     /// The hash of block `number` on the node now.
@@ -307,22 +336,28 @@ impl ChainWatcher {
     /// Operations recorded in a block within `reorg_depth` of `head` that the node now answers
     /// with another hash go back to Submitted in their bundle (tracked again); how many. A block
     /// the node does not answer (above the head read, a lagging node) is not taken as reorganised.
-    async fn reopen_stale(&self, fence: &Fence, head: u64) -> Result<usize, RejectReason> {
+    /// Hashes read for blocks up to `cache_upto` are kept for the next rounds (they stand with the
+    /// cursor's block); none while a reorg is being handled.
+    async fn reopen_stale(&self, fence: &Fence, head: u64, cache_upto: Option<u64>) -> Result<usize, RejectReason> {
         let from = head.saturating_sub(self.config.reorg_depth);
         let included =
             self.store.included_user_ops_since(self.chain_id, self.entry_point, from).await.map_err(store_err)?;
-        let mut canonical = HashMap::<u64, Option<B256>>::new();
         let mut stale = std::collections::BTreeSet::new();
+        let mut read_now = HashMap::<u64, Option<B256>>::new();
         for r in included {
             let (Some(number), Some(block_hash)) = (r.block_number, r.block_hash) else { continue };
             if number > head {
                 continue;
             }
-            let current = match canonical.get(&number) {
-                Some(h) => *h,
+            let known = self.known.lock().ok().and_then(|k| k.get(&number).copied());
+            let current = match known.map(Some).or_else(|| read_now.get(&number).copied()) {
+                Some(h) => h,
                 None => {
                     let h = self.block_hash(number).await?;
-                    canonical.insert(number, h);
+                    if let Some(h) = h.filter(|_| cache_upto.is_some_and(|upto| number <= upto)) {
+                        self.remember_hash(number, h);
+                    }
+                    read_now.insert(number, h);
                     h
                 }
             };
