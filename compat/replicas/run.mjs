@@ -273,6 +273,10 @@ for (const c of accepted) {
 for (const a of accounts) {
   const count = await publicClient.readContract({ address: counter, abi: counterAbi.abi, functionName: 'countOf', args: [a.address] })
   assert.equal(count, BigInt(perAccount + 1), `${a.address}: each call executed once (and the first)`)
+  // EntryPoint nonces: one per operation, none used twice.
+  const nonces = events.filter((e) => e.args.sender.toLowerCase() === a.address.toLowerCase()).map((e) => e.args.nonce)
+  assert.equal(nonces.length, perAccount + 1, `${a.address}: one UserOperationEvent per call`)
+  assert.equal(new Set(nonces).size, nonces.length, `${a.address}: every EntryPoint nonce used once`)
 }
 
 // The sponsorship ledger: settled = the sponsored events' actualGasCost, to the wei.
