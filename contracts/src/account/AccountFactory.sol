@@ -64,12 +64,18 @@ contract AccountFactory {
 
     // ---------------------------------------------------------------- accounts
 
-    /// SMA with the owner as immutable proxy arg; stores nothing but the implementation slot.
+    /// SMA with the owner as immutable proxy arg; stores nothing but the implementation slot. The
+    /// creation code is built once in memory and hashed once (salt, address prediction and CREATE2
+    /// all use that one copy).
     function createSemiModularAccount(address owner_, uint256 salt) external returns (address account) {
-        bytes32 fullSalt = getSalt(owner_, salt, type(uint32).max);
-        bool created;
-        (account, created) = _deploy(fullSalt, _proxyInitCodeWithOwner(SEMI_MODULAR_ACCOUNT_IMPL, owner_));
-        if (created) emit SemiModularAccountDeployed(account, owner_, salt);
+        (uint256 code, bytes32 fullSalt, bytes32 codeHash) = _smaInitCode(owner_, salt);
+        account = _predictHash(fullSalt, codeHash);
+        if (account.code.length != 0) return account;
+        assembly ("memory-safe") {
+            account := create2(0, code, 116, fullSalt)
+        }
+        if (account == address(0)) revert InvalidAction();
+        emit SemiModularAccountDeployed(account, owner_, salt);
     }
 
     /// ModularAccount owned by SingleSigner at `entityId` with flags 0x07 (global, 1271, user op),
@@ -95,9 +101,8 @@ contract AccountFactory {
 
     /// Where `createSemiModularAccount(owner_, salt)` deploys (as MAv2's factory computes it).
     function getAddressSemiModular(address owner_, uint256 salt) external view returns (address) {
-        return _predict(
-            getSalt(owner_, salt, type(uint32).max), _proxyInitCodeWithOwner(SEMI_MODULAR_ACCOUNT_IMPL, owner_)
-        );
+        (, bytes32 fullSalt, bytes32 codeHash) = _smaInitCode(owner_, salt);
+        return _predictHash(fullSalt, codeHash);
     }
 
     /// Where `createAccount(owner_, salt, entityId)` deploys (as MAv2's factory computes it).
@@ -116,13 +121,35 @@ contract AccountFactory {
         return abi.encodePacked(hex"603d3d8160223d3973", implementation, PROXY_CREATION_TAIL, PROXY_RUNTIME);
     }
 
-    /// Creation code of a proxy with the owner as its 20-byte immutable arg (SMA), 35 + 61 + 20 bytes:
-    /// the runtime length is a PUSH2 (0x3d + 20 = 0x51) and the runtime starts at 0x23.
+    /// Creation code of a proxy with the owner as its 20-byte immutable arg (SMA), 35 + 61 + 20 = 116
+    /// bytes: the runtime length is a PUSH2 (0x3d + 20 = 0x51) and the runtime starts at 0x23.
     ///   codecopy(0, 0x23, 0x51) sstore(mload(9), impl) return(0, 0x51)
-    function _proxyInitCodeWithOwner(address implementation, address owner_) internal pure returns (bytes memory) {
-        return abi.encodePacked(
-            hex"6100513d8160233d3973", implementation, PROXY_CREATION_TAIL, PROXY_RUNTIME, owner_
-        );
+    /// Allocated at the free memory pointer, with the full salt getSalt(owner_, salt,
+    /// type(uint32).max) and the code's hash.
+    function _smaInitCode(address owner_, uint256 salt)
+        internal
+        view
+        returns (uint256 code, bytes32 fullSalt, bytes32 codeHash)
+    {
+        address impl = SEMI_MODULAR_ACCOUNT_IMPL;
+        assembly ("memory-safe") {
+            code := mload(0x40)
+            // salt preimage owner (20) ‖ salt (32) ‖ uint32 max (4), in the memory after the code
+            let s := add(code, 0x80)
+            mstore(s, shl(96, owner_))
+            mstore(add(s, 20), salt)
+            mstore(add(s, 52), shl(224, 0xffffffff))
+            fullSalt := keccak256(s, 56)
+            // each store overwrites the zero tail of the previous one
+            mstore(code, shl(176, 0x6100513d8160233d3973)) // [0, 10) creation head
+            mstore(add(code, 10), shl(96, impl)) // [10, 30)
+            mstore(add(code, 30), shl(144, 0x60095155f3363d3d373d3d363d7f)) // [30, 44) tail ‖ runtime head
+            mstore(add(code, 44), ERC1967_SLOT) // [44, 76) the PUSH32 operand
+            mstore(add(code, 76), shl(96, 0x545af43d6000803e6038573d6000fd5b3d6000f3)) // [76, 96)
+            mstore(add(code, 96), shl(96, owner_)) // [96, 116) immutable arg
+            codeHash := keccak256(code, 116)
+            mstore(0x40, add(code, 0xc0))
+        }
     }
 
     function _deploy(bytes32 salt, bytes memory initCode) internal returns (address account, bool created) {
@@ -136,7 +163,20 @@ contract AccountFactory {
     }
 
     function _predict(bytes32 salt, bytes memory initCode) internal view returns (address) {
-        return address(uint160(uint256(keccak256(abi.encodePacked(hex"ff", address(this), salt, keccak256(initCode))))));
+        return _predictHash(salt, keccak256(initCode));
+    }
+
+    /// CREATE2 address: keccak256(0xff ‖ this ‖ salt ‖ codeHash), from scratch memory.
+    function _predictHash(bytes32 salt, bytes32 codeHash) internal view returns (address account) {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(0x00, address())
+            mstore8(0x0b, 0xff)
+            mstore(0x20, salt)
+            mstore(0x40, codeHash)
+            account := and(keccak256(0x0b, 85), 0xffffffffffffffffffffffffffffffffffffffff)
+            mstore(0x40, m)
+        }
     }
 
     // ---------------------------------------------------------------- stake (owner only)

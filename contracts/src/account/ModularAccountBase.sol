@@ -388,17 +388,22 @@ abstract contract ModularAccountBase is
 
     /// §5.3 coalescing: validUntil (0 = ∞) min, validAfter max; authorizer 1 from `a` (hooks) wins,
     /// otherwise `b`'s authorizer (0, 1 or an aggregator from the validation function).
-    function _intersect(uint256 a, uint256 b) internal pure returns (uint256) {
-        uint256 untilA = uint48(a >> 160);
-        uint256 untilB = uint48(b >> 160);
-        if (untilA == 0) untilA = type(uint48).max;
-        if (untilB == 0) untilB = type(uint48).max;
-        uint256 validUntil = untilA < untilB ? untilA : untilB;
-        uint256 afterA = uint48(a >> 208);
-        uint256 afterB = uint48(b >> 208);
-        uint256 validAfter = afterA > afterB ? afterA : afterB;
-        uint256 authorizer = uint160(a) == 1 ? 1 : uint160(b);
-        return (validAfter << 208) | (validUntil << 160) | authorizer;
+    function _intersect(uint256 a, uint256 b) internal pure returns (uint256 r) {
+        assembly ("memory-safe") {
+            let m48 := 0xffffffffffff
+            let m160 := 0xffffffffffffffffffffffffffffffffffffffff
+            let untilA := and(shr(160, a), m48)
+            let untilB := and(shr(160, b), m48)
+            if iszero(untilA) { untilA := m48 }
+            if iszero(untilB) { untilB := m48 }
+            if lt(untilB, untilA) { untilA := untilB }
+            let afterA := shr(208, a)
+            let afterB := shr(208, b)
+            if gt(afterB, afterA) { afterA := afterB }
+            let authorizer := and(b, m160)
+            if eq(and(a, m160), 1) { authorizer := 1 }
+            r := or(or(shl(208, afterA), shl(160, untilA)), authorizer)
+        }
     }
 
     // ================================================================ deferred actions (§8)

@@ -31,12 +31,44 @@ library SignatureSegments {
     /// Segment for hook `i`: consumed when the next index is `i`, else empty. Lesson R9 (PR #236):
     /// present segments are non-empty and indices strictly increasing.
     function next(bytes calldata sig, uint256 i) internal pure returns (bytes calldata seg, bytes calldata rest) {
-        if (uint8(sig[0]) != i) return (sig[:0], sig);
-        uint256 len = uint32(bytes4(sig[1:5]));
+        uint256 len;
+        bool flag;
+        // Read in place with the checks of the indexed accesses and slices this replaces: an empty
+        // `sig` or `rest` is Panic(0x32) (index out of bounds), a short one reverts with empty data.
+        assembly ("memory-safe") {
+            if iszero(sig.length) {
+                mstore(0x00, 0x4e487b71)
+                mstore(0x20, 0x32)
+                revert(0x1c, 0x24)
+            }
+            let w := calldataload(sig.offset)
+            seg.offset := sig.offset
+            seg.length := 0
+            rest.offset := sig.offset
+            rest.length := sig.length
+            if eq(shr(248, w), i) {
+                if lt(sig.length, 5) { revert(0, 0) }
+                len := and(shr(216, w), 0xffffffff)
+                flag := 1
+            }
+        }
+        if (!flag) return (seg, rest);
         if (len == 0) revert NonCanonicalEncoding();
-        seg = sig[5:5 + len];
-        rest = sig[5 + len:];
-        if (uint8(rest[0]) <= i) revert SegmentOutOfOrder();
+        assembly ("memory-safe") {
+            let end := add(5, len)
+            if gt(end, sig.length) { revert(0, 0) }
+            seg.offset := add(sig.offset, 5)
+            seg.length := len
+            rest.offset := add(sig.offset, end)
+            rest.length := sub(sig.length, end)
+            if iszero(rest.length) {
+                mstore(0x00, 0x4e487b71)
+                mstore(0x20, 0x32)
+                revert(0x1c, 0x24)
+            }
+            flag := iszero(gt(shr(248, calldataload(rest.offset)), i))
+        }
+        if (flag) revert SegmentOutOfOrder();
     }
 
     /// The validation function's own signature: everything after the 0xFF marker.

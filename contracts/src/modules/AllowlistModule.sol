@@ -51,6 +51,11 @@ contract AllowlistModule is ModuleBase, IValidationHookModule, IExecutionHookMod
     bytes4 internal constant ERC20_TRANSFER = 0xa9059cbb;
     bytes4 internal constant ERC20_APPROVE = 0x095ea7b3;
 
+    /// Bits of an AddressAllowlistEntry's storage word (one byte per bool, declaration order).
+    uint256 internal constant ALLOWED = 0xff;
+    uint256 internal constant HAS_SELECTOR_ALLOWLIST = 0xff00;
+    uint256 internal constant HAS_ERC20_SPEND_LIMIT = 0xff0000;
+
     mapping(uint32 entityId => mapping(address target => mapping(address account => AddressAllowlistEntry)))
         public addressAllowlist;
     /// target 0 = any target (wildcard selector).
@@ -151,7 +156,7 @@ contract AllowlistModule is ModuleBase, IValidationHookModule, IExecutionHookMod
         view
         returns (uint256)
     {
-        _requireEmpty(userOp.signature);
+        _requireEmptySignature(userOp);
         bytes calldata callData = userOp.callData;
         if (callData.length >= 4 && bytes4(callData[:4]) == EXECUTE_USER_OP) callData = callData[4:];
         _checkAccountCall(entityId, msg.sender, callData);
@@ -196,12 +201,12 @@ contract AllowlistModule is ModuleBase, IValidationHookModule, IExecutionHookMod
         internal
         view
     {
-        AddressAllowlistEntry memory entry = addressAllowlist[entityId][target][account];
-        if (!entry.allowed) {
+        uint256 entry = _entryWord(entityId, target, account);
+        if (entry & ALLOWED == 0) {
             if (!selectorAllowlist[entityId][selector][address(0)][account]) revert AddressNotAllowed();
             return;
         }
-        if (entry.hasSelectorAllowlist) {
+        if (entry & HAS_SELECTOR_ALLOWLIST != 0) {
             if (dataLength < 4) revert NoSelectorSpecified();
             if (!selectorAllowlist[entityId][selector][target][account]) revert SelectorNotAllowed();
         }
@@ -217,7 +222,9 @@ contract AllowlistModule is ModuleBase, IValidationHookModule, IExecutionHookMod
         if (callData.length >= 4 && selector == EXECUTE) {
             (address target,, bytes calldata inner) = CalldataArgs.executeArgs(callData[4:]);
             uint256 amount;
-            if (inner.length >= 68) amount = uint256(bytes32(inner[36:68]));
+            assembly ("memory-safe") {
+                if gt(inner.length, 67) { amount := calldataload(add(inner.offset, 36)) } // inner[36:68]
+            }
             _spend(entityId, target, CalldataArgs.selectorOf(inner), inner.length, amount);
         } else if (callData.length >= 4 && selector == EXECUTE_BATCH) {
             Call[] memory calls = abi.decode(callData[4:], (Call[]));
@@ -244,12 +251,35 @@ contract AllowlistModule is ModuleBase, IValidationHookModule, IExecutionHookMod
     /// Lesson R10: spend-limited tokens allow only transfer / approve; both amounts count.
     /// `amount` = the word at data[36:68] (read by the caller when data is that long).
     function _spend(uint32 entityId, address token, bytes4 selector, uint256 dataLength, uint256 amount) internal {
-        if (!addressAllowlist[entityId][token][msg.sender].hasERC20SpendLimit) return;
+        if (_entryWord(entityId, token, msg.sender) & HAS_ERC20_SPEND_LIMIT == 0) return;
         if (dataLength < 68) revert InvalidCalldataLength();
         if (selector != ERC20_TRANSFER && selector != ERC20_APPROVE) revert SelectorNotAllowed();
-        uint256 remaining = erc20SpendLimits[entityId][token][msg.sender];
+        uint256 s;
+        assembly ("memory-safe") {
+            s := erc20SpendLimits.slot
+        }
+        s = _slot3(s, entityId, uint160(token), uint160(msg.sender));
+        uint256 remaining;
+        assembly ("memory-safe") {
+            remaining := sload(s)
+        }
         if (amount > remaining) revert ExceededTokenLimit();
-        erc20SpendLimits[entityId][token][msg.sender] = remaining - amount;
+        assembly ("memory-safe") {
+            sstore(s, sub(remaining, amount))
+        }
+    }
+
+    /// The packed AddressAllowlistEntry of addressAllowlist[entityId][target][account] as a word
+    /// (bools at bytes 0, 1, 2: ALLOWED, HAS_SELECTOR_ALLOWLIST, HAS_ERC20_SPEND_LIMIT).
+    function _entryWord(uint32 entityId, address target, address account) internal view returns (uint256 w) {
+        uint256 s;
+        assembly ("memory-safe") {
+            s := addressAllowlist.slot
+        }
+        s = _slot3(s, entityId, uint160(target), uint160(account));
+        assembly ("memory-safe") {
+            w := sload(s)
+        }
     }
 
     function supportsInterface(bytes4 interfaceId) public view override returns (bool) {

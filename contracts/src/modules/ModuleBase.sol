@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IModule} from "../interfaces/erc6900/IERC6900.sol";
+import {PackedUserOperation} from "../interfaces/PackedUserOperation.sol";
 
 /// @dev Shared by Keyward's singleton modules. Every module keeps its state in
 ///      `mapping(... => mapping(address account => V))` so the account is the LAST mapping key:
@@ -20,17 +21,74 @@ abstract contract ModuleBase is IModule {
         if (data.length != 0) revert UnexpectedDataPassed();
     }
 
-    /// ERC-6900 calldata unwrap: `executeUserOp(op, hash)` calldata → op.callData[4:] (§9).
-    function _unwrapExecuteUserOp(bytes calldata data) internal pure returns (bytes calldata) {
-        if (data.length >= 4 && bytes4(data[:4]) == 0x8dd7712f) {
-            // executeUserOp(PackedUserOperation, bytes32): head word 0 = offset of the op tuple;
-            // tuple word 3 = offset of callData relative to the tuple.
-            uint256 opOffset = 4 + uint256(bytes32(data[4:36]));
-            uint256 cdOffset = opOffset + uint256(bytes32(data[opOffset + 96:opOffset + 128]));
-            uint256 cdLen = uint256(bytes32(data[cdOffset:cdOffset + 32]));
-            bytes calldata callData = data[cdOffset + 32:cdOffset + 32 + cdLen];
-            return callData.length >= 4 ? callData[4:] : callData[:0];
+    /// Slot of `m[k1][k2]` for a nested mapping `m` at `base` (value-type keys, Solidity layout).
+    function _slot2(uint256 base, uint256 k1, uint256 k2) internal pure returns (uint256 s) {
+        assembly ("memory-safe") {
+            mstore(0x00, k1)
+            mstore(0x20, base)
+            mstore(0x20, keccak256(0x00, 0x40))
+            mstore(0x00, k2)
+            s := keccak256(0x00, 0x40)
         }
-        return data;
+    }
+
+    /// Slot of `m[k1][k2][k3]` for a nested mapping `m` at `base` (value-type keys).
+    function _slot3(uint256 base, uint256 k1, uint256 k2, uint256 k3) internal pure returns (uint256 s) {
+        s = _slot2(base, k1, k2);
+        assembly ("memory-safe") {
+            mstore(0x00, k3)
+            mstore(0x20, s)
+            s := keccak256(0x00, 0x40)
+        }
+    }
+
+    /// Lesson R9 for a user op's signature (`_requireEmpty(userOp.signature)` without the decoder's
+    /// tail accessors): an out-of-bounds signature offset or length reverts with empty data.
+    function _requireEmptySignature(PackedUserOperation calldata userOp) internal pure {
+        uint256 length;
+        assembly ("memory-safe") {
+            let o := calldataload(add(userOp, 0x100))
+            if gt(o, calldatasize()) { revert(0, 0) }
+            let p := add(userOp, o)
+            if gt(add(p, 0x20), calldatasize()) { revert(0, 0) }
+            length := calldataload(p)
+        }
+        if (length != 0) revert UnexpectedDataPassed();
+    }
+
+    /// ERC-6900 calldata unwrap: `executeUserOp(op, hash)` calldata → op.callData[4:] (§9), read in
+    /// place. executeUserOp(PackedUserOperation, bytes32): head word 0 = offset of the op tuple;
+    /// tuple word 3 = offset of callData relative to the tuple. Every offset and length must stay
+    /// within `data` (else empty revert, as an out-of-bounds slice); a callData shorter than 4
+    /// bytes gives an empty slice.
+    function _unwrapExecuteUserOp(bytes calldata data) internal pure returns (bytes calldata r) {
+        assembly ("memory-safe") {
+            r.offset := data.offset
+            r.length := data.length
+            let n := data.length
+            if gt(n, 3) {
+                if eq(shr(224, calldataload(data.offset)), 0x8dd7712f) {
+                    if lt(n, 36) { revert(0, 0) }
+                    // all values below are checked ≤ n < 2^64 before they are added: no overflow
+                    let w := calldataload(add(data.offset, 4))
+                    if gt(w, n) { revert(0, 0) }
+                    let opOffset := add(4, w)
+                    if gt(add(opOffset, 128), n) { revert(0, 0) }
+                    w := calldataload(add(add(data.offset, opOffset), 96))
+                    if gt(w, n) { revert(0, 0) }
+                    let cdOffset := add(opOffset, w)
+                    if gt(add(cdOffset, 32), n) { revert(0, 0) }
+                    let cdLen := calldataload(add(data.offset, cdOffset))
+                    if gt(cdLen, n) { revert(0, 0) }
+                    if gt(add(add(cdOffset, 32), cdLen), n) { revert(0, 0) }
+                    r.offset := add(add(data.offset, cdOffset), 32)
+                    r.length := 0
+                    if gt(cdLen, 3) {
+                        r.offset := add(r.offset, 4)
+                        r.length := sub(cdLen, 4)
+                    }
+                }
+            }
+        }
     }
 }

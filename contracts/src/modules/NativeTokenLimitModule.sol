@@ -62,7 +62,7 @@ contract NativeTokenLimitModule is ModuleBase, IExecutionHookModule, IValidation
         external
         returns (uint256)
     {
-        _requireEmpty(userOp.signature);
+        _requireEmptySignature(userOp);
         bytes calldata pmd = userOp.paymasterAndData;
         uint256 gasUnits = userOp.preVerificationGas + uint128(bytes16(userOp.accountGasLimits))
             + uint128(uint256(userOp.accountGasLimits));
@@ -86,11 +86,23 @@ contract NativeTokenLimitModule is ModuleBase, IExecutionHookModule, IValidation
             || interfaceId == type(IValidationHookModule).interfaceId || super.supportsInterface(interfaceId);
     }
 
+    /// limits[entityId][msg.sender] -= amount (reverts when it would go below zero); the slot is
+    /// hashed once for the read and the write.
     function _charge(uint32 entityId, uint256 amount) internal {
         if (amount == 0) return;
-        uint256 remaining = limits[entityId][msg.sender];
+        uint256 s;
+        assembly ("memory-safe") {
+            s := limits.slot
+        }
+        s = _slot2(s, entityId, uint160(msg.sender));
+        uint256 remaining;
+        assembly ("memory-safe") {
+            remaining := sload(s)
+        }
         if (amount > remaining) revert ExceededNativeTokenLimit();
-        limits[entityId][msg.sender] = remaining - amount;
+        assembly ("memory-safe") {
+            sstore(s, sub(remaining, amount))
+        }
     }
 
     function _valueOf(bytes calldata call) internal pure returns (uint256 total) {

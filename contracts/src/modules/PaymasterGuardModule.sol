@@ -33,7 +33,7 @@ contract PaymasterGuardModule is ModuleBase, IValidationHookModule {
         view
         returns (uint256)
     {
-        _requireEmpty(userOp.signature);
+        _requireEmptySignature(userOp);
         // Lesson R6: a zero (or missing) paymaster is rejected at check time too.
         if (userOp.paymasterAndData.length < 20) revert InvalidPaymaster();
         address payer = address(bytes20(userOp.paymasterAndData[:20]));

@@ -51,9 +51,10 @@ contract TimeRangeModule is ModuleBase, IValidationHookModule {
         view
         returns (uint256)
     {
-        _requireEmpty(userOp.signature);
-        TimeRange memory r = _range(entityId, msg.sender);
-        return (uint256(r.validAfter) << 208) | (uint256(r.validUntil) << 160);
+        _requireEmptySignature(userOp);
+        uint256 w = _rangeWord(entityId, msg.sender);
+        // validUntil (bits 0..47) → validationData bits 160..207, validAfter (48..95) → 208..255
+        return w << 160;
     }
 
     /// Runtime calls are outside ERC-4337 validation, so the clock may be read here (inclusive ends).
@@ -75,5 +76,19 @@ contract TimeRangeModule is ModuleBase, IValidationHookModule {
     function _range(uint32 entityId, address account) internal view returns (TimeRange memory r) {
         r = timeRanges[entityId][account];
         if (r.validUntil == 0) revert TimeRangeNotValid();
+    }
+
+    /// The packed TimeRange word (validUntil bits 0..47, validAfter 48..95, nothing above: both are
+    /// only ever written together through the struct); validUntil 0 (unconfigured) reverts.
+    function _rangeWord(uint32 entityId, address account) internal view returns (uint256 w) {
+        uint256 base;
+        assembly ("memory-safe") {
+            base := timeRanges.slot
+        }
+        uint256 s = _slot2(base, entityId, uint160(account));
+        assembly ("memory-safe") {
+            w := and(sload(s), 0xffffffffffffffffffffffff)
+        }
+        if (uint48(w) == 0) revert TimeRangeNotValid();
     }
 }

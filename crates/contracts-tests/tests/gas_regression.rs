@@ -26,13 +26,13 @@ use keyward_testkit::mav2::{ETH, INSTALL_CALL_GAS, Mav2, Outcome, SmaAccount, ex
 
 /// (scenario, gasUsed) measured on the embedded chain. Update deliberately (see the module doc).
 const PINS: [(&str, u64); 9] = [
-    ("UO: account creation", 212264),
+    ("UO: account creation", 211298),
     ("UO: native transfer", 161241),
     ("UO: ERC-20 transfer", 160060),
     ("UO: session key creation (install validation + 4 hooks)", 432722),
-    ("UO: session key native transfer", 192497),
-    ("UO: session key ERC-20 transfer", 192385),
-    ("Runtime: account creation", 98549),
+    ("UO: session key native transfer", 189639),
+    ("UO: session key ERC-20 transfer", 189054),
+    ("Runtime: account creation", 97583),
     ("Runtime: native transfer (owner calls execute)", 69248),
     ("Runtime: ERC-20 transfer (owner calls execute)", 68047),
 ];
