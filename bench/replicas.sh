@@ -12,7 +12,8 @@ if [ -z "$bin" ]; then
   cargo build --release --locked -p keyward >&2
   bin=target/release/keyward
 fi
-npm install --prefix tools --no-audit --no-fund --loglevel=error >&2
+[ -x tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ] ||
+  npm install --prefix tools --no-audit --no-fund --loglevel=error >&2
 rows=()
 run() { # replicas kills
   local out
