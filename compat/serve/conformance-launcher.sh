@@ -106,8 +106,6 @@ start_anvil() {
 }
 
 start_serve() {
-  local pid
-  if pid=$(ours serve); then say "error: keyward serve already running (pid $pid)"; return 1; fi
   echo "=== $(date '+%Y-%m-%dT%H:%M:%S%z') $KEYWARD_BIN serve --config $KW_CONF_CONFIG" >>"$LOG"
   spawn "$LOG" env RUST_LOG="${RUST_LOG:-info}" "$KEYWARD_BIN" serve --config "$KW_CONF_CONFIG"
   remember serve "$spawned"
@@ -137,7 +135,12 @@ stop_one() { # NAME SECONDS: SIGTERM, then SIGKILL after SECONDS
   forget "$1"
 }
 
-start() { start_anvil && start_serve || { stop; return 1; }; }
+# A failed start stops what it started; one refused because serve is running stops nothing.
+start() {
+  local pid
+  if pid=$(ours serve); then say "error: keyward serve already running (pid $pid)"; return 1; fi
+  start_anvil && start_serve || { stop; return 1; }
+}
 stop() { stop_one serve 30; stop_one anvil 5; rm -f "$PIDFILE"; }
 
 mkdir -p "$WORK" || exit 1
