@@ -3,7 +3,7 @@
 # canonical EntryPoint oracle, solc, viem), checks the committed contract artifacts are
 # reproducible, checks formatting and clippy, runs every Rust test (embedded chain and anvil),
 # then the third-party clients in compat/ and the ERC-4337 bundler conformance suite against a
-# live `keyward dev`.
+# live `keyward dev` and against `keyward serve` on anvil, then production mode end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +49,12 @@ step "ERC-4337 bundler conformance suite (eth-infinitism bundler-spec-tests v0.7
 # contracts stay in target/bundler-spec-tests, so runs after the first take about a minute.
 KEYWARD_BIN=target/debug/keyward KEYWARD_SPEC_WORK=target/bundler-spec-tests \
   bash ../shared/conformance/bundler-spec-tests/run.sh
+
+step "ERC-4337 bundler conformance suite against keyward serve on anvil (compat/conformance-serve.sh)"
+# The same kit and work directory (venv, solc-js and compiled test contracts reused): anvil,
+# keyward deploy, keyward serve with [server] test_controls over PostgreSQL; about 40 s.
+KEYWARD_SPEC_WORK=target/bundler-spec-tests \
+  bash scripts/with-postgres.sh bash compat/conformance-serve.sh target/debug/keyward
 
 step "production mode: anvil + PostgreSQL + keyward deploy + keyward serve + the official SDK (compat/serve.sh)"
 bash scripts/with-postgres.sh bash compat/serve.sh target/debug/keyward

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::B256;
-use keyward_store::{BundleRecord, BundleStatus, Fence};
+use keyward_store::{BundleRecord, BundleStatus, Fence, MempoolError};
 
 use crate::bundle::build_bundle;
 use crate::error::RejectReason;
@@ -17,6 +17,9 @@ use crate::watch::inclusion_in;
 
 /// How long a sent bundle may be unknown to the node before it counts as lost.
 const UNKNOWN_GRACE_SECS: u64 = 5;
+/// How long after sending a bundle the node still knows, at a nonce already used, is taken as
+/// mined with its receipt still to come rather than as replaced.
+const RECEIPT_LAG_LIMIT_SECS: u64 = 60;
 
 /// Counter: bundle transactions by `chain`, `key` and `outcome` (`sent`, `included`, `replaced`,
 /// `reverted`, `dropped`).
@@ -40,6 +43,26 @@ impl Bundler {
         Ok(())
     }
 
+    /// Tracks this key's bundles in flight until none is left or `within` has passed; whether none
+    /// is left. A node may mine a bundle a moment after accepting it (anvil's automine, a real
+    /// chain's next block): `debug_bundler_sendBundleNow` answers after this, so that what its
+    /// caller reads next (receipts, the mempool) shows the bundle's effects, as on the dev chain,
+    /// which mines on sending.
+    pub async fn track_in_flight(&self, within: Duration) -> Result<bool, RejectReason> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            self.track().await?;
+            let left = self.store.pending_bundles(self.chain_id, self.signer.address()).await.map_err(bundle_err)?;
+            if left.is_empty() {
+                return Ok(true);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn track_bundle(&self, fence: &Fence, b: &BundleRecord) -> Result<(), RejectReason> {
         let ep = self.entry_point();
         // Observe the account nonce and the node's knowledge of the transaction *before* asking
@@ -61,36 +84,54 @@ impl Bundler {
                 return self.store.mark_bundle(fence, b.tx_hash, BundleStatus::Failed).await.map_err(bundle_err);
             }
             for hash in &b.op_hashes {
-                match inclusion_in(&receipt, ep, *hash)? {
+                let recorded = match inclusion_in(&receipt, ep, *hash)? {
                     Some(inclusion) => {
-                        inclusion.record(&self.store, fence, self.chain_id, ep, *hash).await.map_err(store_err)?;
-                        self.note_included(*hash).await;
+                        inclusion.record(&self.store, fence, self.chain_id, ep, *hash).await.map(|()| true)
                     }
-                    None => {
-                        self.store
-                            .mark_failed(
-                                fence,
-                                self.chain_id,
-                                ep,
-                                *hash,
-                                "the bundle was mined without this operation's event",
-                            )
-                            .await
-                            .map_err(store_err)?;
+                    None => self
+                        .store
+                        .mark_failed(
+                            fence,
+                            self.chain_id,
+                            ep,
+                            *hash,
+                            "the bundle was mined without this operation's event",
+                        )
+                        .await
+                        .map(|()| false),
+                };
+                match recorded {
+                    Ok(true) => self.note_included(*hash).await,
+                    Ok(false) => {}
+                    // Forgotten since the bundle went out (`debug_bundler_clearState` or
+                    // `clearMempool`): nothing to record, and the bundle is still resolved.
+                    Err(MempoolError::NotFound { .. }) => {
+                        tracing::debug!(%hash, tx = %b.tx_hash, "operation of a mined bundle no longer in the mempool")
                     }
+                    Err(e) => return Err(store_err(e)),
                 }
             }
             self.count_bundle("included");
             return self.store.mark_bundle(fence, b.tx_hash, BundleStatus::Mined).await.map_err(bundle_err);
         }
+        let age = now().saturating_sub(b.sent_at);
         if mined_nonce > b.tx_nonce {
+            // The nonce is used. By this transaction when the node still knows it: a node may
+            // answer the account's new nonce a moment before the block's receipts (anvil does),
+            // and the next round records the inclusion. (Bounded: a node that keeps a transaction
+            // it never gives a receipt for does not hold the bundle forever.)
+            if known && age < RECEIPT_LAG_LIMIT_SECS {
+                tracing::debug!(tx = %b.tx_hash, nonce = b.tx_nonce, "bundle's nonce used, its receipt not served yet");
+                return Ok(());
+            }
             // Another transaction (a replacement) took this nonce; whatever this bundle still
             // holds goes back to pending.
-            self.store.reset_to_pending_by_bundle(fence, self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
+            let reset =
+                self.store.reset_to_pending_by_bundle(fence, self.chain_id, ep, b.tx_hash).await.map_err(store_err)?;
+            tracing::info!(tx = %b.tx_hash, nonce = b.tx_nonce, ops = reset.len(), "bundle replaced at its nonce; its operations back to pending");
             self.count_bundle("replaced");
             return self.store.mark_bundle(fence, b.tx_hash, BundleStatus::Replaced).await.map_err(bundle_err);
         }
-        let age = now().saturating_sub(b.sent_at);
         if !known && age >= UNKNOWN_GRACE_SECS {
             // Never reached the node (a crash between recording and sending) or dropped by it.
             // (A node may index a transaction it just accepted a moment later: hence the grace.)

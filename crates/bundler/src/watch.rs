@@ -325,8 +325,12 @@ impl ChainWatcher {
             match inclusion.record(&self.store, fence, self.chain_id, self.entry_point, ev.user_op_hash).await {
                 Ok(()) => included += 1,
                 // Its tracker got there first (another block after a reorg), or it failed: the
-                // bundle tracker's word stands; the next reorg check settles a stale block.
-                Err(keyward_store::MempoolError::InvalidTransition { .. }) => {}
+                // bundle tracker's word stands; the next reorg check settles a stale block. Or it
+                // was forgotten since it was read (`debug_bundler_clearState`): nothing to record.
+                Err(
+                    keyward_store::MempoolError::InvalidTransition { .. }
+                    | keyward_store::MempoolError::NotFound { .. },
+                ) => {}
                 Err(e) => return Err(store_err(e)),
             }
         }

@@ -9,11 +9,15 @@ use keyward_server::bundler::reject_code;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::rpc::types::state::StateOverride;
+use alloy::rpc::types::{Block, FeeHistory, Filter, Log, Transaction, TransactionReceipt, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
 use keyward_bundler::watch::{ChainWatcher, WatchConfig};
 use keyward_bundler::{Bundler, BundlerConfig, RejectReason};
 use keyward_bundler::{BundlingMode, Submission};
+use keyward_chain::ChainResult;
 use keyward_primitives::UserOperation;
 use keyward_store::{OpStatus, Store};
 use keyward_testkit::Harness;
@@ -319,6 +323,135 @@ async fn two_bundler_keys_share_one_mempool(backend: Backend) {
     std::fs::remove_dir_all(&e.dir).unwrap();
 }
 
+/// `debug_bundler_clearState` between a bundle's sending and its tracking (the conformance suite
+/// clears before every test while the previous test's bundle may still be in flight): the mined
+/// bundle is still resolved, and bundling goes on (it used to fail every round on the missing
+/// operation).
+async fn a_mined_bundle_whose_operations_were_cleared_is_resolved(backend: Backend) {
+    let e = env(backend, "cleared").await;
+    let chain_id = e.h.chain_id().await;
+    let hash = e.bundler.add(e.op(U256::ZERO, |_| {}).await, e.h.ep).await.unwrap();
+    let tx = e.bundler.bundle_now().await.unwrap().expect("a bundle");
+    e.bundler.clear().await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !e.bundler.store().pending_bundles(chain_id, e.bundler.address()).await.unwrap().is_empty() {
+        e.bundler.track().await.unwrap();
+        assert!(tokio::time::Instant::now() < deadline, "bundle {tx} never resolved");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(e.bundler.store().get_user_op(chain_id, e.h.ep, hash).await.unwrap().is_none());
+    let next = e.bundler.add(e.op(U256::from(1), |_| {}).await, e.h.ep).await.unwrap();
+    e.bundler.bundle_now().await.unwrap().expect("a bundle");
+    e.track_until_included(&e.bundler, next).await;
+    std::fs::remove_dir_all(&e.dir).unwrap();
+}
+
+/// A chain whose node answers a mined transaction's receipt only from the `hidden`-th request on,
+/// while the sender's nonce already shows it: anvil commits a block's state before it stores the
+/// block's receipts, and a load-balanced provider may answer the two from different nodes.
+#[derive(Debug)]
+struct LaggingReceipts {
+    inner: Arc<dyn keyward_chain::DevChain>,
+    hidden: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl keyward_chain::Chain for LaggingReceipts {
+    async fn chain_id(&self) -> ChainResult<u64> {
+        self.inner.chain_id().await
+    }
+    async fn block_number(&self) -> ChainResult<u64> {
+        self.inner.block_number().await
+    }
+    async fn balance(&self, address: Address) -> ChainResult<U256> {
+        self.inner.balance(address).await
+    }
+    async fn code(&self, address: Address) -> ChainResult<Bytes> {
+        self.inner.code(address).await
+    }
+    async fn storage_at(&self, address: Address, slot: U256) -> ChainResult<B256> {
+        self.inner.storage_at(address, slot).await
+    }
+    async fn transaction_count(&self, address: Address, pending: bool) -> ChainResult<u64> {
+        self.inner.transaction_count(address, pending).await
+    }
+    async fn call(&self, tx: TransactionRequest, overrides: Option<StateOverride>) -> ChainResult<Bytes> {
+        self.inner.call(tx, overrides).await
+    }
+    async fn estimate_gas(&self, tx: TransactionRequest, overrides: Option<StateOverride>) -> ChainResult<u64> {
+        self.inner.estimate_gas(tx, overrides).await
+    }
+    async fn send_raw_transaction(&self, raw: Bytes) -> ChainResult<B256> {
+        self.inner.send_raw_transaction(raw).await
+    }
+    async fn transaction_receipt(&self, hash: B256) -> ChainResult<Option<TransactionReceipt>> {
+        use std::sync::atomic::Ordering;
+        if self.hidden.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+            return Ok(None);
+        }
+        self.inner.transaction_receipt(hash).await
+    }
+    async fn transaction_by_hash(&self, hash: B256) -> ChainResult<Option<Transaction>> {
+        self.inner.transaction_by_hash(hash).await
+    }
+    async fn block_by_number(&self, number: BlockNumberOrTag, full: bool) -> ChainResult<Option<Block>> {
+        self.inner.block_by_number(number, full).await
+    }
+    async fn block_by_hash(&self, hash: B256, full: bool) -> ChainResult<Option<Block>> {
+        self.inner.block_by_hash(hash, full).await
+    }
+    async fn logs(&self, filter: Filter) -> ChainResult<Vec<Log>> {
+        self.inner.logs(filter).await
+    }
+    async fn gas_price(&self) -> ChainResult<u128> {
+        self.inner.gas_price().await
+    }
+    async fn max_priority_fee_per_gas(&self) -> ChainResult<u128> {
+        self.inner.max_priority_fee_per_gas().await
+    }
+    async fn fee_history(
+        &self,
+        block_count: u64,
+        newest: BlockNumberOrTag,
+        reward_percentiles: Vec<f64>,
+    ) -> ChainResult<FeeHistory> {
+        self.inner.fee_history(block_count, newest, reward_percentiles).await
+    }
+    async fn traced_call(
+        &self,
+        tx: TransactionRequest,
+        overrides: Option<StateOverride>,
+    ) -> ChainResult<Option<(ChainResult<Bytes>, keyward_chain::embedded::trace::ExecutionTrace)>> {
+        self.inner.traced_call(tx, overrides).await
+    }
+}
+
+/// A bundle mined while the node does not serve its receipt yet (its nonce already used) is
+/// waited for, not taken as replaced: its operation stays in the bundle and is recorded included
+/// from the receipt once served (it used to go back to pending, so `debug_bundler_sendBundleNow`
+/// answered before the inclusion was recorded).
+#[tokio::test]
+async fn a_receipt_served_after_the_nonce_is_not_a_replacement() {
+    let e = env(Backend::Embedded, "lagging").await;
+    let chain_id = e.h.chain_id().await;
+    let lagging = Arc::new(LaggingReceipts { inner: e.h.chain.clone(), hidden: 0.into() });
+    let bundler =
+        Bundler::new(lagging.clone(), e.bundler.store().clone(), e.h.keys[8].clone(), BundlerConfig::default())
+            .await
+            .unwrap();
+    bundler.set_mode(BundlingMode::Manual);
+    let hash = bundler.add(e.op(U256::ZERO, |_| {}).await, e.h.ep).await.unwrap();
+    lagging.hidden.store(2, std::sync::atomic::Ordering::SeqCst);
+    bundler.bundle_now().await.unwrap().expect("a bundle");
+    bundler.track().await.unwrap();
+    assert_eq!(e.status(hash).await, OpStatus::Submitted, "still in its bundle while the receipt lags");
+    assert!(bundler.track_in_flight(Duration::from_secs(5)).await.unwrap(), "resolved once the receipt is served");
+    assert_eq!(e.status(hash).await, OpStatus::Included);
+    assert_eq!(lagging.hidden.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert!(bundler.store().pending_bundles(chain_id, bundler.address()).await.unwrap().is_empty());
+    std::fs::remove_dir_all(&e.dir).unwrap();
+}
+
 /// Each scenario on a fresh embedded chain and on a fresh anvil.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -339,6 +472,7 @@ on_both_backends!(
     a_restart_resumes_from_the_store,
     an_unfunded_bundler_key_refuses_with_its_balance,
     two_bundler_keys_share_one_mempool,
+    a_mined_bundle_whose_operations_were_cleared_is_resolved,
 );
 
 /// On anvil (which can reorganise: `evm_snapshot` / `evm_revert`): an operation whose block is

@@ -9,6 +9,7 @@
 //! max_body_bytes = 1048576
 //! request_timeout_secs = 60
 //! require_api_keys = true
+//! test_controls = false             # true: serve debug_bundler_* (conformance tests only)
 //!
 //! [store]
 //! url = "postgres://keyward@db.internal/keyward"   # or "sqlite:///var/lib/keyward/keyward.db"
@@ -20,17 +21,23 @@
 //! deployer = "0x…"                  # stack = "keyward": the address `keyward deploy` deployed with
 //! bundler_keys = ["env:KEYWARD_BUNDLER_KEY"]
 //!
+//! [chain.bundler]                   # optional: ERC-7562 stake requirement on this chain
+//! min_stake_wei = "100000000000000000"   # MIN_STAKE_VALUE (default 0.1 ETH); integer or decimal string
+//! min_unstake_delay_secs = 86400    # MIN_UNSTAKE_DELAY (default one day)
+//!
 //! [chain.paymaster]                 # optional: gas sponsorship on this chain
 //! signer = "file:/etc/keyward/paymaster.key"
 //! policies = "policies.toml"        # relative to this file
 //! ```
 
 use std::collections::BTreeSet;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
+use keyward_bundler::erc7562::StakeRequirement;
 use serde::Deserialize;
 
 /// A configuration refused: which file, which key, why.
@@ -91,6 +98,11 @@ pub(crate) struct ServerSection {
     /// Whether every JSON-RPC request needs an API key.
     #[serde(default = "default_true")]
     pub(crate) require_api_keys: bool,
+    /// UNSAFE IN PRODUCTION: serve the bundler's ERC-7769 test controls (`debug_bundler_*`: clear
+    /// the mempool and reputation, switch to manual bundling, …) on `/chain/ID`, for the ERC-4337
+    /// conformance suite. Off by default.
+    #[serde(default)]
+    pub(crate) test_controls: bool,
 }
 
 impl Default for ServerSection {
@@ -101,6 +113,7 @@ impl Default for ServerSection {
             max_body_bytes: default_max_body(),
             request_timeout_secs: default_timeout(),
             require_api_keys: true,
+            test_controls: false,
         }
     }
 }
@@ -155,8 +168,68 @@ pub(crate) struct ChainSection {
     /// Bundler signing keys (`env:VAR` or `file:PATH`); each bundles in parallel with its own
     /// transaction nonces, over the chain's one mempool.
     pub(crate) bundler_keys: Vec<String>,
+    /// The bundler's policy on this chain (what counts as staked).
+    #[serde(default)]
+    pub(crate) bundler: BundlerSection,
     /// Gas sponsorship on this chain.
     pub(crate) paymaster: Option<PaymasterSection>,
+}
+
+impl ChainSection {
+    /// What counts as a staked entity on this chain: `[chain.bundler]`'s values, the production
+    /// defaults ([`StakeRequirement::default`]) for those not given.
+    pub(crate) fn stake(&self) -> StakeRequirement {
+        let defaults = StakeRequirement::default();
+        StakeRequirement {
+            min_stake: self.bundler.min_stake_wei.map_or(defaults.min_stake, |w| w.0),
+            min_unstake_delay: self.bundler.min_unstake_delay_secs.unwrap_or(defaults.min_unstake_delay),
+        }
+    }
+}
+
+/// `[chain.bundler]`: the bundler's policy on one chain.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BundlerSection {
+    /// ERC-7562 `MIN_STAKE_VALUE` (chain-specific), in wei; 0.1 ETH when absent.
+    pub(crate) min_stake_wei: Option<Wei>,
+    /// ERC-7562 `MIN_UNSTAKE_DELAY`, in seconds; one day when absent.
+    pub(crate) min_unstake_delay_secs: Option<u32>,
+}
+
+/// An amount of wei in the file: a TOML integer, or a decimal string for amounts beyond 2^63
+/// (`"2000000000000000000000"`); `_` separators are allowed in both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Wei(pub(crate) U256);
+
+impl<'de> Deserialize<'de> for Wei {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct WeiVisitor;
+        impl serde::de::Visitor<'_> for WeiVisitor {
+            type Value = Wei;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an amount of wei: an integer, or a decimal string such as \"100000000000000000\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Wei, E> {
+                Ok(Wei(U256::from(v)))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Wei, E> {
+                u64::try_from(v)
+                    .map(|v| Wei(U256::from(v)))
+                    .map_err(|_| E::custom("an amount of wei cannot be negative"))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Wei, E> {
+                let digits: String = v.chars().filter(|c| *c != '_').collect();
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(E::custom(format!("{v:?} is not a whole number of wei in decimal")));
+                }
+                U256::from_str_radix(&digits, 10)
+                    .map(Wei)
+                    .map_err(|_| E::custom(format!("{v:?} is more than 2^256 - 1 wei")))
+            }
+        }
+        deserializer.deserialize_any(WeiVisitor)
+    }
 }
 
 /// `[chain.addresses]`: per-contract overrides of the stack's addresses.
@@ -233,6 +306,16 @@ fn check(config: &ServeConfig) -> Result<(), (String, String)> {
     if config.server.request_timeout_secs == 0 {
         return Err(("server.request_timeout_secs".into(), "must be at least 1".into()));
     }
+    if config.server.test_controls && !config.server.require_api_keys && !config.server.listen.ip().is_loopback() {
+        return Err((
+            "server.test_controls".into(),
+            format!(
+                "with require_api_keys = false anyone reaching {} could clear the mempool: listen on a loopback \
+                 address or require API keys (the suite then sends its key in the URL, /v2/KEY/chain/ID)",
+                config.server.listen
+            ),
+        ));
+    }
     let mut ids = BTreeSet::new();
     for (i, chain) in config.chain.iter().enumerate() {
         let at = |k: &str| format!("chain[{i}].{k}");
@@ -253,6 +336,25 @@ fn check(config: &ServeConfig) -> Result<(), (String, String)> {
         }
         for (j, key) in chain.bundler_keys.iter().enumerate() {
             check_secret_ref(key).map_err(|r| (format!("chain[{i}].bundler_keys[{j}]"), r))?;
+        }
+        if config.server.test_controls && chain.bundler_keys.len() > 1 {
+            return Err((
+                at("bundler_keys"),
+                "server.test_controls drives one bundler key per chain (manual bundling, sendBundleNow): give one key"
+                    .into(),
+            ));
+        }
+        if chain.bundler.min_stake_wei.is_some_and(|w| w.0.is_zero()) {
+            return Err((
+                at("bundler.min_stake_wei"),
+                "must be at least 1 wei (an entity without stake is never staked)".into(),
+            ));
+        }
+        if chain.bundler.min_unstake_delay_secs == Some(0) {
+            return Err((
+                at("bundler.min_unstake_delay_secs"),
+                "must be at least 1 (the EntryPoint takes no stake without an unstake delay)".into(),
+            ));
         }
         if let Some(pm) = &chain.paymaster {
             check_secret_ref(&pm.signer).map_err(|r| (at("paymaster.signer"), r))?;
@@ -344,6 +446,74 @@ bundler_keys = ["env:BUNDLER"]
         assert_eq!(key, "chain");
         let (key, _) = refusal("not toml = = 1");
         assert_eq!(key, "(file)");
+    }
+
+    /// `GOOD` with `[server]` holding `server` and `[chain.bundler]` holding `bundler`.
+    fn with(server: &str, bundler: &str) -> String {
+        format!("[server]\n{server}\n{GOOD}\n[chain.bundler]\n{bundler}\n")
+    }
+
+    #[test]
+    fn test_controls_are_off_unless_asked_for() {
+        assert!(!parse(GOOD, "k.toml").unwrap().server.test_controls);
+        let c = parse(&with("test_controls = true", ""), "k.toml").unwrap();
+        assert!(c.server.test_controls);
+        assert!(c.server.require_api_keys, "test controls leave API keys required");
+        // Open to anyone only on a loopback address.
+        let open = "test_controls = true\nrequire_api_keys = false";
+        assert!(parse(&with(open, ""), "k.toml").is_ok());
+        let e = parse(&with(&format!("{open}\nlisten = \"0.0.0.0:4337\""), ""), "k.toml").unwrap_err();
+        assert_eq!(e.key, "server.test_controls");
+        assert!(e.to_string().starts_with("k.toml: server.test_controls: with require_api_keys = false"), "{e}");
+        // Behind API keys any address is allowed: the suite sends its key in the URL.
+        assert!(parse(&with("test_controls = true\nlisten = \"0.0.0.0:4337\"", ""), "k.toml").is_ok());
+        let (key, reason) = refusal(&with("test_controls = 1", ""));
+        assert_eq!(key, "server.test_controls");
+        assert!(reason.contains("bool"), "{reason}");
+        // One bundler key per chain: the controls drive that key's bundling.
+        let two = with("test_controls = true", "").replace("[\"env:BUNDLER\"]", "[\"env:B1\", \"env:B2\"]");
+        let (key, reason) = refusal(&two);
+        assert_eq!(key, "chain[0].bundler_keys");
+        assert!(reason.contains("one key"), "{reason}");
+        assert!(parse(&two.replace("test_controls = true", ""), "k.toml").is_ok());
+    }
+
+    #[test]
+    fn the_stake_requirement_is_per_chain_with_production_defaults() {
+        assert_eq!(parse(GOOD, "k.toml").unwrap().chain[0].stake(), StakeRequirement::default());
+        let stake = |bundler: &str| parse(&with("", bundler), "k.toml").map(|c| c.chain[0].stake());
+        let s = stake("min_stake_wei = 1_000_000_000_000_000_000\nmin_unstake_delay_secs = 2").unwrap();
+        assert_eq!(s.min_stake, U256::from(10u64.pow(18)));
+        assert_eq!(s.min_unstake_delay, 2);
+        // Beyond a TOML integer (2^63 - 1): a decimal string.
+        let s = stake("min_stake_wei = \"2_000_000000000000000000\"").unwrap();
+        assert_eq!(s.min_stake, U256::from(2000u64) * U256::from(10u64.pow(18)));
+        assert_eq!(s.min_unstake_delay, StakeRequirement::default().min_unstake_delay);
+        assert_eq!(stake("min_unstake_delay_secs = 600").unwrap().min_stake, StakeRequirement::default().min_stake);
+
+        let refused = |bundler: &str| refusal(&with("", bundler));
+        let (key, reason) = refused("min_stake_wei = 0");
+        assert_eq!((key.as_str(), reason.contains("at least 1 wei")), ("chain[0].bundler.min_stake_wei", true));
+        let (key, reason) = refused("min_stake_wei = -5");
+        assert_eq!((key.as_str(), reason.contains("negative")), ("chain[0].bundler.min_stake_wei", true));
+        let (key, reason) = refused("min_stake_wei = \"0.1\"");
+        assert_eq!((key.as_str(), reason.contains("whole number of wei")), ("chain[0].bundler.min_stake_wei", true));
+        let (key, reason) = refused(&format!("min_stake_wei = \"{}0\"", U256::MAX));
+        assert_eq!((key.as_str(), reason.contains("2^256")), ("chain[0].bundler.min_stake_wei", true));
+        let (key, reason) = refused("min_stake_wei = true");
+        assert_eq!((key.as_str(), reason.contains("amount of wei")), ("chain[0].bundler.min_stake_wei", true));
+        let (key, reason) = refused("min_unstake_delay_secs = 0");
+        assert_eq!((key.as_str(), reason.contains("at least 1")), ("chain[0].bundler.min_unstake_delay_secs", true));
+        let (key, _) = refused("min_unstake_delay_secs = 4294967296");
+        assert_eq!(key, "chain[0].bundler.min_unstake_delay_secs");
+        let (key, reason) = refused("min_stake = 1");
+        assert_eq!(key, "chain[0].bundler.min_stake");
+        assert!(reason.contains("unknown field"), "{reason}");
+        let e = parse(&with("", "min_stake_wei = 0"), "k.toml").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "k.toml: chain[0].bundler.min_stake_wei: must be at least 1 wei (an entity without stake is never staked)"
+        );
     }
 
     #[test]

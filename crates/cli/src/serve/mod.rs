@@ -93,7 +93,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let gauges = routes::spawn_gauges(&chains, Duration::from_secs(15));
     let edge = Edge {
         config: http_config(&config),
-        routes: routes::routes(&chains)?,
+        routes: routes::routes(&chains, config.server.test_controls)?,
         gate: config.server.require_api_keys.then(|| Arc::new(ApiKeyGate::new(store.clone()))),
         readiness: Some(Arc::new(Ready {
             store: store.clone(),
@@ -105,6 +105,15 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let ids: Vec<u64> = chains.iter().map(|c| c.id).collect();
     tracing::info!(listen = %bound, chains = ?ids, "keyward serve ready");
     println!("keyward serve listening on http://{bound} (chains {ids:?})");
+    if config.server.test_controls {
+        tracing::warn!(
+            "server.test_controls is on: /chain/ID serves debug_bundler_* (clear the mempool and reputation, \
+             manual bundling); for conformance tests only, never in production"
+        );
+        println!(
+            "WARNING: test controls on (server.test_controls): debug_bundler_* served on /chain/ID; never in production"
+        );
+    }
 
     shutdown.recv().await;
     tracing::info!("stopping: no new requests; finishing those in flight");
@@ -184,11 +193,12 @@ async fn start_chain(
         if bundlers.iter().any(|b: &Arc<Bundler>| b.address() == key.address()) {
             return Err(refuse(&format!("bundler_keys[{j}]"), format!("{} is given twice", key.address())).into());
         }
-        let config = BundlerConfig {
+        let mut config = BundlerConfig {
             replica: replica.clone(),
             trusted: trusted_entities(section, &deployment),
             ..BundlerConfig::default()
         };
+        config.validation.stake = section.stake();
         let bundler = Bundler::new(as_chain.clone(), store.clone(), key, config)
             .await
             .map_err(|e| anyhow::anyhow!("starting the bundler: {e}"))?;
@@ -196,6 +206,7 @@ async fn start_chain(
     }
     // Admission is the same whichever key later bundles: the first instance admits.
     let bundler = bundlers[0].clone();
+    report_stake(section, &bundler, &trusted_entities(section, &deployment)).await;
     let sponsor = match &section.paymaster {
         None => None,
         Some(pm) => Some(start_sponsor(pm, &deployment, section.id, &as_chain, store, base, &refuse).await?),
@@ -218,6 +229,41 @@ fn trusted_entities(section: &ChainSection, deployment: &keyward_contracts::Depl
         trusted.push(deployment.verifying_paymaster);
     }
     trusted
+}
+
+/// Logs the chain's stake requirement (a warning when it is below production's) and warns about
+/// each of the deployment's own entities that does not meet it: ERC-7562 then holds them to the
+/// unstaked rules (their own storage only in the account's validation, reputation limits).
+async fn report_stake(section: &ChainSection, bundler: &Bundler, entities: &[Address]) {
+    let stake = section.stake();
+    let production = keyward_bundler::erc7562::StakeRequirement::default();
+    if stake.min_stake < production.min_stake || stake.min_unstake_delay < production.min_unstake_delay {
+        tracing::warn!(
+            chain = section.id,
+            min_stake_wei = %stake.min_stake,
+            min_unstake_delay_secs = stake.min_unstake_delay,
+            "staked entities: below the production requirement ({} wei, {} s) on this chain",
+            production.min_stake,
+            production.min_unstake_delay
+        );
+    } else {
+        tracing::info!(chain = section.id, min_stake_wei = %stake.min_stake, min_unstake_delay_secs = stake.min_unstake_delay, "staked entities");
+    }
+    for entity in entities {
+        match bundler.stake_status(*entity).await {
+            Ok((_, _, true)) => {}
+            Ok((amount, delay, false)) => tracing::warn!(
+                chain = section.id,
+                %entity,
+                stake_wei = %amount,
+                unstake_delay_secs = delay,
+                "the deployment's entity is not staked by [chain.bundler]'s requirement: run `keyward deploy --stake ETH`"
+            ),
+            Err(e) => {
+                tracing::warn!(chain = section.id, %entity, error = %e, "reading the stake of the deployment's entity")
+            }
+        }
+    }
 }
 
 /// The chain's sponsor: its signer must be the one the paymaster contract honours.

@@ -14,23 +14,16 @@ use keyward_server::wallet::WalletRpc;
 
 use super::ChainServices;
 
-/// Node methods a client may not reach through Keyward: writes (`eth_sendRawTransaction`) and
-/// the bundler's test controls (`debug_bundler_*`), which would let one client clear the mempool.
-const HIDDEN: &[&str] = &[
-    "eth_sendRawTransaction",
-    "debug_bundler_clearState",
-    "debug_bundler_dumpMempool",
-    "debug_bundler_sendBundleNow",
-    "debug_bundler_setBundlingMode",
-    "debug_bundler_clearMempool",
-    "debug_bundler_dumpReputation",
-    "debug_bundler_setReputation",
-    "debug_bundler_clearReputation",
-    "debug_bundler_getStakeStatus",
-];
+/// Whether `method` is kept from clients: node writes (`eth_sendRawTransaction`: bundles are the
+/// bundler's to send) always, and the bundler's test controls (`debug_*`, which would let one
+/// client clear the mempool or stop bundling) unless `[server] test_controls` is on.
+pub(crate) fn is_hidden(method: &str, test_controls: bool) -> bool {
+    method == "eth_sendRawTransaction" || (!test_controls && method.starts_with("debug_"))
+}
 
-/// `/` serves the Wallet API; `/chain/ID` serves chain ID's bundler, `pm_*` and node reads.
-pub(crate) fn routes(chains: &[ChainServices]) -> anyhow::Result<Routes> {
+/// `/` serves the Wallet API; `/chain/ID` serves chain ID's bundler, `pm_*` and node reads (and,
+/// with `test_controls`, the bundler's `debug_bundler_*` test controls).
+pub(crate) fn routes(chains: &[ChainServices], test_controls: bool) -> anyhow::Result<Routes> {
     let mut routes = Routes::default();
     // The Wallet API at the root: each request goes to the wallet of the chain it names.
     let wallets = chains.iter().map(|c| (c.wallet.chain_id(), c.wallet.clone())).collect();
@@ -41,7 +34,8 @@ pub(crate) fn routes(chains: &[ChainServices]) -> anyhow::Result<Routes> {
         if let Some(sponsor) = &c.sponsor {
             module.merge(PaymasterRpc::new(sponsor.clone()).into_rpc())?;
         }
-        for method in HIDDEN {
+        let hidden: Vec<&'static str> = module.method_names().filter(|m| is_hidden(m, test_controls)).collect();
+        for method in hidden {
             module.remove_method(method);
         }
         routes.chains.insert(c.id, module.into());
@@ -83,4 +77,22 @@ pub(crate) fn spawn_gauges(chains: &[ChainServices], every: Duration) -> tokio::
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_hidden;
+
+    #[test]
+    fn test_controls_are_served_only_when_on_and_raw_transactions_never() {
+        for method in ["debug_bundler_clearState", "debug_bundler_setBundlingMode", "debug_bundler_sendBundleNow"] {
+            assert!(is_hidden(method, false), "{method}");
+            assert!(!is_hidden(method, true), "{method}");
+        }
+        assert!(is_hidden("eth_sendRawTransaction", false));
+        assert!(is_hidden("eth_sendRawTransaction", true));
+        for method in ["eth_sendUserOperation", "eth_getBalance", "pm_getPaymasterData", "eth_chainId"] {
+            assert!(!is_hidden(method, false), "{method}");
+        }
+    }
 }
