@@ -68,7 +68,9 @@ async fn gather(config: &ServeConfig, store: &Store) -> anyhow::Result<View> {
     for section in &config.chain {
         chains.push(chain_view(section, store, &leases).await);
     }
-    Ok(View { now_ms: now_ms(), replicas, leases, chains })
+    // The database's clock, which the leases' expiries are measured by.
+    let now_ms = store.now_ms().await.context("reading the database's clock")?;
+    Ok(View { now_ms, replicas, leases, chains })
 }
 
 async fn chain_view(section: &ChainSection, store: &Store, leases: &[RoleLease]) -> ChainView {
@@ -184,10 +186,6 @@ fn ether(wei: U256) -> String {
             None => s,
         })
         .unwrap_or_else(|_| wei.to_string())
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 #[cfg(test)]

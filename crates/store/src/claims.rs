@@ -16,7 +16,6 @@ use crate::db::{Backend, Store, lock_key};
 use crate::error::{MempoolError, StoreError};
 use crate::mempool::{OpRecord, op_columns, op_from_row};
 use crate::roles::Fence;
-use crate::roles::now_ms;
 
 impl Store {
     /// Claims for `bundler` up to `limit` pending operations (oldest first) that no other key
@@ -31,12 +30,13 @@ impl Store {
         limit: usize,
         claim_for: Duration,
     ) -> Result<Vec<OpRecord>, MempoolError> {
-        let now = now_ms();
-        let until = now.saturating_add(u64::try_from(claim_for.as_millis()).unwrap_or(u64::MAX));
         let chain = u64_to_db("chain_id", chain_id)?;
         let ep = address_text(&entry_point);
         let me = address_text(&bundler);
         let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
+        // The database's clock: claims by keys on replicas whose clocks disagree still expire alike.
+        let now = self.clock_ms(&mut *tx).await?;
+        let until = now.saturating_add(u64::try_from(claim_for.as_millis()).unwrap_or(u64::MAX));
         // One claim at a time per chain and EntryPoint (sender affinity needs it); SQLite's
         // BEGIN IMMEDIATE already serialises writers.
         let scope = [chain_id.to_be_bytes().as_slice(), entry_point.as_slice()].concat();

@@ -14,6 +14,8 @@
 //! `FOR SHARE`: a takeover (which updates the row) waits for a write in progress to commit, and a
 //! write that starts after the takeover sees the new token. SQLite's writers are serialised.
 //! Replicas also write a heartbeat ([`Store::heartbeat`]) so each knows how many share the roles.
+//! Expiries and heartbeats are measured by the database's clock ([`Store::now_ms`]), not by the
+//! replicas' own, which may disagree.
 
 use std::time::Duration;
 
@@ -23,11 +25,6 @@ use sqlx::{Any, Row, Transaction};
 use crate::codec::{b256_text, parse_b256, u64_from_db, u64_to_db};
 use crate::db::{Backend, Store};
 use crate::error::StoreError;
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
 
 /// Proof of holding a role: its name and the fencing token the lease had when taken. Only the
 /// store makes one (by [`Store::acquire_role`]).
@@ -79,10 +76,10 @@ impl Store {
     /// after the call. A lease held by another is taken only after `expires_at + patience`, and
     /// then with a new token. Renewing keeps the token, so the fences already handed out stay good.
     pub async fn acquire_role(&self, role: &str, holder: &str, how: Acquire) -> Result<Option<Fence>, StoreError> {
-        let now = now_ms();
-        let until = u64_to_db("expires_at", now.saturating_add(ms(how.term)))?;
         let mut tx = self.begin_write().await?;
         self.advisory_lock(&mut tx, crate::db::lock_key("role", role.as_bytes())).await?;
+        let now = self.clock_ms(&mut *tx).await?;
+        let until = u64_to_db("expires_at", now.saturating_add(ms(how.term)))?;
         let row = sqlx::query("SELECT holder, token, expires_at FROM role_leases WHERE name = $1")
             .bind(role)
             .fetch_optional(&mut *tx)
@@ -163,13 +160,14 @@ impl Store {
 
     /// Records that replica `holder` (up since `started_at_ms`) is alive now.
     pub async fn heartbeat(&self, holder: &str, started_at_ms: u64) -> Result<(), StoreError> {
+        let now = self.clock_ms(self.pool()).await?;
         sqlx::query(
             "INSERT INTO replicas (holder, started_at, seen_at) VALUES ($1, $2, $3) \
              ON CONFLICT (holder) DO UPDATE SET seen_at = excluded.seen_at",
         )
         .bind(holder)
         .bind(u64_to_db("started_at", started_at_ms)?)
-        .bind(u64_to_db("seen_at", now_ms())?)
+        .bind(u64_to_db("seen_at", now)?)
         .execute(self.pool())
         .await?;
         Ok(())
@@ -178,7 +176,7 @@ impl Store {
     /// The replicas seen within `within`, as (holder, started at ms, seen at ms); older rows are
     /// deleted.
     pub async fn live_replicas(&self, within: Duration) -> Result<Vec<(String, u64, u64)>, StoreError> {
-        let since = u64_to_db("seen_at", now_ms().saturating_sub(ms(within)))?;
+        let since = u64_to_db("seen_at", self.clock_ms(self.pool()).await?.saturating_sub(ms(within)))?;
         sqlx::query("DELETE FROM replicas WHERE seen_at < $1").bind(since).execute(self.pool()).await?;
         let rows = sqlx::query("SELECT holder, started_at, seen_at FROM replicas ORDER BY holder")
             .fetch_all(self.pool())
@@ -223,6 +221,25 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The database's clock, in milliseconds since the Unix epoch: what every replica measures
+    /// leases, claims and heartbeats by, so the replicas' own clocks may disagree.
+    pub async fn now_ms(&self) -> Result<u64, StoreError> {
+        Ok(self.clock_ms(self.pool()).await?)
+    }
+
+    /// [`Store::now_ms`] read through `executor` (a transaction's connection, or the pool).
+    pub(crate) async fn clock_ms<'e, E>(&self, executor: E) -> Result<u64, sqlx::Error>
+    where
+        E: sqlx::Executor<'e, Database = Any>,
+    {
+        let sql = match self.backend() {
+            Backend::Postgres => "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+            Backend::Sqlite => "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+        };
+        let ms: i64 = sqlx::query_scalar(sql).fetch_one(executor).await?;
+        Ok(u64::try_from(ms).unwrap_or(0))
     }
 
     /// Begins a write transaction as the holder of `fence`: refused with [`LeaseLost`] when the
