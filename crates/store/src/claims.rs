@@ -36,7 +36,7 @@ impl Store {
         let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         // The database's clock: claims by keys on replicas whose clocks disagree still expire alike.
         let now = self.clock_ms(&mut *tx).await?;
-        let until = now.saturating_add(u64::try_from(claim_for.as_millis()).unwrap_or(u64::MAX));
+        let until = now.saturating_add(crate::roles::ms(claim_for));
         // One claim at a time per chain and EntryPoint (sender affinity needs it); SQLite's
         // BEGIN IMMEDIATE already serialises writers.
         let scope = [chain_id.to_be_bytes().as_slice(), entry_point.as_slice()].concat();

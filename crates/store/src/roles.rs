@@ -289,6 +289,6 @@ impl From<LeaseLost> for crate::error::MempoolError {
 }
 
 /// A duration in whole milliseconds, saturating.
-fn ms(d: Duration) -> u64 {
+pub(crate) fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
