@@ -1,6 +1,6 @@
 //! Building a `handleOps` bundle from candidate operations: re-validate each against the current
-//! state, keep one operation per sender, then check the whole bundle with `eth_call` and drop the
-//! operations it names in `FailedOp` until it passes.
+//! state, take each sender's consecutive sequences, then check the whole bundle with `eth_call`
+//! and drop the operations it names in `FailedOp` until it passes.
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,7 +12,7 @@ use alloy::rpc::types::state::{AccountOverride, StateOverride};
 use alloy::sol_types::SolCall;
 use keyward_chain::{Chain, ChainError};
 use keyward_primitives::entry_point::IEntryPoint;
-use keyward_primitives::nonce::{nonce_key, nonce_sequence};
+use keyward_primitives::nonce::{nonce_key, nonce_key_u256, nonce_sequence};
 use keyward_primitives::{EntryPointRevert, UserOperation};
 
 use crate::erc7562::code_changed;
@@ -110,6 +110,11 @@ pub async fn build_bundle(
 
 /// [`build_bundle`] under the cross-operation rules of `context`; `parties` is (beneficiary,
 /// bundler).
+///
+/// A sender may have several operations in one bundle: per nonce key, consecutive sequences
+/// from the one the EntryPoint expects next, each validated as if those before it were included.
+/// An operation that deploys its sender or carries its EIP-7702 delegation goes alone (what comes
+/// after it is validated once the setup is onchain).
 pub async fn build_bundle_in(
     chain: &dyn Chain,
     config: &ValidationConfig,
@@ -121,70 +126,62 @@ pub async fn build_bundle_in(
     let (beneficiary, bundler) = parties;
     let mut bundle = Bundle::default();
     let mut gas = BUNDLE_OVERHEAD_GAS;
-    // Per sender only the lowest nonce can be next: later ones wait (they would fail AA25 now).
-    let mut lowest: std::collections::HashMap<Address, U256> = std::collections::HashMap::new();
-    for c in &candidates {
-        let n = lowest.entry(c.op.sender).or_insert(c.op.nonce);
-        *n = (*n).min(c.op.nonce);
-    }
-    for c in candidates {
-        if lowest.get(&c.op.sender) != Some(&c.op.nonce) || bundle.ops.iter().any(|b| b.op.sender == c.op.sender) {
+    // The sequence each (sender, key) can carry next in this bundle, learnt from the chain once.
+    let mut next: HashMap<(Address, U256), u64> = HashMap::new();
+    for c in in_nonce_order(candidates) {
+        let slot = (c.op.sender, nonce_key_u256(c.op.nonce));
+        let onchain = match next.get(&slot) {
+            Some(n) => *n,
+            None => {
+                let n = onchain_sequence(chain, config.entry_point, &c.op).await?;
+                next.insert(slot, n);
+                n
+            }
+        };
+        let in_bundle = bundle.ops.iter().any(|b| b.op.sender == c.op.sender);
+        let seq = sequence(&c.op);
+        // Only the next sequence can go now: a later one waits (its predecessor is pending, in a
+        // bundle not yet mined, or refused here); an earlier one was used by another operation.
+        if seq > onchain
+            || (in_bundle && (is_setup(&c) || bundle.ops.iter().any(|b| b.op.sender == c.op.sender && is_setup(b))))
+        {
             bundle.deferred.push(c.hash);
             continue;
         }
-        // Only the next sequence onchain can go now: a later one waits (its predecessor is pending
-        // or in a bundle not yet mined); an earlier one was used by another operation.
-        match onchain_sequence(chain, config.entry_point, &c.op).await? {
-            next if sequence(&c.op) > next => {
+        if seq < onchain {
+            if bundle.ops.iter().any(|b| b.op.sender == c.op.sender && b.op.nonce == c.op.nonce) {
+                bundle.deferred.push(c.hash);
+            } else {
+                bundle
+                    .rejected
+                    .push((c.hash, format!("AA25 invalid account nonce: sequence already used (next is {onchain})")));
+            }
+            continue;
+        }
+        let pending_before =
+            bundle.ops.iter().any(|b| b.op.sender == c.op.sender && nonce_key_u256(b.op.nonce) == slot.1);
+        let assumptions = Assumptions {
+            delegate: c.authorization.as_ref().map(|a| a.address),
+            nonce_sequence: pending_before.then_some(seq),
+        };
+        match second_validation(chain, config, &c, assumptions, context).await? {
+            Verdict::Pass => {}
+            Verdict::Defer => {
                 bundle.deferred.push(c.hash);
                 continue;
             }
-            next if sequence(&c.op) < next => {
-                bundle
-                    .rejected
-                    .push((c.hash, format!("AA25 invalid account nonce: sequence already used (next is {next})")));
-                continue;
-            }
-            _ => {}
-        }
-        let assumptions = Assumptions { delegate: c.authorization.as_ref().map(|a| a.address), nonce_sequence: None };
-        match validate_user_op_with(chain, config, &c.op, assumptions).await {
-            Ok(outcome) => {
-                let first = context.first_code_hashes.get(&c.hash);
-                if let Some((contract, before, after)) =
-                    first.and_then(|before| code_changed(before, &outcome.facts.code_hashes))
-                {
-                    let reason = format!(
-                        "ERC-7562: the code of {contract} changed since the operation was accepted \
-                         ({before} -> {after}) (COD-010)"
-                    );
-                    bundle.rejected.push((c.hash, reason));
-                    continue;
-                }
-                let sto041 = outcome
-                    .facts
-                    .storage_contracts
-                    .iter()
-                    .any(|a| *a != c.op.sender && context.known_senders.contains(a));
-                if sto041 {
-                    tracing::debug!(hash = %c.hash, "uses the storage of another pooled sender (STO-041): deferred");
-                    bundle.deferred.push(c.hash);
-                    continue;
-                }
-            }
-            Err(RejectReason::Chain(e)) => return Err(e),
-            Err(RejectReason::Storage(e)) => return Err(ChainError::Internal(e)),
-            Err(e) => {
-                bundle.rejected.push((c.hash, e.to_string()));
+            Verdict::Refuse(reason) => {
+                bundle.rejected.push((c.hash, reason));
                 continue;
             }
         }
-        let op_gas = op_gas_limit(&c.op) + if c.authorization.is_some() { PER_AUTHORIZATION_GAS } else { 0 };
+        let op_gas = candidate_gas(&c);
         if gas + op_gas > max_gas {
             bundle.deferred.push(c.hash);
             continue;
         }
         gas += op_gas;
+        next.insert(slot, seq + 1);
         bundle.ops.push(c);
     }
     // The whole bundle must pass: operations can interfere (shared paymaster deposit, a factory
@@ -212,7 +209,17 @@ pub async fn build_bundle_in(
                     break;
                 };
                 let c = bundle.ops.remove(i);
-                gas -= op_gas_limit(&c.op) + if c.authorization.is_some() { PER_AUTHORIZATION_GAS } else { 0 };
+                gas -= candidate_gas(&c);
+                // The later sequences of its key cannot go without it: they wait.
+                let key = nonce_key_u256(c.op.nonce);
+                let (later, kept): (Vec<Candidate>, Vec<Candidate>) = bundle.ops.drain(..).partition(|b| {
+                    b.op.sender == c.op.sender && nonce_key_u256(b.op.nonce) == key && b.op.nonce > c.op.nonce
+                });
+                bundle.ops = kept;
+                for l in later {
+                    gas -= candidate_gas(&l);
+                    bundle.deferred.push(l.hash);
+                }
                 bundle.rejected.push((c.hash, revert.describe()));
                 bundle.failed_in_bundle.push(c.hash);
             }
@@ -221,6 +228,68 @@ pub async fn build_bundle_in(
     }
     bundle.gas_limit = gas;
     Ok(bundle)
+}
+
+/// What the second validation (at bundle time) says of a candidate.
+enum Verdict {
+    /// It may go in this bundle.
+    Pass,
+    /// It waits for a later bundle.
+    Defer,
+    /// It is refused, for this reason.
+    Refuse(String),
+}
+
+/// Validates `c` again against the current state, with the cross-operation rules of `context`
+/// (ERC-7562 COD-010 and STO-041).
+async fn second_validation(
+    chain: &dyn Chain,
+    config: &ValidationConfig,
+    c: &Candidate,
+    assumptions: Assumptions,
+    context: &BundleContext,
+) -> Result<Verdict, ChainError> {
+    let outcome = match validate_user_op_with(chain, config, &c.op, assumptions).await {
+        Ok(outcome) => outcome,
+        Err(RejectReason::Chain(e)) => return Err(e),
+        Err(RejectReason::Storage(e)) => return Err(ChainError::Internal(e)),
+        Err(e) => return Ok(Verdict::Refuse(e.to_string())),
+    };
+    let first = context.first_code_hashes.get(&c.hash);
+    if let Some((contract, before, after)) = first.and_then(|before| code_changed(before, &outcome.facts.code_hashes)) {
+        return Ok(Verdict::Refuse(format!(
+            "ERC-7562: the code of {contract} changed since the operation was accepted ({before} -> {after}) (COD-010)"
+        )));
+    }
+    let sto041 = outcome.facts.storage_contracts.iter().any(|a| *a != c.op.sender && context.known_senders.contains(a));
+    if sto041 {
+        tracing::debug!(hash = %c.hash, "uses the storage of another pooled sender (STO-041): deferred");
+        return Ok(Verdict::Defer);
+    }
+    Ok(Verdict::Pass)
+}
+
+/// Candidates with each sender's operations together, in (key, sequence) order, senders in the
+/// order of their first candidate (the priority order).
+fn in_nonce_order(candidates: Vec<Candidate>) -> Vec<Candidate> {
+    let mut rank: HashMap<Address, usize> = HashMap::new();
+    for c in &candidates {
+        let n = rank.len();
+        rank.entry(c.op.sender).or_insert(n);
+    }
+    let mut ordered = candidates;
+    ordered.sort_by_key(|c| (rank.get(&c.op.sender).copied(), nonce_key_u256(c.op.nonce), sequence(&c.op)));
+    ordered
+}
+
+/// Whether `c` sets its sender up (deploys it or delegates it): such an operation goes alone.
+fn is_setup(c: &Candidate) -> bool {
+    c.op.factory.is_some() || c.authorization.is_some()
+}
+
+/// The gas a candidate adds to the bundle transaction.
+fn candidate_gas(c: &Candidate) -> u64 {
+    op_gas_limit(&c.op) + if c.authorization.is_some() { PER_AUTHORIZATION_GAS } else { 0 }
 }
 
 /// The 64-bit sequence part of an operation's nonce.

@@ -1,5 +1,5 @@
-//! Building and sending bundles on the embedded chain: invalid operations are refused, one op per
-//! sender per bundle, operations that fail only together are dropped one by one, EIP-7702
+//! Building and sending bundles on the embedded chain: invalid operations are refused, a sender's
+//! consecutive sequences share a bundle (a setup operation goes alone), operations that fail only together are dropped one by one, EIP-7702
 //! operations go out in a type-4 transaction, and per-op receipts are cut from the bundle receipt.
 
 // An integration test is a crate of its own that sees every dependency of its package.
@@ -46,7 +46,7 @@ async fn send(h: &Harness, bundle: &keyward_bundler::bundle::Bundle) -> alloy::r
     wait_receipt(h.chain.as_ref(), hash, Duration::from_secs(10)).await.unwrap()
 }
 
-async fn refuses_invalid_defers_same_sender_and_includes_the_rest(h: Harness) {
+async fn refuses_invalid_and_includes_consecutive_sequences_of_a_sender(h: Harness) {
     let counter = h.counter().await;
     let (owner_a, a) = account(&h, U256::from(ETH)).await;
     let (owner_b, b) = account(&h, U256::from(ETH)).await;
@@ -69,8 +69,8 @@ async fn refuses_invalid_defers_same_sender_and_includes_the_rest(h: Harness) {
     let bundler = h.keys[9].address();
     let bundle =
         build_bundle(h.chain.as_ref(), &ValidationConfig::default(), cands, bundler, bundler, MAX_GAS).await.unwrap();
-    assert_eq!(bundle.ops.iter().map(|c| c.hash).collect::<Vec<_>>(), vec![ha, hb]);
-    assert_eq!(bundle.deferred, vec![ha2]);
+    assert_eq!(bundle.ops.iter().map(|c| c.hash).collect::<Vec<_>>(), vec![ha, ha2, hb]);
+    assert!(bundle.deferred.is_empty(), "{:?}", bundle.deferred);
     assert_eq!(bundle.rejected.len(), 1);
     assert_eq!(bundle.rejected[0].0, hc);
     assert!(bundle.rejected[0].1.contains("signature"), "{}", bundle.rejected[0].1);
@@ -85,8 +85,9 @@ async fn refuses_invalid_defers_same_sender_and_includes_the_rest(h: Harness) {
     // counter's event, emitted by the counter.
     assert!(r.logs.iter().any(|l| l.address() == counter && l.topics()[0] == TestCounter::Counted::SIGNATURE_HASH));
     assert!(user_operation_receipt(&receipt, h.ep, hb).unwrap().success);
+    assert!(user_operation_receipt(&receipt, h.ep, ha2).unwrap().success);
     assert!(user_operation_receipt(&receipt, h.ep, hc).is_none());
-    assert_eq!(h.read(counter, TestCounter::counterCall {}).await.unwrap(), U256::from(2));
+    assert_eq!(h.read(counter, TestCounter::counterCall {}).await.unwrap(), U256::from(3));
 }
 
 async fn ops_that_fail_only_together_are_dropped_one_by_one(h: Harness) {
@@ -170,6 +171,85 @@ async fn a_later_nonce_waits_instead_of_failing(h: Harness) {
     assert!(again.rejected[0].1.starts_with("AA25"), "{}", again.rejected[0].1);
 }
 
+async fn a_sequence_dropped_from_the_bundle_defers_the_ones_after_it(h: Harness) {
+    // Sender b's op and a's sequence 0 share a paymaster whose deposit covers one prefund: the
+    // whole-bundle check drops a's sequence 0 (AA31); a's sequence 1, which pays for itself, must
+    // then wait (deferred, not refused: without sequence 0 it would fail AA25).
+    let counter = h.counter().await;
+    let pm = h.deploy(keyward_contracts::artifacts::test_paymaster(), &h.ep.abi_encode()).await;
+    let sponsored = |op: &mut UserOperation| {
+        op.paymaster = Some(PaymasterInit {
+            paymaster: pm,
+            verification_gas_limit: 100_000,
+            post_op_gas_limit: 100_000,
+            data: Bytes::new(),
+        })
+    };
+    let (owner_b, b) = account(&h, U256::ZERO).await;
+    let (owner_a, a) = account(&h, U256::from(ETH)).await;
+    let mut op_b = ops::op(b, U256::ZERO, count_call(counter));
+    sponsored(&mut op_b);
+    h.sign(&mut op_b, &owner_b).await;
+    let mut op_a0 = ops::op(a, U256::ZERO, count_call(counter));
+    sponsored(&mut op_a0);
+    h.sign(&mut op_a0, &owner_a).await;
+    let mut op_a1 = ops::op(a, U256::from(1), count_call(counter));
+    h.sign(&mut op_a1, &owner_a).await;
+    let prefund = op_b.required_prefund();
+    h.transact(pm, TestPaymaster::depositCall {}, prefund + prefund / U256::from(2)).await;
+    let cands = vec![candidate(&h, op_b).await, candidate(&h, op_a0).await, candidate(&h, op_a1).await];
+    let (hb, ha0, ha1) = (cands[0].hash, cands[1].hash, cands[2].hash);
+    let bundler = h.keys[9].address();
+    let bundle =
+        build_bundle(h.chain.as_ref(), &ValidationConfig::default(), cands, bundler, bundler, MAX_GAS).await.unwrap();
+    assert_eq!(bundle.ops.iter().map(|c| c.hash).collect::<Vec<_>>(), vec![hb]);
+    assert_eq!(bundle.rejected, vec![(ha0, "AA31 paymaster deposit too low".to_string())]);
+    assert_eq!(bundle.deferred, vec![ha1]);
+    assert_eq!(bundle.gas_limit, 100_000 + keyward_bundler::bundle::op_gas_limit(&bundle.ops[0].op));
+    assert!(send(&h, &bundle).await.status());
+}
+
+async fn an_operation_carrying_a_delegation_goes_alone(h: Harness) {
+    let counter = h.counter().await;
+    let implementation = h.test_account(Address::with_last_byte(1), U256::ZERO).await;
+    let eoa = PrivateKeySigner::random();
+    h.send_tx(&h.keys[0], TransactionRequest::default().with_to(eoa.address()).with_value(U256::from(ETH)))
+        .await
+        .unwrap();
+    let auth = Authorization { chain_id: U256::from(h.chain_id().await), address: implementation, nonce: 0 };
+    let sig = eoa.sign_hash_sync(&auth.signature_hash()).unwrap();
+    let accept: Bytes = [&[0xda, 0x7a, 0xda, 0x7a][..], &[0u8; 32][..]].concat().into();
+    let mut first = ops::op(eoa.address(), U256::ZERO, count_call(counter));
+    first.signature = accept.clone();
+    let mut second = ops::op(eoa.address(), U256::from(1), count_call(counter));
+    second.signature = accept;
+    let chain_id = h.chain_id().await;
+    let first = Candidate { hash: first.hash(h.ep, chain_id), op: first, authorization: Some(auth.into_signed(sig)) };
+    let second = Candidate { hash: second.hash(h.ep, chain_id), op: second, authorization: None };
+    let (h1, h2) = (first.hash, second.hash);
+    let bundler = h.keys[9].address();
+    let bundle = build_bundle(
+        h.chain.as_ref(),
+        &ValidationConfig::default(),
+        vec![first, second.clone()],
+        bundler,
+        bundler,
+        MAX_GAS,
+    )
+    .await
+    .unwrap();
+    assert_eq!(bundle.ops.iter().map(|c| c.hash).collect::<Vec<_>>(), vec![h1]);
+    assert_eq!(bundle.deferred, vec![h2]);
+    assert!(send(&h, &bundle).await.status());
+    // Once the delegation is live, the next sequence goes on its own.
+    let bundle = build_bundle(h.chain.as_ref(), &ValidationConfig::default(), vec![second], bundler, bundler, MAX_GAS)
+        .await
+        .unwrap();
+    assert_eq!(bundle.ops.iter().map(|c| c.hash).collect::<Vec<_>>(), vec![h2], "rejected: {:?}", bundle.rejected);
+    assert!(send(&h, &bundle).await.status());
+    assert_eq!(h.read(counter, TestCounter::counterCall {}).await.unwrap(), U256::from(2));
+}
+
 /// Each scenario on a fresh embedded chain and on a fresh anvil.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -183,7 +263,9 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
-    refuses_invalid_defers_same_sender_and_includes_the_rest,
+    refuses_invalid_and_includes_consecutive_sequences_of_a_sender,
+    a_sequence_dropped_from_the_bundle_defers_the_ones_after_it,
+    an_operation_carrying_a_delegation_goes_alone,
     ops_that_fail_only_together_are_dropped_one_by_one,
     eip7702_operation_goes_out_in_a_type_4_transaction,
     a_later_nonce_waits_instead_of_failing,

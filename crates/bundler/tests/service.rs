@@ -164,7 +164,7 @@ async fn nonce_sequencing_and_sender_cap(backend: Backend) {
     let e2 = env(backend, "gap").await;
     let err = e2.bundler.add(e2.op(U256::from(1), |_| {}).await, e2.h.ep).await.unwrap_err();
     assert!(matches!(err, RejectReason::SimulationFailed(ref m) if m.contains("gap")), "{err}");
-    // One op per sender per bundle: four bundles include the four in order.
+    // A sender's consecutive sequences share a bundle: one bundle includes the four, in order.
     let hashes: Vec<B256> = {
         let mut v = Vec::new();
         for seq in 0..4u64 {
@@ -172,9 +172,11 @@ async fn nonce_sequencing_and_sender_cap(backend: Backend) {
         }
         v
     };
-    for hash in hashes {
-        assert!(e.bundler.bundle_now().await.unwrap().is_some());
-        e.track_until_included(&e.bundler, hash).await;
+    let tx = e.bundler.bundle_now().await.unwrap().expect("a bundle");
+    for hash in &hashes {
+        e.track_until_included(&e.bundler, *hash).await;
+        let rec = e.bundler.store().get_user_op(e.h.chain_id().await, e.h.ep, *hash).await.unwrap().unwrap();
+        assert_eq!(rec.bundle_tx, Some(tx), "every sequence in the one bundle");
     }
     assert_eq!(e.h.nonce(e.account, 0).await, U256::from(4));
     std::fs::remove_dir_all(&e.dir).unwrap();
