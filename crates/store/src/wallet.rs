@@ -483,6 +483,19 @@ impl Store {
         row.as_ref().map(session_from_row).transpose()
     }
 
+    /// The sessions of `account` on `chain_id`, in the order they were granted (entity ids are
+    /// handed out in order and never reused).
+    pub async fn sessions_of(&self, account: Address, chain_id: u64) -> Result<Vec<SessionRecord>, StoreError> {
+        let rows = sqlx::query(sql!(
+            "SELECT {SESSION_COLUMNS} FROM wallet_sessions WHERE account = $1 AND chain_id = $2 ORDER BY entity_id"
+        ))
+        .bind(address_text(&account))
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(session_from_row).collect()
+    }
+
     /// Records the op that carries the session's install (first one wins; later calls are no-ops).
     pub async fn set_session_first_op(&self, id: &[u8; 16], op: B256) -> Result<(), StoreError> {
         sqlx::query("UPDATE wallet_sessions SET first_op = $2 WHERE id = $1 AND first_op IS NULL")

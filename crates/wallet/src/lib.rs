@@ -33,6 +33,7 @@ pub mod accounts;
 pub mod capabilities;
 pub mod config;
 pub mod error;
+pub mod manage;
 mod nonces;
 pub mod prepare;
 mod records;

@@ -66,7 +66,7 @@ impl Wallet {
             // A concurrent retry may have submitted it meanwhile (and it may even be included, so
             // this copy now fails its nonce check): then it is accepted all the same.
             if self.pool.state(hash).await?.is_none() {
-                return Err(e.into());
+                return Err(self.naming_revoked_session(prepared.session_id, e.into()).await);
             }
         }
         let record = CallRecord {

@@ -247,6 +247,14 @@ impl Wallet {
             }
         };
         if let Some(session) = &acting.session {
+            // A grant already used belongs to a session installed since, or revoked.
+            if acting.deferred.is_none() && self.session_revoked(session).await? {
+                return Err(WalletError::rejected(format!(
+                    "session {} was revoked: its key is no longer installed on {}",
+                    Bytes::from(session.id.to_vec()),
+                    session.account
+                )));
+            }
             if session.expiry != 0 {
                 let now = self.chain_time().await?;
                 if now >= session.expiry {

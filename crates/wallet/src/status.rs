@@ -5,6 +5,7 @@ use crate::error::{WalletError, WalletResult};
 use crate::records;
 use crate::service::Wallet;
 use crate::types::{CallId, CallStatus};
+use keyward_bundler::pool::OpState;
 
 impl Wallet {
     /// `wallet_getCallsStatus`.
@@ -16,6 +17,26 @@ impl Wallet {
         let record = self.store.call(&id.to_string()).await?.ok_or_else(unknown)?;
         let calls = records::calls(&record.calls_json)?;
         let state = self.pool.state(id.hash).await?;
-        Ok(CallStatus { id, hash: id.hash, calls, state })
+        let failure = match &state {
+            Some(OpState::Failed { reason }) => Some(self.failure_of(&id, reason).await?),
+            None => Some("the operation is no longer known to the bundler".to_string()),
+            _ => None,
+        };
+        Ok(CallStatus { id, hash: id.hash, calls, state, failure })
+    }
+
+    /// The reason a call failed, naming its session when that session has been revoked since.
+    async fn failure_of(&self, id: &CallId, reason: &str) -> WalletResult<String> {
+        let prepared = self.store.prepared(id.chain_id, id.hash).await?;
+        if let Some(session_id) = prepared.and_then(|p| p.session_id)
+            && let Some(session) = self.store.session(&session_id).await?
+            && self.session_revoked(&session).await?
+        {
+            return Ok(format!(
+                "session {} was revoked ({reason})",
+                alloy::primitives::Bytes::from(session_id.to_vec())
+            ));
+        }
+        Ok(reason.to_string())
     }
 }

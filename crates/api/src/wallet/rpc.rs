@@ -8,6 +8,9 @@ use super::account::{ListAccountsParams, ListAccountsResult, RequestAccountParam
 use super::calls::{PrepareCallsParams, PrepareCallsResult, SendPreparedCallsParams, SendPreparedCallsResult};
 use super::capabilities::WalletCapabilities;
 use super::hex::HexNumber;
+use super::manage::{
+    GetSessionParams, ListSessionsParams, ListSessionsResult, RevokeSessionsParams, RevokeSessionsResult, SessionInfo,
+};
 use super::session::{CreateSessionParams, CreateSessionResult};
 use super::sign::{FormatSignParams, FormatSignResult, PrepareSignParams, PrepareSignResult};
 use super::status::CallsStatus;
@@ -62,4 +65,13 @@ pub trait WalletApi {
         address: Address,
         chain_ids: Option<Vec<HexNumber>>,
     ) -> RpcResult<WalletCapabilities>;
+    /// Keyward extension: an account's sessions, their state and what is left of each budget.
+    #[method(name = "wallet_listSessions")]
+    async fn list_sessions(&self, params: ListSessionsParams) -> RpcResult<ListSessionsResult>;
+    /// Keyward extension: one session of an account.
+    #[method(name = "wallet_getSession")]
+    async fn get_session(&self, params: GetSessionParams) -> RpcResult<SessionInfo>;
+    /// Keyward extension: prepares the owner operation revoking sessions (idempotent).
+    #[method(name = "wallet_revokeSessions")]
+    async fn revoke_sessions(&self, params: RevokeSessionsParams) -> RpcResult<RevokeSessionsResult>;
 }

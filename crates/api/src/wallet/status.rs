@@ -146,6 +146,10 @@ pub struct UserOperationStatusData {
     /// The bundle it is in, while pending.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
     pub pending_bundle: Option<PendingBundle>,
+    /// Why the operation failed off chain (status 400): a Keyward extension the official SDK
+    /// passes through untouched.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::some")]
+    pub failure: Option<String>,
 }
 
 /// `details` of a status.

@@ -20,9 +20,10 @@ use alloy::primitives::{Address, Bytes};
 use async_trait::async_trait;
 use jsonrpsee::core::RpcResult;
 use keyward_api::wallet::{
-    CallsStatus, CreateSessionParams, CreateSessionResult, FormatSignParams, FormatSignResult, HexNumber,
-    ListAccountsParams, ListAccountsResult, PrepareCallsParams, PrepareCallsResult, PrepareSignParams,
-    PrepareSignResult, RequestAccountParams, RequestAccountResult, SendPreparedCallsParams, SendPreparedCallsResult,
+    CallsStatus, CreateSessionParams, CreateSessionResult, FormatSignParams, FormatSignResult, GetSessionParams,
+    HexNumber, ListAccountsParams, ListAccountsResult, ListSessionsParams, ListSessionsResult, PrepareCallsParams,
+    PrepareCallsResult, PrepareSignParams, PrepareSignResult, RequestAccountParams, RequestAccountResult,
+    RevokeSessionsParams, RevokeSessionsResult, SendPreparedCallsParams, SendPreparedCallsResult, SessionInfo,
     WalletApiServer, WalletCapabilities,
 };
 use keyward_wallet::types::CallId;
@@ -171,5 +172,33 @@ impl WalletApiServer for WalletRpc {
             Ok(all)
         };
         log("wallet_getCapabilities", answer())
+    }
+
+    async fn list_sessions(&self, params: ListSessionsParams) -> RpcResult<ListSessionsResult> {
+        let answer = async {
+            let wallet = self.wallet(params.chain_id.into())?;
+            let views = wallet.list_sessions(params.account, params.chain_id.into()).await?;
+            let sessions = views.into_iter().map(convert::manage::session).collect::<WalletResult<_>>()?;
+            Ok(ListSessionsResult { sessions })
+        };
+        log("wallet_listSessions", answer.await)
+    }
+
+    async fn get_session(&self, params: GetSessionParams) -> RpcResult<SessionInfo> {
+        let answer = async {
+            let wallet = self.wallet(params.chain_id.into())?;
+            let view = wallet.get_session(params.account, params.chain_id.into(), params.session_id.0.0).await?;
+            convert::manage::session(view)
+        };
+        log("wallet_getSession", answer.await)
+    }
+
+    async fn revoke_sessions(&self, params: RevokeSessionsParams) -> RpcResult<RevokeSessionsResult> {
+        let answer = async {
+            let wallet = self.wallet(params.chain_id.into())?;
+            let revocation = wallet.revoke_sessions(convert::manage::revoke(params)?).await?;
+            convert::manage::revocation(revocation)
+        };
+        log("wallet_revokeSessions", answer.await)
     }
 }

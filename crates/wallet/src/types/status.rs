@@ -53,4 +53,6 @@ pub struct CallStatus {
     /// The pool's record of its operation; `None` once the pool no longer knows it (it failed
     /// offchain).
     pub state: Option<OpState>,
+    /// Why it failed, in words, when it did (a revoked session is named).
+    pub failure: Option<String>,
 }

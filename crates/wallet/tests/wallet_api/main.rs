@@ -11,6 +11,7 @@ mod env;
 mod in_flight;
 mod latency;
 mod malformed;
+mod manage;
 mod owner;
 mod restart;
 mod sessions;

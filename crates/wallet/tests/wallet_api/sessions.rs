@@ -17,12 +17,12 @@ use keyward_contracts::bindings::{TestCounter, TestToken};
 use crate::env::{ETH, Env, rpc_error, sign_prepared};
 
 /// An owner, its deployed account, and a counter to call.
-struct Owned {
-    owner: PrivateKeySigner,
-    account: Address,
+pub(crate) struct Owned {
+    pub(crate) owner: PrivateKeySigner,
+    pub(crate) account: Address,
 }
 
-async fn deployed_account(env: &Env) -> Owned {
+pub(crate) async fn deployed_account(env: &Env) -> Owned {
     let owner = PrivateKeySigner::random();
     let r = env.request_account(owner.address()).await;
     env.fund(r.account_address, ETH).await;
@@ -51,7 +51,7 @@ fn session_params(
 }
 
 /// `wallet_createSession`, the owner's EIP-712 signature, and the context the SDK hands out.
-async fn grant(env: &Env, o: &Owned, key: Address, permissions: serde_json::Value, expiry: u64) -> Bytes {
+pub(crate) async fn grant(env: &Env, o: &Owned, key: Address, permissions: serde_json::Value, expiry: u64) -> Bytes {
     let r = env.client.create_session(session_params(env, o.account, key, permissions, expiry)).await.unwrap();
     let SessionSignatureRequest::TypedData { data, raw_payload } = r.signature_request;
     // The SDK signs the typed data itself; its EIP-712 digest must be the rawPayload.
@@ -65,13 +65,13 @@ async fn grant(env: &Env, o: &Owned, key: Address, permissions: serde_json::Valu
 }
 
 /// A fresh session key granted `permissions` without expiry, and its context.
-async fn new_key(env: &Env, o: &Owned, permissions: serde_json::Value) -> (PrivateKeySigner, Bytes) {
+pub(crate) async fn new_key(env: &Env, o: &Owned, permissions: serde_json::Value) -> (PrivateKeySigner, Bytes) {
     let key = PrivateKeySigner::random();
     let context = grant(env, o, key.address(), permissions, 0).await;
     (key, context)
 }
 
-fn with_permissions(env: &Env, from: Address, calls: Vec<Call>, context: &Bytes) -> PrepareCallsParams {
+pub(crate) fn with_permissions(env: &Env, from: Address, calls: Vec<Call>, context: &Bytes) -> PrepareCallsParams {
     PrepareCallsParams {
         calls: Some(calls),
         from,
@@ -85,13 +85,24 @@ fn with_permissions(env: &Env, from: Address, calls: Vec<Call>, context: &Bytes)
 }
 
 /// Prepares, signs with `key` and sends; returns the final status.
-async fn run(env: &Env, from: Address, calls: Vec<Call>, context: &Bytes, key: &PrivateKeySigner) -> StatusCode {
+pub(crate) async fn run(
+    env: &Env,
+    from: Address,
+    calls: Vec<Call>,
+    context: &Bytes,
+    key: &PrivateKeySigner,
+) -> StatusCode {
     let prepared = env.client.prepare_calls(with_permissions(env, from, calls, context)).await.unwrap();
     send(env, &prepared, context, key).await
 }
 
 /// Signs `prepared` with `key`, sends it with the permissions `context`; returns the final status.
-async fn send(env: &Env, prepared: &PrepareCallsResult, context: &Bytes, key: &PrivateKeySigner) -> StatusCode {
+pub(crate) async fn send(
+    env: &Env,
+    prepared: &PrepareCallsResult,
+    context: &Bytes,
+    key: &PrivateKeySigner,
+) -> StatusCode {
     let mut send = sign_prepared(prepared, key);
     send.capabilities = Some(SendCallsCapabilities {
         permissions: Some(PermissionsCapability::Context { context: context.clone() }),
@@ -102,7 +113,7 @@ async fn send(env: &Env, prepared: &PrepareCallsResult, context: &Bytes, key: &P
 }
 
 /// The JSON-RPC error of a prepare with the permissions `context`.
-async fn prepare_error(env: &Env, from: Address, calls: Vec<Call>, context: &Bytes) -> (i32, String) {
+pub(crate) async fn prepare_error(env: &Env, from: Address, calls: Vec<Call>, context: &Bytes) -> (i32, String) {
     rpc_error(env.client.prepare_calls(with_permissions(env, from, calls, context)).await)
 }
 
@@ -133,11 +144,11 @@ async fn beyond_onchain_limit(env: &Env, from: Address, calls: Vec<Call>, contex
     assert!(message.contains(module_error), "{message}");
 }
 
-fn call(to: Address, data: Vec<u8>, value: u64) -> Call {
+pub(crate) fn call(to: Address, data: Vec<u8>, value: u64) -> Call {
     Call { to, data: Some(data.into()), value: (value > 0).then(|| U256::from(value).into()) }
 }
 
-fn count() -> Vec<u8> {
+pub(crate) fn count() -> Vec<u8> {
     TestCounter::countCall {}.abi_encode()
 }
 

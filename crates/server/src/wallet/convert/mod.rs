@@ -4,6 +4,7 @@
 
 pub(super) mod accounts;
 pub(super) mod capabilities;
+pub(super) mod manage;
 pub(super) mod prepare;
 pub(super) mod send;
 pub(super) mod sessions;

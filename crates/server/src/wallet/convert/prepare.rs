@@ -43,7 +43,7 @@ pub(in crate::wallet) fn request(p: PrepareCallsParams) -> WalletResult<PrepareC
 
 /// Who pays, by the `paymasterService` capability: `onlyEstimation` estimates only, a policy
 /// sponsors (ERC-20 gas payment is refused).
-fn gas_payment(pm: Option<&PaymasterService>) -> WalletResult<GasPayment> {
+pub(super) fn gas_payment(pm: Option<&PaymasterService>) -> WalletResult<GasPayment> {
     let Some(pm) = pm else { return Ok(GasPayment::Account) };
     if pm.only_estimation == Some(true) {
         return Ok(GasPayment::EstimateOnly);

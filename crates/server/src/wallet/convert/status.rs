@@ -55,6 +55,7 @@ pub(in crate::wallet) fn status(s: CallStatus) -> WalletResult<CallsStatus> {
                 hash: s.hash,
                 calls: Some(s.calls.into_iter().map(wire_call).collect()),
                 pending_bundle,
+                failure: s.failure,
             },
         },
         version: Some("2.0.0".into()),
