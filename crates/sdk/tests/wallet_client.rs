@@ -300,6 +300,27 @@ async fn smart_account_with_root_and_scoped_session_keys() {
     let signature = owner_client.sign_typed_data(typed.clone()).await.unwrap();
     assert!(dev.is_valid_signature(account, typed.signing_hash().unwrap(), signature.clone()).await);
     assert!(!dev.is_valid_signature(account, B256::with_last_byte(1), signature).await);
+
+    // Session management (Keyward extensions): both sessions listed, what is left of the scoped
+    // one's budget read from the chain (1000 - 600); one owner operation revokes both; again is a
+    // no-op.
+    let sessions = owner_client.list_sessions().await.unwrap();
+    assert_eq!(sessions.len(), 2);
+    let left = sessions[1].budgets.iter().find(|b| b.ty == "native-token-transfer").unwrap();
+    assert_eq!(left.remaining.0, U256::from(400));
+    assert_eq!(owner_client.get_session(sessions[1].session_id).await.unwrap(), sessions[1]);
+    let ids: Vec<_> = sessions.iter().map(|s| s.session_id).collect();
+    let revoking = owner_client.revoke_sessions(ids.clone()).await.unwrap().expect("a revoking call");
+    let status = owner_client
+        .wait_for_calls_status(&revoking, std::time::Duration::from_secs(30), std::time::Duration::from_millis(50))
+        .await
+        .unwrap();
+    assert_eq!(status.status, StatusCode::Confirmed);
+    let states: Vec<_> = owner_client.list_sessions().await.unwrap().into_iter().map(|s| s.state).collect();
+    assert_eq!(states, vec![keyward_api::wallet::SessionStateName::Revoked; 2]);
+    assert_eq!(owner_client.revoke_sessions(ids).await.unwrap(), None);
+    let err = scoped.send_calls(vec![transfer(recipient, 1)], with_context(&context)).await.unwrap_err();
+    assert!(err.to_string().contains("was revoked"), "{err}");
 }
 
 #[tokio::test]

@@ -8,13 +8,14 @@ use alloy::primitives::{Address, B256, Bytes};
 use alloy::signers::Signer;
 use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
 use keyward_api::wallet::{
-    CallsStatus, CreateSessionParams, CreateSessionResult, FormatSignParams, HexNumber, KeyType, ListAccountsParams,
-    ListAccountsResult, PaymasterService, Permission, PermissionsCapability, PersonalSignData,
-    PrepareCallsCapabilities, PrepareCallsParams, PrepareCallsResult, PrepareSignParams, PreparedCallItem,
-    PreparedCalls, RequestAccountParams, RequestAccountResult, SendCallsCapabilities, SendPreparedCallsParams,
-    SendPreparedCallsResult, SessionSignatureRequest, SigEnvelope, SigType, SignCapabilities, SignableRequest,
-    SignatureRequest, SignedAuthorization, SignedCallItem, SignedCalls, SignedUserOpV06, SignedUserOpV07, TypedData,
-    UuidV4, WalletApiClient, WalletCapabilities, codes,
+    CallsStatus, CreateSessionParams, CreateSessionResult, FormatSignParams, GetSessionParams, HexNumber, KeyType,
+    ListAccountsParams, ListAccountsResult, ListSessionsParams, PaymasterService, Permission, PermissionsCapability,
+    PersonalSignData, PrepareCallsCapabilities, PrepareCallsParams, PrepareCallsResult, PrepareSignParams,
+    PreparedCallItem, PreparedCalls, RequestAccountParams, RequestAccountResult, RevokeCapabilities,
+    RevokeSessionsParams, SendCallsCapabilities, SendPreparedCallsParams, SendPreparedCallsResult, SessionId,
+    SessionInfo, SessionSignatureRequest, SigEnvelope, SigType, SignCapabilities, SignableRequest, SignatureRequest,
+    SignedAuthorization, SignedCallItem, SignedCalls, SignedUserOpV06, SignedUserOpV07, TypedData, UuidV4,
+    WalletApiClient, WalletCapabilities, codes,
 };
 use keyward_primitives::ENTRY_POINT_V07;
 
@@ -318,6 +319,37 @@ impl<S: Signer + Send + Sync> SmartWalletClient<S> {
         }
         let signed = self.sign_prepared_calls(&prepared).await?;
         self.send_prepared_calls(signed, sending_capabilities(capabilities.as_ref())).await
+    }
+
+    /// `wallet_listSessions` (Keyward extension): the account's sessions, their state and what is
+    /// left of each budget onchain.
+    pub async fn list_sessions(&self) -> Result<Vec<SessionInfo>, WalletClientError> {
+        let params = ListSessionsParams { account: self.account, chain_id: self.chain()? };
+        Ok(self.rpc.list_sessions(params).await?.sessions)
+    }
+
+    /// `wallet_getSession` (Keyward extension): one session of the account.
+    pub async fn get_session(&self, session_id: SessionId) -> Result<SessionInfo, WalletClientError> {
+        let params = GetSessionParams { account: self.account, chain_id: self.chain()?, session_id };
+        Ok(self.rpc.get_session(params).await?)
+    }
+
+    /// `wallet_revokeSessions` (Keyward extension), signed by this client's signer (the account's
+    /// owner) and sent: the call id of the revoking operation, `None` when every session named was
+    /// revoked already. The client's gas policies sponsor it.
+    pub async fn revoke_sessions(&self, session_ids: Vec<SessionId>) -> Result<Option<Bytes>, WalletClientError> {
+        let capabilities = self.with_policies(None);
+        let paymaster_service = capabilities.as_ref().and_then(|c| c.paymaster_service.clone());
+        let params = RevokeSessionsParams {
+            account: self.account,
+            chain_id: self.chain()?,
+            session_ids,
+            capabilities: paymaster_service.clone().map(|p| RevokeCapabilities { paymaster_service: Some(p) }),
+        };
+        let Some(prepared) = self.rpc.revoke_sessions(params).await?.prepared_calls else { return Ok(None) };
+        let signed = self.sign_prepared_calls(&prepared).await?;
+        let sent = self.send_prepared_calls(signed, sending_capabilities(capabilities.as_ref())).await?;
+        Ok(Some(sent.id))
     }
 
     /// `wallet_getCallsStatus`.
