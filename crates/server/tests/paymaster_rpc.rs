@@ -2,6 +2,8 @@
 //! ERC-7677 JSON-RPC methods (wire JSON in, wire JSON out): sponsored operations from accounts with
 //! zero ETH are included and paid from the deposit; the ledger is settled from the chain; every
 //! malformed or refused request gets a precise JSON-RPC error.
+//!
+//! Here, at the edge, because the methods are `keyward_server::paymaster::PaymasterRpc`'s.
 
 // An integration test is a crate of its own that sees every dependency of its package.
 #![allow(unused_crate_dependencies)]
