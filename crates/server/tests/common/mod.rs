@@ -127,27 +127,3 @@ impl Env {
         Arc::new(Sponsor::new(self.signer.clone(), config, policies, store, self.m.h.chain.clone()))
     }
 }
-
-#[allow(clippy::crate_in_macro_def)] // used only inside this test crate
-/// Generates `sqlite::<name>` and `postgres::<name>` tests for each async fn taking a [`Backend`].
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(crate::common::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(crate::common::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
