@@ -8,9 +8,10 @@
 //!                                                            └─ sdk (…Client) ◀─ Rust callers
 //! ```
 //!
-//! Only `keyward-server` and `keyward-sdk` use these types: the domain crates know none of them
-//! (the server converts). Conversions to domain values that need no service live here as `From`
-//! impls (e.g. the Wallet API's permissions to `keyward_primitives::mav2::Permission`).
+//! Only `keyward-server` and `keyward-sdk` use these types (and the `keyward` binary, which
+//! assembles the server's modules): the domain crates know none of them (the server converts).
+//! Conversions to domain values that need no service live here as `From` impls (e.g. the Wallet
+//! API's permissions to `keyward_primitives::mav2::Permission`).
 
 pub mod bundler;
 pub mod paymaster;

@@ -1,6 +1,6 @@
 //! Audit lessons of account-formats.md §13 that had no test yet (R7, R8, R23, R27, R28), each in a
 //! test named after it. R22 (ERC-7562 validation rules) is checked by the tracer suite in
-//! `crates/bundler/tests/erc7562.rs`.
+//! `crates/server/tests/bundler_erc7562.rs`.
 
 // An integration test is a crate of its own that sees every dependency of its package.
 #![allow(unused_crate_dependencies)]

@@ -1,7 +1,9 @@
-//! Keyward's edge: one HTTP endpoint serving every JSON-RPC namespace Keyward offers. It is the
-//! only crate that knows jsonrpsee and the wire: requests come in as `keyward-api` types, are
-//! converted to the domain's types, answered by the domain services, and their typed errors are
-//! mapped here to codes and messages.
+//! Keyward's edge: one HTTP endpoint serving every JSON-RPC namespace Keyward offers. Of the
+//! service crates it is the only one that knows jsonrpsee and the wire (the `keyward` binary only
+//! assembles its modules into routes; the SDK is a client): requests come in as `keyward-api`
+//! types, are converted to the domain's types, answered by the domain services, and their typed
+//! errors are mapped here to codes and messages. The suites that go through the wire live in its
+//! `tests/`.
 //!
 //! ```text
 //!   HTTP ─▶ envelope (ids) ─▶ CORS ─▶ params_errors ─▶ RpcModule (services::Services)

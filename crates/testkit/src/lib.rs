@@ -11,7 +11,10 @@
 //! - [`harness`]: the chain and its keys; [`ops`]: user operations; [`entry_point`]: `handleOps`.
 //! - [`mav2`]: account and session-key helpers; [`conformance`]: the canonical EntryPoint as an
 //!   oracle for the conformance suites.
-//! - [`wallet`]: signing Wallet API answers as the official SDK does.
+//! - `wallet` (feature `wallet-api`): signing Wallet API answers as the official SDK does. The
+//!   feature also brings the sessions compiled from Wallet-API permission JSON (`mav2::permissions`,
+//!   `Mav2::compile`, `Mav2::session`); it pulls in keyward-api, so only the suites of the edge and
+//!   of the contracts turn it on.
 
 // The unit-test build also sees the dev-dependencies of the integration tests.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
@@ -21,6 +24,7 @@ pub mod entry_point;
 pub mod harness;
 pub mod mav2;
 pub mod ops;
+#[cfg(feature = "wallet-api")]
 pub mod wallet;
 
 pub use entry_point::{EpError, decode_ep_error, ep_events};

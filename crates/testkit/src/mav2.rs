@@ -18,9 +18,10 @@ use keyward_primitives::mav2::factory::SemiModularAccountInit;
 use keyward_primitives::mav2::permissions::PermissionCompiler;
 use keyward_primitives::mav2::signature::{eoa_user_op_signature, eoa_validation_data, user_op_signing_hash};
 use keyward_primitives::mav2::{
-    CompiledSession, DeferredActionPrefix, HookInstall, ModuleAddresses, NonceKey, Permission, SessionRequest,
-    ValidationLocator,
+    CompiledSession, DeferredActionPrefix, HookInstall, ModuleAddresses, NonceKey, ValidationLocator,
 };
+#[cfg(feature = "wallet-api")]
+use keyward_primitives::mav2::{Permission, SessionRequest};
 use keyward_primitives::{FactoryInit, PaymasterInit, UserOperation};
 
 use crate::entry_point::{EpError, ep_events};
@@ -204,6 +205,7 @@ pub fn execute_batch(calls: Vec<(Address, U256, Bytes)>) -> Bytes {
 }
 
 /// Parses Wallet-API permission JSON (`[{"type": …, "data": …}, …]`, keyward-api's wire type).
+#[cfg(feature = "wallet-api")]
 pub fn permissions(json: serde_json::Value) -> Vec<Permission> {
     let wire: Vec<keyward_api::wallet::Permission> = serde_json::from_value(json).expect("Wallet-API permission JSON");
     keyward_api::wallet::Permission::to_domain_list(&wire)
@@ -431,6 +433,7 @@ impl Mav2 {
 
     /// Compiles a session for `a` from Wallet-API permission JSON; `entity_id` chosen by the caller
     /// (never reused), `expiry` 0 = none.
+    #[cfg(feature = "wallet-api")]
     pub async fn compile(&self, a: &SmaAccount, entity_id: u32, perms: serde_json::Value, expiry: u64) -> Session {
         let key = PrivateKeySigner::random();
         let request = SessionRequest {
@@ -457,6 +460,7 @@ impl Mav2 {
     }
 
     /// Compiles and installs a session.
+    #[cfg(feature = "wallet-api")]
     pub async fn session(&self, a: &SmaAccount, entity_id: u32, perms: serde_json::Value, expiry: u64) -> Session {
         let s = self.compile(a, entity_id, perms, expiry).await;
         self.install(a, &s).await;

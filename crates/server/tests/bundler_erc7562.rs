@@ -5,6 +5,9 @@
 //! Every case runs on both backends: the embedded chain (traced in process) and anvil through
 //! `RpcChain`, whose traces are recorded by the same tracer in revm over the node's state read
 //! with plain `eth_get*` requests (anvil has no JavaScript tracer).
+//!
+//! Here, at the edge, because the bundler's refusal of a rule-breaking operation is checked as
+//! its ERC-7769 code and JSON-RPC error (`keyward_server::bundler::{reject_code, rpc_error}`).
 
 // An integration test is a crate of its own that sees every dependency of its package.
 #![allow(unused_crate_dependencies)]

@@ -1,5 +1,8 @@
 //! Validation by simulation on the embedded chain (and once on anvil): good operations are
 //! accepted with their facts, bad ones refused with the right ERC-7769 code and a clear message.
+//!
+//! Here, at the edge, because the codes are the edge's mapping of the bundler's refusals
+//! (`keyward_server::bundler::reject_code`).
 
 // An integration test is a crate of its own that sees every dependency of its package.
 #![allow(unused_crate_dependencies)]

@@ -1,6 +1,9 @@
 //! `wallet_prepareCalls` with `paymasterService: { policyId }` served by the Sponsor: an account
 //! holding zero ETH is deployed and calls through the bundler, paid by the VerifyingPaymaster of
 //! the deterministic stack; a refusal names the policy; the ledger settles from the chain.
+//!
+//! Here, at the edge, because the wallet is driven through `keyward_server::wallet::WalletRpc`
+//! with Wallet API wire types.
 
 // An integration test is a crate of its own that sees every dependency of its package.
 #![allow(unused_crate_dependencies)]

@@ -1,5 +1,8 @@
 //! Gas estimation: operations filled with the estimates are accepted and included, the call gas
 //! estimate tracks what the execution really used, and reverting executions are reported.
+//!
+//! Here, at the edge, because reverting executions are checked by their ERC-7769 code
+//! (`keyward_server::bundler::reject_code`).
 
 // An integration test is a crate of its own that sees every dependency of its package.
 #![allow(unused_crate_dependencies)]

@@ -1,6 +1,9 @@
 //! The bundler service on the embedded chain with a SQLite mempool: admission rules (idempotent
 //! retries, replacement fees, per-sender cap, nonce sequencing), bundling and tracking to
 //! inclusion, and recovery from a store left by a crash.
+//!
+//! Here, at the edge, because refusals are checked by their ERC-7769 code
+//! (`keyward_server::bundler::reject_code`) and one fee is read through `BundlerRpc`.
 
 // An integration test is a crate of its own that sees every dependency of its package.
 #![allow(unused_crate_dependencies)]
