@@ -84,6 +84,8 @@ artifacts! {
     paymaster_guard_module => "PaymasterGuardModule";
     /// Target / selector allowlist (validation hook) and ERC-20 spend limits (execution hook).
     allowlist_module => "AllowlistModule";
+    /// Periodic spend and call limits and argument conditions (execution hook).
+    session_rules_module => "SessionRulesModule";
     /// Paymaster honouring Keyward's paymaster-signer signatures (gas sponsorship).
     verifying_paymaster => "VerifyingPaymaster";
 }

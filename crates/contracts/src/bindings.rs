@@ -74,6 +74,12 @@ alloy::sol!(
     AllowlistModule,
     "../../contracts/artifacts/AllowlistModule.json"
 );
+alloy::sol!(
+    /// Periodic spend and call limits and argument conditions hook.
+    #[sol(rpc)]
+    SessionRulesModule,
+    "../../contracts/artifacts/SessionRulesModule.json"
+);
 /// The verifying paymaster's binding (own module: its ABI repeats `IPaymaster`'s types).
 pub mod verifying_paymaster {
     alloy::sol!(

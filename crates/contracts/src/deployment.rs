@@ -95,8 +95,12 @@ impl Deployment {
     /// [`ModuleAddresses::mav2`] unless configured otherwise. Gas sponsorship uses Keyward's
     /// VerifyingPaymaster of `paymaster_owner` (MAv2 ships none). `factory_owner` is MAv2's own
     /// factory owner, which Keyward never acts as.
-    pub fn mav2(modules: ModuleAddresses, paymaster_owner: Address) -> Self {
+    pub fn mav2(mut modules: ModuleAddresses, paymaster_owner: Address) -> Self {
         let keyward = Self::keyward(paymaster_owner);
+        // MAv2 has no SessionRulesModule: Keyward's (deployed by `keyward deploy`) serves.
+        if modules.session_rules.is_zero() {
+            modules.session_rules = keyward.modules.session_rules;
+        }
         Self {
             entry_point: ENTRY_POINT_V07,
             factory: MAV2_FACTORY,
@@ -139,6 +143,7 @@ impl Deployment {
                 allowlist: at(ALLOWLIST),
                 paymaster_guard: at(PAYMASTER_GUARD),
                 webauthn_validation: NO_WEBAUTHN,
+                session_rules: at(SESSION_RULES),
             },
             verifying_paymaster: at(VERIFYING_PAYMASTER),
         }
@@ -158,6 +163,7 @@ const TIME_RANGE: &str = "TimeRangeModule";
 const NATIVE_TOKEN_LIMIT: &str = "NativeTokenLimitModule";
 const ALLOWLIST: &str = "AllowlistModule";
 const PAYMASTER_GUARD: &str = "PaymasterGuardModule";
+const SESSION_RULES: &str = "SessionRulesModule";
 const FACTORY: &str = "AccountFactory";
 const VERIFYING_PAYMASTER: &str = "VerifyingPaymaster";
 
@@ -181,6 +187,7 @@ pub fn steps(factory_owner: Address) -> Vec<Create2Step> {
         Create2Step::new(NATIVE_TOKEN_LIMIT, artifacts::native_token_limit_module(), &[]),
         Create2Step::new(ALLOWLIST, artifacts::allowlist_module(), &[]),
         Create2Step::new(PAYMASTER_GUARD, artifacts::paymaster_guard_module(), &[]),
+        Create2Step::new(SESSION_RULES, artifacts::session_rules_module(), &[]),
         factory,
         Create2Step::new(
             VERIFYING_PAYMASTER,

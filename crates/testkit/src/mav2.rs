@@ -245,6 +245,8 @@ impl Mav2 {
             .await;
         let r = h.transact(factory, AccountFactory::addStakeCall { unstakeDelay: 86_400 }, U256::from(ETH)).await;
         assert!(r.status(), "factory stake");
+        // Deployed last: the other contracts keep the addresses (and the gas) they always had.
+        let session_rules = h.deploy(artifacts::session_rules_module(), &[]).await;
         let chain_id = h.chain_id().await;
         Self {
             h,
@@ -258,6 +260,7 @@ impl Mav2 {
                 allowlist,
                 paymaster_guard,
                 webauthn_validation: Address::with_last_byte(0xa7),
+                session_rules,
             },
             chain_id,
             beneficiary: Address::with_last_byte(0xbe),

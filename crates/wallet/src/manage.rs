@@ -15,7 +15,9 @@
 
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::sol_types::SolCall;
-use keyward_contracts::bindings::{AllowlistModule, NativeTokenLimitModule, SingleSignerValidationModule};
+use keyward_contracts::bindings::{
+    AllowlistModule, NativeTokenLimitModule, SessionRulesModule, SingleSignerValidationModule,
+};
 use keyward_primitives::entry_point::IEntryPoint;
 use keyward_primitives::mav2::modules::entity_uninstall_data;
 use keyward_primitives::mav2::permissions::offset_entity_id;
@@ -74,6 +76,15 @@ pub enum BudgetKind {
     },
     /// Wei spent on gas (`gas-limit`).
     Gas,
+    /// Native value sent in the current period (`native-token-periodic`).
+    NativePeriodic,
+    /// Amount of one ERC-20 token moved in the current period (`erc20-token-periodic`).
+    Erc20Periodic {
+        /// The token.
+        token: Address,
+    },
+    /// Calls made in the current period, or in total (`call-limit`).
+    Calls,
 }
 
 /// A session as listed: what was granted, where it stands and what is left.
@@ -253,6 +264,11 @@ impl Wallet {
                     (BudgetKind::Erc20 { token: *address }, *allowance)
                 }
                 Permission::GasLimit { limit } => (BudgetKind::Gas, *limit),
+                Permission::NativeTokenPeriodic { allowance, .. } => (BudgetKind::NativePeriodic, *allowance),
+                Permission::Erc20TokenPeriodic { address, allowance, .. } => {
+                    (BudgetKind::Erc20Periodic { token: *address }, *allowance)
+                }
+                Permission::CallLimit { count, .. } => (BudgetKind::Calls, U256::from(*count)),
                 _ => continue,
             };
             let remaining = match state {
@@ -297,6 +313,18 @@ impl Wallet {
             BudgetKind::Erc20 { token } => {
                 let call = AllowlistModule::erc20SpendLimitsCall { entityId: offset_entity_id(e), token, account };
                 self.read(modules.allowlist, call).await?
+            }
+            BudgetKind::NativePeriodic => {
+                let call = SessionRulesModule::remainingCall { entityId: e, token: Address::ZERO, account };
+                self.read(modules.session_rules, call).await?
+            }
+            BudgetKind::Erc20Periodic { token } => {
+                self.read(modules.session_rules, SessionRulesModule::remainingCall { entityId: e, token, account })
+                    .await?
+            }
+            BudgetKind::Calls => {
+                self.read(modules.session_rules, SessionRulesModule::callsRemainingCall { entityId: e, account })
+                    .await?
             }
         };
         left.ok_or_else(|| WalletError::Internal(format!("reading the budget of session {}", id_hex(&session.id))))

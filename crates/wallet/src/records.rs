@@ -3,6 +3,7 @@
 
 use alloy::eips::eip7702::Authorization;
 use alloy::primitives::{Address, Bytes, U64, U256};
+use keyward_primitives::mav2::permissions::{ArgumentCondition, ConditionOp, Period};
 use keyward_primitives::mav2::{Permission, Selector};
 use serde::{Deserialize, Serialize};
 
@@ -86,6 +87,45 @@ enum StoredPermission {
         address: Address,
         functions: Vec<Selector>,
     },
+    NativeTokenPeriodic {
+        allowance: U256,
+        period: u64,
+        start: Option<u64>,
+    },
+    #[serde(rename = "erc20-token-periodic")]
+    Erc20TokenPeriodic {
+        address: Address,
+        allowance: U256,
+        period: u64,
+        start: Option<u64>,
+    },
+    CallLimit {
+        count: u32,
+        period: Option<u64>,
+        start: Option<u64>,
+    },
+    FunctionArguments {
+        address: Address,
+        function: Selector,
+        conditions: Vec<StoredCondition>,
+    },
+}
+
+/// An argument condition as stored.
+#[derive(Serialize, Deserialize)]
+struct StoredCondition {
+    arg: u8,
+    op: u8,
+    values: Vec<alloy::primitives::B256>,
+}
+
+fn op_of(code: u8) -> ConditionOp {
+    match code {
+        0 => ConditionOp::Eq,
+        1 => ConditionOp::OneOf,
+        2 => ConditionOp::Lte,
+        _ => ConditionOp::Gte,
+    }
 }
 
 impl From<&Permission> for StoredPermission {
@@ -99,6 +139,23 @@ impl From<&Permission> for StoredPermission {
             Permission::AccountFunctions { functions } => Self::AccountFunctions { functions },
             Permission::FunctionsOnAllContracts { functions } => Self::FunctionsOnAllContracts { functions },
             Permission::FunctionsOnContract { address, functions } => Self::FunctionsOnContract { address, functions },
+            Permission::NativeTokenPeriodic { allowance, period } => {
+                Self::NativeTokenPeriodic { allowance, period: period.length, start: period.start }
+            }
+            Permission::Erc20TokenPeriodic { address, allowance, period } => {
+                Self::Erc20TokenPeriodic { address, allowance, period: period.length, start: period.start }
+            }
+            Permission::CallLimit { count, period } => {
+                Self::CallLimit { count, period: period.map(|p| p.length), start: period.and_then(|p| p.start) }
+            }
+            Permission::FunctionArguments { address, function, conditions } => Self::FunctionArguments {
+                address,
+                function,
+                conditions: conditions
+                    .into_iter()
+                    .map(|c| StoredCondition { arg: c.arg, op: c.op.code(), values: c.values })
+                    .collect(),
+            },
         }
     }
 }
@@ -118,6 +175,23 @@ impl From<StoredPermission> for Permission {
             StoredPermission::FunctionsOnContract { address, functions } => {
                 Self::FunctionsOnContract { address, functions }
             }
+            StoredPermission::NativeTokenPeriodic { allowance, period, start } => {
+                Self::NativeTokenPeriodic { allowance, period: Period { length: period, start } }
+            }
+            StoredPermission::Erc20TokenPeriodic { address, allowance, period, start } => {
+                Self::Erc20TokenPeriodic { address, allowance, period: Period { length: period, start } }
+            }
+            StoredPermission::CallLimit { count, period, start } => {
+                Self::CallLimit { count, period: period.map(|length| Period { length, start }) }
+            }
+            StoredPermission::FunctionArguments { address, function, conditions } => Self::FunctionArguments {
+                address,
+                function,
+                conditions: conditions
+                    .into_iter()
+                    .map(|c| ArgumentCondition { arg: c.arg, op: op_of(c.op), values: c.values })
+                    .collect(),
+            },
         }
     }
 }

@@ -6,7 +6,9 @@
 //! minimal lowercase). Addresses and selectors are read by alloy's serde; `wallet_createSession`
 //! checks them strictly first (see `session.rs`).
 
+use alloy::primitives::B256;
 use alloy::primitives::{Address, U256};
+use keyward_primitives::mav2::permissions::{ArgumentCondition, ConditionOp, Period};
 use keyward_primitives::mav2::{Permission as DomainPermission, Selector};
 use serde::{Deserialize, Serialize};
 
@@ -79,6 +81,127 @@ pub enum Permission {
         /// Selectors (at least one).
         functions: Vec<Selector>,
     },
+    /// Keyward: native value per period (the budget refills every period).
+    NativeTokenPeriodic {
+        /// Budget per period, in wei.
+        #[serde(with = "hex_quantity")]
+        allowance: U256,
+        /// The period, in seconds.
+        #[serde(rename = "periodSec")]
+        period_sec: u64,
+        /// Start of the first period (unix seconds; default: when the session is created).
+        #[serde(rename = "startSec", default, skip_serializing_if = "Option::is_none")]
+        start_sec: Option<u64>,
+    },
+    /// Keyward: `transfer` + `approve` amount of one ERC-20 token per period.
+    #[serde(rename = "erc20-token-periodic")]
+    Erc20TokenPeriodic {
+        /// The token.
+        address: Address,
+        /// Budget per period, in token units.
+        #[serde(with = "hex_quantity")]
+        allowance: U256,
+        /// The period, in seconds.
+        #[serde(rename = "periodSec")]
+        period_sec: u64,
+        /// Start of the first period (unix seconds; default: when the session is created).
+        #[serde(rename = "startSec", default, skip_serializing_if = "Option::is_none")]
+        start_sec: Option<u64>,
+    },
+    /// Keyward: at most `count` calls per period (or in total without `periodSec`).
+    CallLimit {
+        /// Calls allowed per period.
+        count: u32,
+        /// The period, in seconds; absent: a lifetime count.
+        #[serde(rename = "periodSec", default, skip_serializing_if = "Option::is_none")]
+        period_sec: Option<u64>,
+        /// Start of the first period (unix seconds; default: when the session is created).
+        #[serde(rename = "startSec", default, skip_serializing_if = "Option::is_none")]
+        start_sec: Option<u64>,
+    },
+    /// Keyward: conditions on the static arguments of one function of one contract.
+    FunctionArguments {
+        /// The contract.
+        address: Address,
+        /// The function's selector.
+        function: Selector,
+        /// Every condition must hold.
+        conditions: Vec<Condition>,
+    },
+}
+
+/// A condition of `function-arguments`: argument `arg` (its 32-byte word after the selector)
+/// compared with `values` (each at most 32 bytes, left-padded: an address or a uint).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// Index of the argument.
+    pub arg: u8,
+    /// `eq`, `one-of`, `lte` or `gte`.
+    pub op: ConditionOpName,
+    /// The value(s).
+    pub values: Vec<alloy::primitives::Bytes>,
+}
+
+/// The operator of a [`Condition`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConditionOpName {
+    /// Equal to the one value.
+    Eq,
+    /// One of the values.
+    OneOf,
+    /// At most the one value (uint256).
+    Lte,
+    /// At least the one value (uint256).
+    Gte,
+}
+
+impl ConditionOpName {
+    fn to_domain(self) -> ConditionOp {
+        match self {
+            Self::Eq => ConditionOp::Eq,
+            Self::OneOf => ConditionOp::OneOf,
+            Self::Lte => ConditionOp::Lte,
+            Self::Gte => ConditionOp::Gte,
+        }
+    }
+
+    fn from_domain(op: ConditionOp) -> Self {
+        match op {
+            ConditionOp::Eq => Self::Eq,
+            ConditionOp::OneOf => Self::OneOf,
+            ConditionOp::Lte => Self::Lte,
+            ConditionOp::Gte => Self::Gte,
+        }
+    }
+}
+
+/// A value of at most 32 bytes as an ABI word (left-padded); longer values keep their last 32
+/// bytes (refused earlier by [`check_rule_values`]).
+fn word(v: &[u8]) -> B256 {
+    let mut w = [0u8; 32];
+    let n = v.len().min(32);
+    w[32 - n..].copy_from_slice(&v[v.len() - n..]);
+    B256::from(w)
+}
+
+/// Refuses condition values longer than 32 bytes (they cannot be an ABI word).
+pub fn check_rule_values(permissions: &[Permission]) -> Result<(), String> {
+    for (i, p) in permissions.iter().enumerate() {
+        if let Permission::FunctionArguments { conditions, .. } = p {
+            for c in conditions {
+                if let Some(v) = c.values.iter().find(|v| v.len() > 32) {
+                    return Err(format!("permission {i} (function-arguments): value {v} is longer than 32 bytes"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn period(length: u64, start: Option<u64>) -> Period {
+    Period { length, start }
 }
 
 impl Permission {
@@ -109,6 +232,27 @@ impl From<Permission> for DomainPermission {
             Permission::AccountFunctions { functions } => Self::AccountFunctions { functions },
             Permission::FunctionsOnAllContracts { functions } => Self::FunctionsOnAllContracts { functions },
             Permission::FunctionsOnContract { address, functions } => Self::FunctionsOnContract { address, functions },
+            Permission::NativeTokenPeriodic { allowance, period_sec, start_sec } => {
+                Self::NativeTokenPeriodic { allowance, period: period(period_sec, start_sec) }
+            }
+            Permission::Erc20TokenPeriodic { address, allowance, period_sec, start_sec } => {
+                Self::Erc20TokenPeriodic { address, allowance, period: period(period_sec, start_sec) }
+            }
+            Permission::CallLimit { count, period_sec, start_sec } => {
+                Self::CallLimit { count, period: period_sec.map(|l| period(l, start_sec)) }
+            }
+            Permission::FunctionArguments { address, function, conditions } => Self::FunctionArguments {
+                address,
+                function,
+                conditions: conditions
+                    .into_iter()
+                    .map(|c| ArgumentCondition {
+                        arg: c.arg,
+                        op: c.op.to_domain(),
+                        values: c.values.iter().map(|v| word(v)).collect(),
+                    })
+                    .collect(),
+            },
         }
     }
 }
@@ -128,6 +272,31 @@ impl From<DomainPermission> for Permission {
             DomainPermission::FunctionsOnContract { address, functions } => {
                 Self::FunctionsOnContract { address, functions }
             }
+            DomainPermission::NativeTokenPeriodic { allowance, period } => {
+                Self::NativeTokenPeriodic { allowance, period_sec: period.length, start_sec: period.start }
+            }
+            DomainPermission::Erc20TokenPeriodic { address, allowance, period } => {
+                Self::Erc20TokenPeriodic { address, allowance, period_sec: period.length, start_sec: period.start }
+            }
+            DomainPermission::CallLimit { count, period } => {
+                Self::CallLimit { count, period_sec: period.map(|p| p.length), start_sec: period.and_then(|p| p.start) }
+            }
+            DomainPermission::FunctionArguments { address, function, conditions } => Self::FunctionArguments {
+                address,
+                function,
+                conditions: conditions
+                    .into_iter()
+                    .map(|c| Condition {
+                        arg: c.arg,
+                        op: ConditionOpName::from_domain(c.op),
+                        values: c
+                            .values
+                            .iter()
+                            .map(|v| alloy::primitives::Bytes::copy_from_slice(v.as_slice()))
+                            .collect(),
+                    })
+                    .collect(),
+            },
         }
     }
 }

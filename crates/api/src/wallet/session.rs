@@ -82,7 +82,7 @@ pub fn check_permissions(permissions: &[Permission]) -> Result<(), String> {
             return Err(format!("permission {}: functions must list at least one selector", p.type_name()));
         }
     }
-    Ok(())
+    super::permissions::check_rule_values(permissions)
 }
 
 impl TryFrom<RawCreateSession> for CreateSessionParams {

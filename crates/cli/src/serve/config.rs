@@ -254,6 +254,8 @@ pub(crate) struct AddressOverrides {
     pub(crate) allowlist: Option<Address>,
     /// PaymasterGuardModule.
     pub(crate) paymaster_guard: Option<Address>,
+    /// SessionRulesModule (Keyward's periodic limits and argument conditions).
+    pub(crate) session_rules: Option<Address>,
     /// VerifyingPaymaster.
     pub(crate) verifying_paymaster: Option<Address>,
 }

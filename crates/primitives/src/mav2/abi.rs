@@ -19,6 +19,30 @@ alloy::sol! {
         bytes4[] selectors;
     }
 
+    /// SessionRulesModule: a spend limit (token 0 = native), per `period` seconds from `start`.
+    struct SpendInput {
+        address token;
+        uint256 limit;
+        uint48 period;
+        uint48 start;
+    }
+
+    /// SessionRulesModule: a call limit (`maxCalls` 0 = none; `period` 0 = lifetime).
+    struct CallInput {
+        uint32 maxCalls;
+        uint48 period;
+        uint48 start;
+    }
+
+    /// SessionRulesModule: a condition on argument `argIndex` of `target.selector` calls.
+    struct ConditionInput {
+        address target;
+        bytes4 selector;
+        uint8 argIndex;
+        uint8 op;
+        bytes32[] values;
+    }
+
     /// The modular account functions used by Keyward's encoders (§2.1).
     interface IModularAccount {
         function execute(address target, uint256 value, bytes data) external payable returns (bytes memory);

@@ -123,7 +123,7 @@ impl UninstallValidation {
         modules: &super::ModuleAddresses,
     ) -> Self {
         let item = |h: &HookInstall| -> Bytes {
-            if h.config.entity.module == modules.allowlist {
+            if h.config.entity.module == modules.allowlist || h.config.entity.module == modules.session_rules {
                 h.install_data.clone()
             } else {
                 super::modules::entity_uninstall_data(h.config.entity.entity_id)

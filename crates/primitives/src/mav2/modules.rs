@@ -4,7 +4,7 @@
 use alloy::primitives::{Address, Bytes, FixedBytes, U256, address, aliases::U48};
 use alloy::sol_types::SolValue;
 
-use super::abi::AllowlistInput;
+use super::abi::{AllowlistInput, CallInput, ConditionInput, SpendInput};
 use super::ids::HookConfig;
 
 /// Largest value of a `uint48` (time ranges, deadlines).
@@ -26,6 +26,9 @@ pub struct ModuleAddresses {
     pub paymaster_guard: Address,
     /// WebAuthnValidationModule.
     pub webauthn_validation: Address,
+    /// Keyward's SessionRulesModule (periodic spend and call limits, argument conditions); MAv2
+    /// has none, so [`ModuleAddresses::mav2`] leaves it zero and a deployment sets Keyward's.
+    pub session_rules: Address,
 }
 
 impl ModuleAddresses {
@@ -38,11 +41,12 @@ impl ModuleAddresses {
             allowlist: address!("0x00000000003e826473a313e600b5b9b791f5a59a"),
             paymaster_guard: address!("0x0000000000001aA7A7F7E29abe0be06c72FD42A1"),
             webauthn_validation: address!("0x0000000000001D9d34E07D9834274dF9ae575217"),
+            session_rules: Address::ZERO,
         }
     }
 
     /// Every module address, for checks such as "never a call target of a session".
-    pub fn all(&self) -> [Address; 6] {
+    pub fn all(&self) -> [Address; 7] {
         [
             self.single_signer_validation,
             self.time_range,
@@ -50,6 +54,7 @@ impl ModuleAddresses {
             self.allowlist,
             self.paymaster_guard,
             self.webauthn_validation,
+            self.session_rules,
         ]
     }
 }
@@ -77,6 +82,10 @@ pub enum ModuleError {
     /// An ERC-20 spend limit on token address 0: the allowlist rejects it (`ERC20NotAllowed`).
     #[error("allowlist ERC-20 spend limit on the zero address")]
     ZeroErc20Token,
+    /// Periodic limits, call limits or argument conditions on a deployment without Keyward's
+    /// SessionRulesModule.
+    #[error("this deployment has no SessionRulesModule (periodic and call limits, argument conditions)")]
+    NoSessionRulesModule,
 }
 
 /// A hook as `installValidation` takes it: `HookConfig (25) ‖ installData`.
@@ -103,6 +112,30 @@ impl HookInstall {
         let config = HookConfig::decode(FixedBytes::<25>::from_slice(&element[..25])).ok()?;
         Some(Self { config, install_data: Bytes::copy_from_slice(&element[25..]) })
     }
+}
+
+/// The rules a session installs on the SessionRulesModule.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SessionRules {
+    /// Spend limits (token 0 = native), each per period.
+    pub spends: Vec<SpendInput>,
+    /// The call limit (`maxCalls` 0 = none).
+    pub calls: CallInput,
+    /// Argument conditions.
+    pub conditions: Vec<ConditionInput>,
+}
+
+impl SessionRules {
+    /// Whether there is no rule at all (then no hook is installed).
+    pub fn is_empty(&self) -> bool {
+        self.spends.is_empty() && self.calls.maxCalls == 0 && self.conditions.is_empty()
+    }
+}
+
+/// SessionRulesModule: `abi.encode(uint32 entityId, SpendInput[], CallInput, ConditionInput[])`;
+/// the same data uninstalls (it names every rule to clear).
+pub fn session_rules_install_data(entity_id: u32, rules: &SessionRules) -> Bytes {
+    (entity_id, rules.spends.clone(), rules.calls.clone(), rules.conditions.clone()).abi_encode_params().into()
 }
 
 /// `abi.encode(uint32 entityId)`: the uninstall data of SingleSigner, NativeTokenLimit, TimeRange,
@@ -250,6 +283,15 @@ impl HookInstall {
             config: HookConfig::execution_hook(modules.allowlist, entity_id, true, false),
             install_data: allowlist_install_data(entity_id, inputs)?,
         })
+    }
+
+    /// SessionRulesModule as pre-execution hook (`0x04`): periodic spend and call limits,
+    /// argument conditions.
+    pub fn session_rules_execution(modules: &ModuleAddresses, entity_id: u32, rules: &SessionRules) -> Self {
+        Self {
+            config: HookConfig::execution_hook(modules.session_rules, entity_id, true, false),
+            install_data: session_rules_install_data(entity_id, rules),
+        }
     }
 
     /// PaymasterGuard validation hook (`0x05`).

@@ -7,7 +7,7 @@
 use alloy::primitives::{Address, Bytes, U256};
 
 use super::install::Selector;
-use super::permissions::{ERC20_APPROVE_SELECTOR, ERC20_TRANSFER_SELECTOR, Permission};
+use super::permissions::{ArgumentCondition, ConditionOp, ERC20_APPROVE_SELECTOR, ERC20_TRANSFER_SELECTOR, Permission};
 
 /// One call a session wants to make.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,10 +56,32 @@ pub fn check_scope(account: Address, permissions: &[Permission], calls: &[Scoped
     let mut wildcard: Vec<Selector> = Vec::new();
     let mut native: Option<U256> = None;
     let mut targets: Vec<(Address, TargetEntry)> = Vec::new();
+    let mut native_kind = "native-token-transfer";
+    let mut max_calls: Option<u32> = None;
+    let mut conditions: Vec<(Address, Selector, &ArgumentCondition)> = Vec::new();
     for p in permissions {
         match p {
             Permission::Root | Permission::GasLimit { .. } => {}
             Permission::NativeTokenTransfer { allowance } => native = Some(*allowance),
+            Permission::NativeTokenPeriodic { allowance, .. } => {
+                // One period's budget bounds what one operation may send.
+                if native.is_none_or(|n| *allowance < n) {
+                    native = Some(*allowance);
+                    native_kind = p.type_name();
+                }
+            }
+            Permission::CallLimit { count, .. } => max_calls = Some(*count),
+            Permission::FunctionArguments { address, function, conditions: list } => {
+                conditions.extend(list.iter().map(|c| (*address, *function, c)))
+            }
+            Permission::Erc20TokenPeriodic { address, allowance, .. } => targets.push((
+                *address,
+                TargetEntry {
+                    selectors: Some(vec![ERC20_APPROVE_SELECTOR, ERC20_TRANSFER_SELECTOR]),
+                    erc20_allowance: Some(*allowance),
+                    kind: p.type_name(),
+                },
+            )),
             Permission::AccountFunctions { functions } => account_functions.extend(functions.iter().copied()),
             Permission::FunctionsOnAllContracts { functions } => wildcard.extend(functions.iter().copied()),
             Permission::ContractAccess { address } => {
@@ -80,11 +102,28 @@ pub fn check_scope(account: Address, permissions: &[Permission], calls: &[Scoped
         }
     }
 
+    if let Some(max) = max_calls
+        && calls.len() > max as usize
+    {
+        return Err(ScopeViolation {
+            call_index: max as usize,
+            permission: "call-limit",
+            reason: format!("{} calls in one operation exceed the limit of {max} per period", calls.len()),
+        });
+    }
     let mut native_spent = U256::ZERO;
     let mut erc20_spent: Vec<(Address, U256)> = Vec::new();
     for (call_index, call) in calls.iter().enumerate() {
         let violation = |permission: &'static str, reason: String| ScopeViolation { call_index, permission, reason };
         let selector = selector_of(&call.data);
+        for (target, function, c) in &conditions {
+            if *target == call.to && *function == selector && call.data.len() >= 4 && !holds(c, &call.data) {
+                return Err(violation(
+                    "function-arguments",
+                    format!("argument {} of {function} on {target} fails its {} condition", c.arg, c.op.name()),
+                ));
+            }
+        }
         if call.to == account {
             if call.data.len() < 4 || !account_functions.contains(&selector) {
                 return Err(violation(
@@ -151,13 +190,27 @@ pub fn check_scope(account: Address, permissions: &[Permission], calls: &[Scoped
             native_spent = native_spent.saturating_add(call.value);
             if native_spent > allowance {
                 return Err(violation(
-                    "native-token-transfer",
+                    native_kind,
                     format!("{native_spent} wei exceed the allowance of {allowance} wei"),
                 ));
             }
         }
     }
     Ok(())
+}
+
+/// Whether `data`'s argument word `c.arg` satisfies `c` (as the SessionRulesModule judges it).
+fn holds(c: &ArgumentCondition, data: &[u8]) -> bool {
+    let from = 4 + 32 * usize::from(c.arg);
+    let Some(word) = data.get(from..from + 32) else { return false };
+    let arg = alloy::primitives::B256::from_slice(word);
+    let first = c.values.first().copied().unwrap_or_default();
+    match c.op {
+        ConditionOp::Eq => arg == first,
+        ConditionOp::OneOf => c.values.contains(&arg),
+        ConditionOp::Lte => U256::from_be_bytes(arg.0) <= U256::from_be_bytes(first.0),
+        ConditionOp::Gte => U256::from_be_bytes(arg.0) >= U256::from_be_bytes(first.0),
+    }
 }
 
 #[cfg(test)]

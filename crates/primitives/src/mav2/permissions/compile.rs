@@ -13,7 +13,7 @@ use crate::mav2::deferred::{DeferredAction, DeferredError};
 use crate::mav2::ids::{HALF_UINT32, MAX_SESSION_ENTITY_ID, ValidationConfig};
 use crate::mav2::install::{InstallValidation, Selector, UninstallValidation};
 use crate::mav2::modules::{
-    HookInstall, ModuleAddresses, ModuleError, entity_uninstall_data, single_signer_install_data,
+    HookInstall, ModuleAddresses, ModuleError, SessionRules, entity_uninstall_data, single_signer_install_data,
 };
 use crate::mav2::nonce::{NonceError, NonceKey};
 
@@ -124,6 +124,9 @@ pub struct SessionHooks {
     pub allowlist: Vec<AllowlistInput>,
     /// The only paymaster allowed: PaymasterGuard validation hook.
     pub paymaster_guard: Option<Address>,
+    /// Keyward's periodic spend and call limits and argument conditions: SessionRules execution
+    /// hook (none when empty).
+    pub rules: SessionRules,
 }
 
 /// The entity id of a session's second hook on one module: `E + 0x7fffffff` (gas budget, ERC-20
@@ -158,6 +161,12 @@ impl SessionHooks {
         }
         if let Some(paymaster) = self.paymaster_guard {
             hooks.push(HookInstall::paymaster_guard(modules, e, paymaster)?);
+        }
+        if !self.rules.is_empty() {
+            if modules.session_rules == Address::ZERO {
+                return Err(ModuleError::NoSessionRulesModule);
+            }
+            hooks.push(HookInstall::session_rules_execution(modules, e, &self.rules));
         }
         Ok(hooks)
     }
@@ -289,6 +298,7 @@ mod tests {
             gas_budget: Some(U256::from(3)),
             allowlist: vec![allow_target(Address::with_last_byte(5))],
             paymaster_guard: Some(Address::with_last_byte(6)),
+            rules: Default::default(),
         };
         let placed = hooks.place(&m, 7).unwrap();
         let got: Vec<(Address, u32, bool)> = placed

@@ -54,6 +54,95 @@ pub enum Permission {
         /// Selectors (at least one).
         functions: Vec<Selector>,
     },
+    /// Keyward: native value the key may send per period (the budget refills every period).
+    NativeTokenPeriodic {
+        /// Budget per period, in wei.
+        allowance: U256,
+        /// The period, in seconds.
+        period: Period,
+    },
+    /// Keyward: `transfer` + `approve` amount of one ERC-20 token per period.
+    Erc20TokenPeriodic {
+        /// The token.
+        address: Address,
+        /// Budget per period, in token units.
+        allowance: U256,
+        /// The period.
+        period: Period,
+    },
+    /// Keyward: at most `count` calls per period (or in total, with no period).
+    CallLimit {
+        /// Calls allowed per period.
+        count: u32,
+        /// The period; `None` for a lifetime count.
+        period: Option<Period>,
+    },
+    /// Keyward: conditions on the arguments of one function of one contract (the contract must be
+    /// reachable through another permission).
+    FunctionArguments {
+        /// The contract.
+        address: Address,
+        /// The function.
+        function: Selector,
+        /// Every condition must hold.
+        conditions: Vec<ArgumentCondition>,
+    },
+}
+
+/// A period of a periodic limit: `length` seconds, windows counted from `start` (unix seconds;
+/// `None` = the time the session is created).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Period {
+    /// Length in seconds (at least 1).
+    pub length: u64,
+    /// Start of the first window.
+    pub start: Option<u64>,
+}
+
+/// How an argument is compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConditionOp {
+    /// Equal to the one value.
+    Eq,
+    /// Equal to one of the values.
+    OneOf,
+    /// At most the one value (as uint256).
+    Lte,
+    /// At least the one value (as uint256).
+    Gte,
+}
+
+impl ConditionOp {
+    /// The SessionRulesModule's code of the operator.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Eq => 0,
+            Self::OneOf => 1,
+            Self::Lte => 2,
+            Self::Gte => 3,
+        }
+    }
+
+    /// The Wallet API's name of the operator.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Eq => "eq",
+            Self::OneOf => "one-of",
+            Self::Lte => "lte",
+            Self::Gte => "gte",
+        }
+    }
+}
+
+/// A condition on one static argument (a 32-byte ABI word) of a call.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ArgumentCondition {
+    /// Index of the argument (its word after the selector).
+    pub arg: u8,
+    /// The comparison.
+    pub op: ConditionOp,
+    /// The value(s), as 32-byte words.
+    pub values: Vec<alloy::primitives::B256>,
 }
 
 impl Permission {
@@ -68,6 +157,10 @@ impl Permission {
             Self::AccountFunctions { .. } => "account-functions",
             Self::FunctionsOnAllContracts { .. } => "functions-on-all-contracts",
             Self::FunctionsOnContract { .. } => "functions-on-contract",
+            Self::NativeTokenPeriodic { .. } => "native-token-periodic",
+            Self::Erc20TokenPeriodic { .. } => "erc20-token-periodic",
+            Self::CallLimit { .. } => "call-limit",
+            Self::FunctionArguments { .. } => "function-arguments",
         }
     }
 }

@@ -24,5 +24,5 @@ pub use compile::{
     TimeRange, offset_entity_id,
 };
 pub use context::{ContextError, PermissionsContext};
-pub use kinds::{ERC20_APPROVE_SELECTOR, ERC20_TRANSFER_SELECTOR, Permission};
+pub use kinds::{ArgumentCondition, ConditionOp, ERC20_APPROVE_SELECTOR, ERC20_TRANSFER_SELECTOR, Period, Permission};
 pub use rules::{CheckedPermissions, PermissionError, forbidden_account_selectors, forbidden_wildcard_selectors};

@@ -6,15 +6,15 @@ use alloy::primitives::{Address, U256};
 use alloy::sol_types::SolCall;
 
 use super::compile::{CompiledSession, PermissionCompiler, SessionHooks, SessionValidation, TimeRange};
-use super::kinds::{ERC20_APPROVE_SELECTOR, ERC20_TRANSFER_SELECTOR, Permission};
+use super::kinds::{ERC20_APPROVE_SELECTOR, ERC20_TRANSFER_SELECTOR, Period, Permission};
 use crate::entry_point::IEntryPoint;
 use crate::mav2::abi::{
-    AllowlistInput, EXECUTE_USER_OP_SELECTOR, IModularAccount, IModuleSetters, INSTALL_EXECUTION_SELECTOR,
-    UNINSTALL_EXECUTION_SELECTOR,
+    AllowlistInput, CallInput, ConditionInput, EXECUTE_USER_OP_SELECTOR, IModularAccount, IModuleSetters,
+    INSTALL_EXECUTION_SELECTOR, SpendInput, UNINSTALL_EXECUTION_SELECTOR,
 };
 use crate::mav2::install::Selector;
 use crate::mav2::modules::{
-    MAX_UINT48, ModuleAddresses, ModuleError, allow_selectors, allow_target, erc20_spend_limit,
+    MAX_UINT48, ModuleAddresses, ModuleError, SessionRules, allow_selectors, allow_target, erc20_spend_limit,
 };
 
 /// `installExecution` / `uninstallExecution` selectors as hard-coded in the SDK's PermissionBuilder
@@ -200,9 +200,50 @@ pub enum PermissionError {
     /// `native-token-transfer` or `gas-limit` alone.
     #[error("the permissions grant no callable function (add contract, function or account-function access, or root)")]
     ValidationConfigUnset,
+    /// A Keyward rule permission (periodic or call limit, argument conditions) is malformed.
+    #[error("permission {index} ({kind}): {reason}")]
+    InvalidRule {
+        /// Position in the list.
+        index: usize,
+        /// Permission type.
+        kind: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
     /// A module encoder rejected a value.
     #[error(transparent)]
     Module(#[from] ModuleError),
+}
+
+/// A SessionRules spend limit from a periodic permission.
+fn spend(
+    index: usize,
+    kind: &'static str,
+    token: Address,
+    allowance: U256,
+    period: Period,
+    now: u64,
+) -> Result<SpendInput, PermissionError> {
+    let (length, start) = window(index, kind, period, now)?;
+    Ok(SpendInput { token, limit: allowance, period: uint48(length), start: uint48(start) })
+}
+
+/// A period's length and start (the session's creation time when it names none), both `uint48`.
+fn window(index: usize, kind: &'static str, period: Period, now: u64) -> Result<(u64, u64), PermissionError> {
+    let start = period.start.unwrap_or(now);
+    if period.length == 0 || period.length > MAX_UINT48 || start > MAX_UINT48 {
+        return Err(PermissionError::InvalidRule {
+            index,
+            kind,
+            reason: format!("periodSec must be 1..={MAX_UINT48} and startSec at most {MAX_UINT48}"),
+        });
+    }
+    Ok((period.length, start))
+}
+
+/// A value already checked to fit `uint48`.
+fn uint48(v: u64) -> alloy::primitives::aliases::U48 {
+    alloy::primitives::aliases::U48::saturating_from(v)
 }
 
 /// A permission set that passed the rules, sorted by what it installs. It does not depend on the
@@ -311,6 +352,8 @@ impl PermissionCompiler {
         let mut allowlist: Vec<AllowlistInput> = Vec::new();
         let mut contract_targets: Vec<Address> = Vec::new();
         let mut selectors: Vec<Selector> = Vec::new();
+        let mut rules = SessionRules::default();
+        let mut erc20_tokens: Vec<Address> = Vec::new();
 
         for (index, p) in permissions.iter().enumerate() {
             let kind = p.type_name();
@@ -324,9 +367,10 @@ impl PermissionCompiler {
                 }
                 Permission::Erc20TokenTransfer { address, allowance } => {
                     self.check_target(index, kind, *address, account)?;
-                    if erc20_limits.iter().any(|i| i.target == *address) {
+                    if erc20_tokens.contains(address) {
                         return Err(PermissionError::DuplicateErc20Token { index, token: *address });
                     }
+                    erc20_tokens.push(*address);
                     erc20_limits.push(erc20_spend_limit(*address, *allowance));
                     allowlist.push(allow_selectors(*address, vec![ERC20_APPROVE_SELECTOR, ERC20_TRANSFER_SELECTOR]));
                 }
@@ -360,6 +404,66 @@ impl PermissionCompiler {
                     }
                     allowlist.push(allow_selectors(Address::ZERO, functions.clone()));
                 }
+                Permission::NativeTokenPeriodic { allowance, period } => {
+                    if rules.spends.iter().any(|s| s.token == Address::ZERO) {
+                        return Err(PermissionError::MultipleNativeTokenTransfer { index });
+                    }
+                    rules.spends.push(spend(index, kind, Address::ZERO, *allowance, *period, now)?);
+                }
+                Permission::Erc20TokenPeriodic { address, allowance, period } => {
+                    self.check_target(index, kind, *address, account)?;
+                    if erc20_tokens.contains(address) {
+                        return Err(PermissionError::DuplicateErc20Token { index, token: *address });
+                    }
+                    erc20_tokens.push(*address);
+                    rules.spends.push(spend(index, kind, *address, *allowance, *period, now)?);
+                    allowlist.push(allow_selectors(*address, vec![ERC20_APPROVE_SELECTOR, ERC20_TRANSFER_SELECTOR]));
+                }
+                Permission::CallLimit { count, period } => {
+                    if rules.calls.maxCalls != 0 {
+                        return Err(PermissionError::InvalidRule { index, kind, reason: "only one call-limit".into() });
+                    }
+                    if *count == 0 {
+                        return Err(PermissionError::InvalidRule {
+                            index,
+                            kind,
+                            reason: "count must be at least 1".into(),
+                        });
+                    }
+                    let (length, start) = match period {
+                        Some(p) => window(index, kind, *p, now)?,
+                        None => (0, 0),
+                    };
+                    rules.calls = CallInput { maxCalls: *count, period: uint48(length), start: uint48(start) };
+                }
+                Permission::FunctionArguments { address, function, conditions } => {
+                    self.check_target(index, kind, *address, account)?;
+                    if conditions.is_empty() {
+                        return Err(PermissionError::InvalidRule { index, kind, reason: "no conditions".into() });
+                    }
+                    for c in conditions {
+                        let one = !matches!(c.op, super::kinds::ConditionOp::OneOf);
+                        if c.values.is_empty() || (one && c.values.len() != 1) || c.values.len() > 32 {
+                            return Err(PermissionError::InvalidRule {
+                                index,
+                                kind,
+                                reason: format!(
+                                    "operator {} takes {}, got {} values",
+                                    c.op.name(),
+                                    if one { "exactly one value" } else { "1 to 32 values" },
+                                    c.values.len()
+                                ),
+                            });
+                        }
+                        rules.conditions.push(ConditionInput {
+                            target: *address,
+                            selector: function.0.into(),
+                            argIndex: c.arg,
+                            op: c.op.code(),
+                            values: c.values.clone(),
+                        });
+                    }
+                }
                 Permission::AccountFunctions { functions } => {
                     check_functions(index, kind, functions)?;
                     for s in functions {
@@ -385,6 +489,7 @@ impl PermissionCompiler {
                 gas_budget: gas,
                 allowlist,
                 paymaster_guard: None,
+                rules,
             },
             modules: self.modules,
         })

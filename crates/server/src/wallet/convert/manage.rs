@@ -37,6 +37,9 @@ fn budget(b: Budget) -> BudgetInfo {
         BudgetKind::Native => ("native-token-transfer", None),
         BudgetKind::Erc20 { token } => ("erc20-token-transfer", Some(token)),
         BudgetKind::Gas => ("gas-limit", None),
+        BudgetKind::NativePeriodic => ("native-token-periodic", None),
+        BudgetKind::Erc20Periodic { token } => ("erc20-token-periodic", Some(token)),
+        BudgetKind::Calls => ("call-limit", None),
     };
     BudgetInfo { ty: ty.into(), address, allowance: HexBigInt(b.allowance), remaining: HexBigInt(b.remaining) }
 }
