@@ -12,7 +12,9 @@ import {ModuleBase} from "./ModuleBase.sol";
 ///
 ///         Periods come from block time: window `w = (block.timestamp - start) / period` (0 before
 ///         `start`); the amount spent or the calls made reset when `w` changes. A period of 0 means
-///         a lifetime budget. Every mapping ends in `=> mapping(address account => …)`.
+///         a lifetime budget. Every mapping ends in `=> mapping(address account => …)` and no state
+///         is an array: a session's first call installs it in the validation phase (deferred
+///         action), where ERC-7562 allows only the account's associated storage and no TIMESTAMP.
 contract SessionRulesModule is ModuleBase, IExecutionHookModule {
     error SpendLimitExceeded(address token, uint256 limit, uint256 spent);
     error CallLimitExceeded(uint256 maxCalls);
@@ -63,11 +65,11 @@ contract SessionRulesModule is ModuleBase, IExecutionHookModule {
         bool set;
     }
 
-    /// A stored argument condition.
+    /// A stored argument condition's head (its values are stored one per slot).
     struct Condition {
         uint8 argIndex;
         uint8 op;
-        bytes32[] values;
+        uint8 values;
     }
 
     /// The argument equals `values[0]`.
@@ -88,8 +90,24 @@ contract SessionRulesModule is ModuleBase, IExecutionHookModule {
     mapping(uint32 entityId => mapping(address token => mapping(address account => SpendState))) public spends;
     mapping(uint32 entityId => mapping(address account => CallState)) public calls;
     mapping(
-        uint32 entityId => mapping(address target => mapping(bytes4 selector => mapping(address account => Condition[])))
-    ) internal _conditions;
+        uint32 entityId => mapping(address target => mapping(bytes4 selector => mapping(address account => uint256)))
+    ) internal _conditionCount;
+    mapping(
+        uint32 entityId
+            => mapping(
+                address target => mapping(bytes4 selector => mapping(uint256 i => mapping(address account => Condition)))
+            )
+    ) internal _conditionAt;
+    mapping(
+        uint32 entityId
+            => mapping(
+                address target
+                    => mapping(
+                        bytes4 selector
+                            => mapping(uint256 i => mapping(uint256 j => mapping(address account => bytes32)))
+                    )
+            )
+    ) internal _conditionValue;
 
     function moduleId() external pure returns (string memory) {
         return "keyward.session-rules-module.1.0.0";
@@ -102,18 +120,14 @@ contract SessionRulesModule is ModuleBase, IExecutionHookModule {
             abi.decode(data, (uint32, SpendInput[], CallInput, ConditionInput[]));
         for (uint256 i = 0; i < s.length; ++i) {
             if (s[i].limit == 0 && s[i].period == 0) revert InvalidRule();
-            spends[entityId][s[i].token][msg.sender] =
-                SpendState(s[i].limit, 0, s[i].period, s[i].start, _window(s[i].period, s[i].start), true);
+            // Window 0 with nothing spent: the first charge in any window starts from zero.
+            spends[entityId][s[i].token][msg.sender] = SpendState(s[i].limit, 0, s[i].period, s[i].start, 0, true);
         }
         if (c.maxCalls != 0) {
-            calls[entityId][msg.sender] = CallState(c.maxCalls, 0, c.period, c.start, _window(c.period, c.start), true);
+            calls[entityId][msg.sender] = CallState(c.maxCalls, 0, c.period, c.start, 0, true);
         }
         for (uint256 i = 0; i < k.length; ++i) {
-            ConditionInput memory x = k[i];
-            if (x.op > OP_GTE || x.values.length == 0 || (x.op != OP_ONE_OF && x.values.length != 1)) {
-                revert InvalidRule();
-            }
-            _conditions[entityId][x.target][x.selector][msg.sender].push(Condition(x.argIndex, x.op, x.values));
+            _addCondition(entityId, k[i]);
         }
     }
 
@@ -126,7 +140,7 @@ contract SessionRulesModule is ModuleBase, IExecutionHookModule {
         }
         delete calls[entityId][msg.sender];
         for (uint256 i = 0; i < k.length; ++i) {
-            delete _conditions[entityId][k[i].target][k[i].selector][msg.sender];
+            _clearConditions(entityId, k[i].target, k[i].selector);
         }
     }
 
@@ -180,13 +194,13 @@ contract SessionRulesModule is ModuleBase, IExecutionHookModule {
         return used >= r.maxCalls ? 0 : r.maxCalls - used;
     }
 
-    /// The conditions on `target.selector` calls.
-    function conditionsOf(uint32 entityId, address target, bytes4 selector, address account)
+    /// How many conditions `target.selector` calls must meet.
+    function conditionCount(uint32 entityId, address target, bytes4 selector, address account)
         external
         view
-        returns (Condition[] memory)
+        returns (uint256)
     {
-        return _conditions[entityId][target][selector][account];
+        return _conditionCount[entityId][target][selector][account];
     }
 
     function supportsInterface(bytes4 interfaceId) public view override returns (bool) {
@@ -200,24 +214,51 @@ contract SessionRulesModule is ModuleBase, IExecutionHookModule {
         if ((sel == _TRANSFER || sel == _APPROVE) && cd.length >= 68 && spends[entityId][target][msg.sender].set) {
             _spend(entityId, target, uint256(_word(cd, 1)));
         }
-        Condition[] storage list = _conditions[entityId][target][sel][msg.sender];
-        for (uint256 i = 0; i < list.length; ++i) {
-            Condition storage c = list[i];
-            if (!_holds(c, cd)) revert ArgumentConditionFailed(target, sel, c.argIndex);
+        uint256 n = _conditionCount[entityId][target][sel][msg.sender];
+        for (uint256 i = 0; i < n; ++i) {
+            Condition memory c = _conditionAt[entityId][target][sel][i][msg.sender];
+            if (!_holds(entityId, target, sel, i, c, cd)) revert ArgumentConditionFailed(target, sel, c.argIndex);
         }
     }
 
-    function _holds(Condition storage c, bytes memory cd) internal view returns (bool) {
+    function _holds(uint32 entityId, address target, bytes4 sel, uint256 i, Condition memory c, bytes memory cd)
+        internal
+        view
+        returns (bool)
+    {
         if (cd.length < 4 + 32 * (uint256(c.argIndex) + 1)) return false;
         bytes32 arg = _word(cd, c.argIndex);
-        if (c.op == OP_EQ) return arg == c.values[0];
-        if (c.op == OP_LTE) return uint256(arg) <= uint256(c.values[0]);
-        if (c.op == OP_GTE) return uint256(arg) >= uint256(c.values[0]);
-        bytes32[] storage vs = c.values;
-        for (uint256 i = 0; i < vs.length; ++i) {
-            if (vs[i] == arg) return true;
+        mapping(uint256 => mapping(address => bytes32)) storage vs = _conditionValue[entityId][target][sel][i];
+        bytes32 first = vs[0][msg.sender];
+        if (c.op == OP_EQ) return arg == first;
+        if (c.op == OP_LTE) return uint256(arg) <= uint256(first);
+        if (c.op == OP_GTE) return uint256(arg) >= uint256(first);
+        for (uint256 j = 0; j < c.values; ++j) {
+            if (vs[j][msg.sender] == arg) return true;
         }
         return false;
+    }
+
+    function _addCondition(uint32 entityId, ConditionInput memory x) internal {
+        uint256 n = x.values.length;
+        if (x.op > OP_GTE || n == 0 || n > 32 || (x.op != OP_ONE_OF && n != 1)) revert InvalidRule();
+        uint256 i = _conditionCount[entityId][x.target][x.selector][msg.sender]++;
+        _conditionAt[entityId][x.target][x.selector][i][msg.sender] = Condition(x.argIndex, x.op, uint8(n));
+        for (uint256 j = 0; j < n; ++j) {
+            _conditionValue[entityId][x.target][x.selector][i][j][msg.sender] = x.values[j];
+        }
+    }
+
+    function _clearConditions(uint32 entityId, address target, bytes4 sel) internal {
+        uint256 n = _conditionCount[entityId][target][sel][msg.sender];
+        for (uint256 i = 0; i < n; ++i) {
+            Condition memory c = _conditionAt[entityId][target][sel][i][msg.sender];
+            for (uint256 j = 0; j < c.values; ++j) {
+                delete _conditionValue[entityId][target][sel][i][j][msg.sender];
+            }
+            delete _conditionAt[entityId][target][sel][i][msg.sender];
+        }
+        delete _conditionCount[entityId][target][sel][msg.sender];
     }
 
     /// Word `i` of the arguments of calldata `cd` (the caller checks the length).

@@ -261,11 +261,11 @@ async fn uninstall_clears_every_rule() {
     assert_eq!(remaining(&m, &s, t, &a).await, U256::ZERO);
     assert_eq!(remaining(&m, &s, Address::ZERO, &a).await, U256::ZERO);
     assert_eq!(calls_left(&m, &s, &a).await, U256::ZERO);
-    let conditions = SessionRulesModule::conditionsOfCall {
+    let conditions = SessionRulesModule::conditionCountCall {
         entityId: s.entity_id(),
         target: t,
         selector: TestToken::transferCall::SELECTOR.into(),
         account: a.address,
     };
-    assert!(m.h.read(m.modules.session_rules, conditions).await.unwrap().is_empty());
+    assert_eq!(m.h.read(m.modules.session_rules, conditions).await.unwrap(), U256::ZERO);
 }

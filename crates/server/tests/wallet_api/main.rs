@@ -17,5 +17,6 @@ mod malformed;
 mod manage;
 mod owner;
 mod restart;
+mod rules;
 mod sessions;
 mod sign;

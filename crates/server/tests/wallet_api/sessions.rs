@@ -34,7 +34,7 @@ pub(crate) async fn deployed_account(env: &Env) -> Owned {
     Owned { owner, account: r.account_address }
 }
 
-fn session_params(
+pub(crate) fn session_params(
     env: &Env,
     account: Address,
     key: Address,
