@@ -33,6 +33,11 @@ impl Anvil {
     /// Starts anvil with Prague rules and chain id `chain_id` on a free loopback port, and waits
     /// until it answers.
     pub async fn start(chain_id: u64) -> ChainResult<Self> {
+        Self::start_with(chain_id, "prague").await
+    }
+
+    /// [`Anvil::start`] with another hardfork (e.g. `osaka`, which has the P-256 precompile).
+    pub async fn start_with(chain_id: u64, hardfork: &str) -> ChainResult<Self> {
         let path = anvil_path();
         if !path.exists() {
             return Err(ChainError::Transport(format!(
@@ -42,7 +47,7 @@ impl Anvil {
         }
         let port = free_port()?;
         let child = Command::new(&path)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--hardfork", "prague", "--silent"])
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--hardfork", hardfork, "--silent"])
             .args(["--chain-id", &chain_id.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

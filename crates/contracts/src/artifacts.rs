@@ -86,6 +86,8 @@ artifacts! {
     allowlist_module => "AllowlistModule";
     /// Periodic spend and call limits and argument conditions (execution hook).
     session_rules_module => "SessionRulesModule";
+    /// P-256 (passkey) validation: a secp256r1 public key per session entity.
+    p256_validation_module => "P256ValidationModule";
     /// Paymaster honouring Keyward's paymaster-signer signatures (gas sponsorship).
     verifying_paymaster => "VerifyingPaymaster";
 }

@@ -80,6 +80,12 @@ alloy::sol!(
     SessionRulesModule,
     "../../contracts/artifacts/SessionRulesModule.json"
 );
+alloy::sol!(
+    /// P-256 (passkey) validation module.
+    #[sol(rpc)]
+    P256ValidationModule,
+    "../../contracts/artifacts/P256ValidationModule.json"
+);
 /// The verifying paymaster's binding (own module: its ABI repeats `IPaymaster`'s types).
 pub mod verifying_paymaster {
     alloy::sol!(

@@ -101,6 +101,9 @@ impl Deployment {
         if modules.session_rules.is_zero() {
             modules.session_rules = keyward.modules.session_rules;
         }
+        if modules.p256_validation.is_zero() {
+            modules.p256_validation = keyward.modules.p256_validation;
+        }
         Self {
             entry_point: ENTRY_POINT_V07,
             factory: MAV2_FACTORY,
@@ -144,6 +147,7 @@ impl Deployment {
                 paymaster_guard: at(PAYMASTER_GUARD),
                 webauthn_validation: NO_WEBAUTHN,
                 session_rules: at(SESSION_RULES),
+                p256_validation: at(P256_VALIDATION),
             },
             verifying_paymaster: at(VERIFYING_PAYMASTER),
         }
@@ -164,6 +168,7 @@ const NATIVE_TOKEN_LIMIT: &str = "NativeTokenLimitModule";
 const ALLOWLIST: &str = "AllowlistModule";
 const PAYMASTER_GUARD: &str = "PaymasterGuardModule";
 const SESSION_RULES: &str = "SessionRulesModule";
+const P256_VALIDATION: &str = "P256ValidationModule";
 const FACTORY: &str = "AccountFactory";
 const VERIFYING_PAYMASTER: &str = "VerifyingPaymaster";
 
@@ -188,6 +193,7 @@ pub fn steps(factory_owner: Address) -> Vec<Create2Step> {
         Create2Step::new(ALLOWLIST, artifacts::allowlist_module(), &[]),
         Create2Step::new(PAYMASTER_GUARD, artifacts::paymaster_guard_module(), &[]),
         Create2Step::new(SESSION_RULES, artifacts::session_rules_module(), &[]),
+        Create2Step::new(P256_VALIDATION, artifacts::p256_validation_module(), &[]),
         factory,
         Create2Step::new(
             VERIFYING_PAYMASTER,

@@ -32,6 +32,7 @@ fn modules_of(v: &Value) -> ModuleAddresses {
         paymaster_guard: addr(v, "paymasterGuard"),
         webauthn_validation: ModuleAddresses::mav2().webauthn_validation,
         session_rules: Address::ZERO,
+        p256_validation: Address::ZERO,
     };
     assert_eq!(m, ModuleAddresses::mav2(), "vector module addresses are the MAv2 defaults");
     m

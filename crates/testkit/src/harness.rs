@@ -38,7 +38,12 @@ impl Harness {
 
     /// A fresh anvil with Keyward's contracts placed at their canonical addresses.
     pub async fn anvil() -> Self {
-        let anvil = Anvil::start(31337).await.expect("anvil must be installed: npm ci --prefix tools");
+        Self::anvil_with("prague").await
+    }
+
+    /// [`Harness::anvil`] under another hardfork (`osaka`: with the P-256 precompile).
+    pub async fn anvil_with(hardfork: &str) -> Self {
+        let anvil = Anvil::start_with(31337, hardfork).await.expect("anvil must be installed: npm ci --prefix tools");
         let chain = Arc::new(anvil.chain().unwrap());
         place_dev_contracts(chain.as_ref()).await.unwrap();
         Self { chain, keys: dev_signers(10).unwrap(), ep: ENTRY_POINT_V07, _anvil: Some(anvil) }

@@ -247,6 +247,7 @@ impl Mav2 {
         assert!(r.status(), "factory stake");
         // Deployed last: the other contracts keep the addresses (and the gas) they always had.
         let session_rules = h.deploy(artifacts::session_rules_module(), &[]).await;
+        let p256_validation = h.deploy(artifacts::p256_validation_module(), &[]).await;
         let chain_id = h.chain_id().await;
         Self {
             h,
@@ -261,6 +262,7 @@ impl Mav2 {
                 paymaster_guard,
                 webauthn_validation: Address::with_last_byte(0xa7),
                 session_rules,
+                p256_validation,
             },
             chain_id,
             beneficiary: Address::with_last_byte(0xbe),

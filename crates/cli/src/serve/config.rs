@@ -256,6 +256,8 @@ pub(crate) struct AddressOverrides {
     pub(crate) paymaster_guard: Option<Address>,
     /// SessionRulesModule (Keyward's periodic limits and argument conditions).
     pub(crate) session_rules: Option<Address>,
+    /// P256ValidationModule (Keyward's passkey session keys).
+    pub(crate) p256_validation: Option<Address>,
     /// VerifyingPaymaster.
     pub(crate) verifying_paymaster: Option<Address>,
 }

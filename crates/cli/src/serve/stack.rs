@@ -30,6 +30,7 @@ pub(crate) fn deployment(section: &ChainSection) -> Result<Deployment, String> {
     set(&mut d.modules.allowlist, a.allowlist);
     set(&mut d.modules.paymaster_guard, a.paymaster_guard);
     set(&mut d.modules.session_rules, a.session_rules);
+    set(&mut d.modules.p256_validation, a.p256_validation);
     set(&mut d.verifying_paymaster, a.verifying_paymaster);
     Ok(d)
 }

@@ -29,6 +29,8 @@ pub struct ModuleAddresses {
     /// Keyward's SessionRulesModule (periodic spend and call limits, argument conditions); MAv2
     /// has none, so [`ModuleAddresses::mav2`] leaves it zero and a deployment sets Keyward's.
     pub session_rules: Address,
+    /// Keyward's P256ValidationModule (passkey session keys); zero in [`ModuleAddresses::mav2`].
+    pub p256_validation: Address,
 }
 
 impl ModuleAddresses {
@@ -42,11 +44,12 @@ impl ModuleAddresses {
             paymaster_guard: address!("0x0000000000001aA7A7F7E29abe0be06c72FD42A1"),
             webauthn_validation: address!("0x0000000000001D9d34E07D9834274dF9ae575217"),
             session_rules: Address::ZERO,
+            p256_validation: Address::ZERO,
         }
     }
 
     /// Every module address, for checks such as "never a call target of a session".
-    pub fn all(&self) -> [Address; 7] {
+    pub fn all(&self) -> [Address; 8] {
         [
             self.single_signer_validation,
             self.time_range,
@@ -55,6 +58,7 @@ impl ModuleAddresses {
             self.paymaster_guard,
             self.webauthn_validation,
             self.session_rules,
+            self.p256_validation,
         ]
     }
 }
