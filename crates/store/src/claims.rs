@@ -37,6 +37,9 @@ impl Store {
         // The database's clock: claims by keys on replicas whose clocks disagree still expire alike.
         let now = self.clock_ms(&mut *tx).await?;
         let until = now.saturating_add(crate::roles::ms(claim_for));
+        // Another key's unfinished operation of the same sender blocks the sender (affinity). The
+        // `status IN (…)` lets the lookup use `user_ops_by_sender` up to its status column, so it
+        // reads the sender's unfinished operations, not every operation it ever sent.
         // One claim at a time per chain and EntryPoint (sender affinity needs it); SQLite's
         // BEGIN IMMEDIATE already serialises writers.
         let scope = [chain_id.to_be_bytes().as_slice(), entry_point.as_slice()].concat();
@@ -46,8 +49,9 @@ impl Store {
             "SELECT {} FROM user_ops u WHERE u.chain_id = $1 AND u.entry_point = $2 AND u.status = 'pending' \
              AND (u.claimed_by IS NULL OR u.claimed_by = $3 OR u.claimed_until <= $4) \
              AND NOT EXISTS (SELECT 1 FROM user_ops o WHERE o.chain_id = u.chain_id \
-               AND o.entry_point = u.entry_point AND o.sender = u.sender AND o.claimed_by IS NOT NULL \
-               AND o.claimed_by <> $3 AND (o.status = 'submitted' OR (o.status = 'pending' AND o.claimed_until > $4))) \
+               AND o.entry_point = u.entry_point AND o.sender = u.sender \
+               AND o.status IN ('pending', 'submitted') AND o.claimed_by IS NOT NULL \
+               AND o.claimed_by <> $3 AND (o.status = 'submitted' OR o.claimed_until > $4)) \
              ORDER BY u.created_at, u.sender, u.nonce_key, u.nonce_seq, u.hash LIMIT $5{lock}",
             prefixed_op_columns()
         );
