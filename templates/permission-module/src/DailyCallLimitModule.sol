@@ -25,6 +25,8 @@ contract DailyCallLimitModule is IExecutionHookModule {
     error DailyCallLimitExceeded(address target, uint256 day, uint32 maxCallsPerDay);
     /// Install data with a zero target or a zero limit.
     error InvalidLimit();
+    /// `data` is not a well-formed account call.
+    error MalformedCall();
     /// Installed with a post hook; this module has none.
     error NotImplemented();
 
@@ -116,34 +118,33 @@ contract DailyCallLimitModule is IExecutionHookModule {
 
     /// The account call: on the user-op path `data` is the whole executeUserOp(op, hash) calldata
     /// and the call is op.callData without its 4-byte executeUserOp prefix; otherwise `data` is it.
-    function _unwrap(bytes calldata data) internal pure returns (bytes memory) {
-        if (data.length >= 4 && bytes4(data[:4]) == EXECUTE_USER_OP) {
-            (PackedUserOperation memory op,) = abi.decode(data[4:], (PackedUserOperation, bytes32));
-            return _dropSelector(op.callData);
+    /// Read in place (calldata slices): no copies, so the hook stays cheap for large batches.
+    function _unwrap(bytes calldata data) internal pure returns (bytes calldata) {
+        if (data.length < 4 || bytes4(data[:4]) != EXECUTE_USER_OP) return data;
+        bytes calldata args = data[4:];
+        // The first head word of executeUserOp's arguments is the offset of the op tuple.
+        uint256 opOffset = uint256(bytes32(args[:32]));
+        if (opOffset > args.length) revert MalformedCall();
+        PackedUserOperation calldata op;
+        assembly ("memory-safe") {
+            op := add(args.offset, opOffset)
         }
-        return data;
+        bytes calldata callData = op.callData; // Solidity checks the member's offset and length
+        return callData.length < 4 ? callData[:0] : callData[4:];
     }
 
-    function _callsTo(address target, bytes memory call) internal pure returns (uint256 n) {
+    function _callsTo(address target, bytes calldata call) internal pure returns (uint256 n) {
         if (call.length < 4) return 0;
-        bytes4 selector = bytes4(call);
+        bytes4 selector = bytes4(call[:4]);
         if (selector == EXECUTE) {
-            (address to,,) = abi.decode(_dropSelector(call), (address, uint256, bytes));
+            address to = abi.decode(call[4:36], (address));
             return to == target ? 1 : 0;
         }
         if (selector == EXECUTE_BATCH) {
-            Call[] memory calls = abi.decode(_dropSelector(call), (Call[]));
+            Call[] memory calls = abi.decode(call[4:], (Call[]));
             for (uint256 i = 0; i < calls.length; ++i) {
                 if (calls[i].target == target) ++n;
             }
-        }
-    }
-
-    function _dropSelector(bytes memory b) internal pure returns (bytes memory out) {
-        if (b.length < 4) return "";
-        out = new bytes(b.length - 4);
-        for (uint256 i = 0; i < out.length; ++i) {
-            out[i] = b[i + 4];
         }
     }
 }

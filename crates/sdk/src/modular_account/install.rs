@@ -571,7 +571,10 @@ mod tests {
         assert!(un.hook_uninstall_data.is_empty());
         let zero = CustomValidation { module: Address::ZERO, ..custom };
         assert_eq!(
-            SessionKeyValidation::new(3, Address::with_last_byte(1)).validation_module(zero).allow_execute().compile(&m),
+            SessionKeyValidation::new(3, Address::with_last_byte(1))
+                .validation_module(zero)
+                .allow_execute()
+                .compile(&m),
             Err(InstallError::ZeroModule(None))
         );
         let zero_hook = SessionKeyValidation::new(3, Address::with_last_byte(1))
