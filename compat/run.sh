@@ -68,6 +68,16 @@ else
   echo "compat: no $example (build it with 'cargo build -p keyward-examples')" >&2
   status=2
 fi
+# README "Write your own permission module": the template module deployed, installed for a session
+# key with the low-level SDK, a call allowed, one refused onchain (bundler and straight to the
+# EntryPoint), uninstalled.
+example="$(dirname "$bin")/custom_permission_module"
+if [ -x "$example" ]; then
+  "$example" "$url" || status=$?
+else
+  echo "compat: no $example (build it with 'cargo build -p keyward-examples')" >&2
+  status=2
+fi
 if [ "$status" != 0 ]; then
   echo "compat: tests failed (exit $status); keyward dev output:" >&2
   tail -n 50 "$log" >&2

@@ -8,13 +8,18 @@
 //
 // Usage: node contracts/build.mjs   (from the repo root)   or   cd contracts && node build.mjs
 // Exit status is non-zero on any compiler error; warnings are printed.
-import { readFileSync, writeFileSync, readdirSync, mkdirSync, unlinkSync, statSync } from "node:fs";
+import { readFileSync, writeFileSync, readdirSync, mkdirSync, unlinkSync, statSync, existsSync } from "node:fs";
 import { join, relative, sep, dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequire } from "node:module";
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 const SRC = join(ROOT, "src");
+// Third-party-style templates (templates/*/src/**/*.sol, e.g. the permission-module template): compiled
+// in a run of their own (they carry their own copies of the interfaces they implement), artifacts
+// written next to the others. Source unit names are relative to the repository root.
+const REPO = dirname(ROOT);
+const TEMPLATES = join(REPO, "templates");
 const ARTIFACTS = join(ROOT, "artifacts");
 const require = createRequire(import.meta.url);
 
@@ -44,6 +49,16 @@ function sourceUnitName(absPath) {
   return relative(ROOT, absPath).split(sep).join("/");
 }
 
+function templateSources() {
+  const out = [];
+  if (!existsSync(TEMPLATES)) return out;
+  for (const name of readdirSync(TEMPLATES).sort()) {
+    const src = join(TEMPLATES, name, "src");
+    if (existsSync(src) && statSync(src).isDirectory()) out.push(...listSol(src));
+  }
+  return out;
+}
+
 function loadSolc() {
   const solc = require("solc");
   const v = solc.version();
@@ -55,9 +70,21 @@ function loadSolc() {
 
 /// Compiles all sources. `extraOutputs` adds standard-JSON output selections (used by check.mjs).
 export function compileAll(extraOutputs = []) {
-  const solc = loadSolc();
   const sources = {};
   for (const f of listSol(SRC)) sources[sourceUnitName(f)] = { content: readFileSync(f, "utf8") };
+  return compileSources(sources, extraOutputs, "src/**/*.sol");
+}
+
+/// Compiles the templates (templates/*/src/**/*.sol) in a run of their own; null when there are none.
+export function compileTemplates(extraOutputs = []) {
+  const sources = {};
+  for (const f of templateSources()) sources[relative(REPO, f).split(sep).join("/")] = { content: readFileSync(f, "utf8") };
+  if (Object.keys(sources).length === 0) return null;
+  return compileSources(sources, extraOutputs, "the template's own sources");
+}
+
+function compileSources(sources, extraOutputs, where) {
+  const solc = loadSolc();
   const input = {
     language: "Solidity",
     sources,
@@ -72,7 +99,7 @@ export function compileAll(extraOutputs = []) {
     },
   };
   // Imports must all be among the provided sources; anything else is an error (no filesystem access).
-  const findImports = (path) => ({ error: `import not found among src/**/*.sol: ${path}` });
+  const findImports = (path) => ({ error: `import not found among ${where}: ${path}` });
   const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports }));
   const diagnostics = output.errors ?? [];
   const errors = diagnostics.filter((e) => e.severity === "error");
@@ -114,7 +141,23 @@ function main() {
     process.stderr.write(`build failed: ${e.message}\n`);
     process.exit(1);
   }
+  let templates;
+  try {
+    templates = compileTemplates();
+  } catch (e) {
+    process.stderr.write(`build failed (templates): ${e.message}\n`);
+    process.exit(1);
+  }
   const contracts = collectContracts(result.output);
+  if (templates) {
+    for (const [name, entry] of collectContracts(templates.output)) {
+      if (contracts.has(name)) {
+        process.stderr.write(`build failed: duplicate contract name ${name} in ${entry.file} and ${contracts.get(name).file}\n`);
+        process.exit(1);
+      }
+      contracts.set(name, entry);
+    }
+  }
   mkdirSync(ARTIFACTS, { recursive: true });
   const written = new Set();
   for (const { name, c } of contracts.values()) {

@@ -3,6 +3,7 @@
 // The unit-test build also sees the dev-dependencies of the integration tests.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+mod check_module;
 mod deploy;
 mod dev;
 mod keys;
@@ -31,6 +32,8 @@ enum Command {
     Keys(keys::KeysArgs),
     /// Show the replicas, who holds each role, mempool depth and bundler key balances.
     Status(status::StatusArgs),
+    /// Check a custom permission module (ERC-7562 rules in validation, no session call to it).
+    CheckModule(check_module::CheckModuleArgs),
 }
 
 #[tokio::main]
@@ -51,5 +54,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys(args) => keys::run(args).await,
         Command::Deploy(args) => deploy::run(args).await,
         Command::Status(args) => status::run(args).await,
+        Command::CheckModule(args) => check_module::run(args).await,
     }
 }

@@ -172,3 +172,27 @@ mod abi_drift {
         }
     }
 }
+
+/// Contracts of the custom-permission-module work (issue 19), kept apart from the account stack.
+pub mod custom_modules {
+    use super::{Artifact, OnceLock, parse};
+
+    artifacts! {
+        /// The permission-module template (`templates/permission-module`): at most N calls to a
+        /// target per UTC day, as a validation-associated pre-execution hook.
+        daily_call_limit_module => "DailyCallLimitModule";
+        /// A deliberately bad validation hook: reads and writes a global slot in validation
+        /// (ERC-7562 STO-021), for the checks of `keyward check-module`.
+        test_unassociated_storage_hook => "TestUnassociatedStorageHook";
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn every_custom_module_artifact_parses_and_has_code() {
+            for a in super::all() {
+                assert!(!a.deployed_bytecode.is_empty(), "{} has no runtime code", a.contract_name);
+            }
+        }
+    }
+}

@@ -49,6 +49,9 @@ pub enum AccountError {
         /// Global flag of the grant's nonce.
         grant_global: bool,
     },
+    /// A user-op signature could not be assembled (bad hook segments).
+    #[error("user-op signature: {0}")]
+    Signature(#[from] keyward_primitives::mav2::signature::SignatureError),
     /// The signer failed.
     #[error("signing failed: {0}")]
     Signer(#[from] alloy::signers::Error),

@@ -8,7 +8,10 @@
 //!   key can never derive an account of its own.
 //!
 //! The validation is selected in the nonce key by [`SignerEntity`]; user-op signatures are
-//! `0xFF ‖ 0x00 ‖ r ‖ s ‖ v` over EIP-191(userOpHash) for owner and session keys alike.
+//! `0xFF ‖ 0x00 ‖ r ‖ s ‖ v` over EIP-191(userOpHash) for owner and session keys alike. A session
+//! on a custom validation module ([`CustomValidation`]) signs in its module's own format:
+//! [`ModularAccount::with_custom_validation_dummy`] for estimation and
+//! [`ModularAccount::user_op_signature_with`] for the real signature (hook segments too).
 
 pub mod address;
 mod contracts;
@@ -22,14 +25,16 @@ use alloy::signers::{Signer, SignerSync};
 use keyward_primitives::mav2::abi::{Call, encode_execute, encode_execute_batch, user_op_call_data};
 use keyward_primitives::mav2::factory::SemiModularAccountInit;
 use keyward_primitives::mav2::ids::{DIRECT_CALL_ENTITY_ID, OWNER_ENTITY_ID};
-use keyward_primitives::mav2::signature::{DUMMY_USER_OP_SIGNATURE, eoa_user_op_signature, user_op_signing_hash};
-use keyward_primitives::mav2::{InstallValidation, NonceKey, ValidationLocator};
+use keyward_primitives::mav2::signature::{
+    DUMMY_USER_OP_SIGNATURE, eoa_user_op_signature, user_op_signature, user_op_signing_hash,
+};
+use keyward_primitives::mav2::{HookSegment, InstallValidation, NonceKey, ValidationLocator};
 use keyward_primitives::{FactoryInit, UserOperation};
 
 pub use contracts::AccountContracts;
 pub use deferred::DeferredSessionGrant;
 pub use error::AccountError;
-pub use install::{HookKind, InstallError, SessionHook, SessionKeyValidation};
+pub use install::{CustomValidation, HookKind, InstallError, SessionHook, SessionKeyValidation};
 pub use user_op::{Fees, GasOverrides};
 
 /// The validation a signer uses: its entity id and whether it is used as a global validation
@@ -76,6 +81,7 @@ pub struct ModularAccount<S> {
     factory_args: Option<SemiModularAccountInit>,
     nonce_key: NonceKey,
     deferred: Option<DeferredSessionGrant>,
+    custom_dummy: Option<Bytes>,
 }
 
 impl<S> ModularAccount<S> {
@@ -97,6 +103,7 @@ impl<S> ModularAccount<S> {
             factory_args: Some(init),
             nonce_key: NonceKey::owner(),
             deferred: None,
+            custom_dummy: None,
         }
     }
 
@@ -112,6 +119,7 @@ impl<S> ModularAccount<S> {
             factory_args: None,
             nonce_key: NonceKey::owner(),
             deferred: None,
+            custom_dummy: None,
         }
     }
 
@@ -148,6 +156,7 @@ impl<S> ModularAccount<S> {
                 locator: ValidationLocator::regular(signer_entity.entity_id, signer_entity.is_global_validation, false),
             },
             deferred: None,
+            custom_dummy: None,
         })
     }
 
@@ -166,6 +175,17 @@ impl<S> ModularAccount<S> {
         }
         self.deferred = Some(grant);
         Ok(self)
+    }
+
+    /// This signer's validation is a custom validation module: gas is estimated with
+    /// `0xFF ‖ dummy_validation_data` (make it follow the module's real code path, as SingleSigner's
+    /// dummy does), and operations are signed with [`Self::user_op_signature_with`].
+    pub fn with_custom_validation_dummy(mut self, dummy_validation_data: Bytes) -> Self {
+        let mut dummy = Vec::with_capacity(dummy_validation_data.len() + 1);
+        dummy.push(keyward_primitives::mav2::signature::VALIDATION_DATA_MARKER);
+        dummy.extend_from_slice(&dummy_validation_data);
+        self.custom_dummy = Some(dummy.into());
+        self
     }
 
     /// The deferred grant this account carries, if any.
@@ -258,9 +278,29 @@ impl<S> ModularAccount<S> {
         install::encode_uninstall_validation(install, &self.contracts.modules)
     }
 
-    /// The dummy signature for gas estimation (same code path as a real one; fails recovery).
+    /// The dummy signature for gas estimation (same code path as a real one; fails recovery), or
+    /// the custom validation's ([`Self::with_custom_validation_dummy`]).
     pub fn dummy_signature(&self) -> Bytes {
-        DUMMY_USER_OP_SIGNATURE
+        self.custom_dummy.clone().unwrap_or(DUMMY_USER_OP_SIGNATURE)
+    }
+
+    /// A user-op signature in any validation's format: `segment* ‖ 0xFF ‖ validation_data` (§5.1;
+    /// segments carry per-hook data for custom validation hooks that take some), behind the
+    /// deferred grant's prefix when `nonce` is the grant's.
+    pub fn user_op_signature_with(
+        &self,
+        nonce: U256,
+        segments: &[HookSegment],
+        validation_data: &[u8],
+    ) -> Result<Bytes, AccountError> {
+        let signature = user_op_signature(segments, validation_data)?;
+        self.with_grant_prefix(nonce, &signature)
+    }
+
+    /// `uninstallValidation(...)` callData removing a session built with [`SessionKeyValidation`]
+    /// and clearing every hook's state, custom modules with their own uninstall data.
+    pub fn encode_uninstall_session_key(&self, session: &SessionKeyValidation) -> Result<Bytes, InstallError> {
+        Ok(session.uninstall(&self.contracts.modules)?.calldata())
     }
 
     /// `signature` as the op at `nonce` carries it: behind the deferred grant's prefix when `nonce`

@@ -440,3 +440,56 @@ async fn owner_grant_signed_as_a_personal_message_of_raw_payload_installs_the_se
     assert_eq!(run(&env, o.account, vec![call(to, vec![], 5)], &context, &key).await, StatusCode::Confirmed);
     assert_eq!(env.h.balance(to).await, U256::from(12));
 }
+
+/// A custom permission module (the template `DailyCallLimitModule`, a third party's execution hook)
+/// on a SingleSigner key installed outside the API: the key acts through context 0x02, the server
+/// sees the execution hook (the call is prefixed), and the module's rule holds (README "Write your
+/// own permission module").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_permission_module_holds_through_context_0x02() {
+    use alloy::sol_types::SolValue;
+    use keyward_primitives::mav2::{HookConfig, HookInstall};
+    let env = Env::new().await;
+    let o = deployed_account(&env).await;
+    let counter = env.h.counter().await;
+    let module = env.h.deploy(keyward_contracts::artifacts::custom_modules::daily_call_limit_module(), &[]).await;
+    let key = PrivateKeySigner::random();
+    let compiler = keyward_primitives::mav2::permissions::PermissionCompiler {
+        modules: env.deployment.modules,
+        entry_point: env.deployment.entry_point,
+    };
+    let mut compiled = compiler
+        .compile(
+            &keyward_primitives::mav2::SessionRequest {
+                account: o.account,
+                session_key: key.address(),
+                entity_id: 110,
+                permissions: Permission::to_domain_list(
+                    &serde_json::from_value::<Vec<Permission>>(serde_json::json!([
+                        { "type": "contract-access", "data": { "address": counter } }]))
+                    .unwrap(),
+                ),
+                expiry_sec: 0,
+            },
+            0,
+        )
+        .unwrap();
+    // One call a day to the counter, as the module's pre-execution hook at hook entity 110.
+    compiled.install.hooks.push(HookInstall {
+        config: HookConfig::execution_hook(module, 110, true, false),
+        install_data: (110u32, counter, 1u32).abi_encode_params().into(),
+    });
+    env.fund(o.owner.address(), ETH / 10).await;
+    let tx = alloy::rpc::types::TransactionRequest::default().to(o.account).input(compiled.calldata().into());
+    assert!(env.h.send_tx(&o.owner, tx).await.unwrap().status());
+
+    let mut context = vec![0x02, 0x00];
+    context.extend_from_slice(&110u32.to_be_bytes());
+    let context = Bytes::from(context);
+    assert_eq!(run(&env, o.account, vec![call(counter, count(), 0)], &context, &key).await, StatusCode::Confirmed);
+    // The second call today: refused by the module (the estimate names its error).
+    let (code, message) = prepare_error(&env, o.account, vec![call(counter, count(), 0)], &context).await;
+    assert_ne!(code, -32602, "{message}");
+    let exceeded = &alloy::primitives::keccak256("DailyCallLimitExceeded(address,uint256,uint32)")[..4];
+    assert!(message.contains(&alloy::hex::encode(exceeded)), "the module's error is named: {message}");
+}
