@@ -144,37 +144,38 @@ fn main() -> anyhow::Result<()> {
     let tck = procs::clk_tck();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting Tokio")?;
 
-    let mut sections = vec![report::context(&keyward, &command)];
-    let mut goals = Vec::new();
+    let context = report::context(&keyward, &command);
+    // (marker key, section text) of each scenario that ran.
+    let mut sections: Vec<(&str, String)> = Vec::new();
+    let with_goals = |title: &str, body: String, goals: Vec<report::Goal>| {
+        let goals = if goals.is_empty() { String::new() } else { format!("\n\n{}", report::goals_markdown(&goals)) };
+        format!("### {title}\n\n{context}\n{}{goals}\n", body.trim_end())
+    };
     let mut failures = 0;
     if args.scenarios.contains(&Scenario::Wallet) {
         eprintln!("wallet-load: scenario 1: Wallet API session-key calls against {}", keyward.display());
-        let body = match runtime.block_on(wallet::scenario(&keyward, &sessions, window, poll, tck)) {
-            Ok(r) => {
-                goals.extend(report::wallet_goals(&r));
-                wallet::markdown(&r)
-            }
+        let (body, goals) = match runtime.block_on(wallet::scenario(&keyward, &sessions, window, poll, tck)) {
+            Ok(r) => (wallet::markdown(&r), report::wallet_goals(&r)),
             Err(e) => {
                 failures += 1;
-                format!("FAILED: {e:#}\n")
+                (format!("FAILED: {e:#}\n"), Vec::new())
             }
         };
-        sections.push(format!("### 1. Session-key calls end to end (Wallet API, `keyward dev`)\n\n{body}"));
+        sections
+            .push(("wallet", with_goals("1. Session-key calls end to end (Wallet API, `keyward dev`)", body, goals)));
     }
     if args.scenarios.contains(&Scenario::Aging) {
         eprintln!("wallet-load: scenario 2: aging, {aging_ops} calls");
         let sponsored = !args.aging_unsponsored;
-        let body = match runtime.block_on(aging::scenario(&keyward, aging_ops, aging_sessions, sponsored, poll, tck)) {
-            Ok(r) => {
-                goals.extend(report::aging_goals(&r));
-                aging::markdown(&r)
-            }
-            Err(e) => {
-                failures += 1;
-                format!("FAILED: {e:#}\n")
-            }
-        };
-        sections.push(format!("### 2. Aging (`keyward dev --data-dir`)\n\n{body}"));
+        let (body, goals) =
+            match runtime.block_on(aging::scenario(&keyward, aging_ops, aging_sessions, sponsored, poll, tck)) {
+                Ok(r) => (aging::markdown(&r), report::aging_goals(&r)),
+                Err(e) => {
+                    failures += 1;
+                    (format!("FAILED: {e:#}\n"), Vec::new())
+                }
+            };
+        sections.push(("aging", with_goals("2. Aging (`keyward dev --data-dir`)", body, goals)));
     }
     if args.scenarios.contains(&Scenario::Side) {
         eprintln!("wallet-load: scenario 3: Keyward and Alto side by side on anvil");
@@ -184,19 +185,16 @@ fn main() -> anyhow::Result<()> {
             alto: args.alto.clone().unwrap_or_else(bundlers::default_alto),
         };
         let r = runtime.block_on(side::scenario(&programs, &senders, reps, side_window, args.pipeline, tck));
-        goals.extend(report::side_goals(&r));
-        sections.push(format!(
-            "### 3. ERC-4337 side by side: `keyward serve` and Pimlico's Alto 0.0.20 on anvil\n\n{}",
-            side::markdown(&r)
-        ));
+        let title = "3. ERC-4337 side by side: `keyward serve` and Pimlico's Alto 0.0.20 on anvil";
+        sections.push(("side", with_goals(title, side::markdown(&r), report::side_goals(&r))));
     }
-    if !goals.is_empty() {
-        sections.push(format!("### Goals\n\n{}", report::goals_markdown(&goals)));
+    for (_, text) in &sections {
+        println!("{text}");
     }
-    let text = format!("## Wallet API and bundler load (`wallet-load`)\n\n{}", sections.join("\n"));
-    println!("{text}");
     if let Some(path) = doc {
-        report::write_section(&path, &text)?;
+        for (key, text) in &sections {
+            report::write_section(&path, key, text)?;
+        }
         eprintln!("wallet-load: wrote {}", path.display());
     }
     if failures > 0 {

@@ -9,9 +9,12 @@ use anyhow::Context;
 use crate::bundlers::Which;
 use crate::stats::{fmt, mean, p50_p99, ratio, table};
 
-/// Where the section starts and ends in the document.
-const BEGIN: &str = "<!-- wallet-load:begin (written by `wallet-load`; edit outside these markers) -->";
-const END: &str = "<!-- wallet-load:end -->";
+/// The document's head, when `wallet-load` creates it.
+const HEAD: &str = "# Performance\n\nThroughput, latency and server CPU of Keyward's Wallet API and bundler, measured \
+    by `wallet-load` (how to run it and what each figure means: \
+    [`bench/README.md`](../bench/README.md#wallet-load-issue-16)). Each scenario's section is rewritten by \
+    the runs of that scenario that write this file, between its `wallet-load` markers; each says its \
+    machine, commit, build and command.\n";
 
 /// `nproc`, the CPU model and the OS.
 pub(crate) fn machine() -> String {
@@ -207,22 +210,18 @@ pub(crate) fn side_goals(r: &crate::side::Report) -> Vec<Goal> {
     ]
 }
 
-/// Writes `section` between the markers of `path` (replacing what was there), or appends it, or
-/// creates the document.
-pub(crate) fn write_section(path: &Path, section: &str) -> anyhow::Result<()> {
-    let block = format!("{BEGIN}\n{section}\n{END}\n");
-    let text = match std::fs::read_to_string(path) {
-        Ok(old) => match (old.find(BEGIN), old.find(END)) {
-            (Some(b), Some(e)) if e > b => {
-                format!("{}{block}{}", &old[..b], old[e + END.len()..].trim_start_matches('\n'))
-            }
-            _ => format!("{}\n\n{block}", old.trim_end()),
-        },
-        Err(_) => format!(
-            "# Performance\n\nThroughput and latency of Keyward's Wallet API and bundler, measured by \
-             `wallet-load` (see [`bench/README.md`](../bench/README.md#wallet-load-issue-16)). The section below \
-             is rewritten by each run that writes this file.\n\n{block}"
-        ),
+/// Writes `section` between the `key` markers of `path` (replacing what was there), or appends it,
+/// or creates the document.
+pub(crate) fn write_section(path: &Path, key: &str, section: &str) -> anyhow::Result<()> {
+    let begin = format!("<!-- wallet-load:{key}:begin (written by `wallet-load`; edit outside these markers) -->");
+    let end = format!("<!-- wallet-load:{key}:end -->");
+    let block = format!("{begin}\n{}\n{end}\n", section.trim_end());
+    let old = std::fs::read_to_string(path).unwrap_or_else(|_| HEAD.to_string());
+    let text = match (old.find(&begin), old.find(&end)) {
+        (Some(b), Some(e)) if e > b => {
+            format!("{}{block}{}", &old[..b], &old[e + end.len()..].trim_start_matches('\n'))
+        }
+        _ => format!("{}\n\n{block}", old.trim_end()),
     };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
