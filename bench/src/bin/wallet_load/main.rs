@@ -50,7 +50,7 @@ struct Args {
     #[arg(long)]
     keyward: Option<PathBuf>,
     /// Tiny sizes (seconds in all) for a smoke test; explicit sizes still win. Writes no document
-    /// unless --doc is given.
+    /// unless --doc is given, and exits non-zero when any session-key call failed.
     #[arg(long)]
     quick: bool,
     /// Scenarios to run, comma-separated.
@@ -155,7 +155,14 @@ fn main() -> anyhow::Result<()> {
     if args.scenarios.contains(&Scenario::Wallet) {
         eprintln!("wallet-load: scenario 1: Wallet API session-key calls against {}", keyward.display());
         let (body, goals) = match runtime.block_on(wallet::scenario(&keyward, &sessions, window, poll, tck)) {
-            Ok(r) => (wallet::markdown(&r), report::wallet_goals(&r)),
+            Ok(r) => {
+                let failed: u64 = r.rows.iter().map(|x| x.result.failed).sum();
+                if args.quick && failed > 0 {
+                    eprintln!("wallet-load: scenario 1: {failed} calls failed (--quick fails on any)");
+                    failures += 1;
+                }
+                (wallet::markdown(&r), report::wallet_goals(&r))
+            }
             Err(e) => {
                 failures += 1;
                 (format!("FAILED: {e:#}\n"), Vec::new())
@@ -169,7 +176,14 @@ fn main() -> anyhow::Result<()> {
         let sponsored = !args.aging_unsponsored;
         let (body, goals) =
             match runtime.block_on(aging::scenario(&keyward, aging_ops, aging_sessions, sponsored, poll, tck)) {
-                Ok(r) => (aging::markdown(&r), report::aging_goals(&r)),
+                Ok(r) => {
+                    let failed: u64 = r.segments.iter().map(|x| x.result.failed).sum();
+                    if args.quick && failed > 0 {
+                        eprintln!("wallet-load: scenario 2: {failed} calls failed (--quick fails on any)");
+                        failures += 1;
+                    }
+                    (aging::markdown(&r), report::aging_goals(&r))
+                }
                 Err(e) => {
                     failures += 1;
                     (format!("FAILED: {e:#}\n"), Vec::new())
