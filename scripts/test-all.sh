@@ -41,6 +41,11 @@ step "Rust workspace: build and tests (embedded chain, anvil, SQLite and a throw
 cargo build --workspace --all-targets --locked
 bash scripts/with-postgres.sh cargo test --workspace --locked
 
+step "load generator smoke test (bench wallet-load --quick: Wallet API session-key calls and aging against keyward dev)"
+# Tiny sizes, about 30 s with debug binaries; prints figures, writes no document, asserts only
+# that every call reached status 200 (bench/README.md#wallet-load-issue-16). No anvil, no Alto.
+target/debug/wallet-load --quick --scenarios wallet,aging --aging-ops 100 --keyward target/debug/keyward >/dev/null
+
 step "third-party clients against keyward dev (compat/)"
 bash compat/run.sh target/debug/keyward
 
