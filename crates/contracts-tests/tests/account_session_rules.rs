@@ -13,16 +13,12 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::sol_types::{SolCall, SolError};
 use keyward_contracts::bindings::{SessionRulesModule, TestCounter, TestToken};
 use keyward_testkit::Harness;
-use keyward_testkit::mav2::{ETH, Mav2, Session, SmaAccount, execute, execute_batch};
+use keyward_testkit::mav2::{ETH, Mav2, Session, SmaAccount, execute, execute_batch, milli};
 use serde_json::{Value, json};
 
 const SPEND: [u8; 4] = SessionRulesModule::SpendLimitExceeded::SELECTOR;
 const CALLS: [u8; 4] = SessionRulesModule::CallLimitExceeded::SELECTOR;
 const ARGUMENT: [u8; 4] = SessionRulesModule::ArgumentConditionFailed::SELECTOR;
-
-fn milli(n: u128) -> U256 {
-    U256::from(n * ETH / 1000)
-}
 
 fn hex(v: U256) -> String {
     format!("{v:#x}")

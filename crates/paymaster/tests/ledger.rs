@@ -5,8 +5,6 @@
 // An integration test is a crate of its own that sees every dependency of its package.
 #![allow(unused_crate_dependencies)]
 
-mod common;
-
 use std::sync::Arc;
 
 use alloy::primitives::{Address, B256, Bytes, U256};
@@ -17,7 +15,7 @@ use keyward_store::sponsorship::SponsorshipStatus;
 use keyward_testkit::mav2::execute;
 use uuid::Uuid;
 
-use common::{Backend, Env, TestDb};
+use keyward_testkit::sponsorship::{Backend, Env, TestDb};
 
 fn target() -> Address {
     Address::with_last_byte(0x55)
@@ -273,7 +271,7 @@ async fn policy_refusals_are_precise(backend: Backend) {
     db.cleanup().await;
 }
 
-on_both_backends!(
+keyward_testkit::on_both_backends!(
     two_hundred_concurrent_reservations_fit_exactly_fifty,
     per_sender_limit_holds_under_concurrency,
     a_retried_request_reserves_once_and_gets_the_same_fields,

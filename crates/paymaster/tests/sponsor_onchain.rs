@@ -6,8 +6,6 @@
 // An integration test is a crate of its own that sees every dependency of its package.
 #![allow(unused_crate_dependencies)]
 
-mod common;
-
 use alloy::primitives::{Bytes, U256};
 use keyward_paymaster::Policy;
 use keyward_primitives::entry_point::IEntryPoint::IEntryPointEvents;
@@ -16,7 +14,7 @@ use keyward_testkit::entry_point::ep_events;
 use keyward_testkit::mav2::execute;
 use uuid::Uuid;
 
-use common::{Backend, Env, TestDb};
+use keyward_testkit::sponsorship::{Backend, Env, TestDb};
 
 #[tokio::test]
 async fn sponsor_api_op_is_included_and_settled_from_the_chain() {

@@ -9,8 +9,6 @@
 // An integration test is a crate of its own that sees every dependency of its package.
 #![allow(unused_crate_dependencies)]
 
-mod common;
-
 use alloy::primitives::{Address, Bytes, U256};
 use jsonrpsee::RpcModule;
 use keyward_api::paymaster::PaymasterApiServer;
@@ -21,7 +19,7 @@ use keyward_testkit::mav2::execute;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use common::{Backend, Env, TestDb};
+use keyward_testkit::sponsorship::{Backend, Env, TestDb};
 
 async fn call(module: &RpcModule<PaymasterRpc>, method: &str, params: Value) -> Value {
     let req = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();

@@ -8,8 +8,6 @@
 // An integration test is a crate of its own that sees every dependency of its package.
 #![allow(unused_crate_dependencies)]
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,7 +31,7 @@ use keyward_wallet::{Wallet, WalletConfig};
 use serde_json::json;
 use uuid::Uuid;
 
-use common::{Backend, TestDb};
+use keyward_testkit::sponsorship::{Backend, TestDb};
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 

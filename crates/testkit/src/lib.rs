@@ -24,6 +24,8 @@ pub mod entry_point;
 pub mod harness;
 pub mod mav2;
 pub mod ops;
+#[cfg(feature = "sponsorship")]
+pub mod sponsorship;
 #[cfg(feature = "wallet-api")]
 pub mod wallet;
 

@@ -1,13 +1,12 @@
-//! Shared by the sponsorship suites of the edge (`paymaster_rpc`, `wallet_sponsorship`), as
-//! keyward-paymaster's `tests/common` is by its ledger suite: a fresh database per test (SQLite
-//! file, or a database in the PostgreSQL cluster named by `KEYWARD_TEST_POSTGRES_URL`, see
-//! scripts/with-postgres.sh), an embedded chain with the account stack and a deployed
-//! VerifyingPaymaster, and a Sponsor over them.
-#![allow(dead_code)]
+//! Sponsorship test fixtures shared by the paymaster's and the server's suites: a fresh database
+//! per test (a SQLite file, or a database in the PostgreSQL cluster named by
+//! `KEYWARD_TEST_POSTGRES_URL`, see scripts/with-postgres.sh), an embedded chain with the account
+//! stack and a deployed VerifyingPaymaster, and a Sponsor over them.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::mav2::{ETH, Mav2};
 use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolValue;
@@ -15,17 +14,16 @@ use keyward_contracts::artifacts;
 use keyward_contracts::bindings::VerifyingPaymaster;
 use keyward_paymaster::{Policy, Sponsor, SponsorConfig};
 use keyward_store::Store;
-use keyward_testkit::mav2::{ETH, Mav2};
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
 /// Env var naming the PostgreSQL server.
-pub(crate) const PG_URL_VAR: &str = "KEYWARD_TEST_POSTGRES_URL";
+pub const PG_URL_VAR: &str = "KEYWARD_TEST_POSTGRES_URL";
 /// Env var that, set to 1, skips the PostgreSQL half explicitly.
-pub(crate) const PG_SKIP_VAR: &str = "KEYWARD_SKIP_POSTGRES";
+pub const PG_SKIP_VAR: &str = "KEYWARD_SKIP_POSTGRES";
 
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Backend {
+pub enum Backend {
     /// A SQLite file in a temp dir.
     Sqlite,
     /// A fresh database in the PostgreSQL test cluster.
@@ -33,7 +31,7 @@ pub(crate) enum Backend {
 }
 
 /// One database for one test; dropped (PostgreSQL) by [`TestDb::cleanup`].
-pub(crate) struct TestDb {
+pub struct TestDb {
     /// The open store.
     pub store: Store,
     pg: Option<(String, String)>,
@@ -42,7 +40,7 @@ pub(crate) struct TestDb {
 
 impl TestDb {
     /// Opens a fresh database; `None` when PostgreSQL is skipped explicitly.
-    pub(crate) async fn open(backend: Backend) -> Option<TestDb> {
+    pub async fn open(backend: Backend) -> Option<TestDb> {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("tempdir");
@@ -52,16 +50,16 @@ impl TestDb {
             Backend::Postgres => {
                 let Ok(admin) = std::env::var(PG_URL_VAR) else {
                     if std::env::var(PG_SKIP_VAR).as_deref() == Ok("1") {
-                        eprintln!("keyward-server: PostgreSQL half SKIPPED ({PG_SKIP_VAR}=1)");
+                        eprintln!("PostgreSQL half SKIPPED ({PG_SKIP_VAR}=1)");
                         return None;
                     }
                     panic!(
-                        "{PG_URL_VAR} is not set: run under `bash scripts/with-postgres.sh cargo test -p \
-                         keyward-server` (or set {PG_SKIP_VAR}=1 to skip the PostgreSQL half explicitly)"
+                        "{PG_URL_VAR} is not set: run the tests under `bash scripts/with-postgres.sh cargo \
+                         test …` (or set {PG_SKIP_VAR}=1 to skip the PostgreSQL half explicitly)"
                     );
                 };
                 static SEQ: AtomicUsize = AtomicUsize::new(0);
-                let name = format!("kw_pm_{}_{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
+                let name = format!("kw_test_{}_{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
                 sqlx::any::install_default_drivers();
                 let mut conn = sqlx::AnyConnection::connect(&admin).await.expect("connect to PostgreSQL");
                 conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create database");
@@ -74,7 +72,7 @@ impl TestDb {
     }
 
     /// Closes the store and drops the PostgreSQL database.
-    pub(crate) async fn cleanup(self) {
+    pub async fn cleanup(self) {
         self.store.close().await;
         if let Some((admin, name)) = &self.pg {
             let mut conn = sqlx::AnyConnection::connect(admin).await.expect("connect for cleanup");
@@ -85,7 +83,7 @@ impl TestDb {
 }
 
 /// An embedded chain with the account stack, a VerifyingPaymaster (10 ETH deposit) and its signer.
-pub(crate) struct Env {
+pub struct Env {
     /// Chain, factory, modules.
     pub m: Mav2,
     /// The paymaster contract.
@@ -96,7 +94,7 @@ pub(crate) struct Env {
 
 impl Env {
     /// Deploys everything on a fresh embedded chain.
-    pub(crate) async fn new() -> Env {
+    pub async fn new() -> Env {
         let m = Mav2::embedded().await;
         let signer = PrivateKeySigner::random();
         let owner = m.h.keys[1].address();
@@ -109,7 +107,7 @@ impl Env {
 
     /// The chain watcher that settles `sponsor`'s ledger from the chain (one per test: it holds
     /// the watching role).
-    pub(crate) fn watcher(&self, store: Store, sponsor: &Arc<Sponsor>) -> keyward_bundler::watch::ChainWatcher {
+    pub fn watcher(&self, store: Store, sponsor: &Arc<Sponsor>) -> keyward_bundler::watch::ChainWatcher {
         use keyward_bundler::watch::{ChainWatcher, EventSink, WatchConfig, WatchSource};
         let source = WatchSource {
             chain: self.m.h.chain.clone(),
@@ -122,8 +120,31 @@ impl Env {
     }
 
     /// A sponsor for this chain's paymaster over `store`, with `policies` from "the config file".
-    pub(crate) fn sponsor(&self, store: Store, policies: Vec<Policy>) -> Arc<Sponsor> {
+    pub fn sponsor(&self, store: Store, policies: Vec<Policy>) -> Arc<Sponsor> {
         let config = SponsorConfig::new(self.paymaster, self.m.h.ep, self.m.chain_id);
         Arc::new(Sponsor::new(self.signer.clone(), config, policies, store, self.m.h.chain.clone()))
     }
+}
+
+/// Generates `sqlite::<name>` and `postgres::<name>` tests for each async fn taking a [`Backend`].
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::sponsorship::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::sponsorship::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
 }
