@@ -67,7 +67,7 @@ impl Store {
                 // One direct attempt first: the pool would retry until its timeout and then report only
                 // "timed out", hiding the real cause (refused, auth, unknown database).
                 AnyConnection::connect(url).await.map_err(open_err)?.close().await.map_err(open_err)?;
-                AnyPoolOptions::new()
+                discarding_stuck_transactions(AnyPoolOptions::new())
                     .max_connections(10)
                     .acquire_timeout(Duration::from_secs(30))
                     .connect(url)
@@ -130,10 +130,33 @@ impl Store {
     }
 }
 
+/// `options` that never hand out a connection still inside a transaction. A transaction dropped
+/// without commit queues its rollback, which the next use runs (a ping flushes it); a connection
+/// still in a transaction after that is stuck — e.g. SQLite rolled back by itself on "database or
+/// disk is full", so the queued ROLLBACK failed and sqlx's depth count never returned to 0 — and
+/// every later `BEGIN` on it would fail: it is closed instead, and the pool opens a fresh one.
+fn discarding_stuck_transactions(options: AnyPoolOptions) -> AnyPoolOptions {
+    options.before_acquire(|conn, _meta| {
+        Box::pin(async move {
+            if !conn.is_in_transaction() {
+                return Ok(true);
+            }
+            conn.ping().await?;
+            let stuck = conn.is_in_transaction();
+            if stuck {
+                tracing::warn!("closing a pooled database connection left inside a transaction");
+            }
+            Ok(!stuck)
+        })
+    })
+}
+
 /// Pool options for SQLite: every connection gets the durability pragmas.
 fn sqlite_pool_options(max_connections: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(30)).after_connect(
-        |conn, _meta| {
+    discarding_stuck_transactions(AnyPoolOptions::new())
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _meta| {
             Box::pin(async move {
                 // FULL: the WAL is fsynced at every commit, so an acknowledged write survives power loss
                 // (NORMAL would only survive a process crash).
@@ -142,8 +165,7 @@ fn sqlite_pool_options(max_connections: u32) -> AnyPoolOptions {
                 conn.execute("PRAGMA foreign_keys = ON").await?;
                 Ok(())
             })
-        },
-    )
+        })
 }
 
 /// The backend a URL names, by its scheme.
@@ -228,6 +250,24 @@ mod tests {
         assert_eq!(mask_password("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(mask_password("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(mask_password("sqlite:///a/b.db"), "sqlite:///a/b.db");
+    }
+
+    #[tokio::test]
+    async fn a_connection_stuck_in_a_transaction_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite_file(dir.path()).await.unwrap();
+        // One connection's transaction ends behind sqlx's back (as when SQLite rolls back by itself
+        // on "database or disk is full"): the queued rollback then fails and sqlx still counts the
+        // connection as inside a transaction.
+        {
+            let mut tx = store.begin_write().await.unwrap();
+            sqlx::query("ROLLBACK").execute(&mut *tx).await.unwrap();
+        }
+        // Every later write still gets a working connection.
+        for i in 0..30 {
+            let tx = store.begin_write().await.unwrap_or_else(|e| panic!("write {i}: {e}"));
+            tx.commit().await.unwrap();
+        }
     }
 
     #[test]
