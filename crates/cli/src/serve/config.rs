@@ -8,6 +8,7 @@
 //! cors_origins = ["https://app.example.com"]   # ["*"] for any; [] for none
 //! max_body_bytes = 1048576
 //! request_timeout_secs = 60
+//! max_connections = 1024            # requests in flight per route; beyond it: HTTP 429
 //! require_api_keys = true
 //! test_controls = false             # true: serve debug_bundler_* (conformance tests only)
 //!
@@ -95,6 +96,9 @@ pub(crate) struct ServerSection {
     /// Longest a request may take, in seconds.
     #[serde(default = "default_timeout")]
     pub(crate) request_timeout_secs: u64,
+    /// Most connections (HTTP/1.1: requests in flight) served at once per route.
+    #[serde(default = "default_max_connections")]
+    pub(crate) max_connections: u32,
     /// Whether every JSON-RPC request needs an API key.
     #[serde(default = "default_true")]
     pub(crate) require_api_keys: bool,
@@ -112,6 +116,7 @@ impl Default for ServerSection {
             cors_origins: Vec::new(),
             max_body_bytes: default_max_body(),
             request_timeout_secs: default_timeout(),
+            max_connections: default_max_connections(),
             require_api_keys: true,
             test_controls: false,
         }
@@ -123,6 +128,9 @@ fn default_listen() -> SocketAddr {
 }
 fn default_max_body() -> u32 {
     1 << 20
+}
+fn default_max_connections() -> u32 {
+    keyward_server::http::DEFAULT_MAX_CONNECTIONS
 }
 fn default_timeout() -> u64 {
     60
@@ -307,6 +315,9 @@ fn check(config: &ServeConfig) -> Result<(), (String, String)> {
     {
         return Err(("store.url".into(), "must start with postgres://, postgresql:// or sqlite:".into()));
     }
+    if config.server.max_connections == 0 {
+        return Err(("server.max_connections".into(), "must be at least 1".into()));
+    }
     if config.server.request_timeout_secs == 0 {
         return Err(("server.request_timeout_secs".into(), "must be at least 1".into()));
     }
@@ -455,6 +466,15 @@ bundler_keys = ["env:BUNDLER"]
     /// `GOOD` with `[server]` holding `server` and `[chain.bundler]` holding `bundler`.
     fn with(server: &str, bundler: &str) -> String {
         format!("[server]\n{server}\n{GOOD}\n[chain.bundler]\n{bundler}\n")
+    }
+
+    #[test]
+    fn connections_default_above_jsonrpsees_hundred_and_are_configurable() {
+        assert_eq!(parse(GOOD, "k.toml").unwrap().server.max_connections, 1024);
+        assert_eq!(parse(&with("max_connections = 4000", ""), "k.toml").unwrap().server.max_connections, 4000);
+        let (key, reason) = refusal(&with("max_connections = 0", ""));
+        assert_eq!(key, "server.max_connections");
+        assert!(reason.contains("at least 1"), "{reason}");
     }
 
     #[test]

@@ -160,6 +160,7 @@ fn http_config(config: &ServeConfig) -> HttpConfig {
         cors_origins: config.server.cors_origins.clone(),
         max_body_bytes: config.server.max_body_bytes,
         request_timeout: Duration::from_secs(config.server.request_timeout_secs),
+        max_connections: config.server.max_connections,
     }
 }
 

@@ -38,6 +38,10 @@ use crate::params_errors::PreciseParamsErrors;
 use auth::{ApiKeyGate, Refusal};
 use routes::{Route, Target, parse_path};
 
+/// Default of [`HttpConfig::max_connections`] (jsonrpsee's own default, 100, refuses a few hundred
+/// concurrent clients with 429).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
+
 /// Limits and browser access of the edge.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
@@ -49,16 +53,20 @@ pub struct HttpConfig {
     pub max_body_bytes: u32,
     /// Longest a request may take before it is answered 408.
     pub request_timeout: Duration,
+    /// Most connections served at once on each route (HTTP/1.1: requests in flight); beyond it
+    /// jsonrpsee answers 429.
+    pub max_connections: u32,
 }
 
 impl HttpConfig {
-    /// The defaults on `listen`: any origin, 1 MiB bodies, 60 s per request.
+    /// The defaults on `listen`: any origin, 1 MiB bodies, 60 s per request, 1,024 connections.
     pub fn new(listen: SocketAddr) -> Self {
         Self {
             listen,
             cors_origins: vec!["*".into()],
             max_body_bytes: 1 << 20,
             request_timeout: Duration::from_secs(60),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -109,7 +117,10 @@ pub async fn serve_edge(edge: Edge) -> std::io::Result<(SocketAddr, ServerHandle
     }
     let bound = listener.local_addr()?;
     let (stop, handle) = stop_channel();
-    let rpc_config = ServerConfig::builder().max_request_body_size(edge.config.max_body_bytes).build();
+    let rpc_config = ServerConfig::builder()
+        .max_request_body_size(edge.config.max_body_bytes)
+        .max_connections(edge.config.max_connections)
+        .build();
     let rpc_builder = Server::builder()
         .set_config(rpc_config)
         .set_http_middleware(ServiceBuilder::new().layer(IdEnvelopeLayer))
