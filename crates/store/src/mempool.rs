@@ -469,6 +469,7 @@ impl Store {
                 return Err(transition_error(&mut tx, chain, &ep, hash, OpStatus::Included).await);
             }
         }
+        forget_op_facts(&mut tx, chain, &ep, hash).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -528,6 +529,7 @@ impl Store {
                 return Err(transition_error(&mut tx, chain, &ep, hash, to).await);
             }
         }
+        forget_op_facts(&mut tx, chain, &ep, hash).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -711,6 +713,23 @@ async fn transition_error(
         }
         Err(e) => e,
     }
+}
+
+/// Forgets a final operation's validation facts (ERC-7562 COD-010 and the arrival order serve
+/// only operations still in the mempool), so the facts table holds the mempool, not the history.
+async fn forget_op_facts(
+    tx: &mut Transaction<'static, Any>,
+    chain: i64,
+    ep: &str,
+    hash: B256,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM bundler_op_facts WHERE chain_id = $1 AND entry_point = $2 AND op_hash = $3")
+        .bind(chain)
+        .bind(ep)
+        .bind(b256_text(&hash))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

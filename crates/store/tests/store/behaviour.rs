@@ -177,7 +177,14 @@ pub(crate) async fn status_transitions(db: &TestDb) {
     store.mark_submitted(&f, CHAIN, ep(), &[o1.hash, o2.hash], h(0xa2)).await.unwrap();
     assert_eq!(store.get_user_op(CHAIN, ep(), o2.hash).await.unwrap().unwrap().bundle_tx, Some(h(0xa2)));
 
+    // Validation facts serve operations in the mempool only: a final state forgets them.
+    for (o, at) in [(&o1, 1), (&o2, 2)] {
+        store.save_op_facts(CHAIN, ep(), o.hash, "{}", at).await.unwrap();
+        assert!(store.op_facts(CHAIN, ep(), o.hash).await.unwrap().is_some());
+    }
     store.mark_included(&f, CHAIN, ep(), o1.hash, h(0xa2), 42, h(0xb4), r#"{"success":true}"#).await.unwrap();
+    assert!(store.op_facts(CHAIN, ep(), o1.hash).await.unwrap().is_none(), "forgotten at inclusion");
+    assert_eq!(store.op_arrivals(CHAIN, ep()).await.unwrap(), vec![(o2.hash, 2)]);
     let got = store.get_user_op(CHAIN, ep(), o1.hash).await.unwrap().unwrap();
     assert_eq!(got.status, OpStatus::Included);
     assert_eq!((got.block_number, got.block_hash, got.bundle_tx), (Some(42), Some(h(0xb4)), Some(h(0xa2))));
@@ -209,6 +216,7 @@ pub(crate) async fn status_transitions(db: &TestDb) {
 
     // Failed / dropped carry the reason; repeating is fine; moving between final states is not.
     store.mark_failed(&f, CHAIN, ep(), o2.hash, "AA23 reverted").await.unwrap();
+    assert!(store.op_arrivals(CHAIN, ep()).await.unwrap().is_empty(), "forgotten at failure");
     store.mark_failed(&f, CHAIN, ep(), o2.hash, "again").await.unwrap();
     let got = store.get_user_op(CHAIN, ep(), o2.hash).await.unwrap().unwrap();
     assert_eq!((got.status, got.failure.as_deref()), (OpStatus::Failed, Some("AA23 reverted")));
