@@ -149,9 +149,10 @@ impl Wallet {
     pub async fn list_sessions(&self, account: Address, chain_id: u64) -> WalletResult<Vec<SessionView>> {
         self.check_chain(chain_id)?;
         let records = self.store.sessions_of(account, chain_id).await?;
+        let now = self.chain_time().await?;
         let mut views = Vec::with_capacity(records.len());
         for r in records {
-            views.push(self.session_view(r).await?);
+            views.push(self.session_view(r, now).await?);
         }
         Ok(views)
     }
@@ -160,7 +161,8 @@ impl Wallet {
     pub async fn get_session(&self, account: Address, chain_id: u64, id: [u8; 16]) -> WalletResult<SessionView> {
         self.check_chain(chain_id)?;
         let session = self.owned_session(account, &id).await?;
-        self.session_view(session).await
+        let now = self.chain_time().await?;
+        self.session_view(session, now).await
     }
 
     /// Prepares the owner operation that revokes `req.session_ids`: `uninstallValidation` for an
@@ -177,8 +179,10 @@ impl Wallet {
                 req.session_ids.len()
             )));
         }
+        // Each session once, in request order (a second uninstall of it would revert the batch).
+        let mut seen = std::collections::HashSet::new();
         let mut ids = req.session_ids.clone();
-        ids.dedup();
+        ids.retain(|id| seen.insert(*id));
         let mut already_revoked = Vec::new();
         let mut calls = Vec::new();
         for id in &ids {
@@ -245,10 +249,10 @@ impl Wallet {
         Ok(session)
     }
 
-    async fn session_view(&self, session: SessionRecord) -> WalletResult<SessionView> {
+    /// `session` as listed at chain time `now`.
+    async fn session_view(&self, session: SessionRecord, now: u64) -> WalletResult<SessionView> {
         let permissions = records::permissions(&session.permissions_json)?;
         let onchain = self.onchain_session(&session).await?;
-        let now = self.chain_time().await?;
         let state = if onchain.revoked() {
             SessionState::Revoked
         } else if session.expiry != 0 && now >= session.expiry {
