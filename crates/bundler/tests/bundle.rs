@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use alloy::eips::eip7702::Authorization;
+use alloy::eips::eip7702::{Authorization, SignedAuthorization};
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::rpc::types::TransactionRequest;
@@ -119,10 +119,9 @@ async fn ops_that_fail_only_together_are_dropped_one_by_one(h: Harness) {
     assert!(send(&h, &bundle).await.status());
 }
 
-async fn eip7702_operation_goes_out_in_a_type_4_transaction(h: Harness) {
-    let counter = h.counter().await;
-    // The implementation: a TestAccount for this EntryPoint (its storage is never used: the EOA's
-    // op authenticates with the account's "accept" hook).
+/// A funded EOA, its signed authorization delegating to a TestAccount implementation (storage
+/// never used), and the signature the account's "accept" hook takes for any of its ops.
+async fn delegating_eoa(h: &Harness) -> (Address, SignedAuthorization, Bytes) {
     let implementation = h.test_account(Address::with_last_byte(1), U256::ZERO).await;
     let eoa = PrivateKeySigner::random();
     h.send_tx(&h.keys[0], TransactionRequest::default().with_to(eoa.address()).with_value(U256::from(ETH)))
@@ -130,9 +129,17 @@ async fn eip7702_operation_goes_out_in_a_type_4_transaction(h: Harness) {
         .unwrap();
     let auth = Authorization { chain_id: U256::from(h.chain_id().await), address: implementation, nonce: 0 };
     let sig = eoa.sign_hash_sync(&auth.signature_hash()).unwrap();
-    let mut op = ops::op(eoa.address(), U256::ZERO, count_call(counter));
-    op.signature = [&[0xda, 0x7a, 0xda, 0x7a][..], &[0u8; 32][..]].concat().into();
-    let cand = Candidate { hash: op.hash(h.ep, h.chain_id().await), op, authorization: Some(auth.into_signed(sig)) };
+    let accept: Bytes = [&[0xda, 0x7a, 0xda, 0x7a][..], &[0u8; 32][..]].concat().into();
+    (eoa.address(), auth.into_signed(sig), accept)
+}
+
+async fn eip7702_operation_goes_out_in_a_type_4_transaction(h: Harness) {
+    let counter = h.counter().await;
+    let (eoa, auth, accept) = delegating_eoa(&h).await;
+    let implementation = auth.address;
+    let mut op = ops::op(eoa, U256::ZERO, count_call(counter));
+    op.signature = accept;
+    let cand = Candidate { hash: op.hash(h.ep, h.chain_id().await), op, authorization: Some(auth) };
     let hash = cand.hash;
     let bundler = h.keys[9].address();
     let bundle = build_bundle(h.chain.as_ref(), &ValidationConfig::default(), vec![cand], bundler, bundler, MAX_GAS)
@@ -142,7 +149,7 @@ async fn eip7702_operation_goes_out_in_a_type_4_transaction(h: Harness) {
     let receipt = send(&h, &bundle).await;
     assert_eq!(receipt.inner.tx_type() as u8, 4);
     assert!(user_operation_receipt(&receipt, h.ep, hash).unwrap().success);
-    let code = h.chain.code(eoa.address()).await.unwrap();
+    let code = h.chain.code(eoa).await.unwrap();
     assert_eq!(&code[..3], &[0xef, 0x01, 0x00]);
     assert_eq!(&code[3..], implementation.as_slice());
     assert_eq!(h.read(counter, TestCounter::counterCall {}).await.unwrap(), U256::from(1));
@@ -211,20 +218,13 @@ async fn a_sequence_dropped_from_the_bundle_defers_the_ones_after_it(h: Harness)
 
 async fn an_operation_carrying_a_delegation_goes_alone(h: Harness) {
     let counter = h.counter().await;
-    let implementation = h.test_account(Address::with_last_byte(1), U256::ZERO).await;
-    let eoa = PrivateKeySigner::random();
-    h.send_tx(&h.keys[0], TransactionRequest::default().with_to(eoa.address()).with_value(U256::from(ETH)))
-        .await
-        .unwrap();
-    let auth = Authorization { chain_id: U256::from(h.chain_id().await), address: implementation, nonce: 0 };
-    let sig = eoa.sign_hash_sync(&auth.signature_hash()).unwrap();
-    let accept: Bytes = [&[0xda, 0x7a, 0xda, 0x7a][..], &[0u8; 32][..]].concat().into();
-    let mut first = ops::op(eoa.address(), U256::ZERO, count_call(counter));
+    let (eoa, auth, accept) = delegating_eoa(&h).await;
+    let mut first = ops::op(eoa, U256::ZERO, count_call(counter));
     first.signature = accept.clone();
-    let mut second = ops::op(eoa.address(), U256::from(1), count_call(counter));
+    let mut second = ops::op(eoa, U256::from(1), count_call(counter));
     second.signature = accept;
     let chain_id = h.chain_id().await;
-    let first = Candidate { hash: first.hash(h.ep, chain_id), op: first, authorization: Some(auth.into_signed(sig)) };
+    let first = Candidate { hash: first.hash(h.ep, chain_id), op: first, authorization: Some(auth) };
     let second = Candidate { hash: second.hash(h.ep, chain_id), op: second, authorization: None };
     let (h1, h2) = (first.hash, second.hash);
     let bundler = h.keys[9].address();
