@@ -138,6 +138,8 @@ pub struct CallRecord {
     pub account: Address,
     /// The calls (Wallet-API JSON).
     pub calls_json: String,
+    /// The session the call acted for, if any.
+    pub session_id: Option<[u8; 16]>,
     /// When it was accepted (unix seconds).
     pub created_at: u64,
 }
@@ -263,7 +265,7 @@ fn prepared_from_row(row: &AnyRow) -> Result<PreparedRecord, StoreError> {
     })
 }
 
-const CALL_COLUMNS: &str = "id, chain_id, hash, account, calls_json, created_at";
+const CALL_COLUMNS: &str = "id, chain_id, hash, account, calls_json, session_id, created_at";
 
 fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
     let text = |c: &str| row.try_get::<String, _>(c);
@@ -273,6 +275,10 @@ fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
         hash: parse_b256("hash", &text("hash")?)?,
         account: parse_address("account", &text("account")?)?,
         calls_json: text("calls_json")?,
+        session_id: row
+            .try_get::<Option<String>, _>("session_id")?
+            .map(|s| parse_session_id("session_id", &s))
+            .transpose()?,
         created_at: u64_from_db("created_at", row.try_get("created_at")?)?,
     })
 }
@@ -539,25 +545,33 @@ impl Store {
         prepared_on(self.pool(), chain_id, &hash).await
     }
 
-    /// Stores a sent call unless its id exists; returns the stored row.
+    /// Stores a sent call unless its id exists and forgets its prepared operation in the same
+    /// transaction (from now on the call answers retries and status); returns the stored row.
     pub async fn insert_call(&self, rec: &CallRecord) -> Result<CallRecord, StoreError> {
         let mut tx = self.begin_write().await?;
         self.advisory_lock(&mut tx, lock_key("call", rec.id.as_bytes())).await?;
         if let Some(existing) = call_on(&mut *tx, &rec.id).await? {
             return Ok(existing);
         }
+        let chain_id = u64_to_db("chain_id", rec.chain_id)?;
         sqlx::query(
-            "INSERT INTO wallet_calls (id, chain_id, hash, account, calls_json, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO wallet_calls (id, chain_id, hash, account, calls_json, session_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&rec.id)
-        .bind(u64_to_db("chain_id", rec.chain_id)?)
+        .bind(chain_id)
         .bind(b256_text(&rec.hash))
         .bind(address_text(&rec.account))
         .bind(&rec.calls_json)
+        .bind(rec.session_id.as_ref().map(session_id_text))
         .bind(u64_to_db("created_at", rec.created_at)?)
         .execute(&mut *tx)
         .await?;
+        sqlx::query("DELETE FROM wallet_prepared WHERE chain_id = $1 AND hash = $2")
+            .bind(chain_id)
+            .bind(b256_text(&rec.hash))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(rec.clone())
     }

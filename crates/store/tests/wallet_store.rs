@@ -188,13 +188,16 @@ async fn prepared_and_calls_are_idempotent(store: &Store) {
         hash: p.hash,
         account: p.account,
         calls_json: "[]".into(),
+        session_id: Some([0x5e; 16]),
         created_at: 6,
     };
     assert_eq!(store.insert_call(&c).await.unwrap(), c);
     assert_eq!(store.insert_call(&c).await.unwrap(), c);
     assert_eq!(store.call(&c.id).await.unwrap(), Some(c));
+    // The call replaces its prepared row (which only served the send).
+    assert_eq!(store.prepared(31337, p.hash).await.unwrap(), None);
     let counts = store.wallet_counts().await.unwrap();
-    assert_eq!((counts.prepared, counts.calls), (1, 1));
+    assert_eq!((counts.prepared, counts.calls), (0, 1));
 }
 
 async fn durable_across_reopen(db: &Db) {

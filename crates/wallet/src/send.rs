@@ -29,6 +29,12 @@ impl Wallet {
         let SendPrepared { mut op, signature: sig, authorization: auth, .. } = p;
         let ep = self.config.deployment.entry_point;
         let hash = op.hash(ep, self.chain_id);
+        let id = CallId { chain_id: self.chain_id, hash };
+        let id_text = id.to_string();
+        // A retry of a call already accepted: its prepared row is gone, the call answers.
+        if let Some(call) = self.store.call(&id_text).await? {
+            return Ok(Sent { id, calls: records::calls(&call.calls_json)? });
+        }
         let prepared = self.store.prepared(self.chain_id, hash).await?.ok_or_else(|| {
             WalletError::params(format!(
                 "user operation {hash} was not prepared by this server (or its fields changed after \
@@ -41,11 +47,6 @@ impl Wallet {
             return Err(WalletError::params(format!("user operation {hash} differs from the one prepared")));
         }
         let calls = records::calls(&prepared.calls_json)?;
-        let id = CallId { chain_id: self.chain_id, hash };
-        let id_text = id.to_string();
-        if self.store.call(&id_text).await?.is_some() {
-            return Ok(Sent { id, calls });
-        }
 
         let recovered = sig
             .recover_address_from_prehash(&user_op_signing_hash(hash))
@@ -75,6 +76,7 @@ impl Wallet {
             hash,
             account: op.sender,
             calls_json: prepared.calls_json.clone(),
+            session_id: prepared.session_id,
             created_at: unix_now(),
         };
         // The operation is in the mempool now: a failure from here on is not answered -32603 (a

@@ -18,7 +18,7 @@ impl Wallet {
         let calls = records::calls(&record.calls_json)?;
         let state = self.pool.state(id.hash).await?;
         let failure = match &state {
-            Some(OpState::Failed { reason }) => Some(self.failure_of(&id, reason).await?),
+            Some(OpState::Failed { reason }) => Some(self.failure_of(record.session_id, reason).await?),
             None => Some("the operation is no longer known to the bundler".to_string()),
             _ => None,
         };
@@ -26,9 +26,8 @@ impl Wallet {
     }
 
     /// The reason a call failed, naming its session when that session has been revoked since.
-    async fn failure_of(&self, id: &CallId, reason: &str) -> WalletResult<String> {
-        let prepared = self.store.prepared(id.chain_id, id.hash).await?;
-        if let Some(session_id) = prepared.and_then(|p| p.session_id)
+    async fn failure_of(&self, session_id: Option<[u8; 16]>, reason: &str) -> WalletResult<String> {
+        if let Some(session_id) = session_id
             && let Some(session) = self.store.session(&session_id).await?
             && self.session_revoked(&session).await?
         {
