@@ -21,4 +21,4 @@ pub mod wallet;
 
 pub use bundler_client::{BundlerClient, BundlerClientError};
 pub use modular_account::{AccountContracts, AccountError, ModularAccount, SignerEntity};
-pub use wallet::{SmartWalletClient, WalletClientError};
+pub use wallet::{PasskeySessionClient, SmartWalletClient, WalletClientError};

@@ -455,3 +455,50 @@ async fn every_scoped_permission_type_in_and_out_of_scope() {
         assert!(err.to_string().contains(case.broken), "{}: {err}", case.broken);
     }
 }
+
+/// A passkey (P-256) session through the SDK (Keyward extension): the owner grants it with
+/// `grant_passkey_permissions`, a `PasskeySessionClient` over a RustCrypto `SigningKey` sends its
+/// calls (the first deploys the account and installs the session), the session is listed with its
+/// public key, and a call out of its scope is refused.
+#[tokio::test]
+async fn passkey_session_sends_calls_signed_by_a_p256_key() {
+    use keyward_api::wallet::SessionKey;
+    use keyward_sdk::wallet::{GrantPasskeyPermissions, P256Signer, PasskeySessionClient};
+
+    let dev = Dev::start("passkey").await;
+    let owner = PrivateKeySigner::random();
+    let account = dev.client(owner.clone()).request_account().await.unwrap().account_address;
+    dev.fund(account, ETH).await;
+    let owner_client = dev.client(owner).with_account(account);
+    let key = loop {
+        if let Ok(k) = p256::ecdsa::SigningKey::from_slice(PrivateKeySigner::random().to_bytes().as_slice()) {
+            break k;
+        }
+    };
+    let recipient = Address::with_last_byte(0x74);
+    let context = owner_client
+        .grant_passkey_permissions(GrantPasskeyPermissions {
+            account: None,
+            expiry_sec: in_an_hour(),
+            public_key: key.public_key().unwrap(),
+            permissions: vec![
+                Permission::NativeTokenTransfer { allowance: U256::from(1000) },
+                Permission::ContractAccess { address: recipient },
+            ],
+        })
+        .await
+        .unwrap();
+    let session = PasskeySessionClient::new(&dev.url, key.clone(), dev.chain_id, account).unwrap();
+    for _ in 0..2 {
+        let sent = session.send_calls(vec![transfer(recipient, 300)], with_context(&context)).await.unwrap();
+        let status = session.wait_for_calls_status(&sent.id, WAIT, DEFAULT_STATUS_POLL).await.unwrap();
+        assert_eq!(status.status, StatusCode::Confirmed);
+    }
+    assert_eq!(dev.h.chain.balance(recipient).await.unwrap(), U256::from(600));
+    let sessions = owner_client.list_sessions().await.unwrap();
+    assert_eq!(sessions[0].key, SessionKey::P256(key.public_key().unwrap()));
+    assert_eq!(sessions[0].budgets[0].remaining.0, U256::from(400));
+    // 500 wei is more than is left: refused (the module, in the simulation).
+    let err = session.send_calls(vec![transfer(recipient, 500)], with_context(&context)).await.unwrap_err();
+    assert_eq!(err.code(), Some(-32000), "{err}");
+}

@@ -70,10 +70,8 @@ pub struct SessionRecord {
     pub chain_id: u64,
     /// The smart account.
     pub account: Address,
-    /// `secp256k1` or `contract`.
-    pub key_type: String,
-    /// The session key's address.
-    pub session_key: Address,
+    /// The session key.
+    pub key: SessionKeyRecord,
     /// The Wallet-API permissions as JSON (request order).
     pub permissions_json: String,
     /// The session's entity id (never reused for the account).
@@ -96,6 +94,50 @@ pub struct SessionRecord {
     pub first_op: Option<B256>,
     /// When it was created (unix seconds).
     pub created_at: u64,
+}
+
+/// A session's key as stored: `key_type` and `session_key` (an address, or `x ‖ y`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SessionKeyRecord {
+    /// `secp256k1`: the key's address.
+    Secp256k1(Address),
+    /// `p256`: the public key's coordinates, `x ‖ y` (64 bytes).
+    P256([u8; 64]),
+}
+
+impl SessionKeyRecord {
+    /// The `key_type` column.
+    pub const fn key_type(&self) -> &'static str {
+        match self {
+            Self::Secp256k1(_) => "secp256k1",
+            Self::P256(_) => "p256",
+        }
+    }
+
+    /// The `session_key` column: `0x` + 40 hex digits, or `0x` + 128 for `x ‖ y`.
+    fn text(&self) -> String {
+        match self {
+            Self::Secp256k1(a) => address_text(a),
+            Self::P256(xy) => alloy::hex::encode_prefixed(xy),
+        }
+    }
+
+    fn parse(key_type: &str, text: &str) -> Result<Self, StoreError> {
+        match key_type {
+            "secp256k1" => Ok(Self::Secp256k1(parse_address("session_key", text)?)),
+            "p256" => {
+                let bytes = text
+                    .strip_prefix("0x")
+                    .filter(|b| b.len() == 128)
+                    .and_then(|b| alloy::hex::decode(b).ok())
+                    .ok_or_else(|| StoreError::Corrupt(format!("session_key: expected 64-byte x ‖ y, got {text:?}")))?;
+                let mut xy = [0u8; 64];
+                xy.copy_from_slice(&bytes);
+                Ok(Self::P256(xy))
+            }
+            other => Err(StoreError::Corrupt(format!("key_type: {other:?} is not a key type this server stores"))),
+        }
+    }
 }
 
 /// One prepared user operation, as `wallet_prepareCalls` answered it.
@@ -223,8 +265,7 @@ fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
         id: parse_session_id("id", &text("id")?)?,
         chain_id: u64_from_db("chain_id", row.try_get("chain_id")?)?,
         account: parse_address("account", &text("account")?)?,
-        key_type: text("key_type")?,
-        session_key: parse_address("session_key", &text("session_key")?)?,
+        key: SessionKeyRecord::parse(&text("key_type")?, &text("session_key")?)?,
         permissions_json: text("permissions_json")?,
         entity_id: entity_from_db(row.try_get("entity_id")?)?,
         is_global: flag("is_global", row.try_get("is_global")?)?,
@@ -447,8 +488,8 @@ impl Store {
         .bind(session_id_text(&rec.id))
         .bind(u64_to_db("chain_id", rec.chain_id)?)
         .bind(&account)
-        .bind(&rec.key_type)
-        .bind(address_text(&rec.session_key))
+        .bind(rec.key.key_type())
+        .bind(rec.key.text())
         .bind(&rec.permissions_json)
         .bind(i64::from(rec.entity_id))
         .bind(i64::from(rec.is_global))

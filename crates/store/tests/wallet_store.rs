@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use alloy::primitives::{Address, B256, Bytes, U256};
 use keyward_store::Store;
-use keyward_store::wallet::{AccountKind, AccountRecord, CallRecord, PreparedRecord, SessionInsert, SessionRecord};
+use keyward_store::wallet::{
+    AccountKind, AccountRecord, CallRecord, PreparedRecord, SessionInsert, SessionKeyRecord, SessionRecord,
+};
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
 /// A database for one test; the PostgreSQL one is dropped at the end.
@@ -72,8 +74,7 @@ fn session(id: u8, account: Address, entity_id: u32, request: u8) -> SessionReco
         id: [id; 16],
         chain_id: 31337,
         account,
-        key_type: "secp256k1".into(),
-        session_key: Address::repeat_byte(0x55),
+        key: SessionKeyRecord::Secp256k1(Address::repeat_byte(0x55)),
         permissions_json: r#"[{"type":"root"}]"#.into(),
         entity_id,
         is_global: true,
@@ -200,6 +201,90 @@ async fn prepared_and_calls_are_idempotent(store: &Store) {
     assert_eq!((counts.prepared, counts.calls), (0, 1));
 }
 
+async fn p256_sessions_keep_their_public_key(store: &Store) {
+    let acct = Address::repeat_byte(0xa3);
+    let mut xy = [0u8; 64];
+    for (i, b) in xy.iter_mut().enumerate() {
+        *b = i as u8 + 1;
+    }
+    let s = SessionRecord { key: SessionKeyRecord::P256(xy), ..session(3, acct, 1, 0x03) };
+    assert_eq!(store.insert_session(&s).await.unwrap(), SessionInsert::Inserted);
+    assert_eq!(store.session(&[3; 16]).await.unwrap(), Some(s.clone()));
+    assert_eq!(store.sessions_of(acct, 31337).await.unwrap(), vec![s]);
+}
+
+/// Migration 0009 rebuilds `wallet_sessions` (its CHECK admits `p256`): a database at 0008 with a
+/// secp256k1 session keeps it, the new CHECKs refuse malformed rows, the unique indexes are back.
+async fn migration_0009_keeps_sessions_and_admits_p256(db: &Db) {
+    sqlx::any::install_default_drivers();
+    let all = sqlx::migrate::Migrator::new(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")))
+        .await
+        .unwrap();
+    let mut at_8 = sqlx::migrate::Migrator::DEFAULT;
+    at_8.migrations = all.migrations.iter().filter(|m| m.version <= 8).cloned().collect::<Vec<_>>().into();
+    assert_eq!(at_8.migrations.len(), 8);
+    let acct = Address::repeat_byte(0xa4);
+    let old = session(4, acct, 1, 0x04);
+    let insert = |id: &str, key_type: &str, key: &str, entity: i64, request: &str| {
+        format!(
+            "INSERT INTO wallet_sessions (id, chain_id, account, key_type, session_key, permissions_json, entity_id, \
+             is_global, has_execution_hooks, expiry, deferred_nonce, install_call, digest, request_hash, first_op, \
+             created_at) VALUES ('{id}', 31337, '{account}', '{key_type}', '{key}', '[{{\"type\":\"root\"}}]', \
+             {entity}, 1, 0, 0, '0x{nonce:064x}', '0x1bbf564c', '0x{digest}', '0x{request}', NULL, 1)",
+            account = alloy::hex::encode_prefixed(acct),
+            nonce = U256::from(entity) << 72,
+            digest = "04".repeat(32),
+        )
+    };
+    {
+        let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+        at_8.run(&pool).await.unwrap();
+        let row = insert(
+            &alloy::hex::encode_prefixed([4u8; 16]),
+            "secp256k1",
+            &alloy::hex::encode_prefixed(Address::repeat_byte(0x55)),
+            1,
+            &"04".repeat(32),
+        );
+        pool.execute(AssertSqlSafe(row)).await.unwrap();
+        // 0008 refuses p256.
+        let p256 = insert("0x05", "p256", &format!("0x{}", "11".repeat(64)), 2, &"05".repeat(32));
+        assert!(pool.execute(AssertSqlSafe(p256)).await.is_err());
+        pool.close().await;
+    }
+    let store = db.open().await; // applies 0009
+    assert_eq!(store.session(&[4; 16]).await.unwrap(), Some(old.clone()));
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    let good =
+        insert(&alloy::hex::encode_prefixed([5u8; 16]), "p256", &format!("0x{}", "11".repeat(64)), 2, &"05".repeat(32));
+    pool.execute(AssertSqlSafe(good)).await.unwrap();
+    assert_eq!(store.session(&[5; 16]).await.unwrap().unwrap().key, SessionKeyRecord::P256([0x11; 64]));
+    for (id, key_type, key, entity) in [
+        (6u8, "p256", alloy::hex::encode_prefixed(Address::repeat_byte(0x55)), 3i64), // an address as p256
+        (7, "secp256k1", format!("0x{}", "11".repeat(64)), 4),                        // x ‖ y as secp256k1
+        (8, "ed25519", alloy::hex::encode_prefixed(Address::repeat_byte(0x55)), 5),   // unknown type
+        (9, "secp256k1", alloy::hex::encode_prefixed(Address::repeat_byte(0x55)), 1), // entity 1 taken
+    ] {
+        let row =
+            insert(&alloy::hex::encode_prefixed([id; 16]), key_type, &key, entity, &format!("{id:02x}").repeat(32));
+        assert!(pool.execute(AssertSqlSafe(row)).await.is_err(), "row {id} must be refused");
+    }
+    // The request index is unique again.
+    let same_request = insert(
+        &alloy::hex::encode_prefixed([10u8; 16]),
+        "secp256k1",
+        &alloy::hex::encode_prefixed(Address::repeat_byte(0x55)),
+        9,
+        &"04".repeat(32),
+    );
+    assert!(pool.execute(AssertSqlSafe(same_request)).await.is_err());
+    assert_eq!(store.wallet_counts().await.unwrap().sessions, 2);
+    pool.close().await;
+    store.close().await;
+    // Reopening runs nothing more.
+    assert_eq!(db.open().await.session(&[4; 16]).await.unwrap(), Some(old));
+}
+
 async fn durable_across_reopen(db: &Db) {
     let store = db.open().await;
     let a = account("55555555-5555-4555-8555-555555555555", 5, 0xd5, 0, 1);
@@ -223,6 +308,10 @@ macro_rules! on_both_backends {
             async fn durable_across_reopen() {
                 super::durable_across_reopen(&super::Db::sqlite().await).await;
             }
+            #[tokio::test]
+            async fn migration_0009_keeps_sessions_and_admits_p256() {
+                super::migration_0009_keeps_sessions_and_admits_p256(&super::Db::sqlite().await).await;
+            }
         }
         mod postgres {
             $(
@@ -239,6 +328,12 @@ macro_rules! on_both_backends {
                 super::durable_across_reopen(&db).await;
                 db.cleanup().await;
             }
+            #[tokio::test]
+            async fn migration_0009_keeps_sessions_and_admits_p256() {
+                let Some(db) = super::Db::postgres().await else { return };
+                super::migration_0009_keeps_sessions_and_admits_p256(&db).await;
+                db.cleanup().await;
+            }
         }
     };
 }
@@ -248,4 +343,5 @@ on_both_backends!(
     sessions_allocate_entities_once,
     concurrent_session_creates_get_distinct_entities,
     prepared_and_calls_are_idempotent,
+    p256_sessions_keep_their_public_key,
 );

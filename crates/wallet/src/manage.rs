@@ -5,6 +5,7 @@
 //!
 //! ```text
 //!  stored session ─┬─▶ SingleSigner.signers(E, account)        installed?
+//!                  │   (P256Validation.keys(E, account) for a passkey)
 //!                  ├─▶ EntryPoint.getNonce(account, grant key)  grant used?
 //!                  └─▶ module limits at E and E + 0x7fffffff    budgets left
 //!                        │
@@ -16,12 +17,12 @@
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::sol_types::SolCall;
 use keyward_contracts::bindings::{
-    AllowlistModule, NativeTokenLimitModule, SessionRulesModule, SingleSignerValidationModule,
+    AllowlistModule, NativeTokenLimitModule, P256ValidationModule, SessionRulesModule, SingleSignerValidationModule,
 };
 use keyward_primitives::entry_point::IEntryPoint;
 use keyward_primitives::mav2::modules::entity_uninstall_data;
 use keyward_primitives::mav2::permissions::offset_entity_id;
-use keyward_primitives::mav2::{InstallValidation, Permission, UninstallValidation};
+use keyward_primitives::mav2::{InstallValidation, Permission, SessionKey, UninstallValidation};
 use keyward_primitives::nonce::{nonce_sequence, split_nonce};
 use keyward_store::wallet::SessionRecord;
 
@@ -96,8 +97,8 @@ pub struct SessionView {
     pub chain_id: u64,
     /// The account.
     pub account: Address,
-    /// The session key's address.
-    pub session_key: Address,
+    /// The session key: an address, or a P-256 public key.
+    pub session_key: SessionKey,
     /// The permissions granted, in request order.
     pub permissions: Vec<Permission>,
     /// Expiry in unix seconds (0 = never).
@@ -286,7 +287,7 @@ impl Wallet {
             id: session.id,
             chain_id: session.chain_id,
             account: session.account,
-            session_key: session.session_key,
+            session_key: records::session_key(&session)?,
             permissions,
             expiry: session.expiry,
             entity_id: session.entity_id,
@@ -336,17 +337,23 @@ impl Wallet {
 
     /// The session's onchain facts: its key installed, its grant used.
     async fn onchain_session(&self, session: &SessionRecord) -> WalletResult<OnchainSession> {
-        let module = self.config.deployment.modules.single_signer_validation;
-        let signer = self
-            .read(
-                module,
-                SingleSignerValidationModule::signersCall { entityId: session.entity_id, account: session.account },
-            )
-            .await?
-            .unwrap_or_default();
+        let modules = &self.config.deployment.modules;
+        let (entity_id, account) = (session.entity_id, session.account);
+        let installed = match records::session_key(session)? {
+            SessionKey::Secp256k1(address) => {
+                let call = SingleSignerValidationModule::signersCall { entityId: entity_id, account };
+                self.read(modules.single_signer_validation, call).await?.unwrap_or_default() == address
+            }
+            SessionKey::P256(key) => {
+                let call = P256ValidationModule::keysCall { entityId: entity_id, account };
+                self.read(modules.p256_validation, call)
+                    .await?
+                    .is_some_and(|k| (k.x, k.y) == (U256::from_be_bytes(key.x().0), U256::from_be_bytes(key.y().0)))
+            }
+        };
         let (key, signed_seq) = split_nonce(session.deferred_nonce);
         let onchain = nonce_sequence(self.ep_nonce(session.account, U256::from(key)).await?);
-        Ok(OnchainSession { installed: signer == session.session_key, grant_used: onchain > signed_seq })
+        Ok(OnchainSession { installed, grant_used: onchain > signed_seq })
     }
 
     /// `uninstallValidation` of the session, clearing every hook's state.
@@ -375,7 +382,7 @@ impl Wallet {
 /// A session's facts read from the chain.
 #[derive(Debug, Clone, Copy)]
 struct OnchainSession {
-    /// Its key is the SingleSigner signer at its entity id.
+    /// Its key is the SingleSigner signer (the P256 module's key) at its entity id.
     installed: bool,
     /// Its grant's nonce is used (the session was installed at some point, or the grant burnt).
     grant_used: bool,

@@ -90,7 +90,8 @@ impl Wallet {
         estimate_only: bool,
     ) -> WalletResult<ChosenNonce> {
         let signer = match acting {
-            Some(a) => a.signer,
+            // A P-256 key has no address: its signature is checked against the session at send.
+            Some(a) => a.signer.and_then(|k| k.address()),
             None => Some(account.owner()),
         };
         if let Some(session) = acting.and_then(|a| a.session.as_ref().filter(|_| a.deferred.is_some())) {

@@ -4,7 +4,9 @@
 
 use alloy::eips::eip7702::Authorization;
 use alloy::primitives::{Address, Bytes, U256};
+use keyward_primitives::mav2::SessionKey;
 use keyward_primitives::mav2::abi::{Call as BatchCall, encode_execute, encode_execute_batch, user_op_call_data};
+use keyward_primitives::mav2::session_key::DUMMY_P256_USER_OP_SIGNATURE;
 use keyward_primitives::mav2::signature::DUMMY_USER_OP_SIGNATURE;
 use keyward_primitives::unix_now;
 use keyward_primitives::{FactoryInit, UserOperation};
@@ -18,6 +20,7 @@ use crate::service::{ResolvedAccount, Wallet};
 use crate::sessions::ActingSession;
 use crate::types::{
     Call, DelegationRequest, GasOverride, GasOverrides, GasPayment, PrepareCalls, Prepared, PreparedCalls, PreparedOp,
+    SignatureScheme,
 };
 
 /// The account call that runs `calls`: `execute` for one call, `executeBatch` otherwise (an empty
@@ -257,11 +260,21 @@ impl Wallet {
             ..Default::default()
         };
         let deferred_prefix = acting.and_then(|a| a.deferred_prefix());
+        // A P-256 session's dummy runs the module's whole verification (about 0.8M gas where the
+        // chain has no P-256 precompile), so the estimate covers the real signature.
+        let scheme = match acting.and_then(|a| a.signer) {
+            Some(SessionKey::P256(_)) => SignatureScheme::P256,
+            _ => SignatureScheme::Secp256k1,
+        };
+        let dummy = match scheme {
+            SignatureScheme::P256 => DUMMY_P256_USER_OP_SIGNATURE,
+            SignatureScheme::Secp256k1 => DUMMY_USER_OP_SIGNATURE,
+        };
         op.signature = match &deferred_prefix {
-            Some(prefix) => prefix
-                .user_op_signature(&DUMMY_USER_OP_SIGNATURE)
-                .map_err(|e| WalletError::Internal(format!("deferred action: {e}")))?,
-            None => DUMMY_USER_OP_SIGNATURE,
+            Some(prefix) => {
+                prefix.user_op_signature(&dummy).map_err(|e| WalletError::Internal(format!("deferred action: {e}")))?
+            }
+            None => dummy,
         };
         if let Some((sponsor, policy_id)) = &policy {
             op.paymaster = sponsor.stub(&op, policy_id).await.map_err(|e| sponsor_error(policy_id, e))?;
@@ -298,7 +311,7 @@ impl Wallet {
             calls_json: records::calls_json(&calls)?,
             created_at: unix_now(),
         };
-        let op = PreparedOp { op, hash, needs_signature: !only_estimation };
+        let op = PreparedOp { op, hash, needs_signature: !only_estimation, scheme };
         let prepared = match authorization {
             Some(authorization) => PreparedCalls::Delegation { authorization, op },
             None => PreparedCalls::UserOperation(op),

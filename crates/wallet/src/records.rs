@@ -4,7 +4,8 @@
 use alloy::eips::eip7702::Authorization;
 use alloy::primitives::{Address, Bytes, U64, U256};
 use keyward_primitives::mav2::permissions::{ArgumentCondition, ConditionOp, Period};
-use keyward_primitives::mav2::{Permission, Selector};
+use keyward_primitives::mav2::{P256PublicKey, Permission, Selector, SessionKey};
+use keyward_store::wallet::{SessionKeyRecord, SessionRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{WalletError, WalletResult};
@@ -207,6 +208,24 @@ pub(crate) fn permissions(json: &str) -> WalletResult<Vec<Permission>> {
     let stored: Vec<StoredPermission> =
         serde_json::from_str(json).map_err(|e| WalletError::Internal(format!("stored permissions: {e}")))?;
     Ok(stored.into_iter().map(Permission::from).collect())
+}
+
+/// A session key as the store keeps it.
+pub(crate) fn key_record(key: &SessionKey) -> SessionKeyRecord {
+    match key {
+        SessionKey::Secp256k1(a) => SessionKeyRecord::Secp256k1(*a),
+        SessionKey::P256(k) => SessionKeyRecord::P256(k.xy()),
+    }
+}
+
+/// The key of a stored session (a stored P-256 key must still be a point of the curve).
+pub(crate) fn session_key(session: &SessionRecord) -> WalletResult<SessionKey> {
+    match &session.key {
+        SessionKeyRecord::Secp256k1(a) => Ok(SessionKey::Secp256k1(*a)),
+        SessionKeyRecord::P256(xy) => P256PublicKey::from_slice(xy)
+            .map(SessionKey::P256)
+            .map_err(|e| WalletError::Internal(format!("stored session {}: {e}", Bytes::from(session.id.to_vec())))),
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use alloy::primitives::{Address, Bytes, U256};
 use keyward_bundler::Submission;
 use keyward_primitives::UserOperation;
 use keyward_primitives::eip7702::recover_authority;
+use keyward_primitives::mav2::SessionKey;
+use keyward_primitives::mav2::session_key::p256_user_op_signature;
 use keyward_primitives::mav2::signature::{eoa_user_op_signature, user_op_signing_hash};
 use keyward_primitives::unix_now;
 use keyward_store::wallet::{CallRecord, PreparedRecord};
@@ -15,7 +17,7 @@ use crate::error::{WalletError, WalletResult};
 use crate::records;
 use crate::service::Wallet;
 use crate::sessions::{grant_prefix, parse_signature};
-use crate::types::{CallId, SendPrepared, Sent, SignedDelegation};
+use crate::types::{CallId, SendPrepared, Sent, SignedDelegation, UserOpSignature};
 
 impl Wallet {
     /// `wallet_sendPreparedCalls`.
@@ -48,18 +50,9 @@ impl Wallet {
         }
         let calls = records::calls(&prepared.calls_json)?;
 
-        let recovered = sig
-            .recover_address_from_prehash(&user_op_signing_hash(hash))
-            .map_err(|e| WalletError::params(format!("signature does not recover: {e}")))?;
-        if prepared.signer != Address::ZERO && recovered != prepared.signer {
-            return Err(WalletError::params(format!(
-                "signature: signed by {recovered}, but user operation {hash} must be signed by {}",
-                prepared.signer
-            )));
-        }
+        let outer = self.session_signature(&prepared, sig).await?;
         let authorization = self.check_authorization(&prepared, &op, auth)?;
 
-        let outer = eoa_user_op_signature(&sig);
         op.signature = if prepared.deferred { self.deferred_signature(&prepared, &outer).await? } else { outer };
 
         let known = self.pool.state(hash).await?.is_some();
@@ -112,6 +105,50 @@ impl Wallet {
              request again to get the id",
             last_error.map(|e| e.to_string()).unwrap_or_default()
         )))
+    }
+
+    /// The signature segment of the operation's validation, after checking the signature against
+    /// the key that must sign: a P-256 session's key (`0xFF ‖ r ‖ s`, s made low), or the prepared
+    /// secp256k1 signer (`0xFF ‖ 0x00 ‖ r ‖ s ‖ v`). A signature of the wrong type is refused.
+    async fn session_signature(&self, prepared: &PreparedRecord, sig: UserOpSignature) -> WalletResult<Bytes> {
+        let hash = prepared.hash;
+        let session = match prepared.session_id {
+            Some(id) => Some(
+                self.store
+                    .session(&id)
+                    .await?
+                    .ok_or_else(|| WalletError::Internal("the prepared op's session is gone".into()))?,
+            ),
+            None => None,
+        };
+        let key = session.as_ref().map(records::session_key).transpose()?;
+        match (key, sig) {
+            (Some(SessionKey::P256(key)), UserOpSignature::P256(raw)) => {
+                let rs = key.verify_user_op(hash, &raw).map_err(|e| WalletError::params(format!("signature: {e}")))?;
+                Ok(p256_user_op_signature(&rs))
+            }
+            (Some(SessionKey::P256(key)), UserOpSignature::Secp256k1(_)) => Err(WalletError::params(format!(
+                "signature: user operation {hash} acts through a p256 session (public key {}): send the passkey's \
+                 signature {{\"type\": \"p256\", \"data\": r ‖ s}}",
+                key.uncompressed()
+            ))),
+            (_, UserOpSignature::P256(_)) => Err(WalletError::params(format!(
+                "signature: a p256 signature is only accepted for a p256 session's calls; user operation {hash} is \
+                 signed by a secp256k1 key"
+            ))),
+            (_, UserOpSignature::Secp256k1(sig)) => {
+                let recovered = sig
+                    .recover_address_from_prehash(&user_op_signing_hash(hash))
+                    .map_err(|e| WalletError::params(format!("signature does not recover: {e}")))?;
+                if prepared.signer != Address::ZERO && recovered != prepared.signer {
+                    return Err(WalletError::params(format!(
+                        "signature: signed by {recovered}, but user operation {hash} must be signed by {}",
+                        prepared.signer
+                    )));
+                }
+                Ok(eoa_user_op_signature(&sig))
+            }
+        }
     }
 
     /// The `eip7702Auth` to attach: required exactly when the op was prepared with one, equal to

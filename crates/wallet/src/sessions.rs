@@ -9,7 +9,7 @@ use keyward_primitives::mav2::permissions::{PermissionCompiler, PermissionsConte
 use keyward_primitives::mav2::scope::{ScopedCall, check_scope};
 use keyward_primitives::mav2::signature::{eoa_personal_sign_validation_data, eoa_validation_data};
 use keyward_primitives::mav2::{
-    CompiledSession, DeferredAction, DeferredActionPrefix, ModuleEntity, NonceKey, ValidationLocator,
+    CompiledSession, DeferredAction, DeferredActionPrefix, ModuleEntity, NonceKey, SessionKey, ValidationLocator,
 };
 use keyward_primitives::nonce::{nonce_sequence, split_nonce};
 use keyward_primitives::unix_now;
@@ -32,7 +32,7 @@ pub(crate) struct ActingSession {
     /// Whether its ops need the `executeUserOp` prefix.
     pub has_execution_hooks: bool,
     /// The session key (None when unknown: context 0x02 without a stored session).
-    pub signer: Option<Address>,
+    pub signer: Option<SessionKey>,
     /// The owner's grant signature, when this op must carry the deferred install.
     pub deferred: Option<Signature>,
     /// The account's owner (who signed the grant).
@@ -114,9 +114,15 @@ impl Wallet {
             )));
         }
         let session_key = p.session_key;
-        if session_key == account.owner() {
+        if session_key == SessionKey::Secp256k1(account.owner()) {
             return Err(WalletError::params("the session key must not be the account owner"));
         }
+        // A secp256k1 key is hashed as its address, as before p256 keys existed (a retry of a
+        // request made then still finds its session).
+        let key_json = match &session_key {
+            SessionKey::Secp256k1(a) => serde_json::json!(a),
+            SessionKey::P256(k) => serde_json::json!({"type": "p256", "publicKey": k.uncompressed()}),
+        };
         let expiry = p.expiry;
         let now = self.chain_time().await?;
         // Refuse bad permissions before anything is allocated or written; the checked set then
@@ -131,7 +137,7 @@ impl Wallet {
             serde_json::json!({
                 "chainId": self.chain_id,
                 "account": account.address(),
-                "key": session_key,
+                "key": key_json,
                 "permissions": serde_json::from_str::<serde_json::Value>(&permissions_json).unwrap_or_default(),
                 "expirySec": expiry,
             })
@@ -153,8 +159,7 @@ impl Wallet {
                 id: B128Random::next(),
                 chain_id: self.chain_id,
                 account: account.address(),
-                key_type: "secp256k1".into(),
-                session_key,
+                key: records::key_record(&session_key),
                 permissions_json: permissions_json.clone(),
                 entity_id,
                 is_global: compiled.is_global,
@@ -205,8 +210,11 @@ impl Wallet {
             PermissionsContext::NonDeferred { is_global, entity_id } => {
                 let session = self.store.session_by_entity(account.address(), entity_id).await?;
                 let (signer, has_execution_hooks) = match &session {
-                    Some(s) => (s.session_key, s.has_execution_hooks),
-                    None => self.installed_key(account.address(), entity_id).await?,
+                    Some(s) => (records::session_key(s)?, s.has_execution_hooks),
+                    None => {
+                        let (signer, hooks) = self.installed_key(account.address(), entity_id).await?;
+                        (SessionKey::Secp256k1(signer), hooks)
+                    }
                 };
                 ActingSession {
                     entity_id,
@@ -239,7 +247,7 @@ impl Wallet {
                     entity_id: session.entity_id,
                     is_global: session.is_global,
                     has_execution_hooks: session.has_execution_hooks,
-                    signer: Some(session.session_key),
+                    signer: Some(records::session_key(&session)?),
                     session: Some(session),
                     deferred,
                     owner: account.owner(),

@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::hex::{HexError, HexNumber, SessionId, parse_strict, require_strict, strict, with_field_path};
 use super::typed_data::TypedData;
 use alloy::primitives::B256;
+use keyward_primitives::mav2::P256PublicKey;
 
 use super::permissions::Permission;
 
@@ -23,18 +24,81 @@ pub enum KeyType {
     Ecdsa,
     /// An ERC-1271 contract signer (signature prefix 0x01).
     Contract,
+    /// A P-256 (secp256r1) passkey: Keyward extension.
+    P256,
 }
 
-/// The session key: its type and its 20-byte address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SessionKey {
-    /// Key type.
-    #[serde(rename = "type")]
-    pub ty: KeyType,
-    /// The key's address (or the signing contract's).
-    #[serde(serialize_with = "super::checksum", deserialize_with = "strict")]
-    pub public_key: Address,
+/// The session key `{type, publicKey}`: the 20-byte address of a `secp256k1` / `ecdsa` key (or of
+/// a `contract` signer), or — Keyward extension — the public key of a `p256` passkey, sent as
+/// `0x04 ‖ x ‖ y` (65 bytes, WebCrypto's raw export) or `x ‖ y` (64 bytes), always answered as
+/// the 65-byte form. A `p256` key is a point of the curve: anything else is refused when read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKey {
+    /// `secp256k1`: the key's address.
+    Secp256k1(Address),
+    /// `ecdsa`: alias of `secp256k1`.
+    Ecdsa(Address),
+    /// `contract`: the signing contract's address.
+    Contract(Address),
+    /// `p256`: the passkey's public key.
+    P256(P256PublicKey),
+}
+
+impl SessionKey {
+    /// The key's type.
+    pub const fn ty(&self) -> KeyType {
+        match self {
+            Self::Secp256k1(_) => KeyType::Secp256k1,
+            Self::Ecdsa(_) => KeyType::Ecdsa,
+            Self::Contract(_) => KeyType::Contract,
+            Self::P256(_) => KeyType::P256,
+        }
+    }
+}
+
+impl Serialize for SessionKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire {
+            #[serde(rename = "type")]
+            ty: KeyType,
+            public_key: String,
+        }
+        let public_key = match self {
+            Self::Secp256k1(a) | Self::Ecdsa(a) | Self::Contract(a) => a.to_checksum(None),
+            Self::P256(k) => k.uncompressed().to_string(),
+        };
+        Wire { ty: self.ty(), public_key }.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire {
+            #[serde(rename = "type")]
+            ty: KeyType,
+            public_key: String,
+        }
+        let w = Wire::deserialize(d)?;
+        let address =
+            || parse_strict::<Address>(&w.public_key).map_err(|e| D::Error::custom(format!("publicKey: {e}")));
+        Ok(match w.ty {
+            KeyType::Secp256k1 => Self::Secp256k1(address()?),
+            KeyType::Ecdsa => Self::Ecdsa(address()?),
+            KeyType::Contract => Self::Contract(address()?),
+            KeyType::P256 => {
+                let bytes =
+                    parse_strict::<Bytes>(&w.public_key).map_err(|e| D::Error::custom(format!("publicKey: {e}")))?;
+                Self::P256(
+                    P256PublicKey::from_slice(&bytes)
+                        .map_err(|e| D::Error::custom(format!("publicKey: not a p256 public key: {e}")))?,
+                )
+            }
+        })
+    }
 }
 
 /// `wallet_createSession` params.

@@ -11,6 +11,9 @@ use super::typed_data::{TypedData, TypedDataError};
 /// Why a signature value cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
+    /// A `p256` envelope whose data is not a hex string (or an envelope of another type).
+    #[error("a p256 signature's data must be a hex string: r ‖ s (64 bytes) or DER")]
+    NotP256,
     /// A hex signature that is not 65 bytes.
     #[error("signature must be 65 bytes (r ‖ s ‖ v), got {0}")]
     Length(usize),
@@ -142,6 +145,9 @@ pub enum SigType {
     Secp256k1,
     /// Alias of secp256k1 (what the SDK sends to `wallet_formatSign`).
     Ecdsa,
+    /// Keyward extension: a P-256 passkey's signature of a user operation, `data` = `r ‖ s`
+    /// (64 bytes, WebCrypto's form; a high `s` is accepted and made low) or DER.
+    P256,
 }
 
 /// `{ type: "secp256k1" | "ecdsa", data: EcdsaSigData }`.
@@ -159,6 +165,38 @@ impl SigEnvelope {
     pub fn secp256k1(sig: &Signature) -> Self {
         Self { ty: SigType::Secp256k1, data: EcdsaSigData::from_signature(sig) }
     }
+
+    /// A `p256` envelope around a P-256 signature (`r ‖ s`, or DER).
+    pub fn p256(signature: &[u8]) -> Self {
+        Self { ty: SigType::P256, data: EcdsaSigData::Hex(Bytes::copy_from_slice(signature)) }
+    }
+
+    /// The raw bytes of a `p256` signature (its `data` must be a hex string).
+    pub fn p256_bytes(&self) -> Result<&Bytes, SignatureError> {
+        match (&self.ty, &self.data) {
+            (SigType::P256, EcdsaSigData::Hex(b)) => Ok(b),
+            _ => Err(SignatureError::NotP256),
+        }
+    }
+}
+
+/// The hash function a P-256 signature request names: SHA-256, as WebCrypto's `{hash: "SHA-256"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum P256Hash {
+    /// SHA-256.
+    #[serde(rename = "SHA-256")]
+    Sha256,
+}
+
+/// What a P-256 session key signs (Keyward extension): ECDSA with `hash` over `message`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct P256SignData {
+    /// The message: the 32-byte userOpHash (what WebCrypto's `sign` is given).
+    #[serde(deserialize_with = "strict")]
+    pub message: B256,
+    /// The hash ECDSA applies to it first: SHA-256.
+    pub hash: P256Hash,
 }
 
 /// What `personal_sign` signs: a non-empty UTF-8 string, or raw bytes `{ raw }`.
@@ -237,6 +275,18 @@ pub enum SignatureRequest {
         #[serde(deserialize_with = "strict")]
         raw_payload: B256,
     },
+    /// Keyward extension, for a user operation of a `p256` session: the passkey signs
+    /// `data.message` (the userOpHash) with ECDSA over SHA-256 — WebCrypto's
+    /// `sign({name: "ECDSA", hash: "SHA-256"}, key, message)` — and `rawPayload` is the digest that
+    /// ECDSA signs, `sha256(message)`, for signers that take a digest.
+    #[serde(rename = "p256", rename_all = "camelCase")]
+    P256 {
+        /// The message and the hash.
+        data: P256SignData,
+        /// `sha256(data.message)`.
+        #[serde(deserialize_with = "strict")]
+        raw_payload: B256,
+    },
 }
 
 impl SignatureRequest {
@@ -245,6 +295,14 @@ impl SignatureRequest {
         let data = PersonalSignData::Raw { raw: Bytes::copy_from_slice(hash.as_slice()) };
         let raw_payload = Some(data.eip191_hash());
         Self::PersonalSign { data, raw_payload }
+    }
+
+    /// The request of a `p256` session's user operation: ECDSA(SHA-256) of the userOpHash.
+    pub fn p256(hash: B256) -> Self {
+        Self::P256 {
+            data: P256SignData { message: hash, hash: P256Hash::Sha256 },
+            raw_payload: keyward_primitives::mav2::session_key::p256_signing_digest(hash),
+        }
     }
 
     /// A typed-data request with its digest computed.
@@ -259,6 +317,7 @@ impl SignatureRequest {
             Self::PersonalSign { data, .. } => Ok(data.eip191_hash()),
             Self::TypedData { data, .. } => data.signing_hash(),
             Self::Eip7702Auth { raw_payload } => Ok(*raw_payload),
+            Self::P256 { data, .. } => Ok(keyward_primitives::mav2::session_key::p256_signing_digest(data.message)),
         }
     }
 }

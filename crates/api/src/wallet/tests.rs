@@ -612,3 +612,57 @@ fn field_paths_name_fields_items_and_keys() {
         .unwrap_err();
     assert!(err.to_string().starts_with("invalid type: integer `1`"), "{err}");
 }
+
+/// `key.type` `p256` (Keyward extension): 65-byte `0x04 ‖ x ‖ y` or 64-byte `x ‖ y` in, always the
+/// 65-byte form out; a point off the curve, a compressed point or a bad length is refused while
+/// reading; the secp256k1 form is unchanged.
+#[test]
+fn p256_session_keys_on_the_wire() {
+    // The P-256 generator: a point of the curve.
+    let x = "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296";
+    let y = "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5";
+    let long: SessionKey = serde_json::from_value(json!({"type": "p256", "publicKey": format!("0x04{x}{y}")})).unwrap();
+    let short: SessionKey = serde_json::from_value(json!({"type": "p256", "publicKey": format!("0x{x}{y}")})).unwrap();
+    assert_eq!(long, short);
+    assert_eq!(long.ty(), KeyType::P256);
+    assert_eq!(serde_json::to_value(long).unwrap(), json!({"type": "p256", "publicKey": format!("0x04{x}{y}")}));
+    let off = format!("0x04{x}{}", "00".repeat(32));
+    for (bad, why) in [
+        (off, "not a point of the P-256 curve"),
+        (format!("0x02{x}"), "33 bytes"),
+        (format!("0x05{x}{y}"), "must start with 0x04"),
+        (format!("{x}{y}"), "must start with lowercase 0x"),
+    ] {
+        let err = serde_json::from_value::<SessionKey>(json!({"type": "p256", "publicKey": bad})).unwrap_err();
+        assert!(err.to_string().contains(why), "{err}");
+    }
+    let k1 = address!("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+    let sk: SessionKey = serde_json::from_value(json!({"type": "secp256k1", "publicKey": k1})).unwrap();
+    assert_eq!(sk, SessionKey::Secp256k1(k1));
+    assert_eq!(serde_json::to_value(sk).unwrap(), json!({"type": "secp256k1", "publicKey": k1.to_checksum(None)}));
+    let alias: SessionKey = serde_json::from_value(json!({"type": "ecdsa", "publicKey": k1})).unwrap();
+    assert_eq!(alias, SessionKey::Ecdsa(k1));
+}
+
+/// The `p256` signature request names the message (the userOpHash) and SHA-256; `rawPayload` is
+/// sha256(message); the `p256` signature envelope carries raw bytes.
+#[test]
+fn p256_signature_requests_and_envelopes() {
+    let hash = B256::repeat_byte(0x42);
+    let request = SignatureRequest::p256(hash);
+    let value = serde_json::to_value(&request).unwrap();
+    assert_eq!(value["type"], "p256");
+    assert_eq!(value["data"], json!({"message": hash, "hash": "SHA-256"}));
+    // sha256 of 32 bytes 0x42, computed independently.
+    let expected = keyward_primitives::mav2::session_key::p256_signing_digest(hash);
+    assert_eq!(value["rawPayload"], json!(expected));
+    assert_eq!(serde_json::from_value::<SignatureRequest>(value).unwrap(), request);
+    assert_eq!(request.digest().unwrap(), expected);
+    let env: SigEnvelope =
+        serde_json::from_value(json!({"type": "p256", "data": format!("0x{}", "11".repeat(64))})).unwrap();
+    assert_eq!(env.p256_bytes().unwrap().len(), 64);
+    assert_eq!(env, SigEnvelope::p256(&[0x11; 64]));
+    let secp: SigEnvelope =
+        serde_json::from_value(json!({"type": "secp256k1", "data": format!("0x{}", "11".repeat(65))})).unwrap();
+    assert_eq!(secp.p256_bytes(), Err(SignatureError::NotP256));
+}

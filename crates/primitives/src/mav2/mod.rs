@@ -9,6 +9,7 @@
 //! - [`permissions`]: session permissions (kinds, rules, compilation to `installValidation`, context).
 //! - [`deferred`]: deferred actions (EIP-712 typed data, signature prefix, SDK hand-off blobs).
 //! - [`factory`]: the Semi-Modular Account factory call and `initCode`.
+//! - [`session_key`]: a session's key, secp256k1 or P-256 (passkey), and the P-256 signature rules.
 //! - [`scope`]: the scope precheck of calls against a session's permissions.
 
 pub mod abi;
@@ -20,6 +21,7 @@ pub mod modules;
 pub mod nonce;
 pub mod permissions;
 pub mod scope;
+pub mod session_key;
 pub mod signature;
 
 pub use deferred::{DeferredAction, DeferredActionPrefix};
@@ -28,4 +30,5 @@ pub use install::{InstallValidation, Selector, UninstallValidation};
 pub use modules::{HookInstall, ModuleAddresses};
 pub use nonce::NonceKey;
 pub use permissions::{CompiledSession, Permission, PermissionError, SessionRequest};
+pub use session_key::{P256PublicKey, SessionKey};
 pub use signature::{HookSegment, ReplaySafeDomain, SignerType};

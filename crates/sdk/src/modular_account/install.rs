@@ -30,6 +30,7 @@ use keyward_primitives::mav2::{
 };
 
 use alloy::sol_types::SolCall;
+use keyward_primitives::mav2::SessionKey;
 
 /// Whether a module is installed as a validation hook or as a (pre-)execution hook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -260,11 +261,12 @@ pub struct SessionKeyValidation {
 
 impl SessionKeyValidation {
     /// A session validation with no hooks: user-op validation only, scoped unless made global.
-    pub fn new(entity_id: u32, session_key: Address) -> Self {
+    /// The key is a secp256k1 address (SingleSigner) or a P-256 public key (P256ValidationModule).
+    pub fn new(entity_id: u32, session_key: impl Into<SessionKey>) -> Self {
         Self {
             validation: SessionValidation {
                 entity_id,
-                session_key,
+                session_key: session_key.into(),
                 is_global: false,
                 is_signature_validation: false,
                 selectors: Vec::new(),
@@ -378,8 +380,8 @@ impl SessionKeyValidation {
                 return Err(InstallError::ZeroModule(None));
             }
             // The compiler checks a SingleSigner key; with a custom module that key is unused.
-            if validation.session_key == Address::ZERO {
-                validation.session_key = custom.module;
+            if validation.session_key == SessionKey::Secp256k1(Address::ZERO) {
+                validation.session_key = SessionKey::Secp256k1(custom.module);
             }
         }
         if let Some(index) = self.extra_hooks.iter().position(|h| h.custom_module() == Some(Address::ZERO)) {

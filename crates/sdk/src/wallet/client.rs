@@ -8,7 +8,7 @@ use alloy::primitives::{Address, B256, Bytes};
 use alloy::signers::Signer;
 use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
 use keyward_api::wallet::{
-    CallsStatus, CreateSessionParams, CreateSessionResult, FormatSignParams, GetSessionParams, HexNumber, KeyType,
+    CallsStatus, CreateSessionParams, CreateSessionResult, FormatSignParams, GetSessionParams, HexNumber,
     ListAccountsParams, ListAccountsResult, ListSessionsParams, PaymasterService, Permission, PermissionsCapability,
     PersonalSignData, PrepareCallsCapabilities, PrepareCallsParams, PrepareCallsResult, PrepareSignParams,
     PreparedCallItem, PreparedCalls, RequestAccountParams, RequestAccountResult, RevokeCapabilities,
@@ -18,6 +18,7 @@ use keyward_api::wallet::{
     WalletApiClient, WalletCapabilities, codes,
 };
 use keyward_primitives::ENTRY_POINT_V07;
+use keyward_primitives::mav2::P256PublicKey;
 
 use super::error::WalletClientError;
 
@@ -38,6 +39,20 @@ pub struct GrantPermissions {
     pub expiry_sec: u64,
     /// The session key's address.
     pub session_key: Address,
+    /// What the key may do.
+    pub permissions: Vec<Permission>,
+}
+
+/// What [`SmartWalletClient::grant_passkey_permissions`] asks for: a session for a P-256 passkey
+/// (Keyward extension; the account defaults to the client's).
+#[derive(Debug, Clone)]
+pub struct GrantPasskeyPermissions {
+    /// The account granting the session; `None` = the client's account.
+    pub account: Option<Address>,
+    /// Unix expiry in seconds (0 = never).
+    pub expiry_sec: u64,
+    /// The passkey's public key.
+    pub public_key: P256PublicKey,
     /// What the key may do.
     pub permissions: Vec<Permission>,
 }
@@ -141,12 +156,30 @@ impl<S: Signer + Send + Sync> SmartWalletClient<S> {
     /// `wallet_createSession`, then the owner (this client's signer) signs the session's typed data:
     /// returns the permissions context `0x00 ‖ sessionId ‖ signature` for `permissions.context`.
     pub async fn grant_permissions(&self, grant: GrantPermissions) -> Result<Bytes, WalletClientError> {
+        let key = SessionKey::Secp256k1(grant.session_key);
+        self.grant(grant.account, grant.expiry_sec, key, grant.permissions).await
+    }
+
+    /// [`Self::grant_permissions`] for a P-256 passkey (`key.type` `p256`, Keyward extension): the
+    /// permissions context the passkey's client ([`super::PasskeySessionClient`]) acts with.
+    pub async fn grant_passkey_permissions(&self, grant: GrantPasskeyPermissions) -> Result<Bytes, WalletClientError> {
+        let key = SessionKey::P256(grant.public_key);
+        self.grant(grant.account, grant.expiry_sec, key, grant.permissions).await
+    }
+
+    async fn grant(
+        &self,
+        account: Option<Address>,
+        expiry_sec: u64,
+        key: SessionKey,
+        permissions: Vec<Permission>,
+    ) -> Result<Bytes, WalletClientError> {
         let params = CreateSessionParams {
-            account: grant.account.unwrap_or(self.account),
+            account: account.unwrap_or(self.account),
             chain_id: self.chain()?,
-            expiry_sec: Some(grant.expiry_sec),
-            key: SessionKey { ty: KeyType::Secp256k1, public_key: grant.session_key },
-            permissions: grant.permissions,
+            expiry_sec: Some(expiry_sec),
+            key,
+            permissions,
         };
         let CreateSessionResult { session_id, signature_request, .. } = self.rpc.create_session(params).await?;
         let SessionSignatureRequest::TypedData { data, raw_payload } = signature_request;
@@ -365,19 +398,7 @@ impl<S: Signer + Send + Sync> SmartWalletClient<S> {
         timeout: Duration,
         poll: Duration,
     ) -> Result<CallsStatus, WalletClientError> {
-        let start = Instant::now();
-        loop {
-            match self.get_calls_status(id).await {
-                Ok(status) if status.status.is_final() => return Ok(status),
-                Ok(_) => {}
-                Err(e) if e.code() == Some(codes::UNKNOWN_BUNDLE_ID) && start.elapsed() < Duration::from_secs(3) => {}
-                Err(e) => return Err(e),
-            }
-            if start.elapsed() >= timeout {
-                return Err(WalletClientError::Timeout { id: id.clone(), waited: start.elapsed() });
-            }
-            tokio::time::sleep(poll).await;
-        }
+        wait_for_status(&self.rpc, id, timeout, poll).await
     }
 
     /// Signs a message as the smart account (ERC-1271): `wallet_prepareSign`, the signer signs what
@@ -425,6 +446,29 @@ impl<S: Signer + Send + Sync> SmartWalletClient<S> {
     }
 }
 
+/// Polls `wallet_getCallsStatus` until the status is final (see
+/// [`SmartWalletClient::wait_for_calls_status`]).
+pub(super) async fn wait_for_status(
+    rpc: &HttpClient,
+    id: &Bytes,
+    timeout: Duration,
+    poll: Duration,
+) -> Result<CallsStatus, WalletClientError> {
+    let start = Instant::now();
+    loop {
+        match rpc.get_calls_status(id.clone()).await.map_err(WalletClientError::from) {
+            Ok(status) if status.status.is_final() => return Ok(status),
+            Ok(_) => {}
+            Err(e) if e.code() == Some(codes::UNKNOWN_BUNDLE_ID) && start.elapsed() < Duration::from_secs(3) => {}
+            Err(e) => return Err(e),
+        }
+        if start.elapsed() >= timeout {
+            return Err(WalletClientError::Timeout { id: id.clone(), waited: start.elapsed() });
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
 fn typed_digest(data: &TypedData) -> Result<B256, WalletClientError> {
     data.signing_hash().map_err(|e| WalletClientError::Mismatch(e.to_string()))
 }
@@ -437,6 +481,7 @@ fn request_digest(request: &SignatureRequest) -> Result<B256, WalletClientError>
             *raw_payload
         }
         SignatureRequest::Eip7702Auth { .. } => None,
+        SignatureRequest::P256 { raw_payload, .. } => Some(*raw_payload),
     };
     match raw {
         Some(raw) if raw != digest => Err(WalletClientError::mismatch_digest("signatureRequest", digest, raw)),
@@ -444,7 +489,7 @@ fn request_digest(request: &SignatureRequest) -> Result<B256, WalletClientError>
     }
 }
 
-fn policy_service(policy_ids: &[UuidV4]) -> PaymasterService {
+pub(super) fn policy_service(policy_ids: &[UuidV4]) -> PaymasterService {
     let (policy_id, policy_ids) = match policy_ids {
         [one] => (Some(one.clone()), None),
         many => (None, Some(many.to_vec())),
@@ -454,7 +499,7 @@ fn policy_service(policy_ids: &[UuidV4]) -> PaymasterService {
 
 /// What `wallet_sendPreparedCalls` repeats of the prepare capabilities: `permissions` and the
 /// policy id(s) with `webhookData` (the official SDK's `extractCapabilitiesForSending`).
-fn sending_capabilities(capabilities: Option<&PrepareCallsCapabilities>) -> Option<SendCallsCapabilities> {
+pub(super) fn sending_capabilities(capabilities: Option<&PrepareCallsCapabilities>) -> Option<SendCallsCapabilities> {
     let c = capabilities?;
     let paymaster_service = c.paymaster_service.as_ref().map(|p| PaymasterService {
         policy_id: p.policy_id.clone(),

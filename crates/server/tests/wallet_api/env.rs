@@ -14,7 +14,7 @@ use alloy::sol_types::SolCall;
 use jsonrpsee::RpcModule;
 use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
 use keyward_api::wallet::{
-    Call, CallsStatus, CreateSessionParams, KeyType, PermissionsCapability, PrepareCallsParams, PrepareCallsResult,
+    Call, CallsStatus, CreateSessionParams, PermissionsCapability, PrepareCallsParams, PrepareCallsResult,
     PreparedCallItem, PreparedCalls, RequestAccountParams, RequestAccountResult, SessionKey, SessionSignatureRequest,
     WalletApiClient,
 };
@@ -125,7 +125,7 @@ impl Env {
             account,
             chain_id: u32::try_from(self.chain_id).unwrap().into(),
             expiry_sec: None,
-            key: SessionKey { ty: KeyType::Secp256k1, public_key: key },
+            key: SessionKey::Secp256k1(key),
             permissions: serde_json::from_value(serde_json::json!([{ "type": "root" }])).unwrap(),
         }
     }

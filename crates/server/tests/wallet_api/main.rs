@@ -16,6 +16,7 @@ mod latency;
 mod malformed;
 mod manage;
 mod owner;
+mod passkeys;
 mod restart;
 mod rules;
 mod sessions;

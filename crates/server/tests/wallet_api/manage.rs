@@ -7,8 +7,8 @@
 
 use alloy::primitives::{Address, Bytes, U256};
 use keyward_api::wallet::{
-    GetSessionParams, ListSessionsParams, RevokeSessionsParams, SessionId, SessionInfo, SessionStateName, StatusCode,
-    WalletApiClient,
+    GetSessionParams, ListSessionsParams, RevokeSessionsParams, SessionId, SessionInfo, SessionKey, SessionStateName,
+    StatusCode, WalletApiClient,
 };
 
 use crate::env::{Env, rpc_error, sign_prepared};
@@ -67,7 +67,7 @@ async fn sessions_are_listed_with_what_is_left_and_revoked_in_one_owner_operatio
     assert_eq!(sessions.len(), 2);
     let (a, b) = (&sessions[0], &sessions[1]);
     assert_eq!((a.session_id, b.session_id), (session_id(&ctx_a), session_id(&ctx_b)));
-    assert_eq!((a.key.public_key, b.key.public_key), (key_a.address(), key_b.address()));
+    assert_eq!((a.key, b.key), (SessionKey::Secp256k1(key_a.address()), SessionKey::Secp256k1(key_b.address())));
     assert!(a.installed && !b.installed);
     assert_eq!((a.state, b.state), (SessionStateName::Active, SessionStateName::Active));
     // What is left is read from the NativeTokenLimitModule: 1000 - 300.

@@ -235,10 +235,7 @@ async fn eip7702_first_call_delegates_then_plain_user_operations() {
             account: eoa.address(),
             chain_id: u32::try_from(env.chain_id).unwrap().into(),
             expiry_sec: None,
-            key: keyward_api::wallet::SessionKey {
-                ty: keyward_api::wallet::KeyType::Secp256k1,
-                public_key: key.address(),
-            },
+            key: keyward_api::wallet::SessionKey::Secp256k1(key.address()),
             permissions: serde_json::from_value(serde_json::json!([
                 { "type": "contract-access", "data": { "address": counter } }]))
             .unwrap(),

@@ -8,9 +8,8 @@ use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use keyward_api::wallet::{
-    Call, CreateSessionParams, KeyType, Permission, PermissionsCapability, PrepareCallsCapabilities,
-    PrepareCallsParams, PrepareCallsResult, SendCallsCapabilities, SessionKey, SessionSignatureRequest, StatusCode,
-    WalletApiClient,
+    Call, CreateSessionParams, Permission, PermissionsCapability, PrepareCallsCapabilities, PrepareCallsParams,
+    PrepareCallsResult, SendCallsCapabilities, SessionKey, SessionSignatureRequest, StatusCode, WalletApiClient,
 };
 use keyward_contracts::bindings::{TestCounter, TestToken};
 
@@ -45,7 +44,7 @@ pub(crate) fn session_params(
         account,
         chain_id: u32::try_from(env.chain_id).unwrap().into(),
         expiry_sec: (expiry > 0).then_some(expiry),
-        key: SessionKey { ty: KeyType::Secp256k1, public_key: key },
+        key: SessionKey::Secp256k1(key),
         permissions: serde_json::from_value::<Vec<Permission>>(permissions).unwrap(),
     }
 }

@@ -109,10 +109,30 @@ pub struct PrepareCalls {
 pub struct PreparedOp {
     /// The operation, unsigned.
     pub op: UserOperation,
-    /// Its userOpHash (the signer personal_signs its raw bytes).
+    /// Its userOpHash.
     pub hash: B256,
     /// Whether a signature is requested (not for an estimate).
     pub needs_signature: bool,
+    /// How the signer signs the userOpHash.
+    pub scheme: SignatureScheme,
+}
+
+/// How a user operation's signer signs its userOpHash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureScheme {
+    /// A secp256k1 key: `personal_sign` (EIP-191) of the hash's 32 raw bytes.
+    Secp256k1,
+    /// A P-256 session key (passkey): ECDSA with SHA-256 of the hash's 32 bytes, as WebCrypto signs.
+    P256,
+}
+
+/// A user operation's signature as the client sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserOpSignature {
+    /// secp256k1 ECDSA over the EIP-191 digest of the userOpHash.
+    Secp256k1(Signature),
+    /// P-256 ECDSA(SHA-256) of the userOpHash: `r ‖ s` (64 bytes) or DER, as sent (not yet checked).
+    P256(Bytes),
 }
 
 /// What the signer signs: a user operation, or an EIP-7702 authorization and the operation that
@@ -171,7 +191,7 @@ pub struct SendPrepared {
     /// The operation as prepared (no signature).
     pub op: UserOperation,
     /// The signer's signature over the userOpHash.
-    pub signature: Signature,
+    pub signature: UserOpSignature,
     /// The signed authorization, for an operation that delegates the EOA.
     pub authorization: Option<SignedDelegation>,
     /// Whether the client says the operation is sponsored.

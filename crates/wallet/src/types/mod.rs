@@ -11,7 +11,7 @@ mod status;
 pub use accounts::{AccountInfo, AccountPage, AccountRequest, AccountSetup, ListAccounts, NewAccount};
 pub use calls::{
     Call, DelegationRequest, GasOverride, GasOverrides, GasPayment, PrepareCalls, Prepared, PreparedCalls, PreparedOp,
-    SendPrepared, Sent, SignedDelegation,
+    SendPrepared, Sent, SignatureScheme, SignedDelegation, UserOpSignature,
 };
 pub use sessions::{CreateSession, CreatedSession};
 pub use sign::{Capabilities, FormatSign, PrepareSign};

@@ -2,7 +2,7 @@
 
 use alloy::dyn_abi::TypedData;
 use alloy::primitives::{Address, B256};
-use keyward_primitives::mav2::Permission;
+use keyward_primitives::mav2::{Permission, SessionKey};
 
 /// A session key to grant on an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,8 +13,8 @@ pub struct CreateSession {
     pub chain_id: u64,
     /// Unix expiry in seconds; 0 = never.
     pub expiry: u64,
-    /// The session key (a secp256k1 key's address).
-    pub session_key: Address,
+    /// The session key: a secp256k1 key's address, or a P-256 public key.
+    pub session_key: SessionKey,
     /// What the key may do.
     pub permissions: Vec<Permission>,
 }

@@ -1,5 +1,7 @@
-//! Compilation of a session to the `installValidation` arguments of its SingleSigner validation
-//! (account-formats.md §11.2–11.3), byte-compatible with Alchemy's `PermissionBuilder`. The
+//! Compilation of a session to the `installValidation` arguments of its validation — SingleSigner
+//! for a secp256k1 key, Keyward's P256ValidationModule for a passkey (P-256), with the same hooks —
+//! (account-formats.md §11.2–11.3), byte-compatible with Alchemy's `PermissionBuilder` for
+//! secp256k1 keys. The
 //! hook-placement rule (which hook, at which entity id, in which order) lives here only: the
 //! compiler and the SDK's session builder both go through [`SessionValidation::compile`].
 
@@ -16,6 +18,7 @@ use crate::mav2::modules::{
     HookInstall, ModuleAddresses, ModuleError, SessionRules, entity_uninstall_data, single_signer_install_data,
 };
 use crate::mav2::nonce::{NonceError, NonceKey};
+use crate::mav2::session_key::{SessionKey, p256_install_data};
 
 /// What to compile: a session key, its entity id and the Wallet-API request fields.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -182,15 +185,15 @@ impl SessionHooks {
     }
 }
 
-/// A session key's SingleSigner validation before encoding: the one input of [`CompiledSession`],
+/// A session key's validation (SingleSigner, or P256 for a passkey) before encoding: the one input of [`CompiledSession`],
 /// whether it comes from Wallet-API permissions ([`super::CheckedPermissions::validation`]) or
 /// from the SDK's builder.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SessionValidation {
     /// The session's entity id (`1..=0x7ffffffe`).
     pub entity_id: u32,
-    /// The session key (SingleSigner signer).
-    pub session_key: Address,
+    /// The session key: a SingleSigner signer, or a P256ValidationModule key.
+    pub session_key: SessionKey,
     /// Global validation (a root session).
     pub is_global: bool,
     /// Also an ERC-1271 / deferred-action signer (never set by the Wallet API).
@@ -209,9 +212,14 @@ impl SessionValidation {
         if e == 0 || e > MAX_SESSION_ENTITY_ID {
             return Err(PermissionError::InvalidEntityId(e));
         }
-        if self.session_key == Address::ZERO {
-            return Err(PermissionError::ZeroSessionKey);
-        }
+        let (module, install_data) = match &self.session_key {
+            SessionKey::Secp256k1(a) if *a == Address::ZERO => return Err(PermissionError::ZeroSessionKey),
+            SessionKey::Secp256k1(a) => (modules.single_signer_validation, single_signer_install_data(e, *a)),
+            SessionKey::P256(_) if modules.p256_validation == Address::ZERO => {
+                return Err(PermissionError::NoP256Module);
+            }
+            SessionKey::P256(k) => (modules.p256_validation, p256_install_data(e, k)),
+        };
         let hooks = self.hooks.place(modules, e)?;
         let mut selectors = self.selectors.clone();
         if self.hooks.grants_execute() {
@@ -227,15 +235,9 @@ impl SessionValidation {
         }
         Ok(CompiledSession {
             install: InstallValidation {
-                validation: ValidationConfig::new(
-                    modules.single_signer_validation,
-                    e,
-                    self.is_global,
-                    self.is_signature_validation,
-                    true,
-                ),
+                validation: ValidationConfig::new(module, e, self.is_global, self.is_signature_validation, true),
                 selectors,
-                install_data: single_signer_install_data(e, self.session_key),
+                install_data,
                 hooks,
             },
             is_global: self.is_global,

@@ -16,6 +16,7 @@ use crate::mav2::install::Selector;
 use crate::mav2::modules::{
     MAX_UINT48, ModuleAddresses, ModuleError, SessionRules, allow_selectors, allow_target, erc20_spend_limit,
 };
+use crate::mav2::session_key::SessionKey;
 
 /// `installExecution` / `uninstallExecution` selectors as hard-coded in the SDK's PermissionBuilder
 /// (they do not match the account ABI; blocked anyway for parity).
@@ -86,6 +87,12 @@ pub enum PermissionError {
     /// The session key is the zero address.
     #[error("session key is the zero address")]
     ZeroSessionKey,
+    /// A P-256 session key on a deployment without the P256ValidationModule.
+    #[error(
+        "this account stack has no P256ValidationModule, so it cannot hold a p256 session key (run `keyward deploy` \
+         to add Keyward's modules, or use a secp256k1 key)"
+    )]
+    NoP256Module,
     /// `expirySec` is before `now` (SDK `ExpiredDeadlineError`).
     #[error("expiry {expiry} is in the past (now {now})")]
     ExpiredDeadline {
@@ -251,7 +258,7 @@ fn uint48(v: u64) -> alloy::primitives::aliases::U48 {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CheckedPermissions {
     /// The session key.
-    pub session_key: Address,
+    pub session_key: SessionKey,
     /// `root`: the validation is global.
     pub is_root: bool,
     /// `account-functions` selectors, in request order.
@@ -319,13 +326,18 @@ impl PermissionCompiler {
     pub fn check(
         &self,
         account: Address,
-        session_key: Address,
+        session_key: impl Into<SessionKey>,
         permissions: &[Permission],
         expiry_sec: u64,
         now: u64,
     ) -> Result<CheckedPermissions, PermissionError> {
-        if session_key == Address::ZERO {
-            return Err(PermissionError::ZeroSessionKey);
+        let session_key = session_key.into();
+        match session_key {
+            SessionKey::Secp256k1(a) if a == Address::ZERO => return Err(PermissionError::ZeroSessionKey),
+            SessionKey::P256(_) if self.modules.p256_validation == Address::ZERO => {
+                return Err(PermissionError::NoP256Module);
+            }
+            _ => {}
         }
         let expiry = expiry_sec;
         if expiry != 0 {

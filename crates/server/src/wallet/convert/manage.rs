@@ -3,9 +3,10 @@
 
 use alloy::primitives::B128;
 use keyward_api::wallet::{
-    BudgetInfo, HexBigInt, KeyType, Permission, RevokeSessionsParams, RevokeSessionsResult, SessionId, SessionInfo,
-    SessionKey, SessionStateName,
+    BudgetInfo, HexBigInt, Permission, RevokeSessionsParams, RevokeSessionsResult, SessionId, SessionInfo,
+    SessionKey as WireKey, SessionStateName,
 };
+use keyward_primitives::mav2::SessionKey;
 use keyward_wallet::WalletResult;
 use keyward_wallet::manage::{Budget, BudgetKind, Revocation, RevokeSessions, SessionState, SessionView};
 
@@ -17,7 +18,10 @@ pub(in crate::wallet) fn session(v: SessionView) -> WalletResult<SessionInfo> {
         session_id: SessionId(B128::from(v.id)),
         account: v.account,
         chain_id: hex_number(v.chain_id)?,
-        key: SessionKey { ty: KeyType::Secp256k1, public_key: v.session_key },
+        key: match v.session_key {
+            SessionKey::Secp256k1(a) => WireKey::Secp256k1(a),
+            SessionKey::P256(k) => WireKey::P256(k),
+        },
         permissions: v.permissions.into_iter().map(Permission::from).collect(),
         expiry_sec: (v.expiry != 0).then_some(v.expiry),
         entity_id: v.entity_id,

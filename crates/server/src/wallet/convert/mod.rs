@@ -29,3 +29,14 @@ fn call(c: WireCall) -> Call {
 fn wire_call(c: Call) -> WireCall {
     WireCall { to: c.to, data: c.data, value: c.value.map(HexBigInt) }
 }
+
+/// The secp256k1 signature of an envelope; a `p256` one is refused (a passkey signs only its
+/// session's user operations).
+fn ecdsa_signature(env: &keyward_api::wallet::SigEnvelope, what: &str) -> WalletResult<alloy::primitives::Signature> {
+    if env.ty == keyward_api::wallet::SigType::P256 {
+        return Err(WalletError::params(format!(
+            "{what}: a p256 signature is only accepted for the user operation of a p256 session"
+        )));
+    }
+    env.data.signature().map_err(|e| WalletError::params(format!("{what}: {e}")))
+}

@@ -8,6 +8,7 @@ use keyward_api::wallet::{
 };
 use keyward_wallet::types::{
     DelegationRequest, GasOverride, GasOverrides, GasPayment, PrepareCalls, Prepared, PreparedCalls, PreparedOp,
+    SignatureScheme,
 };
 use keyward_wallet::{WalletError, WalletResult};
 
@@ -93,7 +94,10 @@ fn user_op(op: &PreparedOp, chain_id: keyward_api::wallet::HexNumber) -> Prepare
     PreparedUserOpV07 {
         data: UserOpV07::from_user_operation(&op.op),
         chain_id,
-        signature_request: op.needs_signature.then(|| SignatureRequest::personal_sign_raw(op.hash)),
+        signature_request: op.needs_signature.then(|| match op.scheme {
+            SignatureScheme::Secp256k1 => SignatureRequest::personal_sign_raw(op.hash),
+            SignatureScheme::P256 => SignatureRequest::p256(op.hash),
+        }),
         fee_payment: FeePayment {
             sponsored: op.op.paymaster.is_some(),
             token_address: Address::ZERO,

@@ -1,11 +1,12 @@
 //! `wallet_sendPreparedCalls`.
 
 use alloy::primitives::Bytes;
+use keyward_api::wallet::SigType;
 use keyward_api::wallet::{
     SendDetails, SendPreparedCallsParams, SendPreparedCallsResult, SignedAuthorization, SignedCallItem, SignedCalls,
     SignedUserOpV07, UserOperationDetails,
 };
-use keyward_wallet::types::{SendPrepared, Sent, SignedDelegation};
+use keyward_wallet::types::{SendPrepared, Sent, SignedDelegation, UserOpSignature};
 use keyward_wallet::{WalletError, WalletResult};
 
 use super::wire_call;
@@ -65,16 +66,18 @@ impl Signed {
     pub(in crate::wallet) fn request(self) -> WalletResult<SendPrepared> {
         let chain_id = self.chain_id();
         let op = self.op.data.to_user_operation(Bytes::new()).map_err(|e| WalletError::params(format!("data: {e}")))?;
-        let signature =
-            self.op.signature.data.signature().map_err(|e| WalletError::params(format!("signature: {e}")))?;
+        let signature = match self.op.signature.ty {
+            SigType::P256 => UserOpSignature::P256(
+                self.op.signature.p256_bytes().map_err(|e| WalletError::params(format!("signature: {e}")))?.clone(),
+            ),
+            SigType::Secp256k1 | SigType::Ecdsa => {
+                UserOpSignature::Secp256k1(super::ecdsa_signature(&self.op.signature, "signature")?)
+            }
+        };
         let authorization = self
             .authorization
             .map(|a| {
-                let signature = a
-                    .signature
-                    .data
-                    .signature()
-                    .map_err(|e| WalletError::params(format!("authorization signature: {e}")))?;
+                let signature = super::ecdsa_signature(&a.signature, "authorization signature")?;
                 Ok::<_, WalletError>(SignedDelegation {
                     chain_id: a.chain_id.into(),
                     address: a.data.address,

@@ -2,24 +2,29 @@
 
 use alloy::primitives::B128;
 use keyward_api::wallet::{
-    CreateSessionParams, CreateSessionResult, KeyType, Permission, SessionId, SessionSignatureRequest, TypedData,
+    CreateSessionParams, CreateSessionResult, Permission, SessionId, SessionKey as WireKey, SessionSignatureRequest,
+    TypedData,
 };
+use keyward_primitives::mav2::SessionKey;
 use keyward_wallet::types::{CreateSession, CreatedSession};
 use keyward_wallet::{WalletError, WalletResult};
 
 /// The session a request asks for; refuses key types this server cannot serve.
 pub(in crate::wallet) fn request(p: CreateSessionParams) -> WalletResult<CreateSession> {
-    match p.key.ty {
-        KeyType::Secp256k1 | KeyType::Ecdsa => {}
-        KeyType::Contract => {
-            return Err(WalletError::params("key.type \"contract\" is not supported: use a secp256k1 session key"));
+    let session_key = match p.key {
+        WireKey::Secp256k1(a) | WireKey::Ecdsa(a) => SessionKey::Secp256k1(a),
+        WireKey::P256(k) => SessionKey::P256(k),
+        WireKey::Contract(_) => {
+            return Err(WalletError::params(
+                "key.type \"contract\" is not supported: use a secp256k1 or p256 session key",
+            ));
         }
-    }
+    };
     Ok(CreateSession {
         account: p.account,
         chain_id: p.chain_id.into(),
         expiry: p.expiry_sec.unwrap_or(0),
-        session_key: p.key.public_key,
+        session_key,
         permissions: Permission::to_domain_list(&p.permissions),
     })
 }

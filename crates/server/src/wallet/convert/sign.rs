@@ -21,6 +21,6 @@ pub(in crate::wallet) fn prepared(chain_id: HexNumber, data: &AlloyTypedData) ->
 
 /// The owner's signature a `wallet_formatSign` turns into the account's.
 pub(in crate::wallet) fn format(p: FormatSignParams) -> WalletResult<FormatSign> {
-    let signature = p.signature.data.signature().map_err(|e| WalletError::params(format!("signature: {e}")))?;
+    let signature = super::ecdsa_signature(&p.signature, "signature")?;
     Ok(FormatSign { from: p.from, chain_id: p.chain_id.into(), signature, by_session_key: p.capabilities.is_some() })
 }
