@@ -53,8 +53,10 @@ pub struct OpOutcome {
     /// Revert data of a failed execution, when the EntryPoint reported one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Bytes>,
-    /// The logs emitted by this operation.
-    pub logs: Vec<Log>,
+    /// The logs emitted by this operation: emitter, topics and data only (their block and
+    /// transaction are the operation's, kept beside it; rows written with the RPC form, which
+    /// repeats those per log, still read).
+    pub logs: Vec<alloy::primitives::Log>,
     /// Gas used by the whole bundle transaction.
     #[serde(default)]
     pub bundle_gas_used: u64,
@@ -70,7 +72,7 @@ impl From<&UserOperationReceipt> for OpOutcome {
             actual_gas_used: r.actual_gas_used,
             success: r.success,
             reason: r.reason.clone(),
-            logs: r.logs.clone(),
+            logs: r.logs.iter().map(|l| l.inner.clone()).collect(),
             bundle_gas_used: r.receipt.gas_used,
         }
     }
@@ -113,4 +115,62 @@ pub fn user_operation_receipt(
         logs: logs[start..end].to_vec(),
         receipt: receipt.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::{LogData, address, b256, bytes};
+
+    fn rpc_log() -> Log {
+        Log {
+            inner: alloy::primitives::Log {
+                address: address!("0x00000000000000000000000000000000000000c0"),
+                data: LogData::new_unchecked(
+                    vec![b256!("0x6d5ac8cb8937b5a656fc2cba7f07defd379bc116df48f519cfaf883f29438236")],
+                    bytes!("0x01"),
+                ),
+            },
+            block_hash: Some(B256::repeat_byte(0xbb)),
+            block_number: Some(18),
+            block_timestamp: Some(1_800_000_000),
+            transaction_hash: Some(B256::repeat_byte(0x77)),
+            transaction_index: Some(0),
+            log_index: Some(8),
+            removed: false,
+        }
+    }
+
+    fn outcome(logs: Vec<alloy::primitives::Log>) -> OpOutcome {
+        OpOutcome {
+            sender: Address::repeat_byte(0x5e),
+            nonce: U256::from(7),
+            paymaster: Address::ZERO,
+            actual_gas_cost: U256::from(1000),
+            actual_gas_used: U256::from(100),
+            success: true,
+            reason: None,
+            logs,
+            bundle_gas_used: 200_000,
+        }
+    }
+
+    #[test]
+    fn an_outcome_stores_each_log_without_its_block_and_transaction() {
+        let stored = serde_json::to_value(outcome(vec![rpc_log().inner])).unwrap();
+        let log = &stored["logs"][0];
+        let mut keys: Vec<_> = log.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, ["address", "data", "topics"]);
+    }
+
+    #[test]
+    fn an_outcome_stored_with_rpc_logs_still_reads() {
+        // The form rows were written in before: alloy's RPC log, block and transaction per log.
+        let mut old = serde_json::to_value(outcome(vec![])).unwrap();
+        old["logs"] = serde_json::json!([serde_json::to_value(rpc_log()).unwrap()]);
+        assert!(old["logs"][0].get("blockHash").is_some());
+        let read: OpOutcome = serde_json::from_value(old).unwrap();
+        assert_eq!(read, outcome(vec![rpc_log().inner]));
+    }
 }

@@ -19,7 +19,7 @@ fn call_receipt(tx: B256, block_number: u64, block_hash: B256, o: &OpOutcome) ->
         logs: o
             .logs
             .iter()
-            .map(|l| ReceiptLog { address: l.address(), data: l.data().data.clone(), topics: l.topics().to_vec() })
+            .map(|l| ReceiptLog { address: l.address, data: l.data.data.clone(), topics: l.topics().to_vec() })
             .collect(),
         status: U64::from(u64::from(o.success)),
         block_hash,
