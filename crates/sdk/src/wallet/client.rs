@@ -2,24 +2,23 @@
 //! over the `keyward_api::wallet` jsonrpsee client. The signer (any alloy [`Signer`]) signs locally
 //! whatever the server asks for, after the client recomputed the digest from the data it was given.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::signers::Signer;
-use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee_http_client::HttpClient;
 use keyward_api::wallet::{
     CallsStatus, CreateSessionParams, CreateSessionResult, FormatSignParams, GetSessionParams, HexNumber,
-    ListAccountsParams, ListAccountsResult, ListSessionsParams, PaymasterService, Permission, PermissionsCapability,
-    PersonalSignData, PrepareCallsCapabilities, PrepareCallsParams, PrepareCallsResult, PrepareSignParams,
-    PreparedCallItem, PreparedCalls, RequestAccountParams, RequestAccountResult, RevokeCapabilities,
-    RevokeSessionsParams, SendCallsCapabilities, SendPreparedCallsParams, SendPreparedCallsResult, SessionId,
-    SessionInfo, SessionSignatureRequest, SigEnvelope, SigType, SignCapabilities, SignableRequest, SignatureRequest,
-    SignedAuthorization, SignedCallItem, SignedCalls, SignedUserOpV06, SignedUserOpV07, TypedData, UuidV4,
-    WalletApiClient, WalletCapabilities, codes,
+    ListAccountsParams, ListAccountsResult, ListSessionsParams, Permission, PermissionsCapability, PersonalSignData,
+    PrepareCallsCapabilities, PrepareCallsResult, PrepareSignParams, PreparedCallItem, PreparedCalls,
+    RequestAccountParams, RequestAccountResult, RevokeCapabilities, RevokeSessionsParams, SendCallsCapabilities,
+    SendPreparedCallsResult, SessionId, SessionInfo, SessionSignatureRequest, SigEnvelope, SigType, SignCapabilities,
+    SignableRequest, SignatureRequest, SignedAuthorization, SignedCallItem, SignedCalls, SignedUserOpV06,
+    SignedUserOpV07, TypedData, UuidV4, WalletApiClient, WalletCapabilities,
 };
-use keyward_primitives::ENTRY_POINT_V07;
 use keyward_primitives::mav2::P256PublicKey;
 
+use super::endpoint::{Endpoint, sending_capabilities};
 use super::error::WalletClientError;
 
 pub use keyward_api::wallet::{Call, SessionKey};
@@ -60,47 +59,39 @@ pub struct GrantPasskeyPermissions {
 /// A client of one Wallet API server, one chain, one signer, acting for one account.
 #[derive(Debug, Clone)]
 pub struct SmartWalletClient<S> {
-    rpc: HttpClient,
+    ep: Endpoint,
     signer: S,
-    chain_id: u64,
-    account: Address,
-    entry_point: Address,
-    policy_ids: Vec<UuidV4>,
 }
 
 impl<S: Signer + Send + Sync> SmartWalletClient<S> {
     /// A client of the server at `url` on `chain_id`, signing with `signer` and acting — like the
     /// official SDK without `account` — for the signer's own address (EIP-7702).
     pub fn new(url: &str, signer: S, chain_id: u64) -> Result<Self, WalletClientError> {
-        let rpc = HttpClientBuilder::default()
-            .request_timeout(Duration::from_secs(30))
-            .build(url)
-            .map_err(|e| WalletClientError::InvalidUrl { url: url.to_string(), reason: e.to_string() })?;
-        let account = signer.address();
-        Ok(Self { rpc, signer, chain_id, account, entry_point: ENTRY_POINT_V07, policy_ids: Vec::new() })
+        let ep = Endpoint::connect(url, chain_id, signer.address())?;
+        Ok(Self { ep, signer })
     }
 
     /// The same client acting for `account` (a smart account from `request_account`).
     pub fn with_account(mut self, account: Address) -> Self {
-        self.account = account;
+        self.ep.account = account;
         self
     }
 
     /// The same client sponsoring every call with these gas policies (the SDK's `paymaster` option).
     pub fn with_policy_ids(mut self, policy_ids: Vec<UuidV4>) -> Self {
-        self.policy_ids = policy_ids;
+        self.ep.policy_ids = policy_ids;
         self
     }
 
     /// The same client checking user-operation hashes against another EntryPoint.
     pub fn with_entry_point(mut self, entry_point: Address) -> Self {
-        self.entry_point = entry_point;
+        self.ep.entry_point = entry_point;
         self
     }
 
     /// The account the client acts for.
     pub fn account(&self) -> Address {
-        self.account
+        self.ep.account
     }
 
     /// The signer's address.
@@ -110,16 +101,12 @@ impl<S: Signer + Send + Sync> SmartWalletClient<S> {
 
     /// The chain id.
     pub fn chain_id(&self) -> u64 {
-        self.chain_id
+        self.ep.chain_id
     }
 
     /// The underlying jsonrpsee client (every `wallet_*` method through [`WalletApiClient`]).
     pub fn rpc(&self) -> &HttpClient {
-        &self.rpc
-    }
-
-    fn chain(&self) -> Result<HexNumber, WalletClientError> {
-        HexNumber::try_from(self.chain_id).map_err(|e| WalletClientError::NotSignable(e.to_string()))
+        &self.ep.rpc
     }
 
     /// `wallet_requestAccount` for the signer: its counterfactual smart account (created if needed).
@@ -139,18 +126,18 @@ impl<S: Signer + Send + Sync> SmartWalletClient<S> {
         &self,
         params: RequestAccountParams,
     ) -> Result<RequestAccountResult, WalletClientError> {
-        Ok(self.rpc.request_account(params).await?)
+        Ok(self.ep.rpc.request_account(params).await?)
     }
 
     /// `wallet_listAccounts` of the signer.
     pub async fn list_accounts(&self) -> Result<ListAccountsResult, WalletClientError> {
         let params = ListAccountsParams { signer_address: self.signer.address(), limit: None, after: None };
-        Ok(self.rpc.list_accounts(params).await?)
+        Ok(self.ep.rpc.list_accounts(params).await?)
     }
 
     /// `wallet_getCapabilities` of the client's account on its chain.
     pub async fn get_capabilities(&self) -> Result<WalletCapabilities, WalletClientError> {
-        Ok(self.rpc.get_capabilities(self.account, Some(vec![self.chain()?])).await?)
+        Ok(self.ep.rpc.get_capabilities(self.ep.account, Some(vec![self.ep.chain()?])).await?)
     }
 
     /// `wallet_createSession`, then the owner (this client's signer) signs the session's typed data:
@@ -175,13 +162,13 @@ impl<S: Signer + Send + Sync> SmartWalletClient<S> {
         permissions: Vec<Permission>,
     ) -> Result<Bytes, WalletClientError> {
         let params = CreateSessionParams {
-            account: account.unwrap_or(self.account),
-            chain_id: self.chain()?,
+            account: account.unwrap_or(self.ep.account),
+            chain_id: self.ep.chain()?,
             expiry_sec: Some(expiry_sec),
             key,
             permissions,
         };
-        let CreateSessionResult { session_id, signature_request, .. } = self.rpc.create_session(params).await?;
+        let CreateSessionResult { session_id, signature_request, .. } = self.ep.rpc.create_session(params).await?;
         let SessionSignatureRequest::TypedData { data, raw_payload } = signature_request;
         let digest = typed_digest(&data)?;
         if digest != raw_payload {
@@ -202,23 +189,7 @@ impl<S: Signer + Send + Sync> SmartWalletClient<S> {
         calls: Vec<Call>,
         capabilities: Option<PrepareCallsCapabilities>,
     ) -> Result<PrepareCallsResult, WalletClientError> {
-        let params = PrepareCallsParams {
-            calls: Some(calls),
-            from: self.account,
-            chain_id: self.chain()?,
-            capabilities: self.with_policies(capabilities),
-            paymaster_permit_signature: None,
-        };
-        Ok(self.rpc.prepare_calls(params).await?)
-    }
-
-    fn with_policies(&self, capabilities: Option<PrepareCallsCapabilities>) -> Option<PrepareCallsCapabilities> {
-        if self.policy_ids.is_empty() || capabilities.as_ref().is_some_and(|c| c.paymaster_service.is_some()) {
-            return capabilities;
-        }
-        let mut caps = capabilities.unwrap_or_default();
-        caps.paymaster_service = Some(policy_service(&self.policy_ids));
-        Some(caps)
+        self.ep.prepare_calls(calls, capabilities).await
     }
 
     /// Signs every item of prepared calls with the client's signer: user operations over their
@@ -293,7 +264,7 @@ impl<S: Signer + Send + Sync> SmartWalletClient<S> {
         let digest = request_digest(request)?;
         if let (Some(op), SignatureRequest::PersonalSign { data: PersonalSignData::Raw { raw }, .. }) = (op, request) {
             let user_op = op.to_user_operation(Bytes::new()).map_err(|e| WalletClientError::Mismatch(e.to_string()))?;
-            let hash = user_op.hash(self.entry_point, u64::from(chain_id));
+            let hash = user_op.hash(self.ep.entry_point, u64::from(chain_id));
             if raw.as_ref() != hash.as_slice() {
                 return Err(WalletClientError::Mismatch(format!(
                     "personal_sign of {raw} but the user operation hashes to {hash}"
@@ -330,8 +301,7 @@ impl<S: Signer + Send + Sync> SmartWalletClient<S> {
         calls: SignedCalls,
         capabilities: Option<SendCallsCapabilities>,
     ) -> Result<SendPreparedCallsResult, WalletClientError> {
-        let params = SendPreparedCallsParams { calls, capabilities, call_id: None };
-        Ok(self.rpc.send_prepared_calls(params).await?)
+        self.ep.send_prepared_calls(calls, capabilities).await
     }
 
     /// Prepare, sign, send — with the ERC-20 permit round trip when the server asks for one — and
@@ -341,14 +311,14 @@ impl<S: Signer + Send + Sync> SmartWalletClient<S> {
         calls: Vec<Call>,
         capabilities: Option<PrepareCallsCapabilities>,
     ) -> Result<SendPreparedCallsResult, WalletClientError> {
-        let capabilities = self.with_policies(capabilities);
+        let capabilities = self.ep.with_policies(capabilities);
         let mut prepared = self.prepare_calls(calls, capabilities.clone()).await?;
         if let PreparedCalls::PaymasterPermit(permit) = &prepared.prepared {
             let digest = request_digest(&permit.signature_request)?;
             let signature = SigEnvelope::secp256k1(&self.signer.sign_hash(&digest).await?);
             let mut again = (*permit.modified_request).clone();
             again.paymaster_permit_signature = Some(signature);
-            prepared = self.rpc.prepare_calls(again).await?;
+            prepared = self.ep.rpc.prepare_calls(again).await?;
         }
         let signed = self.sign_prepared_calls(&prepared).await?;
         self.send_prepared_calls(signed, sending_capabilities(capabilities.as_ref())).await
@@ -357,29 +327,29 @@ impl<S: Signer + Send + Sync> SmartWalletClient<S> {
     /// `wallet_listSessions` (Keyward extension): the account's sessions, their state and what is
     /// left of each budget onchain.
     pub async fn list_sessions(&self) -> Result<Vec<SessionInfo>, WalletClientError> {
-        let params = ListSessionsParams { account: self.account, chain_id: self.chain()? };
-        Ok(self.rpc.list_sessions(params).await?.sessions)
+        let params = ListSessionsParams { account: self.ep.account, chain_id: self.ep.chain()? };
+        Ok(self.ep.rpc.list_sessions(params).await?.sessions)
     }
 
     /// `wallet_getSession` (Keyward extension): one session of the account.
     pub async fn get_session(&self, session_id: SessionId) -> Result<SessionInfo, WalletClientError> {
-        let params = GetSessionParams { account: self.account, chain_id: self.chain()?, session_id };
-        Ok(self.rpc.get_session(params).await?)
+        let params = GetSessionParams { account: self.ep.account, chain_id: self.ep.chain()?, session_id };
+        Ok(self.ep.rpc.get_session(params).await?)
     }
 
     /// `wallet_revokeSessions` (Keyward extension), signed by this client's signer (the account's
     /// owner) and sent: the call id of the revoking operation, `None` when every session named was
     /// revoked already. The client's gas policies sponsor it.
     pub async fn revoke_sessions(&self, session_ids: Vec<SessionId>) -> Result<Option<Bytes>, WalletClientError> {
-        let capabilities = self.with_policies(None);
+        let capabilities = self.ep.with_policies(None);
         let paymaster_service = capabilities.as_ref().and_then(|c| c.paymaster_service.clone());
         let params = RevokeSessionsParams {
-            account: self.account,
-            chain_id: self.chain()?,
+            account: self.ep.account,
+            chain_id: self.ep.chain()?,
             session_ids,
             capabilities: paymaster_service.clone().map(|p| RevokeCapabilities { paymaster_service: Some(p) }),
         };
-        let Some(prepared) = self.rpc.revoke_sessions(params).await?.prepared_calls else { return Ok(None) };
+        let Some(prepared) = self.ep.rpc.revoke_sessions(params).await?.prepared_calls else { return Ok(None) };
         let signed = self.sign_prepared_calls(&prepared).await?;
         let sent = self.send_prepared_calls(signed, sending_capabilities(capabilities.as_ref())).await?;
         Ok(Some(sent.id))
@@ -387,7 +357,7 @@ impl<S: Signer + Send + Sync> SmartWalletClient<S> {
 
     /// `wallet_getCallsStatus`.
     pub async fn get_calls_status(&self, id: &Bytes) -> Result<CallsStatus, WalletClientError> {
-        Ok(self.rpc.get_calls_status(id.clone()).await?)
+        Ok(self.ep.rpc.get_calls_status(id.clone()).await?)
     }
 
     /// Polls `wallet_getCallsStatus` until the status is final (200 or ≥ 300), like viem's
@@ -398,7 +368,7 @@ impl<S: Signer + Send + Sync> SmartWalletClient<S> {
         timeout: Duration,
         poll: Duration,
     ) -> Result<CallsStatus, WalletClientError> {
-        wait_for_status(&self.rpc, id, timeout, poll).await
+        self.ep.wait_for_status(id, timeout, poll).await
     }
 
     /// Signs a message as the smart account (ERC-1271): `wallet_prepareSign`, the signer signs what
@@ -420,10 +390,11 @@ impl<S: Signer + Send + Sync> SmartWalletClient<S> {
     ) -> Result<Bytes, WalletClientError> {
         let capabilities = permissions.map(|permissions| SignCapabilities { permissions });
         let prepared = self
+            .ep
             .rpc
             .prepare_sign(PrepareSignParams {
-                from: self.account,
-                chain_id: self.chain()?,
+                from: self.ep.account,
+                chain_id: self.ep.chain()?,
                 signature_request: request,
                 capabilities: capabilities.clone(),
             })
@@ -431,10 +402,11 @@ impl<S: Signer + Send + Sync> SmartWalletClient<S> {
         let digest = prepared.signature_request.digest().map_err(|e| WalletClientError::Mismatch(e.to_string()))?;
         let signature = self.signer.sign_hash(&digest).await?;
         let formatted = self
+            .ep
             .rpc
             .format_sign(FormatSignParams {
-                from: self.account,
-                chain_id: self.chain()?,
+                from: self.ep.account,
+                chain_id: self.ep.chain()?,
                 signature: SigEnvelope {
                     ty: SigType::Ecdsa,
                     data: keyward_api::wallet::EcdsaSigData::from_signature(&signature),
@@ -443,29 +415,6 @@ impl<S: Signer + Send + Sync> SmartWalletClient<S> {
             })
             .await?;
         Ok(formatted.signature)
-    }
-}
-
-/// Polls `wallet_getCallsStatus` until the status is final (see
-/// [`SmartWalletClient::wait_for_calls_status`]).
-pub(super) async fn wait_for_status(
-    rpc: &HttpClient,
-    id: &Bytes,
-    timeout: Duration,
-    poll: Duration,
-) -> Result<CallsStatus, WalletClientError> {
-    let start = Instant::now();
-    loop {
-        match rpc.get_calls_status(id.clone()).await.map_err(WalletClientError::from) {
-            Ok(status) if status.status.is_final() => return Ok(status),
-            Ok(_) => {}
-            Err(e) if e.code() == Some(codes::UNKNOWN_BUNDLE_ID) && start.elapsed() < Duration::from_secs(3) => {}
-            Err(e) => return Err(e),
-        }
-        if start.elapsed() >= timeout {
-            return Err(WalletClientError::Timeout { id: id.clone(), waited: start.elapsed() });
-        }
-        tokio::time::sleep(poll).await;
     }
 }
 
@@ -487,29 +436,4 @@ fn request_digest(request: &SignatureRequest) -> Result<B256, WalletClientError>
         Some(raw) if raw != digest => Err(WalletClientError::mismatch_digest("signatureRequest", digest, raw)),
         _ => Ok(digest),
     }
-}
-
-pub(super) fn policy_service(policy_ids: &[UuidV4]) -> PaymasterService {
-    let (policy_id, policy_ids) = match policy_ids {
-        [one] => (Some(one.clone()), None),
-        many => (None, Some(many.to_vec())),
-    };
-    PaymasterService { policy_id, policy_ids, only_estimation: None, erc20: None, webhook_data: None }
-}
-
-/// What `wallet_sendPreparedCalls` repeats of the prepare capabilities: `permissions` and the
-/// policy id(s) with `webhookData` (the official SDK's `extractCapabilitiesForSending`).
-pub(super) fn sending_capabilities(capabilities: Option<&PrepareCallsCapabilities>) -> Option<SendCallsCapabilities> {
-    let c = capabilities?;
-    let paymaster_service = c.paymaster_service.as_ref().map(|p| PaymasterService {
-        policy_id: p.policy_id.clone(),
-        policy_ids: p.policy_ids.clone(),
-        only_estimation: None,
-        erc20: None,
-        webhook_data: p.webhook_data.clone(),
-    });
-    if c.permissions.is_none() && paymaster_service.is_none() {
-        return None;
-    }
-    Some(SendCallsCapabilities { permissions: c.permissions.clone(), paymaster_service })
 }

@@ -5,6 +5,7 @@
 //! sends a P-256 (passkey) session's calls (Keyward extension).
 
 pub mod client;
+mod endpoint;
 pub mod error;
 pub mod passkey;
 

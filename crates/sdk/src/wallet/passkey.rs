@@ -7,17 +7,14 @@
 use std::time::Duration;
 
 use alloy::primitives::{Address, Bytes};
-use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
 use keyward_api::wallet::{
-    Call, CallsStatus, HexNumber, PrepareCallsCapabilities, PrepareCallsParams, PrepareCallsResult, PreparedCalls,
-    SendPreparedCallsParams, SendPreparedCallsResult, SigEnvelope, SignatureRequest, SignedCalls, SignedUserOpV07,
-    UuidV4, WalletApiClient,
+    Call, CallsStatus, PrepareCallsCapabilities, PrepareCallsResult, PreparedCalls, SendPreparedCallsResult,
+    SigEnvelope, SignatureRequest, SignedCalls, SignedUserOpV07, UuidV4,
 };
-use keyward_primitives::ENTRY_POINT_V07;
 use keyward_primitives::mav2::P256PublicKey;
 use keyward_primitives::mav2::session_key::p256_signing_digest;
 
-use super::client::{policy_service, sending_capabilities, wait_for_status};
+use super::endpoint::{Endpoint, sending_capabilities};
 use super::error::WalletClientError;
 
 /// A P-256 key that signs as WebCrypto's `sign({name: "ECDSA", hash: "SHA-256"}, key, message)`.
@@ -46,33 +43,25 @@ impl P256Signer for p256::ecdsa::SigningKey {
 /// A client of one Wallet API server acting for one account through one passkey session.
 #[derive(Debug, Clone)]
 pub struct PasskeySessionClient<K> {
-    rpc: HttpClient,
+    ep: Endpoint,
     key: K,
-    chain_id: u64,
-    account: Address,
-    entry_point: Address,
-    policy_ids: Vec<UuidV4>,
 }
 
 impl<K: P256Signer> PasskeySessionClient<K> {
     /// A client of the server at `url` on `chain_id`, acting for `account` with the passkey `key`.
     pub fn new(url: &str, key: K, chain_id: u64, account: Address) -> Result<Self, WalletClientError> {
-        let rpc = HttpClientBuilder::default()
-            .request_timeout(Duration::from_secs(30))
-            .build(url)
-            .map_err(|e| WalletClientError::InvalidUrl { url: url.to_string(), reason: e.to_string() })?;
-        Ok(Self { rpc, key, chain_id, account, entry_point: ENTRY_POINT_V07, policy_ids: Vec::new() })
+        Ok(Self { ep: Endpoint::connect(url, chain_id, account)?, key })
     }
 
     /// The same client sponsoring every call with these gas policies.
     pub fn with_policy_ids(mut self, policy_ids: Vec<UuidV4>) -> Self {
-        self.policy_ids = policy_ids;
+        self.ep.policy_ids = policy_ids;
         self
     }
 
     /// The same client checking user-operation hashes against another EntryPoint.
     pub fn with_entry_point(mut self, entry_point: Address) -> Self {
-        self.entry_point = entry_point;
+        self.ep.entry_point = entry_point;
         self
     }
 
@@ -83,20 +72,7 @@ impl<K: P256Signer> PasskeySessionClient<K> {
 
     /// The account the client acts for.
     pub fn account(&self) -> Address {
-        self.account
-    }
-
-    fn chain(&self) -> Result<HexNumber, WalletClientError> {
-        HexNumber::try_from(self.chain_id).map_err(|e| WalletClientError::NotSignable(e.to_string()))
-    }
-
-    fn with_policies(&self, capabilities: Option<PrepareCallsCapabilities>) -> Option<PrepareCallsCapabilities> {
-        if self.policy_ids.is_empty() || capabilities.as_ref().is_some_and(|c| c.paymaster_service.is_some()) {
-            return capabilities;
-        }
-        let mut caps = capabilities.unwrap_or_default();
-        caps.paymaster_service = Some(policy_service(&self.policy_ids));
-        Some(caps)
+        self.ep.account
     }
 
     /// `wallet_prepareCalls` from the account (the capabilities carry the session's `permissions`).
@@ -105,14 +81,7 @@ impl<K: P256Signer> PasskeySessionClient<K> {
         calls: Vec<Call>,
         capabilities: Option<PrepareCallsCapabilities>,
     ) -> Result<PrepareCallsResult, WalletClientError> {
-        let params = PrepareCallsParams {
-            calls: Some(calls),
-            from: self.account,
-            chain_id: self.chain()?,
-            capabilities: self.with_policies(capabilities),
-            paymaster_permit_signature: None,
-        };
-        Ok(self.rpc.prepare_calls(params).await?)
+        self.ep.prepare_calls(calls, capabilities).await
     }
 
     /// Signs the prepared user operation with the passkey, after checking the request: a `p256`
@@ -131,7 +100,7 @@ impl<K: P256Signer> PasskeySessionClient<K> {
         };
         let user_op =
             op.data.to_user_operation(Bytes::new()).map_err(|e| WalletClientError::Mismatch(e.to_string()))?;
-        let hash = user_op.hash(self.entry_point, u64::from(op.chain_id));
+        let hash = user_op.hash(self.ep.entry_point, u64::from(op.chain_id));
         if data.message != hash {
             return Err(WalletClientError::Mismatch(format!(
                 "p256 message {} but the user operation hashes to {hash}",
@@ -156,8 +125,7 @@ impl<K: P256Signer> PasskeySessionClient<K> {
         calls: SignedCalls,
         capabilities: Option<keyward_api::wallet::SendCallsCapabilities>,
     ) -> Result<SendPreparedCallsResult, WalletClientError> {
-        let params = SendPreparedCallsParams { calls, capabilities, call_id: None };
-        Ok(self.rpc.send_prepared_calls(params).await?)
+        self.ep.send_prepared_calls(calls, capabilities).await
     }
 
     /// Prepare, sign with the passkey, send: the call id.
@@ -166,7 +134,7 @@ impl<K: P256Signer> PasskeySessionClient<K> {
         calls: Vec<Call>,
         capabilities: Option<PrepareCallsCapabilities>,
     ) -> Result<SendPreparedCallsResult, WalletClientError> {
-        let capabilities = self.with_policies(capabilities);
+        let capabilities = self.ep.with_policies(capabilities);
         let prepared = self.prepare_calls(calls, capabilities.clone()).await?;
         let signed = self.sign_prepared_calls(&prepared).await?;
         self.send_prepared_calls(signed, sending_capabilities(capabilities.as_ref())).await
@@ -179,6 +147,6 @@ impl<K: P256Signer> PasskeySessionClient<K> {
         timeout: Duration,
         poll: Duration,
     ) -> Result<CallsStatus, WalletClientError> {
-        wait_for_status(&self.rpc, id, timeout, poll).await
+        self.ep.wait_for_status(id, timeout, poll).await
     }
 }
