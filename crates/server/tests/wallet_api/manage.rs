@@ -1,18 +1,20 @@
 //! Session management, Keyward's extensions: `wallet_listSessions` and `wallet_getSession` with
 //! each budget read from the chain, `wallet_revokeSessions` for installed and never-used sessions
 //! (one owner operation, idempotent), precise errors for unknown ids and another account's
-//! session, and a revoked session refused at prepare and in a call's status. (Onchain, an
+//! session, an expired session listed as such and still revocable, and a revoked session refused
+//! at prepare and in a call's status. (Onchain, an
 //! uninstalled session key and a burnt grant are refused by the EntryPoint itself:
 //! crates/contracts-tests/tests/account_sessions.rs.)
 
 use alloy::primitives::{Address, Bytes, U256};
+use alloy::signers::local::PrivateKeySigner;
 use keyward_api::wallet::{
     GetSessionParams, ListSessionsParams, RevokeSessionsParams, SessionId, SessionInfo, SessionKey, SessionStateName,
     StatusCode, WalletApiClient,
 };
 
 use crate::env::{Env, rpc_error, sign_prepared};
-use crate::sessions::{Owned, call, count, deployed_account, new_key, run};
+use crate::sessions::{Owned, call, count, deployed_account, grant, new_key, run};
 
 fn session_id(context: &Bytes) -> SessionId {
     SessionId(alloy::primitives::B128::from_slice(&context[1..17]))
@@ -129,4 +131,34 @@ async fn sessions_are_listed_with_what_is_left_and_revoked_in_one_owner_operatio
     assert_eq!(code, -32000, "{message}");
     assert!(message.contains("was revoked") && message.contains("AA23"), "{message}");
     drop(key_b);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_is_listed_as_expired_and_can_still_be_revoked() {
+    let env = Env::new().await;
+    let o = deployed_account(&env).await;
+    let counter = env.h.counter().await;
+    let key = PrivateKeySigner::random();
+    let now = env.h.latest_timestamp().await;
+    let permissions = serde_json::json!([{ "type": "contract-access", "data": { "address": counter } }]);
+    let ctx = grant(&env, &o, key.address(), permissions, now + 600).await;
+    assert_eq!(run(&env, o.account, vec![call(counter, count(), 0)], &ctx, &key).await, StatusCode::Confirmed);
+    let id = session_id(&ctx);
+    let active = env.client.get_session(get_params(&env, o.account, id)).await.unwrap();
+    assert_eq!((active.state, active.installed), (SessionStateName::Active, true));
+
+    // Past its expiry by the chain's clock: listed as expired (still installed onchain).
+    env.h.chain.increase_time(1200).await.unwrap();
+    env.h.chain.mine().await.unwrap();
+    let expired = env.client.get_session(get_params(&env, o.account, id)).await.unwrap();
+    assert_eq!((expired.state, expired.installed), (SessionStateName::Expired, true));
+    assert_eq!(list(&env, o.account).await, vec![expired]);
+
+    // Revoking it uninstalls it: revoked from then on, and a second revocation has nothing to do.
+    assert_eq!(revoke(&env, &o, vec![id]).await, StatusCode::Confirmed);
+    let revoked = env.client.get_session(get_params(&env, o.account, id)).await.unwrap();
+    assert_eq!((revoked.state, revoked.installed), (SessionStateName::Revoked, false));
+    let again = env.client.revoke_sessions(revoke_params(&env, o.account, vec![id])).await.unwrap();
+    assert_eq!(again.already_revoked, vec![id]);
+    assert!(again.prepared_calls.is_none());
 }
