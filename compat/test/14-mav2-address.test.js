@@ -6,12 +6,13 @@
 //     the account there (no `AA14 initCode must return sender`).
 //
 //     Where `keyward dev` put the stack is computed here as it deploys it: CREATE2 through the
-//     deterministic deployer, salt 0, artifact creation code ‖ constructor arguments, the factory
-//     owned by dev key 11. The implementation is then read from the factory itself.
+//     deterministic deployer, artifact creation code ‖ constructor arguments, each salt the first
+//     from 0 up that gives the address two leading zero bytes, the factory owned by dev key 11.
+//     The implementation is then read from the factory itself.
 
 import assert from 'node:assert/strict'
 import { before, test } from 'node:test'
-import { concatHex, encodeAbiParameters, getContractAddress, http, isAddressEqual, parseEther } from 'viem'
+import { concatHex, encodeAbiParameters, getContractAddress, http, isAddressEqual, keccak256, numberToHex, parseEther } from 'viem'
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
 import { LocalAccountSigner } from '@aa-sdk/core'
 import {
@@ -30,14 +31,15 @@ const factoryAbi = artifact('AccountFactory').abi
 const bundlerClient = bundlerClientFor()
 const wallet = walletFor(devAccounts[0])
 
-/** CREATE2 address of `name` (creation code ‖ `args`) through the deterministic deployer, salt 0. */
+/** CREATE2 address of `name` (creation code ‖ `args`) through the deterministic deployer, with
+ *  the first salt from 0 up whose address starts with two zero bytes. */
 function create2(name, args = '0x') {
-  return getContractAddress({
-    opcode: 'CREATE2',
-    from: DETERMINISTIC_DEPLOYER,
-    salt: `0x${'00'.repeat(32)}`,
-    bytecode: concatHex([artifact(name).bytecode, args]),
-  })
+  const bytecodeHash = keccak256(concatHex([artifact(name).bytecode, args]))
+  for (let n = 0; ; n++) {
+    const salt = numberToHex(n, { size: 32 })
+    const address = getContractAddress({ opcode: 'CREATE2', from: DETERMINISTIC_DEPLOYER, salt, bytecodeHash })
+    if (address.startsWith('0x0000')) return address
+  }
 }
 
 let factory

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::B256;
-use keyward_store::{BundleRecord, BundleStatus, Fence, MempoolError};
+use keyward_store::{BundleRecord, BundleStatus, Fence, MinedOp};
 
 use crate::bundle::build_bundle;
 use crate::error::RejectReason;
@@ -13,7 +13,7 @@ use crate::fees::current_fees;
 use crate::service::{Bundler, SentBundle, candidate_of, now, store_err};
 use crate::submission::BundlingMode;
 use crate::submit::{BundleFees, sign_bundle};
-use crate::watch::inclusion_in;
+use crate::watch::{Inclusion, inclusion_in};
 
 /// How long a sent bundle may be unknown to the node before it counts as lost.
 const UNKNOWN_GRACE_SECS: u64 = 5;
@@ -83,36 +83,33 @@ impl Bundler {
                 self.count_bundle("reverted");
                 return self.store.mark_bundle(fence, b.tx_hash, BundleStatus::Failed).await.map_err(bundle_err);
             }
-            for hash in &b.op_hashes {
-                let recorded = match inclusion_in(&receipt, ep, *hash)? {
-                    Some(inclusion) => {
-                        inclusion.record(&self.store, fence, self.chain_id, ep, *hash).await.map(|()| true)
+            // Every operation's outcome and the bundle's, in one commit.
+            let inclusions: Vec<(B256, Option<Inclusion>)> = b
+                .op_hashes
+                .iter()
+                .map(|h| inclusion_in(&receipt, ep, *h).map(|i| (*h, i)))
+                .collect::<Result<_, _>>()?;
+            let mined: Vec<MinedOp<'_>> = inclusions
+                .iter()
+                .map(|(hash, inclusion)| match inclusion {
+                    Some(i) => MinedOp::Included {
+                        hash: *hash,
+                        block_number: i.block_number,
+                        block_hash: i.block_hash,
+                        receipt_json: &i.outcome,
+                    },
+                    None => {
+                        MinedOp::Missing { hash: *hash, reason: "the bundle was mined without this operation's event" }
                     }
-                    None => self
-                        .store
-                        .mark_failed(
-                            fence,
-                            self.chain_id,
-                            ep,
-                            *hash,
-                            "the bundle was mined without this operation's event",
-                        )
-                        .await
-                        .map(|()| false),
-                };
-                match recorded {
-                    Ok(true) => self.note_included(*hash).await,
-                    Ok(false) => {}
-                    // Forgotten since the bundle went out (`debug_bundler_clearState` or
-                    // `clearMempool`): nothing to record, and the bundle is still resolved.
-                    Err(MempoolError::NotFound { .. }) => {
-                        tracing::debug!(%hash, tx = %b.tx_hash, "operation of a mined bundle no longer in the mempool")
-                    }
-                    Err(e) => return Err(store_err(e)),
-                }
+                })
+                .collect();
+            let included =
+                self.store.record_mined_bundle(fence, self.chain_id, ep, b.tx_hash, &mined).await.map_err(store_err)?;
+            for hash in included {
+                self.note_included(hash).await;
             }
             self.count_bundle("included");
-            return self.store.mark_bundle(fence, b.tx_hash, BundleStatus::Mined).await.map_err(bundle_err);
+            return Ok(());
         }
         let age = now().saturating_sub(b.sent_at);
         if mined_nonce > b.tx_nonce {

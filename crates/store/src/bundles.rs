@@ -1,14 +1,14 @@
 //! The handleOps transactions the submitter sent, so a restart knows which nonces are in flight.
 
 use alloy::primitives::{Address, B256};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
 use crate::codec::{
     address_text, b256_text, now_secs, parse_address, parse_b256, parse_u128, u64_from_db, u64_to_db, u128_text,
 };
 use crate::db::Store;
-use crate::error::StoreError;
+use crate::error::{CodecError, StoreError};
 use crate::roles::Fence;
 
 /// Lifecycle of a bundle transaction.
@@ -136,13 +136,7 @@ impl Store {
     /// was never recorded.
     pub async fn mark_bundle(&self, fence: &Fence, tx_hash: B256, status: BundleStatus) -> Result<(), StoreError> {
         let mut tx = self.begin_fenced::<StoreError>(fence).await?;
-        let done = sqlx::query("UPDATE bundles SET status = $2, updated_at = $3 WHERE tx_hash = $1")
-            .bind(b256_text(&tx_hash))
-            .bind(status.as_str())
-            .bind(u64_to_db("updated_at", now_secs())?)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
+        if !set_bundle_status_in::<StoreError>(&mut tx, tx_hash, status).await? {
             tx.rollback().await?;
             return Err(StoreError::NotFound(format!("bundle transaction {tx_hash}")));
         }
@@ -183,4 +177,22 @@ pub(crate) async fn insert_bundle(conn: &mut sqlx::AnyConnection, rec: &BundleRe
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Sets a recorded bundle's status inside `tx`; false if it was never recorded.
+pub(crate) async fn set_bundle_status_in<E>(
+    tx: &mut Transaction<'static, Any>,
+    tx_hash: B256,
+    status: BundleStatus,
+) -> Result<bool, E>
+where
+    E: From<sqlx::Error> + From<CodecError>,
+{
+    let done = sqlx::query("UPDATE bundles SET status = $2, updated_at = $3 WHERE tx_hash = $1")
+        .bind(b256_text(&tx_hash))
+        .bind(status.as_str())
+        .bind(u64_to_db("updated_at", now_secs())?)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() != 0)
 }

@@ -444,34 +444,52 @@ impl Store {
         block_hash: B256,
         receipt_json: &str,
     ) -> Result<(), MempoolError> {
-        let chain = u64_to_db("chain_id", chain_id)?;
-        let ep = address_text(&entry_point);
+        let at = OpKey::new(chain_id, &entry_point)?;
         let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
-        let done = sqlx::query(
-            "UPDATE user_ops SET status = 'included', block_number = $4, block_hash = $5, receipt_json = $6, \
-             failure = NULL, updated_at = $7, bundle_tx = $8 \
-             WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 AND status IN ('pending', 'submitted')",
-        )
-        .bind(chain)
-        .bind(&ep)
-        .bind(b256_text(&hash))
-        .bind(u64_to_db("block_number", block_number)?)
-        .bind(b256_text(&block_hash))
-        .bind(receipt_json)
-        .bind(u64_to_db("updated_at", now_secs())?)
-        .bind(b256_text(&bundle_tx))
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            let current = current_status(&mut tx, chain, &ep, hash).await?;
-            let same = matches!(&current, Some((OpStatus::Included, Some(b))) if *b == block_hash);
-            if !same {
-                return Err(transition_error(&mut tx, chain, &ep, hash, OpStatus::Included).await);
-            }
-        }
-        forget_op_facts(&mut tx, chain, &ep, hash).await?;
+        include_in(&mut tx, &at, hash, bundle_tx, block_number, block_hash, receipt_json).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Everything a mined bundle transaction did, in one transaction (one commit for the whole
+    /// bundle): each operation included (its block and stored outcome) or failed (missing from
+    /// the bundle's events), then the bundle marked mined. Operations forgotten since the bundle
+    /// went out are skipped; any other refused change rolls it all back. Returns the hashes
+    /// recorded as included.
+    pub async fn record_mined_bundle(
+        &self,
+        fence: &Fence,
+        chain_id: u64,
+        entry_point: Address,
+        bundle_tx: B256,
+        ops: &[MinedOp<'_>],
+    ) -> Result<Vec<B256>, MempoolError> {
+        let at = OpKey::new(chain_id, &entry_point)?;
+        let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
+        let mut included = Vec::with_capacity(ops.len());
+        for op in ops {
+            let done = match *op {
+                MinedOp::Included { hash, block_number, block_hash, receipt_json } => {
+                    include_in(&mut tx, &at, hash, bundle_tx, block_number, block_hash, receipt_json)
+                        .await
+                        .map(|()| Some(hash))
+                }
+                MinedOp::Missing { hash, reason } => {
+                    finish_in(&mut tx, &at, hash, OpStatus::Failed, reason).await.map(|()| None)
+                }
+            };
+            match done {
+                Ok(hash) => included.extend(hash),
+                Err(MempoolError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        crate::bundles::set_bundle_status_in::<MempoolError>(&mut tx, bundle_tx, crate::bundles::BundleStatus::Mined)
+            .await?
+            .then_some(())
+            .ok_or_else(|| MempoolError::Corrupt(format!("mined bundle transaction {bundle_tx} was never recorded")))?;
+        tx.commit().await?;
+        Ok(included)
     }
 
     /// Failed (with a reason); only from Pending/Submitted (repeating it changes nothing).
@@ -508,28 +526,9 @@ impl Store {
         to: OpStatus,
         reason: &str,
     ) -> Result<(), MempoolError> {
-        let chain = u64_to_db("chain_id", chain_id)?;
-        let ep = address_text(&entry_point);
+        let at = OpKey::new(chain_id, &entry_point)?;
         let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
-        let done = sqlx::query(
-            "UPDATE user_ops SET status = $4, failure = $5, updated_at = $6 \
-             WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 AND status IN ('pending', 'submitted')",
-        )
-        .bind(chain)
-        .bind(&ep)
-        .bind(b256_text(&hash))
-        .bind(to.as_str())
-        .bind(reason)
-        .bind(u64_to_db("updated_at", now_secs())?)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            let current = current_status(&mut tx, chain, &ep, hash).await?;
-            if !matches!(current, Some((st, _)) if st == to) {
-                return Err(transition_error(&mut tx, chain, &ep, hash, to).await);
-            }
-        }
-        forget_op_facts(&mut tx, chain, &ep, hash).await?;
+        finish_in(&mut tx, &at, hash, to, reason).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -674,6 +673,107 @@ impl Store {
         }
         Ok(counts)
     }
+}
+
+/// What a mined bundle did with one of its operations ([`Store::record_mined_bundle`]).
+#[derive(Debug, Clone, Copy)]
+pub enum MinedOp<'a> {
+    /// Included: its block and its stored outcome (JSON).
+    Included {
+        /// The userOpHash.
+        hash: B256,
+        /// The block's number.
+        block_number: u64,
+        /// The block's hash.
+        block_hash: B256,
+        /// The operation's outcome as stored.
+        receipt_json: &'a str,
+    },
+    /// Not among the bundle's events: failed, for `reason`.
+    Missing {
+        /// The userOpHash.
+        hash: B256,
+        /// Why it failed.
+        reason: &'a str,
+    },
+}
+
+/// The (chain, EntryPoint) an operation lives under, as stored.
+struct OpKey {
+    chain: i64,
+    ep: String,
+}
+
+impl OpKey {
+    fn new(chain_id: u64, entry_point: &Address) -> Result<Self, MempoolError> {
+        Ok(Self { chain: u64_to_db("chain_id", chain_id)?, ep: address_text(entry_point) })
+    }
+}
+
+/// [`Store::mark_included`] inside `tx`.
+async fn include_in(
+    tx: &mut Transaction<'static, Any>,
+    at: &OpKey,
+    hash: B256,
+    bundle_tx: B256,
+    block_number: u64,
+    block_hash: B256,
+    receipt_json: &str,
+) -> Result<(), MempoolError> {
+    let done = sqlx::query(
+        "UPDATE user_ops SET status = 'included', block_number = $4, block_hash = $5, receipt_json = $6, \
+         failure = NULL, updated_at = $7, bundle_tx = $8 \
+         WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 AND status IN ('pending', 'submitted')",
+    )
+    .bind(at.chain)
+    .bind(&at.ep)
+    .bind(b256_text(&hash))
+    .bind(u64_to_db("block_number", block_number)?)
+    .bind(b256_text(&block_hash))
+    .bind(receipt_json)
+    .bind(u64_to_db("updated_at", now_secs())?)
+    .bind(b256_text(&bundle_tx))
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        let current = current_status(tx, at.chain, &at.ep, hash).await?;
+        let same = matches!(&current, Some((OpStatus::Included, Some(b))) if *b == block_hash);
+        if !same {
+            return Err(transition_error(tx, at.chain, &at.ep, hash, OpStatus::Included).await);
+        }
+    }
+    forget_op_facts(tx, at.chain, &at.ep, hash).await?;
+    Ok(())
+}
+
+/// Moves an unfinished op to Failed or Dropped inside `tx` (repeating it changes nothing).
+async fn finish_in(
+    tx: &mut Transaction<'static, Any>,
+    at: &OpKey,
+    hash: B256,
+    to: OpStatus,
+    reason: &str,
+) -> Result<(), MempoolError> {
+    let done = sqlx::query(
+        "UPDATE user_ops SET status = $4, failure = $5, updated_at = $6 \
+         WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 AND status IN ('pending', 'submitted')",
+    )
+    .bind(at.chain)
+    .bind(&at.ep)
+    .bind(b256_text(&hash))
+    .bind(to.as_str())
+    .bind(reason)
+    .bind(u64_to_db("updated_at", now_secs())?)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        let current = current_status(tx, at.chain, &at.ep, hash).await?;
+        if !matches!(current, Some((st, _)) if st == to) {
+            return Err(transition_error(tx, at.chain, &at.ep, hash, to).await);
+        }
+    }
+    forget_op_facts(tx, at.chain, &at.ep, hash).await?;
+    Ok(())
 }
 
 /// The status (and block hash) of one op, read inside `tx`.

@@ -612,3 +612,53 @@ pub(crate) async fn fenced_writes_race_a_takeover(db: &TestDb) {
     }
     assert_eq!(store.chain_cursor("reorgs:1").await.unwrap(), Some((3, h(3))));
 }
+
+/// A mined bundle is recorded in one transaction: its included operations (block and outcome),
+/// the ones missing from its events (failed), the bundle mined; an operation forgotten since is
+/// skipped; a refused change (one included in another block already) writes nothing at all.
+pub(crate) async fn mined_bundle_in_one_commit(db: &TestDb) {
+    use keyward_store::MinedOp;
+    let store = db.open().await;
+    let f = fence(&store).await;
+    let bundler = sender(81);
+    let ops: Vec<_> = (0..3u8).map(|n| op(sender(90 + n), 0, 1, 1, 20 + u64::from(n))).collect();
+    for o in &ops {
+        store.insert_user_op(o, 10).await.unwrap();
+    }
+    let claimed = store.claim_pending_user_ops(&f, CHAIN, ep(), bundler, 10, std::time::Duration::from_secs(60));
+    assert_eq!(claimed.await.unwrap().len(), 3);
+    let forgotten = h(0xf0);
+    let mut hashes: Vec<_> = ops.iter().map(|o| o.hash).collect();
+    hashes.push(forgotten);
+    let b = bundle(0xd1, bundler, 0, hashes.clone());
+    store.submit_bundle(&f, &bundle(0xd1, bundler, 0, hashes[..3].to_vec()), ep()).await.unwrap();
+
+    // Refused: op 0 is already included in another block; nothing of the batch is written.
+    store.mark_included(&f, CHAIN, ep(), ops[0].hash, h(0xd0), 4, h(0xb4), "{}").await.unwrap();
+    let batch = |block_hash| {
+        vec![
+            MinedOp::Included { hash: hashes[0], block_number: 5, block_hash, receipt_json: r#"{"n":0}"# },
+            MinedOp::Included { hash: hashes[1], block_number: 5, block_hash, receipt_json: r#"{"n":1}"# },
+            MinedOp::Missing { hash: hashes[2], reason: "no event" },
+            MinedOp::Included { hash: forgotten, block_number: 5, block_hash, receipt_json: "{}" },
+        ]
+    };
+    let refused = store.record_mined_bundle(&f, CHAIN, ep(), b.tx_hash, &batch(h(0xb5))).await.unwrap_err();
+    assert!(matches!(refused, MempoolError::InvalidTransition { hash, .. } if hash == ops[0].hash), "{refused}");
+    for o in &ops[1..] {
+        assert_eq!(store.get_user_op(CHAIN, ep(), o.hash).await.unwrap().unwrap().status, OpStatus::Submitted);
+    }
+    assert_eq!(store.bundle_by_tx(b.tx_hash).await.unwrap().unwrap().status, BundleStatus::Pending);
+
+    // Accepted (op 0 in the same block as its first inclusion is a repeat, the forgotten one skipped).
+    let included = store.record_mined_bundle(&f, CHAIN, ep(), b.tx_hash, &batch(h(0xb4))).await.unwrap();
+    assert_eq!(included, vec![ops[0].hash, ops[1].hash]);
+    let one = store.get_user_op(CHAIN, ep(), ops[1].hash).await.unwrap().unwrap();
+    assert_eq!(
+        (one.status, one.block_hash, one.receipt_json.as_deref()),
+        (OpStatus::Included, Some(h(0xb4)), Some(r#"{"n":1}"#))
+    );
+    let missing = store.get_user_op(CHAIN, ep(), ops[2].hash).await.unwrap().unwrap();
+    assert_eq!((missing.status, missing.failure.as_deref()), (OpStatus::Failed, Some("no event")));
+    assert_eq!(store.bundle_by_tx(b.tx_hash).await.unwrap().unwrap().status, BundleStatus::Mined);
+}

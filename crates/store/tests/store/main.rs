@@ -53,4 +53,5 @@ on_both_backends!(
     claims,
     role_leases_and_fences,
     fenced_writes_race_a_takeover,
+    mined_bundle_in_one_commit,
 );
