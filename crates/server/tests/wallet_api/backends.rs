@@ -2,8 +2,6 @@
 //! store (`KEYWARD_TEST_POSTGRES_URL`, set by scripts/with-postgres.sh; skipped only with
 //! `KEYWARD_SKIP_POSTGRES=1`).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
@@ -14,9 +12,8 @@ use keyward_api::wallet::{
 use keyward_contracts::bindings::TestCounter;
 use keyward_store::Store;
 use keyward_testkit::Harness;
-use sqlx::{AssertSqlSafe, Connection, Executor};
 
-use crate::env::{ETH, Env, Keep, sign_prepared};
+use crate::env::{ETH, Env, Keep, PostgresEnv, sign_prepared};
 
 fn prepare(env: &Env, from: Address, to: Address, permissions: Option<PermissionsCapability>) -> PrepareCallsParams {
     PrepareCallsParams {
@@ -65,24 +62,7 @@ async fn flows_on_anvil() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flows_on_postgres() {
-    let Ok(admin) = std::env::var("KEYWARD_TEST_POSTGRES_URL") else {
-        assert_eq!(
-            std::env::var("KEYWARD_SKIP_POSTGRES").as_deref(),
-            Ok("1"),
-            "KEYWARD_TEST_POSTGRES_URL is not set: run under scripts/with-postgres.sh (or KEYWARD_SKIP_POSTGRES=1)"
-        );
-        return;
-    };
-    static SEQ: AtomicUsize = AtomicUsize::new(0);
-    let name = format!("kw_wallet_api_{}_{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-    conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    let store = Store::open(&format!("{base}/{name}")).await.unwrap();
-    let env = Env::with(Harness::embedded(), store.clone(), Keep::Nothing).await;
-    flows(&env).await;
-    drop(env);
-    store.close().await;
-    conn.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await.unwrap();
+    let Some(pg) = PostgresEnv::new("kw_wallet_api").await else { return };
+    flows(&pg.env).await;
+    pg.drop_database().await;
 }

@@ -7,8 +7,6 @@
 //! listing, revocation, and a call accepted before its session was revoked failing with
 //! `details.data.failure` naming the revocation. On SQLite and PostgreSQL.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use alloy::primitives::{B256, Bytes, U256};
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
@@ -23,13 +21,11 @@ use keyward_api::wallet::{
 use keyward_bundler::BundlingMode;
 use keyward_primitives::mav2::P256PublicKey;
 use keyward_primitives::mav2::signature::eoa_user_op_signature;
-use keyward_store::Store;
 use keyward_testkit::Harness;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
-use sqlx::{AssertSqlSafe, Connection, Executor};
 
-use crate::env::{Env, Keep, prepared_hash, prepared_op, rpc_error, sign_prepared};
+use crate::env::{Env, PostgresEnv, prepared_hash, prepared_op, rpc_error, sign_prepared};
 use crate::sessions::{Owned, call, deployed_account, prepare_error, with_permissions};
 
 /// The order of P-256.
@@ -268,24 +264,7 @@ async fn passkey_sessions_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passkey_sessions_on_postgres() {
-    let Ok(admin) = std::env::var("KEYWARD_TEST_POSTGRES_URL") else {
-        assert_eq!(
-            std::env::var("KEYWARD_SKIP_POSTGRES").as_deref(),
-            Ok("1"),
-            "KEYWARD_TEST_POSTGRES_URL is not set: run under scripts/with-postgres.sh (or KEYWARD_SKIP_POSTGRES=1)"
-        );
-        return;
-    };
-    static SEQ: AtomicUsize = AtomicUsize::new(0);
-    let name = format!("kw_passkeys_{}_{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-    conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    let store = Store::open(&format!("{base}/{name}")).await.unwrap();
-    let env = Env::with(Harness::embedded(), store.clone(), Keep::Nothing).await;
-    passkey_sessions(&env).await;
-    drop(env);
-    store.close().await;
-    conn.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await.unwrap();
+    let Some(pg) = PostgresEnv::new("kw_passkeys").await else { return };
+    passkey_sessions(&pg.env).await;
+    pg.drop_database().await;
 }
