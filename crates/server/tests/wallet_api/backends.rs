@@ -62,7 +62,7 @@ async fn flows_on_anvil() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flows_on_postgres() {
-    let Some(pg) = PostgresEnv::new("kw_wallet_api").await else { return };
+    let Some(pg) = PostgresEnv::new().await else { return };
     flows(&pg.env).await;
     pg.drop_database().await;
 }

@@ -26,6 +26,7 @@ use keyward_server::wallet::WalletRpc;
 use keyward_store::Store;
 use keyward_store::wallet::WalletCounts;
 use keyward_testkit::Harness;
+use keyward_testkit::sponsorship::{Backend, TestDb};
 use keyward_wallet::{Wallet, WalletConfig};
 
 /// One ether.
@@ -230,47 +231,27 @@ pub(crate) fn rpc_error<T: std::fmt::Debug>(r: Result<T, jsonrpsee::core::Client
     }
 }
 
-/// An [`Env`] over a throwaway PostgreSQL database (a fresh one per call, dropped by
-/// [`PostgresEnv::drop_database`]), on the embedded chain. `None` when PostgreSQL tests are
-/// skipped (`KEYWARD_SKIP_POSTGRES=1`); without that, a missing `KEYWARD_TEST_POSTGRES_URL` fails.
+/// An [`Env`] over a throwaway PostgreSQL database (testkit's [`TestDb`], dropped by
+/// [`PostgresEnv::drop_database`]), on the embedded chain. `None` when PostgreSQL tests are skipped
+/// (`KEYWARD_SKIP_POSTGRES=1`); without that, a missing `KEYWARD_TEST_POSTGRES_URL` fails.
 pub(crate) struct PostgresEnv {
     /// The environment to test with.
     pub(crate) env: Env,
-    store: Store,
-    admin: sqlx::AnyConnection,
-    name: String,
+    db: TestDb,
 }
 
 impl PostgresEnv {
-    /// A database named after `prefix`, the process and a counter.
-    pub(crate) async fn new(prefix: &str) -> Option<PostgresEnv> {
-        use sqlx::{AssertSqlSafe, Connection, Executor};
-        static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let Ok(url) = std::env::var("KEYWARD_TEST_POSTGRES_URL") else {
-            assert_eq!(
-                std::env::var("KEYWARD_SKIP_POSTGRES").as_deref(),
-                Ok("1"),
-                "KEYWARD_TEST_POSTGRES_URL is not set: run under scripts/with-postgres.sh (or KEYWARD_SKIP_POSTGRES=1)"
-            );
-            return None;
-        };
-        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let name = format!("{prefix}_{}_{seq}", std::process::id());
-        sqlx::any::install_default_drivers();
-        let mut admin = sqlx::AnyConnection::connect(&url).await.unwrap();
-        admin.execute(AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
-        let (base, _) = url.rsplit_once('/').unwrap();
-        let store = Store::open(&format!("{base}/{name}")).await.unwrap();
-        let env = Env::with(Harness::embedded(), store.clone(), Keep::Nothing).await;
-        Some(PostgresEnv { env, store, admin, name })
+    /// A fresh database and the environment over it.
+    pub(crate) async fn new() -> Option<PostgresEnv> {
+        let db = TestDb::open(Backend::Postgres).await?;
+        let env = Env::with(Harness::embedded(), db.store.clone(), Keep::Nothing).await;
+        Some(PostgresEnv { env, db })
     }
 
     /// Stops the environment and drops its database.
     pub(crate) async fn drop_database(self) {
-        use sqlx::{AssertSqlSafe, Executor};
-        let PostgresEnv { env, store, mut admin, name } = self;
+        let PostgresEnv { env, db } = self;
         drop(env);
-        store.close().await;
-        admin.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await.unwrap();
+        db.cleanup().await;
     }
 }

@@ -264,7 +264,7 @@ async fn passkey_sessions_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passkey_sessions_on_postgres() {
-    let Some(pg) = PostgresEnv::new("kw_passkeys").await else { return };
+    let Some(pg) = PostgresEnv::new().await else { return };
     passkey_sessions(&pg.env).await;
     pg.drop_database().await;
 }
