@@ -198,36 +198,45 @@ const FACTORY: &str = "AccountFactory";
 const VERIFYING_PAYMASTER: &str = "VerifyingPaymaster";
 
 /// The stack's contracts in deployment order (the factory's constructor takes the others'
-/// addresses, so it comes last). Mined once per process and factory owner, then cloned.
+/// addresses, so it comes last). The contracts that do not depend on the factory owner are mined
+/// once per process, the factory and the paymaster once per owner.
 pub fn steps(factory_owner: Address) -> Vec<Create2Step> {
-    static MINED: OnceLock<Mutex<HashMap<Address, Vec<Create2Step>>>> = OnceLock::new();
-    let cache = MINED.get_or_init(Default::default);
+    static OWNED: OnceLock<Mutex<HashMap<Address, Vec<Create2Step>>>> = OnceLock::new();
+    let shared = shared_steps();
+    let cache = OWNED.get_or_init(Default::default);
     // A poisoned lock only means another thread panicked while mining: the map is still sound.
-    let mut mined = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    mined.entry(factory_owner).or_insert_with(|| mine_steps(factory_owner)).clone()
+    let mut owned = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let owned = owned.entry(factory_owner).or_insert_with(|| owned_steps(shared, factory_owner));
+    shared.iter().chain(owned.iter()).cloned().collect()
 }
 
-fn mine_steps(factory_owner: Address) -> Vec<Create2Step> {
-    let ep = ENTRY_POINT_V07.abi_encode();
-    let sma = Create2Step::new(SMA, artifacts::semi_modular_account_bytecode(), &ep);
-    let ma = Create2Step::new(MA, artifacts::modular_account(), &ep);
-    let sma_7702 = Create2Step::new(SMA_7702, artifacts::semi_modular_account_7702(), &ep);
-    let single_signer = Create2Step::new(SINGLE_SIGNER, artifacts::single_signer_validation_module(), &[]);
-    let factory_args =
-        (ENTRY_POINT_V07, ma.address, sma.address, single_signer.address, factory_owner).abi_encode_params();
-    let factory = Create2Step::new(FACTORY, artifacts::account_factory(), &factory_args);
+/// The implementations and modules: the same for every factory owner.
+fn shared_steps() -> &'static [Create2Step] {
+    static SHARED: OnceLock<Vec<Create2Step>> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let ep = ENTRY_POINT_V07.abi_encode();
+        vec![
+            Create2Step::new(SMA, artifacts::semi_modular_account_bytecode(), &ep),
+            Create2Step::new(MA, artifacts::modular_account(), &ep),
+            Create2Step::new(SMA_7702, artifacts::semi_modular_account_7702(), &ep),
+            Create2Step::new(SINGLE_SIGNER, artifacts::single_signer_validation_module(), &[]),
+            Create2Step::new(TIME_RANGE, artifacts::time_range_module(), &[]),
+            Create2Step::new(NATIVE_TOKEN_LIMIT, artifacts::native_token_limit_module(), &[]),
+            Create2Step::new(ALLOWLIST, artifacts::allowlist_module(), &[]),
+            Create2Step::new(PAYMASTER_GUARD, artifacts::paymaster_guard_module(), &[]),
+            Create2Step::new(SESSION_RULES, artifacts::session_rules_module(), &[]),
+            Create2Step::new(P256_VALIDATION, artifacts::p256_validation_module(), &[]),
+        ]
+    })
+}
+
+/// The factory (over `shared`'s implementations and signer module) and the paymaster, both owned
+/// by `factory_owner`.
+fn owned_steps(shared: &[Create2Step], factory_owner: Address) -> Vec<Create2Step> {
+    let at = |name: &str| shared.iter().find(|s| s.name == name).map(|s| s.address).unwrap_or_default();
+    let factory_args = (ENTRY_POINT_V07, at(MA), at(SMA), at(SINGLE_SIGNER), factory_owner).abi_encode_params();
     vec![
-        sma,
-        ma,
-        sma_7702,
-        single_signer,
-        Create2Step::new(TIME_RANGE, artifacts::time_range_module(), &[]),
-        Create2Step::new(NATIVE_TOKEN_LIMIT, artifacts::native_token_limit_module(), &[]),
-        Create2Step::new(ALLOWLIST, artifacts::allowlist_module(), &[]),
-        Create2Step::new(PAYMASTER_GUARD, artifacts::paymaster_guard_module(), &[]),
-        Create2Step::new(SESSION_RULES, artifacts::session_rules_module(), &[]),
-        Create2Step::new(P256_VALIDATION, artifacts::p256_validation_module(), &[]),
-        factory,
+        Create2Step::new(FACTORY, artifacts::account_factory(), &factory_args),
         Create2Step::new(
             VERIFYING_PAYMASTER,
             artifacts::verifying_paymaster(),
