@@ -1,7 +1,7 @@
 //! Nonce leases: while a prepared user operation waits for its signature and send, it holds its
 //! (account, nonce key) so a concurrent prepare of the same account picks another key instead of
-//! the same nonce. A lease ends when its operation is sent or when it expires (an abandoned
-//! prepare never blocks a key for longer than its lease).
+//! the same nonce. A lease ends when its operation is sent (`Store::insert_call`) or when it
+//! expires (an abandoned prepare never blocks a key for longer than its lease).
 
 use alloy::primitives::{Address, B256, U256};
 
@@ -96,16 +96,6 @@ impl Store {
         .bind(&lease.token)
         .execute(self.pool())
         .await?;
-        Ok(())
-    }
-
-    /// Ends the lease held for the operation `hash` (it was sent: the mempool now orders its key).
-    pub async fn release_nonce_lease(&self, chain_id: u64, hash: B256) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM wallet_nonce_leases WHERE chain_id = $1 AND hash = $2")
-            .bind(u64_to_db("chain_id", chain_id)?)
-            .bind(b256_text(&hash))
-            .execute(self.pool())
-            .await?;
         Ok(())
     }
 }

@@ -543,16 +543,6 @@ impl Store {
         rows.iter().map(session_from_row).collect()
     }
 
-    /// Records the op that carries the session's install (first one wins; later calls are no-ops).
-    pub async fn set_session_first_op(&self, id: &[u8; 16], op: B256) -> Result<(), StoreError> {
-        sqlx::query("UPDATE wallet_sessions SET first_op = $2 WHERE id = $1 AND first_op IS NULL")
-            .bind(session_id_text(id))
-            .bind(b256_text(&op))
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
     /// Stores a prepared op unless one with the same (chain, hash) exists; returns the stored row.
     pub async fn insert_prepared(&self, rec: &PreparedRecord) -> Result<PreparedRecord, StoreError> {
         let mut tx = self.begin_write().await?;
@@ -586,33 +576,45 @@ impl Store {
         prepared_on(self.pool(), chain_id, &hash).await
     }
 
-    /// Stores a sent call unless its id exists and forgets its prepared operation in the same
-    /// transaction (from now on the call answers retries and status); returns the stored row.
-    pub async fn insert_call(&self, rec: &CallRecord) -> Result<CallRecord, StoreError> {
+    /// Records an accepted call in one transaction: the call (unless its id exists: then the
+    /// stored row is returned and nothing else changes), its prepared operation forgotten (from now
+    /// on the call answers retries and status), the nonce lease of that operation ended (the
+    /// mempool orders its key now) and, when `installs_session`, the call's session's first
+    /// operation set to it (the first one recorded wins). Returns the stored row.
+    pub async fn insert_call(&self, rec: &CallRecord, installs_session: bool) -> Result<CallRecord, StoreError> {
         let mut tx = self.begin_write().await?;
         self.advisory_lock(&mut tx, lock_key("call", rec.id.as_bytes())).await?;
         if let Some(existing) = call_on(&mut *tx, &rec.id).await? {
             return Ok(existing);
         }
         let chain_id = u64_to_db("chain_id", rec.chain_id)?;
+        let hash = b256_text(&rec.hash);
         sqlx::query(
             "INSERT INTO wallet_calls (id, chain_id, hash, account, calls_json, session_id, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&rec.id)
         .bind(chain_id)
-        .bind(b256_text(&rec.hash))
+        .bind(&hash)
         .bind(address_text(&rec.account))
         .bind(&rec.calls_json)
         .bind(rec.session_id.as_ref().map(session_id_text))
         .bind(u64_to_db("created_at", rec.created_at)?)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM wallet_prepared WHERE chain_id = $1 AND hash = $2")
-            .bind(chain_id)
-            .bind(b256_text(&rec.hash))
-            .execute(&mut *tx)
-            .await?;
+        for forget in [
+            "DELETE FROM wallet_prepared WHERE chain_id = $1 AND hash = $2",
+            "DELETE FROM wallet_nonce_leases WHERE chain_id = $1 AND hash = $2",
+        ] {
+            sqlx::query(forget).bind(chain_id).bind(&hash).execute(&mut *tx).await?;
+        }
+        if let Some(session) = rec.session_id.as_ref().filter(|_| installs_session) {
+            sqlx::query("UPDATE wallet_sessions SET first_op = $2 WHERE id = $1 AND first_op IS NULL")
+                .bind(session_id_text(session))
+                .bind(&hash)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(rec.clone())
     }

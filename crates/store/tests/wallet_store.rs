@@ -132,8 +132,21 @@ async fn sessions_allocate_entities_once(store: &Store) {
     assert_eq!(store.wallet_counts().await.unwrap().sessions, 2);
     assert_eq!(store.session(&[1; 16]).await.unwrap(), Some(s1.clone()));
     assert_eq!(store.session_by_entity(acct, 2).await.unwrap().map(|s| s.id), Some([2; 16]));
-    store.set_session_first_op(&[1; 16], B256::repeat_byte(7)).await.unwrap();
-    store.set_session_first_op(&[1; 16], B256::repeat_byte(8)).await.unwrap();
+    // The first installing call recorded is the session's first op; a later one changes nothing,
+    // and a call that does not install it sets nothing.
+    let call = |hash: u8| CallRecord {
+        id: format!("0x{:064x}{}", 31337, alloy::hex::encode([hash; 32])),
+        chain_id: 31337,
+        hash: B256::repeat_byte(hash),
+        account: acct,
+        calls_json: "[]".into(),
+        session_id: Some([1; 16]),
+        created_at: 7,
+    };
+    store.insert_call(&call(6), false).await.unwrap();
+    assert_eq!(store.session(&[1; 16]).await.unwrap().unwrap().first_op, None);
+    store.insert_call(&call(7), true).await.unwrap();
+    store.insert_call(&call(8), true).await.unwrap();
     assert_eq!(store.session(&[1; 16]).await.unwrap().unwrap().first_op, Some(B256::repeat_byte(7)));
     // Other accounts start at 1.
     assert_eq!(store.next_entity_id(Address::repeat_byte(0xa2)).await.unwrap(), 1);
@@ -192,8 +205,20 @@ async fn prepared_and_calls_are_idempotent(store: &Store) {
         session_id: Some([0x5e; 16]),
         created_at: 6,
     };
-    assert_eq!(store.insert_call(&c).await.unwrap(), c);
-    assert_eq!(store.insert_call(&c).await.unwrap(), c);
+    // The prepare's nonce lease, bound to the operation: held until the call is recorded.
+    let lease = |token: &str| keyward_store::NonceLease {
+        chain_id: 31337,
+        account: p.account,
+        nonce_key: U256::from(9),
+        token: token.into(),
+        expires_at: 1_000,
+    };
+    assert!(store.take_nonce_lease(&lease("prepare"), 10).await.unwrap());
+    store.bind_nonce_lease(&lease("prepare"), p.hash).await.unwrap();
+    assert!(!store.take_nonce_lease(&lease("other"), 10).await.unwrap(), "held while the op waits to be sent");
+    assert_eq!(store.insert_call(&c, false).await.unwrap(), c);
+    assert_eq!(store.insert_call(&c, false).await.unwrap(), c);
+    assert!(store.take_nonce_lease(&lease("other"), 10).await.unwrap(), "ended with the call recorded");
     assert_eq!(store.call(&c.id).await.unwrap(), Some(c));
     // The call replaces its prepared row (which only served the send).
     assert_eq!(store.prepared(31337, p.hash).await.unwrap(), None);

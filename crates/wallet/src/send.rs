@@ -73,30 +73,18 @@ impl Wallet {
             created_at: unix_now(),
         };
         // The operation is in the mempool now: a failure from here on is not answered -32603 (a
-        // client retrying that would be fine here, but the spec's rule is firm); the writes are
-        // retried first, then the answer names the id the retry will get.
-        let session = prepared.session_id.filter(|_| prepared.deferred);
+        // client retrying that would be fine here, but the spec's rule is firm); the write (the
+        // call, the session's installing op, the nonce lease ended: the mempool orders the key
+        // from now on, so a concurrent prepare may queue on it) is retried first, then the answer
+        // names the id the retry will get.
+        let installs_session = prepared.deferred;
         let mut last_error = None;
         for attempt in 0..3u64 {
             if attempt > 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
             }
-            let written = async {
-                self.store.insert_call(&record).await?;
-                if let Some(session) = &session {
-                    self.store.set_session_first_op(session, hash).await?;
-                }
-                Ok::<_, keyward_store::StoreError>(())
-            }
-            .await;
-            match written {
-                Ok(()) => {
-                    // The mempool orders this key from now on: a concurrent prepare may queue on it.
-                    if let Err(e) = self.store.release_nonce_lease(self.chain_id, hash).await {
-                        tracing::warn!(error = %e, %hash, "could not release the nonce lease; it expires by itself");
-                    }
-                    return Ok(Sent { id, calls });
-                }
+            match self.store.insert_call(&record, installs_session).await {
+                Ok(_) => return Ok(Sent { id, calls }),
                 Err(e) => last_error = Some(e),
             }
         }
