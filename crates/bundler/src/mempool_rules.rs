@@ -121,22 +121,15 @@ impl Bundler {
         self.config.validation.stake.is_staked(outcome.sender.stake, outcome.sender.unstakeDelaySec)
     }
 
-    /// After admission: what the first validation showed is kept for COD-010, and the entities'
-    /// `opsSeen` grow.
-    pub(crate) async fn note_admitted(&self, op: &UserOperation, outcome: &ValidationOutcome, new: bool) {
-        if new {
-            self.note_seen(op).await;
-        }
+    /// What the first validation showed, kept with the admitted op for COD-010 (JSON), and its
+    /// arrival time (unix nanoseconds, the mempool's order).
+    pub(crate) fn first_validation_facts(&self, outcome: &ValidationOutcome) -> (String, u64) {
         let facts = serde_json::to_string(&outcome.facts.code_hashes).unwrap_or_default();
         let arrived = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
             .unwrap_or_default();
-        let saved =
-            self.store.save_op_facts(self.chain_id, self.entry_point(), outcome.user_op_hash, &facts, arrived).await;
-        if let Err(e) = saved {
-            tracing::warn!(hash = %outcome.user_op_hash, error = %e, "validation facts not kept (COD-010)");
-        }
+        (facts, arrived)
     }
 
     /// The [`BundleContext`] of `candidates`: their first validations' code hashes and the

@@ -201,28 +201,16 @@ impl Bundler {
         Ok(())
     }
 
-    /// A unique valid operation was accepted: `opsSeen` + 1 for each of its entities.
-    pub(crate) async fn note_seen(&self, op: &UserOperation) {
-        for (_, address) in entities_of(op) {
-            if let Err(e) = self.adjust(address, |r| r.ops_seen = r.ops_seen.saturating_add(1)).await {
-                tracing::warn!(%address, error = %e, "reputation: opsSeen not recorded");
-            }
-        }
-    }
-
-    /// The operation `hash` was included: `opsIncluded` + 1 for each of its entities.
-    pub(crate) async fn note_included(&self, hash: B256) {
-        let op = match self.operation(hash).await {
-            Ok(Some(p)) => p.submission.op,
-            Ok(None) => return,
+    /// The entities (sender, factory, paymaster) of the pooled operation `hash`, whose
+    /// `opsIncluded` grow when it is included; none when it cannot be read (then its reputation
+    /// is left as it is, with a warning).
+    pub(crate) async fn entities_of_pooled(&self, hash: B256) -> Vec<Address> {
+        match self.operation(hash).await {
+            Ok(Some(p)) => entities_of(&p.submission.op).into_iter().map(|(_, a)| a).collect(),
+            Ok(None) => Vec::new(),
             Err(e) => {
                 tracing::warn!(%hash, error = %e, "reputation: included operation unreadable");
-                return;
-            }
-        };
-        for (_, address) in entities_of(&op) {
-            if let Err(e) = self.adjust(address, |r| r.ops_included = r.ops_included.saturating_add(1)).await {
-                tracing::warn!(%address, error = %e, "reputation: opsIncluded not recorded");
+                Vec::new()
             }
         }
     }

@@ -18,13 +18,14 @@ use keyward_primitives::UserOperation;
 use keyward_primitives::eip7702::{is_designator, recover_authority};
 use keyward_primitives::nonce::{self, nonce_key_u256};
 use keyward_store::Store;
-use keyward_store::{BundleRecord, BundleStatus, Fence, InsertOutcome, MempoolError, OpRecord, OpStatus};
+use keyward_store::{Admission, BundleRecord, BundleStatus, Fence, InsertOutcome, MempoolError, OpRecord, OpStatus};
 use tokio::sync::{Mutex, Notify};
 
 use crate::bundle::{Candidate, build_bundle_in};
 use crate::error::RejectReason;
 use crate::fees::current_fees;
 use crate::lease::{Replica, RoleHolder};
+use crate::reputation::entities_of;
 use crate::submission::{BundlingMode, Submission};
 use crate::submit::{BundleFees, sign_bundle};
 use crate::validation::{Assumptions, ValidationConfig, validate_user_op_with};
@@ -288,15 +289,17 @@ impl Bundler {
             created_at: now(),
             updated_at: now(),
         };
-        let new = match self.store.insert_user_op(&record, sender_cap).await.map_err(store_err)? {
-            InsertOutcome::Inserted => true,
-            InsertOutcome::AlreadyKnown => false,
-            InsertOutcome::Replaced { old_hash } => {
-                tracing::info!(%old_hash, new = %record.hash, "operation replaced");
-                true
-            }
+        let first_validation = self.first_validation_facts(&outcome);
+        let seen: Vec<Address> = entities_of(op).into_iter().map(|(_, a)| a).collect();
+        let admission = Admission {
+            first_validation: Some((first_validation.0.as_str(), first_validation.1)),
+            seen: &seen,
+            now: now(),
         };
-        self.note_admitted(op, &outcome, new).await;
+        let inserted = self.store.admit_user_op(&record, sender_cap, &admission).await.map_err(store_err)?;
+        if let InsertOutcome::Replaced { old_hash } = inserted {
+            tracing::info!(%old_hash, new = %record.hash, "operation replaced");
+        }
         if self.mode() == BundlingMode::Auto {
             self.wake.notify_one();
         }

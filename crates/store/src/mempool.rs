@@ -13,6 +13,7 @@ use crate::codec::{
 };
 use crate::db::Store;
 use crate::error::MempoolError;
+use crate::reputation::save_op_facts_in;
 use crate::roles::Fence;
 
 /// Lifecycle of a user operation in the mempool.
@@ -119,6 +120,17 @@ pub enum InsertOutcome {
     AlreadyKnown,
 }
 
+/// What an admission records beside its operation ([`Store::admit_user_op`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Admission<'a> {
+    /// The first validation's facts (JSON, kept for COD-010) and the arrival time (unix ns).
+    pub first_validation: Option<(&'a str, u64)>,
+    /// The op's entities (sender, factory, paymaster) whose `opsSeen` grows by one.
+    pub seen: &'a [Address],
+    /// Now, in unix seconds (the reputation's decay clock).
+    pub now: u64,
+}
+
 /// The smallest fee a replacement must pay: `old × 110 %`, rounded up (saturating).
 pub fn replacement_fee(old: u128) -> u128 {
     old.saturating_add(old / 10).saturating_add(u128::from(!old.is_multiple_of(10)))
@@ -186,6 +198,44 @@ impl Store {
     /// sender already has `sender_cap` ops in Pending|Submitted → SenderCap; else insert as Pending
     /// (status and bundle/block/receipt/failure fields of `rec` are ignored).
     pub async fn insert_user_op(&self, rec: &OpRecord, sender_cap: usize) -> Result<InsertOutcome, MempoolError> {
+        self.admit_user_op(rec, sender_cap, &Admission::default()).await
+    }
+
+    /// [`Store::insert_user_op`] with what the admission learnt, in the same transaction: when the
+    /// op is new (inserted or replacing), its first validation's facts are kept and its entities'
+    /// `opsSeen` grow, so a bundler that sees the op also sees them, and an admission costs one
+    /// commit.
+    pub async fn admit_user_op(
+        &self,
+        rec: &OpRecord,
+        sender_cap: usize,
+        admission: &Admission<'_>,
+    ) -> Result<InsertOutcome, MempoolError> {
+        let mut tx = self.begin_write().await?;
+        let outcome = self.insert_user_op_in(&mut tx, rec, sender_cap).await?;
+        if outcome != InsertOutcome::AlreadyKnown {
+            let at = (rec.chain_id, rec.entry_point);
+            if let Some((facts_json, arrived_ns)) = admission.first_validation {
+                save_op_facts_in::<MempoolError>(&mut tx, at, rec.hash, facts_json, arrived_ns).await?;
+            }
+            for entity in admission.seen {
+                self.update_reputation_in::<MempoolError>(&mut tx, at, *entity, admission.now, |r| {
+                    r.ops_seen = r.ops_seen.saturating_add(1)
+                })
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// The checks and the insert of [`Store::insert_user_op`] inside `tx` (not committed).
+    async fn insert_user_op_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        rec: &OpRecord,
+        sender_cap: usize,
+    ) -> Result<InsertOutcome, MempoolError> {
         let chain_id = u64_to_db("chain_id", rec.chain_id)?;
         let ep = address_text(&rec.entry_point);
         let hash = b256_text(&rec.hash);
@@ -196,15 +246,14 @@ impl Store {
         let created_at = u64_to_db("created_at", rec.created_at)?;
         let updated_at = u64_to_db("updated_at", rec.updated_at)?;
 
-        let mut tx = self.begin_write().await?;
         // Serialise check-then-insert per sender across connections and replicas.
-        self.advisory_lock(&mut tx, sender_lock_key(rec.chain_id, &rec.entry_point, &rec.sender)).await?;
+        self.advisory_lock(tx, sender_lock_key(rec.chain_id, &rec.entry_point, &rec.sender)).await?;
 
         let known = sqlx::query("SELECT hash FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND hash = $3")
             .bind(chain_id)
             .bind(&ep)
             .bind(&hash)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
         if known.is_some() {
             return Ok(InsertOutcome::AlreadyKnown);
@@ -220,7 +269,7 @@ impl Store {
         .bind(&sender)
         .bind(&nonce_key)
         .bind(nonce_seq)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
 
         let outcome = if let Some(first) = same_nonce.first() {
@@ -249,7 +298,7 @@ impl Store {
                 .bind(&old)
                 .bind(format!("replaced by {hash}"))
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             }
             InsertOutcome::Replaced { old_hash }
@@ -261,7 +310,7 @@ impl Store {
             .bind(chain_id)
             .bind(&ep)
             .bind(&sender)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
             if usize::try_from(unfinished).map_or(true, |n| n >= sender_cap) {
                 return Err(MempoolError::SenderCap { sender: rec.sender, cap: sender_cap });
@@ -286,9 +335,8 @@ impl Store {
         .bind(&rec.op_json)
         .bind(created_at)
         .bind(updated_at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        tx.commit().await?;
         Ok(outcome)
     }
 
@@ -452,8 +500,8 @@ impl Store {
     }
 
     /// Everything a mined bundle transaction did, in one transaction (one commit for the whole
-    /// bundle): each operation included (its block and stored outcome) or failed (missing from
-    /// the bundle's events), then the bundle marked mined. Operations forgotten since the bundle
+    /// bundle): each operation included (its block and stored outcome, its entities' `opsIncluded`
+    /// grown) or failed (missing from the bundle's events), then the bundle marked mined. Operations forgotten since the bundle
     /// went out are skipped; any other refused change rolls it all back. Returns the hashes
     /// recorded as included.
     pub async fn record_mined_bundle(
@@ -469,10 +517,24 @@ impl Store {
         let mut included = Vec::with_capacity(ops.len());
         for op in ops {
             let done = match *op {
-                MinedOp::Included { hash, block_number, block_hash, receipt_json } => {
-                    include_in(&mut tx, &at, hash, bundle_tx, block_number, block_hash, receipt_json)
-                        .await
-                        .map(|()| Some(hash))
+                MinedOp::Included { hash, block_number, block_hash, receipt_json, entities } => {
+                    match include_in(&mut tx, &at, hash, bundle_tx, block_number, block_hash, receipt_json).await {
+                        Ok(changed) => {
+                            // A repeat (already included in this block) counted the first time.
+                            for entity in entities.iter().filter(|_| changed) {
+                                self.update_reputation_in::<MempoolError>(
+                                    &mut tx,
+                                    (chain_id, entry_point),
+                                    *entity,
+                                    now_secs(),
+                                    |r| r.ops_included = r.ops_included.saturating_add(1),
+                                )
+                                .await?;
+                            }
+                            Ok(Some(hash))
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
                 MinedOp::Missing { hash, reason } => {
                     finish_in(&mut tx, &at, hash, OpStatus::Failed, reason).await.map(|()| None)
@@ -688,6 +750,8 @@ pub enum MinedOp<'a> {
         block_hash: B256,
         /// The operation's outcome as stored.
         receipt_json: &'a str,
+        /// Its entities (sender, factory, paymaster), whose `opsIncluded` grows by one.
+        entities: &'a [Address],
     },
     /// Not among the bundle's events: failed, for `reason`.
     Missing {
@@ -719,7 +783,7 @@ async fn include_in(
     block_number: u64,
     block_hash: B256,
     receipt_json: &str,
-) -> Result<(), MempoolError> {
+) -> Result<bool, MempoolError> {
     let done = sqlx::query(
         "UPDATE user_ops SET status = 'included', block_number = $4, block_hash = $5, receipt_json = $6, \
          failure = NULL, updated_at = $7, bundle_tx = $8 \
@@ -743,7 +807,7 @@ async fn include_in(
         }
     }
     forget_op_facts(tx, at.chain, &at.ep, hash).await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 /// Moves an unfinished op to Failed or Dropped inside `tx` (repeating it changes nothing).

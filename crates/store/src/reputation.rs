@@ -5,10 +5,11 @@
 //! second validation is compared with (COD-010).
 
 use alloy::primitives::{Address, B256};
+use sqlx::{Any, Transaction};
 
 use crate::codec::{address_text, b256_text, parse_address, parse_b256, u64_from_db, u64_to_db};
 use crate::db::Store;
-use crate::error::StoreError;
+use crate::error::{CodecError, StoreError};
 
 /// Seconds per decay step.
 const HOUR: u64 = 3600;
@@ -37,7 +38,7 @@ pub fn decay(mut value: u64, hours: u64) -> u64 {
 
 type Row = (String, i64, i64, i64);
 
-fn record(row: Row, now: u64) -> Result<ReputationRecord, StoreError> {
+fn record(row: Row, now: u64) -> Result<ReputationRecord, CodecError> {
     let (address, seen, included, hour) = row;
     let hours = (now / HOUR).saturating_sub(u64_from_db("decayed_hour", hour)?);
     Ok(ReputationRecord {
@@ -63,7 +64,7 @@ impl Store {
         .bind(address_text(&entry_point))
         .fetch_all(self.pool())
         .await?;
-        rows.into_iter().map(|r| record(r, now)).collect()
+        rows.into_iter().map(|r| record(r, now).map_err(StoreError::from)).collect()
     }
 
     /// One entity's counters at `now` (zeros for an entity never seen).
@@ -84,7 +85,7 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         match row {
-            Some(r) => record(r, now),
+            Some(r) => Ok(record(r, now)?),
             None => Ok(ReputationRecord { address, ..Default::default() }),
         }
     }
@@ -100,8 +101,24 @@ impl Store {
         f: impl FnOnce(&mut ReputationRecord) + Send,
     ) -> Result<ReputationRecord, StoreError> {
         let mut tx = self.begin_write().await?;
+        let r = self.update_reputation_in::<StoreError>(&mut tx, (chain_id, entry_point), address, now, f).await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    /// [`Store::update_reputation`] inside the caller's write transaction `tx`; `at` is
+    /// (chain_id, entry_point).
+    pub(crate) async fn update_reputation_in<E: From<sqlx::Error> + From<CodecError>>(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        at: (u64, Address),
+        address: Address,
+        now: u64,
+        f: impl FnOnce(&mut ReputationRecord) + Send,
+    ) -> Result<ReputationRecord, E> {
+        let (chain_id, entry_point) = at;
         let lock = [entry_point.as_slice(), address.as_slice(), &chain_id.to_be_bytes()].concat();
-        self.advisory_lock(&mut tx, crate::db::lock_key("reputation", &lock)).await?;
+        self.advisory_lock(tx, crate::db::lock_key("reputation", &lock)).await?;
         let (chain, ep, addr) = (u64_to_db("chain_id", chain_id)?, address_text(&entry_point), address_text(&address));
         let row: Option<Row> = sqlx::query_as(
             "SELECT address, ops_seen, ops_included, decayed_hour FROM bundler_reputation \
@@ -110,7 +127,7 @@ impl Store {
         .bind(chain)
         .bind(&ep)
         .bind(&addr)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
         let mut r = match row {
             Some(r) => record(r, now)?,
@@ -121,7 +138,7 @@ impl Store {
             .bind(chain)
             .bind(&ep)
             .bind(&addr)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         sqlx::query(
             "INSERT INTO bundler_reputation (chain_id, entry_point, address, ops_seen, ops_included, decayed_hour) \
@@ -133,9 +150,8 @@ impl Store {
         .bind(u64_to_db("ops_seen", r.ops_seen)?)
         .bind(u64_to_db("ops_included", r.ops_included)?)
         .bind(u64_to_db("decayed_hour", now / HOUR)?)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        tx.commit().await?;
         Ok(r)
     }
 
@@ -159,25 +175,8 @@ impl Store {
         facts_json: &str,
         arrived_ns: u64,
     ) -> Result<(), StoreError> {
-        let (chain, ep, hash) = (u64_to_db("chain_id", chain_id)?, address_text(&entry_point), b256_text(&op_hash));
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM bundler_op_facts WHERE chain_id = $1 AND entry_point = $2 AND op_hash = $3")
-            .bind(chain)
-            .bind(&ep)
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO bundler_op_facts (chain_id, entry_point, op_hash, facts_json, arrived_ns) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(chain)
-        .bind(&ep)
-        .bind(&hash)
-        .bind(facts_json)
-        .bind(u64_to_db("arrived_ns", arrived_ns)?)
-        .execute(&mut *tx)
-        .await?;
+        save_op_facts_in::<StoreError>(&mut tx, (chain_id, entry_point), op_hash, facts_json, arrived_ns).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -219,6 +218,37 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// [`Store::save_op_facts`] inside the caller's write transaction `tx`; `at` is (chain_id,
+/// entry_point).
+pub(crate) async fn save_op_facts_in<E: From<sqlx::Error> + From<CodecError>>(
+    tx: &mut Transaction<'static, Any>,
+    at: (u64, Address),
+    op_hash: B256,
+    facts_json: &str,
+    arrived_ns: u64,
+) -> Result<(), E> {
+    let (chain_id, entry_point) = at;
+    let (chain, ep, hash) = (u64_to_db("chain_id", chain_id)?, address_text(&entry_point), b256_text(&op_hash));
+    sqlx::query("DELETE FROM bundler_op_facts WHERE chain_id = $1 AND entry_point = $2 AND op_hash = $3")
+        .bind(chain)
+        .bind(&ep)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO bundler_op_facts (chain_id, entry_point, op_hash, facts_json, arrived_ns) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(chain)
+    .bind(&ep)
+    .bind(&hash)
+    .bind(facts_json)
+    .bind(u64_to_db("arrived_ns", arrived_ns)?)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -167,7 +167,8 @@ pub(crate) fn sqlite_bytes(db: &Path) -> u64 {
         .sum()
 }
 
-/// A scratch directory for this run, removed when dropped.
+/// A scratch directory for this run, removed when dropped unless `WALLET_LOAD_KEEP` is set (to
+/// inspect a store after a run, e.g. with SQLite's `dbstat`).
 pub(crate) struct Scratch(pub(crate) PathBuf);
 
 impl Scratch {
@@ -182,6 +183,10 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
+        if std::env::var_os("WALLET_LOAD_KEEP").is_some() {
+            eprintln!("kept {}", self.0.display());
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }

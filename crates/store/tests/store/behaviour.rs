@@ -633,14 +633,22 @@ pub(crate) async fn mined_bundle_in_one_commit(db: &TestDb) {
     let b = bundle(0xd1, bundler, 0, hashes.clone());
     store.submit_bundle(&f, &bundle(0xd1, bundler, 0, hashes[..3].to_vec()), ep()).await.unwrap();
 
+    // Every included operation names the same paymaster-like entity, to count its inclusions.
+    let entity = sender(99);
+    let entities: &[_] = &[entity];
+    let included_count = || async {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        store.reputation_of(CHAIN, ep(), entity, now).await.unwrap().ops_included
+    };
+
     // Refused: op 0 is already included in another block; nothing of the batch is written.
     store.mark_included(&f, CHAIN, ep(), ops[0].hash, h(0xd0), 4, h(0xb4), "{}").await.unwrap();
     let batch = |block_hash| {
         vec![
-            MinedOp::Included { hash: hashes[0], block_number: 5, block_hash, receipt_json: r#"{"n":0}"# },
-            MinedOp::Included { hash: hashes[1], block_number: 5, block_hash, receipt_json: r#"{"n":1}"# },
+            MinedOp::Included { hash: hashes[0], block_number: 5, block_hash, receipt_json: r#"{"n":0}"#, entities },
+            MinedOp::Included { hash: hashes[1], block_number: 5, block_hash, receipt_json: r#"{"n":1}"#, entities },
             MinedOp::Missing { hash: hashes[2], reason: "no event" },
-            MinedOp::Included { hash: forgotten, block_number: 5, block_hash, receipt_json: "{}" },
+            MinedOp::Included { hash: forgotten, block_number: 5, block_hash, receipt_json: "{}", entities },
         ]
     };
     let refused = store.record_mined_bundle(&f, CHAIN, ep(), b.tx_hash, &batch(h(0xb5))).await.unwrap_err();
@@ -649,6 +657,7 @@ pub(crate) async fn mined_bundle_in_one_commit(db: &TestDb) {
         assert_eq!(store.get_user_op(CHAIN, ep(), o.hash).await.unwrap().unwrap().status, OpStatus::Submitted);
     }
     assert_eq!(store.bundle_by_tx(b.tx_hash).await.unwrap().unwrap().status, BundleStatus::Pending);
+    assert_eq!(included_count().await, 0, "a refused batch counts no inclusion");
 
     // Accepted (op 0 in the same block as its first inclusion is a repeat, the forgotten one skipped).
     let included = store.record_mined_bundle(&f, CHAIN, ep(), b.tx_hash, &batch(h(0xb4))).await.unwrap();
@@ -661,4 +670,49 @@ pub(crate) async fn mined_bundle_in_one_commit(db: &TestDb) {
     let missing = store.get_user_op(CHAIN, ep(), ops[2].hash).await.unwrap().unwrap();
     assert_eq!((missing.status, missing.failure.as_deref()), (OpStatus::Failed, Some("no event")));
     assert_eq!(store.bundle_by_tx(b.tx_hash).await.unwrap().unwrap().status, BundleStatus::Mined);
+    // Op 1 counted; op 0 was included before (a repeat), the forgotten one is skipped.
+    assert_eq!(included_count().await, 1);
+}
+
+/// An admission is one commit: the op, its first validation's facts and its entities' `opsSeen`;
+/// a repeat of a known op and a refused one (the sender at its cap) change none of them.
+pub(crate) async fn admission_in_one_commit(db: &TestDb) {
+    use keyward_store::Admission;
+    let store = db.open().await;
+    let (a, paymaster) = (sender(70), sender(71));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let seen = |address| {
+        let store = store.clone();
+        async move { store.reputation_of(CHAIN, ep(), address, now).await.unwrap().ops_seen }
+    };
+    let entities = [a, paymaster];
+    let admission = |facts| Admission { first_validation: Some((facts, 7)), seen: &entities, now };
+
+    let first = op(a, 0, 100, 10, 20);
+    let got = store.admit_user_op(&first, 1, &admission(r#"[["0x01"]]"#)).await.unwrap();
+    assert_eq!(got, InsertOutcome::Inserted);
+    assert_eq!(store.op_facts(CHAIN, ep(), first.hash).await.unwrap().as_deref(), Some(r#"[["0x01"]]"#));
+    assert_eq!(store.op_arrivals(CHAIN, ep()).await.unwrap(), vec![(first.hash, 7)]);
+    assert_eq!((seen(a).await, seen(paymaster).await), (1, 1));
+
+    // The same op again: known, nothing counted, its first facts kept.
+    let again = store.admit_user_op(&first, 1, &admission("[]")).await.unwrap();
+    assert_eq!(again, InsertOutcome::AlreadyKnown);
+    assert_eq!(store.op_facts(CHAIN, ep(), first.hash).await.unwrap().as_deref(), Some(r#"[["0x01"]]"#));
+    assert_eq!((seen(a).await, seen(paymaster).await), (1, 1));
+
+    // Refused at the cap: no op, no facts, no count.
+    let second = op(a, 1, 100, 10, 21);
+    let refused = store.admit_user_op(&second, 1, &admission("[]")).await;
+    assert!(matches!(refused, Err(MempoolError::SenderCap { .. })), "{refused:?}");
+    assert!(store.get_user_op(CHAIN, ep(), second.hash).await.unwrap().is_none());
+    assert!(store.op_facts(CHAIN, ep(), second.hash).await.unwrap().is_none());
+    assert_eq!((seen(a).await, seen(paymaster).await), (1, 1));
+
+    // A replacement is new: counted, with its own facts.
+    let replacement = op(a, 0, 200, 20, 22);
+    let got = store.admit_user_op(&replacement, 1, &admission("[]")).await.unwrap();
+    assert!(matches!(got, InsertOutcome::Replaced { old_hash } if old_hash == first.hash), "{got:?}");
+    assert_eq!(store.op_facts(CHAIN, ep(), replacement.hash).await.unwrap().as_deref(), Some("[]"));
+    assert_eq!((seen(a).await, seen(paymaster).await), (2, 2));
 }

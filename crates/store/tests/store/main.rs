@@ -54,4 +54,5 @@ on_both_backends!(
     role_leases_and_fences,
     fenced_writes_race_a_takeover,
     mined_bundle_in_one_commit,
+    admission_in_one_commit,
 );
