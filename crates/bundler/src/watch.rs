@@ -348,8 +348,7 @@ impl ChainWatcher {
             self.store.included_user_ops_since(self.chain_id, self.entry_point, from).await.map_err(store_err)?;
         let mut stale = std::collections::BTreeSet::new();
         let mut read_now = HashMap::<u64, Option<B256>>::new();
-        for r in included {
-            let (Some(number), Some(block_hash)) = (r.block_number, r.block_hash) else { continue };
+        for (_, number, block_hash) in included {
             if number > head {
                 continue;
             }

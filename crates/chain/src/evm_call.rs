@@ -56,7 +56,16 @@ where
     DB::Error: Into<ChainError>,
 {
     let mut overlay = CacheDB::new(db);
-    if let Some(overrides) = overrides {
+    if let Some(mut overrides) = overrides {
+        // Code first, analysed once per distinct code (`override_code`); the rest as geth does.
+        for (address, account) in overrides.iter_mut() {
+            let Some(code) = account.code.take() else { continue };
+            let (code_hash, bytecode) = crate::override_code::analysed(code).map_err(ChainError::InvalidParams)?;
+            let mut info = overlay.basic(*address).map_err(Into::into)?.unwrap_or_default();
+            info.code_hash = code_hash;
+            info.code = Some(bytecode);
+            overlay.insert_account_info(*address, info);
+        }
         apply_state_overrides(overrides, &mut overlay).map_err(|e| match e {
             // Reading the account to override failed: the database's error (a node's transport
             // error on the RPC chain), not the caller's.

@@ -28,6 +28,7 @@ pub mod dev_keys;
 pub mod embedded;
 pub mod error;
 pub(crate) mod evm_call;
+mod override_code;
 pub mod remote_state;
 pub mod rpc_chain;
 pub mod send;

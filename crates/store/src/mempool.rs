@@ -422,25 +422,33 @@ impl Store {
         rows.iter().map(op_from_row).collect()
     }
 
-    /// Ops Included in a block at or above `from_block` (what a reorg check must look at), by block.
+    /// Where each operation included in a block from `from_block` on was recorded: (userOpHash,
+    /// block number, block hash), by block number — what a reorganisation check needs, without
+    /// the operations themselves.
     pub async fn included_user_ops_since(
         &self,
         chain_id: u64,
         entry_point: Address,
         from_block: u64,
-    ) -> Result<Vec<OpRecord>, MempoolError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            op_columns!(),
-            " FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND status = 'included' \
-             AND block_number >= $3 ORDER BY block_number, hash"
-        ))
+    ) -> Result<Vec<(B256, u64, B256)>, MempoolError> {
+        let rows = sqlx::query(
+            "SELECT hash, block_number, block_hash FROM user_ops WHERE chain_id = $1 AND entry_point = $2 \
+             AND status = 'included' AND block_number >= $3 ORDER BY block_number, hash",
+        )
         .bind(u64_to_db("chain_id", chain_id)?)
         .bind(address_text(&entry_point))
         .bind(u64_to_db("from_block", from_block)?)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(op_from_row).collect()
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    parse_b256("hash", &r.try_get::<String, _>("hash")?)?,
+                    u64_from_db("block_number", r.try_get("block_number")?)?,
+                    parse_b256("block_hash", &r.try_get::<String, _>("block_hash")?)?,
+                ))
+            })
+            .collect()
     }
 
     /// Marks ops (Pending, or Submitted in an earlier transaction) as Submitted in `bundle_tx`;
