@@ -17,8 +17,11 @@ const CAPACITY: usize = 64;
 /// The content hash the cache is keyed by (fast; a hit is confirmed by comparing the code).
 static HASHER: LazyLock<DefaultHashBuilder> = LazyLock::new(DefaultHashBuilder::default);
 
-/// Content hash → (code, its Keccak hash, analysed bytecode).
-static CACHE: LazyLock<Mutex<HashMap<u64, (Bytes, B256, Bytecode)>>> = LazyLock::new(Mutex::default);
+/// One cached code: the code itself, its Keccak hash, its analysed bytecode.
+type Entry = (Bytes, B256, Bytecode);
+
+/// Content hash → entry.
+static CACHE: LazyLock<Mutex<HashMap<u64, Entry>>> = LazyLock::new(Mutex::default);
 
 /// `code` analysed (as `Bytecode::new_raw_checked` does) with its Keccak hash, from the cache
 /// when the same code was seen before.
