@@ -90,7 +90,7 @@ impl OperationPool for Bundler {
 
     async fn state(&self, hash: B256) -> Result<Option<OpState>, RejectReason> {
         let ep = Bundler::entry_point(self);
-        let Some(r) = self.store.get_user_op(self.chain_id, ep, hash).await.map_err(store_err)? else {
+        let Some(r) = self.store.user_op_progress(self.chain_id, ep, hash).await.map_err(store_err)? else {
             return Ok(None);
         };
         let state = match (r.status, r.bundle_tx) {

@@ -4,7 +4,9 @@ use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::rpc::types::Log;
 use alloy::rpc::types::TransactionReceipt;
 use alloy::sol_types::SolEvent;
-use keyward_primitives::entry_point::IEntryPoint::{BeforeExecution, UserOperationEvent, UserOperationRevertReason};
+use keyward_primitives::entry_point::IEntryPoint::{
+    AccountDeployed, BeforeExecution, UserOperationEvent, UserOperationRevertReason,
+};
 
 /// The outcome of one included user operation (ERC-4337's `eth_getUserOperationReceipt`).
 #[derive(Debug, Clone, PartialEq)]
@@ -115,6 +117,23 @@ pub fn user_operation_receipt(
         logs: logs[start..end].to_vec(),
         receipt: receipt.clone(),
     })
+}
+
+/// The ERC-7562 entities of an included operation, as its bundle's receipt shows them: its
+/// sender, its factory (the `AccountDeployed` event of `receipt`'s validation phase names it) and
+/// its paymaster (when `r` names one), in that order — what the operation's fields would give,
+/// without reading it back.
+pub fn included_entities(receipt: &TransactionReceipt, r: &UserOperationReceipt) -> Vec<Address> {
+    let deployed = receipt.inner.logs().iter().find_map(|log| {
+        let ours = log.address() == r.entry_point
+            && log.topics().first() == Some(&AccountDeployed::SIGNATURE_HASH)
+            && log.topics().get(1) == Some(&r.user_op_hash);
+        ours.then(|| AccountDeployed::decode_log_data(log.data()).ok()).flatten()
+    });
+    let mut entities = vec![r.sender];
+    entities.extend(deployed.map(|d| d.factory));
+    entities.extend(Some(r.paymaster).filter(|p| !p.is_zero()));
+    entities
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! (a staked factory answers for its account), EREP-030 (a staked account answers for its
 //! paymaster).
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, U256};
 use keyward_primitives::UserOperation;
 use keyward_store::ReputationRecord;
 
@@ -199,20 +199,6 @@ impl Bundler {
             }
         }
         Ok(())
-    }
-
-    /// The entities (sender, factory, paymaster) of the pooled operation `hash`, whose
-    /// `opsIncluded` grow when it is included; none when it cannot be read (then its reputation
-    /// is left as it is, with a warning).
-    pub(crate) async fn entities_of_pooled(&self, hash: B256) -> Vec<Address> {
-        match self.operation(hash).await {
-            Ok(Some(p)) => entities_of(&p.submission.op).into_iter().map(|(_, a)| a).collect(),
-            Ok(None) => Vec::new(),
-            Err(e) => {
-                tracing::warn!(%hash, error = %e, "reputation: included operation unreadable");
-                Vec::new()
-            }
-        }
     }
 
     /// `op` was dropped at bundling with `reason`: after failing its second validation

@@ -89,23 +89,15 @@ impl Bundler {
                 .iter()
                 .map(|h| inclusion_in(&receipt, ep, *h).map(|i| (*h, i)))
                 .collect::<Result<_, _>>()?;
-            let mut entities = Vec::with_capacity(inclusions.len());
-            for (hash, inclusion) in &inclusions {
-                entities.push(match inclusion {
-                    Some(_) => self.entities_of_pooled(*hash).await,
-                    None => Vec::new(),
-                });
-            }
             let mined: Vec<MinedOp<'_>> = inclusions
                 .iter()
-                .zip(&entities)
-                .map(|((hash, inclusion), entities)| match inclusion {
+                .map(|(hash, inclusion)| match inclusion {
                     Some(i) => MinedOp::Included {
                         hash: *hash,
                         block_number: i.block_number,
                         block_hash: i.block_hash,
                         receipt_json: &i.outcome,
-                        entities,
+                        entities: &i.entities,
                     },
                     None => {
                         MinedOp::Missing { hash: *hash, reason: "the bundle was mined without this operation's event" }

@@ -28,7 +28,7 @@ use keyward_store::{Fence, OpStatus, Store};
 
 use crate::error::RejectReason;
 use crate::lease::{Replica, RoleHolder};
-use crate::receipt::{OpOutcome, user_operation_receipt};
+use crate::receipt::{OpOutcome, included_entities, user_operation_receipt};
 use crate::service::{Bundler, store_err};
 
 /// One `UserOperationEvent` read from a canonical block.
@@ -365,13 +365,16 @@ impl ChainWatcher {
                 }
             };
             if current.is_some_and(|h| h != block_hash) {
-                stale.insert(block_hash);
+                stale.insert((number, block_hash));
             }
         }
         let mut reopened = 0;
-        for block_hash in stale {
-            let ops =
-                self.store.reopen_block(fence, self.chain_id, self.entry_point, block_hash).await.map_err(store_err)?;
+        for (number, block_hash) in stale {
+            let ops = self
+                .store
+                .reopen_block(fence, self.chain_id, self.entry_point, (number, block_hash))
+                .await
+                .map_err(store_err)?;
             tracing::warn!(%block_hash, ops = ops.len(), "block reorganised away; tracking its bundles again");
             reopened += ops.len();
         }
@@ -411,6 +414,8 @@ pub(crate) struct Inclusion {
     pub block_hash: B256,
     /// The stored outcome ([`OpOutcome`] as JSON).
     pub outcome: String,
+    /// Its ERC-7562 entities as the receipt shows them ([`included_entities`]).
+    pub entities: Vec<Address>,
 }
 
 impl Inclusion {
@@ -447,7 +452,8 @@ pub(crate) fn inclusion_in(
     let (Some(block_number), Some(block_hash)) = (receipt.block_number, receipt.block_hash) else { return Ok(None) };
     let Some(r) = user_operation_receipt(receipt, entry_point, hash) else { return Ok(None) };
     let outcome = serde_json::to_string(&OpOutcome::from(&r)).map_err(|e| RejectReason::Storage(e.to_string()))?;
-    Ok(Some(Inclusion { tx: receipt.transaction_hash, block_number, block_hash, outcome }))
+    let entities = included_entities(receipt, &r);
+    Ok(Some(Inclusion { tx: receipt.transaction_hash, block_number, block_hash, outcome, entities }))
 }
 
 fn storage(e: keyward_store::StoreError) -> RejectReason {

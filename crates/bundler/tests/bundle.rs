@@ -17,7 +17,7 @@ use alloy::sol_types::{SolEvent, SolValue};
 use keyward_bundler::ValidationConfig;
 use keyward_bundler::bundle::{Candidate, build_bundle};
 use keyward_bundler::fees::current_fees;
-use keyward_bundler::receipt::user_operation_receipt;
+use keyward_bundler::receipt::{included_entities, user_operation_receipt};
 use keyward_bundler::submit::send_bundle;
 use keyward_chain::send::wait_receipt;
 use keyward_contracts::bindings::{TestCounter, TestPaymaster};
@@ -116,7 +116,34 @@ async fn ops_that_fail_only_together_are_dropped_one_by_one(h: Harness) {
         build_bundle(h.chain.as_ref(), &ValidationConfig::default(), cands, bundler, bundler, MAX_GAS).await.unwrap();
     assert_eq!(bundle.ops.len(), 1);
     assert_eq!(bundle.rejected, vec![(second, "AA31 paymaster deposit too low".to_string())]);
-    assert!(send(&h, &bundle).await.status());
+    let first = bundle.ops[0].hash;
+    let receipt = send(&h, &bundle).await;
+    assert!(receipt.status());
+    // Its entities, read off the receipt: the sender and the paymaster (no factory).
+    let r = user_operation_receipt(&receipt, h.ep, first).unwrap();
+    assert_eq!(included_entities(&receipt, &r), vec![ops_[0].sender, pm]);
+}
+
+/// An operation that deploys its account names its factory in the receipt (`AccountDeployed`):
+/// the entities of an included operation are its sender and factory, as its fields give them.
+async fn an_included_deployment_names_its_factory(h: Harness) {
+    let m = keyward_testkit::mav2::Mav2::deploy(h).await;
+    let a = m.counterfactual_account(U256::from(ETH)).await;
+    let call = keyward_testkit::mav2::execute(m.h.keys[0].address(), U256::ZERO, Bytes::new());
+    let mut op = m.owner_op(&a, call).await;
+    m.sign_owner(&a, &mut op);
+    let factory = op.factory.as_ref().map(|f| f.factory).unwrap();
+    let cand = candidate(&m.h, op).await;
+    let hash = cand.hash;
+    let bundler = m.h.keys[9].address();
+    let bundle = build_bundle(m.h.chain.as_ref(), &ValidationConfig::default(), vec![cand], bundler, bundler, MAX_GAS)
+        .await
+        .unwrap();
+    assert_eq!(bundle.ops.len(), 1, "rejected: {:?}", bundle.rejected);
+    let receipt = send(&m.h, &bundle).await;
+    let r = user_operation_receipt(&receipt, m.h.ep, hash).unwrap();
+    assert!(r.success);
+    assert_eq!(included_entities(&receipt, &r), vec![a.address, factory]);
 }
 
 /// A funded EOA, its signed authorization delegating to a TestAccount implementation (storage
@@ -269,4 +296,5 @@ on_both_backends!(
     ops_that_fail_only_together_are_dropped_one_by_one,
     eip7702_operation_goes_out_in_a_type_4_transaction,
     a_later_nonce_waits_instead_of_failing,
+    an_included_deployment_names_its_factory,
 );

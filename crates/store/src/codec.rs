@@ -1,5 +1,6 @@
 //! Column encodings shared by the repositories: fixed-width lowercase 0x-hex TEXT for hashes,
-//! addresses, U256 and u128; BIGINT for u64 values.
+//! addresses, U256 and u128; BIGINT for u64 values; deflated BYTEA for large JSON documents kept
+//! for history (an operation, its receipt).
 
 use alloy::hex;
 use alloy::primitives::{Address, B256, U256};
@@ -82,6 +83,26 @@ pub(crate) fn u64_bits_from_db(v: i64) -> u64 {
     u64::from_ne_bytes(v.to_ne_bytes())
 }
 
+/// `json` deflated (fast level: JSON of hex text shrinks to ~45 %), for a BYTEA column.
+pub(crate) fn deflated(json: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::with_capacity(json.len() / 2), flate2::Compression::fast());
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(json.as_bytes());
+    encoder.finish().unwrap_or_default()
+}
+
+/// Inverse of [`deflated`]; a value that does not inflate to UTF-8 text is corrupt.
+pub(crate) fn inflated(column: &str, bytes: &[u8]) -> Result<String, CodecError> {
+    use std::io::Read;
+    let mut out = String::with_capacity(bytes.len() * 3);
+    flate2::read::DeflateDecoder::new(bytes)
+        .read_to_string(&mut out)
+        .map_err(|e| CodecError::Corrupt(format!("{column}: {e}")))?;
+    Ok(out)
+}
+
 /// Current unix time in seconds (0 if the clock is before 1970).
 pub(crate) fn now_secs() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
@@ -109,6 +130,15 @@ mod tests {
         }
         assert!(u64_to_db("x", u64::MAX).is_err());
         assert!(u64_from_db("x", -1).is_err());
+    }
+
+    #[test]
+    fn deflated_json_round_trips_and_shrinks() {
+        let json = format!(r#"{{"sender":"0x{}","callData":"0x{}"}}"#, "ab".repeat(20), "00".repeat(200));
+        let z = deflated(&json);
+        assert!(z.len() < json.len() / 2, "{} of {}", z.len(), json.len());
+        assert_eq!(inflated("op_z", &z).unwrap(), json);
+        assert!(inflated("op_z", b"not deflate").is_err());
     }
 
     #[test]

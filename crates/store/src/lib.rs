@@ -38,6 +38,6 @@ pub use bundles::{BundleRecord, BundleStatus};
 pub use db::{Backend, SQLITE_FILE_NAME, Store};
 pub use error::{DbError, MempoolError, StoreError};
 pub use leases::NonceLease;
-pub use mempool::{Admission, InsertOutcome, MinedOp, OpRecord, OpStatus};
+pub use mempool::{Admission, InsertOutcome, MinedOp, OpProgress, OpRecord, OpStatus};
 pub use reputation::ReputationRecord;
 pub use roles::{Acquire, Fence, RoleLease};

@@ -8,8 +8,8 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::codec::{
-    address_text, b256_text, now_secs, parse_address, parse_b256, parse_u128, parse_u256, u64_bits_from_db,
-    u64_bits_to_db, u64_from_db, u64_to_db, u128_text, u256_text,
+    address_text, b256_text, deflated, inflated, now_secs, parse_address, parse_b256, parse_u128, parse_u256,
+    u64_bits_from_db, u64_bits_to_db, u64_from_db, u64_to_db, u128_text, u256_text,
 };
 use crate::db::Store;
 use crate::error::MempoolError;
@@ -106,6 +106,23 @@ pub struct OpRecord {
     pub updated_at: u64,
 }
 
+/// Where an op stands ([`Store::user_op_progress`]): the lifecycle fields of its [`OpRecord`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpProgress {
+    /// Where the op is in its lifecycle.
+    pub status: OpStatus,
+    /// Hash of the handleOps transaction it went out in.
+    pub bundle_tx: Option<B256>,
+    /// Block it was included in.
+    pub block_number: Option<u64>,
+    /// Hash of the block it was included in.
+    pub block_hash: Option<B256>,
+    /// The op's receipt JSON, opaque to the store.
+    pub receipt_json: Option<String>,
+    /// Why it failed or was dropped.
+    pub failure: Option<String>,
+}
+
 /// What [`Store::insert_user_op`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InsertOutcome {
@@ -140,19 +157,35 @@ pub fn replacement_fee(old: u128) -> u128 {
 macro_rules! op_columns {
     () => {
         "chain_id, entry_point, hash, sender, nonce_key, nonce_seq, max_fee_per_gas, \
-         max_priority_fee_per_gas, valid_until, op_json, status, bundle_tx, block_number, block_hash, \
-         receipt_json, failure, created_at, updated_at"
+         max_priority_fee_per_gas, valid_until, op_json, op_z, status, bundle_tx, block_number, block_hash, \
+         receipt_json, receipt_z, failure, created_at, updated_at"
     };
 }
 pub(crate) use op_columns;
 
+/// Decodes the lifecycle columns of a `user_ops` row.
+fn progress_from_row(row: &AnyRow) -> Result<OpProgress, MempoolError> {
+    let opt_text = |c: &str| row.try_get::<Option<String>, _>(c);
+    let status_text: String = row.try_get("status")?;
+    let status = OpStatus::parse(&status_text)
+        .ok_or_else(|| MempoolError::Corrupt(format!("status: unknown value {status_text:?}")))?;
+    Ok(OpProgress {
+        status,
+        bundle_tx: opt_text("bundle_tx")?.map(|s| parse_b256("bundle_tx", &s)).transpose()?,
+        block_number: row
+            .try_get::<Option<i64>, _>("block_number")?
+            .map(|v| u64_from_db("block_number", v))
+            .transpose()?,
+        block_hash: opt_text("block_hash")?.map(|s| parse_b256("block_hash", &s)).transpose()?,
+        receipt_json: stored_json(row, "receipt_json", "receipt_z")?,
+        failure: opt_text("failure")?,
+    })
+}
+
 /// Decodes one `user_ops` row selected with [`op_columns`].
 pub(crate) fn op_from_row(row: &AnyRow) -> Result<OpRecord, MempoolError> {
     let text = |c: &str| row.try_get::<String, _>(c);
-    let opt_text = |c: &str| row.try_get::<Option<String>, _>(c);
-    let status_text = text("status")?;
-    let status = OpStatus::parse(&status_text)
-        .ok_or_else(|| MempoolError::Corrupt(format!("status: unknown value {status_text:?}")))?;
+    let OpProgress { status, bundle_tx, block_number, block_hash, receipt_json, failure } = progress_from_row(row)?;
     Ok(OpRecord {
         hash: parse_b256("hash", &text("hash")?)?,
         chain_id: u64_from_db("chain_id", row.try_get("chain_id")?)?,
@@ -163,19 +196,26 @@ pub(crate) fn op_from_row(row: &AnyRow) -> Result<OpRecord, MempoolError> {
         max_fee_per_gas: parse_u128("max_fee_per_gas", &text("max_fee_per_gas")?)?,
         max_priority_fee_per_gas: parse_u128("max_priority_fee_per_gas", &text("max_priority_fee_per_gas")?)?,
         valid_until: u64_from_db("valid_until", row.try_get("valid_until")?)?,
-        op_json: text("op_json")?,
+        op_json: stored_json(row, "op_json", "op_z")?
+            .ok_or_else(|| MempoolError::Corrupt("op_json and op_z are both empty".into()))?,
         status,
-        bundle_tx: opt_text("bundle_tx")?.map(|s| parse_b256("bundle_tx", &s)).transpose()?,
-        block_number: row
-            .try_get::<Option<i64>, _>("block_number")?
-            .map(|v| u64_from_db("block_number", v))
-            .transpose()?,
-        block_hash: opt_text("block_hash")?.map(|s| parse_b256("block_hash", &s)).transpose()?,
-        receipt_json: opt_text("receipt_json")?,
-        failure: opt_text("failure")?,
+        bundle_tx,
+        block_number,
+        block_hash,
+        receipt_json,
+        failure,
         created_at: u64_from_db("created_at", row.try_get("created_at")?)?,
         updated_at: u64_from_db("updated_at", row.try_get("updated_at")?)?,
     })
+}
+
+/// A JSON document of a `user_ops` row: deflated in `z_column`, or as text in `text_column` in
+/// rows written before migration 0011.
+fn stored_json(row: &AnyRow, text_column: &str, z_column: &str) -> Result<Option<String>, MempoolError> {
+    if let Some(z) = row.try_get::<Option<Vec<u8>>, _>(z_column)? {
+        return Ok(Some(inflated(z_column, &z)?));
+    }
+    Ok(row.try_get::<Option<String>, _>(text_column)?)
 }
 
 /// A transaction-scoped PostgreSQL advisory lock key for one sender's ops.
@@ -219,10 +259,7 @@ impl Store {
                 save_op_facts_in::<MempoolError>(&mut tx, at, rec.hash, facts_json, arrived_ns).await?;
             }
             for entity in admission.seen {
-                self.update_reputation_in::<MempoolError>(&mut tx, at, *entity, admission.now, |r| {
-                    r.ops_seen = r.ops_seen.saturating_add(1)
-                })
-                .await?;
+                self.count_reputation_in::<MempoolError>(&mut tx, at, *entity, admission.now, false).await?;
             }
         }
         tx.commit().await?;
@@ -262,7 +299,7 @@ impl Store {
         let same_nonce = sqlx::query(
             "SELECT hash, max_fee_per_gas, max_priority_fee_per_gas FROM user_ops \
              WHERE chain_id = $1 AND entry_point = $2 AND sender = $3 AND nonce_key = $4 AND nonce_seq = $5 \
-             AND status = 'pending' ORDER BY max_fee_per_gas DESC, hash",
+             AND status IN ('pending', 'submitted') AND status = 'pending' ORDER BY max_fee_per_gas DESC, hash",
         )
         .bind(chain_id)
         .bind(&ep)
@@ -320,7 +357,7 @@ impl Store {
 
         sqlx::query(
             "INSERT INTO user_ops (chain_id, entry_point, hash, sender, nonce_key, nonce_seq, max_fee_per_gas, \
-             max_priority_fee_per_gas, valid_until, op_json, status, created_at, updated_at) \
+             max_priority_fee_per_gas, valid_until, op_z, status, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12)",
         )
         .bind(chain_id)
@@ -332,7 +369,7 @@ impl Store {
         .bind(u128_text(rec.max_fee_per_gas))
         .bind(u128_text(rec.max_priority_fee_per_gas))
         .bind(valid_until)
-        .bind(&rec.op_json)
+        .bind(deflated(&rec.op_json))
         .bind(created_at)
         .bind(updated_at)
         .execute(&mut **tx)
@@ -358,6 +395,25 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(op_from_row).transpose()
+    }
+
+    /// Where the op with this hash stands, without the op itself (status polls ask this often).
+    pub async fn user_op_progress(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        hash: B256,
+    ) -> Result<Option<OpProgress>, MempoolError> {
+        let row = sqlx::query(
+            "SELECT status, bundle_tx, block_number, block_hash, receipt_json, receipt_z, failure FROM user_ops \
+             WHERE chain_id = $1 AND entry_point = $2 AND hash = $3",
+        )
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_text(&entry_point))
+        .bind(b256_text(&hash))
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(progress_from_row).transpose()
     }
 
     /// Pending ops, oldest first; within one second, by sender and nonce so each sender's next op comes first.
@@ -530,14 +586,9 @@ impl Store {
                         Ok(changed) => {
                             // A repeat (already included in this block) counted the first time.
                             for entity in entities.iter().filter(|_| changed) {
-                                self.update_reputation_in::<MempoolError>(
-                                    &mut tx,
-                                    (chain_id, entry_point),
-                                    *entity,
-                                    now_secs(),
-                                    |r| r.ops_included = r.ops_included.saturating_add(1),
-                                )
-                                .await?;
+                                let at = (chain_id, entry_point);
+                                self.count_reputation_in::<MempoolError>(&mut tx, at, *entity, now_secs(), true)
+                                    .await?;
                             }
                             Ok(Some(hash))
                         }
@@ -603,7 +654,7 @@ impl Store {
         Ok(())
     }
 
-    /// Reorg: every op Included in `block_hash` goes back to Submitted in the bundle transaction
+    /// Reorg: every op Included in block `block` (number, hash) goes back to Submitted in the bundle transaction
     /// that carried it (block and receipt cleared), and those bundles back to pending, in one
     /// transaction: the tracker then follows the bundle again (re-mined on the new branch, or
     /// dropped and its ops back to pending). The ops never pass through Pending, so no bundler can
@@ -613,18 +664,21 @@ impl Store {
         fence: &Fence,
         chain_id: u64,
         entry_point: Address,
-        block_hash: B256,
+        block: (u64, B256),
     ) -> Result<Vec<B256>, MempoolError> {
+        let (block_number, block_hash) = block;
         let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         let now = u64_to_db("updated_at", now_secs())?;
         let rows = sqlx::query(
             "UPDATE user_ops SET status = CASE WHEN bundle_tx IS NULL THEN 'pending' ELSE 'submitted' END, \
-             block_number = NULL, block_hash = NULL, receipt_json = NULL, failure = NULL, updated_at = $4 \
-             WHERE chain_id = $1 AND entry_point = $2 AND status = 'included' AND block_hash = $3 \
-             RETURNING hash, bundle_tx",
+             block_number = NULL, block_hash = NULL, receipt_json = NULL, receipt_z = NULL, failure = NULL, \
+             updated_at = $5 \
+             WHERE chain_id = $1 AND entry_point = $2 AND status = 'included' AND block_number = $3 \
+             AND block_hash = $4 RETURNING hash, bundle_tx",
         )
         .bind(u64_to_db("chain_id", chain_id)?)
         .bind(address_text(&entry_point))
+        .bind(u64_to_db("block_number", block_number)?)
         .bind(b256_text(&block_hash))
         .bind(now)
         .fetch_all(&mut *tx)
@@ -661,7 +715,7 @@ impl Store {
         self.reset_to_pending(
             fence,
             "UPDATE user_ops SET status = 'pending', bundle_tx = NULL, block_number = NULL, block_hash = NULL, \
-             receipt_json = NULL, failure = NULL, updated_at = $4 \
+             receipt_json = NULL, receipt_z = NULL, failure = NULL, updated_at = $4 \
              WHERE chain_id = $1 AND entry_point = $2 AND status = 'submitted' AND bundle_tx = $3 RETURNING hash",
             chain_id,
             entry_point,
@@ -793,7 +847,7 @@ async fn include_in(
     receipt_json: &str,
 ) -> Result<bool, MempoolError> {
     let done = sqlx::query(
-        "UPDATE user_ops SET status = 'included', block_number = $4, block_hash = $5, receipt_json = $6, \
+        "UPDATE user_ops SET status = 'included', block_number = $4, block_hash = $5, receipt_z = $6, receipt_json = NULL, \
          failure = NULL, updated_at = $7, bundle_tx = $8 \
          WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 AND status IN ('pending', 'submitted')",
     )
@@ -802,7 +856,7 @@ async fn include_in(
     .bind(b256_text(&hash))
     .bind(u64_to_db("block_number", block_number)?)
     .bind(b256_text(&block_hash))
-    .bind(receipt_json)
+    .bind(deflated(receipt_json))
     .bind(u64_to_db("updated_at", now_secs())?)
     .bind(b256_text(&bundle_tx))
     .execute(&mut **tx)

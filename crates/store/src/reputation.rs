@@ -106,6 +106,47 @@ impl Store {
         Ok(r)
     }
 
+    /// One more operation seen (`included` false) or included (true) for `address`, inside the
+    /// caller's write transaction `tx`; `at` is (chain_id, entry_point). The usual case, a row
+    /// already decayed to this hour, is one statement; otherwise as [`Store::update_reputation`].
+    pub(crate) async fn count_reputation_in<E: From<sqlx::Error> + From<CodecError>>(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        at: (u64, Address),
+        address: Address,
+        now: u64,
+        included: bool,
+    ) -> Result<(), E> {
+        let (chain_id, entry_point) = at;
+        let lock = [entry_point.as_slice(), address.as_slice(), &chain_id.to_be_bytes()].concat();
+        self.advisory_lock(tx, crate::db::lock_key("reputation", &lock)).await?;
+        let sql = match included {
+            false => {
+                "UPDATE bundler_reputation SET ops_seen = ops_seen + 1 \
+                      WHERE chain_id = $1 AND entry_point = $2 AND address = $3 AND decayed_hour = $4"
+            }
+            true => {
+                "UPDATE bundler_reputation SET ops_included = ops_included + 1 \
+                     WHERE chain_id = $1 AND entry_point = $2 AND address = $3 AND decayed_hour = $4"
+            }
+        };
+        let done = sqlx::query(sql)
+            .bind(u64_to_db("chain_id", chain_id)?)
+            .bind(address_text(&entry_point))
+            .bind(address_text(&address))
+            .bind(u64_to_db("decayed_hour", now / HOUR)?)
+            .execute(&mut **tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            self.update_reputation_in::<E>(tx, at, address, now, |r| match included {
+                false => r.ops_seen = r.ops_seen.saturating_add(1),
+                true => r.ops_included = r.ops_included.saturating_add(1),
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
     /// [`Store::update_reputation`] inside the caller's write transaction `tx`; `at` is
     /// (chain_id, entry_point).
     pub(crate) async fn update_reputation_in<E: From<sqlx::Error> + From<CodecError>>(

@@ -170,9 +170,7 @@ pub struct PreparedRecord {
 /// One call bundle accepted by `wallet_sendPreparedCalls`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallRecord {
-    /// Call id (`0x ‖ chainId (32 B) ‖ userOpHash`), lowercase hex.
-    pub id: String,
-    /// Chain id.
+    /// Chain id (with `hash`, the call's key; its id `0x ‖ chainId ‖ userOpHash` derives from the two).
     pub chain_id: u64,
     /// userOpHash.
     pub hash: B256,
@@ -306,12 +304,11 @@ fn prepared_from_row(row: &AnyRow) -> Result<PreparedRecord, StoreError> {
     })
 }
 
-const CALL_COLUMNS: &str = "id, chain_id, hash, account, calls_json, session_id, created_at";
+const CALL_COLUMNS: &str = "chain_id, hash, account, calls_json, session_id, created_at";
 
 fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
     let text = |c: &str| row.try_get::<String, _>(c);
     Ok(CallRecord {
-        id: text("id")?,
         chain_id: u64_from_db("chain_id", row.try_get("chain_id")?)?,
         hash: parse_b256("hash", &text("hash")?)?,
         account: parse_address("account", &text("account")?)?,
@@ -363,13 +360,17 @@ async fn prepared_on<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     row.as_ref().map(prepared_from_row).transpose()
 }
 
-/// The sent call with this id, read through `ex`.
+/// The sent call of `hash` on `chain_id`, read through `ex`.
 async fn call_on<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     ex: E,
-    id: &str,
+    chain_id: u64,
+    hash: &B256,
 ) -> Result<Option<CallRecord>, StoreError> {
-    let row =
-        sqlx::query(sql!("SELECT {CALL_COLUMNS} FROM wallet_calls WHERE id = $1")).bind(id).fetch_optional(ex).await?;
+    let row = sqlx::query(sql!("SELECT {CALL_COLUMNS} FROM wallet_calls WHERE chain_id = $1 AND hash = $2"))
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(b256_text(hash))
+        .fetch_optional(ex)
+        .await?;
     row.as_ref().map(call_from_row).transpose()
 }
 
@@ -576,24 +577,24 @@ impl Store {
         prepared_on(self.pool(), chain_id, &hash).await
     }
 
-    /// Records an accepted call in one transaction: the call (unless its id exists: then the
+    /// Records an accepted call in one transaction: the call (unless it exists: then the
     /// stored row is returned and nothing else changes), its prepared operation forgotten (from now
     /// on the call answers retries and status), the nonce lease of that operation ended (the
     /// mempool orders its key now) and, when `installs_session`, the call's session's first
     /// operation set to it (the first one recorded wins). Returns the stored row.
     pub async fn insert_call(&self, rec: &CallRecord, installs_session: bool) -> Result<CallRecord, StoreError> {
         let mut tx = self.begin_write().await?;
-        self.advisory_lock(&mut tx, lock_key("call", rec.id.as_bytes())).await?;
-        if let Some(existing) = call_on(&mut *tx, &rec.id).await? {
+        let key = [rec.chain_id.to_be_bytes().as_slice(), rec.hash.as_slice()].concat();
+        self.advisory_lock(&mut tx, lock_key("call", &key)).await?;
+        if let Some(existing) = call_on(&mut *tx, rec.chain_id, &rec.hash).await? {
             return Ok(existing);
         }
         let chain_id = u64_to_db("chain_id", rec.chain_id)?;
         let hash = b256_text(&rec.hash);
         sqlx::query(
-            "INSERT INTO wallet_calls (id, chain_id, hash, account, calls_json, session_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO wallet_calls (chain_id, hash, account, calls_json, session_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(&rec.id)
         .bind(chain_id)
         .bind(&hash)
         .bind(address_text(&rec.account))
@@ -619,9 +620,9 @@ impl Store {
         Ok(rec.clone())
     }
 
-    /// The sent call with this id (lowercase hex).
-    pub async fn call(&self, id: &str) -> Result<Option<CallRecord>, StoreError> {
-        call_on(self.pool(), id).await
+    /// The sent call of `hash` on `chain_id`.
+    pub async fn call(&self, chain_id: u64, hash: B256) -> Result<Option<CallRecord>, StoreError> {
+        call_on(self.pool(), chain_id, &hash).await
     }
 
     /// Row counts of the wallet tables.

@@ -135,7 +135,6 @@ async fn sessions_allocate_entities_once(store: &Store) {
     // The first installing call recorded is the session's first op; a later one changes nothing,
     // and a call that does not install it sets nothing.
     let call = |hash: u8| CallRecord {
-        id: format!("0x{:064x}{}", 31337, alloy::hex::encode([hash; 32])),
         chain_id: 31337,
         hash: B256::repeat_byte(hash),
         account: acct,
@@ -197,7 +196,6 @@ async fn prepared_and_calls_are_idempotent(store: &Store) {
     assert_eq!(store.prepared(31337, p.hash).await.unwrap(), Some(p.clone()));
     assert_eq!(store.prepared(1, p.hash).await.unwrap(), None);
     let c = CallRecord {
-        id: format!("0x{:064x}{}", 31337, "03".repeat(32)),
         chain_id: 31337,
         hash: p.hash,
         account: p.account,
@@ -219,7 +217,8 @@ async fn prepared_and_calls_are_idempotent(store: &Store) {
     assert_eq!(store.insert_call(&c, false).await.unwrap(), c);
     assert_eq!(store.insert_call(&c, false).await.unwrap(), c);
     assert!(store.take_nonce_lease(&lease("other"), 10).await.unwrap(), "ended with the call recorded");
-    assert_eq!(store.call(&c.id).await.unwrap(), Some(c));
+    assert_eq!(store.call(31337, c.hash).await.unwrap(), Some(c.clone()));
+    assert_eq!(store.call(1, c.hash).await.unwrap(), None, "keyed by chain and hash");
     // The call replaces its prepared row (which only served the send).
     assert_eq!(store.prepared(31337, p.hash).await.unwrap(), None);
     let counts = store.wallet_counts().await.unwrap();
@@ -310,6 +309,89 @@ async fn migration_0009_keeps_sessions_and_admits_p256(db: &Db) {
     assert_eq!(db.open().await.session(&[4; 16]).await.unwrap(), Some(old));
 }
 
+/// Migration 0011 rebuilds `user_ops` (operations and receipts deflated, indexes of unfinished rows
+/// only) and `wallet_calls` (keyed by chain_id and hash): a database at 0010 keeps its calls (read
+/// by chain and hash) and its operations (their JSON text read as before), a second call with the
+/// same key is refused, and a new operation is stored deflated.
+async fn migration_0011_keeps_calls_keyed_by_chain_and_hash(db: &Db) {
+    sqlx::any::install_default_drivers();
+    let all = sqlx::migrate::Migrator::new(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")))
+        .await
+        .unwrap();
+    let mut at_10 = sqlx::migrate::Migrator::DEFAULT;
+    at_10.migrations = all.migrations.iter().filter(|m| m.version <= 10).cloned().collect::<Vec<_>>().into();
+    assert_eq!(at_10.migrations.len(), 10);
+    let hash = B256::repeat_byte(0x0b);
+    let account = Address::repeat_byte(0xa5);
+    let insert_call = |id: &str, chain: u64| {
+        format!(
+            "INSERT INTO wallet_calls (id, chain_id, hash, account, calls_json, session_id, created_at) VALUES \
+             ('{id}', {chain}, '{hash}', '{account}', '[]', '0x{session}', 9)",
+            hash = alloy::hex::encode_prefixed(hash),
+            account = alloy::hex::encode_prefixed(account),
+            session = "5e".repeat(16),
+        )
+    };
+    {
+        let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+        at_10.run(&pool).await.unwrap();
+        let id = format!("0x{:064x}{}", 31337, alloy::hex::encode(hash));
+        pool.execute(AssertSqlSafe(insert_call(&id, 31337))).await.unwrap();
+        // An included operation as 0010 stored it: its JSON as text.
+        let op = format!(
+            "INSERT INTO user_ops (chain_id, entry_point, hash, sender, nonce_key, nonce_seq, max_fee_per_gas, \
+             max_priority_fee_per_gas, valid_until, op_json, status, bundle_tx, block_number, block_hash, \
+             receipt_json, created_at, updated_at) VALUES (31337, '{ep}', '{hash}', '{account}', '0x{zero}', 0, \
+             '0x{fee}', '0x{fee}', 0, '{{\"n\":1}}', 'included', '{hash}', 5, '{hash}', '{{\"ok\":true}}', 1, 1)",
+            ep = alloy::hex::encode_prefixed(Address::repeat_byte(0xe7)),
+            hash = alloy::hex::encode_prefixed(hash),
+            account = alloy::hex::encode_prefixed(account),
+            zero = "0".repeat(64),
+            fee = "0".repeat(32),
+        );
+        pool.execute(AssertSqlSafe(op)).await.unwrap();
+        pool.close().await;
+    }
+    let store = db.open().await; // applies 0011
+    let old_op = store.get_user_op(31337, Address::repeat_byte(0xe7), hash).await.unwrap().unwrap();
+    assert_eq!((old_op.op_json.as_str(), old_op.receipt_json.as_deref()), (r#"{"n":1}"#, Some(r#"{"ok":true}"#)));
+    assert_eq!(old_op.block_number, Some(5));
+    let want = CallRecord {
+        chain_id: 31337,
+        hash,
+        account,
+        calls_json: "[]".into(),
+        session_id: Some([0x5e; 16]),
+        created_at: 9,
+    };
+    assert_eq!(store.call(31337, hash).await.unwrap(), Some(want.clone()));
+    assert_eq!(store.call(1, hash).await.unwrap(), None);
+    assert_eq!(store.insert_call(&want, false).await.unwrap(), want, "a retry finds the migrated call");
+    assert_eq!(store.wallet_counts().await.unwrap().calls, 1);
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    let duplicate = "INSERT INTO wallet_calls (chain_id, hash, account, calls_json, created_at) \
+                     SELECT chain_id, hash, account, calls_json, created_at FROM wallet_calls";
+    assert!(pool.execute(duplicate).await.is_err(), "(chain_id, hash) is the key");
+    // An operation written now keeps its JSON deflated only, and reads back the same.
+    let mut fresh = old_op.clone();
+    fresh.hash = B256::repeat_byte(0x0c);
+    fresh.op_json = format!(r#"{{"callData":"0x{}"}}"#, "00".repeat(300));
+    store.insert_user_op(&fresh, 4).await.unwrap();
+    let got = store.get_user_op(31337, fresh.entry_point, fresh.hash).await.unwrap().unwrap();
+    assert_eq!(got.op_json, fresh.op_json);
+    let stored: (i64, i64) = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT CASE WHEN op_json IS NULL THEN 1 ELSE 0 END, LENGTH(op_z) FROM user_ops WHERE hash = '{}'",
+        alloy::hex::encode_prefixed(fresh.hash)
+    )))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(stored.0, 1, "no text copy");
+    assert!(stored.1 > 0 && (stored.1 as usize) < fresh.op_json.len() / 4, "deflated: {} bytes", stored.1);
+    pool.close().await;
+    store.close().await;
+}
+
 async fn durable_across_reopen(db: &Db) {
     let store = db.open().await;
     let a = account("55555555-5555-4555-8555-555555555555", 5, 0xd5, 0, 1);
@@ -337,6 +419,10 @@ macro_rules! on_both_backends {
             async fn migration_0009_keeps_sessions_and_admits_p256() {
                 super::migration_0009_keeps_sessions_and_admits_p256(&super::Db::sqlite().await).await;
             }
+            #[tokio::test]
+            async fn migration_0011_keeps_calls_keyed_by_chain_and_hash() {
+                super::migration_0011_keeps_calls_keyed_by_chain_and_hash(&super::Db::sqlite().await).await;
+            }
         }
         mod postgres {
             $(
@@ -357,6 +443,12 @@ macro_rules! on_both_backends {
             async fn migration_0009_keeps_sessions_and_admits_p256() {
                 let Some(db) = super::Db::postgres().await else { return };
                 super::migration_0009_keeps_sessions_and_admits_p256(&db).await;
+                db.cleanup().await;
+            }
+            #[tokio::test]
+            async fn migration_0011_keeps_calls_keyed_by_chain_and_hash() {
+                let Some(db) = super::Db::postgres().await else { return };
+                super::migration_0011_keeps_calls_keyed_by_chain_and_hash(&db).await;
                 db.cleanup().await;
             }
         }

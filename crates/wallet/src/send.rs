@@ -32,9 +32,8 @@ impl Wallet {
         let ep = self.config.deployment.entry_point;
         let hash = op.hash(ep, self.chain_id);
         let id = CallId { chain_id: self.chain_id, hash };
-        let id_text = id.to_string();
         // A retry of a call already accepted: its prepared row is gone, the call answers.
-        if let Some(call) = self.store.call(&id_text).await? {
+        if let Some(call) = self.store.call(self.chain_id, hash).await? {
             return Ok(Sent { id, calls: records::calls(&call.calls_json)? });
         }
         let prepared = self.store.prepared(self.chain_id, hash).await?.ok_or_else(|| {
@@ -64,7 +63,6 @@ impl Wallet {
             }
         }
         let record = CallRecord {
-            id: id_text,
             chain_id: self.chain_id,
             hash,
             account: op.sender,

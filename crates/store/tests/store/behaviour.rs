@@ -189,6 +189,14 @@ pub(crate) async fn status_transitions(db: &TestDb) {
     assert_eq!(got.status, OpStatus::Included);
     assert_eq!((got.block_number, got.block_hash, got.bundle_tx), (Some(42), Some(h(0xb4)), Some(h(0xa2))));
     assert_eq!(got.receipt_json.as_deref(), Some(r#"{"success":true}"#));
+    // Its progress alone (what status polls read) is the record's lifecycle part.
+    let progress = store.user_op_progress(CHAIN, ep(), o1.hash).await.unwrap().unwrap();
+    assert_eq!(
+        (progress.status, progress.bundle_tx, progress.block_number, progress.block_hash),
+        (got.status, got.bundle_tx, got.block_number, got.block_hash)
+    );
+    assert_eq!((progress.receipt_json, progress.failure), (got.receipt_json.clone(), got.failure.clone()));
+    assert!(store.user_op_progress(CHAIN, ep(), h(0xee)).await.unwrap().is_none());
     // Same inclusion again: fine. Another block: refused.
     store.mark_included(&f, CHAIN, ep(), o1.hash, h(0xa2), 42, h(0xb4), "{}").await.unwrap();
     match store.mark_included(&f, CHAIN, ep(), o1.hash, h(0xa2), 43, h(0xb5), "{}").await {
@@ -303,7 +311,7 @@ pub(crate) async fn reorg_resets(db: &TestDb) {
 
     let mut want = vec![hashes[0], hashes[1]];
     want.sort();
-    assert_eq!(store.reopen_block(&f, CHAIN, ep(), h(0xb7)).await.unwrap(), want);
+    assert_eq!(store.reopen_block(&f, CHAIN, ep(), (7, h(0xb7))).await.unwrap(), want);
     for hash in &want {
         let o = store.get_user_op(CHAIN, ep(), *hash).await.unwrap().unwrap();
         assert_eq!(o.status, OpStatus::Submitted);
@@ -311,9 +319,13 @@ pub(crate) async fn reorg_resets(db: &TestDb) {
     }
     assert_eq!(store.bundle_by_tx(h(0xa1)).await.unwrap().unwrap().status, BundleStatus::Pending);
     assert!(store.pending_user_ops(CHAIN, ep(), 10).await.unwrap().is_empty(), "nothing claimable meanwhile");
-    assert!(store.reopen_block(&f, CHAIN, ep(), h(0xb7)).await.unwrap().is_empty());
+    assert!(store.reopen_block(&f, CHAIN, ep(), (7, h(0xb7))).await.unwrap().is_empty());
+    // A block is named by number and hash: the same hash at another number is not it.
+    store.mark_included(&f, CHAIN, ep(), hashes[0], h(0xa1), 7, h(0xb7), "{}").await.unwrap();
+    assert!(store.reopen_block(&f, CHAIN, ep(), (8, h(0xb7))).await.unwrap().is_empty());
+    assert_eq!(store.reopen_block(&f, CHAIN, ep(), (7, h(0xb7))).await.unwrap(), vec![hashes[0]]);
     // Another chain's block with the same hash is untouched (none here): scoped.
-    assert!(store.reopen_block(&f, CHAIN + 1, ep(), h(0xb7)).await.unwrap().is_empty());
+    assert!(store.reopen_block(&f, CHAIN + 1, ep(), (7, h(0xb7))).await.unwrap().is_empty());
 
     // The bundle was dropped by the node after all: all three of 0xa1 come back.
     let mut want = hashes[..3].to_vec();
