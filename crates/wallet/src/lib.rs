@@ -30,6 +30,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 pub mod accounts;
+mod calls;
 pub mod capabilities;
 pub mod config;
 pub mod error;

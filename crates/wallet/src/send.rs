@@ -33,7 +33,7 @@ impl Wallet {
         let hash = op.hash(ep, self.chain_id);
         let id = CallId { chain_id: self.chain_id, hash };
         // A retry of a call already accepted: its prepared row is gone, the call answers.
-        if let Some(call) = self.store.call(self.chain_id, hash).await? {
+        if let Some(call) = self.call_record(hash).await? {
             return Ok(Sent { id, calls: records::calls(&call.calls_json)? });
         }
         let prepared = self.store.prepared(self.chain_id, hash).await?.ok_or_else(|| {
@@ -81,7 +81,7 @@ impl Wallet {
             if attempt > 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
             }
-            match self.store.insert_call(&record, installs_session).await {
+            match self.record_call(&record, installs_session).await {
                 Ok(_) => return Ok(Sent { id, calls }),
                 Err(e) => last_error = Some(e),
             }

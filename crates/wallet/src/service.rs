@@ -60,6 +60,7 @@ pub struct Wallet {
     pub(crate) store: Store,
     pub(crate) pool: Arc<dyn OperationPool>,
     pub(crate) config: WalletConfig,
+    pub(crate) calls: crate::calls::CallCache,
 }
 
 impl std::fmt::Debug for Wallet {
@@ -84,7 +85,7 @@ impl Wallet {
                 pool.entry_point()
             )));
         }
-        Ok(Arc::new(Self { store, chain, chain_id, pool, config }))
+        Ok(Arc::new(Self { store, chain, chain_id, pool, config, calls: Default::default() }))
     }
 
     /// Refuses an EIP-7702 delegation on a chain whose account stack has no 7702 implementation

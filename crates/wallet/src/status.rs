@@ -14,7 +14,7 @@ impl Wallet {
         if id.chain_id != self.chain_id {
             return Err(unknown());
         }
-        let record = self.store.call(id.chain_id, id.hash).await?.ok_or_else(unknown)?;
+        let record = self.call_record(id.hash).await?.ok_or_else(unknown)?;
         let calls = records::calls(&record.calls_json)?;
         let state = self.pool.state(id.hash).await?;
         let failure = match &state {
