@@ -36,12 +36,17 @@ impl Wallet {
         if let Some(call) = self.call_record(hash).await? {
             return Ok(Sent { id, calls: records::calls(&call.calls_json)? });
         }
-        let prepared = self.store.prepared(self.chain_id, hash).await?.ok_or_else(|| {
-            WalletError::params(format!(
+        let Some(prepared) = self.store.prepared(self.chain_id, hash).await? else {
+            // A concurrent retry may have recorded the call meanwhile: that write drops the
+            // prepared row in the same transaction, so the call is there now if it ever will be.
+            if let Some(call) = self.call_record(hash).await? {
+                return Ok(Sent { id, calls: records::calls(&call.calls_json)? });
+            }
+            return Err(WalletError::params(format!(
                 "user operation {hash} was not prepared by this server (or its fields changed after \
                  wallet_prepareCalls): prepare it again"
-            ))
-        })?;
+            )));
+        };
         let stored: UserOperation = serde_json::from_str(&prepared.op_json)
             .map_err(|e| WalletError::Internal(format!("stored prepared operation: {e}")))?;
         if stored != op {
