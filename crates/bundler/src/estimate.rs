@@ -13,7 +13,7 @@ use keyward_chain::Chain;
 use keyward_primitives::UserOperation;
 
 use crate::error::{ExecutionRevert, RejectReason};
-use crate::simulation::{simulate_handle_op_with, simulate_validation_with};
+use crate::simulation::simulate_handle_op_with;
 use crate::validation::{Assumptions, ValidationConfig, assumed_state};
 
 /// Execution gas limit used while probing.
@@ -104,19 +104,17 @@ pub async fn estimate_user_op_gas(
     }
     overrides.insert(op.sender, sender);
 
-    let validation = simulate_validation_with(chain, config.entry_point, probe.pack(), overrides.clone())
-        .await
-        .map_err(|e| crate::validation::simulation_rejection(op, e))?;
-    let validation_gas = validation.returnInfo.preOpGas;
-    let verification_gas_limit = with_margin(validation_gas, 20, 10_000);
-
-    // The simulations contract records whether the op's own call reverted; read it back through the
-    // `target` hook in the same simulation (replaying the callData afterwards would run it twice).
+    // One simulation for both figures: `simulateHandleOp` validates first (reverting with the same
+    // `FailedOp` as `simulateValidation` would) and reports that phase's gas as `preOpGas`, measured
+    // as `simulateValidation` measures it. The simulations contract records whether the op's own
+    // call reverted; read it back through the `target` hook in the same simulation (replaying the
+    // callData afterwards would run it twice).
     let outcome_call = Bytes::from(executionOutcomeCall {}.abi_encode());
     let execution =
         simulate_handle_op_with(chain, config.entry_point, probe.pack(), config.entry_point, outcome_call, overrides)
             .await
             .map_err(|e| crate::validation::simulation_rejection(op, e))?;
+    let verification_gas_limit = with_margin(execution.preOpGas, 20, 10_000);
     if let Some(reason) = execution_revert(execution.targetSuccess, &execution.targetResult) {
         return Err(RejectReason::ExecutionReverted(reason));
     }
