@@ -144,8 +144,8 @@ impl Bundler {
                 context.first_code_hashes.insert(c.hash, hashes);
             }
         }
-        let records = self.store.unfinished_user_ops(self.chain_id, self.entry_point()).await.map_err(store_err)?;
-        context.known_senders = records.iter().map(|r| r.sender).collect();
+        let senders = self.store.unfinished_senders(self.chain_id, self.entry_point()).await.map_err(store_err)?;
+        context.known_senders = senders.into_iter().collect();
         Ok(context)
     }
 

@@ -456,6 +456,20 @@ impl Store {
         rows.iter().map(op_from_row).collect()
     }
 
+    /// The senders of every op in Pending or Submitted (ERC-7562's cross-operation rules ask who
+    /// they are, not what they sent), without duplicates.
+    pub async fn unfinished_senders(&self, chain_id: u64, entry_point: Address) -> Result<Vec<Address>, MempoolError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT sender FROM user_ops WHERE chain_id = $1 AND entry_point = $2 \
+             AND status IN ('pending', 'submitted')",
+        )
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_text(&entry_point))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|(s,)| Ok(parse_address("sender", s)?)).collect()
+    }
+
     /// `sender`'s Pending and Submitted ops, by nonce: read through the sender index, so a
     /// call's nonce choice costs that sender's operations in flight, not the whole mempool.
     pub async fn unfinished_user_ops_of(

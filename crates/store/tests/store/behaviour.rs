@@ -189,6 +189,8 @@ pub(crate) async fn status_transitions(db: &TestDb) {
     assert_eq!(got.status, OpStatus::Included);
     assert_eq!((got.block_number, got.block_hash, got.bundle_tx), (Some(42), Some(h(0xb4)), Some(h(0xa2))));
     assert_eq!(got.receipt_json.as_deref(), Some(r#"{"success":true}"#));
+    // o2 and o3 are still unfinished: their sender, once.
+    assert_eq!(store.unfinished_senders(CHAIN, ep()).await.unwrap(), vec![s]);
     // Its progress alone (what status polls read) is the record's lifecycle part.
     let progress = store.user_op_progress(CHAIN, ep(), o1.hash).await.unwrap().unwrap();
     assert_eq!(
@@ -637,6 +639,7 @@ pub(crate) async fn mined_bundle_in_one_commit(db: &TestDb) {
     for o in &ops {
         store.insert_user_op(o, 10).await.unwrap();
     }
+    assert_eq!(store.unfinished_senders(CHAIN, ep()).await.unwrap().len(), 3);
     let claimed = store.claim_pending_user_ops(&f, CHAIN, ep(), bundler, 10, std::time::Duration::from_secs(60));
     assert_eq!(claimed.await.unwrap().len(), 3);
     let forgotten = h(0xf0);
@@ -682,6 +685,8 @@ pub(crate) async fn mined_bundle_in_one_commit(db: &TestDb) {
     let missing = store.get_user_op(CHAIN, ep(), ops[2].hash).await.unwrap().unwrap();
     assert_eq!((missing.status, missing.failure.as_deref()), (OpStatus::Failed, Some("no event")));
     assert_eq!(store.bundle_by_tx(b.tx_hash).await.unwrap().unwrap().status, BundleStatus::Mined);
+    // Every operation is final: no sender has one unfinished (before the batch, all three did).
+    assert!(store.unfinished_senders(CHAIN, ep()).await.unwrap().is_empty());
     // Op 1 counted; op 0 was included before (a repeat), the forgotten one is skipped.
     assert_eq!(included_count().await, 1);
 }
