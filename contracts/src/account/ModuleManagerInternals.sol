@@ -201,7 +201,9 @@ abstract contract ModuleManagerInternals is IModularAccount {
             else order[--ei] = e;
         }
         _clearRecord(key, r, h, n);
-        if (module == address(0)) _clearAccountFlag(AccountFlags.FALLBACK_RECORD);
+        // Only the fallback validation's own record (module 0, entity 0) carries the flag; another
+        // entity id under module 0 names an empty record and must not hide the owner's hooks.
+        if (key == 0) _clearAccountFlag(AccountFlags.FALLBACK_RECORD);
     }
 
     /// Empties hook entries, selectors and flags. The module table keeps its entries (indices of other

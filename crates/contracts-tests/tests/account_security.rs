@@ -249,6 +249,33 @@ async fn r3_validation_with_validation_hooks_cannot_grant_deferred_actions() {
     m.send(op).await.rejected_with("AA23", Some(Sma::DeferredValidationHasValidationHooks::SELECTOR));
 }
 
+/// Uninstalling an entity id under module 0 that was never installed names an empty record: it
+/// must not clear the owner's record flag, which would hide the owner's hooks (and so let the owner,
+/// hooks and all, grant deferred actions again). Found in review of the gas work.
+#[tokio::test]
+async fn uninstalling_an_empty_fallback_entity_keeps_the_owners_hooks() {
+    let m = Mav2::embedded().await;
+    let a = m.account(eth(1)).await;
+    let to = Address::with_last_byte(0x56);
+    let tr = HookInstall::time_range(&m.modules, 0x7000_0000, m.now().await + 86_400, 0).unwrap();
+    let install = InstallValidation {
+        validation: ValidationConfig::new(Address::ZERO, 0, true, true, true),
+        selectors: vec![],
+        install_data: Bytes::new(),
+        hooks: vec![tr],
+    };
+    m.owner_call_with_gas(&a, install.calldata(), keyward_testkit::mav2::INSTALL_CALL_GAS).await.success();
+    let empty = keyward_primitives::mav2::UninstallValidation {
+        validation: keyward_primitives::mav2::ModuleEntity::new(Address::ZERO, 7),
+        ..Default::default()
+    };
+    m.owner_call(&a, empty.calldata()).await.success();
+    // The owner's validation hook is still there: a deferred grant by the owner is still refused.
+    let s = m.compile(&a, 47, native_to(milli(10), to), 0).await;
+    let op = m.deferred_session_op(&a, &s, &execute(to, milli(1), Bytes::new())).await;
+    m.send(op).await.rejected_with("AA23", Some(Sma::DeferredValidationHasValidationHooks::SELECTOR));
+}
+
 #[tokio::test]
 async fn r4_every_state_changing_native_function_is_in_the_global_pool() {
     let m = Mav2::embedded().await;
