@@ -145,10 +145,27 @@ abstract contract ModularAccountBase is
         external
         payable
         override
+        returns (bytes memory)
+    {
+        // §2.1: nothing to return to the EntryPoint (and no copy of the return data). Without
+        // selector-associated hooks, wrapNative would do nothing for it: the call alone, then an
+        // empty `bytes` returned.
+        if (msg.sender == entryPoint && _accountFlags() & AccountFlags.SELECTOR_HOOKS == 0) {
+            _callDiscard(target, value, data);
+            assembly ("memory-safe") {
+                mstore(0x00, 0x20)
+                mstore(0x20, 0)
+                return(0x00, 0x40)
+            }
+        }
+        return _executeWrapped(target, value, data);
+    }
+
+    function _executeWrapped(address target, uint256 value, bytes calldata data)
+        internal
         wrapNative
         returns (bytes memory result)
     {
-        // §2.1: nothing to return to the EntryPoint (and no copy of the return data).
         if (msg.sender == entryPoint) _callDiscard(target, value, data);
         else result = _call(target, value, data);
     }
@@ -242,6 +259,22 @@ abstract contract ModularAccountBase is
         onlyEntryPoint
         returns (uint256 validationData)
     {
+        bool done;
+        (done, validationData) = _ownerFastPath(userOp, userOpHash);
+        if (!done) validationData = _validateUserOpFull(userOp, userOpHash);
+        if (missingAccountFunds != 0) {
+            // Failure is the EntryPoint's concern (AA21); GAS precedes CALL here (ERC-7562 OP-012).
+            assembly ("memory-safe") {
+                pop(call(gas(), caller(), missingAccountFunds, 0, 0, 0, 0))
+            }
+        }
+    }
+
+    /// Validation of ops the fast path did not take: §4 locator, §8 deferred action, §5 segments.
+    function _validateUserOpFull(PackedUserOperation calldata userOp, bytes32 userOpHash)
+        internal
+        returns (uint256 validationData)
+    {
         uint168 locator = Locators.fromNonce(userOp.nonce);
         bytes calldata sig = userOp.signature;
         uint256 deferredData;
@@ -252,12 +285,6 @@ abstract contract ModularAccountBase is
         }
         validationData = _validateUserOp(locator, userOp, userOpHash, sig);
         if (hasDeadline) validationData = _intersect(deferredData, validationData); // §8.3 step 9
-        if (missingAccountFunds != 0) {
-            // Failure is the EntryPoint's concern (AA21); GAS precedes CALL here (ERC-7562 OP-012).
-            assembly ("memory-safe") {
-                pop(call(gas(), caller(), missingAccountFunds, 0, 0, 0, 0))
-            }
-        }
     }
 
     function _validateUserOp(uint168 locator, PackedUserOperation calldata userOp, bytes32 userOpHash, bytes calldata sig)
@@ -901,6 +928,12 @@ abstract contract ModularAccountBase is
     }
 
     // ---------------------------------------------------------------- variant hooks
+
+    /// An op the variant can validate on a shorter path with exactly the full path's outcome
+    /// (done = true), or done = false to take the full path.
+    function _ownerFastPath(PackedUserOperation calldata, bytes32) internal view virtual returns (bool, uint256) {
+        return (false, 0);
+    }
 
     /// Whether `key` is the Semi-Modular Account's built-in owner (entity 0).
     function _isFallback(uint168) internal view virtual returns (bool) {
