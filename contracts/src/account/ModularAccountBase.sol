@@ -187,7 +187,7 @@ abstract contract ModularAccountBase is
     function executeUserOp(PackedUserOperation calldata userOp, bytes32) external override onlyEntryPoint {
         (uint256 r, uint256 h) = _recordHead(Locators.keyOf(Locators.fromNonce(userOp.nonce)));
         PostHook[] memory post;
-        if (Records.numExecutionHooks(h) != 0) post = _runPreExecHooks(_executionHooks(r, h), msg.sender, 0, msg.data);
+        if (Records.numExecutionHooks(h) != 0) post = _runRecordPreExecHooks(r, h, msg.sender, 0, msg.data);
         _runInner(userOp.callData[4:]);
         if (post.length != 0) _runPostHooks(post);
     }
@@ -305,7 +305,7 @@ abstract contract ModularAccountBase is
         _checkApplies(callData, key, h, uint8(locator) & Locators.OPT_GLOBAL != 0 ? Mode.GLOBAL : Mode.SELECTOR);
         // §3.3: only executeUserOp tells the account, at execution time, which validation ran.
         if (Records.numExecutionHooks(h) != 0) {
-            if (callData.length < 4 || bytes4(callData[:4]) != IAccountExecute.executeUserOp.selector) {
+            if (callData.length < 4 || _selectorOf(callData) != IAccountExecute.executeUserOp.selector) {
                 revert RequireUserOperationContext();
             }
         }
@@ -344,13 +344,14 @@ abstract contract ModularAccountBase is
         internal
         returns (uint256 hooksResult, bytes calldata)
     {
-        uint256 n = Records.numValidationHooks(h) + Records.numExecutionHooks(h);
+        uint256 n = Records.numHooks(h);
         uint256 vi;
-        for (uint256 i = 0; i < n; ++i) {
+        for (uint256 i = 0; i < n; i = _inc(i)) {
             uint256 e = Records.entry(r, h, i);
             if (!Records.isValidationHook(e)) continue;
             bytes calldata seg;
-            (seg, sig) = SignatureSegments.next(sig, vi++);
+            (seg, sig) = SignatureSegments.next(sig, vi);
+            vi = _inc(vi);
             (bool ok, uint256 res) = _callOpModule(
                 p, sigPos, IValidationHookModule.preUserOpValidationHook.selector, Records.hookModule(e), Records.entityOf(e), seg
             );
@@ -360,6 +361,13 @@ abstract contract ModularAccountBase is
             hooksResult = _intersect(hooksResult, res);
         }
         return (hooksResult, sig);
+    }
+
+    /// i + 1 for loop counters bounded by a record's hook count (< 2^9).
+    function _inc(uint256 i) internal pure returns (uint256) {
+        unchecked {
+            return i + 1;
+        }
     }
 
     /// Calldata of `f(uint32 entityId, PackedUserOperation op, bytes32 userOpHash)` in memory, built
@@ -471,7 +479,7 @@ abstract contract ModularAccountBase is
             revert DeferredActionSignatureInvalid();
         }
         // Lesson R3: the granter's validation-associated execution hooks run around the self-call.
-        PostHook[] memory post = _runPreExecHooks(_executionHooks(r, h), msg.sender, 0, call);
+        PostHook[] memory post = _runRecordPreExecHooks(r, h, msg.sender, 0, call);
         _callDiscard(address(this), 0, call);
         _runPostHooks(post);
     }
@@ -482,7 +490,7 @@ abstract contract ModularAccountBase is
         internal
         returns (bytes calldata)
     {
-        uint256 n = Records.numValidationHooks(h) + Records.numExecutionHooks(h);
+        uint256 n = Records.numHooks(h);
         uint256 vi;
         for (uint256 i = 0; i < n; ++i) {
             uint256 e = Records.entry(r, h, i);
@@ -531,7 +539,7 @@ abstract contract ModularAccountBase is
             uint168 key = Locators.directKey(msg.sender);
             (uint256 r, uint256 h) = _recordHead(key);
             _checkApplies(msg.data, key, h, Mode.EITHER);
-            uint256 n = Records.numValidationHooks(h) + Records.numExecutionHooks(h);
+            uint256 n = Records.numHooks(h);
             for (uint256 i = 0; i < n; ++i) {
                 uint256 e = Records.entry(r, h, i);
                 if (Records.isValidationHook(e)) _preRuntimeHook(Records.hookConfig(e), msg.data, msg.data[:0]);
@@ -548,15 +556,20 @@ abstract contract ModularAccountBase is
     /// in `mode`.
     function _checkApplies(bytes calldata data, uint168 key, uint256 h, Mode mode) internal view {
         if (data.length < 4) revert UnrecognizedFunction(bytes4(0));
-        bytes4 selector = bytes4(data[:4]);
+        bytes4 selector = _selectorOf(data);
         if (selector == IAccountExecute.executeUserOp.selector) {
+            if (data.length < 8) revert UnrecognizedFunction(selector);
             data = data[4:];
-            if (data.length < 4) revert UnrecognizedFunction(selector);
-            selector = bytes4(data[:4]);
+            selector = _selectorOf(data);
         }
         bool viaGlobal = _selectorAllowed(selector, key, h, mode);
         if (selector == IModularAccount.execute.selector) {
-            uint256 target = uint256(bytes32(data[4:36]));
+            uint256 target;
+            assembly ("memory-safe") {
+                // data[4:36], with the slice's empty revert when shorter
+                if lt(data.length, 36) { revert(0, 0) }
+                target := calldataload(add(data.offset, 4))
+            }
             if (target == uint160(address(this))) revert SelfCallRecursionDepthExceeded();
             if (!viaGlobal) _checkTarget(address(uint160(target)));
         } else if (selector == IModularAccount.executeBatch.selector) {
@@ -576,6 +589,13 @@ abstract contract ModularAccountBase is
                     _checkTarget(calls[i].target);
                 }
             }
+        }
+    }
+
+    /// The first 4 bytes of `d` (the caller checked that it has them).
+    function _selectorOf(bytes calldata d) internal pure returns (bytes4 sel) {
+        assembly ("memory-safe") {
+            sel := and(calldataload(d.offset), shl(224, 0xffffffff))
         }
     }
 
@@ -635,7 +655,7 @@ abstract contract ModularAccountBase is
         uint256 count = validationHooks ? Records.numValidationHooks(h) : Records.numExecutionHooks(h);
         hooks = new bytes25[](count);
         if (count == 0) return hooks;
-        uint256 n = Records.numValidationHooks(h) + Records.numExecutionHooks(h);
+        uint256 n = Records.numHooks(h);
         uint256 k;
         for (uint256 i = 0; i < n; ++i) {
             uint256 e = Records.entry(r, h, i);
@@ -651,8 +671,55 @@ abstract contract ModularAccountBase is
     {
         post = new PostHook[](hooks.length);
         if (hooks.length == 0) return post;
-        uint256 p;
-        uint256 size;
+        (uint256 p, uint256 size) = _execHookBuffer(sender, value, data);
+        uint256 count;
+        for (uint256 i = 0; i < hooks.length; ++i) {
+            count = _preExecEntry(hooks[i], p, size, post, count);
+        }
+        assembly ("memory-safe") {
+            mstore(post, count)
+        }
+    }
+
+    /// _runPreExecHooks over the execution hooks of the record at `r` (head `h`), read in place.
+    function _runRecordPreExecHooks(uint256 r, uint256 h, address sender, uint256 value, bytes calldata data)
+        internal
+        returns (PostHook[] memory post)
+    {
+        uint256 ne = Records.numExecutionHooks(h);
+        post = new PostHook[](ne);
+        if (ne == 0) return post;
+        (uint256 p, uint256 size) = _execHookBuffer(sender, value, data);
+        uint256 n = Records.numHooks(h);
+        uint256 count;
+        for (uint256 i = 0; i < n; i = _inc(i)) {
+            uint256 e = Records.entry(r, h, i);
+            if (!Records.isValidationHook(e)) count = _preExecEntry(Records.hookConfig(e), p, size, post, count);
+        }
+        assembly ("memory-safe") {
+            mstore(post, count)
+        }
+    }
+
+    /// Runs `hook`'s pre part (if any) from the buffer; records it in `post` (at `count`) if it has a
+    /// post part. Returns the new count.
+    function _preExecEntry(bytes25 hook, uint256 p, uint256 size, PostHook[] memory post, uint256 count)
+        internal
+        returns (uint256)
+    {
+        uint8 flags = uint8(hook[24]);
+        bytes memory preData;
+        if (flags & HOOK_HAS_PRE != 0) preData = _preExecHook(hook, p, size, flags & HOOK_HAS_POST != 0);
+        if (flags & HOOK_HAS_POST != 0) post[count++] = PostHook(hook, preData);
+        return count;
+    }
+
+    /// `preExecutionHook(entityId, sender, value, data)` calldata in memory (entity id patched per hook).
+    function _execHookBuffer(address sender, uint256 value, bytes calldata data)
+        internal
+        pure
+        returns (uint256 p, uint256 size)
+    {
         assembly ("memory-safe") {
             p := mload(0x40)
             mstore(p, 0xed6dfb13) // preExecutionHook(uint32,address,uint256,bytes)
@@ -664,17 +731,6 @@ abstract contract ModularAccountBase is
             calldatacopy(add(p, 0xc0), data.offset, data.length)
             size := add(0xa4, and(add(data.length, 31), not(31)))
             mstore(0x40, add(add(p, 28), size))
-        }
-        uint256 count;
-        for (uint256 i = 0; i < hooks.length; ++i) {
-            bytes25 hook = hooks[i];
-            uint8 flags = uint8(hook[24]);
-            bytes memory preData;
-            if (flags & HOOK_HAS_PRE != 0) preData = _preExecHook(hook, p, size, flags & HOOK_HAS_POST != 0);
-            if (flags & HOOK_HAS_POST != 0) post[count++] = PostHook(hook, preData);
-        }
-        assembly ("memory-safe") {
-            mstore(post, count)
         }
     }
 
@@ -740,7 +796,7 @@ abstract contract ModularAccountBase is
         view
         returns (bytes calldata)
     {
-        uint256 n = Records.numValidationHooks(h) + Records.numExecutionHooks(h);
+        uint256 n = Records.numHooks(h);
         uint256 vi;
         for (uint256 i = 0; i < n; ++i) {
             uint256 e = Records.entry(r, h, i);

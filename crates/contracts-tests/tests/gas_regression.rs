@@ -26,15 +26,15 @@ use keyward_testkit::mav2::{ETH, INSTALL_CALL_GAS, Mav2, Outcome, SmaAccount, ex
 
 /// (scenario, gasUsed) measured on the embedded chain. Update deliberately (see the module doc).
 const PINS: [(&str, u64); 9] = [
-    ("UO: account creation", 207842),
-    ("UO: native transfer", 157785),
-    ("UO: ERC-20 transfer", 156616),
-    ("UO: session key creation (install validation + 4 hooks)", 433422),
-    ("UO: session key native transfer", 189886),
-    ("UO: session key ERC-20 transfer", 189301),
+    ("UO: account creation", 207843),
+    ("UO: native transfer", 157786),
+    ("UO: ERC-20 transfer", 156617),
+    ("UO: session key creation (install validation + 4 hooks)", 432097),
+    ("UO: session key native transfer", 186849),
+    ("UO: session key ERC-20 transfer", 186264),
     ("Runtime: account creation", 97583),
-    ("Runtime: native transfer (owner calls execute)", 69370),
-    ("Runtime: ERC-20 transfer (owner calls execute)", 68169),
+    ("Runtime: native transfer (owner calls execute)", 68948),
+    ("Runtime: ERC-20 transfer (owner calls execute)", 67747),
 ];
 
 /// The session's validation entity id (as the oracle's scenarios).
