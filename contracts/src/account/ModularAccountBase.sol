@@ -91,6 +91,8 @@ abstract contract ModularAccountBase is
     uint8 internal constant HOOK_HAS_PRE = 0x04;
     bytes4 internal constant MAGIC_1271 = 0x1626ba7e;
     bytes4 internal constant INVALID_1271 = 0xffffffff;
+    /// validUntil = max (open), validAfter 0, authorizer 0: what _intersect makes of an empty result.
+    uint256 internal constant NO_BOUNDS = 0xffffffffffff << 160;
     bytes32 internal constant ERC1967_SLOT = 0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc;
 
     enum Mode {
@@ -188,7 +190,7 @@ abstract contract ModularAccountBase is
         (uint256 r, uint256 h) = _recordHead(Locators.keyOf(Locators.fromNonce(userOp.nonce)));
         PostHook[] memory post;
         if (Records.numExecutionHooks(h) != 0) post = _runRecordPreExecHooks(r, h, msg.sender, 0, msg.data);
-        _runInner(userOp.callData[4:]);
+        _runInner(_tail4(userOp.callData));
         if (post.length != 0) _runPostHooks(post);
     }
 
@@ -197,10 +199,10 @@ abstract contract ModularAccountBase is
     /// account itself is not validated and has no hooks to run).
     function _runInner(bytes calldata inner) internal {
         if (
-            inner.length >= 4 && bytes4(inner[:4]) == IModularAccount.execute.selector
+            inner.length >= 4 && _selectorOf(inner) == IModularAccount.execute.selector
                 && _accountFlags() & AccountFlags.SELECTOR_HOOKS == 0
         ) {
-            (address target, uint256 value, bytes calldata data) = CalldataArgs.executeArgs(inner[4:]);
+            (address target, uint256 value, bytes calldata data) = CalldataArgs.executeArgs(_tail4(inner));
             _callDiscard(target, value, data);
         } else {
             _callDiscard(address(this), 0, inner);
@@ -346,6 +348,9 @@ abstract contract ModularAccountBase is
     {
         uint256 n = Records.numHooks(h);
         uint256 vi;
+        // _intersect(0, x) == _intersect(NO_BOUNDS, x), and a valid (0) hook changes nothing once the
+        // open validUntil is normalised: start normalised and skip the zeros.
+        hooksResult = NO_BOUNDS;
         for (uint256 i = 0; i < n; i = _inc(i)) {
             uint256 e = Records.entry(r, h, i);
             if (!Records.isValidationHook(e)) continue;
@@ -358,7 +363,7 @@ abstract contract ModularAccountBase is
             if (!ok) revert PreUserOpValidationHookReverted(bytes24(Records.hookConfig(e)), _returnData());
             // §5.3: hooks may only say valid (0) or invalid (1), never name an aggregator.
             if (uint160(res) > 1) revert UnexpectedAggregator(bytes24(Records.hookConfig(e)), address(uint160(res)));
-            hooksResult = _intersect(hooksResult, res);
+            if (res != 0) hooksResult = _intersect(hooksResult, res);
         }
         return (hooksResult, sig);
     }
@@ -559,7 +564,7 @@ abstract contract ModularAccountBase is
         bytes4 selector = _selectorOf(data);
         if (selector == IAccountExecute.executeUserOp.selector) {
             if (data.length < 8) revert UnrecognizedFunction(selector);
-            data = data[4:];
+            data = _tail4(data);
             selector = _selectorOf(data);
         }
         bool viaGlobal = _selectorAllowed(selector, key, h, mode);
@@ -589,6 +594,15 @@ abstract contract ModularAccountBase is
                     _checkTarget(calls[i].target);
                 }
             }
+        }
+    }
+
+    /// d[4:], with the slice's empty revert when `d` is shorter.
+    function _tail4(bytes calldata d) internal pure returns (bytes calldata r) {
+        assembly ("memory-safe") {
+            if lt(d.length, 4) { revert(0, 0) }
+            r.offset := add(d.offset, 4)
+            r.length := sub(d.length, 4)
         }
     }
 

@@ -26,6 +26,14 @@ library CalldataArgs {
         }
     }
 
+    /// data[4:] (the caller checked data.length >= 4).
+    function tail4(bytes calldata data) internal pure returns (bytes calldata r) {
+        assembly ("memory-safe") {
+            r.offset := add(data.offset, 4)
+            r.length := sub(data.length, 4)
+        }
+    }
+
     /// The first 4 bytes of `data`, zero-padded when shorter (as `bytes4(data)`).
     function selectorOf(bytes calldata data) internal pure returns (bytes4 sel) {
         assembly ("memory-safe") {

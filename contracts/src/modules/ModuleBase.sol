@@ -56,6 +56,39 @@ abstract contract ModuleBase is IModule {
         if (length != 0) revert UnexpectedDataPassed();
     }
 
+    /// Ends the call returning an empty `bytes` (a pre-execution hook's "no data for the post hook")
+    /// without the encoder: head offset 0x20, length 0.
+    function _returnEmptyBytes() internal pure {
+        assembly ("memory-safe") {
+            mstore(0x00, 0x20)
+            mstore(0x20, 0)
+            return(0x00, 0x40)
+        }
+    }
+
+    /// `userOp.callData` read in place, unwrapped from `executeUserOp` when it starts with its
+    /// selector (lesson R13), with the decoder's bounds checks (empty revert).
+    function _opCallData(PackedUserOperation calldata userOp) internal pure returns (bytes calldata r) {
+        assembly ("memory-safe") {
+            let o := calldataload(add(userOp, 0x60))
+            if gt(o, 0xffffffffffffffff) { revert(0, 0) }
+            let p := add(userOp, o)
+            if gt(add(p, 0x20), calldatasize()) { revert(0, 0) }
+            let len := calldataload(p)
+            if gt(len, 0xffffffffffffffff) { revert(0, 0) }
+            p := add(p, 0x20)
+            if gt(add(p, len), calldatasize()) { revert(0, 0) }
+            r.offset := p
+            r.length := len
+            if gt(len, 3) {
+                if eq(shr(224, calldataload(p)), 0x8dd7712f) {
+                    r.offset := add(p, 4)
+                    r.length := sub(len, 4)
+                }
+            }
+        }
+    }
+
     /// ERC-6900 calldata unwrap: `executeUserOp(op, hash)` calldata → op.callData[4:] (§9), read in
     /// place. executeUserOp(PackedUserOperation, bytes32): head word 0 = offset of the op tuple;
     /// tuple word 3 = offset of callData relative to the tuple. Every offset and length must stay
