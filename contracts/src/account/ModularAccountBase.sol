@@ -261,9 +261,8 @@ abstract contract ModularAccountBase is
         onlyEntryPoint
         returns (uint256 validationData)
     {
-        bool done;
-        (done, validationData) = _ownerFastPath(userOp, userOpHash);
-        if (!done) validationData = _validateUserOpFull(userOp, userOpHash);
+        _ownerFastPath(userOp, userOpHash, missingAccountFunds);
+        validationData = _validateUserOpFull(userOp, userOpHash);
         if (missingAccountFunds != 0) {
             // Failure is the EntryPoint's concern (AA21); GAS precedes CALL here (ERC-7562 OP-012).
             assembly ("memory-safe") {
@@ -999,11 +998,9 @@ abstract contract ModularAccountBase is
 
     // ---------------------------------------------------------------- variant hooks
 
-    /// An op the variant can validate on a shorter path with exactly the full path's outcome
-    /// (done = true), or done = false to take the full path.
-    function _ownerFastPath(PackedUserOperation calldata, bytes32) internal view virtual returns (bool, uint256) {
-        return (false, 0);
-    }
+    /// Validates an op the variant can decide on a shorter path, with exactly the full path's
+    /// outcome, and ends the call (prefund paid, validationData returned); otherwise returns.
+    function _ownerFastPath(PackedUserOperation calldata, bytes32, uint256) internal virtual {}
 
     /// Whether `key` is the Semi-Modular Account's built-in owner (entity 0).
     function _isFallback(uint168) internal view virtual returns (bool) {

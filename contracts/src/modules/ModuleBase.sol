@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {IModule} from "../interfaces/erc6900/IERC6900.sol";
 import {PackedUserOperation} from "../interfaces/PackedUserOperation.sol";
+import {CalldataArgs} from "../libraries/CalldataArgs.sol";
 
 /// @dev Shared by Keyward's singleton modules. Every module keeps its state in
 ///      `mapping(... => mapping(address account => V))` so the account is the LAST mapping key:
@@ -69,21 +70,12 @@ abstract contract ModuleBase is IModule {
     /// `userOp.callData` read in place, unwrapped from `executeUserOp` when it starts with its
     /// selector (lesson R13), with the decoder's bounds checks (empty revert).
     function _opCallData(PackedUserOperation calldata userOp) internal pure returns (bytes calldata r) {
+        r = CalldataArgs.opBytes(userOp, 0x60);
         assembly ("memory-safe") {
-            let o := calldataload(add(userOp, 0x60))
-            if gt(o, 0xffffffffffffffff) { revert(0, 0) }
-            let p := add(userOp, o)
-            if gt(add(p, 0x20), calldatasize()) { revert(0, 0) }
-            let len := calldataload(p)
-            if gt(len, 0xffffffffffffffff) { revert(0, 0) }
-            p := add(p, 0x20)
-            if gt(add(p, len), calldatasize()) { revert(0, 0) }
-            r.offset := p
-            r.length := len
-            if gt(len, 3) {
-                if eq(shr(224, calldataload(p)), 0x8dd7712f) {
-                    r.offset := add(p, 4)
-                    r.length := sub(len, 4)
+            if gt(r.length, 3) {
+                if eq(shr(224, calldataload(r.offset)), 0x8dd7712f) {
+                    r.offset := add(r.offset, 4)
+                    r.length := sub(r.length, 4)
                 }
             }
         }

@@ -26,12 +26,12 @@ use keyward_testkit::mav2::{ETH, INSTALL_CALL_GAS, Mav2, Outcome, SmaAccount, ex
 
 /// (scenario, gasUsed) measured on the embedded chain. Update deliberately (see the module doc).
 const PINS: [(&str, u64); 9] = [
-    ("UO: account creation", 207843),
-    ("UO: native transfer", 157786),
-    ("UO: ERC-20 transfer", 156617),
-    ("UO: session key creation (install validation + 4 hooks)", 432097),
-    ("UO: session key native transfer", 185108),
-    ("UO: session key ERC-20 transfer", 184523),
+    ("UO: account creation", 207659),
+    ("UO: native transfer", 157602),
+    ("UO: ERC-20 transfer", 156433),
+    ("UO: session key creation (install validation + 4 hooks)", 431939),
+    ("UO: session key native transfer", 185002),
+    ("UO: session key ERC-20 transfer", 184417),
     ("Runtime: account creation", 97583),
     ("Runtime: native transfer (owner calls execute)", 68948),
     ("Runtime: ERC-20 transfer (owner calls execute)", 67747),
