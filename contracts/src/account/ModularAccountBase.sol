@@ -303,6 +303,7 @@ abstract contract ModularAccountBase is
 
     /// §3.2 applicability, §3.3 execution-hook context rule, and the user-op flag.
     function _checkUserOpScope(bytes calldata callData, uint168 locator, uint168 key, uint256 h) internal view {
+        if (_isGlobalExecuteOp(callData, locator, h)) return;
         _checkApplies(callData, key, h, uint8(locator) & Locators.OPT_GLOBAL != 0 ? Mode.GLOBAL : Mode.SELECTOR);
         // §3.3: only executeUserOp tells the account, at execution time, which validation ran.
         if (Records.numExecutionHooks(h) != 0) {
@@ -311,6 +312,37 @@ abstract contract ModularAccountBase is
             }
         }
         if (!_isFallback(key) && Records.flags(h) & FLAG_USER_OP == 0) revert UserOpValidationInvalid(_entityOf(key, h));
+    }
+
+    /// The commonest scope in one look, with the outcome of the full checks: a global user-op
+    /// validation (flags global + user op, so _isGlobalValidation holds in every variant) used
+    /// globally, on `executeUserOp ‖ execute(target ≠ this, …)` or, without execution hooks, on
+    /// `execute(target ≠ this, …)`. False = run the full checks.
+    function _isGlobalExecuteOp(bytes calldata callData, uint168 locator, uint256 h) internal view returns (bool ok) {
+        if (uint8(locator) & Locators.OPT_GLOBAL == 0 || Records.flags(h) & (FLAG_GLOBAL | FLAG_USER_OP) != 5) {
+            return false;
+        }
+        uint256 noExecHooks = Records.numExecutionHooks(h) == 0 ? 1 : 0;
+        assembly ("memory-safe") {
+            let o := callData.offset
+            let len := callData.length
+            if gt(len, 3) {
+                let sel := shr(224, calldataload(o))
+                // executeUserOp(…) wraps the op's call: step over its selector
+                if eq(sel, 0x8dd7712f) {
+                    o := add(o, 4)
+                    len := sub(len, 4)
+                    sel := 0
+                    if gt(len, 3) { sel := shr(224, calldataload(o)) }
+                    noExecHooks := 1
+                }
+                // execute(target, …): 36 bytes for the target word, which is not this account
+                ok := and(
+                    and(noExecHooks, eq(sel, 0xb61d27f6)),
+                    and(gt(len, 35), iszero(eq(calldataload(add(o, 4)), address())))
+                )
+            }
+        }
     }
 
     function _runUserOpValidation(
