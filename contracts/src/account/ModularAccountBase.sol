@@ -382,12 +382,14 @@ abstract contract ModularAccountBase is
         // _intersect(0, x) == _intersect(NO_BOUNDS, x), and a valid (0) hook changes nothing once the
         // open validUntil is normalised: start normalised and skip the zeros.
         hooksResult = NO_BOUNDS;
-        for (uint256 i = 0; i < n; i = _inc(i)) {
+        for (uint256 i = 0; i < n; ++i) {
             uint256 e = Records.entry(r, h, i);
             if (!Records.isValidationHook(e)) continue;
             bytes calldata seg;
             (seg, sig) = SignatureSegments.next(sig, vi);
-            vi = _inc(vi);
+            unchecked {
+                ++vi;
+            }
             (bool ok, uint256 res) = _callOpModule(
                 p, sigPos, IValidationHookModule.preUserOpValidationHook.selector, Records.hookModule(e), Records.entityOf(e), seg
             );
@@ -397,13 +399,6 @@ abstract contract ModularAccountBase is
             if (res != 0) hooksResult = _intersect(hooksResult, res);
         }
         return (hooksResult, sig);
-    }
-
-    /// i + 1 for loop counters bounded by a record's hook count (< 2^9).
-    function _inc(uint256 i) internal pure returns (uint256) {
-        unchecked {
-            return i + 1;
-        }
     }
 
     /// Calldata of `f(uint32 entityId, PackedUserOperation op, bytes32 userOpHash)` in memory, built
@@ -419,16 +414,21 @@ abstract contract ModularAccountBase is
         assembly ("memory-safe") {
             let t := userOp
             let sigOff := calldataload(add(t, 0x100))
-            // initCode (head word 2), callData (3), paymasterAndData (7): between the head and the signature
-            function before(t_, w, end) {
-                let o := calldataload(add(t_, w))
-                if or(lt(o, 0x120), iszero(lt(o, end))) { revert(0, 0) }
-                let l := calldataload(add(t_, o))
-                if or(gt(l, end), gt(add(add(o, 0x20), l), end)) { revert(0, 0) }
-            }
-            before(t, 0x40, sigOff)
-            before(t, 0x60, sigOff)
-            before(t, 0xe0, sigOff)
+            // initCode (head word 2), callData (3), paymasterAndData (7): between the head and the
+            // signature. Each: 0x120 ≤ o < sigOff, l ≤ sigOff and o + 0x20 + l ≤ sigOff.
+            let o1 := calldataload(add(t, 0x40))
+            let o2 := calldataload(add(t, 0x60))
+            let o3 := calldataload(add(t, 0xe0))
+            let l1 := calldataload(add(t, o1))
+            let l2 := calldataload(add(t, o2))
+            let l3 := calldataload(add(t, o3))
+            if or(
+                or(
+                    or(or(lt(o1, 0x120), iszero(lt(o1, sigOff))), or(gt(l1, sigOff), gt(add(add(o1, 0x20), l1), sigOff))),
+                    or(or(lt(o2, 0x120), iszero(lt(o2, sigOff))), or(gt(l2, sigOff), gt(add(add(o2, 0x20), l2), sigOff)))
+                ),
+                or(or(lt(o3, 0x120), iszero(lt(o3, sigOff))), or(gt(l3, sigOff), gt(add(add(o3, 0x20), l3), sigOff)))
+            ) { revert(0, 0) }
             p := mload(0x40)
             mstore(add(p, 0x40), 0x60)
             mstore(add(p, 0x60), userOpHash)
@@ -461,19 +461,19 @@ abstract contract ModularAccountBase is
     /// otherwise `b`'s authorizer (0, 1 or an aggregator from the validation function).
     function _intersect(uint256 a, uint256 b) internal pure returns (uint256 r) {
         assembly ("memory-safe") {
-            let m48 := 0xffffffffffff
-            let m160 := 0xffffffffffffffffffffffffffffffffffffffff
-            let untilA := and(shr(160, a), m48)
-            let untilB := and(shr(160, b), m48)
-            if iszero(untilA) { untilA := m48 }
-            if iszero(untilB) { untilB := m48 }
-            if lt(untilB, untilA) { untilA := untilB }
-            let afterA := shr(208, a)
-            let afterB := shr(208, b)
-            if gt(afterB, afterA) { afterA := afterB }
-            let authorizer := and(b, m160)
-            if eq(and(a, m160), 1) { authorizer := 1 }
-            r := or(or(shl(208, afterA), shl(160, untilA)), authorizer)
+            // validUntil - 1 (mod 2^48) puts 0 (open) last; the smaller one, + 1, capped at the max
+            r := and(sub(shr(160, a), 1), 0xffffffffffff)
+            let u := and(sub(shr(160, b), 1), 0xffffffffffff)
+            if lt(u, r) { r := u }
+            r := add(r, lt(r, 0xffffffffffff))
+            // validAfter: the later one
+            u := shr(208, a)
+            if gt(shr(208, b), u) { u := shr(208, b) }
+            r := or(shl(208, u), shl(160, r))
+            // authorizer: 1 from `a` wins, else `b`'s
+            u := and(b, 0xffffffffffffffffffffffffffffffffffffffff)
+            if eq(and(a, 0xffffffffffffffffffffffffffffffffffffffff), 1) { u := 1 }
+            r := or(r, u)
         }
     }
 
@@ -737,7 +737,7 @@ abstract contract ModularAccountBase is
         (uint256 p, uint256 size) = _execHookBuffer(sender, value, data);
         uint256 n = Records.numHooks(h);
         uint256 count;
-        for (uint256 i = 0; i < n; i = _inc(i)) {
+        for (uint256 i = 0; i < n; ++i) {
             uint256 e = Records.entry(r, h, i);
             if (!Records.isValidationHook(e)) count = _preExecEntry(Records.hookConfig(e), p, size, post, count);
         }
