@@ -46,15 +46,16 @@ abstract contract ModuleBase is IModule {
     /// Lesson R9 for a user op's signature (`_requireEmpty(userOp.signature)` without the decoder's
     /// tail accessors): an out-of-bounds signature offset or length reverts with empty data.
     function _requireEmptySignature(PackedUserOperation calldata userOp) internal pure {
-        uint256 length;
         assembly ("memory-safe") {
             let o := calldataload(add(userOp, 0x100))
             if gt(o, calldatasize()) { revert(0, 0) }
             let p := add(userOp, o)
             if gt(add(p, 0x20), calldatasize()) { revert(0, 0) }
-            length := calldataload(p)
+            if calldataload(p) {
+                mstore(0x00, 0xd218aafb) // UnexpectedDataPassed()
+                revert(0x1c, 0x04)
+            }
         }
-        if (length != 0) revert UnexpectedDataPassed();
     }
 
     /// Ends the call returning an empty `bytes` (a pre-execution hook's "no data for the post hook")
