@@ -110,12 +110,22 @@ library Records {
         return moduleAt(uint8(h >> 8));
     }
 
-    /// Hook entry `i` (installation order) of the record at `r` with head word `h`.
-    function entry(uint256 r, uint256 h, uint256 i) internal view returns (uint256 e) {
-        if (i < HEAD_ENTRIES) return (h >> (HEAD_SHIFT + 48 * i)) & MASK48;
-        i -= HEAD_ENTRIES;
+    /// Validation and execution hooks together (each count < 2^8: no overflow).
+    function numHooks(uint256 h) internal pure returns (uint256 n) {
         assembly ("memory-safe") {
-            e := and(shr(mul(48, mod(i, 5)), sload(add(add(r, 1), div(i, 5)))), MASK48)
+            n := add(and(shr(24, h), 0xff), and(shr(32, h), 0xff))
+        }
+    }
+
+    /// Hook entry `i` (installation order, i < numHooks) of the record at `r` with head word `h`.
+    function entry(uint256 r, uint256 h, uint256 i) internal view returns (uint256 e) {
+        assembly ("memory-safe") {
+            switch lt(i, HEAD_ENTRIES)
+            case 1 { e := and(shr(add(HEAD_SHIFT, mul(48, i)), h), MASK48) }
+            default {
+                i := sub(i, HEAD_ENTRIES)
+                e := and(shr(mul(48, mod(i, 5)), sload(add(add(r, 1), div(i, 5)))), MASK48)
+            }
         }
     }
 

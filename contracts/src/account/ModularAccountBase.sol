@@ -91,6 +91,8 @@ abstract contract ModularAccountBase is
     uint8 internal constant HOOK_HAS_PRE = 0x04;
     bytes4 internal constant MAGIC_1271 = 0x1626ba7e;
     bytes4 internal constant INVALID_1271 = 0xffffffff;
+    /// validUntil = max (open), validAfter 0, authorizer 0: what _intersect makes of an empty result.
+    uint256 internal constant NO_BOUNDS = 0xffffffffffff << 160;
     bytes32 internal constant ERC1967_SLOT = 0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc;
 
     enum Mode {
@@ -145,10 +147,27 @@ abstract contract ModularAccountBase is
         external
         payable
         override
+        returns (bytes memory)
+    {
+        // §2.1: nothing to return to the EntryPoint (and no copy of the return data). Without
+        // selector-associated hooks, wrapNative would do nothing for it: the call alone, then an
+        // empty `bytes` returned.
+        if (msg.sender == entryPoint && _accountFlags() & AccountFlags.SELECTOR_HOOKS == 0) {
+            _callDiscard(target, value, data);
+            assembly ("memory-safe") {
+                mstore(0x00, 0x20)
+                mstore(0x20, 0)
+                return(0x00, 0x40)
+            }
+        }
+        return _executeWrapped(target, value, data);
+    }
+
+    function _executeWrapped(address target, uint256 value, bytes calldata data)
+        internal
         wrapNative
         returns (bytes memory result)
     {
-        // §2.1: nothing to return to the EntryPoint (and no copy of the return data).
         if (msg.sender == entryPoint) _callDiscard(target, value, data);
         else result = _call(target, value, data);
     }
@@ -170,8 +189,8 @@ abstract contract ModularAccountBase is
     function executeUserOp(PackedUserOperation calldata userOp, bytes32) external override onlyEntryPoint {
         (uint256 r, uint256 h) = _recordHead(Locators.keyOf(Locators.fromNonce(userOp.nonce)));
         PostHook[] memory post;
-        if (Records.numExecutionHooks(h) != 0) post = _runPreExecHooks(_executionHooks(r, h), msg.sender, 0, msg.data);
-        _runInner(userOp.callData[4:]);
+        if (Records.numExecutionHooks(h) != 0) post = _runRecordPreExecHooks(r, h, msg.sender, 0, msg.data);
+        _runInner(_tail4(userOp.callData));
         if (post.length != 0) _runPostHooks(post);
     }
 
@@ -180,10 +199,10 @@ abstract contract ModularAccountBase is
     /// account itself is not validated and has no hooks to run).
     function _runInner(bytes calldata inner) internal {
         if (
-            inner.length >= 4 && bytes4(inner[:4]) == IModularAccount.execute.selector
+            inner.length >= 4 && _selectorOf(inner) == IModularAccount.execute.selector
                 && _accountFlags() & AccountFlags.SELECTOR_HOOKS == 0
         ) {
-            (address target, uint256 value, bytes calldata data) = CalldataArgs.executeArgs(inner[4:]);
+            (address target, uint256 value, bytes calldata data) = CalldataArgs.executeArgs(_tail4(inner));
             _callDiscard(target, value, data);
         } else {
             _callDiscard(address(this), 0, inner);
@@ -242,6 +261,21 @@ abstract contract ModularAccountBase is
         onlyEntryPoint
         returns (uint256 validationData)
     {
+        _ownerFastPath(userOp, userOpHash, missingAccountFunds);
+        validationData = _validateUserOpFull(userOp, userOpHash);
+        if (missingAccountFunds != 0) {
+            // Failure is the EntryPoint's concern (AA21); GAS precedes CALL here (ERC-7562 OP-012).
+            assembly ("memory-safe") {
+                pop(call(gas(), caller(), missingAccountFunds, 0, 0, 0, 0))
+            }
+        }
+    }
+
+    /// Validation of ops the fast path did not take: §4 locator, §8 deferred action, §5 segments.
+    function _validateUserOpFull(PackedUserOperation calldata userOp, bytes32 userOpHash)
+        internal
+        returns (uint256 validationData)
+    {
         uint168 locator = Locators.fromNonce(userOp.nonce);
         bytes calldata sig = userOp.signature;
         uint256 deferredData;
@@ -252,12 +286,6 @@ abstract contract ModularAccountBase is
         }
         validationData = _validateUserOp(locator, userOp, userOpHash, sig);
         if (hasDeadline) validationData = _intersect(deferredData, validationData); // §8.3 step 9
-        if (missingAccountFunds != 0) {
-            // Failure is the EntryPoint's concern (AA21); GAS precedes CALL here (ERC-7562 OP-012).
-            assembly ("memory-safe") {
-                pop(call(gas(), caller(), missingAccountFunds, 0, 0, 0, 0))
-            }
-        }
     }
 
     function _validateUserOp(uint168 locator, PackedUserOperation calldata userOp, bytes32 userOpHash, bytes calldata sig)
@@ -275,14 +303,46 @@ abstract contract ModularAccountBase is
 
     /// §3.2 applicability, §3.3 execution-hook context rule, and the user-op flag.
     function _checkUserOpScope(bytes calldata callData, uint168 locator, uint168 key, uint256 h) internal view {
+        if (_isGlobalExecuteOp(callData, locator, h)) return;
         _checkApplies(callData, key, h, uint8(locator) & Locators.OPT_GLOBAL != 0 ? Mode.GLOBAL : Mode.SELECTOR);
         // §3.3: only executeUserOp tells the account, at execution time, which validation ran.
         if (Records.numExecutionHooks(h) != 0) {
-            if (callData.length < 4 || bytes4(callData[:4]) != IAccountExecute.executeUserOp.selector) {
+            if (callData.length < 4 || _selectorOf(callData) != IAccountExecute.executeUserOp.selector) {
                 revert RequireUserOperationContext();
             }
         }
         if (!_isFallback(key) && Records.flags(h) & FLAG_USER_OP == 0) revert UserOpValidationInvalid(_entityOf(key, h));
+    }
+
+    /// The commonest scope in one look, with the outcome of the full checks: a global user-op
+    /// validation (flags global + user op, so _isGlobalValidation holds in every variant) used
+    /// globally, on `executeUserOp ‖ execute(target ≠ this, …)` or, without execution hooks, on
+    /// `execute(target ≠ this, …)`. False = run the full checks.
+    function _isGlobalExecuteOp(bytes calldata callData, uint168 locator, uint256 h) internal view returns (bool ok) {
+        if (uint8(locator) & Locators.OPT_GLOBAL == 0 || Records.flags(h) & (FLAG_GLOBAL | FLAG_USER_OP) != 5) {
+            return false;
+        }
+        uint256 noExecHooks = Records.numExecutionHooks(h) == 0 ? 1 : 0;
+        assembly ("memory-safe") {
+            let o := callData.offset
+            let len := callData.length
+            if gt(len, 3) {
+                let sel := shr(224, calldataload(o))
+                // executeUserOp(…) wraps the op's call: step over its selector
+                if eq(sel, 0x8dd7712f) {
+                    o := add(o, 4)
+                    len := sub(len, 4)
+                    sel := 0
+                    if gt(len, 3) { sel := shr(224, calldataload(o)) }
+                    noExecHooks := 1
+                }
+                // execute(target, …): 36 bytes for the target word, which is not this account
+                ok := and(
+                    and(noExecHooks, eq(sel, 0xb61d27f6)),
+                    and(gt(len, 35), iszero(eq(calldataload(add(o, 4)), address())))
+                )
+            }
+        }
     }
 
     function _runUserOpValidation(
@@ -317,20 +377,26 @@ abstract contract ModularAccountBase is
         internal
         returns (uint256 hooksResult, bytes calldata)
     {
-        uint256 n = Records.numValidationHooks(h) + Records.numExecutionHooks(h);
+        uint256 n = Records.numHooks(h);
         uint256 vi;
+        // _intersect(0, x) == _intersect(NO_BOUNDS, x), and a valid (0) hook changes nothing once the
+        // open validUntil is normalised: start normalised and skip the zeros.
+        hooksResult = NO_BOUNDS;
         for (uint256 i = 0; i < n; ++i) {
             uint256 e = Records.entry(r, h, i);
             if (!Records.isValidationHook(e)) continue;
             bytes calldata seg;
-            (seg, sig) = SignatureSegments.next(sig, vi++);
+            (seg, sig) = SignatureSegments.next(sig, vi);
+            unchecked {
+                ++vi;
+            }
             (bool ok, uint256 res) = _callOpModule(
                 p, sigPos, IValidationHookModule.preUserOpValidationHook.selector, Records.hookModule(e), Records.entityOf(e), seg
             );
             if (!ok) revert PreUserOpValidationHookReverted(bytes24(Records.hookConfig(e)), _returnData());
             // §5.3: hooks may only say valid (0) or invalid (1), never name an aggregator.
             if (uint160(res) > 1) revert UnexpectedAggregator(bytes24(Records.hookConfig(e)), address(uint160(res)));
-            hooksResult = _intersect(hooksResult, res);
+            if (res != 0) hooksResult = _intersect(hooksResult, res);
         }
         return (hooksResult, sig);
     }
@@ -348,16 +414,21 @@ abstract contract ModularAccountBase is
         assembly ("memory-safe") {
             let t := userOp
             let sigOff := calldataload(add(t, 0x100))
-            // initCode (head word 2), callData (3), paymasterAndData (7): between the head and the signature
-            function before(t_, w, end) {
-                let o := calldataload(add(t_, w))
-                if or(lt(o, 0x120), iszero(lt(o, end))) { revert(0, 0) }
-                let l := calldataload(add(t_, o))
-                if or(gt(l, end), gt(add(add(o, 0x20), l), end)) { revert(0, 0) }
-            }
-            before(t, 0x40, sigOff)
-            before(t, 0x60, sigOff)
-            before(t, 0xe0, sigOff)
+            // initCode (head word 2), callData (3), paymasterAndData (7): between the head and the
+            // signature. Each: 0x120 ≤ o < sigOff, l ≤ sigOff and o + 0x20 + l ≤ sigOff.
+            let o1 := calldataload(add(t, 0x40))
+            let o2 := calldataload(add(t, 0x60))
+            let o3 := calldataload(add(t, 0xe0))
+            let l1 := calldataload(add(t, o1))
+            let l2 := calldataload(add(t, o2))
+            let l3 := calldataload(add(t, o3))
+            if or(
+                or(
+                    or(or(lt(o1, 0x120), iszero(lt(o1, sigOff))), or(gt(l1, sigOff), gt(add(add(o1, 0x20), l1), sigOff))),
+                    or(or(lt(o2, 0x120), iszero(lt(o2, sigOff))), or(gt(l2, sigOff), gt(add(add(o2, 0x20), l2), sigOff)))
+                ),
+                or(or(lt(o3, 0x120), iszero(lt(o3, sigOff))), or(gt(l3, sigOff), gt(add(add(o3, 0x20), l3), sigOff)))
+            ) { revert(0, 0) }
             p := mload(0x40)
             mstore(add(p, 0x40), 0x60)
             mstore(add(p, 0x60), userOpHash)
@@ -390,19 +461,19 @@ abstract contract ModularAccountBase is
     /// otherwise `b`'s authorizer (0, 1 or an aggregator from the validation function).
     function _intersect(uint256 a, uint256 b) internal pure returns (uint256 r) {
         assembly ("memory-safe") {
-            let m48 := 0xffffffffffff
-            let m160 := 0xffffffffffffffffffffffffffffffffffffffff
-            let untilA := and(shr(160, a), m48)
-            let untilB := and(shr(160, b), m48)
-            if iszero(untilA) { untilA := m48 }
-            if iszero(untilB) { untilB := m48 }
-            if lt(untilB, untilA) { untilA := untilB }
-            let afterA := shr(208, a)
-            let afterB := shr(208, b)
-            if gt(afterB, afterA) { afterA := afterB }
-            let authorizer := and(b, m160)
-            if eq(and(a, m160), 1) { authorizer := 1 }
-            r := or(or(shl(208, afterA), shl(160, untilA)), authorizer)
+            // validUntil - 1 (mod 2^48) puts 0 (open) last; the smaller one, + 1, capped at the max
+            r := and(sub(shr(160, a), 1), 0xffffffffffff)
+            let u := and(sub(shr(160, b), 1), 0xffffffffffff)
+            if lt(u, r) { r := u }
+            r := add(r, lt(r, 0xffffffffffff))
+            // validAfter: the later one
+            u := shr(208, a)
+            if gt(shr(208, b), u) { u := shr(208, b) }
+            r := or(shl(208, u), shl(160, r))
+            // authorizer: 1 from `a` wins, else `b`'s
+            u := and(b, 0xffffffffffffffffffffffffffffffffffffffff)
+            if eq(and(a, 0xffffffffffffffffffffffffffffffffffffffff), 1) { u := 1 }
+            r := or(r, u)
         }
     }
 
@@ -444,7 +515,7 @@ abstract contract ModularAccountBase is
             revert DeferredActionSignatureInvalid();
         }
         // Lesson R3: the granter's validation-associated execution hooks run around the self-call.
-        PostHook[] memory post = _runPreExecHooks(_executionHooks(r, h), msg.sender, 0, call);
+        PostHook[] memory post = _runRecordPreExecHooks(r, h, msg.sender, 0, call);
         _callDiscard(address(this), 0, call);
         _runPostHooks(post);
     }
@@ -455,7 +526,7 @@ abstract contract ModularAccountBase is
         internal
         returns (bytes calldata)
     {
-        uint256 n = Records.numValidationHooks(h) + Records.numExecutionHooks(h);
+        uint256 n = Records.numHooks(h);
         uint256 vi;
         for (uint256 i = 0; i < n; ++i) {
             uint256 e = Records.entry(r, h, i);
@@ -504,7 +575,7 @@ abstract contract ModularAccountBase is
             uint168 key = Locators.directKey(msg.sender);
             (uint256 r, uint256 h) = _recordHead(key);
             _checkApplies(msg.data, key, h, Mode.EITHER);
-            uint256 n = Records.numValidationHooks(h) + Records.numExecutionHooks(h);
+            uint256 n = Records.numHooks(h);
             for (uint256 i = 0; i < n; ++i) {
                 uint256 e = Records.entry(r, h, i);
                 if (Records.isValidationHook(e)) _preRuntimeHook(Records.hookConfig(e), msg.data, msg.data[:0]);
@@ -521,15 +592,20 @@ abstract contract ModularAccountBase is
     /// in `mode`.
     function _checkApplies(bytes calldata data, uint168 key, uint256 h, Mode mode) internal view {
         if (data.length < 4) revert UnrecognizedFunction(bytes4(0));
-        bytes4 selector = bytes4(data[:4]);
+        bytes4 selector = _selectorOf(data);
         if (selector == IAccountExecute.executeUserOp.selector) {
-            data = data[4:];
-            if (data.length < 4) revert UnrecognizedFunction(selector);
-            selector = bytes4(data[:4]);
+            if (data.length < 8) revert UnrecognizedFunction(selector);
+            data = _tail4(data);
+            selector = _selectorOf(data);
         }
         bool viaGlobal = _selectorAllowed(selector, key, h, mode);
         if (selector == IModularAccount.execute.selector) {
-            uint256 target = uint256(bytes32(data[4:36]));
+            uint256 target;
+            assembly ("memory-safe") {
+                // data[4:36], with the slice's empty revert when shorter
+                if lt(data.length, 36) { revert(0, 0) }
+                target := calldataload(add(data.offset, 4))
+            }
             if (target == uint160(address(this))) revert SelfCallRecursionDepthExceeded();
             if (!viaGlobal) _checkTarget(address(uint160(target)));
         } else if (selector == IModularAccount.executeBatch.selector) {
@@ -549,6 +625,22 @@ abstract contract ModularAccountBase is
                     _checkTarget(calls[i].target);
                 }
             }
+        }
+    }
+
+    /// d[4:], with the slice's empty revert when `d` is shorter.
+    function _tail4(bytes calldata d) internal pure returns (bytes calldata r) {
+        assembly ("memory-safe") {
+            if lt(d.length, 4) { revert(0, 0) }
+            r.offset := add(d.offset, 4)
+            r.length := sub(d.length, 4)
+        }
+    }
+
+    /// The first 4 bytes of `d` (the caller checked that it has them).
+    function _selectorOf(bytes calldata d) internal pure returns (bytes4 sel) {
+        assembly ("memory-safe") {
+            sel := and(calldataload(d.offset), shl(224, 0xffffffff))
         }
     }
 
@@ -608,7 +700,7 @@ abstract contract ModularAccountBase is
         uint256 count = validationHooks ? Records.numValidationHooks(h) : Records.numExecutionHooks(h);
         hooks = new bytes25[](count);
         if (count == 0) return hooks;
-        uint256 n = Records.numValidationHooks(h) + Records.numExecutionHooks(h);
+        uint256 n = Records.numHooks(h);
         uint256 k;
         for (uint256 i = 0; i < n; ++i) {
             uint256 e = Records.entry(r, h, i);
@@ -624,8 +716,55 @@ abstract contract ModularAccountBase is
     {
         post = new PostHook[](hooks.length);
         if (hooks.length == 0) return post;
-        uint256 p;
-        uint256 size;
+        (uint256 p, uint256 size) = _execHookBuffer(sender, value, data);
+        uint256 count;
+        for (uint256 i = 0; i < hooks.length; ++i) {
+            count = _preExecEntry(hooks[i], p, size, post, count);
+        }
+        assembly ("memory-safe") {
+            mstore(post, count)
+        }
+    }
+
+    /// _runPreExecHooks over the execution hooks of the record at `r` (head `h`), read in place.
+    function _runRecordPreExecHooks(uint256 r, uint256 h, address sender, uint256 value, bytes calldata data)
+        internal
+        returns (PostHook[] memory post)
+    {
+        uint256 ne = Records.numExecutionHooks(h);
+        post = new PostHook[](ne);
+        if (ne == 0) return post;
+        (uint256 p, uint256 size) = _execHookBuffer(sender, value, data);
+        uint256 n = Records.numHooks(h);
+        uint256 count;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 e = Records.entry(r, h, i);
+            if (!Records.isValidationHook(e)) count = _preExecEntry(Records.hookConfig(e), p, size, post, count);
+        }
+        assembly ("memory-safe") {
+            mstore(post, count)
+        }
+    }
+
+    /// Runs `hook`'s pre part (if any) from the buffer; records it in `post` (at `count`) if it has a
+    /// post part. Returns the new count.
+    function _preExecEntry(bytes25 hook, uint256 p, uint256 size, PostHook[] memory post, uint256 count)
+        internal
+        returns (uint256)
+    {
+        uint8 flags = uint8(hook[24]);
+        bytes memory preData;
+        if (flags & HOOK_HAS_PRE != 0) preData = _preExecHook(hook, p, size, flags & HOOK_HAS_POST != 0);
+        if (flags & HOOK_HAS_POST != 0) post[count++] = PostHook(hook, preData);
+        return count;
+    }
+
+    /// `preExecutionHook(entityId, sender, value, data)` calldata in memory (entity id patched per hook).
+    function _execHookBuffer(address sender, uint256 value, bytes calldata data)
+        internal
+        pure
+        returns (uint256 p, uint256 size)
+    {
         assembly ("memory-safe") {
             p := mload(0x40)
             mstore(p, 0xed6dfb13) // preExecutionHook(uint32,address,uint256,bytes)
@@ -637,17 +776,6 @@ abstract contract ModularAccountBase is
             calldatacopy(add(p, 0xc0), data.offset, data.length)
             size := add(0xa4, and(add(data.length, 31), not(31)))
             mstore(0x40, add(add(p, 28), size))
-        }
-        uint256 count;
-        for (uint256 i = 0; i < hooks.length; ++i) {
-            bytes25 hook = hooks[i];
-            uint8 flags = uint8(hook[24]);
-            bytes memory preData;
-            if (flags & HOOK_HAS_PRE != 0) preData = _preExecHook(hook, p, size, flags & HOOK_HAS_POST != 0);
-            if (flags & HOOK_HAS_POST != 0) post[count++] = PostHook(hook, preData);
-        }
-        assembly ("memory-safe") {
-            mstore(post, count)
         }
     }
 
@@ -713,7 +841,7 @@ abstract contract ModularAccountBase is
         view
         returns (bytes calldata)
     {
-        uint256 n = Records.numValidationHooks(h) + Records.numExecutionHooks(h);
+        uint256 n = Records.numHooks(h);
         uint256 vi;
         for (uint256 i = 0; i < n; ++i) {
             uint256 e = Records.entry(r, h, i);
@@ -901,6 +1029,10 @@ abstract contract ModularAccountBase is
     }
 
     // ---------------------------------------------------------------- variant hooks
+
+    /// Validates an op the variant can decide on a shorter path, with exactly the full path's
+    /// outcome, and ends the call (prefund paid, validationData returned); otherwise returns.
+    function _ownerFastPath(PackedUserOperation calldata, bytes32, uint256) internal virtual {}
 
     /// Whether `key` is the Semi-Modular Account's built-in owner (entity 0).
     function _isFallback(uint168) internal view virtual returns (bool) {

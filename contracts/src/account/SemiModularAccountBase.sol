@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {ModularAccountBase} from "./ModularAccountBase.sol";
+import {PackedUserOperation} from "../interfaces/PackedUserOperation.sol";
 import {AccountFlags, Locators, Records} from "./AccountStorage.sol";
 import {AccountHashes} from "./AccountHashes.sol";
 import {SignerCheck} from "./SignerCheck.sol";
@@ -99,6 +100,84 @@ abstract contract SemiModularAccountBase is ModularAccountBase {
             if (module != address(0)) revert FallbackValidationInstallationNotAllowed();
         } else if (module == address(0)) {
             revert NullModule();
+        }
+    }
+
+    /// The owner's commonest op in one block: nonce locator = owner, global, no deferred action;
+    /// owner enabled with no record (no hooks); callData = `execute` to another target; signature =
+    /// 0xFF ‖ sigType 0 ‖ 65 bytes. Everything else (and any malformed encoding) takes the full path,
+    /// which decides exactly as this does on these ops (R26 low-s / v rule, R20 bad = 1).
+    function _ownerFastPath(PackedUserOperation calldata userOp, bytes32 userOpHash, uint256 missingAccountFunds)
+        internal
+        override
+    {
+        (uint256 w, uint256 sigPtr) = _ownerFastPathSig(userOp);
+        if (sigPtr == 0) return;
+        address signer = address(uint160(w));
+        if (signer == address(0)) signer = _defaultSigner();
+        uint256 halfN = SignerCheck.HALF_N;
+        // Not "memory-safe": it uses 0x00-0x7f as scratch and never returns to Solidity code.
+        assembly {
+            signer := and(signer, 0xffffffffffffffffffffffffffffffffffffffff)
+            let s := calldataload(add(sigPtr, 0x20))
+            let v := byte(0, calldataload(add(sigPtr, 0x40)))
+            let ok := 0
+            if and(iszero(iszero(signer)), and(iszero(gt(s, halfN)), or(eq(v, 27), eq(v, 28)))) {
+                // EIP-191 digest of userOpHash, then ecrecover(digest, v, r, s) in scratch memory
+                mstore(0x20, userOpHash)
+                mstore(0x00, "\x00\x00\x00\x00\x19Ethereum Signed Message:\n32")
+                mstore(0x00, keccak256(0x04, 0x3c))
+                mstore(0x20, v)
+                mstore(0x40, calldataload(sigPtr))
+                mstore(0x60, s)
+                ok := staticcall(gas(), 1, 0x00, 0x80, 0x00, 0x20)
+                ok := and(ok, and(eq(returndatasize(), 0x20), eq(mload(0x00), signer)))
+            }
+            // The call ends here (free memory pointer and zero slot need no restoring). GAS precedes
+            // CALL (ERC-7562 OP-012); a failed prefund is the EntryPoint's concern (AA21).
+            if missingAccountFunds { pop(call(gas(), caller(), missingAccountFunds, 0, 0, 0, 0)) }
+            mstore(0x00, iszero(ok))
+            return(0x00, 0x20)
+        }
+    }
+
+    /// The SMA word and the offset of r ‖ s ‖ v when `userOp` qualifies for _ownerFastPath, else
+    /// sigPtr = 0.
+    function _ownerFastPathSig(PackedUserOperation calldata userOp) internal view returns (uint256 w, uint256 sigPtr) {
+        assembly ("memory-safe") {
+            // locator (low 5 bytes of the nonce key) = entity 0 ‖ OPT_GLOBAL; owner enabled, no record
+            let go := eq(and(shr(64, calldataload(add(userOp, 0x20))), 0xffffffffff), 1)
+            if go {
+                w := sload(SMA_SLOT)
+                go := iszero(and(shr(160, w), 0x1ff))
+            }
+            if go {
+                // callData (head word 3) and signature (head word 8), offsets and lengths in bounds
+                let cd := calldataload(add(userOp, 0x60))
+                let sg := calldataload(add(userOp, 0x100))
+                if iszero(or(gt(cd, 0xffffffff), gt(sg, 0xffffffff))) {
+                    cd := add(userOp, cd)
+                    sg := add(userOp, sg)
+                    // cdLen below 2^64 (as the decoder requires) so that cd + 0x20 + cdLen cannot wrap
+                    let cdLen := calldataload(cd)
+                    if and(
+                        and(
+                            and(gt(cdLen, 35), lt(cdLen, 0x10000000000000000)),
+                            iszero(gt(add(add(cd, 0x20), cdLen), calldatasize()))
+                        ),
+                        and(eq(calldataload(sg), 67), iszero(gt(add(sg, 99), calldatasize())))
+                    ) {
+                        // execute(target, ...) with target ≠ this; signature 0xFF ‖ 0x00 ‖ r ‖ s ‖ v
+                        if and(
+                            and(
+                                eq(shr(224, calldataload(add(cd, 0x20))), 0xb61d27f6),
+                                iszero(eq(calldataload(add(cd, 0x24)), address()))
+                            ),
+                            eq(shr(240, calldataload(add(sg, 0x20))), 0xff00)
+                        ) { sigPtr := add(sg, 0x22) }
+                    }
+                }
+            }
         }
     }
 

@@ -18,12 +18,18 @@ library SignerCheck {
         returns (bool)
     {
         if (sigData.length == 0) revert InvalidSignatureType();
-        uint8 sigType = uint8(sigData[0]);
-        if (sigType == 0) return isValidEcdsa(signer, digest, sigData[1:]);
-        if (sigType == 1) return isValidContract(signer, digest, sigData[1:], account);
+        uint256 sigType;
+        bytes calldata payload;
+        assembly ("memory-safe") {
+            sigType := shr(248, calldataload(sigData.offset))
+            payload.offset := add(sigData.offset, 1)
+            payload.length := sub(sigData.length, 1)
+        }
+        if (sigType == 0) return isValidEcdsa(signer, digest, payload);
+        if (sigType == 1) return isValidContract(signer, digest, payload, account);
         // Keyward extension (not in MAv2): the EOA personal_signed the 32-byte digest (EIP-191), as
         // clients that sign a Wallet-API `rawPayload` with a message signer do.
-        if (sigType == 2) return isValidEcdsa(signer, AccountHashes.toEthSignedMessageHash(digest), sigData[1:]);
+        if (sigType == 2) return isValidEcdsa(signer, AccountHashes.toEthSignedMessageHash(digest), payload);
         revert InvalidSignatureType();
     }
 

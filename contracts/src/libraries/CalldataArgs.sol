@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {PackedUserOperation} from "../interfaces/PackedUserOperation.sol";
+
 /// @dev In-place (calldata, no copy) readers of account call arguments, with the bounds and
 ///      cleanliness checks of the ABI decoder: malformed input reverts with empty data, as
 ///      `abi.decode` would.
@@ -23,6 +25,32 @@ library CalldataArgs {
             if gt(len, sub(sub(args.length, off), 0x20)) { revert(0, 0) }
             data.offset := add(add(args.offset, off), 0x20)
             data.length := len
+        }
+    }
+
+    /// A dynamic `bytes` field of `op` read in place: `headWord` = its offset word's position in the
+    /// tuple (initCode 0x40, callData 0x60, paymasterAndData 0xe0, signature 0x100). Bounds as the
+    /// decoder's tail access (empty revert), and offsets above 2^64 are refused too.
+    function opBytes(PackedUserOperation calldata op, uint256 headWord) internal pure returns (bytes calldata r) {
+        assembly ("memory-safe") {
+            let o := calldataload(add(op, headWord))
+            if gt(o, 0xffffffffffffffff) { revert(0, 0) }
+            let p := add(op, o)
+            if gt(add(p, 0x20), calldatasize()) { revert(0, 0) }
+            let len := calldataload(p)
+            if gt(len, 0xffffffffffffffff) { revert(0, 0) }
+            p := add(p, 0x20)
+            if gt(add(p, len), calldatasize()) { revert(0, 0) }
+            r.offset := p
+            r.length := len
+        }
+    }
+
+    /// data[4:] (the caller checked data.length >= 4).
+    function tail4(bytes calldata data) internal pure returns (bytes calldata r) {
+        assembly ("memory-safe") {
+            r.offset := add(data.offset, 4)
+            r.length := sub(data.length, 4)
         }
     }
 

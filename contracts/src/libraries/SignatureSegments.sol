@@ -72,8 +72,19 @@ library SignatureSegments {
     }
 
     /// The validation function's own signature: everything after the 0xFF marker.
-    function finalSegment(bytes calldata sig) internal pure returns (bytes calldata) {
-        if (uint8(sig[0]) != FINAL_INDEX) revert ValidationSignatureSegmentMissing();
-        return sig[1:];
+    function finalSegment(bytes calldata sig) internal pure returns (bytes calldata rest) {
+        uint256 first;
+        // sig[0] with the index access's Panic(0x32) on an empty `sig`; then sig[1:] in place.
+        assembly ("memory-safe") {
+            if iszero(sig.length) {
+                mstore(0x00, 0x4e487b71)
+                mstore(0x20, 0x32)
+                revert(0x1c, 0x24)
+            }
+            first := shr(248, calldataload(sig.offset))
+            rest.offset := add(sig.offset, 1)
+            rest.length := sub(sig.length, 1)
+        }
+        if (first != FINAL_INDEX) revert ValidationSignatureSegmentMissing();
     }
 }

@@ -157,9 +157,7 @@ contract AllowlistModule is ModuleBase, IValidationHookModule, IExecutionHookMod
         returns (uint256)
     {
         _requireEmptySignature(userOp);
-        bytes calldata callData = userOp.callData;
-        if (callData.length >= 4 && bytes4(callData[:4]) == EXECUTE_USER_OP) callData = callData[4:];
-        _checkAccountCall(entityId, msg.sender, callData);
+        _checkAccountCall(entityId, msg.sender, _opCallData(userOp));
         return 0;
     }
 
@@ -184,9 +182,9 @@ contract AllowlistModule is ModuleBase, IValidationHookModule, IExecutionHookMod
     /// Only `execute` and `executeBatch` are inspected; every other selector passes.
     function _checkAccountCall(uint32 entityId, address account, bytes calldata callData) internal view {
         if (callData.length < 4) return;
-        bytes4 selector = bytes4(callData[:4]);
+        bytes4 selector = CalldataArgs.selectorOf(callData);
         if (selector == EXECUTE) {
-            (address target,, bytes calldata data) = CalldataArgs.executeArgs(callData[4:]);
+            (address target,, bytes calldata data) = CalldataArgs.executeArgs(CalldataArgs.tail4(callData));
             _checkCall(entityId, account, target, CalldataArgs.selectorOf(data), data.length);
         } else if (selector == EXECUTE_BATCH) {
             Call[] memory calls = abi.decode(callData[4:], (Call[]));
@@ -220,7 +218,7 @@ contract AllowlistModule is ModuleBase, IValidationHookModule, IExecutionHookMod
         bytes calldata callData = _unwrapExecuteUserOp(data);
         bytes4 selector = CalldataArgs.selectorOf(callData);
         if (callData.length >= 4 && selector == EXECUTE) {
-            (address target,, bytes calldata inner) = CalldataArgs.executeArgs(callData[4:]);
+            (address target,, bytes calldata inner) = CalldataArgs.executeArgs(CalldataArgs.tail4(callData));
             uint256 amount;
             assembly ("memory-safe") {
                 if gt(inner.length, 67) { amount := calldataload(add(inner.offset, 36)) } // inner[36:68]
@@ -241,7 +239,7 @@ contract AllowlistModule is ModuleBase, IValidationHookModule, IExecutionHookMod
         } else {
             revert SpendingRequestNotAllowed(selector);
         }
-        return "";
+        _returnEmptyBytes();
     }
 
     function postExecutionHook(uint32, bytes calldata) external pure {

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {IModule} from "../interfaces/erc6900/IERC6900.sol";
 import {PackedUserOperation} from "../interfaces/PackedUserOperation.sol";
+import {CalldataArgs} from "../libraries/CalldataArgs.sol";
 
 /// @dev Shared by Keyward's singleton modules. Every module keeps its state in
 ///      `mapping(... => mapping(address account => V))` so the account is the LAST mapping key:
@@ -45,15 +46,40 @@ abstract contract ModuleBase is IModule {
     /// Lesson R9 for a user op's signature (`_requireEmpty(userOp.signature)` without the decoder's
     /// tail accessors): an out-of-bounds signature offset or length reverts with empty data.
     function _requireEmptySignature(PackedUserOperation calldata userOp) internal pure {
-        uint256 length;
         assembly ("memory-safe") {
             let o := calldataload(add(userOp, 0x100))
             if gt(o, calldatasize()) { revert(0, 0) }
             let p := add(userOp, o)
             if gt(add(p, 0x20), calldatasize()) { revert(0, 0) }
-            length := calldataload(p)
+            if calldataload(p) {
+                mstore(0x00, 0xd218aafb) // UnexpectedDataPassed()
+                revert(0x1c, 0x04)
+            }
         }
-        if (length != 0) revert UnexpectedDataPassed();
+    }
+
+    /// Ends the call returning an empty `bytes` (a pre-execution hook's "no data for the post hook")
+    /// without the encoder: head offset 0x20, length 0.
+    function _returnEmptyBytes() internal pure {
+        assembly ("memory-safe") {
+            mstore(0x00, 0x20)
+            mstore(0x20, 0)
+            return(0x00, 0x40)
+        }
+    }
+
+    /// `userOp.callData` read in place, unwrapped from `executeUserOp` when it starts with its
+    /// selector (lesson R13), with the decoder's bounds checks (empty revert).
+    function _opCallData(PackedUserOperation calldata userOp) internal pure returns (bytes calldata r) {
+        r = CalldataArgs.opBytes(userOp, 0x60);
+        assembly ("memory-safe") {
+            if gt(r.length, 3) {
+                if eq(shr(224, calldataload(r.offset)), 0x8dd7712f) {
+                    r.offset := add(r.offset, 4)
+                    r.length := sub(r.length, 4)
+                }
+            }
+        }
     }
 
     /// ERC-6900 calldata unwrap: `executeUserOp(op, hash)` calldata → op.callData[4:] (§9), read in

@@ -49,7 +49,7 @@ contract NativeTokenLimitModule is ModuleBase, IExecutionHookModule, IValidation
     /// Value of execute / executeBatch (sum) / performCreate, after unwrapping executeUserOp.
     function preExecutionHook(uint32 entityId, address, uint256, bytes calldata data) external returns (bytes memory) {
         _charge(entityId, _valueOf(_unwrapExecuteUserOp(data)));
-        return "";
+        _returnEmptyBytes();
     }
 
     function postExecutionHook(uint32, bytes calldata) external pure {

@@ -26,15 +26,15 @@ use keyward_testkit::mav2::{ETH, INSTALL_CALL_GAS, Mav2, Outcome, SmaAccount, ex
 
 /// (scenario, gasUsed) measured on the embedded chain. Update deliberately (see the module doc).
 const PINS: [(&str, u64); 9] = [
-    ("UO: account creation", 211298),
-    ("UO: native transfer", 161241),
-    ("UO: ERC-20 transfer", 160060),
-    ("UO: session key creation (install validation + 4 hooks)", 432722),
-    ("UO: session key native transfer", 189639),
-    ("UO: session key ERC-20 transfer", 189054),
+    ("UO: account creation", 207671),
+    ("UO: native transfer", 157614),
+    ("UO: ERC-20 transfer", 156445),
+    ("UO: session key creation (install validation + 4 hooks)", 432097),
+    ("UO: session key native transfer", 183775),
+    ("UO: session key ERC-20 transfer", 183190),
     ("Runtime: account creation", 97583),
-    ("Runtime: native transfer (owner calls execute)", 69248),
-    ("Runtime: ERC-20 transfer (owner calls execute)", 68047),
+    ("Runtime: native transfer (owner calls execute)", 68948),
+    ("Runtime: ERC-20 transfer (owner calls execute)", 67747),
 ];
 
 /// The session's validation entity id (as the oracle's scenarios).
