@@ -234,7 +234,13 @@ async fn r3_validation_with_validation_hooks_cannot_grant_deferred_actions() {
     let m = Mav2::embedded().await;
     let a = m.account(eth(1)).await;
     let to = Address::with_last_byte(0x55);
-    // Attach a validation hook (time range) to the owner (entity 0).
+    attach_owner_validation_hook(&m, &a).await;
+    m.owner_call(&a, execute(to, milli(1), Bytes::new())).await.success(); // the owner still works
+    owner_grant_is_refused(&m, &a, 46, to).await;
+}
+
+/// Attaches a validation hook (an open time range) to the owner (entity 0).
+async fn attach_owner_validation_hook(m: &Mav2, a: &SmaAccount) {
     let tr = HookInstall::time_range(&m.modules, 0x7000_0000, m.now().await + 86_400, 0).unwrap();
     let install = InstallValidation {
         validation: ValidationConfig::new(Address::ZERO, 0, true, true, true),
@@ -242,10 +248,14 @@ async fn r3_validation_with_validation_hooks_cannot_grant_deferred_actions() {
         install_data: Bytes::new(),
         hooks: vec![tr],
     };
-    m.owner_call_with_gas(&a, install.calldata(), keyward_testkit::mav2::INSTALL_CALL_GAS).await.success();
-    m.owner_call(&a, execute(to, milli(1), Bytes::new())).await.success(); // the owner still works
-    let s = m.compile(&a, 46, native_to(milli(10), to), 0).await;
-    let op = m.deferred_session_op(&a, &s, &execute(to, milli(1), Bytes::new())).await;
+    m.owner_call_with_gas(a, install.calldata(), keyward_testkit::mav2::INSTALL_CALL_GAS).await.success();
+}
+
+/// A deferred session grant by the owner (entity `entity`, native spend to `to`) is refused
+/// because the owner's validation has validation hooks.
+async fn owner_grant_is_refused(m: &Mav2, a: &SmaAccount, entity: u32, to: Address) {
+    let s = m.compile(a, entity, native_to(milli(10), to), 0).await;
+    let op = m.deferred_session_op(a, &s, &execute(to, milli(1), Bytes::new())).await;
     m.send(op).await.rejected_with("AA23", Some(Sma::DeferredValidationHasValidationHooks::SELECTOR));
 }
 
@@ -257,23 +267,14 @@ async fn uninstalling_an_empty_fallback_entity_keeps_the_owners_hooks() {
     let m = Mav2::embedded().await;
     let a = m.account(eth(1)).await;
     let to = Address::with_last_byte(0x56);
-    let tr = HookInstall::time_range(&m.modules, 0x7000_0000, m.now().await + 86_400, 0).unwrap();
-    let install = InstallValidation {
-        validation: ValidationConfig::new(Address::ZERO, 0, true, true, true),
-        selectors: vec![],
-        install_data: Bytes::new(),
-        hooks: vec![tr],
-    };
-    m.owner_call_with_gas(&a, install.calldata(), keyward_testkit::mav2::INSTALL_CALL_GAS).await.success();
+    attach_owner_validation_hook(&m, &a).await;
     let empty = keyward_primitives::mav2::UninstallValidation {
         validation: keyward_primitives::mav2::ModuleEntity::new(Address::ZERO, 7),
         ..Default::default()
     };
     m.owner_call(&a, empty.calldata()).await.success();
     // The owner's validation hook is still there: a deferred grant by the owner is still refused.
-    let s = m.compile(&a, 47, native_to(milli(10), to), 0).await;
-    let op = m.deferred_session_op(&a, &s, &execute(to, milli(1), Bytes::new())).await;
-    m.send(op).await.rejected_with("AA23", Some(Sma::DeferredValidationHasValidationHooks::SELECTOR));
+    owner_grant_is_refused(&m, &a, 47, to).await;
 }
 
 #[tokio::test]

@@ -237,16 +237,22 @@ async fn p256_sessions_keep_their_public_key(store: &Store) {
     assert_eq!(store.sessions_of(acct, 31337).await.unwrap(), vec![s]);
 }
 
-/// Migration 0009 rebuilds `wallet_sessions` (its CHECK admits `p256`): a database at 0008 with a
-/// secp256k1 session keeps it, the new CHECKs refuse malformed rows, the unique indexes are back.
-async fn migration_0009_keeps_sessions_and_admits_p256(db: &Db) {
+/// The store's migrations up to `version` (a database as an older release left it).
+async fn migrations_up_to(version: i64) -> sqlx::migrate::Migrator {
     sqlx::any::install_default_drivers();
     let all = sqlx::migrate::Migrator::new(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")))
         .await
         .unwrap();
-    let mut at_8 = sqlx::migrate::Migrator::DEFAULT;
-    at_8.migrations = all.migrations.iter().filter(|m| m.version <= 8).cloned().collect::<Vec<_>>().into();
-    assert_eq!(at_8.migrations.len(), 8);
+    let mut up_to = sqlx::migrate::Migrator::DEFAULT;
+    up_to.migrations = all.migrations.iter().filter(|m| m.version <= version).cloned().collect::<Vec<_>>().into();
+    assert_eq!(up_to.migrations.len(), usize::try_from(version).unwrap());
+    up_to
+}
+
+/// Migration 0009 rebuilds `wallet_sessions` (its CHECK admits `p256`): a database at 0008 with a
+/// secp256k1 session keeps it, the new CHECKs refuse malformed rows, the unique indexes are back.
+async fn migration_0009_keeps_sessions_and_admits_p256(db: &Db) {
+    let at_8 = migrations_up_to(8).await;
     let acct = Address::repeat_byte(0xa4);
     let old = session(4, acct, 1, 0x04);
     let insert = |id: &str, key_type: &str, key: &str, entity: i64, request: &str| {
@@ -314,13 +320,7 @@ async fn migration_0009_keeps_sessions_and_admits_p256(db: &Db) {
 /// by chain and hash) and its operations (their JSON text read as before), a second call with the
 /// same key is refused, and a new operation is stored deflated.
 async fn migration_0011_keeps_calls_keyed_by_chain_and_hash(db: &Db) {
-    sqlx::any::install_default_drivers();
-    let all = sqlx::migrate::Migrator::new(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")))
-        .await
-        .unwrap();
-    let mut at_10 = sqlx::migrate::Migrator::DEFAULT;
-    at_10.migrations = all.migrations.iter().filter(|m| m.version <= 10).cloned().collect::<Vec<_>>().into();
-    assert_eq!(at_10.migrations.len(), 10);
+    let at_10 = migrations_up_to(10).await;
     let hash = B256::repeat_byte(0x0b);
     let account = Address::repeat_byte(0xa5);
     let insert_call = |id: &str, chain: u64| {
