@@ -218,6 +218,15 @@ fn stored_json(row: &AnyRow, text_column: &str, z_column: &str) -> Result<Option
     Ok(row.try_get::<Option<String>, _>(text_column)?)
 }
 
+/// How many times each address occurs in `entities`, by address.
+fn tally<'a>(entities: impl Iterator<Item = &'a Address>) -> BTreeMap<Address, u64> {
+    let mut counts = BTreeMap::new();
+    for entity in entities {
+        *counts.entry(*entity).or_insert(0) += 1;
+    }
+    counts
+}
+
 /// A transaction-scoped PostgreSQL advisory lock key for one sender's ops.
 fn sender_lock_key(chain_id: u64, entry_point: &Address, sender: &Address) -> i64 {
     let mut buf = Vec::with_capacity(8 + 20 + 20 + 16);
@@ -258,9 +267,7 @@ impl Store {
             if let Some((facts_json, arrived_ns)) = admission.first_validation {
                 save_op_facts_in::<MempoolError>(&mut tx, at, rec.hash, facts_json, arrived_ns).await?;
             }
-            for entity in admission.seen {
-                self.count_reputation_in::<MempoolError>(&mut tx, at, *entity, admission.now, false).await?;
-            }
+            self.count_reputations_in(&mut tx, at, tally(admission.seen.iter()), admission.now, false).await?;
         }
         tx.commit().await?;
         Ok(outcome)
@@ -593,17 +600,14 @@ impl Store {
         let at = OpKey::new(chain_id, &entry_point)?;
         let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         let mut included = Vec::with_capacity(ops.len());
+        let mut counted: Vec<Address> = Vec::new();
         for op in ops {
             let done = match *op {
                 MinedOp::Included { hash, block_number, block_hash, receipt_json, entities } => {
                     match include_in(&mut tx, &at, hash, bundle_tx, block_number, block_hash, receipt_json).await {
                         Ok(changed) => {
                             // A repeat (already included in this block) counted the first time.
-                            for entity in entities.iter().filter(|_| changed) {
-                                let at = (chain_id, entry_point);
-                                self.count_reputation_in::<MempoolError>(&mut tx, at, *entity, now_secs(), true)
-                                    .await?;
-                            }
+                            counted.extend(entities.iter().filter(|_| changed));
                             Ok(Some(hash))
                         }
                         Err(e) => Err(e),
@@ -619,12 +623,30 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
+        self.count_reputations_in(&mut tx, (chain_id, entry_point), tally(counted.iter()), now_secs(), true).await?;
         crate::bundles::set_bundle_status_in::<MempoolError>(&mut tx, bundle_tx, crate::bundles::BundleStatus::Mined)
             .await?
             .then_some(())
             .ok_or_else(|| MempoolError::Corrupt(format!("mined bundle transaction {bundle_tx} was never recorded")))?;
         tx.commit().await?;
         Ok(included)
+    }
+
+    /// Counts in `tx` each entity's operations seen (`included` false) or included, in address
+    /// order: every transaction that counts takes the entities' locks in the same order, so two
+    /// of them (an admission and a mined bundle naming the same paymaster, say) cannot deadlock.
+    async fn count_reputations_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        at: (u64, Address),
+        counts: BTreeMap<Address, u64>,
+        now: u64,
+        included: bool,
+    ) -> Result<(), MempoolError> {
+        for (entity, n) in counts {
+            self.count_reputation_in::<MempoolError>(tx, at, entity, now, (included, n)).await?;
+        }
+        Ok(())
     }
 
     /// Failed (with a reason); only from Pending/Submitted (repeating it changes nothing).

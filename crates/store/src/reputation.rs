@@ -106,28 +106,30 @@ impl Store {
         Ok(r)
     }
 
-    /// One more operation seen (`included` false) or included (true) for `address`, inside the
+    /// `n` more operations seen (`included` false) or included (true) for `address`, inside the
     /// caller's write transaction `tx`; `at` is (chain_id, entry_point). The usual case, a row
     /// already decayed to this hour, is one statement; otherwise as [`Store::update_reputation`].
+    /// A caller counting several entities takes them in one order (`count_reputations_in`).
     pub(crate) async fn count_reputation_in<E: From<sqlx::Error> + From<CodecError>>(
         &self,
         tx: &mut Transaction<'static, Any>,
         at: (u64, Address),
         address: Address,
         now: u64,
-        included: bool,
+        counted: (bool, u64),
     ) -> Result<(), E> {
         let (chain_id, entry_point) = at;
+        let (included, n) = counted;
         let lock = [entry_point.as_slice(), address.as_slice(), &chain_id.to_be_bytes()].concat();
         self.advisory_lock(tx, crate::db::lock_key("reputation", &lock)).await?;
         let sql = match included {
             false => {
-                "UPDATE bundler_reputation SET ops_seen = ops_seen + 1 \
-                      WHERE chain_id = $1 AND entry_point = $2 AND address = $3 AND decayed_hour = $4"
+                "UPDATE bundler_reputation SET ops_seen = ops_seen + $5 \
+                 WHERE chain_id = $1 AND entry_point = $2 AND address = $3 AND decayed_hour = $4"
             }
             true => {
-                "UPDATE bundler_reputation SET ops_included = ops_included + 1 \
-                     WHERE chain_id = $1 AND entry_point = $2 AND address = $3 AND decayed_hour = $4"
+                "UPDATE bundler_reputation SET ops_included = ops_included + $5 \
+                 WHERE chain_id = $1 AND entry_point = $2 AND address = $3 AND decayed_hour = $4"
             }
         };
         let done = sqlx::query(sql)
@@ -135,12 +137,13 @@ impl Store {
             .bind(address_text(&entry_point))
             .bind(address_text(&address))
             .bind(u64_to_db("decayed_hour", now / HOUR)?)
+            .bind(u64_to_db("count", n)?)
             .execute(&mut **tx)
             .await?;
         if done.rows_affected() == 0 {
             self.update_reputation_in::<E>(tx, at, address, now, |r| match included {
-                false => r.ops_seen = r.ops_seen.saturating_add(1),
-                true => r.ops_included = r.ops_included.saturating_add(1),
+                false => r.ops_seen = r.ops_seen.saturating_add(n),
+                true => r.ops_included = r.ops_included.saturating_add(n),
             })
             .await?;
         }

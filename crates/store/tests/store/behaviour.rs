@@ -733,3 +733,27 @@ pub(crate) async fn admission_in_one_commit(db: &TestDb) {
     assert_eq!(store.op_facts(CHAIN, ep(), replacement.hash).await.unwrap().as_deref(), Some("[]"));
     assert_eq!((seen(a).await, seen(paymaster).await), (2, 2));
 }
+
+/// Admissions naming the same entities in opposite orders, many at once: each counts them in one
+/// (address) order, so none waits on another in a cycle (PostgreSQL would answer "deadlock
+/// detected"), and every count lands.
+pub(crate) async fn concurrent_admissions_count_entities_without_deadlock(db: &TestDb) {
+    use keyward_store::Admission;
+    let store = db.open().await;
+    let (x, y) = (sender(0x41), sender(0x42));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..24u8 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let seen = if n % 2 == 0 { [x, y] } else { [y, x] };
+            let admission = Admission { first_validation: None, seen: &seen, now };
+            let o = op(sender(0x80 + n), 0, 1, 1, u64::from(n));
+            store.admit_user_op(&o, 4, &admission).await.unwrap()
+        });
+    }
+    assert!(tasks.join_all().await.iter().all(|o| *o == InsertOutcome::Inserted));
+    for entity in [x, y] {
+        assert_eq!(store.reputation_of(CHAIN, ep(), entity, now).await.unwrap().ops_seen, 24);
+    }
+}

@@ -55,4 +55,5 @@ on_both_backends!(
     fenced_writes_race_a_takeover,
     mined_bundle_in_one_commit,
     admission_in_one_commit,
+    concurrent_admissions_count_entities_without_deadlock,
 );
