@@ -209,23 +209,7 @@ impl Store {
         Ok(())
     }
 
-    /// Records what the first validation of the pooled operation `op_hash` showed (JSON), and
-    /// when it arrived (`arrived_ns`, unix nanoseconds).
-    pub async fn save_op_facts(
-        &self,
-        chain_id: u64,
-        entry_point: Address,
-        op_hash: B256,
-        facts_json: &str,
-        arrived_ns: u64,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        save_op_facts_in::<StoreError>(&mut tx, (chain_id, entry_point), op_hash, facts_json, arrived_ns).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// What [`Store::save_op_facts`] recorded for `op_hash`, if anything.
+    /// What [`save_op_facts_in`] recorded for `op_hash` (at its admission), if anything.
     pub async fn op_facts(
         &self,
         chain_id: u64,
@@ -264,8 +248,9 @@ impl Store {
     }
 }
 
-/// [`Store::save_op_facts`] inside the caller's write transaction `tx`; `at` is (chain_id,
-/// entry_point).
+/// Records, inside the caller's write transaction `tx` (an admission's), what the first validation
+/// of the pooled operation `op_hash` showed (JSON) and when it arrived (`arrived_ns`, unix
+/// nanoseconds); `at` is (chain_id, entry_point).
 pub(crate) async fn save_op_facts_in<E: From<sqlx::Error> + From<CodecError>>(
     tx: &mut Transaction<'static, Any>,
     at: (u64, Address),

@@ -167,8 +167,10 @@ pub(crate) async fn status_transitions(db: &TestDb) {
     let f = fence(&store).await;
     let s = sender(8);
     let (o1, o2, o3) = (op(s, 1, 10, 1, 1), op(s, 2, 10, 1, 2), op(s, 3, 10, 1, 3));
-    for o in [&o1, &o2, &o3] {
-        store.insert_user_op(o, 10).await.unwrap();
+    // o1 and o2 admitted with their first validation's facts (arrivals 1 and 2), o3 without.
+    for (o, facts) in [(&o1, Some(("{}", 1))), (&o2, Some(("{}", 2))), (&o3, None)] {
+        let admission = keyward_store::Admission { first_validation: facts, ..Default::default() };
+        store.admit_user_op(o, 10, &admission).await.unwrap();
     }
     store.mark_submitted(&f, CHAIN, ep(), &[o1.hash, o2.hash], h(0xa1)).await.unwrap();
     let got = store.get_user_op(CHAIN, ep(), o1.hash).await.unwrap().unwrap();
@@ -178,10 +180,10 @@ pub(crate) async fn status_transitions(db: &TestDb) {
     assert_eq!(store.get_user_op(CHAIN, ep(), o2.hash).await.unwrap().unwrap().bundle_tx, Some(h(0xa2)));
 
     // Validation facts serve operations in the mempool only: a final state forgets them.
-    for (o, at) in [(&o1, 1), (&o2, 2)] {
-        store.save_op_facts(CHAIN, ep(), o.hash, "{}", at).await.unwrap();
+    for o in [&o1, &o2] {
         assert!(store.op_facts(CHAIN, ep(), o.hash).await.unwrap().is_some());
     }
+    assert!(store.op_facts(CHAIN, ep(), o3.hash).await.unwrap().is_none());
     store.mark_included(&f, CHAIN, ep(), o1.hash, h(0xa2), 42, h(0xb4), r#"{"success":true}"#).await.unwrap();
     assert!(store.op_facts(CHAIN, ep(), o1.hash).await.unwrap().is_none(), "forgotten at inclusion");
     assert_eq!(store.op_arrivals(CHAIN, ep()).await.unwrap(), vec![(o2.hash, 2)]);
