@@ -28,7 +28,7 @@ export const SOLC_VERSION = "0.8.30";
 export const SETTINGS = {
   evmVersion: "prague",
   optimizer: { enabled: true, runs: 200 },
-  viaIR: false,
+  viaIR: true,
   metadata: { bytecodeHash: "none", appendCBOR: false },
   remappings: [],
 };

@@ -35,6 +35,8 @@ contract AccountFactory {
     bytes internal constant PROXY_CREATION_TAIL = hex"60095155f3";
 
     address public immutable ENTRY_POINT;
+    /// Where the EntryPoint v0.7 constructor creates its SenderCreator: CREATE(entryPoint, nonce 1).
+    address internal immutable SENDER_CREATOR;
     address public immutable ACCOUNT_IMPL;
     address public immutable SEMI_MODULAR_ACCOUNT_IMPL;
     address public immutable SINGLE_SIGNER_VALIDATION_MODULE;
@@ -50,6 +52,7 @@ contract AccountFactory {
         address owner_
     ) {
         ENTRY_POINT = entryPoint;
+        SENDER_CREATOR = address(uint160(uint256(keccak256(abi.encodePacked(hex"d694", entryPoint, hex"01")))));
         ACCOUNT_IMPL = accountImpl;
         SEMI_MODULAR_ACCOUNT_IMPL = semiModularImpl;
         SINGLE_SIGNER_VALIDATION_MODULE = singleSignerValidationModule;
@@ -65,16 +68,25 @@ contract AccountFactory {
     // ---------------------------------------------------------------- accounts
 
     /// SMA with the owner as immutable proxy arg; stores nothing but the implementation slot. The
-    /// creation code is built once in memory and hashed once (salt, address prediction and CREATE2
-    /// all use that one copy).
+    /// creation code is built once in memory. Called by the EntryPoint's SenderCreator, the account
+    /// does not exist yet (the EntryPoint checked: AA10) and the EntryPoint checks the address it
+    /// gets (AA14), so the CREATE2 runs without predicting the address first; any other caller gets
+    /// the existing account without a CREATE2. Either way a failed CREATE2 returns the account when
+    /// it exists (a collision) and reverts otherwise.
     function createSemiModularAccount(address owner_, uint256 salt) external returns (address account) {
-        (uint256 code, bytes32 fullSalt, bytes32 codeHash) = _smaInitCode(owner_, salt);
-        account = _predictHash(fullSalt, codeHash);
-        if (account.code.length != 0) return account;
+        (uint256 code, bytes32 fullSalt) = _smaInitCode(owner_, salt);
+        if (msg.sender != SENDER_CREATOR) {
+            account = _predictSma(code, fullSalt);
+            if (account.code.length != 0) return account;
+        }
         assembly ("memory-safe") {
             account := create2(0, code, 116, fullSalt)
         }
-        if (account == address(0)) revert InvalidAction();
+        if (account == address(0)) {
+            account = _predictSma(code, fullSalt);
+            if (account.code.length == 0) revert InvalidAction();
+            return account;
+        }
         emit SemiModularAccountDeployed(account, owner_, salt);
     }
 
@@ -101,8 +113,8 @@ contract AccountFactory {
 
     /// Where `createSemiModularAccount(owner_, salt)` deploys (as MAv2's factory computes it).
     function getAddressSemiModular(address owner_, uint256 salt) external view returns (address) {
-        (, bytes32 fullSalt, bytes32 codeHash) = _smaInitCode(owner_, salt);
-        return _predictHash(fullSalt, codeHash);
+        (uint256 code, bytes32 fullSalt) = _smaInitCode(owner_, salt);
+        return _predictSma(code, fullSalt);
     }
 
     /// Where `createAccount(owner_, salt, entityId)` deploys (as MAv2's factory computes it).
@@ -125,12 +137,8 @@ contract AccountFactory {
     /// bytes: the runtime length is a PUSH2 (0x3d + 20 = 0x51) and the runtime starts at 0x23.
     ///   codecopy(0, 0x23, 0x51) sstore(mload(9), impl) return(0, 0x51)
     /// Allocated at the free memory pointer, with the full salt getSalt(owner_, salt,
-    /// type(uint32).max) and the code's hash.
-    function _smaInitCode(address owner_, uint256 salt)
-        internal
-        view
-        returns (uint256 code, bytes32 fullSalt, bytes32 codeHash)
-    {
+    /// type(uint32).max).
+    function _smaInitCode(address owner_, uint256 salt) internal view returns (uint256 code, bytes32 fullSalt) {
         address impl = SEMI_MODULAR_ACCOUNT_IMPL;
         assembly ("memory-safe") {
             code := mload(0x40)
@@ -147,9 +155,17 @@ contract AccountFactory {
             mstore(add(code, 44), ERC1967_SLOT) // [44, 76) the PUSH32 operand
             mstore(add(code, 76), shl(96, 0x545af43d6000803e6038573d6000fd5b3d6000f3)) // [76, 96)
             mstore(add(code, 96), shl(96, owner_)) // [96, 116) immutable arg
-            codeHash := keccak256(code, 116)
             mstore(0x40, add(code, 0xc0))
         }
+    }
+
+    /// CREATE2 address of the 116-byte SMA creation code at memory `code`.
+    function _predictSma(uint256 code, bytes32 fullSalt) internal view returns (address) {
+        bytes32 codeHash;
+        assembly ("memory-safe") {
+            codeHash := keccak256(code, 116)
+        }
+        return _predictHash(fullSalt, codeHash);
     }
 
     function _deploy(bytes32 salt, bytes memory initCode) internal returns (address account, bool created) {

@@ -13,7 +13,6 @@ struct ExecutionStorage {
 /// @custom:storage-location erc7201:keyward.storage.ModularAccount
 struct AccountStorage {
     uint64 initialized;
-    uint8 accountFlags; // ModularAccount's AccountFlags (SMAs keep theirs in the SMA slot)
     mapping(bytes4 => ExecutionStorage) executionStorage;
     // ERC-165 ids added by execution modules (reference counted)
     mapping(bytes4 => uint256) supportedInterfaces;
@@ -31,20 +30,53 @@ library AccountStorageLib {
 }
 
 /// @dev Account-wide bits read on the hot paths instead of colder per-validation / per-selector slots.
+///      They live in the otherwise unused top 96 bits of the ERC-1967 implementation slot: behind the
+///      account's proxy that slot is read (warm) by every call, so the hot paths pay 100 gas for them
+///      instead of a cold read. The proxy's DELEGATECALL uses the low 160 bits only (the EVM takes an
+///      address operand modulo 2^160); `upgradeToAndCall` keeps the bits. A 7702 account has no proxy:
+///      the slot is ordinary storage there, read cold like any other.
 library AccountFlags {
+    /// keccak256("eip1967.proxy.implementation") - 1
+    bytes32 internal constant SLOT = 0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc;
     /// The SMA fallback (lookup key 0) has a validation record (hooks, selectors or flags installed).
-    uint8 internal constant FALLBACK_RECORD = 0x01;
+    uint256 internal constant FALLBACK_RECORD = 0x01;
     /// Some selector carries selector-associated execution hooks (execution modules).
-    uint8 internal constant SELECTOR_HOOKS = 0x02;
+    uint256 internal constant SELECTOR_HOOKS = 0x02;
+    /// The SMA slot holds a signer or the disabled bit (else: the variant's default signer, enabled).
+    uint256 internal constant SIGNER_STORED = 0x04;
+
+    function get() internal view returns (uint256 f) {
+        assembly ("memory-safe") {
+            f := shr(160, sload(SLOT))
+        }
+    }
+
+    /// Sets `flag` to `on`, keeping the implementation address and the other bits.
+    function set(uint256 flag, bool on) internal {
+        assembly ("memory-safe") {
+            let w := sload(SLOT)
+            let next := or(and(w, not(shl(160, flag))), mul(iszero(iszero(on)), shl(160, flag)))
+            if iszero(eq(next, w)) { sstore(SLOT, next) }
+        }
+    }
+
+    /// Replaces the implementation address, keeping the flags (ERC-1967 upgrade).
+    function setImplementation(address impl) internal {
+        assembly ("memory-safe") {
+            sstore(SLOT, or(shl(160, shr(160, sload(SLOT))), shr(96, shl(96, impl))))
+        }
+    }
 }
 
 /// @dev Validation records and the account's module table, packed for gas (all account-own storage,
 ///      ERC-7562 safe). Layout:
 ///
-///  - Module table: 256 slots at MODULES + i, each holding one module address (0 = free). A module's
-///    home index is its address' low byte; collisions probe linearly. Every module ever installed
-///    (validation, hook or execution module) is entered once and never removed: hooks and records
-///    refer to modules by their 1-byte index, and the table is the set the R18 target check refuses.
+///  - Module table: up to 256 module addresses packed 20 bytes each from slot MODULES, in the order
+///    they were first installed (index i at bytes [20i, 20i + 20) of the region, big-endian; a zero
+///    address ends the list). Every module ever installed (validation, hook or execution module) is
+///    entered once and never removed: hooks and records refer to modules by their 1-byte index, and
+///    the table is the set the R18 target check refuses. Packed, the modules one install enters
+///    share slots: the four of a session's validation and hooks are three cold reads, not four.
 ///  - Record of a validation (lookup key k), from slot r = keccak256(k ‖ RECORDS):
 ///      r, bits   0..7   validation flags (§1.2)
 ///             8..15  module index (valid when bit 16 is set)
@@ -205,35 +237,52 @@ library Records {
 
     function moduleAt(uint256 index) internal view returns (address m) {
         assembly ("memory-safe") {
-            m := sload(add(MODULES, index))
+            let off := mul(index, 20)
+            let s := add(MODULES, shr(5, off))
+            let o := and(off, 31)
+            // bytes [o, o + 20) of slot s; past its end, the first o - 12 bytes of slot s + 1
+            m := shr(96, shl(shl(3, o), sload(s)))
+            if gt(o, 12) { m := or(m, shr(shl(3, sub(44, o)), sload(add(s, 1)))) }
         }
     }
 
-    /// Index of `module`, entering it on first use.
+    /// Index of `module` (≠ 0), entering it at the end of the table on first use.
     function register(address module) internal returns (uint256 index) {
-        index = uint8(uint160(module));
-        for (uint256 n = 0; n < 256; ++n) {
+        for (; index < 256; ++index) {
             address m = moduleAt(index);
             if (m == module) return index;
             if (m == address(0)) {
-                assembly ("memory-safe") {
-                    sstore(add(MODULES, index), and(module, 0xffffffffffffffffffffffffffffffffffffffff))
-                }
+                _writeModule(index, module);
                 return index;
             }
-            index = (index + 1) & 0xff;
         }
         revert ModuleTableFull();
     }
 
+    /// Writes `module` into the free entry `index` (its bytes are zero).
+    function _writeModule(uint256 index, address module) private {
+        assembly ("memory-safe") {
+            module := shr(96, shl(96, module))
+            let off := mul(index, 20)
+            let s := add(MODULES, shr(5, off))
+            let o := and(off, 31)
+            switch gt(o, 12)
+            case 0 { sstore(s, or(sload(s), shl(shl(3, sub(12, o)), module))) }
+            default {
+                sstore(s, or(sload(s), shr(shl(3, sub(o, 12)), module)))
+                let t := add(s, 1)
+                sstore(t, or(sload(t), shl(shl(3, sub(44, o)), module)))
+            }
+        }
+    }
+
     /// Whether `target` was ever installed as a module on this account.
     function isModule(address target) internal view returns (bool) {
-        uint256 index = uint8(uint160(target));
-        for (uint256 n = 0; n < 256; ++n) {
+        if (target == address(0)) return false;
+        for (uint256 index = 0; index < 256; ++index) {
             address m = moduleAt(index);
-            if (m == target) return target != address(0);
+            if (m == target) return true;
             if (m == address(0)) return false;
-            index = (index + 1) & 0xff;
         }
         return false;
     }

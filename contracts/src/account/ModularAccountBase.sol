@@ -93,7 +93,7 @@ abstract contract ModularAccountBase is
     bytes4 internal constant INVALID_1271 = 0xffffffff;
     /// validUntil = max (open), validAfter 0, authorizer 0: what _intersect makes of an empty result.
     uint256 internal constant NO_BOUNDS = 0xffffffffffff << 160;
-    bytes32 internal constant ERC1967_SLOT = 0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc;
+    bytes32 internal constant ERC1967_SLOT = AccountFlags.SLOT;
 
     enum Mode {
         GLOBAL,
@@ -152,7 +152,7 @@ abstract contract ModularAccountBase is
         // §2.1: nothing to return to the EntryPoint (and no copy of the return data). Without
         // selector-associated hooks, wrapNative would do nothing for it: the call alone, then an
         // empty `bytes` returned.
-        if (msg.sender == entryPoint && _accountFlags() & AccountFlags.SELECTOR_HOOKS == 0) {
+        if (msg.sender == entryPoint && AccountFlags.get() & AccountFlags.SELECTOR_HOOKS == 0) {
             _callDiscard(target, value, data);
             assembly ("memory-safe") {
                 mstore(0x00, 0x20)
@@ -200,7 +200,7 @@ abstract contract ModularAccountBase is
     function _runInner(bytes calldata inner) internal {
         if (
             inner.length >= 4 && _selectorOf(inner) == IModularAccount.execute.selector
-                && _accountFlags() & AccountFlags.SELECTOR_HOOKS == 0
+                && AccountFlags.get() & AccountFlags.SELECTOR_HOOKS == 0
         ) {
             (address target, uint256 value, bytes calldata data) = CalldataArgs.executeArgs(_tail4(inner));
             _callDiscard(target, value, data);
@@ -568,7 +568,7 @@ abstract contract ModularAccountBase is
     /// against their direct-call validation; then all execution hooks' pre parts run.
     function _preCall(bool skipValidation) internal returns (PostHook[] memory) {
         bytes25[] memory hooks;
-        if (_accountFlags() & AccountFlags.SELECTOR_HOOKS != 0) {
+        if (AccountFlags.get() & AccountFlags.SELECTOR_HOOKS != 0) {
             hooks = AccountStorageLib.get().executionStorage[msg.sig].executionHooks;
         }
         if (!skipValidation && msg.sender != entryPoint && msg.sender != address(this)) {
@@ -910,7 +910,7 @@ abstract contract ModularAccountBase is
     /// flag is never cleared: it only decides whether native calls look them up).
     function installExecution(address, ExecutionManifest calldata, bytes calldata) external override wrapNative {
         _delegateToInstaller();
-        _setAccountFlag(AccountFlags.SELECTOR_HOOKS);
+        AccountFlags.set(AccountFlags.SELECTOR_HOOKS, true);
     }
 
     function uninstallExecution(address, ExecutionManifest calldata, bytes calldata) external override wrapNative {
@@ -928,9 +928,7 @@ abstract contract ModularAccountBase is
         if (address(this) == _self) revert UnauthorizedCallContext();
         (bool ok, bytes memory ret) = newImplementation.staticcall(abi.encodeCall(this.proxiableUUID, ()));
         if (!ok || ret.length < 32 || abi.decode(ret, (bytes32)) != ERC1967_SLOT) revert UpgradeFailed();
-        assembly ("memory-safe") {
-            sstore(ERC1967_SLOT, newImplementation)
-        }
+        AccountFlags.setImplementation(newImplementation);
         emit Upgraded(newImplementation);
         if (data.length != 0) {
             (bool success, bytes memory r) = newImplementation.delegatecall(data);
@@ -1006,14 +1004,6 @@ abstract contract ModularAccountBase is
                 revert(p, returndatasize())
             }
         }
-    }
-
-    function _accountFlags() internal view virtual override returns (uint256) {
-        return AccountStorageLib.get().accountFlags;
-    }
-
-    function _writeAccountFlags(uint256 flags) internal virtual override {
-        AccountStorageLib.get().accountFlags = uint8(flags);
     }
 
     function _call(address target, uint256 value, bytes calldata data) internal returns (bytes memory ret) {

@@ -59,7 +59,7 @@ abstract contract ModuleManagerInternals is IModularAccount {
                 h |= Records.PRESENT | (Records.register(module) << 8);
             }
         } else {
-            _setAccountFlag(AccountFlags.FALLBACK_RECORD);
+            AccountFlags.set(AccountFlags.FALLBACK_RECORD, true);
         }
         h = (h & ~uint256(0xff)) | uint8(config[24]);
         if (selectors.length != 0) h = _addSelectors(key, h, selectors, bytes24(config));
@@ -203,7 +203,7 @@ abstract contract ModuleManagerInternals is IModularAccount {
         _clearRecord(key, r, h, n);
         // Only the fallback validation's own record (module 0, entity 0) carries the flag; another
         // entity id under module 0 names an empty record and must not hide the owner's hooks.
-        if (key == 0) _clearAccountFlag(AccountFlags.FALLBACK_RECORD);
+        if (key == 0) AccountFlags.set(AccountFlags.FALLBACK_RECORD, false);
     }
 
     /// Empties hook entries, selectors and flags. The module table keeps its entries (indices of other
@@ -226,19 +226,4 @@ abstract contract ModuleManagerInternals is IModularAccount {
         if (module == address(0)) revert NullModule();
     }
 
-    // ---------------------------------------------------------------- account flags (variant storage)
-
-    function _accountFlags() internal view virtual returns (uint256);
-
-    function _writeAccountFlags(uint256 flags) internal virtual;
-
-    function _setAccountFlag(uint256 flag) internal {
-        uint256 f = _accountFlags();
-        if (f & flag == 0) _writeAccountFlags(f | flag);
-    }
-
-    function _clearAccountFlag(uint256 flag) internal {
-        uint256 f = _accountFlags();
-        if (f & flag != 0) _writeAccountFlags(f & ~flag);
-    }
 }

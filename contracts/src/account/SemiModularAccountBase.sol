@@ -17,10 +17,11 @@ abstract contract SemiModularAccountBase is ModularAccountBase {
     event FallbackSignerUpdated(address indexed newFallbackSigner, bool isDisabled);
 
     /// @custom:storage-location erc7201-like slot keccak256("ERC6900.SemiModularAccount.Storage") (§12.1)
+    ///      Read only when AccountFlags.SIGNER_STORED is set: an account that never changed its owner
+    ///      runs on the variant's default signer without touching this (cold) slot.
     struct SmaStorage {
         address fallbackSigner;
         bool fallbackSignerDisabled;
-        uint8 accountFlags; // Keyward's AccountFlags: this slot is read by every owner op anyway
     }
 
     bytes32 internal constant SMA_SLOT = 0x5b9dc9aa943f8fa2653ceceda5e3798f0686455280432166ba472eca0bc17a32;
@@ -29,15 +30,13 @@ abstract contract SemiModularAccountBase is ModularAccountBase {
 
     /// Global pool member (§3.1): changes the owner.
     function updateFallbackSignerData(address fallbackSigner, bool isDisabled) external wrapNative {
-        SmaStorage storage s = _sma();
-        s.fallbackSigner = fallbackSigner;
-        s.fallbackSignerDisabled = isDisabled;
+        _storeSigner(fallbackSigner, isDisabled);
         emit FallbackSignerUpdated(fallbackSigner, isDisabled);
     }
 
     /// (effective signer, isDisabled); a stored 0 means "the variant default".
     function getFallbackSignerData() external view returns (address, bool) {
-        return (_effectiveSigner(), _sma().fallbackSignerDisabled);
+        return _signerData();
     }
 
     function _sma() internal pure returns (SmaStorage storage s) {
@@ -46,17 +45,30 @@ abstract contract SemiModularAccountBase is ModularAccountBase {
         }
     }
 
-    function _effectiveSigner() internal view returns (address signer) {
-        signer = _sma().fallbackSigner;
+    /// Writes the SMA slot and keeps AccountFlags.SIGNER_STORED equal to "the slot is not empty".
+    function _storeSigner(address fallbackSigner, bool isDisabled) internal {
+        SmaStorage storage s = _sma();
+        s.fallbackSigner = fallbackSigner;
+        s.fallbackSignerDisabled = isDisabled;
+        AccountFlags.set(AccountFlags.SIGNER_STORED, fallbackSigner != address(0) || isDisabled);
+    }
+
+    /// (effective signer, disabled): the SMA slot only when something was stored there.
+    function _signerData() internal view returns (address signer, bool disabled) {
+        if (AccountFlags.get() & AccountFlags.SIGNER_STORED != 0) {
+            SmaStorage storage s = _sma();
+            (signer, disabled) = (s.fallbackSigner, s.fallbackSignerDisabled);
+        }
         if (signer == address(0)) signer = _defaultSigner();
     }
 
     function _defaultSigner() internal view virtual returns (address);
 
     /// Every fallback path reverts while disabled.
-    function _activeSigner() internal view returns (address) {
-        if (_sma().fallbackSignerDisabled) revert FallbackSignerDisabled();
-        return _effectiveSigner();
+    function _activeSigner() internal view returns (address signer) {
+        bool disabled;
+        (signer, disabled) = _signerData();
+        if (disabled) revert FallbackSignerDisabled();
     }
 
     function _isFallback(uint168 key) internal pure override returns (bool) {
@@ -66,24 +78,17 @@ abstract contract SemiModularAccountBase is ModularAccountBase {
     /// Fallback (key 0) is global; so is the effective signer calling directly while enabled.
     function _isGlobalValidation(uint168 key, uint256 h) internal view override returns (bool) {
         if (key == 0) return true;
-        if (Locators.isDirect(key) && !_sma().fallbackSignerDisabled) {
-            if (address(uint160(key >> 8)) == _effectiveSigner()) return true;
+        if (Locators.isDirect(key)) {
+            (address signer, bool disabled) = _signerData();
+            if (!disabled && address(uint160(key >> 8)) == signer) return true;
         }
         return super._isGlobalValidation(key, h);
     }
 
     /// The fallback's record is read only when something was installed on it.
     function _recordHead(uint168 key) internal view override returns (uint256 r, uint256 h) {
-        if (key == 0 && _sma().accountFlags & AccountFlags.FALLBACK_RECORD == 0) return (Records.slotOf(0), 0);
+        if (key == 0 && AccountFlags.get() & AccountFlags.FALLBACK_RECORD == 0) return (Records.slotOf(0), 0);
         return super._recordHead(key);
-    }
-
-    function _accountFlags() internal view override returns (uint256) {
-        return _sma().accountFlags;
-    }
-
-    function _writeAccountFlags(uint256 flags) internal override {
-        _sma().accountFlags = uint8(flags);
     }
 
     function _isGlobalSelector(bytes4 s) internal view override returns (bool) {
@@ -113,7 +118,7 @@ abstract contract SemiModularAccountBase is ModularAccountBase {
     {
         (uint256 w, uint256 sigPtr) = _ownerFastPathSig(userOp);
         if (sigPtr == 0) return;
-        address signer = address(uint160(w));
+        address signer = address(uint160(w)); // the stored signer, or 0 for the variant default
         if (signer == address(0)) signer = _defaultSigner();
         uint256 halfN = SignerCheck.HALF_N;
         // Not "memory-safe": it uses 0x00-0x7f as scratch and never returns to Solidity code.
@@ -141,15 +146,23 @@ abstract contract SemiModularAccountBase is ModularAccountBase {
         }
     }
 
-    /// The SMA word and the offset of r ‖ s ‖ v when `userOp` qualifies for _ownerFastPath, else
-    /// sigPtr = 0.
+    /// The SMA word (0 when nothing is stored) and the offset of r ‖ s ‖ v when `userOp` qualifies for
+    /// _ownerFastPath, else sigPtr = 0.
     function _ownerFastPathSig(PackedUserOperation calldata userOp) internal view returns (uint256 w, uint256 sigPtr) {
+        uint256 fallbackRecord = AccountFlags.FALLBACK_RECORD;
+        uint256 signerStored = AccountFlags.SIGNER_STORED;
+        bytes32 flagsSlot = AccountFlags.SLOT;
         assembly ("memory-safe") {
             // locator (low 5 bytes of the nonce key) = entity 0 ‖ OPT_GLOBAL; owner enabled, no record
             let go := eq(and(shr(64, calldataload(add(userOp, 0x20))), 0xffffffffff), 1)
             if go {
-                w := sload(SMA_SLOT)
-                go := iszero(and(shr(160, w), 0x1ff))
+                // no fallback record; the SMA slot (signer, disabled byte) only when something is stored
+                let f := shr(160, sload(flagsSlot))
+                go := iszero(and(f, fallbackRecord))
+                if and(go, iszero(iszero(and(f, signerStored)))) {
+                    w := sload(SMA_SLOT)
+                    go := iszero(and(shr(160, w), 0xff))
+                }
             }
             if go {
                 // callData (head word 3) and signature (head word 8), offsets and lengths in bounds

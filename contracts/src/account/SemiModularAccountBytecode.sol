@@ -12,14 +12,14 @@ contract SemiModularAccountBytecode is SemiModularAccountBase {
         return "keyward.sma-bytecode.1.0.0";
     }
 
-    /// Delegatecalled code sees the implementation with CODECOPY, so read the proxy's own code.
+    /// Delegatecalled code sees the implementation with CODECOPY, so read the proxy's own code: the
+    /// owner is the immutable arg right after the factory's 61-byte proxy runtime (code beyond the
+    /// end reads as zeros, and SignerCheck rejects signer 0).
     function _defaultSigner() internal view override returns (address signer) {
         assembly ("memory-safe") {
-            let size := extcodesize(address())
-            if gt(size, 19) {
-                extcodecopy(address(), 0x00, sub(size, 20), 20)
-                signer := shr(96, mload(0x00))
-            }
+            mstore(0x00, 0)
+            extcodecopy(address(), 0x0c, 0x3d, 20)
+            signer := mload(0x00)
         }
     }
 }

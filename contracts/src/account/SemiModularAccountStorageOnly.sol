@@ -11,8 +11,7 @@ contract SemiModularAccountStorageOnly is SemiModularAccountBase {
     /// Lesson R27: no access control — front-runnable unless run atomically inside upgradeToAndCall
     /// (or a factory's deployment). Runs once per account.
     function initialize(address initialSigner) external initializer {
-        SmaStorage storage s = _sma();
-        s.fallbackSigner = initialSigner;
+        _storeSigner(initialSigner, false);
         emit FallbackSignerUpdated(initialSigner, false);
     }
 

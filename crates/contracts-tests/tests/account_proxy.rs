@@ -11,9 +11,10 @@
 
 use std::path::PathBuf;
 
-use alloy::primitives::{Address, Bytes, U256, address};
+use alloy::primitives::{Address, B256, Bytes, U256, address};
 use alloy::signers::local::PrivateKeySigner;
 use keyward_contracts::bindings::{AccountFactory, SemiModularAccountBytecode};
+use keyward_primitives::SENDER_CREATOR_V07;
 use keyward_primitives::mav2::factory::{
     ERC1967_IMPLEMENTATION_SLOT, SemiModularAccountInit, modular_account_address, proxy_runtime,
 };
@@ -149,4 +150,38 @@ async fn alchemys_mav2_factory_predicts_and_deploys_the_same_proxies() {
     let ours = modular_account_address(m.factory, m.ma_impl, owner, salt, entity_id);
     assert_eq!(m.h.chain.code(ours).await.unwrap(), theirs, "same runtime code");
     assert_eq!(implementation_slot(&m, ours).await, m.ma_impl);
+}
+
+alloy::sol! {
+    /// EntryPoint v0.7's SenderCreator (Keyward's serves the EntryPoint only; the canonical one anyone).
+    function createSender(bytes initCode) returns (address);
+}
+
+/// The factory skips its existence check only when the EntryPoint's SenderCreator calls it (the
+/// EntryPoint checked AA10 first); whoever calls, a second creation returns the existing account
+/// and leaves its code as it was.
+#[tokio::test]
+async fn a_second_creation_returns_the_existing_account_to_any_caller() {
+    let m = Mav2::embedded().await;
+    let a = m.counterfactual_account(eth(1)).await;
+    let creation = AccountFactory::createSemiModularAccountCall { owner_: a.owner.address(), salt: a.init.salt };
+    let via_sender_creator = createSenderCall { initCode: a.init.init_code() };
+    let through_sender_creator = || async {
+        let out = m.call_from(m.h.ep, SENDER_CREATOR_V07, via_sender_creator.clone()).await.unwrap();
+        Address::from_word(B256::from_slice(&out[..32]))
+    };
+
+    // Not deployed yet: both paths give the predicted address.
+    assert_eq!(m.h.read(m.factory, creation.clone()).await.unwrap(), a.address);
+    assert_eq!(through_sender_creator().await, a.address);
+
+    // Deployed by its first op (the EntryPoint's path), then created again both ways.
+    m.owner_call(&a, execute(Address::repeat_byte(0x53), milli(1), Bytes::new())).await.success();
+    let code = m.h.chain.code(a.address).await.unwrap();
+    assert_eq!(through_sender_creator().await, a.address, "a CREATE2 collision returns the account");
+    assert_eq!(m.h.read(m.factory, creation.clone()).await.unwrap(), a.address);
+    let r = m.h.transact(m.factory, creation, U256::ZERO).await;
+    assert!(r.status(), "a second creation called directly does not revert");
+    assert_eq!(m.h.chain.code(a.address).await.unwrap(), code);
+    assert_eq!(implementation_slot(&m, a.address).await, m.sma_impl);
 }

@@ -26,15 +26,15 @@ use keyward_testkit::mav2::{ETH, INSTALL_CALL_GAS, Mav2, Outcome, SmaAccount, ex
 
 /// (scenario, gasUsed) measured on the embedded chain. Update deliberately (see the module doc).
 const PINS: [(&str, u64); 9] = [
-    ("UO: account creation", 207671),
-    ("UO: native transfer", 157614),
-    ("UO: ERC-20 transfer", 156445),
-    ("UO: session key creation (install validation + 4 hooks)", 432097),
-    ("UO: session key native transfer", 183775),
-    ("UO: session key ERC-20 transfer", 183190),
-    ("Runtime: account creation", 97583),
-    ("Runtime: native transfer (owner calls execute)", 68948),
-    ("Runtime: ERC-20 transfer (owner calls execute)", 67747),
+    ("UO: account creation", 202661),
+    ("UO: native transfer", 153693),
+    ("UO: ERC-20 transfer", 152393),
+    ("UO: session key creation (install validation + 4 hooks)", 407697),
+    ("UO: session key native transfer", 176090),
+    ("UO: session key ERC-20 transfer", 175303),
+    ("Runtime: account creation", 97463),
+    ("Runtime: native transfer (owner calls execute)", 66610),
+    ("Runtime: ERC-20 transfer (owner calls execute)", 65435),
 ];
 
 /// The session's validation entity id (as the oracle's scenarios).
