@@ -68,11 +68,13 @@ contract AccountFactory {
     // ---------------------------------------------------------------- accounts
 
     /// SMA with the owner as immutable proxy arg; stores nothing but the implementation slot. The
-    /// creation code is built once in memory. Called by the EntryPoint's SenderCreator, the account
-    /// does not exist yet (the EntryPoint checked: AA10) and the EntryPoint checks the address it
-    /// gets (AA14), so the CREATE2 runs without predicting the address first; any other caller gets
-    /// the existing account without a CREATE2. Either way a failed CREATE2 returns the account when
-    /// it exists (a collision) and reverts otherwise.
+    /// creation code is built once in memory. Called by the EntryPoint's SenderCreator, the
+    /// CREATE2 runs without predicting the address first: the EntryPoint calls it only for a sender
+    /// without code (AA10) and checks the address it gets (AA14). The canonical SenderCreator
+    /// serves anyone, though: a direct `createSender` for an existing account makes the CREATE2
+    /// collide, which costs that caller the gas it forwarded (63/64) before the account is returned.
+    /// Any other caller gets the existing account without a CREATE2. Either way a failed CREATE2
+    /// returns the account when it exists and reverts otherwise.
     function createSemiModularAccount(address owner_, uint256 salt) external returns (address account) {
         (uint256 code, bytes32 fullSalt) = _smaInitCode(owner_, salt);
         if (msg.sender != SENDER_CREATOR) {

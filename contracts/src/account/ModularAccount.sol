@@ -18,7 +18,7 @@ contract ModularAccount is ModularAccountBase {
     }
 
     function accountId() external pure override returns (string memory) {
-        return "keyward.modular-account.1.0.0";
+        return "keyward.modular-account.1.1.0";
     }
 
     function _isNativeSelector(bytes4 s) internal view override returns (bool) {

@@ -12,7 +12,7 @@ contract SemiModularAccount7702 is SemiModularAccountBase {
     constructor(address entryPoint_) SemiModularAccountBase(entryPoint_) {}
 
     function accountId() external pure override returns (string memory) {
-        return "keyward.sma-7702.1.0.0";
+        return "keyward.sma-7702.1.1.0";
     }
 
     function _defaultSigner() internal view override returns (address) {

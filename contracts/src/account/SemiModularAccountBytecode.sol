@@ -9,7 +9,7 @@ contract SemiModularAccountBytecode is SemiModularAccountBase {
     constructor(address entryPoint_) SemiModularAccountBase(entryPoint_) {}
 
     function accountId() external pure override returns (string memory) {
-        return "keyward.sma-bytecode.1.0.0";
+        return "keyward.sma-bytecode.1.1.0";
     }
 
     /// Delegatecalled code sees the implementation with CODECOPY, so read the proxy's own code: the

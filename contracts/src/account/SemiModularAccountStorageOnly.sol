@@ -11,12 +11,13 @@ contract SemiModularAccountStorageOnly is SemiModularAccountBase {
     /// Lesson R27: no access control — front-runnable unless run atomically inside upgradeToAndCall
     /// (or a factory's deployment). Runs once per account.
     function initialize(address initialSigner) external initializer {
-        _storeSigner(initialSigner, false);
+        (, bool disabled) = _signerData(); // a disabled owner stays disabled (as before the flag)
+        _storeSigner(initialSigner, disabled);
         emit FallbackSignerUpdated(initialSigner, false);
     }
 
     function accountId() external pure override returns (string memory) {
-        return "keyward.sma-storage.1.0.0";
+        return "keyward.sma-storage.1.1.0";
     }
 
     /// No default: an uninitialized account has no owner (SignerCheck rejects signer 0).

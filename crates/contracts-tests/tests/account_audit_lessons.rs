@@ -417,3 +417,30 @@ async fn r28_eip7702_eoa_key_stays_all_powerful_and_sessions_bind_only_session_k
     m.session_call(&a, &root, &execute(other, U256::from(1), Bytes::new())).await.success();
     assert_eq!(m.h.chain.transaction_count(root.key.address(), false).await.unwrap(), 0);
 }
+
+/// R27's window with a disabled owner: an upgrade without `initialize`, then an outsider's
+/// `initialize`, names a signer but keeps the owner disabled (the owner-slot flag of issue #17 must
+/// not turn `initialize` into an enable; security review of the fourth gas pass).
+#[tokio::test]
+async fn r27_a_late_initialize_keeps_a_disabled_owner_disabled() {
+    let m = Mav2::embedded().await;
+    let storage_impl = m.h.deploy(artifacts::semi_modular_account_storage_only(), &m.h.ep.abi_encode()).await;
+    let a = m.account(eth(1)).await;
+    let root = m.session(&a, 12, json!([{"type": "root"}]), 0).await;
+    let disable: Bytes =
+        Sma::updateFallbackSignerDataCall { fallbackSigner: Address::ZERO, isDisabled: true }.abi_encode().into();
+    m.owner_call(&a, disable).await.success();
+    let upgrade: Bytes =
+        Sma::upgradeToAndCallCall { newImplementation: storage_impl, data: Bytes::new() }.abi_encode().into();
+    m.session_call(&a, &root, &upgrade).await.success();
+
+    let attacker = PrivateKeySigner::random();
+    m.fund(attacker.address(), eth(1)).await;
+    let init: Bytes = StorageOnly::initializeCall { initialSigner: attacker.address() }.abi_encode().into();
+    let tx = TransactionRequest::default().with_to(a.address).with_input(init);
+    assert!(m.h.send_tx(&attacker, tx).await.unwrap().status());
+    let data = m.h.read(a.address, StorageOnly::getFallbackSignerDataCall {}).await.unwrap();
+    assert_eq!((data._0, data._1), (attacker.address(), true), "the owner stays disabled");
+    let stolen = SmaAccount { owner: attacker.clone(), ..a.clone() };
+    m.owner_call(&stolen, execute(attacker.address(), milli(1), Bytes::new())).await.rejected_with("AA23", None);
+}

@@ -104,7 +104,7 @@ async fn modular_account_is_created_and_initialized_by_its_first_op() {
     assert_eq!(m.balance(to).await, milli(1));
     assert_eq!(m.signer_of(OWNER_ENTITY, a.address).await, a.owner.address(), "owner installed at creation");
     let id = m.h.read(a.address, ModularAccount::accountIdCall {}).await.unwrap();
-    assert_eq!(id, "keyward.modular-account.1.0.0");
+    assert_eq!(id, "keyward.modular-account.1.1.0");
     // The owner validation is global, user-op and signature capable (flags 0x07) with no hooks.
     let locator =
         keyward_primitives::mav2::ModuleEntity { module: m.modules.single_signer_validation, entity_id: OWNER_ENTITY };
