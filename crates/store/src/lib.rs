@@ -28,9 +28,11 @@ pub mod db;
 pub mod error;
 pub mod leases;
 pub mod mempool;
+mod packed;
 pub mod reputation;
 pub mod roles;
 pub mod sponsorship;
+mod upgrade;
 pub mod wallet;
 
 pub use api_keys::ApiKeyRecord;
