@@ -658,6 +658,54 @@ async fn migration_0012_refuses_a_corrupt_row(db: &Db) {
     store.close().await;
 }
 
+/// The conversion runs in batches (500 rows of each table per transaction): a database at 0011
+/// with more calls than two batches converts every one of them once, also when `openers` stores
+/// open it at the same time (on PostgreSQL: the batches serialise on an advisory lock; SQLite is
+/// one process's file, opened once).
+async fn migration_0012_converts_in_batches(db: &Db, openers: usize) {
+    const CALLS: u64 = 1_201;
+    let at_11 = migrations_up_to(11).await;
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    at_11.run(&pool).await.unwrap();
+    let hash_of = |i: u64| B256::left_padding_from(&i.to_be_bytes());
+    let mut tx = pool.begin().await.unwrap();
+    for i in 0..CALLS {
+        sqlx::query(
+            "INSERT INTO wallet_calls (chain_id, hash, account, calls_json, session_id, created_at) \
+             VALUES (31337, $1, $2, $3, NULL, $4)",
+        )
+        .bind(alloy::hex::encode_prefixed(hash_of(i)))
+        .bind(alloy::hex::encode_prefixed(Address::repeat_byte(0xa7)))
+        .bind(format!(r#"[{{"to":"0x{:040x}","data":"0x"}}]"#, i))
+        .bind(i as i64)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    pool.close().await;
+    let opens: Vec<_> = (0..openers)
+        .map(|_| {
+            let url = db.url.clone();
+            tokio::spawn(async move { Store::open(&url).await })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for open in opens {
+        stores.push(open.await.unwrap().unwrap());
+    }
+    for store in &stores {
+        assert_eq!(store.wallet_counts().await.unwrap().calls, CALLS);
+    }
+    for i in [0, 499, 500, 1_000, CALLS - 1] {
+        let call = stores[0].call(31337, hash_of(i)).await.unwrap().unwrap();
+        assert_eq!((call.calls_json, call.created_at), (format!(r#"[{{"to":"0x{:040x}","data":"0x"}}]"#, i), i));
+    }
+    for store in stores {
+        store.close().await;
+    }
+}
+
 async fn durable_across_reopen(db: &Db) {
     let store = db.open().await;
     let a = account("55555555-5555-4555-8555-555555555555", 5, 0xd5, 0, 1);
@@ -697,6 +745,10 @@ macro_rules! on_both_backends {
             async fn migration_0012_refuses_a_corrupt_row() {
                 super::migration_0012_refuses_a_corrupt_row(&super::Db::sqlite().await).await;
             }
+            #[tokio::test]
+            async fn migration_0012_converts_in_batches() {
+                super::migration_0012_converts_in_batches(&super::Db::sqlite().await, 1).await;
+            }
         }
         mod postgres {
             $(
@@ -735,6 +787,12 @@ macro_rules! on_both_backends {
             async fn migration_0012_refuses_a_corrupt_row() {
                 let Some(db) = super::Db::postgres().await else { return };
                 super::migration_0012_refuses_a_corrupt_row(&db).await;
+                db.cleanup().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn migration_0012_converts_in_batches() {
+                let Some(db) = super::Db::postgres().await else { return };
+                super::migration_0012_converts_in_batches(&db, 3).await;
                 db.cleanup().await;
             }
         }
