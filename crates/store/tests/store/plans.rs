@@ -15,8 +15,9 @@ const PARTIAL_INDEXES: [&str; 4] = [
 
 /// Every lookup on the hot path reads through an index, whatever the history: SQLite's plan of
 /// each statement (as the repositories write them, with literal values) searches an index and
-/// never scans a table of per-call rows (nor an index of them on chain and EntryPoint alone). A schema change that loses an index, or a key column whose
-/// type no longer matches what the statements compare it with, fails here.
+/// never scans a table of per-call rows (nor an index of them on chain and EntryPoint alone). A
+/// schema change that loses an index, or a key column whose type no longer matches what the
+/// statements compare it with, fails here.
 #[tokio::test]
 async fn hot_lookups_use_an_index_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
