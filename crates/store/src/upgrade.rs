@@ -69,9 +69,12 @@ pub(crate) async fn finish(store: &Store) -> Result<(), StoreError> {
         tx.commit().await.map_err(|e| fail(e.into()))?;
         converted += moved;
         if moved == 0 {
-            tracing::info!(rows = converted, "store: {BINARY_COLUMNS} finished (hex text converted to bytes)");
+            if converted > 0 {
+                tracing::info!(rows = converted, "store: {BINARY_COLUMNS} finished (hex text converted to bytes)");
+            }
             return Ok(());
         }
+        tracing::debug!(rows = converted, "store: {BINARY_COLUMNS} converting");
     }
 }
 
