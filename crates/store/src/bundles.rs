@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::codec::{
-    address_text, b256_text, now_secs, parse_address, parse_b256, parse_u128, u64_from_db, u64_to_db, u128_text,
+    address_bin, address_from_bin, b256_bin, b256_from_bin, now_secs, u64_from_db, u64_to_db, u128_bin, u128_from_bin,
 };
 use crate::db::Store;
 use crate::error::{CodecError, StoreError};
@@ -89,20 +89,18 @@ macro_rules! bundle_columns {
 
 /// Decodes one `bundles` row selected with [`bundle_columns`].
 fn bundle_from_row(row: &AnyRow) -> Result<BundleRecord, StoreError> {
-    let text = |c: &str| row.try_get::<String, _>(c);
-    let status_text = text("status")?;
+    let bin = |c: &str| row.try_get::<Vec<u8>, _>(c);
+    let status_text: String = row.try_get("status")?;
     let status = BundleStatus::parse(&status_text)
         .ok_or_else(|| StoreError::Corrupt(format!("bundles.status: unknown value {status_text:?}")))?;
-    let op_hashes: Vec<B256> = serde_json::from_str(&text("op_hashes")?)
-        .map_err(|e| StoreError::Corrupt(format!("bundles.op_hashes: {e}")))?;
     Ok(BundleRecord {
-        tx_hash: parse_b256("tx_hash", &text("tx_hash")?)?,
+        tx_hash: b256_from_bin("tx_hash", &bin("tx_hash")?)?,
         chain_id: u64_from_db("chain_id", row.try_get("chain_id")?)?,
-        bundler: parse_address("bundler", &text("bundler")?)?,
+        bundler: address_from_bin("bundler", &bin("bundler")?)?,
         tx_nonce: u64_from_db("tx_nonce", row.try_get("tx_nonce")?)?,
-        max_fee_per_gas: parse_u128("max_fee_per_gas", &text("max_fee_per_gas")?)?,
-        max_priority_fee_per_gas: parse_u128("max_priority_fee_per_gas", &text("max_priority_fee_per_gas")?)?,
-        op_hashes,
+        max_fee_per_gas: u128_from_bin("max_fee_per_gas", &bin("max_fee_per_gas")?)?,
+        max_priority_fee_per_gas: u128_from_bin("max_priority_fee_per_gas", &bin("max_priority_fee_per_gas")?)?,
+        op_hashes: op_hashes_from_bin(&bin("op_hashes")?)?,
         status,
         sent_at: u64_from_db("sent_at", row.try_get("sent_at")?)?,
         sent_at_block: u64_from_db("sent_at_block", row.try_get("sent_at_block")?)?,
@@ -126,7 +124,7 @@ impl Store {
              ORDER BY tx_nonce, sent_at, tx_hash"
         ))
         .bind(u64_to_db("chain_id", chain_id)?)
-        .bind(address_text(&bundler))
+        .bind(address_bin(&bundler))
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(bundle_from_row).collect()
@@ -147,28 +145,35 @@ impl Store {
     /// The recorded bundle transaction with this hash, if any.
     pub async fn bundle_by_tx(&self, tx_hash: B256) -> Result<Option<BundleRecord>, StoreError> {
         let row = sqlx::query(concat!("SELECT ", bundle_columns!(), " FROM bundles WHERE tx_hash = $1"))
-            .bind(b256_text(&tx_hash))
+            .bind(b256_bin(&tx_hash))
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(bundle_from_row).transpose()
     }
 }
 
+/// The `op_hashes` column: the userOpHashes in bundle order, 32 bytes each.
+fn op_hashes_from_bin(bytes: &[u8]) -> Result<Vec<B256>, StoreError> {
+    if !bytes.len().is_multiple_of(32) {
+        return Err(StoreError::Corrupt(format!("bundles.op_hashes: {} bytes, not a multiple of 32", bytes.len())));
+    }
+    Ok(bytes.chunks_exact(32).map(B256::from_slice).collect())
+}
+
 /// Inserts `rec` on `conn` (a pool connection or a transaction); false if `tx_hash` was recorded.
 pub(crate) async fn insert_bundle(conn: &mut sqlx::AnyConnection, rec: &BundleRecord) -> Result<bool, StoreError> {
-    let op_hashes = serde_json::to_string(&rec.op_hashes.iter().map(b256_text).collect::<Vec<_>>())
-        .map_err(|e| StoreError::InvalidInput(format!("op_hashes: {e}")))?;
+    let op_hashes: Vec<u8> = rec.op_hashes.iter().flat_map(|h| h.0).collect();
     let done = sqlx::query(
         "INSERT INTO bundles (tx_hash, chain_id, bundler, tx_nonce, max_fee_per_gas, max_priority_fee_per_gas, \
          op_hashes, status, sent_at, sent_at_block, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (tx_hash) DO NOTHING",
     )
-    .bind(b256_text(&rec.tx_hash))
+    .bind(b256_bin(&rec.tx_hash))
     .bind(u64_to_db("chain_id", rec.chain_id)?)
-    .bind(address_text(&rec.bundler))
+    .bind(address_bin(&rec.bundler))
     .bind(u64_to_db("tx_nonce", rec.tx_nonce)?)
-    .bind(u128_text(rec.max_fee_per_gas))
-    .bind(u128_text(rec.max_priority_fee_per_gas))
+    .bind(u128_bin(rec.max_fee_per_gas))
+    .bind(u128_bin(rec.max_priority_fee_per_gas))
     .bind(op_hashes)
     .bind(rec.status.as_str())
     .bind(u64_to_db("sent_at", rec.sent_at)?)
@@ -189,7 +194,7 @@ where
     E: From<sqlx::Error> + From<CodecError>,
 {
     let done = sqlx::query("UPDATE bundles SET status = $2, updated_at = $3 WHERE tx_hash = $1")
-        .bind(b256_text(&tx_hash))
+        .bind(b256_bin(&tx_hash))
         .bind(status.as_str())
         .bind(u64_to_db("updated_at", now_secs())?)
         .execute(&mut **tx)

@@ -11,7 +11,7 @@ use alloy::primitives::Address;
 use sqlx::Row;
 
 use crate::bundles::{BundleRecord, insert_bundle};
-use crate::codec::{address_text, b256_text, u64_to_db};
+use crate::codec::{address_bin, address_from_bin, address_text, b256_bin, u64_to_db};
 use crate::db::{Backend, Store, lock_key};
 use crate::error::{MempoolError, StoreError};
 use crate::mempool::{OpRecord, op_columns, op_from_row};
@@ -31,8 +31,8 @@ impl Store {
         claim_for: Duration,
     ) -> Result<Vec<OpRecord>, MempoolError> {
         let chain = u64_to_db("chain_id", chain_id)?;
-        let ep = address_text(&entry_point);
-        let me = address_text(&bundler);
+        let ep = address_bin(&entry_point);
+        let me = address_bin(&bundler);
         let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         // The database's clock: claims by keys on replicas whose clocks disagree still expire alike.
         let now = self.clock_ms(&mut *tx).await?;
@@ -73,7 +73,7 @@ impl Store {
             .bind(u64_to_db("claimed_until", until)?)
             .bind(chain)
             .bind(&ep)
-            .bind(b256_text(&op.hash))
+            .bind(b256_bin(&op.hash))
             .execute(&mut *tx)
             .await?;
         }
@@ -94,8 +94,8 @@ impl Store {
         entry_point: Address,
     ) -> Result<(), MempoolError> {
         let chain = u64_to_db("chain_id", rec.chain_id)?;
-        let ep = address_text(&entry_point);
-        let me = address_text(&rec.bundler);
+        let ep = address_bin(&entry_point);
+        let me = address_bin(&rec.bundler);
         let now = u64_to_db("updated_at", crate::codec::now_secs())?;
         let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         // Inserting a bundle fails in a statement, or on a value out of its column's range.
@@ -105,7 +105,7 @@ impl Store {
         };
         if !insert_bundle(&mut tx, rec).await.map_err(store_err)? {
             sqlx::query("UPDATE bundles SET status = 'pending', updated_at = $2 WHERE tx_hash = $1")
-                .bind(b256_text(&rec.tx_hash))
+                .bind(b256_bin(&rec.tx_hash))
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
@@ -118,8 +118,8 @@ impl Store {
             )
             .bind(chain)
             .bind(&ep)
-            .bind(b256_text(hash))
-            .bind(b256_text(&rec.tx_hash))
+            .bind(b256_bin(hash))
+            .bind(b256_bin(&rec.tx_hash))
             .bind(now)
             .bind(&me)
             .execute(&mut *tx)
@@ -130,7 +130,7 @@ impl Store {
                 )
                 .bind(chain)
                 .bind(&ep)
-                .bind(b256_text(hash))
+                .bind(b256_bin(hash))
                 .fetch_optional(&mut *tx)
                 .await?;
                 // Rolled back now, not when the connection is next used: the row locks of the
@@ -140,11 +140,17 @@ impl Store {
                     None => MempoolError::NotFound { hash: *hash },
                     Some(row) => {
                         let status: String = row.try_get("status")?;
-                        let holder: Option<String> = row.try_get("claimed_by")?;
+                        let holder = row
+                            .try_get::<Option<Vec<u8>>, _>("claimed_by")?
+                            .map(|b| address_from_bin("claimed_by", &b))
+                            .transpose()?;
                         MempoolError::InvalidTransition {
                             hash: *hash,
-                            from: format!("{status} (held by {})", holder.as_deref().unwrap_or("no bundler key")),
-                            to: format!("submitted by {me}"),
+                            from: format!(
+                                "{status} (held by {})",
+                                holder.map_or_else(|| "no bundler key".to_string(), |h| address_text(&h))
+                            ),
+                            to: format!("submitted by {}", address_text(&rec.bundler)),
                         }
                     }
                 });

@@ -35,7 +35,8 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    /// Opens (creating if needed) the database at `url`, applies pending migrations and finishes the
+    /// data conversions they leave to Rust (`upgrade`).
     ///
     /// Accepted: `sqlite:///abs/path.db?mode=rwc`, `sqlite:relative.db?mode=rwc`, `sqlite::memory:`,
     /// `postgres://user:pass@host:port/db` (`postgresql://` too).
@@ -79,8 +80,10 @@ impl Store {
             }
         };
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
+        let store = Store { pool, backend };
+        crate::upgrade::finish(&store).await?;
         tracing::debug!(url = %mask_password(url), ?backend, "store opened");
-        Ok(Store { pool, backend })
+        Ok(store)
     }
 
     /// Opens (creating the directory and file if needed) the SQLite database `dir/keyward.db`.

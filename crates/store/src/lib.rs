@@ -9,13 +9,15 @@
 //!  paymaster ─▶ sponsorship (reservations, spend per policy/sender)  ┘
 //! ```
 //!
-//! - [`db`]: [`Store`], opening by URL and running the migrations.
+//! - [`db`]: [`Store`], opening by URL and running the migrations, then the data conversions a
+//!   migration leaves to Rust (`upgrade`: 0012's hex text → bytes).
 //! - [`mempool`], [`bundles`]: the bundler's durable mempool and its sent bundles.
 //! - [`wallet`], [`leases`]: the wallet service's records and nonce leases.
 //! - [`sponsorship`]: the sponsorship ledger.
 //! - [`roles`]: leases of the roles one replica at a time performs, their fencing tokens, the
 //!   chain cursors those roles read from, and replica heartbeats.
 //! - [`error`]: each repository's error, all wrapping one [`DbError`] for a failed statement.
+//! - `codec`, `packed`: how values are stored (bytes or hex text; JSON documents packed).
 
 // The unit-test build also sees the dev-dependencies of the integration tests.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
@@ -28,9 +30,11 @@ pub mod db;
 pub mod error;
 pub mod leases;
 pub mod mempool;
+mod packed;
 pub mod reputation;
 pub mod roles;
 pub mod sponsorship;
+mod upgrade;
 pub mod wallet;
 
 pub use api_keys::ApiKeyRecord;

@@ -8,11 +8,12 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::codec::{
-    address_text, b256_text, deflated, inflated, now_secs, parse_address, parse_b256, parse_u128, parse_u256,
-    u64_bits_from_db, u64_bits_to_db, u64_from_db, u64_to_db, u128_text, u256_text,
+    address_bin, address_from_bin, address_text, b256_bin, b256_from_bin, b256_text, now_secs, u64_bits_from_db,
+    u64_bits_to_db, u64_from_db, u64_to_db, u128_bin, u128_from_bin, u256_bin, u256_from_bin,
 };
 use crate::db::Store;
 use crate::error::MempoolError;
+use crate::packed::{Doc, packed, unpacked};
 use crate::reputation::save_op_facts_in;
 use crate::roles::Fence;
 
@@ -157,47 +158,46 @@ pub fn replacement_fee(old: u128) -> u128 {
 macro_rules! op_columns {
     () => {
         "chain_id, entry_point, hash, sender, nonce_key, nonce_seq, max_fee_per_gas, \
-         max_priority_fee_per_gas, valid_until, op_json, op_z, status, bundle_tx, block_number, block_hash, \
-         receipt_json, receipt_z, failure, created_at, updated_at"
+         max_priority_fee_per_gas, valid_until, op_z, status, bundle_tx, block_number, block_hash, receipt_z, \
+         failure, created_at, updated_at"
     };
 }
 pub(crate) use op_columns;
 
 /// Decodes the lifecycle columns of a `user_ops` row.
 fn progress_from_row(row: &AnyRow) -> Result<OpProgress, MempoolError> {
-    let opt_text = |c: &str| row.try_get::<Option<String>, _>(c);
+    let opt_bin = |c: &str| row.try_get::<Option<Vec<u8>>, _>(c);
     let status_text: String = row.try_get("status")?;
     let status = OpStatus::parse(&status_text)
         .ok_or_else(|| MempoolError::Corrupt(format!("status: unknown value {status_text:?}")))?;
     Ok(OpProgress {
         status,
-        bundle_tx: opt_text("bundle_tx")?.map(|s| parse_b256("bundle_tx", &s)).transpose()?,
+        bundle_tx: opt_bin("bundle_tx")?.map(|b| b256_from_bin("bundle_tx", &b)).transpose()?,
         block_number: row
             .try_get::<Option<i64>, _>("block_number")?
             .map(|v| u64_from_db("block_number", v))
             .transpose()?,
-        block_hash: opt_text("block_hash")?.map(|s| parse_b256("block_hash", &s)).transpose()?,
-        receipt_json: stored_json(row, "receipt_json", "receipt_z")?,
-        failure: opt_text("failure")?,
+        block_hash: opt_bin("block_hash")?.map(|b| b256_from_bin("block_hash", &b)).transpose()?,
+        receipt_json: opt_bin("receipt_z")?.map(|z| unpacked("receipt_z", Doc::Receipt, &z)).transpose()?,
+        failure: row.try_get("failure")?,
     })
 }
 
 /// Decodes one `user_ops` row selected with [`op_columns`].
 pub(crate) fn op_from_row(row: &AnyRow) -> Result<OpRecord, MempoolError> {
-    let text = |c: &str| row.try_get::<String, _>(c);
+    let bin = |c: &str| row.try_get::<Vec<u8>, _>(c);
     let OpProgress { status, bundle_tx, block_number, block_hash, receipt_json, failure } = progress_from_row(row)?;
     Ok(OpRecord {
-        hash: parse_b256("hash", &text("hash")?)?,
+        hash: b256_from_bin("hash", &bin("hash")?)?,
         chain_id: u64_from_db("chain_id", row.try_get("chain_id")?)?,
-        entry_point: parse_address("entry_point", &text("entry_point")?)?,
-        sender: parse_address("sender", &text("sender")?)?,
-        nonce_key: parse_u256("nonce_key", &text("nonce_key")?)?,
+        entry_point: address_from_bin("entry_point", &bin("entry_point")?)?,
+        sender: address_from_bin("sender", &bin("sender")?)?,
+        nonce_key: u256_from_bin("nonce_key", &bin("nonce_key")?)?,
         nonce_seq: u64_bits_from_db(row.try_get("nonce_seq")?),
-        max_fee_per_gas: parse_u128("max_fee_per_gas", &text("max_fee_per_gas")?)?,
-        max_priority_fee_per_gas: parse_u128("max_priority_fee_per_gas", &text("max_priority_fee_per_gas")?)?,
+        max_fee_per_gas: u128_from_bin("max_fee_per_gas", &bin("max_fee_per_gas")?)?,
+        max_priority_fee_per_gas: u128_from_bin("max_priority_fee_per_gas", &bin("max_priority_fee_per_gas")?)?,
         valid_until: u64_from_db("valid_until", row.try_get("valid_until")?)?,
-        op_json: stored_json(row, "op_json", "op_z")?
-            .ok_or_else(|| MempoolError::Corrupt("op_json and op_z are both empty".into()))?,
+        op_json: unpacked("op_z", Doc::Op, &bin("op_z")?)?,
         status,
         bundle_tx,
         block_number,
@@ -207,15 +207,6 @@ pub(crate) fn op_from_row(row: &AnyRow) -> Result<OpRecord, MempoolError> {
         created_at: u64_from_db("created_at", row.try_get("created_at")?)?,
         updated_at: u64_from_db("updated_at", row.try_get("updated_at")?)?,
     })
-}
-
-/// A JSON document of a `user_ops` row: deflated in `z_column`, or as text in `text_column` in
-/// rows written before migration 0011.
-fn stored_json(row: &AnyRow, text_column: &str, z_column: &str) -> Result<Option<String>, MempoolError> {
-    if let Some(z) = row.try_get::<Option<Vec<u8>>, _>(z_column)? {
-        return Ok(Some(inflated(z_column, &z)?));
-    }
-    Ok(row.try_get::<Option<String>, _>(text_column)?)
 }
 
 /// How many times each address occurs in `entities`, by address.
@@ -281,10 +272,10 @@ impl Store {
         sender_cap: usize,
     ) -> Result<InsertOutcome, MempoolError> {
         let chain_id = u64_to_db("chain_id", rec.chain_id)?;
-        let ep = address_text(&rec.entry_point);
-        let hash = b256_text(&rec.hash);
-        let sender = address_text(&rec.sender);
-        let nonce_key = u256_text(&rec.nonce_key);
+        let ep = address_bin(&rec.entry_point);
+        let hash = b256_bin(&rec.hash);
+        let sender = address_bin(&rec.sender);
+        let nonce_key = u256_bin(&rec.nonce_key);
         let nonce_seq = u64_bits_to_db(rec.nonce_seq);
         let valid_until = u64_to_db("valid_until", rec.valid_until)?;
         let created_at = u64_to_db("created_at", rec.created_at)?;
@@ -320,19 +311,19 @@ impl Store {
             // After a reorg two pending ops may share a nonce: the replacement must beat each of them.
             let (mut needed_max_fee, mut needed_priority_fee) = (0u128, 0u128);
             for row in &same_nonce {
-                let old_max = parse_u128("max_fee_per_gas", &row.try_get::<String, _>("max_fee_per_gas")?)?;
+                let old_max = u128_from_bin("max_fee_per_gas", &row.try_get::<Vec<u8>, _>("max_fee_per_gas")?)?;
                 let old_prio =
-                    parse_u128("max_priority_fee_per_gas", &row.try_get::<String, _>("max_priority_fee_per_gas")?)?;
+                    u128_from_bin("max_priority_fee_per_gas", &row.try_get::<Vec<u8>, _>("max_priority_fee_per_gas")?)?;
                 needed_max_fee = needed_max_fee.max(replacement_fee(old_max));
                 needed_priority_fee = needed_priority_fee.max(replacement_fee(old_prio));
             }
             if rec.max_fee_per_gas < needed_max_fee || rec.max_priority_fee_per_gas < needed_priority_fee {
                 return Err(MempoolError::Underpriced { needed_max_fee, needed_priority_fee });
             }
-            let old_hash = parse_b256("hash", &first.try_get::<String, _>("hash")?)?;
+            let old_hash = b256_from_bin("hash", &first.try_get::<Vec<u8>, _>("hash")?)?;
             let now = u64_to_db("updated_at", now_secs())?;
             for row in &same_nonce {
-                let old = row.try_get::<String, _>("hash")?;
+                let old = row.try_get::<Vec<u8>, _>("hash")?;
                 sqlx::query(
                     "UPDATE user_ops SET status = 'dropped', failure = $4, updated_at = $5 \
                      WHERE chain_id = $1 AND entry_point = $2 AND hash = $3",
@@ -340,7 +331,7 @@ impl Store {
                 .bind(chain_id)
                 .bind(&ep)
                 .bind(&old)
-                .bind(format!("replaced by {hash}"))
+                .bind(format!("replaced by {}", b256_text(&rec.hash)))
                 .bind(now)
                 .execute(&mut **tx)
                 .await?;
@@ -373,10 +364,10 @@ impl Store {
         .bind(&sender)
         .bind(&nonce_key)
         .bind(nonce_seq)
-        .bind(u128_text(rec.max_fee_per_gas))
-        .bind(u128_text(rec.max_priority_fee_per_gas))
+        .bind(u128_bin(rec.max_fee_per_gas))
+        .bind(u128_bin(rec.max_priority_fee_per_gas))
         .bind(valid_until)
-        .bind(deflated(&rec.op_json))
+        .bind(packed("op_z", Doc::Op, &rec.op_json)?)
         .bind(created_at)
         .bind(updated_at)
         .execute(&mut **tx)
@@ -397,8 +388,8 @@ impl Store {
             " FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND hash = $3"
         ))
         .bind(u64_to_db("chain_id", chain_id)?)
-        .bind(address_text(&entry_point))
-        .bind(b256_text(&hash))
+        .bind(address_bin(&entry_point))
+        .bind(b256_bin(&hash))
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(op_from_row).transpose()
@@ -412,12 +403,12 @@ impl Store {
         hash: B256,
     ) -> Result<Option<OpProgress>, MempoolError> {
         let row = sqlx::query(
-            "SELECT status, bundle_tx, block_number, block_hash, receipt_json, receipt_z, failure FROM user_ops \
+            "SELECT status, bundle_tx, block_number, block_hash, receipt_z, failure FROM user_ops \
              WHERE chain_id = $1 AND entry_point = $2 AND hash = $3",
         )
         .bind(u64_to_db("chain_id", chain_id)?)
-        .bind(address_text(&entry_point))
-        .bind(b256_text(&hash))
+        .bind(address_bin(&entry_point))
+        .bind(b256_bin(&hash))
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(progress_from_row).transpose()
@@ -437,7 +428,7 @@ impl Store {
              ORDER BY created_at, sender, nonce_key, nonce_seq, hash LIMIT $3"
         ))
         .bind(u64_to_db("chain_id", chain_id)?)
-        .bind(address_text(&entry_point))
+        .bind(address_bin(&entry_point))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(self.pool())
         .await?;
@@ -457,7 +448,7 @@ impl Store {
              ORDER BY created_at, hash"
         ))
         .bind(u64_to_db("chain_id", chain_id)?)
-        .bind(address_text(&entry_point))
+        .bind(address_bin(&entry_point))
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(op_from_row).collect()
@@ -466,15 +457,15 @@ impl Store {
     /// The senders of every op in Pending or Submitted (ERC-7562's cross-operation rules ask who
     /// they are, not what they sent), without duplicates.
     pub async fn unfinished_senders(&self, chain_id: u64, entry_point: Address) -> Result<Vec<Address>, MempoolError> {
-        let rows: Vec<(String,)> = sqlx::query_as(
+        let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
             "SELECT DISTINCT sender FROM user_ops WHERE chain_id = $1 AND entry_point = $2 \
              AND status IN ('pending', 'submitted')",
         )
         .bind(u64_to_db("chain_id", chain_id)?)
-        .bind(address_text(&entry_point))
+        .bind(address_bin(&entry_point))
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(|(s,)| Ok(parse_address("sender", s)?)).collect()
+        rows.iter().map(|(s,)| Ok(address_from_bin("sender", s)?)).collect()
     }
 
     /// `sender`'s Pending and Submitted ops, by nonce: read through the sender index, so a
@@ -492,8 +483,8 @@ impl Store {
              AND status IN ('pending', 'submitted') ORDER BY nonce_key, nonce_seq, hash"
         ))
         .bind(u64_to_db("chain_id", chain_id)?)
-        .bind(address_text(&entry_point))
-        .bind(address_text(&sender))
+        .bind(address_bin(&entry_point))
+        .bind(address_bin(&sender))
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(op_from_row).collect()
@@ -513,16 +504,16 @@ impl Store {
              AND status = 'included' AND block_number >= $3 ORDER BY block_number, hash",
         )
         .bind(u64_to_db("chain_id", chain_id)?)
-        .bind(address_text(&entry_point))
+        .bind(address_bin(&entry_point))
         .bind(u64_to_db("from_block", from_block)?)
         .fetch_all(self.pool())
         .await?;
         rows.iter()
             .map(|r| {
                 Ok((
-                    parse_b256("hash", &r.try_get::<String, _>("hash")?)?,
+                    b256_from_bin("hash", &r.try_get::<Vec<u8>, _>("hash")?)?,
                     u64_from_db("block_number", r.try_get("block_number")?)?,
-                    parse_b256("block_hash", &r.try_get::<String, _>("block_hash")?)?,
+                    b256_from_bin("block_hash", &r.try_get::<Vec<u8>, _>("block_hash")?)?,
                 ))
             })
             .collect()
@@ -539,7 +530,7 @@ impl Store {
         bundle_tx: B256,
     ) -> Result<(), MempoolError> {
         let chain = u64_to_db("chain_id", chain_id)?;
-        let ep = address_text(&entry_point);
+        let ep = address_bin(&entry_point);
         let now = u64_to_db("updated_at", now_secs())?;
         let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         for hash in hashes {
@@ -549,8 +540,8 @@ impl Store {
             )
             .bind(chain)
             .bind(&ep)
-            .bind(b256_text(hash))
-            .bind(b256_text(&bundle_tx))
+            .bind(b256_bin(hash))
+            .bind(b256_bin(&bundle_tx))
             .bind(now)
             .execute(&mut *tx)
             .await?;
@@ -707,23 +698,23 @@ impl Store {
         let now = u64_to_db("updated_at", now_secs())?;
         let rows = sqlx::query(
             "UPDATE user_ops SET status = CASE WHEN bundle_tx IS NULL THEN 'pending' ELSE 'submitted' END, \
-             block_number = NULL, block_hash = NULL, receipt_json = NULL, receipt_z = NULL, failure = NULL, \
+             block_number = NULL, block_hash = NULL, receipt_z = NULL, failure = NULL, \
              updated_at = $5 \
              WHERE chain_id = $1 AND entry_point = $2 AND status = 'included' AND block_number = $3 \
              AND block_hash = $4 RETURNING hash, bundle_tx",
         )
         .bind(u64_to_db("chain_id", chain_id)?)
-        .bind(address_text(&entry_point))
+        .bind(address_bin(&entry_point))
         .bind(u64_to_db("block_number", block_number)?)
-        .bind(b256_text(&block_hash))
+        .bind(b256_bin(&block_hash))
         .bind(now)
         .fetch_all(&mut *tx)
         .await?;
         let mut hashes = Vec::with_capacity(rows.len());
         let mut bundles = std::collections::BTreeSet::new();
         for r in &rows {
-            hashes.push(parse_b256("hash", &r.try_get::<String, _>("hash")?)?);
-            if let Some(bundle) = r.try_get::<Option<String>, _>("bundle_tx")? {
+            hashes.push(b256_from_bin("hash", &r.try_get::<Vec<u8>, _>("hash")?)?);
+            if let Some(bundle) = r.try_get::<Option<Vec<u8>>, _>("bundle_tx")? {
                 bundles.insert(bundle);
             }
         }
@@ -751,7 +742,7 @@ impl Store {
         self.reset_to_pending(
             fence,
             "UPDATE user_ops SET status = 'pending', bundle_tx = NULL, block_number = NULL, block_hash = NULL, \
-             receipt_json = NULL, receipt_z = NULL, failure = NULL, updated_at = $4 \
+             receipt_z = NULL, failure = NULL, updated_at = $4 \
              WHERE chain_id = $1 AND entry_point = $2 AND status = 'submitted' AND bundle_tx = $3 RETURNING hash",
             chain_id,
             entry_point,
@@ -772,15 +763,15 @@ impl Store {
         let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         let rows = sqlx::query(sql)
             .bind(u64_to_db("chain_id", chain_id)?)
-            .bind(address_text(&entry_point))
-            .bind(b256_text(&key))
+            .bind(address_bin(&entry_point))
+            .bind(b256_bin(&key))
             .bind(u64_to_db("updated_at", now_secs())?)
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
         let mut hashes = rows
             .iter()
-            .map(|r| Ok(parse_b256("hash", &r.try_get::<String, _>("hash")?)?))
+            .map(|r| Ok(b256_from_bin("hash", &r.try_get::<Vec<u8>, _>("hash")?)?))
             .collect::<Result<Vec<_>, MempoolError>>()?;
         hashes.sort();
         Ok(hashes)
@@ -790,7 +781,7 @@ impl Store {
     pub async fn clear_user_ops(&self, chain_id: u64, entry_point: Address) -> Result<u64, MempoolError> {
         let done = sqlx::query("DELETE FROM user_ops WHERE chain_id = $1 AND entry_point = $2")
             .bind(u64_to_db("chain_id", chain_id)?)
-            .bind(address_text(&entry_point))
+            .bind(address_bin(&entry_point))
             .execute(self.pool())
             .await?;
         Ok(done.rows_affected())
@@ -803,7 +794,7 @@ impl Store {
                 "SELECT COUNT(*) FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND status = $3",
             )
             .bind(u64_to_db("chain_id", chain_id)?)
-            .bind(address_text(&entry_point))
+            .bind(address_bin(&entry_point))
             .bind(status)
             .fetch_one(self.pool())
             .await?;
@@ -822,7 +813,7 @@ impl Store {
             "SELECT status, COUNT(*) AS n FROM user_ops WHERE chain_id = $1 AND entry_point = $2 GROUP BY status",
         )
         .bind(u64_to_db("chain_id", chain_id)?)
-        .bind(address_text(&entry_point))
+        .bind(address_bin(&entry_point))
         .fetch_all(self.pool())
         .await?;
         let mut counts: BTreeMap<String, u64> = OpStatus::ALL.iter().map(|s| (s.as_str().to_string(), 0)).collect();
@@ -860,15 +851,21 @@ pub enum MinedOp<'a> {
     },
 }
 
-/// The (chain, EntryPoint) an operation lives under, as stored.
+/// The (chain, EntryPoint) an operation lives under, as stored (`ep_text`: in the tables that
+/// keep hex text, such as `bundler_op_facts`).
 struct OpKey {
     chain: i64,
-    ep: String,
+    ep: Vec<u8>,
+    ep_text: String,
 }
 
 impl OpKey {
     fn new(chain_id: u64, entry_point: &Address) -> Result<Self, MempoolError> {
-        Ok(Self { chain: u64_to_db("chain_id", chain_id)?, ep: address_text(entry_point) })
+        Ok(Self {
+            chain: u64_to_db("chain_id", chain_id)?,
+            ep: address_bin(entry_point),
+            ep_text: address_text(entry_point),
+        })
     }
 }
 
@@ -883,18 +880,18 @@ async fn include_in(
     receipt_json: &str,
 ) -> Result<bool, MempoolError> {
     let done = sqlx::query(
-        "UPDATE user_ops SET status = 'included', block_number = $4, block_hash = $5, receipt_z = $6, receipt_json = NULL, \
+        "UPDATE user_ops SET status = 'included', block_number = $4, block_hash = $5, receipt_z = $6, \
          failure = NULL, updated_at = $7, bundle_tx = $8 \
          WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 AND status IN ('pending', 'submitted')",
     )
     .bind(at.chain)
     .bind(&at.ep)
-    .bind(b256_text(&hash))
+    .bind(b256_bin(&hash))
     .bind(u64_to_db("block_number", block_number)?)
-    .bind(b256_text(&block_hash))
-    .bind(deflated(receipt_json))
+    .bind(b256_bin(&block_hash))
+    .bind(packed("receipt_z", Doc::Receipt, receipt_json)?)
     .bind(u64_to_db("updated_at", now_secs())?)
-    .bind(b256_text(&bundle_tx))
+    .bind(b256_bin(&bundle_tx))
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() == 0 {
@@ -904,7 +901,7 @@ async fn include_in(
             return Err(transition_error(tx, at.chain, &at.ep, hash, OpStatus::Included).await);
         }
     }
-    forget_op_facts(tx, at.chain, &at.ep, hash).await?;
+    forget_op_facts(tx, at.chain, &at.ep_text, hash).await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -922,7 +919,7 @@ async fn finish_in(
     )
     .bind(at.chain)
     .bind(&at.ep)
-    .bind(b256_text(&hash))
+    .bind(b256_bin(&hash))
     .bind(to.as_str())
     .bind(reason)
     .bind(u64_to_db("updated_at", now_secs())?)
@@ -934,7 +931,7 @@ async fn finish_in(
             return Err(transition_error(tx, at.chain, &at.ep, hash, to).await);
         }
     }
-    forget_op_facts(tx, at.chain, &at.ep, hash).await?;
+    forget_op_facts(tx, at.chain, &at.ep_text, hash).await?;
     Ok(())
 }
 
@@ -942,21 +939,22 @@ async fn finish_in(
 async fn current_status(
     tx: &mut Transaction<'static, Any>,
     chain: i64,
-    ep: &str,
+    ep: &[u8],
     hash: B256,
 ) -> Result<Option<(OpStatus, Option<B256>)>, MempoolError> {
     let row =
         sqlx::query("SELECT status, block_hash FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND hash = $3")
             .bind(chain)
             .bind(ep)
-            .bind(b256_text(&hash))
+            .bind(b256_bin(&hash))
             .fetch_optional(&mut **tx)
             .await?;
     let Some(row) = row else { return Ok(None) };
     let text: String = row.try_get("status")?;
     let status =
         OpStatus::parse(&text).ok_or_else(|| MempoolError::Corrupt(format!("status: unknown value {text:?}")))?;
-    let block = row.try_get::<Option<String>, _>("block_hash")?.map(|s| parse_b256("block_hash", &s)).transpose()?;
+    let block =
+        row.try_get::<Option<Vec<u8>>, _>("block_hash")?.map(|b| b256_from_bin("block_hash", &b)).transpose()?;
     Ok(Some((status, block)))
 }
 
@@ -964,7 +962,7 @@ async fn current_status(
 async fn transition_error(
     tx: &mut Transaction<'static, Any>,
     chain: i64,
-    ep: &str,
+    ep: &[u8],
     hash: B256,
     to: OpStatus,
 ) -> MempoolError {

@@ -16,7 +16,8 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::codec::{
-    address_text, b256_text, now_secs, parse_address, parse_b256, parse_u256, u64_from_db, u64_to_db, u256_text,
+    address_bin, address_from_bin, address_text, b256_bin, b256_from_bin, now_secs, parse_u256, u64_from_db, u64_to_db,
+    u256_amount_bin, u256_from_amount_bin, u256_text,
 };
 use crate::db::{Backend, Store};
 use crate::error::{CodecError, DbError, wraps_db_error};
@@ -223,7 +224,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let totals = self.lock_policy_totals(&mut tx, &req.policy_id, now).await?;
 
-        if let Some(existing) = fetch_record(&mut tx, chain_id, "request_key", &b256_text(&req.request_key)).await? {
+        if let Some(existing) = fetch_record(&mut tx, chain_id, "request_key", &b256_bin(&req.request_key)).await? {
             let same = existing.request.policy_id == req.policy_id
                 && existing.request.sender == req.sender
                 && existing.request.max_cost == req.max_cost;
@@ -239,7 +240,7 @@ impl Store {
                 (SponsorshipStatus::Released, _) => {
                     sqlx::query("DELETE FROM sponsorships WHERE chain_id = $1 AND request_key = $2")
                         .bind(chain_id)
-                        .bind(b256_text(&req.request_key))
+                        .bind(b256_bin(&req.request_key))
                         .execute(&mut *tx)
                         .await?;
                     self.reserve_locked(tx, req, limits, release_before, totals, now).await
@@ -293,17 +294,16 @@ impl Store {
         write_totals(&mut tx, &req.policy_id, Some(&sender_text), sender_totals, now).await?;
         sqlx::query(
             "INSERT INTO sponsorships (chain_id, request_key, user_op_hash, policy_id, sender, max_cost, valid_until, \
-             valid_after, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'reserved', $9, $9)",
+             valid_after, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'reserved')",
         )
         .bind(chain_id)
-        .bind(b256_text(&req.request_key))
-        .bind(b256_text(&req.user_op_hash))
+        .bind(b256_bin(&req.request_key))
+        .bind(b256_bin(&req.user_op_hash))
         .bind(&req.policy_id)
-        .bind(&sender_text)
-        .bind(u256_text(&req.max_cost))
+        .bind(address_bin(&req.sender))
+        .bind(u256_amount_bin(&req.max_cost))
         .bind(u64_to_db("valid_until", req.valid_until)?)
         .bind(u64_to_db("valid_after", req.valid_after)?)
-        .bind(now)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -341,7 +341,7 @@ impl Store {
     ) -> Result<SponsorshipRecord, SponsorshipError> {
         let chain = u64_to_db("chain_id", chain_id)?;
         let now = u64_to_db("updated_at", now_secs())?;
-        let hash = b256_text(&user_op_hash);
+        let hash = b256_bin(&user_op_hash);
         // Find the policy first (immutable columns), then lock it and read the record under the lock.
         let policy_id: Option<String> =
             sqlx::query_scalar("SELECT policy_id FROM sponsorships WHERE chain_id = $1 AND user_op_hash = $2")
@@ -368,13 +368,12 @@ impl Store {
                 totals.spent = totals.spent.saturating_add(actual);
                 sender_totals.spent = sender_totals.spent.saturating_add(actual);
                 sqlx::query(
-                    "UPDATE sponsorships SET status = 'settled', actual_cost = $3, updated_at = $4 \
+                    "UPDATE sponsorships SET status = 'settled', actual_cost = $3 \
                      WHERE chain_id = $1 AND user_op_hash = $2",
                 )
                 .bind(chain)
                 .bind(&hash)
-                .bind(u256_text(&actual))
-                .bind(now)
+                .bind(u256_amount_bin(&actual))
                 .execute(&mut *tx)
                 .await?;
                 rec.status = SponsorshipStatus::Settled;
@@ -384,13 +383,12 @@ impl Store {
                 totals.reserved = totals.reserved.saturating_sub(max_cost);
                 sender_totals.reserved = sender_totals.reserved.saturating_sub(max_cost);
                 sqlx::query(
-                    "UPDATE sponsorships SET status = 'released', reason = $3, updated_at = $4 \
+                    "UPDATE sponsorships SET status = 'released', reason = $3 \
                      WHERE chain_id = $1 AND user_op_hash = $2",
                 )
                 .bind(chain)
                 .bind(&hash)
                 .bind(reason)
-                .bind(now)
                 .execute(&mut *tx)
                 .await?;
                 rec.status = SponsorshipStatus::Released;
@@ -413,7 +411,7 @@ impl Store {
         let row =
             sqlx::query(sql!("SELECT {RECORD_COLUMNS} FROM sponsorships WHERE chain_id = $1 AND user_op_hash = $2"))
                 .bind(u64_to_db("chain_id", chain_id)?)
-                .bind(b256_text(&user_op_hash))
+                .bind(b256_bin(&user_op_hash))
                 .fetch_optional(&mut *conn)
                 .await?;
         row.as_ref().map(record_from_row).transpose()
@@ -573,12 +571,11 @@ impl Store {
             write_totals(tx, policy_id, Some(&sender), s, now).await?;
             totals.reserved = totals.reserved.saturating_sub(rec.request.max_cost);
             sqlx::query(
-                "UPDATE sponsorships SET status = 'released', reason = 'expired', updated_at = $3 \
+                "UPDATE sponsorships SET status = 'released', reason = 'expired' \
                  WHERE chain_id = $1 AND request_key = $2",
             )
             .bind(u64_to_db("chain_id", rec.request.chain_id)?)
-            .bind(b256_text(&rec.request.request_key))
-            .bind(now)
+            .bind(b256_bin(&rec.request.request_key))
             .execute(&mut **tx)
             .await?;
         }
@@ -634,7 +631,7 @@ async fn fetch_record(
     tx: &mut Transaction<'static, Any>,
     chain_id: i64,
     key_column: &'static str,
-    key: &str,
+    key: &[u8],
 ) -> Result<Option<SponsorshipRecord>, SponsorshipError> {
     let row = sqlx::query(sql!("SELECT {RECORD_COLUMNS} FROM sponsorships WHERE chain_id = $1 AND {key_column} = $2"))
         .bind(chain_id)
@@ -652,20 +649,21 @@ fn totals_from_row(row: &AnyRow) -> Result<SpendTotals, SponsorshipError> {
 }
 
 fn record_from_row(row: &AnyRow) -> Result<SponsorshipRecord, SponsorshipError> {
-    let actual: Option<String> = row.try_get("actual_cost")?;
+    let actual: Option<Vec<u8>> = row.try_get("actual_cost")?;
+    let bin = |c: &str| row.try_get::<Vec<u8>, _>(c);
     Ok(SponsorshipRecord {
         request: ReservationRequest {
             policy_id: row.try_get("policy_id")?,
             chain_id: u64_from_db("chain_id", row.try_get("chain_id")?)?,
-            request_key: parse_b256("request_key", &row.try_get::<String, _>("request_key")?)?,
-            user_op_hash: parse_b256("user_op_hash", &row.try_get::<String, _>("user_op_hash")?)?,
-            sender: parse_address("sender", &row.try_get::<String, _>("sender")?)?,
-            max_cost: parse_u256("max_cost", &row.try_get::<String, _>("max_cost")?)?,
+            request_key: b256_from_bin("request_key", &bin("request_key")?)?,
+            user_op_hash: b256_from_bin("user_op_hash", &bin("user_op_hash")?)?,
+            sender: address_from_bin("sender", &bin("sender")?)?,
+            max_cost: u256_from_amount_bin("max_cost", &bin("max_cost")?)?,
             valid_until: u64_from_db("valid_until", row.try_get("valid_until")?)?,
             valid_after: u64_from_db("valid_after", row.try_get("valid_after")?)?,
         },
         status: SponsorshipStatus::parse(&row.try_get::<String, _>("status")?)?,
-        actual_cost: actual.map(|a| parse_u256("actual_cost", &a)).transpose()?,
+        actual_cost: actual.map(|a| u256_from_amount_bin("actual_cost", &a)).transpose()?,
         reason: row.try_get("reason")?,
     })
 }

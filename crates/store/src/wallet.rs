@@ -6,9 +6,13 @@ use alloy::primitives::{Address, B256, Bytes, U256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::codec::{address_text, b256_text, parse_address, parse_b256, parse_u256, u64_from_db, u64_to_db, u256_text};
+use crate::codec::{
+    address_bin, address_from_bin, address_text, b256_bin, b256_from_bin, b256_text, parse_address, parse_b256,
+    parse_u256, u64_from_db, u64_to_db, u256_text,
+};
 use crate::db::{Store, lock_key};
 use crate::error::StoreError;
+use crate::packed::{Doc, packed, unpacked};
 
 /// A statement text built at run time from the constant column lists above (never from input).
 macro_rules! sql {
@@ -213,7 +217,8 @@ pub fn session_id_text(id: &[u8; 16]) -> String {
     alloy::hex::encode_prefixed(id)
 }
 
-fn parse_session_id(column: &str, s: &str) -> Result<[u8; 16], StoreError> {
+/// Parses a [`session_id_text`] value.
+pub(crate) fn parse_session_id(column: &str, s: &str) -> Result<[u8; 16], StoreError> {
     let bytes = s
         .strip_prefix("0x")
         .filter(|b| b.len() == 32)
@@ -222,6 +227,12 @@ fn parse_session_id(column: &str, s: &str) -> Result<[u8; 16], StoreError> {
     let mut id = [0u8; 16];
     id.copy_from_slice(&bytes);
     Ok(id)
+}
+
+/// A session id as stored in a binary column (`wallet_calls.session_id`): its 16 bytes.
+pub(crate) fn session_id_from_bin(column: &str, bytes: &[u8]) -> Result<[u8; 16], StoreError> {
+    <[u8; 16]>::try_from(bytes)
+        .map_err(|_| StoreError::Corrupt(format!("{column}: expected a 16-byte id, got {} bytes", bytes.len())))
 }
 
 fn parse_bytes(column: &str, s: &str) -> Result<Bytes, StoreError> {
@@ -304,18 +315,18 @@ fn prepared_from_row(row: &AnyRow) -> Result<PreparedRecord, StoreError> {
     })
 }
 
-const CALL_COLUMNS: &str = "chain_id, hash, account, calls_json, session_id, created_at";
+const CALL_COLUMNS: &str = "chain_id, hash, account, calls_z, session_id, created_at";
 
 fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
-    let text = |c: &str| row.try_get::<String, _>(c);
+    let bin = |c: &str| row.try_get::<Vec<u8>, _>(c);
     Ok(CallRecord {
         chain_id: u64_from_db("chain_id", row.try_get("chain_id")?)?,
-        hash: parse_b256("hash", &text("hash")?)?,
-        account: parse_address("account", &text("account")?)?,
-        calls_json: text("calls_json")?,
+        hash: b256_from_bin("hash", &bin("hash")?)?,
+        account: address_from_bin("account", &bin("account")?)?,
+        calls_json: unpacked("calls_z", Doc::Calls, &bin("calls_z")?)?,
         session_id: row
-            .try_get::<Option<String>, _>("session_id")?
-            .map(|s| parse_session_id("session_id", &s))
+            .try_get::<Option<Vec<u8>>, _>("session_id")?
+            .map(|b| session_id_from_bin("session_id", &b))
             .transpose()?,
         created_at: u64_from_db("created_at", row.try_get("created_at")?)?,
     })
@@ -368,7 +379,7 @@ async fn call_on<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
 ) -> Result<Option<CallRecord>, StoreError> {
     let row = sqlx::query(sql!("SELECT {CALL_COLUMNS} FROM wallet_calls WHERE chain_id = $1 AND hash = $2"))
         .bind(u64_to_db("chain_id", chain_id)?)
-        .bind(b256_text(hash))
+        .bind(b256_bin(hash))
         .fetch_optional(ex)
         .await?;
     row.as_ref().map(call_from_row).transpose()
@@ -590,16 +601,17 @@ impl Store {
             return Ok(existing);
         }
         let chain_id = u64_to_db("chain_id", rec.chain_id)?;
+        // The call's own table keeps bytes; the prepared row, lease and session it ends keep hex text.
         let hash = b256_text(&rec.hash);
         sqlx::query(
-            "INSERT INTO wallet_calls (chain_id, hash, account, calls_json, session_id, created_at) \
+            "INSERT INTO wallet_calls (chain_id, hash, account, calls_z, session_id, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(chain_id)
-        .bind(&hash)
-        .bind(address_text(&rec.account))
-        .bind(&rec.calls_json)
-        .bind(rec.session_id.as_ref().map(session_id_text))
+        .bind(b256_bin(&rec.hash))
+        .bind(address_bin(&rec.account))
+        .bind(packed("calls_z", Doc::Calls, &rec.calls_json)?)
+        .bind(rec.session_id.map(|id| id.to_vec()))
         .bind(u64_to_db("created_at", rec.created_at)?)
         .execute(&mut *tx)
         .await?;

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use alloy::primitives::{Address, B256, Bytes, U256};
 use keyward_store::Store;
+use keyward_store::sponsorship::{ReservationRequest, SponsorshipRecord, SponsorshipStatus};
 use keyward_store::wallet::{
     AccountKind, AccountRecord, CallRecord, PreparedRecord, SessionInsert, SessionKeyRecord, SessionRecord,
 };
@@ -379,17 +380,330 @@ async fn migration_0011_keeps_calls_keyed_by_chain_and_hash(db: &Db) {
     store.insert_user_op(&fresh, 4).await.unwrap();
     let got = store.get_user_op(31337, fresh.entry_point, fresh.hash).await.unwrap().unwrap();
     assert_eq!(got.op_json, fresh.op_json);
-    let stored: (i64, i64) = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT CASE WHEN op_json IS NULL THEN 1 ELSE 0 END, LENGTH(op_z) FROM user_ops WHERE hash = '{}'",
-        alloy::hex::encode_prefixed(fresh.hash)
-    )))
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert_eq!(stored.0, 1, "no text copy");
-    assert!(stored.1 > 0 && (stored.1 as usize) < fresh.op_json.len() / 4, "deflated: {} bytes", stored.1);
+    // (Migration 0012 then packs it and keeps no text column.)
+    let stored: i64 = sqlx::query_scalar("SELECT LENGTH(op_z) FROM user_ops WHERE hash = $1")
+        .bind(fresh.hash.to_vec())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(stored > 0 && (stored as usize) < fresh.op_json.len() / 4, "packed: {stored} bytes");
     pool.close().await;
     store.close().await;
+}
+
+/// 0011's plain deflate of a JSON document (how it stored `op_z` and `receipt_z`).
+fn deflated_0011(json: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    z.write_all(json.as_bytes()).unwrap();
+    z.finish().unwrap()
+}
+
+/// Rows as a database at 0011 holds them (hex text; one operation's JSON as text, one deflated),
+/// for [`migration_0012_converts_hex_rows_to_bytes`]: (the included op, the pending op, the
+/// sponsorship, the call, the bundle) as the store must read them back.
+async fn rows_at_0011(
+    pool: &sqlx::AnyPool,
+) -> (keyward_store::OpRecord, keyward_store::OpRecord, SponsorshipRecord, CallRecord, keyward_store::BundleRecord) {
+    fn hex(bytes: impl AsRef<[u8]>) -> String {
+        alloy::hex::encode_prefixed(bytes)
+    }
+    let ep = Address::repeat_byte(0xe7);
+    let sender = Address::repeat_byte(0xa6);
+    let bundler = Address::repeat_byte(0xbb);
+    let (h1, h2, tx, block) =
+        (B256::repeat_byte(0x11), B256::repeat_byte(0x12), B256::repeat_byte(0x7a), B256::repeat_byte(0xb1));
+    let op_text = format!(r#"{{"sender":"{}","nonce":"0x1","callData":"0x{}"}}"#, hex(sender), "0a".repeat(40));
+    let receipt = r#"{"success":true,"logs":[],"actualGasCost":"0x10"}"#;
+    let included = keyward_store::OpRecord {
+        hash: h1,
+        chain_id: 31337,
+        entry_point: ep,
+        sender,
+        nonce_key: U256::from(7) << 100,
+        nonce_seq: u64::MAX,
+        max_fee_per_gas: u128::MAX - 1,
+        max_priority_fee_per_gas: 3,
+        valid_until: 1_900_000_000,
+        op_json: op_text.clone(),
+        status: keyward_store::OpStatus::Included,
+        bundle_tx: Some(tx),
+        block_number: Some(9),
+        block_hash: Some(block),
+        receipt_json: Some(receipt.into()),
+        failure: None,
+        created_at: 5,
+        updated_at: 6,
+    };
+    let pending = keyward_store::OpRecord {
+        hash: h2,
+        nonce_seq: 1,
+        max_fee_per_gas: 1_000,
+        op_json: r#"{"sender":"0xA6","n":2}"#.into(), // text as 0010 stored it
+        status: keyward_store::OpStatus::Pending,
+        bundle_tx: None,
+        block_number: None,
+        block_hash: None,
+        receipt_json: None,
+        ..included.clone()
+    };
+    let op_sql = "INSERT INTO user_ops (chain_id, entry_point, hash, sender, nonce_key, nonce_seq, max_fee_per_gas, \
+                  max_priority_fee_per_gas, valid_until, op_json, op_z, status, bundle_tx, block_number, block_hash, \
+                  receipt_json, receipt_z, failure, created_at, updated_at, claimed_by, claimed_until) \
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, NULL, 5, 6, $18, $19)";
+    for (op, text_json, claimed) in [(&included, false, None), (&pending, true, Some(hex(bundler)))] {
+        sqlx::query(op_sql)
+            .bind(31337i64)
+            .bind(hex(ep))
+            .bind(hex(op.hash))
+            .bind(hex(op.sender))
+            .bind(format!("0x{:064x}", op.nonce_key))
+            .bind(-1i64 + i64::from(op.nonce_seq == 1) * 2) // u64::MAX as two's complement, or 1
+            .bind(format!("0x{:032x}", op.max_fee_per_gas))
+            .bind(format!("0x{:032x}", op.max_priority_fee_per_gas))
+            .bind(1_900_000_000i64)
+            .bind(text_json.then(|| op.op_json.clone()))
+            .bind((!text_json).then(|| deflated_0011(&op.op_json)))
+            .bind(op.status.as_str())
+            .bind(op.bundle_tx.map(hex))
+            .bind(op.block_number.map(|n| n as i64))
+            .bind(op.block_hash.map(hex))
+            .bind(None::<String>)
+            .bind(op.receipt_json.as_deref().map(deflated_0011))
+            .bind(claimed)
+            .bind(if text_json { 99i64 } else { 0 })
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let sponsorship = SponsorshipRecord {
+        request: ReservationRequest {
+            policy_id: "policy-a".into(),
+            chain_id: 31337,
+            request_key: B256::repeat_byte(0x4e),
+            user_op_hash: h1,
+            sender,
+            max_cost: U256::from(5_000_000_000_000_000u64),
+            valid_until: 1_900_000_000,
+            valid_after: 0,
+        },
+        status: SponsorshipStatus::Reserved,
+        actual_cost: None,
+        reason: None,
+    };
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO sponsorships (chain_id, request_key, user_op_hash, policy_id, sender, max_cost, actual_cost, \
+         valid_until, valid_after, status, reason, created_at, updated_at) VALUES (31337, '{}', '{}', 'policy-a', \
+         '{}', '0x{:064x}', NULL, 1900000000, 0, 'reserved', NULL, 1, 1)",
+        hex(sponsorship.request.request_key),
+        hex(h1),
+        hex(sender),
+        sponsorship.request.max_cost,
+    )))
+    .execute(pool)
+    .await
+    .unwrap();
+    // The policy's totals hold the reservation, as reserve_sponsorship left them.
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO sponsorship_totals (policy_id, spent, reserved, updated_at) VALUES ('policy-a', '0x{:064x}', \
+         '0x{:064x}', 1)",
+        0, sponsorship.request.max_cost
+    )))
+    .execute(pool)
+    .await
+    .unwrap();
+    let call = CallRecord {
+        chain_id: 31337,
+        hash: h1,
+        account: sender,
+        calls_json: r#"[{"to":"0x057ef64E23666F000b34aE31332854aCBd1c8544","data":"0x06661abd"}]"#.into(),
+        session_id: Some([0x5f; 16]),
+        created_at: 8,
+    };
+    sqlx::query(
+        "INSERT INTO wallet_calls (chain_id, hash, account, calls_json, session_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(31337i64)
+    .bind(hex(h1))
+    .bind(hex(sender))
+    .bind(&call.calls_json)
+    .bind(hex([0x5fu8; 16]))
+    .bind(8i64)
+    .execute(pool)
+    .await
+    .unwrap();
+    let bundle = keyward_store::BundleRecord {
+        tx_hash: tx,
+        chain_id: 31337,
+        bundler,
+        tx_nonce: 4,
+        max_fee_per_gas: 77,
+        max_priority_fee_per_gas: 7,
+        op_hashes: vec![h1, h2],
+        status: keyward_store::BundleStatus::Pending,
+        sent_at: 10,
+        sent_at_block: 8,
+        updated_at: 11,
+    };
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO bundles (tx_hash, chain_id, bundler, tx_nonce, max_fee_per_gas, max_priority_fee_per_gas, \
+         op_hashes, status, sent_at, updated_at, sent_at_block) VALUES ('{}', 31337, '{}', 4, '0x{:032x}', \
+         '0x{:032x}', '[\"{}\",\"{}\"]', 'pending', 10, 11, 8)",
+        hex(tx),
+        hex(bundler),
+        77,
+        7,
+        hex(h1),
+        hex(h2),
+    )))
+    .execute(pool)
+    .await
+    .unwrap();
+    (included, pending, sponsorship, call, bundle)
+}
+
+/// Migration 0012 moves the per-call tables to bytes and the store converts their rows when it
+/// opens: a database at 0011 with rows in the old form (hex text; an operation's JSON as text and
+/// another's deflated) reads back the same records through every lookup, the old tables and the
+/// pending-conversion row are gone, the stored columns are bytes, and the records keep working (a
+/// retried call, settling the sponsorship, the bundle's status).
+async fn migration_0012_converts_hex_rows_to_bytes(db: &Db) {
+    let at_11 = migrations_up_to(11).await;
+    let (included, pending, sponsorship, call, bundle) = {
+        let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+        at_11.run(&pool).await.unwrap();
+        let rows = rows_at_0011(&pool).await;
+        pool.close().await;
+        rows
+    };
+    let store = db.open().await; // applies 0012 and converts
+    let (ep, chain) = (included.entry_point, 31337);
+    assert_eq!(store.get_user_op(chain, ep, included.hash).await.unwrap(), Some(included.clone()));
+    assert_eq!(store.get_user_op(chain, ep, pending.hash).await.unwrap(), Some(pending.clone()));
+    assert_eq!(store.unfinished_user_ops_of(chain, ep, pending.sender).await.unwrap(), vec![pending.clone()]);
+    assert_eq!(
+        store.included_user_ops_since(chain, ep, 9).await.unwrap(),
+        vec![(included.hash, 9, included.block_hash.unwrap())]
+    );
+    assert_eq!(store.unfinished_senders(chain, ep).await.unwrap(), vec![pending.sender]);
+    assert_eq!(store.get_sponsorship(chain, included.hash).await.unwrap(), Some(sponsorship.clone()));
+    assert_eq!(store.call(chain, call.hash).await.unwrap(), Some(call.clone()));
+    assert_eq!(store.insert_call(&call, false).await.unwrap(), call, "a retry finds the converted call");
+    assert_eq!(store.bundle_by_tx(bundle.tx_hash).await.unwrap(), Some(bundle.clone()));
+    assert_eq!(store.pending_bundles(chain, bundle.bundler).await.unwrap(), vec![bundle.clone()]);
+    // Nothing left of the old form.
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    let pending_upgrades: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM store_upgrades").fetch_one(&pool).await.unwrap();
+    assert_eq!(pending_upgrades, 0);
+    for old in ["user_ops_0011", "sponsorships_0011", "wallet_calls_0011", "bundles_0011"] {
+        assert!(pool.execute(AssertSqlSafe(format!("SELECT 1 FROM {old}"))).await.is_err(), "{old} is dropped");
+    }
+    let lengths: (i64, i64, i64) =
+        sqlx::query_as("SELECT LENGTH(hash), LENGTH(sender), LENGTH(max_fee_per_gas) FROM user_ops WHERE hash = $1")
+            .bind(included.hash.to_vec())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(lengths, (32, 20, 16));
+    // A hex-text key is refused by the new tables.
+    let text_key = sqlx::query(
+        "INSERT INTO wallet_calls (chain_id, hash, account, calls_z, created_at) VALUES (1, $1, $2, $3, 1)",
+    )
+    .bind(alloy::hex::encode_prefixed(call.hash))
+    .bind(call.account.to_vec())
+    .bind(vec![1u8])
+    .execute(&pool)
+    .await;
+    assert!(text_key.is_err(), "hash must be 32 bytes");
+    pool.close().await;
+    // The converted records keep working.
+    let settled = store.settle_sponsorship(chain, included.hash, U256::from(1_234u64)).await.unwrap();
+    assert_eq!((settled.status, settled.actual_cost), (SponsorshipStatus::Settled, Some(U256::from(1_234u64))));
+    let totals = store.policy_totals("policy-a").await.unwrap();
+    assert_eq!((totals.spent, totals.reserved), (U256::from(1_234u64), U256::ZERO));
+    store.close().await;
+    // Reopening converts nothing more and reads the same.
+    let again = db.open().await;
+    assert_eq!(again.get_user_op(chain, ep, included.hash).await.unwrap(), Some(included));
+    assert_eq!(again.call(chain, call.hash).await.unwrap(), Some(call));
+    again.close().await;
+}
+
+/// A row of the old form that does not decode stops the conversion, and the store does not open:
+/// the row stays in the old table, nothing is dropped.
+async fn migration_0012_refuses_a_corrupt_row(db: &Db) {
+    let at_11 = migrations_up_to(11).await;
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    at_11.run(&pool).await.unwrap();
+    rows_at_0011(&pool).await;
+    pool.execute("UPDATE wallet_calls SET account = '0xnot-an-address'").await.unwrap();
+    pool.close().await;
+    let err = Store::open(&db.url).await.unwrap_err().to_string();
+    assert!(err.contains("0012_binary_columns") && err.contains("account"), "{err}");
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM wallet_calls_0011").fetch_one(&pool).await.unwrap();
+    assert_eq!(left, 1, "the row is kept");
+    // Repaired, the next opening finishes.
+    pool.execute(AssertSqlSafe(format!(
+        "UPDATE wallet_calls_0011 SET account = '{}'",
+        alloy::hex::encode_prefixed(Address::repeat_byte(0xa6))
+    )))
+    .await
+    .unwrap();
+    pool.close().await;
+    let store = db.open().await;
+    assert_eq!(store.wallet_counts().await.unwrap().calls, 1);
+    store.close().await;
+}
+
+/// The conversion runs in batches (500 rows of each table per transaction): a database at 0011
+/// with more calls than two batches converts every one of them once, also when `openers` stores
+/// open it at the same time (on PostgreSQL: the batches serialise on an advisory lock; SQLite is
+/// one process's file, opened once).
+async fn migration_0012_converts_in_batches(db: &Db, openers: usize) {
+    const CALLS: u64 = 1_201;
+    let at_11 = migrations_up_to(11).await;
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    at_11.run(&pool).await.unwrap();
+    let hash_of = |i: u64| B256::left_padding_from(&i.to_be_bytes());
+    let mut tx = pool.begin().await.unwrap();
+    for i in 0..CALLS {
+        sqlx::query(
+            "INSERT INTO wallet_calls (chain_id, hash, account, calls_json, session_id, created_at) \
+             VALUES (31337, $1, $2, $3, NULL, $4)",
+        )
+        .bind(alloy::hex::encode_prefixed(hash_of(i)))
+        .bind(alloy::hex::encode_prefixed(Address::repeat_byte(0xa7)))
+        .bind(format!(r#"[{{"to":"0x{:040x}","data":"0x"}}]"#, i))
+        .bind(i as i64)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    pool.close().await;
+    let opens: Vec<_> = (0..openers)
+        .map(|_| {
+            let url = db.url.clone();
+            tokio::spawn(async move { Store::open(&url).await })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for open in opens {
+        stores.push(open.await.unwrap().unwrap());
+    }
+    for store in &stores {
+        assert_eq!(store.wallet_counts().await.unwrap().calls, CALLS);
+    }
+    for i in [0, 499, 500, 1_000, CALLS - 1] {
+        let call = stores[0].call(31337, hash_of(i)).await.unwrap().unwrap();
+        assert_eq!((call.calls_json, call.created_at), (format!(r#"[{{"to":"0x{:040x}","data":"0x"}}]"#, i), i));
+    }
+    for store in stores {
+        store.close().await;
+    }
 }
 
 async fn durable_across_reopen(db: &Db) {
@@ -423,6 +737,18 @@ macro_rules! on_both_backends {
             async fn migration_0011_keeps_calls_keyed_by_chain_and_hash() {
                 super::migration_0011_keeps_calls_keyed_by_chain_and_hash(&super::Db::sqlite().await).await;
             }
+            #[tokio::test]
+            async fn migration_0012_converts_hex_rows_to_bytes() {
+                super::migration_0012_converts_hex_rows_to_bytes(&super::Db::sqlite().await).await;
+            }
+            #[tokio::test]
+            async fn migration_0012_refuses_a_corrupt_row() {
+                super::migration_0012_refuses_a_corrupt_row(&super::Db::sqlite().await).await;
+            }
+            #[tokio::test]
+            async fn migration_0012_converts_in_batches() {
+                super::migration_0012_converts_in_batches(&super::Db::sqlite().await, 1).await;
+            }
         }
         mod postgres {
             $(
@@ -449,6 +775,24 @@ macro_rules! on_both_backends {
             async fn migration_0011_keeps_calls_keyed_by_chain_and_hash() {
                 let Some(db) = super::Db::postgres().await else { return };
                 super::migration_0011_keeps_calls_keyed_by_chain_and_hash(&db).await;
+                db.cleanup().await;
+            }
+            #[tokio::test]
+            async fn migration_0012_converts_hex_rows_to_bytes() {
+                let Some(db) = super::Db::postgres().await else { return };
+                super::migration_0012_converts_hex_rows_to_bytes(&db).await;
+                db.cleanup().await;
+            }
+            #[tokio::test]
+            async fn migration_0012_refuses_a_corrupt_row() {
+                let Some(db) = super::Db::postgres().await else { return };
+                super::migration_0012_refuses_a_corrupt_row(&db).await;
+                db.cleanup().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn migration_0012_converts_in_batches() {
+                let Some(db) = super::Db::postgres().await else { return };
+                super::migration_0012_converts_in_batches(&db, 3).await;
                 db.cleanup().await;
             }
         }

@@ -9,6 +9,7 @@ mod behaviour;
 mod child;
 mod harness;
 mod ops;
+mod plans;
 mod sqlite_only;
 
 /// Generates `sqlite::<name>` and `postgres::<name>` tests for each behaviour function.
