@@ -45,6 +45,9 @@ pub struct Bundle {
     pub failed_in_bundle: Vec<B256>,
     /// Gas limit for the transaction.
     pub gas_limit: u64,
+    /// Candidates whose admission validation stood in for the second one (same head, same
+    /// assumptions: see [`Admitted`]).
+    pub reused_admissions: Vec<B256>,
 }
 
 impl Bundle {
@@ -94,7 +97,38 @@ pub struct BundleContext {
     /// Senders of the operations in the mempool (STO-041: a candidate whose validation uses the
     /// storage of another one's sender waits for that one to be gone).
     pub known_senders: HashSet<Address>,
+    /// The chain head the bundle is built on, (number, hash).
+    pub head: Option<(u64, B256)>,
+    /// What the admission of each candidate validated, for those this process admitted.
+    pub admitted: HashMap<B256, Admitted>,
 }
+
+impl BundleContext {
+    /// The admission facts of candidate `hash` when its second validation would repeat its first
+    /// exactly: the bundle is built on the head the admission read, under the same assumptions.
+    fn reusable(&self, hash: &B256, assumptions: Assumptions) -> Option<&Admitted> {
+        let head = self.head?;
+        self.admitted.get(hash).filter(|a| a.head == head && a.assumptions == assumptions)
+    }
+}
+
+/// What an operation's admission validation saw. On the same chain head and under the same
+/// assumptions the second validation (ERC-7562 tracer included) would run the same simulation on
+/// the same state, so its outcome is this one: the code hashes are those of the first validation
+/// (COD-010 holds) and only STO-041, which depends on the pool at bundle time, is checked again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admitted {
+    /// The head the admission's validation read ([`crate::ValidationOutcome::head`]).
+    pub head: (u64, B256),
+    /// The assumptions it validated under.
+    pub assumptions: Assumptions,
+    /// The contracts whose storage it used.
+    pub storage_contracts: Vec<Address>,
+}
+
+/// Counter: second validations at bundle time by `chain` and `outcome` (`run`: simulated again;
+/// `reused`: the admission's on the same head, see [`Admitted`]).
+pub const SECOND_VALIDATIONS: &str = "keyward_bundler_second_validations_total";
 
 /// Builds a bundle from `candidates` (in priority order) whose gas limit stays under `max_gas`.
 pub async fn build_bundle(
@@ -164,7 +198,18 @@ pub async fn build_bundle_in(
             delegate: c.authorization.as_ref().map(|a| a.address),
             nonce_sequence: pending_before.then_some(seq),
         };
-        match second_validation(chain, config, &c, assumptions, context).await? {
+        let verdict = match context.reusable(&c.hash, assumptions) {
+            Some(admitted) => {
+                metrics::counter!(SECOND_VALIDATIONS, "outcome" => "reused").increment(1);
+                bundle.reused_admissions.push(c.hash);
+                sto041_verdict(&c, &admitted.storage_contracts, context)
+            }
+            None => {
+                metrics::counter!(SECOND_VALIDATIONS, "outcome" => "run").increment(1);
+                second_validation(chain, config, &c, assumptions, context).await?
+            }
+        };
+        match verdict {
             Verdict::Pass => {}
             Verdict::Defer => {
                 bundle.deferred.push(c.hash);
@@ -261,12 +306,17 @@ async fn second_validation(
             "ERC-7562: the code of {contract} changed since the operation was accepted ({before} -> {after}) (COD-010)"
         )));
     }
-    let sto041 = outcome.facts.storage_contracts.iter().any(|a| *a != c.op.sender && context.known_senders.contains(a));
-    if sto041 {
+    Ok(sto041_verdict(c, &outcome.facts.storage_contracts, context))
+}
+
+/// STO-041: a candidate whose validation used the storage of another pooled operation's sender
+/// waits for that one to be gone.
+fn sto041_verdict(c: &Candidate, storage_contracts: &[Address], context: &BundleContext) -> Verdict {
+    if storage_contracts.iter().any(|a| *a != c.op.sender && context.known_senders.contains(a)) {
         tracing::debug!(hash = %c.hash, "uses the storage of another pooled sender (STO-041): deferred");
-        return Ok(Verdict::Defer);
+        return Verdict::Defer;
     }
-    Ok(Verdict::Pass)
+    Verdict::Pass
 }
 
 /// Candidates with each sender's operations together, in (key, sequence) order, senders in the

@@ -146,6 +146,15 @@ impl Bundler {
         }
         let senders = self.store.unfinished_senders(self.chain_id, self.entry_point()).await.map_err(store_err)?;
         context.known_senders = senders.into_iter().collect();
+        let head = self.chain.block_by_number(alloy::eips::BlockNumberOrTag::Latest, false).await?;
+        context.head = head.map(|b| (b.header.number, b.header.hash));
+        if let Ok(mut memo) = self.admissions.lock() {
+            for c in candidates {
+                if let Some(a) = memo.get(&c.hash) {
+                    context.admitted.insert(c.hash, a.clone());
+                }
+            }
+        }
         Ok(context)
     }
 

@@ -21,7 +21,7 @@ use keyward_store::Store;
 use keyward_store::{Admission, BundleRecord, BundleStatus, Fence, InsertOutcome, MempoolError, OpRecord, OpStatus};
 use tokio::sync::{Mutex, Notify};
 
-use crate::bundle::{Candidate, build_bundle_in};
+use crate::bundle::{Admitted, Candidate, build_bundle_in};
 use crate::error::RejectReason;
 use crate::fees::current_fees;
 use crate::lease::{Replica, RoleHolder};
@@ -95,7 +95,13 @@ pub struct Bundler {
     pub(crate) cycle: Mutex<()>,
     /// The lease of bundling with this key on this chain.
     pub(crate) lease: RoleHolder,
+    /// What this process's admissions validated, by userOpHash (the most recent ones), for
+    /// bundles built on the same head ([`Admitted`]).
+    pub(crate) admissions: std::sync::Mutex<lru::LruCache<B256, Admitted>>,
 }
+
+/// Admissions remembered for reuse at bundle time (a bundle takes at most a few hundred).
+const ADMISSIONS_REMEMBERED: std::num::NonZeroUsize = std::num::NonZeroUsize::new(16_384).unwrap();
 
 impl std::fmt::Debug for Bundler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -173,6 +179,7 @@ impl Bundler {
             mode: std::sync::Mutex::new(BundlingMode::Auto),
             wake: Notify::new(),
             cycle: Mutex::new(()),
+            admissions: std::sync::Mutex::new(lru::LruCache::new(ADMISSIONS_REMEMBERED)),
         }))
     }
 
@@ -299,6 +306,14 @@ impl Bundler {
         let inserted = self.store.admit_user_op(&record, sender_cap, &admission).await.map_err(store_err)?;
         if let InsertOutcome::Replaced { old_hash } = inserted {
             tracing::info!(%old_hash, new = %record.hash, "operation replaced");
+        }
+        let admitted = Admitted {
+            head: outcome.head,
+            assumptions: Assumptions { delegate, nonce_sequence },
+            storage_contracts: outcome.facts.storage_contracts.clone(),
+        };
+        if let Ok(mut memo) = self.admissions.lock() {
+            memo.put(outcome.user_op_hash, admitted);
         }
         if self.mode() == BundlingMode::Auto {
             self.wake.notify_one();

@@ -75,6 +75,9 @@ pub struct ValidationOutcome {
     pub paymaster: StakeInfo,
     /// What the ERC-7562 trace showed (empty when the chain cannot trace or the rules are off).
     pub facts: TraceFacts,
+    /// The latest block when validation began, (number, hash): the simulation ran on its state or
+    /// a later one, never an earlier one.
+    pub head: (u64, B256),
 }
 
 /// Field checks that need no chain access.
@@ -263,5 +266,6 @@ pub async fn validate_user_op_with(
         factory: result.factoryInfo,
         paymaster: result.paymasterInfo,
         facts,
+        head: (latest.header.number, latest.header.hash),
     })
 }

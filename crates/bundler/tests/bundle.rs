@@ -14,11 +14,12 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolEvent, SolValue};
-use keyward_bundler::ValidationConfig;
-use keyward_bundler::bundle::{Candidate, build_bundle};
+use keyward_bundler::bundle::{Admitted, BundleContext, Candidate, build_bundle, build_bundle_in};
 use keyward_bundler::fees::current_fees;
 use keyward_bundler::receipt::{included_entities, user_operation_receipt};
 use keyward_bundler::submit::send_bundle;
+use keyward_bundler::validation::Assumptions;
+use keyward_bundler::{ValidationConfig, validate_user_op};
 use keyward_chain::send::wait_receipt;
 use keyward_contracts::bindings::{TestCounter, TestPaymaster};
 use keyward_primitives::{PaymasterInit, UserOperation};
@@ -277,6 +278,70 @@ async fn an_operation_carrying_a_delegation_goes_alone(h: Harness) {
     assert_eq!(h.read(counter, TestCounter::counterCall {}).await.unwrap(), U256::from(2));
 }
 
+/// The head a bundle is built on, (number, hash).
+async fn head(h: &Harness) -> (u64, alloy::primitives::B256) {
+    let b = h.chain.block_by_number(alloy::eips::BlockNumberOrTag::Latest, false).await.unwrap().unwrap();
+    (b.header.number, b.header.hash)
+}
+
+/// On the head its admission validated, under the same assumptions, a candidate is not simulated
+/// again: the admission's outcome stands in, and STO-041 is still judged against the pool at bundle
+/// time from the admission's facts. On a later head it is simulated again.
+async fn a_candidate_on_its_admission_head_is_not_simulated_again(h: Harness) {
+    let counter = h.counter().await;
+    let (owner, a) = account(&h, U256::from(ETH)).await;
+    let mut op = ops::op(a, U256::ZERO, count_call(counter));
+    h.sign(&mut op, &owner).await;
+    let config = ValidationConfig::default();
+    let outcome = validate_user_op(h.chain.as_ref(), &config, &op).await.unwrap();
+    let c = candidate(&h, op).await;
+    let admitted = Admitted {
+        head: outcome.head,
+        assumptions: Assumptions::default(),
+        storage_contracts: outcome.facts.storage_contracts.clone(),
+    };
+    assert_eq!(outcome.head, head(&h).await);
+    let bundler = h.keys[9].address();
+    let build = |context: BundleContext| {
+        let (chain, config, c) = (h.chain.clone(), config.clone(), c.clone());
+        async move {
+            build_bundle_in(chain.as_ref(), &config, vec![c], (bundler, bundler), MAX_GAS, &context).await.unwrap()
+        }
+    };
+    let mut context = BundleContext { head: Some(head(&h).await), ..Default::default() };
+    context.admitted.insert(c.hash, admitted.clone());
+
+    let bundle = build(context.clone()).await;
+    assert_eq!(bundle.reused_admissions, vec![c.hash]);
+    assert_eq!(bundle.ops.iter().map(|o| o.hash).collect::<Vec<_>>(), vec![c.hash]);
+
+    // STO-041 from the admission's facts: storage of another pooled sender defers it.
+    let other = Address::with_last_byte(0x77);
+    let mut sto041 = context.clone();
+    sto041.admitted.insert(c.hash, Admitted { storage_contracts: vec![other], ..admitted.clone() });
+    sto041.known_senders.insert(other);
+    let bundle = build(sto041).await;
+    assert_eq!((bundle.ops.len(), bundle.deferred.clone()), (0, vec![c.hash]));
+
+    // Other assumptions (a pending predecessor) or another head: simulated again.
+    let mut assumed = context.clone();
+    assumed.admitted.insert(
+        c.hash,
+        Admitted { assumptions: Assumptions { nonce_sequence: Some(0), ..Default::default() }, ..admitted },
+    );
+    let bundle = build(assumed).await;
+    assert!(bundle.reused_admissions.is_empty());
+    assert_eq!(bundle.ops.len(), 1);
+    let tx = TransactionRequest::default().with_to(Address::with_last_byte(0x78)).with_value(U256::from(1));
+    assert!(h.send_tx(&h.keys[1], tx).await.unwrap().status());
+    context.head = Some(head(&h).await);
+    let bundle = build(context).await;
+    assert!(bundle.reused_admissions.is_empty(), "a new block: the candidate is validated again");
+    assert_eq!(bundle.ops.len(), 1);
+    assert!(send(&h, &bundle).await.status());
+    assert_eq!(h.read(counter, TestCounter::counterCall {}).await.unwrap(), U256::from(1));
+}
+
 /// Each scenario on a fresh embedded chain and on a fresh anvil.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -297,4 +362,5 @@ on_both_backends!(
     eip7702_operation_goes_out_in_a_type_4_transaction,
     a_later_nonce_waits_instead_of_failing,
     an_included_deployment_names_its_factory,
+    a_candidate_on_its_admission_head_is_not_simulated_again,
 );
