@@ -55,52 +55,37 @@ async fn module_table_packs_entries_across_slots_and_r18_refuses_each() {
         ranges.push(m.h.deploy(artifacts::time_range_module(), &[]).await);
     }
     let until = m.now().await + 86_400;
-    let hooks: Vec<HookInstall> = ranges
-        .iter()
-        .map(|&module| HookInstall {
-            config: HookConfig::bare_validation_hook(module, 60),
-            install_data: time_range_install_data(60, until, 0).unwrap(),
-        })
-        .collect();
     let signer = PrivateKeySigner::random().address();
-    let install = InstallValidation {
-        validation: ValidationConfig::new(m.modules.single_signer_validation, 60, false, false, true),
-        selectors: vec![],
-        install_data: single_signer_install_data(60, signer),
-        hooks,
+    // A signer validation under `entity` with a TimeRange hook from each of `modules`; the hook
+    // modules its record reads back (through the table).
+    let install_and_read = |entity: u32, modules: Vec<Address>| {
+        let m = &m;
+        let a = &a;
+        async move {
+            let hooks = modules
+                .iter()
+                .map(|&module| HookInstall {
+                    config: HookConfig::bare_validation_hook(module, entity),
+                    install_data: time_range_install_data(entity, until, 0).unwrap(),
+                })
+                .collect();
+            let install = InstallValidation {
+                validation: ValidationConfig::new(m.modules.single_signer_validation, entity, false, false, true),
+                selectors: vec![],
+                install_data: single_signer_install_data(entity, signer),
+                hooks,
+            };
+            m.owner_call_with_gas(a, install.calldata(), 4 * INSTALL_CALL_GAS).await.success();
+            let validation =
+                keyward_primitives::mav2::ModuleEntity::new(m.modules.single_signer_validation, entity).encode();
+            let view =
+                m.h.read(a.address, Sma::getValidationDataCall { validationFunction: validation }).await.unwrap();
+            view.validationHooks.iter().map(|h| Address::from_slice(&h[..20])).collect::<Vec<Address>>()
+        }
     };
-    m.owner_call_with_gas(&a, install.calldata(), 4 * INSTALL_CALL_GAS).await.success();
-
-    let entity = |module: Address, id: u32| keyward_primitives::mav2::ModuleEntity::new(module, id).encode();
-    let view =
-        m.h.read(
-            a.address,
-            Sma::getValidationDataCall { validationFunction: entity(m.modules.single_signer_validation, 60) },
-        )
-        .await
-        .unwrap();
-    let read_back: Vec<Address> = view.validationHooks.iter().map(|h| Address::from_slice(&h[..20])).collect();
-    assert_eq!(read_back, ranges, "hook modules read back from the packed table");
-
+    assert_eq!(install_and_read(60, ranges.clone()).await, ranges, "hook modules read back from the packed table");
     // A module entered before keeps its entry: a second validation naming one of them reads it back.
-    let again = InstallValidation {
-        validation: ValidationConfig::new(m.modules.single_signer_validation, 62, false, false, true),
-        selectors: vec![],
-        install_data: single_signer_install_data(62, signer),
-        hooks: vec![HookInstall {
-            config: HookConfig::bare_validation_hook(ranges[7], 62),
-            install_data: time_range_install_data(62, until, 0).unwrap(),
-        }],
-    };
-    m.owner_call_with_gas(&a, again.calldata(), INSTALL_CALL_GAS).await.success();
-    let view =
-        m.h.read(
-            a.address,
-            Sma::getValidationDataCall { validationFunction: entity(m.modules.single_signer_validation, 62) },
-        )
-        .await
-        .unwrap();
-    assert_eq!(Address::from_slice(&view.validationHooks[0][..20]), ranges[7]);
+    assert_eq!(install_and_read(62, vec![ranges[7]]).await, vec![ranges[7]]);
 
     // R18: a scoped session may call its allowlisted target, and none of the account's modules.
     let s = m.session(&a, 61, json!([{"type": "contract-access", "data": {"address": format!("{to:#x}")}}]), 0).await;
