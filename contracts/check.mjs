@@ -102,6 +102,14 @@ for (const name of ["EntryPoint", "EntryPointSimulations", "SenderCreator"]) {
   ok(Object.keys(imm).length === 0, `${name} has no immutables`);
 }
 
+// --- code size: every contract deployable on any chain (EIP-170 runtime, EIP-3860 initcode) ------
+for (const [name, { c }] of contracts) {
+  const runtime = (c.evm.deployedBytecode?.object ?? "").length / 2;
+  const init = (c.evm.bytecode?.object ?? "").length / 2;
+  if (runtime === 0) continue;
+  ok(runtime <= 24576 && init <= 49152, `${name}: runtime ${runtime} B (EIP-170: 24,576), initcode ${init} B (EIP-3860: 49,152)`);
+}
+
 // --- optional: canonical ABI inclusion ------------------------------------------------------------
 const canonicalDir = process.env.CANONICAL_AA;
 if (canonicalDir) {

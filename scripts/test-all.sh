@@ -27,7 +27,7 @@ if [ -n "$(git status --porcelain -- contracts/artifacts)" ]; then
   exit 1
 fi
 
-step "contract ABI surface: selectors, interface ids, topics, storage layout, canonical ABI"
+step "contract ABI surface: selectors, interface ids, topics, storage layout, code size, canonical ABI"
 CANONICAL_AA="$PWD/tools/node_modules/@account-abstraction/contracts" node contracts/check.mjs | tail -n 3
 
 step "vendored copies of ../shared (test vectors, spec, MAv2 factory code) are current"
