@@ -126,7 +126,7 @@ pub struct Admitted {
     pub storage_contracts: Vec<Address>,
 }
 
-/// Counter: second validations at bundle time by `chain` and `outcome` (`run`: simulated again;
+/// Counter: second validations at bundle time by `outcome` (`run`: simulated again;
 /// `reused`: the admission's on the same head, see [`Admitted`]).
 pub const SECOND_VALIDATIONS: &str = "keyward_bundler_second_validations_total";
 
