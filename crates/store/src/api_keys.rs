@@ -70,7 +70,7 @@ impl Store {
         .bind(to_json(&key.policies)?)
         .bind(u64_to_db("rate_per_minute", key.rate_per_minute)?)
         .bind(u64_to_db("created_at", key.created_at)?)
-        .execute(self.pool())
+        .execute(self.writer())
         .await;
         match result {
             Ok(_) => Ok(()),
@@ -103,7 +103,7 @@ impl Store {
         let done = sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
             .bind(u64_to_db("now", now)?)
             .bind(id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -111,7 +111,7 @@ fn bundle_from_row(row: &AnyRow) -> Result<BundleRecord, StoreError> {
 impl Store {
     /// Records a sent bundle transaction; returns false (and changes nothing) if `tx_hash` is already recorded.
     pub async fn record_bundle(&self, rec: &BundleRecord) -> Result<bool, StoreError> {
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.writer().acquire().await?;
         insert_bundle(&mut conn, rec).await
     }
 

@@ -28,9 +28,15 @@ pub enum Backend {
 }
 
 /// A handle on the database: cheap to clone, shared by every repository (mempool, bundles).
+///
+/// Reads and writes use separate pools. On a SQLite file, writes go through one connection, so
+/// writers queue in the process (an async wait) instead of colliding on SQLite's lock, whose busy
+/// handler sleeps 1 ms, 2 ms, 5 ms … up to 100 ms per retry; reads use a pool of `query_only`
+/// connections that WAL never blocks. In memory and on PostgreSQL both are the same pool.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -44,10 +50,16 @@ impl Store {
         install_default_drivers();
         let backend = backend_of(url)?;
         let open_err = |e: sqlx::Error| StoreError::Open { url: mask_password(url), reason: e.to_string() };
-        let pool = match backend {
+        let (pool, writer) = match backend {
             Backend::Sqlite if is_sqlite_memory(url) => {
                 // Every connection to `sqlite::memory:` is a separate database: keep exactly one, forever.
-                sqlite_pool_options(1).idle_timeout(None).max_lifetime(None).connect(url).await.map_err(open_err)?
+                let pool = sqlite_pool_options(1, Access::ReadWrite)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect(url)
+                    .await
+                    .map_err(open_err)?;
+                (pool.clone(), pool)
             }
             Backend::Sqlite => {
                 // WAL is persistent in the file; switch once, on a lone connection, because changing the
@@ -65,22 +77,25 @@ impl Store {
                         reason: format!("SQLite refused WAL journal mode (got {mode:?})"),
                     });
                 }
-                sqlite_pool_options(8).connect(url).await.map_err(open_err)?
+                let writer = sqlite_pool_options(1, Access::ReadWrite).connect(url).await.map_err(open_err)?;
+                let readers = sqlite_pool_options(8, Access::ReadOnly).connect(url).await.map_err(open_err)?;
+                (readers, writer)
             }
             Backend::Postgres => {
                 // One direct attempt first: the pool would retry until its timeout and then report only
                 // "timed out", hiding the real cause (refused, auth, unknown database).
                 AnyConnection::connect(url).await.map_err(open_err)?.close().await.map_err(open_err)?;
-                discarding_stuck_transactions(AnyPoolOptions::new())
+                let pool = discarding_stuck_transactions(AnyPoolOptions::new())
                     .max_connections(10)
                     .acquire_timeout(Duration::from_secs(30))
                     .connect(url)
                     .await
-                    .map_err(open_err)?
+                    .map_err(open_err)?;
+                (pool.clone(), pool)
             }
         };
-        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
-        let store = Store { pool, backend };
+        MIGRATOR.run(&writer).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
+        let store = Store { pool, writer, backend };
         crate::upgrade::finish(&store).await?;
         tracing::debug!(url = %mask_password(url), ?backend, "store opened");
         Ok(store)
@@ -109,9 +124,14 @@ impl Store {
         self.backend
     }
 
-    /// The connection pool, for repositories in other crates and for diagnostics.
+    /// The pool for reads (on a SQLite file its connections are `query_only`), for diagnostics.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool every write goes through: one connection on SQLite, the shared pool on PostgreSQL.
+    pub(crate) fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     /// Whether the database answers a query (`/ready`).
@@ -123,6 +143,7 @@ impl Store {
     /// Closes every connection (waits for the ones in use to come back).
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 
     /// Begins a read-write transaction. SQLite: `BEGIN IMMEDIATE`, taking the write lock up front so a
@@ -130,8 +151,8 @@ impl Store {
     /// row or advisory locks where they read before writing).
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.writer.begin().await,
         }
     }
 }
@@ -157,13 +178,25 @@ fn discarding_stuck_transactions(options: AnyPoolOptions) -> AnyPoolOptions {
     })
 }
 
+/// What a pooled SQLite connection may do.
+#[derive(Clone, Copy)]
+enum Access {
+    /// Reads only (`PRAGMA query_only`): a write sent to the read pool fails instead of contending.
+    ReadOnly,
+    /// Reads and writes.
+    ReadWrite,
+}
+
 /// Pool options for SQLite: every connection gets the durability pragmas.
-fn sqlite_pool_options(max_connections: u32) -> AnyPoolOptions {
+fn sqlite_pool_options(max_connections: u32, access: Access) -> AnyPoolOptions {
     discarding_stuck_transactions(AnyPoolOptions::new())
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(30))
-        .after_connect(|conn, _meta| {
+        .after_connect(move |conn, _meta| {
             Box::pin(async move {
+                if matches!(access, Access::ReadOnly) {
+                    conn.execute("PRAGMA query_only = ON").await?;
+                }
                 // FULL: the WAL is fsynced at every commit, so an acknowledged write survives power loss
                 // (NORMAL would only survive a process crash).
                 conn.execute("PRAGMA synchronous = FULL").await?;

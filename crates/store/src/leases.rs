@@ -80,7 +80,7 @@ impl Store {
         .bind(address_text(&lease.account))
         .bind(u256_text(&lease.nonce_key))
         .bind(&lease.token)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -94,7 +94,7 @@ impl Store {
         .bind(address_text(&lease.account))
         .bind(u256_text(&lease.nonce_key))
         .bind(&lease.token)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }

@@ -782,7 +782,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM user_ops WHERE chain_id = $1 AND entry_point = $2")
             .bind(u64_to_db("chain_id", chain_id)?)
             .bind(address_bin(&entry_point))
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected())
     }

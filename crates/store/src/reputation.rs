@@ -204,7 +204,7 @@ impl Store {
         sqlx::query("DELETE FROM bundler_reputation WHERE chain_id = $1 AND entry_point = $2")
             .bind(u64_to_db("chain_id", chain_id)?)
             .bind(address_text(&entry_point))
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -242,7 +242,7 @@ impl Store {
         sqlx::query("DELETE FROM bundler_op_facts WHERE chain_id = $1 AND entry_point = $2")
             .bind(u64_to_db("chain_id", chain_id)?)
             .bind(address_text(&entry_point))
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }

@@ -135,7 +135,7 @@ impl Store {
         sqlx::query("UPDATE role_leases SET expires_at = 0 WHERE name = $1 AND token = $2")
             .bind(&fence.role)
             .bind(fence.token)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -168,7 +168,7 @@ impl Store {
         .bind(holder)
         .bind(u64_to_db("started_at", started_at_ms)?)
         .bind(u64_to_db("seen_at", now)?)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -177,7 +177,7 @@ impl Store {
     /// deleted.
     pub async fn live_replicas(&self, within: Duration) -> Result<Vec<(String, u64, u64)>, StoreError> {
         let since = u64_to_db("seen_at", self.clock_ms(self.pool()).await?.saturating_sub(ms(within)))?;
-        sqlx::query("DELETE FROM replicas WHERE seen_at < $1").bind(since).execute(self.pool()).await?;
+        sqlx::query("DELETE FROM replicas WHERE seen_at < $1").bind(since).execute(self.writer()).await?;
         let rows = sqlx::query("SELECT holder, started_at, seen_at FROM replicas ORDER BY holder")
             .fetch_all(self.pool())
             .await?;

@@ -467,7 +467,7 @@ impl Store {
         .bind(policy_id)
         .bind(policy_json)
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }

@@ -29,6 +29,26 @@ async fn file_store_uses_wal_and_full_sync() {
     assert_eq!(store.insert_user_op(&op(sender(1), 0, 1, 1, 1), 4).await.unwrap(), InsertOutcome::Inserted);
 }
 
+/// On a file, the read pool cannot write: every write goes through the one writer connection, so
+/// writers queue in the process instead of sleeping in SQLite's busy handler.
+#[tokio::test]
+async fn file_store_reads_on_query_only_connections_and_writes_through_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite_file(dir.path()).await.unwrap();
+    let refused = sqlx::query("DELETE FROM user_ops").execute(store.pool()).await.unwrap_err();
+    assert!(refused.to_string().contains("readonly"), "{refused}");
+    // Many concurrent writers all land (none fails on a lock), and the reads see them.
+    let mut writes = tokio::task::JoinSet::new();
+    for i in 0..32u8 {
+        let store = store.clone();
+        writes.spawn(async move { store.insert_user_op(&op(sender(i), 0, 1, 1, 1), 4).await });
+    }
+    while let Some(outcome) = writes.join_next().await {
+        assert_eq!(outcome.unwrap().unwrap(), InsertOutcome::Inserted);
+    }
+    assert_eq!(store.count_unfinished(CHAIN, ep()).await.unwrap().0, 32);
+}
+
 #[tokio::test]
 async fn memory_store_works_and_keeps_its_data() {
     let store = Store::open("sqlite::memory:").await.unwrap();
