@@ -450,6 +450,8 @@ impl Bundler {
         // bundle the tracker resolves; a claim lost to another key sends nothing.
         let record = BundleRecord::sent(signed.hash, self.chain_id, bundler, (nonce, block), fees, hashes.clone());
         self.store.submit_bundle(&fence, &record, ep).await.map_err(store_err)?;
+        // The record must survive a power loss before the transaction can exist outside.
+        self.store.durable().await.map_err(|e| RejectReason::Storage(e.to_string()))?;
         self.chain.send_raw_transaction(signed.raw).await?;
         self.count_bundle("sent");
         tracing::info!(tx = %signed.hash, ops = hashes.len(), %bundler, "bundle sent");

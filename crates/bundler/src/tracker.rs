@@ -178,6 +178,8 @@ impl Bundler {
         let block = self.chain.block_number().await?;
         let record = BundleRecord::sent(signed.hash, self.chain_id, bundler, (b.tx_nonce, block), fees, hashes.clone());
         self.store.submit_bundle(fence, &record, ep).await.map_err(store_err)?;
+        // The record must survive a power loss before the transaction can exist outside.
+        self.store.durable().await.map_err(|e| RejectReason::Storage(e.to_string()))?;
         self.chain.send_raw_transaction(signed.raw).await?;
         self.count_bundle("sent");
         tracing::info!(old = %b.tx_hash, new = %signed.hash, "stuck bundle replaced with higher fees");

@@ -87,8 +87,9 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
     .into_module()?;
     let bundling = bundler.spawn_until(stopping);
     let addr = SocketAddr::new(args.host, args.port);
-    let (bound, handle) =
-        keyward_server::serve(addr, module).await.with_context(|| format!("binding the JSON-RPC server to {addr}"))?;
+    let (bound, handle) = keyward_server::serve(addr, module, Some(bundler.store().clone()))
+        .await
+        .with_context(|| format!("binding the JSON-RPC server to {addr}"))?;
 
     print_banner(&chain, &args, bound, &deployment, &sponsorship.banner()).await?;
 

@@ -63,6 +63,7 @@ pub(crate) async fn run(args: KeysArgs) -> anyhow::Result<()> {
                 revoked_at: None,
             };
             store.insert_api_key(&record).await.context("storing the key")?;
+            store.durable().await.context("syncing the store")?;
             println!(
                 "id      {}\nsecret  {secret}\n\nThe secret is shown once. Use it as `Authorization: Bearer SECRET` or in the URL: /v2/SECRET",
                 record.id
@@ -90,6 +91,7 @@ pub(crate) async fn run(args: KeysArgs) -> anyhow::Result<()> {
             if !store.revoke_api_key(&id, now).await.context("revoking the key")? {
                 anyhow::bail!("no API key with id {id}");
             }
+            store.durable().await.context("syncing the store")?;
             println!("revoked {id}");
         }
     }

@@ -81,7 +81,7 @@ impl Dev {
         }
         .into_module()
         .unwrap();
-        let (bound, server) = keyward_server::serve(SocketAddr::from(([127, 0, 0, 1], 0)), module).await.unwrap();
+        let (bound, server) = keyward_server::serve(SocketAddr::from(([127, 0, 0, 1], 0)), module, None).await.unwrap();
         let counter = h.deploy(artifacts::test_counter(), &[]).await;
         let chain_id = h.chain_id().await;
         Dev {

@@ -38,10 +38,14 @@ use jsonrpsee::server::ServerHandle;
 
 /// Starts serving `module` on `addr` at `/` with no API keys (`keyward dev`): the same edge as
 /// production ([`http::serve_edge`]), any origin allowed, bodies up to
-/// [`envelope::MAX_REQUEST_BODY`].
-pub async fn serve(addr: SocketAddr, module: RpcModule<()>) -> std::io::Result<(SocketAddr, ServerHandle)> {
+/// [`envelope::MAX_REQUEST_BODY`]; every answer waits for `store`'s writes to be durable.
+pub async fn serve(
+    addr: SocketAddr,
+    module: RpcModule<()>,
+    store: Option<keyward_store::Store>,
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
     let mut config = http::HttpConfig::new(addr);
     config.max_body_bytes = envelope::MAX_REQUEST_BODY;
     let routes = http::Routes { root: module.into(), chains: Default::default() };
-    http::serve_edge(http::Edge { config, routes, gate: None, readiness: None }).await
+    http::serve_edge(http::Edge { config, routes, gate: None, readiness: None, durable: store }).await
 }

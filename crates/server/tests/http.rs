@@ -20,7 +20,7 @@ async fn server() -> (String, Arc<EmbeddedChain>, jsonrpsee::server::ServerHandl
     let mut wallet = RpcModule::new(());
     wallet.register_method("wallet_getCallsStatus", |_, _, _| "ok").unwrap();
     module.merge(wallet).unwrap();
-    let (addr, handle) = keyward_server::serve("127.0.0.1:0".parse().unwrap(), module).await.unwrap();
+    let (addr, handle) = keyward_server::serve("127.0.0.1:0".parse().unwrap(), module, None).await.unwrap();
     (format!("http://{addr}"), chain, handle)
 }
 

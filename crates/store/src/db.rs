@@ -1,12 +1,15 @@
 //! Opening a store: URL → backend, SQLite durability pragmas, the pool, embedded migrations.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 
+use crate::durability::WalSync;
 use crate::error::StoreError;
 
 /// The migrations in `crates/store/migrations`, embedded at compile time (portable SQL).
@@ -32,12 +35,16 @@ pub enum Backend {
 /// Reads and writes use separate pools. On a SQLite file, writes go through one connection, so
 /// writers queue in the process (an async wait) instead of colliding on SQLite's lock, whose busy
 /// handler sleeps 1 ms, 2 ms, 5 ms … up to 100 ms per retry; reads use a pool of `query_only`
-/// connections that WAL never blocks. In memory and on PostgreSQL both are the same pool.
+/// connections that WAL never blocks; and commits are made durable in groups ([`Store::durable`]).
+/// In memory and on PostgreSQL both are the same pool.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
     writer: AnyPool,
     backend: Backend,
+    /// Group commit of a SQLite file; `None` where every commit is durable by itself (PostgreSQL)
+    /// or nothing is (memory).
+    wal_sync: Option<Arc<WalSync>>,
 }
 
 impl Store {
@@ -50,21 +57,25 @@ impl Store {
         install_default_drivers();
         let backend = backend_of(url)?;
         let open_err = |e: sqlx::Error| StoreError::Open { url: mask_password(url), reason: e.to_string() };
-        let (pool, writer) = match backend {
+        let (pool, writer, wal_sync) = match backend {
             Backend::Sqlite if is_sqlite_memory(url) => {
                 // Every connection to `sqlite::memory:` is a separate database: keep exactly one, forever.
-                let pool = sqlite_pool_options(1, Access::ReadWrite)
+                let pool = sqlite_pool_options(1, Access::ReadWrite(None))
                     .idle_timeout(None)
                     .max_lifetime(None)
                     .connect(url)
                     .await
                     .map_err(open_err)?;
-                (pool.clone(), pool)
+                (pool.clone(), pool, None)
             }
             Backend::Sqlite => {
                 // WAL is persistent in the file; switch once, on a lone connection, because changing the
                 // journal mode needs an exclusive lock that the busy timeout does not wait for.
                 let mut conn = AnyConnection::connect(url).await.map_err(open_err)?;
+                let file: String = sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                    .fetch_one(&mut conn)
+                    .await
+                    .map_err(open_err)?;
                 // A new file gets 8 KiB pages (an existing one keeps its own): an operation's row is
                 // 1.5-2.5 KiB, so a 4 KiB page would hold one and waste the rest.
                 conn.execute("PRAGMA page_size = 8192").await.map_err(open_err)?;
@@ -77,9 +88,13 @@ impl Store {
                         reason: format!("SQLite refused WAL journal mode (got {mode:?})"),
                     });
                 }
-                let writer = sqlite_pool_options(1, Access::ReadWrite).connect(url).await.map_err(open_err)?;
+                let handouts = Arc::new(AtomicU64::new(0));
+                let writer = sqlite_pool_options(1, Access::ReadWrite(Some(handouts.clone())))
+                    .connect(url)
+                    .await
+                    .map_err(open_err)?;
                 let readers = sqlite_pool_options(8, Access::ReadOnly).connect(url).await.map_err(open_err)?;
-                (readers, writer)
+                (readers, writer, Some(Arc::new(WalSync::new(&PathBuf::from(file), handouts))))
             }
             Backend::Postgres => {
                 // One direct attempt first: the pool would retry until its timeout and then report only
@@ -91,11 +106,11 @@ impl Store {
                     .connect(url)
                     .await
                     .map_err(open_err)?;
-                (pool.clone(), pool)
+                (pool.clone(), pool, None)
             }
         };
         MIGRATOR.run(&writer).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
-        let store = Store { pool, writer, backend };
+        let store = Store { pool, writer, backend, wal_sync };
         crate::upgrade::finish(&store).await?;
         tracing::debug!(url = %mask_password(url), ?backend, "store opened");
         Ok(store)
@@ -140,6 +155,21 @@ impl Store {
         Ok(())
     }
 
+    /// Returns once every write this store finished before the call survives a power loss: the
+    /// answer to a call that wrote, and a transaction broadcast after a write, wait for it. On a
+    /// SQLite file concurrent callers share one fsync of the WAL; elsewhere each commit already was.
+    pub async fn durable(&self) -> Result<(), StoreError> {
+        match &self.wal_sync {
+            Some(sync) => sync.sync(&self.writer).await,
+            None => Ok(()),
+        }
+    }
+
+    /// How many group-commit fsyncs this store made (0 where commits are durable by themselves).
+    pub fn durable_rounds(&self) -> u64 {
+        self.wal_sync.as_ref().map_or(0, |s| s.rounds())
+    }
+
     /// Closes every connection (waits for the ones in use to come back).
     pub async fn close(&self) {
         self.pool.close().await;
@@ -163,8 +193,18 @@ impl Store {
 /// disk is full", so the queued ROLLBACK failed and sqlx's depth count never returned to 0 — and
 /// every later `BEGIN` on it would fail: it is closed instead, and the pool opens a fresh one.
 fn discarding_stuck_transactions(options: AnyPoolOptions) -> AnyPoolOptions {
-    options.before_acquire(|conn, _meta| {
+    counting_handouts(options, None)
+}
+
+/// [`discarding_stuck_transactions`], also counting in `handouts` every time a pooled connection is
+/// handed out (new or reused), for [`WalSync`].
+fn counting_handouts(options: AnyPoolOptions, handouts: Option<Arc<AtomicU64>>) -> AnyPoolOptions {
+    options.before_acquire(move |conn, _meta| {
+        let handouts = handouts.clone();
         Box::pin(async move {
+            if let Some(handouts) = &handouts {
+                handouts.fetch_add(1, Ordering::SeqCst);
+            }
             if !conn.is_in_transaction() {
                 return Ok(true);
             }
@@ -179,27 +219,39 @@ fn discarding_stuck_transactions(options: AnyPoolOptions) -> AnyPoolOptions {
 }
 
 /// What a pooled SQLite connection may do.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Access {
     /// Reads only (`PRAGMA query_only`): a write sent to the read pool fails instead of contending.
     ReadOnly,
-    /// Reads and writes.
-    ReadWrite,
+    /// Reads and writes; each handout counted here when the store syncs in groups.
+    ReadWrite(Option<Arc<AtomicU64>>),
 }
 
-/// Pool options for SQLite: every connection gets the durability pragmas.
+/// Pool options for SQLite: every connection gets the pragmas.
 fn sqlite_pool_options(max_connections: u32, access: Access) -> AnyPoolOptions {
-    discarding_stuck_transactions(AnyPoolOptions::new())
+    let handouts = match &access {
+        Access::ReadWrite(handouts) => handouts.clone(),
+        Access::ReadOnly => None,
+    };
+    counting_handouts(AnyPoolOptions::new(), handouts)
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(30))
         .after_connect(move |conn, _meta| {
+            let access = access.clone();
             Box::pin(async move {
-                if matches!(access, Access::ReadOnly) {
-                    conn.execute("PRAGMA query_only = ON").await?;
+                match &access {
+                    Access::ReadOnly => {
+                        conn.execute("PRAGMA query_only = ON").await?;
+                    }
+                    // A new connection is handed out without `before_acquire`: count it here.
+                    Access::ReadWrite(Some(handouts)) => {
+                        handouts.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Access::ReadWrite(None) => {}
                 }
-                // FULL: the WAL is fsynced at every commit, so an acknowledged write survives power loss
-                // (NORMAL would only survive a process crash).
-                conn.execute("PRAGMA synchronous = FULL").await?;
+                // NORMAL: a commit writes the WAL without an fsync (it survives a process crash); what
+                // must survive a power loss waits for `Store::durable`, one fsync for many commits.
+                conn.execute("PRAGMA synchronous = NORMAL").await?;
                 conn.execute(SQLITE_BUSY_TIMEOUT_PRAGMA).await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
                 Ok(())

@@ -75,6 +75,9 @@ pub enum StoreError {
     /// The write's role lease passed to another holder: this replica may write nothing for it.
     #[error("the lease of role {0} is held by another replica now")]
     LeaseLost(String),
+    /// Committed writes could not be made durable (the fsync of the SQLite WAL failed).
+    #[error("the store could not sync its writes to disk: {0}")]
+    Sync(String),
 }
 
 /// Errors of the mempool repository.

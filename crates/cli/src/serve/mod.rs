@@ -99,6 +99,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             store: store.clone(),
             chains: chains.iter().map(|c| (c.id, c.chain.clone())).collect(),
         })),
+        durable: Some(store.clone()),
     };
     let (bound, handle) =
         keyward_server::http::serve_edge(edge).await.with_context(|| format!("binding {}", config.server.listen))?;

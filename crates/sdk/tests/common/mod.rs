@@ -83,7 +83,9 @@ impl Dev {
         .unwrap();
         let bundling = bundler.spawn();
         let (bound, handle) =
-            keyward_server::serve(SocketAddr::from(([127, 0, 0, 1], 0)), module).await.expect("serve");
+            keyward_server::serve(SocketAddr::from(([127, 0, 0, 1], 0)), module, Some(bundler.store().clone()))
+                .await
+                .expect("serve");
         let chain_id = mav2.chain_id;
         Self { mav2, chain, url: format!("http://{bound}"), contracts, chain_id, handle, _bundling: bundling, dir }
     }

@@ -10,6 +10,7 @@
 //! ```
 
 pub mod auth;
+pub mod durable;
 pub mod metrics;
 pub mod routes;
 pub mod scope;
@@ -97,6 +98,9 @@ pub struct Edge {
     pub gate: Option<Arc<ApiKeyGate>>,
     /// Readiness probe; `None` answers ready whenever the process is up.
     pub readiness: Option<Arc<dyn Readiness>>,
+    /// The store whose writes every answer waits to be durable ([`durable::DurableAnswers`]);
+    /// `None` answers at once (a store whose commits are durable by themselves, or none).
+    pub durable: Option<keyward_store::Store>,
 }
 
 type RpcService = BoxCloneSyncService<HttpRequest, HttpResponse, BoxError>;
@@ -121,10 +125,16 @@ pub async fn serve_edge(edge: Edge) -> std::io::Result<(SocketAddr, ServerHandle
         .max_request_body_size(edge.config.max_body_bytes)
         .max_connections(edge.config.max_connections)
         .build();
+    let durable_store = edge.durable.clone();
     let rpc_builder = Server::builder()
         .set_config(rpc_config)
         .set_http_middleware(ServiceBuilder::new().layer(IdEnvelopeLayer))
-        .set_rpc_middleware(RpcServiceBuilder::new().layer_fn(PreciseParamsErrors).layer_fn(metrics::RpcMetrics))
+        .set_rpc_middleware(
+            RpcServiceBuilder::new()
+                .layer_fn(PreciseParamsErrors)
+                .layer_fn(metrics::RpcMetrics)
+                .layer_fn(move |inner| durable::DurableAnswers { inner, store: durable_store.clone() }),
+        )
         .to_service_builder();
     let mut rpc: HashMap<Route, RpcService> = HashMap::new();
     let mut add = |route, methods: Methods| {

@@ -81,9 +81,11 @@ impl Env {
         let mut config = WalletConfig::new(deployment);
         adjust(&mut config);
         let wallet = Wallet::new(h.chain.clone(), bundler.store().clone(), bundler.clone(), config).await.unwrap();
+        let wallet_store = bundler.store().clone();
         let mut module = RpcModule::new(());
         module.merge(WalletRpc::single(wallet.clone()).into_module()).unwrap();
-        let (bound, server) = keyward_server::serve("127.0.0.1:0".parse().unwrap(), module).await.unwrap();
+        let (bound, server) =
+            keyward_server::serve("127.0.0.1:0".parse().unwrap(), module, Some(wallet_store)).await.unwrap();
         let url = format!("http://{bound}");
         let client = HttpClientBuilder::default().request_timeout(Duration::from_secs(30)).build(&url).unwrap();
         let chain_id = h.chain_id().await;

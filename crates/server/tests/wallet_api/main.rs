@@ -10,6 +10,7 @@
 
 mod backends;
 mod concurrency;
+mod durability;
 mod env;
 mod in_flight;
 mod latency;

@@ -5,7 +5,7 @@ use keyward_store::{Backend, InsertOutcome, SQLITE_FILE_NAME, Store, StoreError}
 use crate::ops::{CHAIN, ep, op, sender};
 
 #[tokio::test]
-async fn file_store_uses_wal_and_full_sync() {
+async fn file_store_uses_wal_and_normal_sync() {
     let dir = tempfile::tempdir().unwrap();
     let nested = dir.path().join("a dir/with #odd?chars");
     let store = Store::open_sqlite_file(&nested).await.unwrap();
@@ -20,8 +20,8 @@ async fn file_store_uses_wal_and_full_sync() {
         let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(&mut *c).await.unwrap();
         assert_eq!(
             (mode.as_str(), sync, busy),
-            ("wal", 2, 10_000),
-            "journal_mode, synchronous (2 = FULL), busy_timeout"
+            ("wal", 1, 10_000),
+            "journal_mode, synchronous (1 = NORMAL: durability comes from Store::durable), busy_timeout"
         );
         conns.push(c);
     }
@@ -49,6 +49,44 @@ async fn file_store_reads_on_query_only_connections_and_writes_through_one() {
     assert_eq!(store.count_unfinished(CHAIN, ep()).await.unwrap().0, 32);
 }
 
+/// Group commit: `durable` fsyncs the WAL once for every write finished before it, callers waiting
+/// together share one round, and nothing written means no round.
+#[tokio::test]
+async fn durable_makes_one_round_for_the_writes_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite_file(dir.path()).await.unwrap();
+    store.durable().await.unwrap();
+    let opened = store.durable_rounds();
+    assert_eq!(opened, 1, "the migrations' writes are synced by the first call");
+    store.durable().await.unwrap();
+    assert_eq!(store.durable_rounds(), opened, "nothing written since: no fsync");
+
+    let rec = op(sender(1), 0, 1, 1, 1);
+    store.insert_user_op(&rec, 4).await.unwrap();
+    assert!(store.get_user_op(CHAIN, ep(), rec.hash).await.unwrap().is_some());
+    store.durable().await.unwrap();
+    assert_eq!(store.durable_rounds(), opened + 1, "one write: one fsync");
+    assert!(store.get_user_op(CHAIN, ep(), rec.hash).await.unwrap().is_some());
+    store.durable().await.unwrap();
+    assert_eq!(store.durable_rounds(), opened + 1, "reads write nothing");
+
+    for i in 2..12u8 {
+        store.insert_user_op(&op(sender(i), 0, 1, 1, 1), 4).await.unwrap();
+    }
+    let mut waiting = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let store = store.clone();
+        waiting.spawn(async move { store.durable().await });
+    }
+    while let Some(done) = waiting.join_next().await {
+        done.unwrap().unwrap();
+    }
+    assert_eq!(store.durable_rounds(), opened + 2, "ten callers after ten writes share one fsync");
+    store.close().await;
+    let reopened = Store::open_sqlite_file(dir.path()).await.unwrap();
+    assert_eq!(reopened.count_unfinished(CHAIN, ep()).await.unwrap().0, 11);
+}
+
 #[tokio::test]
 async fn memory_store_works_and_keeps_its_data() {
     let store = Store::open("sqlite::memory:").await.unwrap();
@@ -58,6 +96,8 @@ async fn memory_store_works_and_keeps_its_data() {
     for _ in 0..5 {
         assert!(store.get_user_op(CHAIN, ep(), rec.hash).await.unwrap().is_some());
     }
+    store.durable().await.unwrap();
+    assert_eq!(store.durable_rounds(), 0, "a memory store has nothing to sync");
     // Another memory store is a separate database.
     let other = Store::open("sqlite::memory:").await.unwrap();
     assert!(other.get_user_op(CHAIN, ep(), rec.hash).await.unwrap().is_none());
