@@ -537,7 +537,9 @@ async fn run_backend(backend: Backend, args: &Args, dir: &std::path::Path) -> an
     .context("wiring the bundler RPC")?;
     let bundling = bundler.spawn();
     let (addr, server) =
-        keyward_server::serve(SocketAddr::from(([127, 0, 0, 1], 0)), module).await.context("binding 127.0.0.1:0")?;
+        keyward_server::serve(SocketAddr::from(([127, 0, 0, 1], 0)), module, Some(bundler.store().clone()))
+            .await
+            .context("binding 127.0.0.1:0")?;
     let startup = t_start.elapsed();
 
     let rpc = RpcClient::new(addr)?;
