@@ -378,6 +378,8 @@ pub struct Judgement {
     pub violations: Vec<Violation>,
     /// Facts for COD-010 and STO-041.
     pub facts: TraceFacts,
+    /// What the traced `simulateValidation` returned: the same as an untraced run on that state.
+    pub result: ValidationResult,
 }
 
 /// Traces `simulateValidation(op)` under `overrides` (which must include
@@ -396,7 +398,7 @@ pub async fn check_on_chain(
     let result = IEntryPoint::simulateValidationCall::abi_decode_returns(&output)
         .map_err(|e| ChainError::Internal(format!("decoding simulateValidation: {e}")))?;
     let entities = Entities::from_validation(entry_point, op, &result, stake);
-    Ok(Some(Judgement { violations: check(&trace, &entities), facts: facts(&trace, &entities) }))
+    Ok(Some(Judgement { violations: check(&trace, &entities), facts: facts(&trace, &entities), result }))
 }
 
 /// The [`TraceFacts`] of a validation trace.

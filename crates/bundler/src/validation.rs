@@ -210,9 +210,22 @@ pub async fn validate_user_op_with(
     }
 
     let overrides = assumed_state(config.entry_point, op, assumptions);
-    let result = simulate_validation_with(chain, config.entry_point, op.pack(), overrides.clone())
-        .await
-        .map_err(|e| simulation_rejection(op, e))?;
+    let packed = op.pack();
+    // Where the chain traces, the traced simulation is the only one: its result is what an untraced
+    // run returns. Without a trace (a node that cannot, or a simulation that reverted) the untraced
+    // run gives the result, or the precise reason it failed.
+    let judgement = match config.erc7562 {
+        true => {
+            crate::erc7562::check_on_chain(chain, config.entry_point, &packed, overrides.clone(), &config.stake).await?
+        }
+        false => None,
+    };
+    let result = match &judgement {
+        Some(j) => j.result.clone(),
+        None => simulate_validation_with(chain, config.entry_point, packed, overrides)
+            .await
+            .map_err(|e| simulation_rejection(op, e))?,
+    };
     let info = &result.returnInfo;
     let account = ValidationData::decode(info.accountValidationData);
     let paymaster = ValidationData::decode(info.paymasterValidationData);
@@ -230,10 +243,7 @@ pub async fn validate_user_op_with(
         });
     }
     let mut facts = TraceFacts::default();
-    if config.erc7562
-        && let Some(judgement) =
-            crate::erc7562::check_on_chain(chain, config.entry_point, &op.pack(), overrides, &config.stake).await?
-    {
+    if let Some(judgement) = judgement {
         if let Some(first) = judgement.violations.first() {
             let more = match judgement.violations.len() {
                 1 => String::new(),
