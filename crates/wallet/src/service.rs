@@ -61,6 +61,7 @@ pub struct Wallet {
     pub(crate) pool: Arc<dyn OperationPool>,
     pub(crate) config: WalletConfig,
     pub(crate) calls: crate::calls::CallCache,
+    pub(crate) grants: crate::sessions::GrantCache,
 }
 
 impl std::fmt::Debug for Wallet {
@@ -85,7 +86,15 @@ impl Wallet {
                 pool.entry_point()
             )));
         }
-        Ok(Arc::new(Self { store, chain, chain_id, pool, config, calls: Default::default() }))
+        Ok(Arc::new(Self {
+            store,
+            chain,
+            chain_id,
+            pool,
+            config,
+            calls: Default::default(),
+            grants: Default::default(),
+        }))
     }
 
     /// Refuses an EIP-7702 delegation on a chain whose account stack has no 7702 implementation

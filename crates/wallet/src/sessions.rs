@@ -313,10 +313,16 @@ impl Wallet {
     /// The owner must have signed the session's DeferredAction digest: the typed data (EIP-712), or
     /// its `rawPayload` as an EIP-191 message, which Keyward's accounts accept as signer type `0x02`.
     fn check_grant_signature(&self, session: &SessionRecord, owner: Address, sig: &Signature) -> WalletResult<()> {
+        // Every call of a session carries the same grant: recover it once.
+        let grant = keccak256([session.digest.as_slice(), owner.as_slice(), &sig.as_bytes()].concat());
+        if self.grants.contains(&grant) {
+            return Ok(());
+        }
         let recovered = sig.recover_address_from_prehash(&session.digest).ok();
         if recovered == Some(owner)
             || sig.recover_address_from_prehash(&eip191_hash_message(session.digest)).ok() == Some(owner)
         {
+            self.grants.insert(grant);
             return Ok(());
         }
         let id = Bytes::from(session.id.to_vec());
@@ -345,6 +351,31 @@ impl Wallet {
             )));
         }
         Ok(true)
+    }
+}
+
+/// Grants (session digest, owner, signature) whose signature recovered to the owner.
+const REMEMBERED_GRANTS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(4096).unwrap();
+
+/// The most recently checked good grants, by the hash of (digest, owner, signature).
+#[derive(Debug)]
+pub(crate) struct GrantCache(std::sync::Mutex<lru::LruCache<alloy::primitives::B256, ()>>);
+
+impl Default for GrantCache {
+    fn default() -> Self {
+        Self(std::sync::Mutex::new(lru::LruCache::new(REMEMBERED_GRANTS)))
+    }
+}
+
+impl GrantCache {
+    fn contains(&self, grant: &alloy::primitives::B256) -> bool {
+        self.0.lock().is_ok_and(|mut c| c.get(grant).is_some())
+    }
+
+    fn insert(&self, grant: alloy::primitives::B256) {
+        if let Ok(mut c) = self.0.lock() {
+            c.put(grant, ());
+        }
     }
 }
 
