@@ -304,8 +304,11 @@ impl ChainWatcher {
         let mut receipts: HashMap<B256, Option<TransactionReceipt>> = HashMap::new();
         let mut included = 0;
         for ev in events {
-            let Some(op) =
-                self.store.get_user_op(self.chain_id, self.entry_point, ev.user_op_hash).await.map_err(store_err)?
+            let Some(op) = self
+                .store
+                .user_op_progress(self.chain_id, self.entry_point, ev.user_op_hash)
+                .await
+                .map_err(store_err)?
             else {
                 continue;
             };

@@ -1,7 +1,7 @@
 //! Packed JSON documents, for the history columns (`user_ops.op_z` and `receipt_z`,
 //! `wallet_calls.calls_z`, since migration 0012): the JSON text with each `"0x…"` string of an even
 //! number of lowercase hex digits replaced by its bytes, then deflated with a preset dictionary of
-//! the document's keys. An operation's JSON of hex text (~1,040 bytes) packs to ~320 bytes, where
+//! the document's keys. An operation's JSON of hex text (~1,040 bytes) packs to ~330 bytes, where
 //! plain deflate (migration 0011) gave ~445: hex digits carry half a byte each, and a document of
 //! one or two kilobytes is too short for deflate to learn its own keys.
 //!
@@ -13,6 +13,7 @@
 //! The dictionaries are part of the stored format: rows written with [`FORMAT_V1`] need them as they
 //! are. A change needs a new format byte (and the old dictionary kept for reading).
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
@@ -53,9 +54,30 @@ impl Doc {
 
 /// `json` packed for a binary column (see the module's documentation).
 pub(crate) fn packed(column: &str, doc: Doc, json: &str) -> Result<Vec<u8>, CodecError> {
+    DEFLATE.with(|state| {
+        let mut state = state.borrow_mut();
+        let z = state.get_or_insert_with(|| Compress::new(PACKING_LEVEL, false));
+        z.reset();
+        packed_with(z, column, doc, json)
+    })
+}
+
+/// Deflate's fastest level: 6 µs per operation where the default level took 15 µs, for about 5 %
+/// more bytes (an operation 334 bytes instead of 319). Not part of the format: any level inflates.
+const PACKING_LEVEL: Compression = Compression::new(1);
+
+thread_local! {
+    /// This thread's deflate state, reset for each document: a new one allocates and clears
+    /// ~270 KB, which cost more than compressing a document of a kilobyte.
+    static DEFLATE: RefCell<Option<Compress>> = const { RefCell::new(None) };
+    /// This thread's inflate state, reset for each document.
+    static INFLATE: RefCell<Option<Decompress>> = const { RefCell::new(None) };
+}
+
+/// [`packed`] with a deflate state fresh from `reset`.
+fn packed_with(z: &mut Compress, column: &str, doc: Doc, json: &str) -> Result<Vec<u8>, CodecError> {
     let compact = compacted(json.as_bytes());
     let fail = |e: &dyn std::fmt::Display| CodecError::Input(format!("{column}: cannot pack: {e}"));
-    let mut z = Compress::new(Compression::default(), false);
     z.set_dictionary(doc.dictionary()).map_err(|e| fail(&e))?;
     let mut out = Vec::with_capacity(compact.len() / 2 + 64);
     out.push(FORMAT_V1);
@@ -74,11 +96,20 @@ pub(crate) fn packed(column: &str, doc: Doc, json: &str) -> Result<Vec<u8>, Code
 
 /// Inverse of [`packed`]; anything else is corrupt.
 pub(crate) fn unpacked(column: &str, doc: Doc, bytes: &[u8]) -> Result<String, CodecError> {
+    INFLATE.with(|state| {
+        let mut state = state.borrow_mut();
+        let z = state.get_or_insert_with(|| Decompress::new(false));
+        z.reset(false);
+        unpacked_with(z, column, doc, bytes)
+    })
+}
+
+/// [`unpacked`] with an inflate state fresh from `reset`.
+fn unpacked_with(z: &mut Decompress, column: &str, doc: Doc, bytes: &[u8]) -> Result<String, CodecError> {
     let corrupt = |what: &dyn std::fmt::Display| CodecError::Corrupt(format!("{column}: {what}"));
     let Some((&FORMAT_V1, stream)) = bytes.split_first() else {
         return Err(corrupt(&format!("unknown packing (first byte {:?})", bytes.first())));
     };
-    let mut z = Decompress::new(false);
     z.set_dictionary(doc.dictionary()).map_err(|e| corrupt(&e))?;
     let mut compact = Vec::with_capacity(stream.len() * 3);
     loop {
@@ -221,6 +252,25 @@ mod tests {
         let plain = crate::codec::deflated(OP);
         assert!(z.len() * 10 < plain.len() * 8, "packed {} vs plain deflate {} bytes", z.len(), plain.len());
         assert!(compacted(OP.as_bytes()).len() < OP.len() * 2 / 3);
+    }
+
+    /// The per-thread states are reset between documents: a document packs to the same bytes as
+    /// with a new state whatever was packed or unpacked before (another kind, a corrupt input), and
+    /// each unpacks again.
+    #[test]
+    fn a_reused_state_packs_as_a_new_one() {
+        let fresh = |doc: Doc, json: &str| {
+            let mut z = Compress::new(PACKING_LEVEL, false);
+            packed_with(&mut z, "c", doc, json).unwrap()
+        };
+        let calls = r#"[{"to":"0x01","value":"0x","data":"0xdeadbeef"}]"#;
+        let op = packed("c", Doc::Op, OP).unwrap();
+        assert_eq!(op, fresh(Doc::Op, OP));
+        assert_eq!(packed("c", Doc::Calls, calls).unwrap(), fresh(Doc::Calls, calls));
+        assert!(unpacked("c", Doc::Op, &op[..op.len() - 3]).is_err(), "a truncated stream leaves its state behind");
+        assert_eq!(packed("c", Doc::Op, OP).unwrap(), op);
+        assert_eq!(unpacked("c", Doc::Op, &op).unwrap(), OP);
+        assert_eq!(unpacked("c", Doc::Calls, &packed("c", Doc::Calls, calls).unwrap()).unwrap(), calls);
     }
 
     #[test]
