@@ -127,12 +127,12 @@ impl OperationPool for Bundler {
         let ep = Bundler::entry_point(self);
         let after_pending = self
             .store
-            .unfinished_user_ops_of(self.chain_id, ep, sender)
+            .unfinished_nonces_of(self.chain_id, ep, sender)
             .await
             .map_err(store_err)?
             .iter()
-            .filter(|r| r.nonce_key == key)
-            .map(|r| r.nonce_seq.saturating_add(1))
+            .filter(|(k, _)| *k == key)
+            .map(|(_, seq)| seq.saturating_add(1))
             .max()
             .unwrap_or(0);
         let probe = UserOperation { sender, nonce: key << 64, ..Default::default() };

@@ -339,12 +339,12 @@ impl Bundler {
         // one of the two (the tracker marks it included only after the chain has it).
         let pending: Vec<u64> = self
             .store
-            .unfinished_user_ops_of(self.chain_id, self.entry_point(), op.sender)
+            .unfinished_nonces_of(self.chain_id, self.entry_point(), op.sender)
             .await
             .map_err(store_err)?
             .into_iter()
-            .filter(|r| r.nonce_key == key && r.nonce_seq < seq)
-            .map(|r| r.nonce_seq)
+            .filter(|(k, s)| *k == key && *s < seq)
+            .map(|(_, s)| s)
             .collect();
         let onchain_seq = crate::bundle::onchain_sequence(self.chain.as_ref(), self.entry_point(), op).await?;
         if seq < onchain_seq {

@@ -14,6 +14,8 @@
 //! - [`deploy`]: puts the account stack on a chain at its deterministic addresses.
 //! - [`dev_keys`], [`anvil`], [`send`]: the dev mnemonic's keys, an anvil process for tests, and
 //!   transaction sending with a local key.
+//! - [`recover_memo`]: revm's `ecrecover` remembered process-wide (installed by both chains): an
+//!   operation's signature is recovered by several EVM runs with the same input.
 //!
 //! Both run ERC-7562 validation the same way: [`Chain::traced_call`] executes the call in revm
 //! under the [`ValidationTracer`](embedded::trace::ValidationTracer) (`evm_call` builds the EVM
@@ -29,6 +31,7 @@ pub mod embedded;
 pub mod error;
 pub(crate) mod evm_call;
 mod override_code;
+pub mod recover_memo;
 pub mod remote_state;
 pub mod rpc_chain;
 pub mod send;

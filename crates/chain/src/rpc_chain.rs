@@ -50,6 +50,7 @@ fn from_payload(payload: &ErrorPayload) -> ChainError {
 impl RpcChain {
     /// Connects to the node at `url` (http or https).
     pub fn connect(url: &str) -> ChainResult<Self> {
+        crate::recover_memo::install();
         let parsed = url.parse().map_err(|e| ChainError::InvalidParams(format!("node url {url:?}: {e}")))?;
         let provider = ProviderBuilder::new().connect_http(parsed).erased();
         let remote = Arc::new(RemoteState::new(provider.clone()));

@@ -24,7 +24,7 @@ pub const SQLITE_FILE_NAME: &str = "keyward.db";
 /// The database behind a [`Store`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
-    /// SQLite, a file (WAL, `synchronous=FULL`) or in memory.
+    /// SQLite, a file (WAL, group commit through [`Store::durable`]) or in memory.
     Sqlite,
     /// PostgreSQL reached by URL.
     Postgres,

@@ -1,6 +1,6 @@
-//! Persistence for Keyward with sqlx: SQLite by default (a file, WAL, `synchronous=FULL`), PostgreSQL
-//! by URL, one code path through sqlx's `Any` driver and portable SQL; migrations embedded and run on
-//! open.
+//! Persistence for Keyward with sqlx: SQLite by default (a file, WAL, one writer connection, group
+//! commit), PostgreSQL by URL, one code path through sqlx's `Any` driver and portable SQL; migrations
+//! embedded and run on open.
 //!
 //! ```text
 //!  bundler ─▶ mempool (ops, statuses) · bundles (sent transactions)  ┐
@@ -10,7 +10,9 @@
 //! ```
 //!
 //! - [`db`]: [`Store`], opening by URL and running the migrations, then the data conversions a
-//!   migration leaves to Rust (`upgrade`: 0012's hex text → bytes).
+//!   migration leaves to Rust (`upgrade`: 0012's hex text → bytes); its read and write pools.
+//! - `durability`: the group commit behind [`Store::durable`] (one fsync of the SQLite WAL for
+//!   every write finished before the call).
 //! - [`mempool`], [`bundles`]: the bundler's durable mempool and its sent bundles.
 //! - [`wallet`], [`leases`]: the wallet service's records and nonce leases.
 //! - [`sponsorship`]: the sponsorship ledger.

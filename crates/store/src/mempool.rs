@@ -490,6 +490,26 @@ impl Store {
         rows.iter().map(op_from_row).collect()
     }
 
+    /// The (nonce key, nonce sequence) of `sender`'s Pending and Submitted ops, in that order: what a
+    /// nonce choice needs of [`Store::unfinished_user_ops_of`], without reading the operations.
+    pub async fn unfinished_nonces_of(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        sender: Address,
+    ) -> Result<Vec<(U256, u64)>, MempoolError> {
+        let rows: Vec<(Vec<u8>, i64)> = sqlx::query_as(
+            "SELECT nonce_key, nonce_seq FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND sender = $3 \
+             AND status IN ('pending', 'submitted') ORDER BY nonce_key, nonce_seq",
+        )
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_bin(&entry_point))
+        .bind(address_bin(&sender))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|(key, seq)| Ok((u256_from_bin("nonce_key", key)?, u64_bits_from_db(*seq)))).collect()
+    }
+
     /// Where each operation included in a block from `from_block` on was recorded: (userOpHash,
     /// block number, block hash), by block number — what a reorganisation check needs, without
     /// the operations themselves.

@@ -182,6 +182,7 @@ impl EmbeddedChain {
     /// Creates the chain: genesis with Keyward's contracts and funded dev keys, then, with a data
     /// directory, the replay of everything journaled there.
     pub fn open(config: EmbeddedConfig) -> ChainResult<Arc<Self>> {
+        crate::recover_memo::install();
         let dev_keys = dev_signers(DEV_KEY_COUNT)?;
         let (mut journal, entries) = match &config.data_dir {
             Some(dir) => {

@@ -516,6 +516,9 @@ pub(crate) async fn claims(db: &TestDb) {
     // Included: s1's next operations are free for any key.
     store.mark_included(&f, CHAIN, ep(), s1_ops[0].hash, h(2), 5, h(50), "{}").await.unwrap();
     assert_eq!(of(s1).await, vec![s1_ops[1].hash, s1_ops[2].hash], "included: no longer in flight");
+    let nonces = store.unfinished_nonces_of(CHAIN, ep(), s1).await.unwrap();
+    let expected: Vec<_> = s1_ops[1..].iter().map(|o| (o.nonce_key, o.nonce_seq)).collect();
+    assert_eq!(nonces, expected, "the nonces of the same operations, without reading them");
     let next = store.claim_pending_user_ops(&f, CHAIN, ep(), b, 10, long).await.unwrap();
     assert_eq!(hashes(&next), vec![s1_ops[1].hash, s1_ops[2].hash, s2_op.hash]);
     // An expired claim goes to the other key.

@@ -67,6 +67,10 @@ fn hot_statements(blob: impl Fn(&[u8]) -> String) -> Vec<String> {
             "SELECT op_z FROM {ops} AND sender = {addr} AND status IN ('pending', 'submitted') \
              ORDER BY nonce_key, nonce_seq, hash"
         ),
+        format!(
+            "SELECT nonce_key, nonce_seq FROM {ops} AND sender = {addr} AND status IN ('pending', 'submitted') \
+             ORDER BY nonce_key, nonce_seq"
+        ),
         format!("SELECT hash FROM {ops} AND status = 'included' AND block_number >= 5 ORDER BY block_number, hash"),
         format!(
             "UPDATE user_ops SET status = 'pending' WHERE chain_id = {CHAIN} AND entry_point = {ep} \

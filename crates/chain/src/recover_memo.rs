@@ -1,0 +1,110 @@
+//! The EVM's `ecrecover` precompile, remembered: one signed operation is recovered by every EVM run
+//! that validates it — the admission's traced simulation, the bundle's simulation, the block that
+//! includes it — with the same input each time. revm's crypto provider is process-wide, so
+//! [`install`] puts a [`RecoverMemo`] in front of the default implementation once, for the embedded
+//! chain and the RPC chain's local simulations alike. Recovery is a pure function of its input:
+//! remembering it changes no result and no gas (the precompile charges before calling it).
+
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+
+use lru::LruCache;
+use revm::precompile::{Crypto, DefaultCrypto, PrecompileHalt};
+
+/// Recoveries remembered (about 130 bytes each).
+const REMEMBERED: NonZeroUsize = NonZeroUsize::new(8192).unwrap();
+
+/// The input of one recovery: signature (r ‖ s), recovery id, message hash.
+type RecoverInput = ([u8; 64], u8, [u8; 32]);
+
+/// revm's default crypto with `secp256k1_ecrecover` remembered (success or failure alike).
+pub struct RecoverMemo {
+    memo: Mutex<LruCache<RecoverInput, Option<[u8; 32]>>>,
+}
+
+impl Default for RecoverMemo {
+    fn default() -> Self {
+        Self { memo: Mutex::new(LruCache::new(REMEMBERED)) }
+    }
+}
+
+impl fmt::Debug for RecoverMemo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecoverMemo").finish_non_exhaustive()
+    }
+}
+
+impl RecoverMemo {
+    /// How many recoveries are remembered now.
+    pub fn remembered(&self) -> usize {
+        self.memo.lock().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+impl Crypto for RecoverMemo {
+    fn secp256k1_ecrecover(&self, sig: &[u8; 64], recid: u8, msg: &[u8; 32]) -> Result<[u8; 32], PrecompileHalt> {
+        let key = (*sig, recid, *msg);
+        let known = self.memo.lock().ok().and_then(|mut m| m.get(&key).copied());
+        let recovered = match known {
+            Some(recovered) => recovered,
+            None => {
+                let recovered = DefaultCrypto.secp256k1_ecrecover(sig, recid, msg).ok();
+                if let Ok(mut m) = self.memo.lock() {
+                    m.put(key, recovered);
+                }
+                recovered
+            }
+        };
+        recovered.ok_or(PrecompileHalt::Secp256k1RecoverFailed)
+    }
+}
+
+/// Installs [`RecoverMemo`] as revm's crypto provider, once per process (later calls, or a provider
+/// installed before, leave it as it is).
+pub fn install() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if !revm::install_crypto(RecoverMemo::default()) {
+            tracing::debug!("revm's crypto provider was installed before: ecrecover is not remembered");
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::{B256, keccak256};
+    use alloy::signers::SignerSync;
+    use alloy::signers::local::PrivateKeySigner;
+
+    use super::*;
+
+    /// The memo answers what revm's default answers, for a good signature and a bad one, the second
+    /// time from memory.
+    #[test]
+    fn remembers_what_the_default_recovers() {
+        let key = PrivateKeySigner::random();
+        let msg = keccak256(b"an operation");
+        let sig = key.sign_hash_sync(&msg).unwrap();
+        let rs: [u8; 64] = sig.as_bytes()[..64].try_into().unwrap();
+        let recid = u8::from(sig.v());
+        let memo = RecoverMemo::default();
+        let expected = DefaultCrypto.secp256k1_ecrecover(&rs, recid, &msg.0).unwrap();
+        assert_eq!(&expected[12..], key.address().as_slice());
+        assert_eq!(memo.secp256k1_ecrecover(&rs, recid, &msg.0).unwrap(), expected);
+        assert_eq!(memo.remembered(), 1);
+        assert_eq!(memo.secp256k1_ecrecover(&rs, recid, &msg.0).unwrap(), expected);
+        assert_eq!(memo.remembered(), 1, "the second recovery came from memory");
+
+        let other = B256::repeat_byte(7);
+        assert_eq!(
+            memo.secp256k1_ecrecover(&rs, recid, &other.0).ok(),
+            DefaultCrypto.secp256k1_ecrecover(&rs, recid, &other.0).ok(),
+            "another message recovers another address (or none), not the remembered one"
+        );
+        let zero = [0u8; 64];
+        assert!(memo.secp256k1_ecrecover(&zero, 0, &msg.0).is_err());
+        assert!(memo.secp256k1_ecrecover(&zero, 0, &msg.0).is_err(), "a failure is remembered as a failure");
+        assert_eq!(memo.remembered(), 3);
+    }
+}
