@@ -62,11 +62,28 @@ pub fn paymaster_deposit_refusal(op: &UserOperation, pooled: &[UserOperation], d
 impl Bundler {
     /// The other operations in the mempool (pending or in flight), without the one `op` would
     /// replace.
+    /// The pool is read as its hashes; each operation comes from [`Bundler::pooled`], or once from
+    /// the store (another replica's admission, or one forgotten).
     async fn pooled_except(&self, op: &UserOperation) -> Result<Vec<UserOperation>, RejectReason> {
-        let records = self.store.unfinished_user_ops(self.chain_id, self.entry_point()).await.map_err(store_err)?;
-        let mut out = Vec::with_capacity(records.len());
-        for r in &records {
-            let p = stored_submission(r)?.op;
+        let ep = self.entry_point();
+        let hashes = self.store.unfinished_hashes(self.chain_id, ep).await.map_err(store_err)?;
+        let mut out = Vec::with_capacity(hashes.len());
+        for hash in hashes {
+            let known = self.pooled.lock().ok().and_then(|mut pooled| pooled.get(&hash).cloned());
+            let p = match known {
+                Some(p) => p,
+                None => {
+                    // Finished since the hashes were read: no longer in the pool.
+                    let Some(r) = self.store.get_user_op(self.chain_id, ep, hash).await.map_err(store_err)? else {
+                        continue;
+                    };
+                    let p = stored_submission(&r)?.op;
+                    if let Ok(mut pooled) = self.pooled.lock() {
+                        pooled.put(hash, p.clone());
+                    }
+                    p
+                }
+            };
             if !(p.sender == op.sender && p.nonce == op.nonce) {
                 out.push(p);
             }

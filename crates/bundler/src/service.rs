@@ -98,6 +98,9 @@ pub struct Bundler {
     /// What this process's admissions validated, by userOpHash (the most recent ones), for
     /// bundles built on the same head ([`Admitted`]).
     pub(crate) admissions: std::sync::Mutex<lru::LruCache<B256, Admitted>>,
+    /// Operations of the pool by userOpHash, decoded once (an operation never changes under its
+    /// hash): the cross-operation rules read the pool's membership, then only what is not here.
+    pub(crate) pooled: std::sync::Mutex<lru::LruCache<B256, UserOperation>>,
 }
 
 /// Admissions remembered for reuse at bundle time (a bundle takes at most a few hundred).
@@ -180,6 +183,7 @@ impl Bundler {
             wake: Notify::new(),
             cycle: Mutex::new(()),
             admissions: std::sync::Mutex::new(lru::LruCache::new(ADMISSIONS_REMEMBERED)),
+            pooled: std::sync::Mutex::new(lru::LruCache::new(ADMISSIONS_REMEMBERED)),
         }))
     }
 
@@ -314,6 +318,9 @@ impl Bundler {
         };
         if let Ok(mut memo) = self.admissions.lock() {
             memo.put(outcome.user_op_hash, admitted);
+        }
+        if let Ok(mut pooled) = self.pooled.lock() {
+            pooled.put(outcome.user_op_hash, op.clone());
         }
         if self.mode() == BundlingMode::Auto {
             self.wake.notify_one();

@@ -454,6 +454,22 @@ impl Store {
         rows.iter().map(op_from_row).collect()
     }
 
+    /// The userOpHashes of every op in Pending or Submitted, in no order (an order by hash would walk
+    /// the primary key over the whole history): the pool's membership, for a
+    /// reader that keeps the operations themselves in memory (an operation never changes under its
+    /// hash).
+    pub async fn unfinished_hashes(&self, chain_id: u64, entry_point: Address) -> Result<Vec<B256>, MempoolError> {
+        let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
+            "SELECT hash FROM user_ops WHERE chain_id = $1 AND entry_point = $2 \
+             AND status IN ('pending', 'submitted')",
+        )
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_bin(&entry_point))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|(h,)| Ok(b256_from_bin("hash", h)?)).collect()
+    }
+
     /// The senders of every op in Pending or Submitted (ERC-7562's cross-operation rules ask who
     /// they are, not what they sent), without duplicates.
     pub async fn unfinished_senders(&self, chain_id: u64, entry_point: Address) -> Result<Vec<Address>, MempoolError> {

@@ -63,6 +63,7 @@ fn hot_statements(blob: impl Fn(&[u8]) -> String) -> Vec<String> {
         ),
         format!("SELECT op_z FROM {ops} AND status IN ('pending', 'submitted') ORDER BY created_at, hash"),
         format!("SELECT DISTINCT sender FROM {ops} AND status IN ('pending', 'submitted')"),
+        format!("SELECT hash FROM {ops} AND status IN ('pending', 'submitted')"),
         format!(
             "SELECT op_z FROM {ops} AND sender = {addr} AND status IN ('pending', 'submitted') \
              ORDER BY nonce_key, nonce_seq, hash"
