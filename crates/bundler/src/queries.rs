@@ -67,7 +67,9 @@ impl Bundler {
 
     /// The receipt of the included operation `hash`; `None` while it is not included.
     pub async fn receipt(&self, hash: B256) -> Result<Option<UserOperationReceipt>, RejectReason> {
-        let Some(r) = self.record(hash).await? else { return Ok(None) };
+        // Polled many times per operation: its progress only, not the operation.
+        let progress = self.store.user_op_progress(self.chain_id, self.entry_point(), hash).await.map_err(store_err)?;
+        let Some(r) = progress else { return Ok(None) };
         let (OpStatus::Included, Some(tx)) = (r.status, r.bundle_tx) else { return Ok(None) };
         let Some(receipt) = self.chain.transaction_receipt(tx).await? else { return Ok(None) };
         Ok(user_operation_receipt(&receipt, self.entry_point(), hash))
