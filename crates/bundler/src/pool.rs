@@ -106,6 +106,9 @@ impl OperationPool for Bundler {
                 OpState::InFlight { tx, sent_at_block }
             }
             (OpStatus::Failed | OpStatus::Dropped, _) => {
+                // A final failure must not be taken back by a power loss once reported (the status
+                // polls do not wait at the edge); failures are rare, so this sync is too.
+                self.store.durable().await.map_err(|e| RejectReason::Storage(e.to_string()))?;
                 OpState::Failed { reason: r.failure.clone().unwrap_or_else(|| "dropped".into()) }
             }
             (OpStatus::Included, tx) => match (tx, r.block_number, r.block_hash, r.receipt_json.as_deref()) {

@@ -89,7 +89,12 @@ impl Store {
                     });
                 }
                 let handouts = Arc::new(AtomicU64::new(0));
+                // The writer's connection stays open for the process's life: the WAL file is never
+                // deleted (the last connection to close would) and recreated under `WalSync`.
                 let writer = sqlite_pool_options(1, Access::ReadWrite(Some(handouts.clone())))
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
                     .connect(url)
                     .await
                     .map_err(open_err)?;

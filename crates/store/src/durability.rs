@@ -46,6 +46,9 @@ pub(crate) struct WalSync {
     round: tokio::sync::Mutex<Option<u64>>,
     /// Rounds made (fsyncs), for diagnostics and tests.
     rounds: AtomicU64,
+    /// The first fsync failure, for good: Linux reports a failed writeback once, and a later fsync
+    /// on a new descriptor would succeed over pages that never reached the disk.
+    failed: std::sync::OnceLock<String>,
 }
 
 impl WalSync {
@@ -61,17 +64,20 @@ impl WalSync {
             synced: AtomicU64::new(0),
             round: tokio::sync::Mutex::new(None),
             rounds: AtomicU64::new(0),
+            failed: std::sync::OnceLock::new(),
         }
     }
 
     /// Returns once every write finished before the call is on disk; `writer` is the store's one
     /// writer connection.
     pub(crate) async fn sync(&self, writer: &AnyPool) -> Result<(), StoreError> {
+        self.refuse_after_a_failure()?;
         let target = self.handouts.load(Ordering::SeqCst);
         if self.synced.load(Ordering::SeqCst) >= target {
             return Ok(());
         }
         let mut seen_inode = self.round.lock().await;
+        self.refuse_after_a_failure()?;
         if self.synced.load(Ordering::SeqCst) >= target {
             return Ok(());
         }
@@ -82,13 +88,30 @@ impl WalSync {
         let (wal, dir, seen) = (self.wal.clone(), self.dir.clone(), *seen_inode);
         let synced = tokio::task::spawn_blocking(move || fsync_wal(&wal, &dir, seen))
             .await
-            .map_err(|e| StoreError::Sync(e.to_string()))?
-            .map_err(|e| StoreError::Sync(format!("{}: {e}", self.wal.display())))?;
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| format!("{}: {e}", self.wal.display())));
+        let synced = match synced {
+            Ok(inode) => inode,
+            Err(e) => {
+                tracing::error!(error = %e, "fsync of the store's WAL failed: no write can be made durable from now on");
+                let _ = self.failed.set(e.clone());
+                return Err(StoreError::Sync(e));
+            }
+        };
         *seen_inode = synced;
         self.synced.fetch_max(covered, Ordering::SeqCst);
         self.rounds.fetch_add(1, Ordering::Relaxed);
         metrics::counter!(WAL_SYNCS).increment(1);
         Ok(())
+    }
+
+    /// The error every call answers once an fsync has failed (the process must be restarted: what
+    /// was written since the last good fsync may not be on disk, and no later fsync can tell).
+    fn refuse_after_a_failure(&self) -> Result<(), StoreError> {
+        match self.failed.get() {
+            Some(e) => Err(StoreError::Sync(format!("an earlier fsync failed ({e}); restart the process"))),
+            None => Ok(()),
+        }
     }
 
     /// How many fsync rounds were made.
@@ -112,4 +135,27 @@ fn fsync_wal(wal: &Path, dir: &Path, seen: Option<u64>) -> io::Result<Option<u64
         File::open(dir)?.sync_all()?;
     }
     Ok(Some(inode))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// After a failed fsync every later call fails too, even one that could fsync again.
+    #[tokio::test]
+    async fn a_failed_fsync_fails_every_later_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open_sqlite_file(dir.path()).await.unwrap();
+        // A "database" under a regular file: opening its WAL fails (not a directory).
+        let blocker = dir.path().join("a-file");
+        std::fs::write(&blocker, b"").unwrap();
+        let sync = WalSync::new(&blocker.join("keyward.db"), Arc::new(AtomicU64::new(1)));
+        let first = sync.sync(store.writer()).await.unwrap_err().to_string();
+        assert!(first.contains("a-file"), "{first}");
+        sync.handouts.fetch_add(1, Ordering::SeqCst);
+        let later = sync.sync(store.writer()).await.unwrap_err().to_string();
+        assert!(later.contains("an earlier fsync failed"), "{later}");
+        // With nothing written since the last good round, it still refuses.
+        assert!(sync.sync(store.writer()).await.is_err());
+    }
 }

@@ -5,7 +5,9 @@
 //!
 //! The status reads a client polls ([`STATUS_READS`]) answer at once: they accept nothing, and a
 //! status a power loss would take back (an inclusion recorded but not yet synced) is found again
-//! from the chain by the tracker and the watcher. Waiting would put an fsync on every poll.
+//! from the chain by the tracker and the watcher. Waiting would put an fsync on every poll. A final
+//! failure cannot be found again that way: the pool syncs before it reports one
+//! (`OperationPool::state`).
 
 use std::future::Future;
 
