@@ -67,28 +67,30 @@ impl Bundler {
     async fn pooled_except(&self, op: &UserOperation) -> Result<Vec<UserOperation>, RejectReason> {
         let ep = self.entry_point();
         let hashes = self.store.unfinished_hashes(self.chain_id, ep).await.map_err(store_err)?;
-        let mut out = Vec::with_capacity(hashes.len());
-        for hash in hashes {
-            let known = self.pooled.lock().ok().and_then(|mut pooled| pooled.get(&hash).cloned());
-            let p = match known {
-                Some(p) => p,
-                None => {
-                    // Finished since the hashes were read: no longer in the pool.
-                    let Some(r) = self.store.get_user_op(self.chain_id, ep, hash).await.map_err(store_err)? else {
-                        continue;
-                    };
-                    let p = stored_submission(&r)?.op;
-                    if let Ok(mut pooled) = self.pooled.lock() {
-                        pooled.put(hash, p.clone());
+        let mut pooled = Vec::with_capacity(hashes.len());
+        let mut missing = Vec::new();
+        match self.pooled.lock() {
+            Ok(mut known) => {
+                for hash in hashes {
+                    match known.get(&hash) {
+                        Some(p) => pooled.push(p.clone()),
+                        None => missing.push(hash),
                     }
-                    p
                 }
-            };
-            if !(p.sender == op.sender && p.nonce == op.nonce) {
-                out.push(p);
             }
+            Err(_) => missing = hashes,
         }
-        Ok(out)
+        for hash in missing {
+            // Finished since the hashes were read: no longer in the pool.
+            let Some(r) = self.store.get_user_op(self.chain_id, ep, hash).await.map_err(store_err)? else { continue };
+            let p = stored_submission(&r)?.op;
+            if let Ok(mut known) = self.pooled.lock() {
+                known.put(hash, p.clone());
+            }
+            pooled.push(p);
+        }
+        pooled.retain(|p| !(p.sender == op.sender && p.nonce == op.nonce));
+        Ok(pooled)
     }
 
     /// The EntryPoint deposit of `address`.

@@ -106,6 +106,9 @@ pub struct Bundler {
 /// Admissions remembered for reuse at bundle time (a bundle takes at most a few hundred).
 const ADMISSIONS_REMEMBERED: std::num::NonZeroUsize = std::num::NonZeroUsize::new(16_384).unwrap();
 
+/// Pooled operations kept decoded (more than the pool holds in flight at once).
+const POOLED_REMEMBERED: std::num::NonZeroUsize = std::num::NonZeroUsize::new(16_384).unwrap();
+
 impl std::fmt::Debug for Bundler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bundler").field("chain_id", &self.chain_id).field("bundler", &self.signer.address()).finish()
@@ -183,7 +186,7 @@ impl Bundler {
             wake: Notify::new(),
             cycle: Mutex::new(()),
             admissions: std::sync::Mutex::new(lru::LruCache::new(ADMISSIONS_REMEMBERED)),
-            pooled: std::sync::Mutex::new(lru::LruCache::new(ADMISSIONS_REMEMBERED)),
+            pooled: std::sync::Mutex::new(lru::LruCache::new(POOLED_REMEMBERED)),
         }))
     }
 

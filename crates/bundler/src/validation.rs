@@ -13,7 +13,7 @@ use keyward_primitives::entry_point::StakeInfo;
 use keyward_primitives::validation_data::ValidationData;
 use keyward_primitives::{ENTRY_POINT_V07, UserOperation};
 
-use crate::erc7562::{StakeRequirement, TraceFacts};
+use crate::erc7562::{Judgement, StakeRequirement, TraceFacts};
 use crate::error::RejectReason;
 use crate::gas::GasOverheads;
 use crate::simulation::{SimulationError, simulate_validation_with, simulations_override};
@@ -214,17 +214,19 @@ pub async fn validate_user_op_with(
     // Where the chain traces, the traced simulation is the only one: its result is what an untraced
     // run returns. Without a trace (a node that cannot, or a simulation that reverted) the untraced
     // run gives the result, or the precise reason it failed.
-    let judgement = match config.erc7562 {
-        true => {
-            crate::erc7562::check_on_chain(chain, config.entry_point, &packed, overrides.clone(), &config.stake).await?
-        }
-        false => None,
+    let judgement = if config.erc7562 {
+        crate::erc7562::check_on_chain(chain, config.entry_point, &packed, overrides.clone(), &config.stake).await?
+    } else {
+        None
     };
-    let result = match &judgement {
-        Some(j) => j.result.clone(),
-        None => simulate_validation_with(chain, config.entry_point, packed, overrides)
-            .await
-            .map_err(|e| simulation_rejection(op, e))?,
+    let (result, judged) = match judgement {
+        Some(Judgement { violations, facts, result }) => (result, Some((violations, facts))),
+        None => {
+            let result = simulate_validation_with(chain, config.entry_point, packed, overrides)
+                .await
+                .map_err(|e| simulation_rejection(op, e))?;
+            (result, None)
+        }
     };
     let info = &result.returnInfo;
     let account = ValidationData::decode(info.accountValidationData);
@@ -243,15 +245,15 @@ pub async fn validate_user_op_with(
         });
     }
     let mut facts = TraceFacts::default();
-    if let Some(judgement) = judgement {
-        if let Some(first) = judgement.violations.first() {
-            let more = match judgement.violations.len() {
+    if let Some((violations, judged_facts)) = judged {
+        if let Some(first) = violations.first() {
+            let more = match violations.len() {
                 1 => String::new(),
                 n => format!(" (and {} more)", n - 1),
             };
             return Err(RejectReason::RuleViolation(format!("ERC-7562: {first}{more}")));
         }
-        facts = judgement.facts;
+        facts = judged_facts;
     }
     let valid_after = account.valid_after.max(paymaster.valid_after);
     let valid_until = account.valid_until.min(paymaster.valid_until);

@@ -455,9 +455,8 @@ impl Store {
     }
 
     /// The userOpHashes of every op in Pending or Submitted, in no order (an order by hash would walk
-    /// the primary key over the whole history): the pool's membership, for a
-    /// reader that keeps the operations themselves in memory (an operation never changes under its
-    /// hash).
+    /// the primary key over the whole history): the pool's membership, for a reader that keeps the
+    /// operations themselves in memory (an operation never changes under its hash).
     pub async fn unfinished_hashes(&self, chain_id: u64, entry_point: Address) -> Result<Vec<B256>, MempoolError> {
         let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
             "SELECT hash FROM user_ops WHERE chain_id = $1 AND entry_point = $2 \

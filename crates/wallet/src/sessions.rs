@@ -3,7 +3,7 @@
 //! session a prepare acts as, its owner signature, expiry, scope and first-use state.
 
 use alloy::eips::BlockNumberOrTag;
-use alloy::primitives::{Address, Bytes, Signature, U256, eip191_hash_message, keccak256};
+use alloy::primitives::{Address, B256, Bytes, Signature, U256, eip191_hash_message, keccak256};
 use keyward_contracts::bindings::{SemiModularAccountBytecode, SingleSignerValidationModule};
 use keyward_primitives::mav2::permissions::{PermissionCompiler, PermissionsContext};
 use keyward_primitives::mav2::scope::{ScopedCall, check_scope};
@@ -359,7 +359,7 @@ const REMEMBERED_GRANTS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(40
 
 /// The most recently checked good grants, by the hash of (digest, owner, signature).
 #[derive(Debug)]
-pub(crate) struct GrantCache(std::sync::Mutex<lru::LruCache<alloy::primitives::B256, ()>>);
+pub(crate) struct GrantCache(std::sync::Mutex<lru::LruCache<B256, ()>>);
 
 impl Default for GrantCache {
     fn default() -> Self {
@@ -368,11 +368,11 @@ impl Default for GrantCache {
 }
 
 impl GrantCache {
-    fn contains(&self, grant: &alloy::primitives::B256) -> bool {
+    fn contains(&self, grant: &B256) -> bool {
         self.0.lock().is_ok_and(|mut c| c.get(grant).is_some())
     }
 
-    fn insert(&self, grant: alloy::primitives::B256) {
+    fn insert(&self, grant: B256) {
         if let Ok(mut c) = self.0.lock() {
             c.put(grant, ());
         }
