@@ -124,6 +124,8 @@ pub struct Admitted {
     pub assumptions: Assumptions,
     /// The contracts whose storage it used.
     pub storage_contracts: Vec<Address>,
+    /// The code hashes it saw (COD-010), as the store keeps them for other processes.
+    pub code_hashes: Vec<(Address, B256)>,
 }
 
 /// Counter: second validations at bundle time by `outcome` (`run`: simulated again;

@@ -140,40 +140,33 @@ impl Bundler {
         self.config.validation.stake.is_staked(outcome.sender.stake, outcome.sender.unstakeDelaySec)
     }
 
-    /// What the first validation showed, kept with the admitted op for COD-010 (JSON), and its
-    /// arrival time (unix nanoseconds, the mempool's order).
-    pub(crate) fn first_validation_facts(&self, outcome: &ValidationOutcome) -> (String, u64) {
-        let facts = serde_json::to_string(&outcome.facts.code_hashes).unwrap_or_default();
-        let arrived = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-            .unwrap_or_default();
-        (facts, arrived)
-    }
-
-    /// The [`BundleContext`] of `candidates`: their first validations' code hashes and the
-    /// mempool's senders.
+    /// The [`BundleContext`] of `candidates`: their first validations' code hashes (from the
+    /// admission memo, or the store for operations another process admitted), the mempool's
+    /// senders, the head, and what this process's admissions validated.
     pub(crate) async fn bundle_context(&self, candidates: &[Candidate]) -> Result<BundleContext, RejectReason> {
         let mut context = BundleContext::default();
-        for c in candidates {
-            let facts = self.store.op_facts(self.chain_id, self.entry_point(), c.hash).await;
+        if let Ok(mut memo) = self.admissions.lock() {
+            for c in candidates {
+                if let Some(a) = memo.get(&c.hash) {
+                    context.first_code_hashes.insert(c.hash, a.code_hashes.clone());
+                    context.admitted.insert(c.hash, a.clone());
+                }
+            }
+        }
+        let unknown: Vec<B256> =
+            candidates.iter().map(|c| c.hash).filter(|h| !context.first_code_hashes.contains_key(h)).collect();
+        for hash in unknown {
+            let facts = self.store.op_facts(self.chain_id, self.entry_point(), hash).await;
             if let Ok(Some(json)) = facts
                 && let Ok(hashes) = serde_json::from_str::<Vec<(Address, B256)>>(&json)
             {
-                context.first_code_hashes.insert(c.hash, hashes);
+                context.first_code_hashes.insert(hash, hashes);
             }
         }
         let senders = self.store.unfinished_senders(self.chain_id, self.entry_point()).await.map_err(store_err)?;
         context.known_senders = senders.into_iter().collect();
         let head = self.chain.block_by_number(alloy::eips::BlockNumberOrTag::Latest, false).await?;
         context.head = head.map(|b| (b.header.number, b.header.hash));
-        if let Ok(mut memo) = self.admissions.lock() {
-            for c in candidates {
-                if let Some(a) = memo.get(&c.hash) {
-                    context.admitted.insert(c.hash, a.clone());
-                }
-            }
-        }
         Ok(context)
     }
 
@@ -257,4 +250,15 @@ mod tests {
         assert!(m.contains("too low"), "{m}");
         assert_eq!(paymaster_deposit_refusal(&op(3, None, None), &pooled, U256::ZERO), None);
     }
+}
+
+/// What the first validation showed, kept with the admitted op for COD-010 (JSON), and its arrival
+/// time (unix nanoseconds, the mempool's order).
+pub(crate) fn first_validation_facts(outcome: &ValidationOutcome) -> (String, u64) {
+    let facts = serde_json::to_string(&outcome.facts.code_hashes).unwrap_or_default();
+    let arrived = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or_default();
+    (facts, arrived)
 }

@@ -303,7 +303,7 @@ impl Bundler {
             created_at: now(),
             updated_at: now(),
         };
-        let first_validation = self.first_validation_facts(&outcome);
+        let first_validation = crate::mempool_rules::first_validation_facts(&outcome);
         let seen: Vec<Address> = entities_of(op).into_iter().map(|(_, a)| a).collect();
         let admission = Admission {
             first_validation: Some((first_validation.0.as_str(), first_validation.1)),
@@ -318,6 +318,7 @@ impl Bundler {
             head: outcome.head,
             assumptions: Assumptions { delegate, nonce_sequence },
             storage_contracts: outcome.facts.storage_contracts.clone(),
+            code_hashes: outcome.facts.code_hashes.clone(),
         };
         if let Ok(mut memo) = self.admissions.lock() {
             memo.put(outcome.user_op_hash, admitted);

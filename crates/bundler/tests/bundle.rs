@@ -299,6 +299,7 @@ async fn a_candidate_on_its_admission_head_is_not_simulated_again(h: Harness) {
         head: outcome.head,
         assumptions: Assumptions::default(),
         storage_contracts: outcome.facts.storage_contracts.clone(),
+        code_hashes: outcome.facts.code_hashes.clone(),
     };
     assert_eq!(outcome.head, head(&h).await);
     let bundler = h.keys[9].address();

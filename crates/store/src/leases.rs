@@ -28,61 +28,25 @@ impl Store {
     /// Takes `lease` unless another holder's lease of the same key is still live at `now`; whether
     /// it was taken. Retaking one's own lease extends it.
     pub async fn take_nonce_lease(&self, lease: &NonceLease, now: u64) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let key = u256_text(&lease.nonce_key);
-        let account = address_text(&lease.account);
-        let chain_id = u64_to_db("chain_id", lease.chain_id)?;
-        let lock = [lease.account.as_slice(), &lease.nonce_key.to_be_bytes::<32>()].concat();
-        self.advisory_lock(&mut tx, crate::db::lock_key("nonce-lease", &lock)).await?;
-        let held: Option<(String, i64)> = sqlx::query_as(
-            "SELECT token, expires_at FROM wallet_nonce_leases WHERE chain_id = $1 AND account = $2 AND nonce_key = $3",
-        )
-        .bind(chain_id)
-        .bind(&account)
-        .bind(&key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((token, expires_at)) = held
-            && token != lease.token
-            && expires_at > u64_to_db("now", now)?
-        {
-            return Ok(false);
-        }
-        sqlx::query("DELETE FROM wallet_nonce_leases WHERE chain_id = $1 AND account = $2 AND nonce_key = $3")
-            .bind(chain_id)
-            .bind(&account)
-            .bind(&key)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
+        // One statement, atomic on both backends: a new key is inserted; a held one is taken over
+        // only when it is the same holder's or has expired (otherwise nothing changes).
+        let taken = sqlx::query(
             "INSERT INTO wallet_nonce_leases (chain_id, account, nonce_key, token, hash, expires_at) \
-             VALUES ($1, $2, $3, $4, NULL, $5)",
+             VALUES ($1, $2, $3, $4, NULL, $5) \
+             ON CONFLICT (chain_id, account, nonce_key) DO UPDATE \
+             SET token = excluded.token, hash = NULL, expires_at = excluded.expires_at \
+             WHERE wallet_nonce_leases.token = excluded.token OR wallet_nonce_leases.expires_at <= $6",
         )
-        .bind(chain_id)
-        .bind(&account)
-        .bind(&key)
-        .bind(&lease.token)
-        .bind(u64_to_db("expires_at", lease.expires_at)?)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Records that `lease`'s holder prepared the operation `hash`, so its send can end the lease.
-    pub async fn bind_nonce_lease(&self, lease: &NonceLease, hash: B256) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE wallet_nonce_leases SET hash = $1 WHERE chain_id = $2 AND account = $3 AND nonce_key = $4 \
-             AND token = $5",
-        )
-        .bind(b256_text(&hash))
         .bind(u64_to_db("chain_id", lease.chain_id)?)
         .bind(address_text(&lease.account))
         .bind(u256_text(&lease.nonce_key))
         .bind(&lease.token)
+        .bind(u64_to_db("expires_at", lease.expires_at)?)
+        .bind(u64_to_db("now", now)?)
         .execute(self.writer())
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        Ok(taken == 1)
     }
 
     /// Ends the lease `lease`'s holder took (a prepare that failed after taking it).
@@ -98,4 +62,25 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+/// Records, inside `tx`, that `lease`'s holder prepared the operation `hash`, so its send can end
+/// the lease.
+pub(crate) async fn bind_nonce_lease_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    lease: &NonceLease,
+    hash: B256,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE wallet_nonce_leases SET hash = $1 WHERE chain_id = $2 AND account = $3 AND nonce_key = $4 \
+         AND token = $5",
+    )
+    .bind(b256_text(&hash))
+    .bind(u64_to_db("chain_id", lease.chain_id)?)
+    .bind(address_text(&lease.account))
+    .bind(u256_text(&lease.nonce_key))
+    .bind(&lease.token)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -284,53 +284,62 @@ impl Store {
         // Serialise check-then-insert per sender across connections and replicas.
         self.advisory_lock(tx, sender_lock_key(rec.chain_id, &rec.entry_point, &rec.sender)).await?;
 
-        let known = sqlx::query("SELECT hash FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND hash = $3")
-            .bind(chain_id)
-            .bind(&ep)
-            .bind(&hash)
-            .fetch_optional(&mut **tx)
-            .await?;
-        if known.is_some() {
-            return Ok(InsertOutcome::AlreadyKnown);
-        }
-
-        let same_nonce = sqlx::query(
-            "SELECT hash, max_fee_per_gas, max_priority_fee_per_gas FROM user_ops \
-             WHERE chain_id = $1 AND entry_point = $2 AND sender = $3 AND nonce_key = $4 AND nonce_seq = $5 \
-             AND status IN ('pending', 'submitted') AND status = 'pending' ORDER BY max_fee_per_gas DESC, hash",
+        // One read answers the three questions: is it known, which pending ops share its nonce, and
+        // how many the sender has unfinished (at most its cap, so the rows stay few).
+        let rows = sqlx::query(
+            "SELECT hash, nonce_key, nonce_seq, status, max_fee_per_gas, max_priority_fee_per_gas FROM user_ops \
+             WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 \
+             UNION ALL \
+             SELECT hash, nonce_key, nonce_seq, status, max_fee_per_gas, max_priority_fee_per_gas FROM user_ops \
+             WHERE chain_id = $1 AND entry_point = $2 AND sender = $4 AND status IN ('pending', 'submitted')",
         )
         .bind(chain_id)
         .bind(&ep)
+        .bind(&hash)
         .bind(&sender)
-        .bind(&nonce_key)
-        .bind(nonce_seq)
         .fetch_all(&mut **tx)
         .await?;
+        let mut unfinished = 0usize;
+        let mut same_nonce = Vec::new();
+        for row in &rows {
+            let row_hash = b256_from_bin("hash", &row.try_get::<Vec<u8>, _>("hash")?)?;
+            if row_hash == rec.hash {
+                return Ok(InsertOutcome::AlreadyKnown);
+            }
+            unfinished += 1;
+            let status: String = row.try_get("status")?;
+            let key = u256_from_bin("nonce_key", &row.try_get::<Vec<u8>, _>("nonce_key")?)?;
+            let seq = u64_bits_from_db(row.try_get::<i64, _>("nonce_seq")?);
+            if status == OpStatus::Pending.as_str() && key == rec.nonce_key && seq == rec.nonce_seq {
+                let max = u128_from_bin("max_fee_per_gas", &row.try_get::<Vec<u8>, _>("max_fee_per_gas")?)?;
+                let prio =
+                    u128_from_bin("max_priority_fee_per_gas", &row.try_get::<Vec<u8>, _>("max_priority_fee_per_gas")?)?;
+                same_nonce.push((row_hash, max, prio));
+            }
+        }
+        // The one reported replaced: the best-paying, then the lowest hash.
+        same_nonce.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
 
         let outcome = if let Some(first) = same_nonce.first() {
             // After a reorg two pending ops may share a nonce: the replacement must beat each of them.
             let (mut needed_max_fee, mut needed_priority_fee) = (0u128, 0u128);
-            for row in &same_nonce {
-                let old_max = u128_from_bin("max_fee_per_gas", &row.try_get::<Vec<u8>, _>("max_fee_per_gas")?)?;
-                let old_prio =
-                    u128_from_bin("max_priority_fee_per_gas", &row.try_get::<Vec<u8>, _>("max_priority_fee_per_gas")?)?;
-                needed_max_fee = needed_max_fee.max(replacement_fee(old_max));
-                needed_priority_fee = needed_priority_fee.max(replacement_fee(old_prio));
+            for (_, old_max, old_prio) in &same_nonce {
+                needed_max_fee = needed_max_fee.max(replacement_fee(*old_max));
+                needed_priority_fee = needed_priority_fee.max(replacement_fee(*old_prio));
             }
             if rec.max_fee_per_gas < needed_max_fee || rec.max_priority_fee_per_gas < needed_priority_fee {
                 return Err(MempoolError::Underpriced { needed_max_fee, needed_priority_fee });
             }
-            let old_hash = b256_from_bin("hash", &first.try_get::<Vec<u8>, _>("hash")?)?;
+            let old_hash = first.0;
             let now = u64_to_db("updated_at", now_secs())?;
-            for row in &same_nonce {
-                let old = row.try_get::<Vec<u8>, _>("hash")?;
+            for (old, ..) in &same_nonce {
                 sqlx::query(
                     "UPDATE user_ops SET status = 'dropped', failure = $4, updated_at = $5 \
                      WHERE chain_id = $1 AND entry_point = $2 AND hash = $3",
                 )
                 .bind(chain_id)
                 .bind(&ep)
-                .bind(&old)
+                .bind(b256_bin(old))
                 .bind(format!("replaced by {}", b256_text(&rec.hash)))
                 .bind(now)
                 .execute(&mut **tx)
@@ -338,16 +347,7 @@ impl Store {
             }
             InsertOutcome::Replaced { old_hash }
         } else {
-            let unfinished: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND sender = $3 \
-                 AND status IN ('pending', 'submitted')",
-            )
-            .bind(chain_id)
-            .bind(&ep)
-            .bind(&sender)
-            .fetch_one(&mut **tx)
-            .await?;
-            if usize::try_from(unfinished).map_or(true, |n| n >= sender_cap) {
+            if unfinished >= sender_cap {
                 return Err(MempoolError::SenderCap { sender: rec.sender, cap: sender_cap });
             }
             InsertOutcome::Inserted

@@ -260,15 +260,10 @@ pub(crate) async fn save_op_facts_in<E: From<sqlx::Error> + From<CodecError>>(
 ) -> Result<(), E> {
     let (chain_id, entry_point) = at;
     let (chain, ep, hash) = (u64_to_db("chain_id", chain_id)?, address_text(&entry_point), b256_text(&op_hash));
-    sqlx::query("DELETE FROM bundler_op_facts WHERE chain_id = $1 AND entry_point = $2 AND op_hash = $3")
-        .bind(chain)
-        .bind(&ep)
-        .bind(&hash)
-        .execute(&mut **tx)
-        .await?;
     sqlx::query(
         "INSERT INTO bundler_op_facts (chain_id, entry_point, op_hash, facts_json, arrived_ns) \
-         VALUES ($1, $2, $3, $4, $5)",
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (chain_id, entry_point, op_hash) \
+         DO UPDATE SET facts_json = excluded.facts_json, arrived_ns = excluded.arrived_ns",
     )
     .bind(chain)
     .bind(&ep)

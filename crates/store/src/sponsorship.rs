@@ -19,7 +19,7 @@ use crate::codec::{
     address_bin, address_from_bin, address_text, b256_bin, b256_from_bin, now_secs, parse_u256, u64_from_db, u64_to_db,
     u256_amount_bin, u256_from_amount_bin, u256_text,
 };
-use crate::db::{Backend, Store};
+use crate::db::Store;
 use crate::error::{CodecError, DbError, wraps_db_error};
 
 /// Errors of the sponsorship ledger.
@@ -492,28 +492,24 @@ impl Store {
             .collect()
     }
 
-    /// Creates the policy's totals row if missing and locks it for the transaction.
+    /// Creates the policy's totals row if missing and locks it for the transaction (one statement:
+    /// the upsert's no-op update takes PostgreSQL's row lock; SQLite's `BEGIN IMMEDIATE` already
+    /// holds the database's).
     async fn lock_policy_totals(
         &self,
         tx: &mut Transaction<'static, Any>,
         policy_id: &str,
         now: i64,
     ) -> Result<SpendTotals, SponsorshipError> {
-        let zero = u256_text(&U256::ZERO);
-        sqlx::query(
+        let row = sqlx::query(
             "INSERT INTO sponsorship_totals (policy_id, spent, reserved, updated_at) VALUES ($1, $2, $2, $3) \
-             ON CONFLICT (policy_id) DO NOTHING",
+             ON CONFLICT (policy_id) DO UPDATE SET policy_id = excluded.policy_id RETURNING spent, reserved",
         )
         .bind(policy_id)
-        .bind(&zero)
+        .bind(u256_text(&U256::ZERO))
         .bind(now)
-        .execute(&mut **tx)
+        .fetch_one(&mut **tx)
         .await?;
-        let lock = self.row_lock();
-        let row = sqlx::query(sql!("SELECT spent, reserved FROM sponsorship_totals WHERE policy_id = $1{lock}"))
-            .bind(policy_id)
-            .fetch_one(&mut **tx)
-            .await?;
         totals_from_row(&row)
     }
 
@@ -525,23 +521,15 @@ impl Store {
         sender: &str,
         now: i64,
     ) -> Result<SpendTotals, SponsorshipError> {
-        let zero = u256_text(&U256::ZERO);
-        sqlx::query(
+        let row = sqlx::query(
             "INSERT INTO sponsorship_sender_totals (policy_id, sender, spent, reserved, updated_at) \
-             VALUES ($1, $2, $3, $3, $4) ON CONFLICT (policy_id, sender) DO NOTHING",
+             VALUES ($1, $2, $3, $3, $4) ON CONFLICT (policy_id, sender) \
+             DO UPDATE SET sender = excluded.sender RETURNING spent, reserved",
         )
         .bind(policy_id)
         .bind(sender)
-        .bind(&zero)
+        .bind(u256_text(&U256::ZERO))
         .bind(now)
-        .execute(&mut **tx)
-        .await?;
-        let lock = self.row_lock();
-        let row = sqlx::query(sql!(
-            "SELECT spent, reserved FROM sponsorship_sender_totals WHERE policy_id = $1 AND sender = $2{lock}"
-        ))
-        .bind(policy_id)
-        .bind(sender)
         .fetch_one(&mut **tx)
         .await?;
         totals_from_row(&row)
@@ -583,15 +571,6 @@ impl Store {
             write_totals(tx, policy_id, None, totals, now).await?;
         }
         Ok(totals)
-    }
-
-    /// `FOR UPDATE` on PostgreSQL; nothing on SQLite, whose `BEGIN IMMEDIATE` already holds the
-    /// database's write lock.
-    fn row_lock(&self) -> &'static str {
-        match self.backend() {
-            Backend::Postgres => " FOR UPDATE",
-            Backend::Sqlite => "",
-        }
     }
 }
 

@@ -12,6 +12,7 @@ use crate::codec::{
 };
 use crate::db::{Store, lock_key};
 use crate::error::StoreError;
+use crate::leases::{NonceLease, bind_nonce_lease_in};
 use crate::packed::{Doc, packed, unpacked};
 
 /// A statement text built at run time from the constant column lists above (never from input).
@@ -555,16 +556,18 @@ impl Store {
         rows.iter().map(session_from_row).collect()
     }
 
-    /// Stores a prepared op unless one with the same (chain, hash) exists; returns the stored row.
-    pub async fn insert_prepared(&self, rec: &PreparedRecord) -> Result<PreparedRecord, StoreError> {
+    /// Stores a prepared op unless one with the same (chain, hash) exists, and binds the prepare's
+    /// nonce `leases` to it (its send ends them); returns the stored row.
+    pub async fn insert_prepared(
+        &self,
+        rec: &PreparedRecord,
+        leases: &[NonceLease],
+    ) -> Result<PreparedRecord, StoreError> {
         let mut tx = self.begin_write().await?;
-        self.advisory_lock(&mut tx, lock_key("prepared", rec.hash.as_slice())).await?;
-        if let Some(existing) = prepared_on(&mut *tx, rec.chain_id, &rec.hash).await? {
-            return Ok(existing);
-        }
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO wallet_prepared (chain_id, hash, account, op_json, session_id, signer, authorization_json, \
-             deferred, owner_signature, calls_json, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             deferred, owner_signature, calls_json, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (chain_id, hash) DO NOTHING",
         )
         .bind(u64_to_db("chain_id", rec.chain_id)?)
         .bind(b256_text(&rec.hash))
@@ -578,9 +581,20 @@ impl Store {
         .bind(&rec.calls_json)
         .bind(u64_to_db("created_at", rec.created_at)?)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected()
+            == 1;
+        for lease in leases {
+            bind_nonce_lease_in(&mut tx, lease, rec.hash).await?;
+        }
+        let stored = match inserted {
+            true => rec.clone(),
+            false => prepared_on(&mut *tx, rec.chain_id, &rec.hash)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("prepared operation {} vanished", rec.hash)))?,
+        };
         tx.commit().await?;
-        Ok(rec.clone())
+        Ok(stored)
     }
 
     /// The prepared op with this hash on this chain.
@@ -595,17 +609,10 @@ impl Store {
     /// operation set to it (the first one recorded wins). Returns the stored row.
     pub async fn insert_call(&self, rec: &CallRecord, installs_session: bool) -> Result<CallRecord, StoreError> {
         let mut tx = self.begin_write().await?;
-        let key = [rec.chain_id.to_be_bytes().as_slice(), rec.hash.as_slice()].concat();
-        self.advisory_lock(&mut tx, lock_key("call", &key)).await?;
-        if let Some(existing) = call_on(&mut *tx, rec.chain_id, &rec.hash).await? {
-            return Ok(existing);
-        }
         let chain_id = u64_to_db("chain_id", rec.chain_id)?;
-        // The call's own table keeps bytes; the prepared row, lease and session it ends keep hex text.
-        let hash = b256_text(&rec.hash);
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO wallet_calls (chain_id, hash, account, calls_z, session_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (chain_id, hash) DO NOTHING",
         )
         .bind(chain_id)
         .bind(b256_bin(&rec.hash))
@@ -614,7 +621,17 @@ impl Store {
         .bind(rec.session_id.map(|id| id.to_vec()))
         .bind(u64_to_db("created_at", rec.created_at)?)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected()
+            == 1;
+        if !inserted {
+            // A retry (or a concurrent twin) recorded it first: that write did the rest.
+            return call_on(&mut *tx, rec.chain_id, &rec.hash)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("call {} vanished", rec.hash)));
+        }
+        // The call's own table keeps bytes; the prepared row, lease and session it ends keep hex text.
+        let hash = b256_text(&rec.hash);
         for forget in [
             "DELETE FROM wallet_prepared WHERE chain_id = $1 AND hash = $2",
             "DELETE FROM wallet_nonce_leases WHERE chain_id = $1 AND hash = $2",

@@ -190,10 +190,10 @@ async fn prepared_and_calls_are_idempotent(store: &Store) {
         calls_json: "[]".into(),
         created_at: 5,
     };
-    assert_eq!(store.insert_prepared(&p).await.unwrap(), p);
+    assert_eq!(store.insert_prepared(&p, &[]).await.unwrap(), p);
     let mut changed = p.clone();
     changed.calls_json = "[1]".into();
-    assert_eq!(store.insert_prepared(&changed).await.unwrap(), p, "the first prepared row is kept");
+    assert_eq!(store.insert_prepared(&changed, &[]).await.unwrap(), p, "the first prepared row is kept");
     assert_eq!(store.prepared(31337, p.hash).await.unwrap(), Some(p.clone()));
     assert_eq!(store.prepared(1, p.hash).await.unwrap(), None);
     let c = CallRecord {
@@ -213,11 +213,16 @@ async fn prepared_and_calls_are_idempotent(store: &Store) {
         expires_at: 1_000,
     };
     assert!(store.take_nonce_lease(&lease("prepare"), 10).await.unwrap());
-    store.bind_nonce_lease(&lease("prepare"), p.hash).await.unwrap();
+    assert_eq!(store.insert_prepared(&p, &[lease("prepare")]).await.unwrap(), p, "a retried prepare binds its lease");
     assert!(!store.take_nonce_lease(&lease("other"), 10).await.unwrap(), "held while the op waits to be sent");
     assert_eq!(store.insert_call(&c, false).await.unwrap(), c);
     assert_eq!(store.insert_call(&c, false).await.unwrap(), c);
     assert!(store.take_nonce_lease(&lease("other"), 10).await.unwrap(), "ended with the call recorded");
+    assert!(store.take_nonce_lease(&lease("other"), 11).await.unwrap(), "its holder retakes it");
+    assert!(!store.take_nonce_lease(&lease("third"), 999).await.unwrap(), "live until it expires");
+    assert!(store.take_nonce_lease(&lease("third"), 1_000).await.unwrap(), "an expired lease is taken over");
+    assert!(!store.take_nonce_lease(&lease("other"), 10).await.unwrap(), "the holder before has lost it");
+    store.drop_nonce_lease(&lease("third")).await.unwrap();
     assert_eq!(store.call(31337, c.hash).await.unwrap(), Some(c.clone()));
     assert_eq!(store.call(1, c.hash).await.unwrap(), None, "keyed by chain and hash");
     // The call replaces its prepared row (which only served the send).

@@ -35,6 +35,7 @@ pub mod capabilities;
 pub mod config;
 pub mod error;
 pub mod manage;
+mod memo;
 mod nonces;
 pub mod prepare;
 mod records;

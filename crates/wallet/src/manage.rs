@@ -336,7 +336,7 @@ impl Wallet {
     }
 
     /// The session's onchain facts: its key installed, its grant used.
-    async fn onchain_session(&self, session: &SessionRecord) -> WalletResult<OnchainSession> {
+    pub(crate) async fn onchain_session(&self, session: &SessionRecord) -> WalletResult<OnchainSession> {
         let modules = &self.config.deployment.modules;
         let (entity_id, account) = (session.entity_id, session.account);
         let installed = match records::session_key(session)? {
@@ -381,15 +381,16 @@ impl Wallet {
 
 /// A session's facts read from the chain.
 #[derive(Debug, Clone, Copy)]
-struct OnchainSession {
+pub(crate) struct OnchainSession {
     /// Its key is the SingleSigner signer (the P256 module's key) at its entity id.
-    installed: bool,
+    pub(crate) installed: bool,
     /// Its grant's nonce is used (the session was installed at some point, or the grant burnt).
-    grant_used: bool,
+    pub(crate) grant_used: bool,
 }
 
 impl OnchainSession {
-    fn revoked(self) -> bool {
+    /// Installed once and no longer.
+    pub(crate) fn revoked(self) -> bool {
         !self.installed && self.grant_used
     }
 }

@@ -215,13 +215,9 @@ impl Wallet {
             Ok((record, result)) => {
                 // An estimate only is never signed nor sent: nothing to remember.
                 if !only_estimation {
-                    let stored = self.store.insert_prepared(&record).await;
-                    if let Err(e) = stored {
+                    if let Err(e) = self.store.insert_prepared(&record, &leases).await {
                         self.drop_leases(leases).await;
                         return Err(e.into());
-                    }
-                    for lease in &leases {
-                        self.store.bind_nonce_lease(lease, record.hash).await?;
                     }
                 }
                 Ok(result)

@@ -32,13 +32,9 @@ impl Wallet {
         let ep = self.config.deployment.entry_point;
         let hash = op.hash(ep, self.chain_id);
         let id = CallId { chain_id: self.chain_id, hash };
-        // A retry of a call already accepted: its prepared row is gone, the call answers.
-        if let Some(call) = self.call_record(hash).await? {
-            return Ok(Sent { id, calls: records::calls(&call.calls_json)? });
-        }
         let Some(prepared) = self.store.prepared(self.chain_id, hash).await? else {
-            // A concurrent retry may have recorded the call meanwhile: that write drops the
-            // prepared row in the same transaction, so the call is there now if it ever will be.
+            // A retry of a call already accepted: recording the call dropped its prepared row in
+            // the same transaction, so the call is there now if it ever will be.
             if let Some(call) = self.call_record(hash).await? {
                 return Ok(Sent { id, calls: records::calls(&call.calls_json)? });
             }
@@ -59,10 +55,10 @@ impl Wallet {
 
         op.signature = if prepared.deferred { self.deferred_signature(&prepared, &outer).await? } else { outer };
 
-        let known = self.pool.state(hash).await?.is_some();
-        if !known && let Err(e) = self.pool.submit(Submission { op: op.clone(), authorization }).await {
-            // A concurrent retry may have submitted it meanwhile (and it may even be included, so
-            // this copy now fails its nonce check): then it is accepted all the same.
+        // The pool answers a known operation (a retry whose call was not recorded) as admitted.
+        if let Err(e) = self.pool.submit(Submission { op: op.clone(), authorization }).await {
+            // A retry or a concurrent twin may have submitted it before (and it may even be
+            // included, so this copy now fails its nonce check): then it is accepted all the same.
             if self.pool.state(hash).await?.is_none() {
                 return Err(self.naming_revoked_session(prepared.session_id, e.into()).await);
             }

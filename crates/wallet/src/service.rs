@@ -62,6 +62,8 @@ pub struct Wallet {
     pub(crate) config: WalletConfig,
     pub(crate) calls: crate::calls::CallCache,
     pub(crate) grants: crate::sessions::GrantCache,
+    /// Stored accounts by address (a stored account row never changes).
+    pub(crate) accounts: crate::memo::Memo<Address, ResolvedAccount>,
 }
 
 impl std::fmt::Debug for Wallet {
@@ -92,8 +94,9 @@ impl Wallet {
             chain_id,
             pool,
             config,
-            calls: Default::default(),
-            grants: Default::default(),
+            calls: crate::memo::Memo::new(crate::calls::CACHED_CALLS),
+            grants: crate::memo::Memo::new(crate::sessions::REMEMBERED_GRANTS),
+            accounts: crate::memo::Memo::new(REMEMBERED_ACCOUNTS),
         }))
     }
 
@@ -173,8 +176,13 @@ impl Wallet {
     /// What `from` is: an account this server handed out, or else an EOA acting as its own 7702
     /// account. A contract that is neither is refused.
     pub(crate) async fn resolve_account(&self, from: Address) -> WalletResult<ResolvedAccount> {
+        if let Some(account) = self.accounts.get(&from) {
+            return Ok(account);
+        }
         if let Some(rec) = self.store.account_by_address(from).await? {
-            return Ok(account_of(&rec));
+            let account = account_of(&rec);
+            self.accounts.put(from, account.clone());
+            return Ok(account);
         }
         let code = self.code(from).await?;
         if !code.is_empty() && !keyward_primitives::eip7702::is_designator(&code) {
@@ -185,6 +193,9 @@ impl Wallet {
         Ok(ResolvedAccount::Eip7702 { address: from })
     }
 }
+
+/// Stored accounts kept in memory by address.
+const REMEMBERED_ACCOUNTS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(4096).unwrap();
 
 /// The resolved form of a stored account.
 pub(crate) fn account_of(rec: &AccountRecord) -> ResolvedAccount {

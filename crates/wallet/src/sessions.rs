@@ -199,6 +199,7 @@ impl Wallet {
     ) -> WalletResult<ActingSession> {
         let context =
             PermissionsContext::decode(context).map_err(|e| WalletError::params(format!("permissions: {e}")))?;
+        let mut revoked = None;
         let acting = match context {
             PermissionsContext::LocalDeferred(_) => {
                 return Err(WalletError::UnsupportedCapability(
@@ -242,7 +243,10 @@ impl Wallet {
                 }
                 let owner_sig = parse_signature("permissions: the owner signature", &owner_signature)?;
                 self.check_grant_signature(&session, account.owner(), &owner_sig)?;
-                let deferred = self.needs_install(&session).await?.then_some(owner_sig);
+                // One read of the chain answers both: must this call install it, is it revoked.
+                let onchain = self.onchain_session(&session).await?;
+                revoked = Some(onchain.revoked());
+                let deferred = self.install_wanted(&session, onchain.grant_used).await?.then_some(owner_sig);
                 ActingSession {
                     entity_id: session.entity_id,
                     is_global: session.is_global,
@@ -256,7 +260,11 @@ impl Wallet {
         };
         if let Some(session) = &acting.session {
             // A grant already used belongs to a session installed since, or revoked.
-            if acting.deferred.is_none() && self.session_revoked(session).await? {
+            let revoked = match revoked {
+                Some(revoked) => revoked,
+                None => self.session_revoked(session).await?,
+            };
+            if acting.deferred.is_none() && revoked {
                 return Err(WalletError::rejected(format!(
                     "session {} was revoked: its key is no longer installed on {}",
                     Bytes::from(session.id.to_vec()),
@@ -315,14 +323,14 @@ impl Wallet {
     fn check_grant_signature(&self, session: &SessionRecord, owner: Address, sig: &Signature) -> WalletResult<()> {
         // Every call of a session carries the same grant: recover it once.
         let grant = keccak256([session.digest.as_slice(), owner.as_slice(), &sig.as_bytes()].concat());
-        if self.grants.contains(&grant) {
+        if self.grants.get(&grant).is_some() {
             return Ok(());
         }
         let recovered = sig.recover_address_from_prehash(&session.digest).ok();
         if recovered == Some(owner)
             || sig.recover_address_from_prehash(&eip191_hash_message(session.digest)).ok() == Some(owner)
         {
-            self.grants.insert(grant);
+            self.grants.put(grant, ());
             return Ok(());
         }
         let id = Bytes::from(session.id.to_vec());
@@ -339,7 +347,12 @@ impl Wallet {
     pub(crate) async fn needs_install(&self, session: &SessionRecord) -> WalletResult<bool> {
         let (key, signed_seq) = split_nonce(session.deferred_nonce);
         let onchain = nonce_sequence(self.ep_nonce(session.account, U256::from(key)).await?);
-        if onchain > signed_seq {
+        self.install_wanted(session, onchain > signed_seq).await
+    }
+
+    /// [`Wallet::needs_install`] knowing whether the session's grant nonce is used onchain.
+    async fn install_wanted(&self, session: &SessionRecord, grant_used: bool) -> WalletResult<bool> {
+        if grant_used {
             return Ok(false);
         }
         if let Some(first) = session.first_op
@@ -355,29 +368,10 @@ impl Wallet {
 }
 
 /// Grants (session digest, owner, signature) whose signature recovered to the owner.
-const REMEMBERED_GRANTS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(4096).unwrap();
+pub(crate) const REMEMBERED_GRANTS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(4096).unwrap();
 
 /// The most recently checked good grants, by the hash of (digest, owner, signature).
-#[derive(Debug)]
-pub(crate) struct GrantCache(std::sync::Mutex<lru::LruCache<B256, ()>>);
-
-impl Default for GrantCache {
-    fn default() -> Self {
-        Self(std::sync::Mutex::new(lru::LruCache::new(REMEMBERED_GRANTS)))
-    }
-}
-
-impl GrantCache {
-    fn contains(&self, grant: &B256) -> bool {
-        self.0.lock().is_ok_and(|mut c| c.get(grant).is_some())
-    }
-
-    fn insert(&self, grant: B256) {
-        if let Ok(mut c) = self.0.lock() {
-            c.put(grant, ());
-        }
-    }
-}
+pub(crate) type GrantCache = crate::memo::Memo<B256, ()>;
 
 /// Random 16-byte session ids.
 struct B128Random;

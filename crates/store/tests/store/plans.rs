@@ -54,10 +54,10 @@ fn hot_statements(blob: impl Fn(&[u8]) -> String) -> Vec<String> {
     vec![
         format!("SELECT op_z FROM {ops} AND hash = {hash}"),
         format!(
-            "SELECT hash FROM {ops} AND sender = {addr} AND nonce_key = {key} AND nonce_seq = 0 \
-             AND status IN ('pending', 'submitted') AND status = 'pending' ORDER BY max_fee_per_gas DESC, hash"
+            "SELECT hash, nonce_key, nonce_seq, status FROM {ops} AND hash = {hash} UNION ALL \
+             SELECT hash, nonce_key, nonce_seq, status FROM {ops} AND sender = {addr} \
+             AND status IN ('pending', 'submitted')"
         ),
-        format!("SELECT COUNT(*) FROM {ops} AND sender = {addr} AND status IN ('pending', 'submitted')"),
         format!(
             "SELECT op_z FROM {ops} AND status = 'pending' ORDER BY created_at, sender, nonce_key, nonce_seq, hash LIMIT 9"
         ),
