@@ -203,6 +203,17 @@ impl Bundler {
     }
 }
 
+/// What the first validation showed, kept with the admitted op for COD-010 (JSON), and its arrival
+/// time (unix nanoseconds, the mempool's order).
+pub(crate) fn first_validation_facts(outcome: &ValidationOutcome) -> (String, u64) {
+    let facts = serde_json::to_string(&outcome.facts.code_hashes).unwrap_or_default();
+    let arrived = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or_default();
+    (facts, arrived)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,15 +261,4 @@ mod tests {
         assert!(m.contains("too low"), "{m}");
         assert_eq!(paymaster_deposit_refusal(&op(3, None, None), &pooled, U256::ZERO), None);
     }
-}
-
-/// What the first validation showed, kept with the admitted op for COD-010 (JSON), and its arrival
-/// time (unix nanoseconds, the mempool's order).
-pub(crate) fn first_validation_facts(outcome: &ValidationOutcome) -> (String, u64) {
-    let facts = serde_json::to_string(&outcome.facts.code_hashes).unwrap_or_default();
-    let arrived = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or_default();
-    (facts, arrived)
 }

@@ -5,16 +5,17 @@
 
 use alloy::primitives::{Address, B256, U256};
 use async_trait::async_trait;
-use keyward_primitives::UserOperation;
+use keyward_primitives::{UserOperation, nonce};
 use keyward_store::OpStatus;
 
 use crate::error::RejectReason;
-use crate::estimate::GasEstimate;
+use crate::estimate::{GasEstimate, estimate_user_op_gas};
 use crate::fees::current_fees;
 use crate::receipt::OpOutcome;
 use crate::service::{Bundler, store_err, stored_submission};
 use crate::submission::Submission;
 use crate::submit::BundleFees;
+use crate::validation::Assumptions;
 
 /// Where an operation is, as its submitter sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +54,25 @@ impl OpState {
     }
 }
 
+/// The sequence the next operation of a (sender, key) gets, and the chain's next at that moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextSequence {
+    /// The 192-bit nonce key asked about.
+    pub key: U256,
+    /// After the chain's and after every operation of that key still pending.
+    pub sequence: u64,
+    /// The chain's next sequence of that key.
+    pub onchain: u64,
+}
+
+impl NextSequence {
+    /// The nonce assumption an operation at `sequence` is validated under: `None` when it is the
+    /// chain's next, the sequence when pending operations come before it.
+    pub fn assumption(self) -> Option<u64> {
+        (self.sequence > self.onchain).then_some(self.sequence)
+    }
+}
+
 /// The operations of one chain and EntryPoint, as a client submits and follows them.
 #[async_trait]
 pub trait OperationPool: Send + Sync + std::fmt::Debug {
@@ -61,13 +81,20 @@ pub trait OperationPool: Send + Sync + std::fmt::Debug {
     /// Validates `submission` and admits it durably; its userOpHash.
     async fn submit(&self, submission: Submission) -> Result<B256, RejectReason>;
     /// Gas limits of `op`, as if the operations pending before it were included and, for an
-    /// EOA about to be delegated by EIP-7702, its delegation to `delegate` were live.
-    async fn estimate(&self, op: &UserOperation, delegate: Option<Address>) -> Result<GasEstimate, RejectReason>;
+    /// EOA about to be delegated by EIP-7702, its delegation to `delegate` were live. `known`: what
+    /// [`OperationPool::next_sequence`] answered for `op`'s key, when its sequence came from there
+    /// (the pool and the chain are then not read again).
+    async fn estimate(
+        &self,
+        op: &UserOperation,
+        delegate: Option<Address>,
+        known: Option<NextSequence>,
+    ) -> Result<GasEstimate, RejectReason>;
     /// Where the operation `hash` is; `None` when the pool never admitted it.
     async fn state(&self, hash: B256) -> Result<Option<OpState>, RejectReason>;
     /// The sequence the next operation of (`sender`, `key`) gets: after the chain's and after
     /// every operation of that key still pending.
-    async fn next_sequence(&self, sender: Address, key: U256) -> Result<u64, RejectReason>;
+    async fn next_sequence(&self, sender: Address, key: U256) -> Result<NextSequence, RejectReason>;
     /// Whether an operation that deploys `sender` (factory) or delegates it (EIP-7702) is pending.
     async fn setup_pending(&self, sender: Address) -> Result<bool, RejectReason>;
     /// The fees an operation should offer now.
@@ -84,8 +111,20 @@ impl OperationPool for Bundler {
         self.add_from_wallet(submission, Bundler::entry_point(self)).await
     }
 
-    async fn estimate(&self, op: &UserOperation, delegate: Option<Address>) -> Result<GasEstimate, RejectReason> {
-        self.estimate_assuming(op, delegate).await
+    async fn estimate(
+        &self,
+        op: &UserOperation,
+        delegate: Option<Address>,
+        known: Option<NextSequence>,
+    ) -> Result<GasEstimate, RejectReason> {
+        let nonce_sequence = match known {
+            Some(k) if (k.key, k.sequence) == (nonce::nonce_key_u256(op.nonce), nonce::nonce_sequence(op.nonce)) => {
+                k.assumption()
+            }
+            _ => self.nonce_assumption(op).await?,
+        };
+        estimate_user_op_gas(self.chain.as_ref(), &self.config.validation, op, Assumptions { delegate, nonce_sequence })
+            .await
     }
 
     async fn state(&self, hash: B256) -> Result<Option<OpState>, RejectReason> {
@@ -124,7 +163,7 @@ impl OperationPool for Bundler {
         Ok(Some(state))
     }
 
-    async fn next_sequence(&self, sender: Address, key: U256) -> Result<u64, RejectReason> {
+    async fn next_sequence(&self, sender: Address, key: U256) -> Result<NextSequence, RejectReason> {
         // The mempool first, the chain second: an operation included in between is then seen in
         // one of the two (the tracker marks it included only after the chain has it).
         let ep = Bundler::entry_point(self);
@@ -140,7 +179,7 @@ impl OperationPool for Bundler {
             .unwrap_or(0);
         let probe = UserOperation { sender, nonce: key << 64, ..Default::default() };
         let onchain = crate::bundle::onchain_sequence(self.chain.as_ref(), ep, &probe).await?;
-        Ok(onchain.max(after_pending))
+        Ok(NextSequence { key, sequence: onchain.max(after_pending), onchain })
     }
 
     async fn setup_pending(&self, sender: Address) -> Result<bool, RejectReason> {
@@ -155,5 +194,17 @@ impl OperationPool for Bundler {
         let fees = current_fees(self.chain.as_ref()).await?;
         let priority = fees.max_priority_fee_per_gas.max(self.config.validation.min_priority_fee);
         Ok(BundleFees { max_fee_per_gas: fees.max_fee_per_gas.max(priority), max_priority_fee_per_gas: priority })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_operation_behind_pending_ones_assumes_its_sequence() {
+        let next = |sequence, onchain| NextSequence { key: U256::from(7), sequence, onchain };
+        assert_eq!(next(3, 3).assumption(), None, "the chain's next needs no assumption");
+        assert_eq!(next(5, 3).assumption(), Some(5), "two pending before it");
     }
 }

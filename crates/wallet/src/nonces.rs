@@ -17,6 +17,7 @@
 use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
+use keyward_bundler::pool::NextSequence;
 use keyward_primitives::mav2::{NonceKey, ValidationLocator};
 use keyward_primitives::unix_now;
 use keyward_store::NonceLease;
@@ -35,6 +36,9 @@ pub(crate) struct ChosenNonce {
     /// The leases this prepare holds: the nonce's key, and the account's setup when the op
     /// deploys or delegates it.
     pub leases: Vec<NonceLease>,
+    /// What the pool answered for the nonce's key, when the sequence came from it (the estimate
+    /// assumes the same without asking again).
+    pub known: Option<NextSequence>,
 }
 
 /// The lease key that stands for "setting the account up" (deploying or delegating it): no
@@ -129,7 +133,7 @@ impl Wallet {
                     }
                 }
             }
-            return Ok(ChosenNonce { nonce: session.deferred_nonce, signer, leases });
+            return Ok(ChosenNonce { nonce: session.deferred_nonce, signer, leases, known: None });
         }
         let key_for = |parallel: U256| -> WalletResult<NonceKey> {
             match acting {
@@ -140,8 +144,9 @@ impl Wallet {
         };
         if let Some(parallel) = nonce_override {
             let key = U256::from(key_for(parallel)?.full_key());
-            let seq = self.next_sequence(account.address(), key).await?;
-            return Ok(ChosenNonce { nonce: (key << 64) | U256::from(seq), signer, leases: Vec::new() });
+            let next = self.next_sequence(account.address(), key).await?;
+            let nonce = (key << 64) | U256::from(next.sequence);
+            return Ok(ChosenNonce { nonce, signer, leases: Vec::new(), known: Some(next) });
         }
         for parallel in 0..self.config.parallel_keys.max(1) {
             let key = U256::from(key_for(U256::from(parallel))?.full_key());
@@ -153,14 +158,15 @@ impl Wallet {
                 },
             };
             let leases: Vec<NonceLease> = lease.into_iter().collect();
-            let seq = match self.next_sequence(account.address(), key).await {
-                Ok(seq) => seq,
+            let next = match self.next_sequence(account.address(), key).await {
+                Ok(next) => next,
                 Err(e) => {
                     self.drop_leases(leases).await;
                     return Err(e);
                 }
             };
-            return Ok(ChosenNonce { nonce: (key << 64) | U256::from(seq), signer, leases });
+            let nonce = (key << 64) | U256::from(next.sequence);
+            return Ok(ChosenNonce { nonce, signer, leases, known: Some(next) });
         }
         Err(WalletError::Busy(format!(
             "all {} parallel nonce keys of {} are held by prepared calls not yet sent",

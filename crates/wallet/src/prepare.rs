@@ -214,11 +214,9 @@ impl Wallet {
         match built {
             Ok((record, result)) => {
                 // An estimate only is never signed nor sent: nothing to remember.
-                if !only_estimation {
-                    if let Err(e) = self.store.insert_prepared(&record, &leases).await {
-                        self.drop_leases(leases).await;
-                        return Err(e.into());
-                    }
+                if !only_estimation && let Err(e) = self.store.insert_prepared(&record, &leases).await {
+                    self.drop_leases(leases).await;
+                    return Err(e.into());
                 }
                 Ok(result)
             }
@@ -278,7 +276,7 @@ impl Wallet {
         // Estimated as if the account's pending operations of this key were included (the bundler
         // admits it under the same assumption).
         let delegate = authorization.as_ref().map(|a| a.address);
-        let estimate = self.pool.estimate(&op, delegate).await.map_err(simulation_failed)?;
+        let estimate = self.pool.estimate(&op, delegate, chosen.known).await.map_err(simulation_failed)?;
         op.call_gas_limit = estimate.call_gas_limit.saturating_to();
         op.verification_gas_limit = estimate.verification_gas_limit.saturating_to();
         op.pre_verification_gas = estimate.pre_verification_gas;

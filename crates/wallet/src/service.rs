@@ -7,7 +7,7 @@ use alloy::primitives::aliases::U192;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
-use keyward_bundler::pool::OperationPool;
+use keyward_bundler::pool::{NextSequence, OperationPool};
 use keyward_chain::Chain;
 use keyward_contracts::Deployment;
 use keyward_primitives::entry_point::IEntryPoint;
@@ -148,7 +148,7 @@ impl Wallet {
 
     /// The sequence the next operation of (`sender`, `key`) gets: after the onchain one and after
     /// every operation of that key still waiting in the pool.
-    pub(crate) async fn next_sequence(&self, sender: Address, key: U256) -> WalletResult<u64> {
+    pub(crate) async fn next_sequence(&self, sender: Address, key: U256) -> WalletResult<NextSequence> {
         self.pool.next_sequence(sender, key).await.map_err(WalletError::from)
     }
 
