@@ -197,10 +197,32 @@ impl Sponsor {
     /// is checked (all but the costs, which need final gas values); nothing is reserved; the
     /// signature is a placeholder of the real one's shape.
     pub async fn stub(&self, op: &UserOperation, policy_id: &str) -> Result<SponsoredFields, SponsorError> {
+        self.stub_checking(op, policy_id, true).await
+    }
+
+    /// [`Sponsor::stub`] for the estimate of an operation the same request then sponsors with
+    /// [`Sponsor::sponsor`], whose reservation checks the spend exactly: the policy's rules only,
+    /// no read of the ledger.
+    pub async fn stub_before_sponsoring(
+        &self,
+        op: &UserOperation,
+        policy_id: &str,
+    ) -> Result<SponsoredFields, SponsorError> {
+        self.stub_checking(op, policy_id, false).await
+    }
+
+    async fn stub_checking(
+        &self,
+        op: &UserOperation,
+        policy_id: &str,
+        check_spend: bool,
+    ) -> Result<SponsoredFields, SponsorError> {
         let policy = self.policy(policy_id).await?;
         let now = self.now().await?;
         policy.admit(op, now, None)?;
-        self.refuse_if_spent(&policy, op.sender).await?;
+        if check_spend {
+            self.refuse_if_spent(&policy, op.sender).await?;
+        }
         let window = self.window(&policy, now);
         let data = VerifyingPaymasterData::stub(window);
         Ok(SponsoredFields {
@@ -289,17 +311,19 @@ impl Sponsor {
     /// Idempotent: events read again (after a reorg or a failed round) change nothing.
     pub async fn settle_events(&self, events: &[SeenOp], block_timestamp: u64) -> Result<SettleReport, SponsorError> {
         let mut report = SettleReport::default();
-        for ev in events.iter().filter(|e| e.paymaster == self.config.paymaster) {
-            let done = match self.settle(ev.user_op_hash, ev.actual_gas_cost).await {
-                Ok(done) => done,
-                // Signed by this paymaster's key but not reserved in this ledger (another
-                // deployment sharing the key): not ours to account.
-                Err(SponsorError::Ledger(SponsorshipError::NotFound(_))) => continue,
-                Err(e) => return Err(e),
-            };
-            if done.status == SponsorshipStatus::Settled && done.actual_cost == Some(ev.actual_gas_cost) {
-                report.settled.push((ev.user_op_hash, ev.actual_gas_cost));
-                let gwei = ev.actual_gas_cost / U256::from(1_000_000_000u64);
+        let ours: Vec<(B256, U256)> = events
+            .iter()
+            .filter(|e| e.paymaster == self.config.paymaster)
+            .map(|e| (e.user_op_hash, e.actual_gas_cost))
+            .collect();
+        // One transaction for the block's operations; one signed by this paymaster's key but not
+        // reserved in this ledger (another deployment sharing the key) is not ours to account.
+        for done in self.store.settle_sponsorships(self.config.chain_id, &ours).await? {
+            let hash = done.request.user_op_hash;
+            let Some(&(_, cost)) = ours.iter().find(|(h, _)| *h == hash) else { continue };
+            if done.status == SponsorshipStatus::Settled && done.actual_cost == Some(cost) {
+                report.settled.push((hash, cost));
+                let gwei = cost / U256::from(1_000_000_000u64);
                 let labels = [("chain", self.config.chain_id.to_string()), ("policy", done.request.policy_id.clone())];
                 metrics::counter!(SPONSOR_SPENT_GWEI, &labels).increment(gwei.saturating_to::<u64>());
                 metrics::counter!(SPONSOR_SETTLED, &labels).increment(1);

@@ -34,7 +34,8 @@ impl keyward_wallet::Sponsor for WalletSponsor {
         op: &UserOperation,
         policy_id: &str,
     ) -> Result<Option<PaymasterInit>, keyward_wallet::SponsorError> {
-        self.0.stub(op, policy_id).await.map(|fields| Some(fields.paymaster)).map_err(wallet_error)
+        // The wallet sponsors right after estimating: the reservation checks the spend then.
+        self.0.stub_before_sponsoring(op, policy_id).await.map(|fields| Some(fields.paymaster)).map_err(wallet_error)
     }
 }
 

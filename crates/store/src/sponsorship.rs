@@ -11,6 +11,8 @@
 // The exhausted errors carry the amounts that explain them (three U256); they are rare and cold.
 #![allow(clippy::result_large_err)]
 
+use std::collections::BTreeMap;
+
 use alloy::primitives::{Address, B256, U256};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -223,44 +225,33 @@ impl Store {
         let now = u64_to_db("updated_at", now_secs())?;
         let mut tx = self.begin_write().await?;
         let totals = self.lock_policy_totals(&mut tx, &req.policy_id, now).await?;
-
-        if let Some(existing) = fetch_record(&mut tx, chain_id, "request_key", &b256_bin(&req.request_key)).await? {
+        // The record first (a refusal below rolls it back); a request seen before conflicts.
+        if !insert_reservation(&mut tx, req).await? {
+            let existing = fetch_record(&mut tx, chain_id, "request_key", &b256_bin(&req.request_key))
+                .await?
+                .ok_or_else(|| SponsorshipError::Corrupt(format!("reservation {} vanished", req.request_key)))?;
             let same = existing.request.policy_id == req.policy_id
                 && existing.request.sender == req.sender
                 && existing.request.max_cost == req.max_cost;
-            return match (existing.status, same) {
-                (SponsorshipStatus::Reserved, true) => Ok(ReserveOutcome::AlreadyReserved(Box::new(existing))),
+            match (existing.status, same) {
+                (SponsorshipStatus::Reserved, true) => return Ok(ReserveOutcome::AlreadyReserved(Box::new(existing))),
                 (SponsorshipStatus::Reserved, false) | (SponsorshipStatus::Settled, _) => {
-                    Err(SponsorshipError::Conflict {
+                    return Err(SponsorshipError::Conflict {
                         request_key: req.request_key,
                         policy_id: existing.request.policy_id,
-                    })
+                    });
                 }
-                // Released (failed or expired): sponsored afresh below, in place of the old row.
+                // Released (failed or expired): sponsored afresh, in place of the old row.
                 (SponsorshipStatus::Released, _) => {
                     sqlx::query("DELETE FROM sponsorships WHERE chain_id = $1 AND request_key = $2")
                         .bind(chain_id)
                         .bind(b256_bin(&req.request_key))
                         .execute(&mut *tx)
                         .await?;
-                    self.reserve_locked(tx, req, limits, release_before, totals, now).await
+                    insert_reservation(&mut tx, req).await?;
                 }
-            };
+            }
         }
-        self.reserve_locked(tx, req, limits, release_before, totals, now).await
-    }
-
-    /// The reservation proper, inside the transaction holding the policy's lock.
-    async fn reserve_locked(
-        &self,
-        mut tx: Transaction<'static, Any>,
-        req: &ReservationRequest,
-        limits: SpendLimits,
-        release_before: u64,
-        totals: SpendTotals,
-        now: i64,
-    ) -> Result<ReserveOutcome, SponsorshipError> {
-        let chain_id = u64_to_db("chain_id", req.chain_id)?;
         let mut totals = self.release_expired(&mut tx, &req.policy_id, totals, release_before, now).await?;
         let sender_text = address_text(&req.sender);
         let mut sender_totals = self.lock_sender_totals(&mut tx, &req.policy_id, &sender_text, now).await?;
@@ -292,20 +283,6 @@ impl Store {
         sender_totals.reserved = sender_totals.reserved.saturating_add(req.max_cost);
         write_totals(&mut tx, &req.policy_id, None, totals, now).await?;
         write_totals(&mut tx, &req.policy_id, Some(&sender_text), sender_totals, now).await?;
-        sqlx::query(
-            "INSERT INTO sponsorships (chain_id, request_key, user_op_hash, policy_id, sender, max_cost, valid_until, \
-             valid_after, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'reserved')",
-        )
-        .bind(chain_id)
-        .bind(b256_bin(&req.request_key))
-        .bind(b256_bin(&req.user_op_hash))
-        .bind(&req.policy_id)
-        .bind(address_bin(&req.sender))
-        .bind(u256_amount_bin(&req.max_cost))
-        .bind(u64_to_db("valid_until", req.valid_until)?)
-        .bind(u64_to_db("valid_after", req.valid_after)?)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
         Ok(ReserveOutcome::Reserved)
     }
@@ -319,7 +296,96 @@ impl Store {
         user_op_hash: B256,
         actual_cost: U256,
     ) -> Result<SponsorshipRecord, SponsorshipError> {
-        self.finish_sponsorship(chain_id, user_op_hash, Finish::Settle(actual_cost)).await
+        self.settle_sponsorships(chain_id, &[(user_op_hash, actual_cost)])
+            .await?
+            .pop()
+            .ok_or(SponsorshipError::NotFound(user_op_hash))
+    }
+
+    /// [`Store::settle_sponsorship`] for the operations of one block at once, in one transaction:
+    /// each policy and each sender locked and written once. Returns the records found, settled (an
+    /// operation without a sponsorship here is left out).
+    pub async fn settle_sponsorships(
+        &self,
+        chain_id: u64,
+        settled: &[(B256, U256)],
+    ) -> Result<Vec<SponsorshipRecord>, SponsorshipError> {
+        if settled.is_empty() {
+            return Ok(Vec::new());
+        }
+        let chain = u64_to_db("chain_id", chain_id)?;
+        let now = u64_to_db("updated_at", now_secs())?;
+        let by_hash = |columns: &str| {
+            let list: Vec<String> = (0..settled.len()).map(|i| format!("${}", i + 2)).collect();
+            sql!("SELECT {columns} FROM sponsorships WHERE chain_id = $1 AND user_op_hash IN ({})", list.join(", "))
+        };
+        // The policies first (an immutable column), then each locked, in order, and the records
+        // read again under the locks.
+        let mut q = sqlx::query(by_hash("policy_id")).bind(chain);
+        for (hash, _) in settled {
+            q = q.bind(b256_bin(hash));
+        }
+        let mut policies: Vec<String> =
+            q.fetch_all(self.pool()).await?.iter().map(|r| r.try_get("policy_id")).collect::<Result<_, _>>()?;
+        policies.sort();
+        policies.dedup();
+        if policies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin_write().await?;
+        let mut totals = BTreeMap::new();
+        for policy_id in policies {
+            let t = self.lock_policy_totals(&mut tx, &policy_id, now).await?;
+            totals.insert(policy_id, t);
+        }
+        let mut q = sqlx::query(by_hash(RECORD_COLUMNS)).bind(chain);
+        for (hash, _) in settled {
+            q = q.bind(b256_bin(hash));
+        }
+        let mut records: Vec<SponsorshipRecord> =
+            q.fetch_all(&mut *tx).await?.iter().map(record_from_row).collect::<Result<_, _>>()?;
+        records.sort_by(|a, b| (&a.request.policy_id, a.request.sender).cmp(&(&b.request.policy_id, b.request.sender)));
+        let mut senders: BTreeMap<(String, String), SpendTotals> = BTreeMap::new();
+        for rec in &mut records {
+            let Some(actual) = settled.iter().find(|(h, _)| *h == rec.request.user_op_hash).map(|(_, c)| *c) else {
+                continue;
+            };
+            if rec.status == SponsorshipStatus::Settled {
+                continue;
+            }
+            let policy_id = rec.request.policy_id.clone();
+            let Some(policy) = totals.get_mut(&policy_id) else { continue };
+            let key = (policy_id.clone(), address_text(&rec.request.sender));
+            let sender = match senders.entry(key) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    let t = self.lock_sender_totals(&mut tx, &e.key().0, &e.key().1, now).await?;
+                    e.insert(t)
+                }
+            };
+            if rec.status == SponsorshipStatus::Reserved {
+                policy.reserved = policy.reserved.saturating_sub(rec.request.max_cost);
+                sender.reserved = sender.reserved.saturating_sub(rec.request.max_cost);
+            }
+            policy.spent = policy.spent.saturating_add(actual);
+            sender.spent = sender.spent.saturating_add(actual);
+            sqlx::query("UPDATE sponsorships SET status = 'settled', actual_cost = $3 WHERE chain_id = $1 AND user_op_hash = $2")
+                .bind(chain)
+                .bind(b256_bin(&rec.request.user_op_hash))
+                .bind(u256_amount_bin(&actual))
+                .execute(&mut *tx)
+                .await?;
+            rec.status = SponsorshipStatus::Settled;
+            rec.actual_cost = Some(actual);
+        }
+        for ((policy_id, sender), t) in &senders {
+            write_totals(&mut tx, policy_id, Some(sender), *t, now).await?;
+        }
+        for (policy_id, t) in &totals {
+            write_totals(&mut tx, policy_id, None, *t, now).await?;
+        }
+        tx.commit().await?;
+        Ok(records)
     }
 
     /// Returns the reservation of `user_op_hash` (failed, dropped or expired without inclusion).
@@ -329,15 +395,6 @@ impl Store {
         chain_id: u64,
         user_op_hash: B256,
         reason: &str,
-    ) -> Result<SponsorshipRecord, SponsorshipError> {
-        self.finish_sponsorship(chain_id, user_op_hash, Finish::Release(reason)).await
-    }
-
-    async fn finish_sponsorship(
-        &self,
-        chain_id: u64,
-        user_op_hash: B256,
-        how: Finish<'_>,
     ) -> Result<SponsorshipRecord, SponsorshipError> {
         let chain = u64_to_db("chain_id", chain_id)?;
         let now = u64_to_db("updated_at", now_secs())?;
@@ -355,46 +412,25 @@ impl Store {
         let mut rec = fetch_record(&mut tx, chain, "user_op_hash", &hash)
             .await?
             .ok_or(SponsorshipError::NotFound(user_op_hash))?;
+        if rec.status != SponsorshipStatus::Reserved {
+            return Ok(rec);
+        }
         let sender_text = address_text(&rec.request.sender);
         let mut sender_totals = self.lock_sender_totals(&mut tx, &policy_id, &sender_text, now).await?;
         let max_cost = rec.request.max_cost;
-        match (rec.status, how) {
-            (SponsorshipStatus::Settled, _) | (SponsorshipStatus::Released, Finish::Release(_)) => return Ok(rec),
-            (status, Finish::Settle(actual)) => {
-                if status == SponsorshipStatus::Reserved {
-                    totals.reserved = totals.reserved.saturating_sub(max_cost);
-                    sender_totals.reserved = sender_totals.reserved.saturating_sub(max_cost);
-                }
-                totals.spent = totals.spent.saturating_add(actual);
-                sender_totals.spent = sender_totals.spent.saturating_add(actual);
-                sqlx::query(
-                    "UPDATE sponsorships SET status = 'settled', actual_cost = $3 \
-                     WHERE chain_id = $1 AND user_op_hash = $2",
-                )
-                .bind(chain)
-                .bind(&hash)
-                .bind(u256_amount_bin(&actual))
-                .execute(&mut *tx)
-                .await?;
-                rec.status = SponsorshipStatus::Settled;
-                rec.actual_cost = Some(actual);
-            }
-            (_, Finish::Release(reason)) => {
-                totals.reserved = totals.reserved.saturating_sub(max_cost);
-                sender_totals.reserved = sender_totals.reserved.saturating_sub(max_cost);
-                sqlx::query(
-                    "UPDATE sponsorships SET status = 'released', reason = $3 \
-                     WHERE chain_id = $1 AND user_op_hash = $2",
-                )
-                .bind(chain)
-                .bind(&hash)
-                .bind(reason)
-                .execute(&mut *tx)
-                .await?;
-                rec.status = SponsorshipStatus::Released;
-                rec.reason = Some(reason.to_string());
-            }
-        }
+        totals.reserved = totals.reserved.saturating_sub(max_cost);
+        sender_totals.reserved = sender_totals.reserved.saturating_sub(max_cost);
+        sqlx::query(
+            "UPDATE sponsorships SET status = 'released', reason = $3 \
+                 WHERE chain_id = $1 AND user_op_hash = $2",
+        )
+        .bind(chain)
+        .bind(&hash)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        rec.status = SponsorshipStatus::Released;
+        rec.reason = Some(reason.to_string());
         write_totals(&mut tx, &policy_id, None, totals, now).await?;
         write_totals(&mut tx, &policy_id, Some(&sender_text), sender_totals, now).await?;
         tx.commit().await?;
@@ -574,13 +610,6 @@ impl Store {
     }
 }
 
-/// How an operation's sponsorship ends.
-#[derive(Clone, Copy)]
-enum Finish<'a> {
-    Settle(U256),
-    Release(&'a str),
-}
-
 async fn write_totals(
     tx: &mut Transaction<'static, Any>,
     policy_id: &str,
@@ -645,4 +674,27 @@ fn record_from_row(row: &AnyRow) -> Result<SponsorshipRecord, SponsorshipError> 
         actual_cost: actual.map(|a| u256_from_amount_bin("actual_cost", &a)).transpose()?,
         reason: row.try_get("reason")?,
     })
+}
+
+/// Inserts `req` as a reservation unless its request key is stored already; whether it was.
+async fn insert_reservation(
+    tx: &mut Transaction<'static, Any>,
+    req: &ReservationRequest,
+) -> Result<bool, SponsorshipError> {
+    let done = sqlx::query(
+        "INSERT INTO sponsorships (chain_id, request_key, user_op_hash, policy_id, sender, max_cost, valid_until, \
+         valid_after, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'reserved') \
+         ON CONFLICT (chain_id, request_key) DO NOTHING",
+    )
+    .bind(u64_to_db("chain_id", req.chain_id)?)
+    .bind(b256_bin(&req.request_key))
+    .bind(b256_bin(&req.user_op_hash))
+    .bind(&req.policy_id)
+    .bind(address_bin(&req.sender))
+    .bind(u256_amount_bin(&req.max_cost))
+    .bind(u64_to_db("valid_until", req.valid_until)?)
+    .bind(u64_to_db("valid_after", req.valid_after)?)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -36,7 +36,8 @@ pub trait Sponsor: Send + Sync + std::fmt::Debug {
     async fn sponsor(&self, op: &UserOperation, policy_id: &str) -> Result<PaymasterInit, SponsorError>;
 
     /// Placeholder paymaster fields of the final size for gas estimation (nothing reserved), so
-    /// `preVerificationGas` covers the real paymaster data; `None` estimates without them.
+    /// `preVerificationGas` covers the real paymaster data; `None` estimates without them. Always
+    /// followed by [`Sponsor::sponsor`] in the same request, which checks the spend exactly.
     async fn stub(&self, _op: &UserOperation, _policy_id: &str) -> Result<Option<PaymasterInit>, SponsorError> {
         Ok(None)
     }
