@@ -12,6 +12,10 @@ mod status;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the server allocates many short-lived buffers per request (JSON, ABI, EVM state).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Keyward: self-hosted smart wallets with onchain session keys.
 #[derive(Debug, Parser)]
 #[command(name = "keyward", version, about)]
