@@ -339,6 +339,10 @@ impl Wallet {
     pub(crate) async fn onchain_session(&self, session: &SessionRecord) -> WalletResult<OnchainSession> {
         let modules = &self.config.deployment.modules;
         let (entity_id, account) = (session.entity_id, session.account);
+        // The nonce before the key: an install included between the two reads then shows as
+        // installed, never as a used grant with no key (revoked).
+        let (key, signed_seq) = split_nonce(session.deferred_nonce);
+        let onchain = nonce_sequence(self.ep_nonce(session.account, U256::from(key)).await?);
         let installed = match records::session_key(session)? {
             SessionKey::Secp256k1(address) => {
                 let call = SingleSignerValidationModule::signersCall { entityId: entity_id, account };
@@ -351,8 +355,6 @@ impl Wallet {
                     .is_some_and(|k| (k.x, k.y) == (U256::from_be_bytes(key.x().0), U256::from_be_bytes(key.y().0)))
             }
         };
-        let (key, signed_seq) = split_nonce(session.deferred_nonce);
-        let onchain = nonce_sequence(self.ep_nonce(session.account, U256::from(key)).await?);
         Ok(OnchainSession { installed, grant_used: onchain > signed_seq })
     }
 

@@ -99,7 +99,9 @@ impl Wallet {
     /// secp256k1 signer (`0xFF ‖ 0x00 ‖ r ‖ s ‖ v`). A signature of the wrong type is refused.
     async fn session_signature(&self, prepared: &PreparedRecord, sig: UserOpSignature) -> WalletResult<Bytes> {
         let hash = prepared.hash;
-        let session = match prepared.session_id {
+        // A key with an address (the owner, a secp256k1 session key) was recorded as the prepared
+        // op's signer: only a P-256 session (no address) needs its session's key read.
+        let session = match prepared.session_id.filter(|_| prepared.signer == Address::ZERO) {
             Some(id) => Some(
                 self.store
                     .session(&id)
