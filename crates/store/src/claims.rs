@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, B256};
 use sqlx::Row;
 
 use crate::bundles::{BundleRecord, insert_bundle};
@@ -64,18 +64,21 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
         let ops: Vec<OpRecord> = rows.iter().map(op_from_row).collect::<Result<_, _>>()?;
-        for op in &ops {
-            sqlx::query(
+        if !ops.is_empty() {
+            let sql = format!(
                 "UPDATE user_ops SET claimed_by = $1, claimed_until = $2 \
-                 WHERE chain_id = $3 AND entry_point = $4 AND hash = $5",
-            )
-            .bind(&me)
-            .bind(u64_to_db("claimed_until", until)?)
-            .bind(chain)
-            .bind(&ep)
-            .bind(b256_bin(&op.hash))
-            .execute(&mut *tx)
-            .await?;
+                 WHERE chain_id = $3 AND entry_point = $4 AND hash IN ({})",
+                placeholders(5, ops.len())
+            );
+            let mut claim = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(&me)
+                .bind(u64_to_db("claimed_until", until)?)
+                .bind(chain)
+                .bind(&ep);
+            for op in &ops {
+                claim = claim.bind(b256_bin(&op.hash));
+            }
+            claim.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(ops)
@@ -110,55 +113,83 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        for hash in &rec.op_hashes {
-            let done = sqlx::query(
-                "UPDATE user_ops SET status = 'submitted', bundle_tx = $4, updated_at = $5, claimed_by = $6 \
-                 WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 AND (claimed_by = $6 OR claimed_by IS NULL) \
-                 AND status IN ('pending', 'submitted')",
-            )
+        // One statement moves them all; when one is not this key's to move, it is found after.
+        let mut hashes = rec.op_hashes.clone();
+        hashes.sort();
+        hashes.dedup();
+        let sql = format!(
+            "UPDATE user_ops SET status = 'submitted', bundle_tx = $3, updated_at = $4, claimed_by = $5 \
+             WHERE chain_id = $1 AND entry_point = $2 AND (claimed_by = $5 OR claimed_by IS NULL) \
+             AND status IN ('pending', 'submitted') AND hash IN ({})",
+            placeholders(6, hashes.len())
+        );
+        let mut update = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(chain)
             .bind(&ep)
-            .bind(b256_bin(hash))
             .bind(b256_bin(&rec.tx_hash))
             .bind(now)
-            .bind(&me)
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() == 0 {
-                let row = sqlx::query(
-                    "SELECT status, claimed_by FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND hash = $3",
-                )
-                .bind(chain)
-                .bind(&ep)
-                .bind(b256_bin(hash))
-                .fetch_optional(&mut *tx)
-                .await?;
-                // Rolled back now, not when the connection is next used: the row locks of the
-                // operations already moved must not make a claim right after skip them.
-                tx.rollback().await?;
-                return Err(match row {
-                    None => MempoolError::NotFound { hash: *hash },
-                    Some(row) => {
-                        let status: String = row.try_get("status")?;
-                        let holder = row
-                            .try_get::<Option<Vec<u8>>, _>("claimed_by")?
-                            .map(|b| address_from_bin("claimed_by", &b))
-                            .transpose()?;
-                        MempoolError::InvalidTransition {
-                            hash: *hash,
-                            from: format!(
-                                "{status} (held by {})",
-                                holder.map_or_else(|| "no bundler key".to_string(), |h| address_text(&h))
-                            ),
-                            to: format!("submitted by {}", address_text(&rec.bundler)),
-                        }
-                    }
-                });
-            }
+            .bind(&me);
+        for hash in &hashes {
+            update = update.bind(b256_bin(hash));
+        }
+        let moved = update.execute(&mut *tx).await?.rows_affected();
+        if usize::try_from(moved).ok() != Some(hashes.len()) {
+            let refusal = self.first_not_moved(&mut tx, (chain, &ep), &hashes, rec).await?;
+            // Rolled back now, not when the connection is next used: the row locks of the
+            // operations already moved must not make a claim right after skip them.
+            tx.rollback().await?;
+            return Err(refusal);
         }
         tx.commit().await?;
         Ok(())
     }
+}
+
+impl Store {
+    /// Why [`Store::submit_bundle`] could not move every one of `hashes` (sorted): the first that
+    /// is not now submitted in `rec`'s transaction, as a refusal.
+    async fn first_not_moved(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        (chain, ep): (i64, &Vec<u8>),
+        hashes: &[B256],
+        rec: &BundleRecord,
+    ) -> Result<MempoolError, MempoolError> {
+        for hash in hashes {
+            let row = sqlx::query(
+                "SELECT status, claimed_by, bundle_tx FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND hash = $3",
+            )
+            .bind(chain)
+            .bind(ep)
+            .bind(b256_bin(hash))
+            .fetch_optional(&mut **tx)
+            .await?;
+            let Some(row) = row else { return Ok(MempoolError::NotFound { hash: *hash }) };
+            let status: String = row.try_get("status")?;
+            let bundle_tx = row.try_get::<Option<Vec<u8>>, _>("bundle_tx")?;
+            if status == "submitted" && bundle_tx.as_deref() == Some(rec.tx_hash.as_slice()) {
+                continue;
+            }
+            let holder = row
+                .try_get::<Option<Vec<u8>>, _>("claimed_by")?
+                .map(|b| address_from_bin("claimed_by", &b))
+                .transpose()?;
+            return Ok(MempoolError::InvalidTransition {
+                hash: *hash,
+                from: format!(
+                    "{status} (held by {})",
+                    holder.map_or_else(|| "no bundler key".to_string(), |h| address_text(&h))
+                ),
+                to: format!("submitted by {}", address_text(&rec.bundler)),
+            });
+        }
+        Err(MempoolError::Corrupt(format!("bundle {}: fewer operations moved than found movable", rec.tx_hash)))
+    }
+}
+
+/// `$first, $first+1, …` for `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 /// [`op_columns`] qualified with the alias `u`.

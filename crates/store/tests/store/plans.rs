@@ -102,6 +102,17 @@ fn hot_statements(blob: impl Fn(&[u8]) -> String) -> Vec<String> {
              ORDER BY tx_nonce, sent_at, tx_hash"
         ),
         format!("SELECT op_hashes FROM bundles WHERE tx_hash = {hash}"),
+        // A bundle's operations claimed, then moved, in one statement each; a block's sponsorships.
+        format!(
+            "UPDATE user_ops SET claimed_by = {addr}, claimed_until = 5 WHERE chain_id = {CHAIN} \
+             AND entry_point = {ep} AND hash IN ({hash}, {key})"
+        ),
+        format!(
+            "UPDATE user_ops SET status = 'submitted', bundle_tx = {hash}, updated_at = 5, claimed_by = {addr} \
+             WHERE chain_id = {CHAIN} AND entry_point = {ep} AND (claimed_by = {addr} OR claimed_by IS NULL) \
+             AND status IN ('pending', 'submitted') AND hash IN ({hash}, {key})"
+        ),
+        format!("SELECT policy_id FROM sponsorships WHERE chain_id = {CHAIN} AND user_op_hash IN ({hash}, {key})"),
     ]
 }
 
