@@ -271,7 +271,36 @@ async fn policy_refusals_are_precise(backend: Backend) {
     db.cleanup().await;
 }
 
+/// Without a limit a reservation leaves expired ones alone (nothing needs their room); the settler's
+/// round releases them.
+async fn without_a_limit_the_settler_releases_expired_reservations(backend: Backend) {
+    let Some(db) = TestDb::open(backend).await else { return };
+    let env = Env::new().await;
+    let id = Uuid::new_v4();
+    let sponsor = env.sponsor(db.store.clone(), vec![Policy::open(id, "open")]);
+    let pid = id.to_string();
+    let first = sponsor.sponsor(&op_of(&env, Address::with_last_byte(1), 0), &pid).await.unwrap();
+    let release_at = first.window.valid_until + keyward_paymaster::sponsor::RELEASE_GRACE;
+    while sponsor.now().await.unwrap() <= release_at {
+        let gap = release_at - sponsor.now().await.unwrap();
+        env.m.advance(gap + 2).await;
+    }
+    let second = sponsor.sponsor(&op_of(&env, Address::with_last_byte(2), 0), &pid).await.unwrap();
+    let status = |hash| {
+        let store = db.store.clone();
+        async move { store.get_sponsorship(env.m.chain_id, hash).await.unwrap().unwrap().status }
+    };
+    assert_eq!(status(first.user_op_hash).await, SponsorshipStatus::Reserved, "no limit: left to the settler");
+    let report = sponsor.settle_events(&[], sponsor.now().await.unwrap()).await.unwrap();
+    assert_eq!(report.released, vec![first.user_op_hash]);
+    assert_eq!(status(first.user_op_hash).await, SponsorshipStatus::Released);
+    assert_eq!(status(second.user_op_hash).await, SponsorshipStatus::Reserved);
+    assert_eq!(db.store.policy_totals(&pid).await.unwrap().reserved, second.max_cost);
+    db.cleanup().await;
+}
+
 keyward_testkit::on_both_backends!(
+    without_a_limit_the_settler_releases_expired_reservations,
     two_hundred_concurrent_reservations_fit_exactly_fifty,
     per_sender_limit_holds_under_concurrency,
     a_retried_request_reserves_once_and_gets_the_same_fields,

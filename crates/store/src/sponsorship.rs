@@ -212,7 +212,8 @@ macro_rules! sql {
 
 impl Store {
     /// Holds `req.max_cost` against the policy and the sender, unless that would pass `limits`;
-    /// first releases the policy's reservations whose window ended before `release_before`.
+    /// first, under a limit, releases the policy's reservations whose window ended before
+    /// `release_before`.
     /// Idempotent: the same `(chain_id, request_key)` already reserved returns
     /// [`ReserveOutcome::AlreadyReserved`] without counting twice.
     pub async fn reserve_sponsorship(
@@ -252,7 +253,13 @@ impl Store {
                 }
             }
         }
-        let mut totals = self.release_expired(&mut tx, &req.policy_id, totals, release_before, now).await?;
+        // Expired reservations only stand in the way of a limit; without one the settler's round
+        // releases them (`lapsed_reservations`), and the reservation reads nothing more.
+        let limited = limits.policy_total.is_some() || limits.per_sender.is_some();
+        let mut totals = match limited {
+            true => self.release_expired(&mut tx, &req.policy_id, totals, release_before, now).await?,
+            false => totals,
+        };
         let sender_text = address_text(&req.sender);
         let mut sender_totals = self.lock_sender_totals(&mut tx, &req.policy_id, &sender_text, now).await?;
 

@@ -126,9 +126,9 @@ impl Wallet {
                  signed by a secp256k1 key"
             ))),
             (_, UserOpSignature::Secp256k1(sig)) => {
-                let recovered = sig
-                    .recover_address_from_prehash(&user_op_signing_hash(hash))
-                    .map_err(|e| WalletError::params(format!("signature does not recover: {e}")))?;
+                // Through the process's memo: the admission's validation recovers the same input.
+                let recovered = keyward_chain::recover_memo::recover_address(&user_op_signing_hash(hash), &sig)
+                    .ok_or_else(|| WalletError::params("signature does not recover to an address"))?;
                 if prepared.signer != Address::ZERO && recovered != prepared.signer {
                     return Err(WalletError::params(format!(
                         "signature: signed by {recovered}, but user operation {hash} must be signed by {}",
