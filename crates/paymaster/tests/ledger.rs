@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use alloy::primitives::{Address, B256, Bytes, U256};
 use keyward_paymaster::policy::max_cost;
-use keyward_paymaster::{Policy, PolicyError, Sponsor, SponsorError, Wei};
+use keyward_paymaster::{Policy, PolicyError, Sponsor, SponsorError, SponsoredFields, Wei};
 use keyward_primitives::UserOperation;
 use keyward_store::sponsorship::SponsorshipStatus;
 use keyward_testkit::mav2::execute;
@@ -186,6 +186,15 @@ async fn settle_and_release_move_the_totals_exactly(backend: Backend) {
     db.cleanup().await;
 }
 
+/// Advances the chain past `sponsored`'s signature window and the release grace.
+async fn past_release_of(env: &Env, sponsor: &Sponsor, sponsored: &SponsoredFields) {
+    let release_at = sponsored.window.valid_until + keyward_paymaster::sponsor::RELEASE_GRACE;
+    while sponsor.now().await.unwrap() <= release_at {
+        let gap = release_at - sponsor.now().await.unwrap();
+        env.m.advance(gap + 2).await;
+    }
+}
+
 async fn expired_reservations_are_released_to_make_room(backend: Backend) {
     let Some(db) = TestDb::open(backend).await else { return };
     let env = Env::new().await;
@@ -201,11 +210,7 @@ async fn expired_reservations_are_released_to_make_room(backend: Backend) {
     // With nothing left, stub data (ERC-7677 pm_getPaymasterStubData) is refused too.
     assert!(exhausted(&sponsor.stub(&op_of(&env, Address::with_last_byte(2), 0), &pid).await.unwrap_err()));
     // Past the signature's window (+ grace), the unsettled reservation no longer holds the budget.
-    let release_at = first.window.valid_until + keyward_paymaster::sponsor::RELEASE_GRACE;
-    while sponsor.now().await.unwrap() <= release_at {
-        let gap = release_at - sponsor.now().await.unwrap();
-        env.m.advance(gap + 2).await;
-    }
+    past_release_of(&env, &sponsor, &first).await;
     sponsor.sponsor(&op_of(&env, Address::with_last_byte(2), 0), &pid).await.unwrap();
     let rec = db.store.get_sponsorship(env.m.chain_id, first.user_op_hash).await.unwrap().unwrap();
     assert_eq!((rec.status, rec.reason.as_deref()), (SponsorshipStatus::Released, Some("expired")));
@@ -280,11 +285,7 @@ async fn without_a_limit_the_settler_releases_expired_reservations(backend: Back
     let sponsor = env.sponsor(db.store.clone(), vec![Policy::open(id, "open")]);
     let pid = id.to_string();
     let first = sponsor.sponsor(&op_of(&env, Address::with_last_byte(1), 0), &pid).await.unwrap();
-    let release_at = first.window.valid_until + keyward_paymaster::sponsor::RELEASE_GRACE;
-    while sponsor.now().await.unwrap() <= release_at {
-        let gap = release_at - sponsor.now().await.unwrap();
-        env.m.advance(gap + 2).await;
-    }
+    past_release_of(&env, &sponsor, &first).await;
     let second = sponsor.sponsor(&op_of(&env, Address::with_last_byte(2), 0), &pid).await.unwrap();
     let status = |hash| {
         let store = db.store.clone();

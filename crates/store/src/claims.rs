@@ -12,7 +12,7 @@ use sqlx::Row;
 
 use crate::bundles::{BundleRecord, insert_bundle};
 use crate::codec::{address_bin, address_from_bin, address_text, b256_bin, u64_to_db};
-use crate::db::{Backend, Store, lock_key};
+use crate::db::{Backend, Store, lock_key, placeholders};
 use crate::error::{MempoolError, StoreError};
 use crate::mempool::{OpRecord, op_columns, op_from_row};
 use crate::roles::Fence;
@@ -185,11 +185,6 @@ impl Store {
         }
         Err(MempoolError::Corrupt(format!("bundle {}: fewer operations moved than found movable", rec.tx_hash)))
     }
-}
-
-/// `$first, $first+1, …` for `n` values.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 /// [`op_columns`] qualified with the alias `u`.

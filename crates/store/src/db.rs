@@ -308,6 +308,11 @@ fn percent_encode_path(path: &str) -> String {
     out
 }
 
+/// The parameters `$first, $first+1, …` of a statement binding `n` values to an `IN (…)` list.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// The key of a PostgreSQL advisory lock over `subject` within `scope` (the first 8 bytes of a hash).
 pub(crate) fn lock_key(scope: &str, subject: &[u8]) -> i64 {
     let h = alloy::primitives::keccak256([b"keyward-wallet:".as_slice(), scope.as_bytes(), subject].concat());

@@ -21,7 +21,7 @@ use crate::codec::{
     address_bin, address_from_bin, address_text, b256_bin, b256_from_bin, now_secs, parse_u256, u64_from_db, u64_to_db,
     u256_amount_bin, u256_from_amount_bin, u256_text,
 };
-use crate::db::Store;
+use crate::db::{Store, placeholders};
 use crate::error::{CodecError, DbError, wraps_db_error};
 
 /// Errors of the sponsorship ledger.
@@ -322,18 +322,22 @@ impl Store {
         }
         let chain = u64_to_db("chain_id", chain_id)?;
         let now = u64_to_db("updated_at", now_secs())?;
+        // `columns` of the sponsorships of `settled`, bound.
         let by_hash = |columns: &str| {
-            let list: Vec<String> = (0..settled.len()).map(|i| format!("${}", i + 2)).collect();
-            sql!("SELECT {columns} FROM sponsorships WHERE chain_id = $1 AND user_op_hash IN ({})", list.join(", "))
+            let sql = sql!(
+                "SELECT {columns} FROM sponsorships WHERE chain_id = $1 AND user_op_hash IN ({})",
+                placeholders(2, settled.len())
+            );
+            settled.iter().fold(sqlx::query(sql).bind(chain), |q, (hash, _)| q.bind(b256_bin(hash)))
         };
         // The policies first (an immutable column), then each locked, in order, and the records
         // read again under the locks.
-        let mut q = sqlx::query(by_hash("policy_id")).bind(chain);
-        for (hash, _) in settled {
-            q = q.bind(b256_bin(hash));
-        }
-        let mut policies: Vec<String> =
-            q.fetch_all(self.pool()).await?.iter().map(|r| r.try_get("policy_id")).collect::<Result<_, _>>()?;
+        let mut policies: Vec<String> = by_hash("policy_id")
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| r.try_get("policy_id"))
+            .collect::<Result<_, _>>()?;
         policies.sort();
         policies.dedup();
         if policies.is_empty() {
@@ -345,12 +349,8 @@ impl Store {
             let t = self.lock_policy_totals(&mut tx, &policy_id, now).await?;
             totals.insert(policy_id, t);
         }
-        let mut q = sqlx::query(by_hash(RECORD_COLUMNS)).bind(chain);
-        for (hash, _) in settled {
-            q = q.bind(b256_bin(hash));
-        }
         let mut records: Vec<SponsorshipRecord> =
-            q.fetch_all(&mut *tx).await?.iter().map(record_from_row).collect::<Result<_, _>>()?;
+            by_hash(RECORD_COLUMNS).fetch_all(&mut *tx).await?.iter().map(record_from_row).collect::<Result<_, _>>()?;
         records.sort_by(|a, b| (&a.request.policy_id, a.request.sender).cmp(&(&b.request.policy_id, b.request.sender)));
         let mut senders: BTreeMap<(String, String), SpendTotals> = BTreeMap::new();
         for rec in &mut records {
