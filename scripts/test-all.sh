@@ -7,6 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A clean clone builds once: incremental caches would only add gigabytes to target/ (CI's disk
+# filled once).
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
+
 step() { printf '\n==> %s\n' "$*"; }
 
 step "test tools (anvil, canonical EntryPoint v0.7 oracle)"
