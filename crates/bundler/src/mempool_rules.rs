@@ -64,7 +64,7 @@ impl Bundler {
     /// replace.
     /// The pool is read as its hashes; each operation comes from [`Bundler::pooled`], or once from
     /// the store (another replica's admission, or one forgotten).
-    async fn pooled_except(&self, op: &UserOperation) -> Result<Vec<UserOperation>, RejectReason> {
+    pub(crate) async fn pooled_except(&self, op: &UserOperation) -> Result<Vec<UserOperation>, RejectReason> {
         let ep = self.entry_point();
         let hashes = self.store.unfinished_hashes(self.chain_id, ep).await.map_err(store_err)?;
         let mut pooled = Vec::with_capacity(hashes.len());
@@ -104,15 +104,16 @@ impl Bundler {
             .map_err(|e| RejectReason::Chain(keyward_chain::ChainError::Internal(format!("balanceOf: {e}"))))
     }
 
-    /// The rules a validated `op` must pass against the rest of the mempool before admission:
-    /// STO-040, reputation (GREP-010/020, UREP-020), EREP-010.
+    /// The rules a validated `op` must pass against the rest of the mempool (`pooled`, as
+    /// [`Bundler::pooled_except`] read it) before admission: STO-040, reputation (GREP-010/020,
+    /// UREP-020), EREP-010.
     pub(crate) async fn check_mempool_rules(
         &self,
         op: &UserOperation,
         outcome: &ValidationOutcome,
+        pooled: &[UserOperation],
     ) -> Result<(), RejectReason> {
-        let pooled = self.pooled_except(op).await?;
-        if let Some(refusal) = sto040(op, &pooled) {
+        if let Some(refusal) = sto040(op, pooled) {
             return Err(RejectReason::RuleViolation(refusal));
         }
         let stake = self.config.validation.stake;
@@ -124,10 +125,10 @@ impl Bundler {
             };
             stake.is_staked(info.stake, info.unstakeDelaySec)
         };
-        self.check_reputation(op, staked, &pooled).await?;
+        self.check_reputation(op, staked, pooled).await?;
         if let Some(p) = &op.paymaster {
             let deposit = self.deposit_of(p.paymaster).await?;
-            if let Some(refusal) = paymaster_deposit_refusal(op, &pooled, deposit) {
+            if let Some(refusal) = paymaster_deposit_refusal(op, pooled, deposit) {
                 return Err(RejectReason::PaymasterDepositTooLow(refusal));
             }
         }

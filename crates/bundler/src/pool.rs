@@ -135,14 +135,7 @@ impl OperationPool for Bundler {
         let state = match (r.status, r.bundle_tx) {
             (OpStatus::Pending, _) | (OpStatus::Submitted, None) => OpState::Pending,
             (OpStatus::Submitted, Some(tx)) => {
-                let sent_at_block = self
-                    .store
-                    .bundle_by_tx(tx)
-                    .await
-                    .map_err(|e| RejectReason::Storage(e.to_string()))?
-                    .map(|b| b.sent_at_block)
-                    .unwrap_or_default();
-                OpState::InFlight { tx, sent_at_block }
+                OpState::InFlight { tx, sent_at_block: r.sent_at_block.unwrap_or_default() }
             }
             (OpStatus::Failed | OpStatus::Dropped, _) => {
                 // A final failure must not be taken back by a power loss once reported (the status

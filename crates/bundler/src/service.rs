@@ -272,7 +272,10 @@ impl Bundler {
         let op = &submission.op;
         self.check_funded(op).await?;
         let delegate = self.checked_delegate(&submission).await?;
-        let nonce_sequence = self.nonce_assumption(op).await?;
+        // The mempool is read once: the sender's pending sequences and the cross-operation rules.
+        let pooled = self.pooled_except(op).await?;
+        let pending = pooled.iter().filter(|p| p.sender == op.sender).map(|p| p.nonce);
+        let nonce_sequence = self.nonce_assumption_behind(op, pending).await?;
         let outcome = validate_user_op_with(
             self.chain.as_ref(),
             &self.config.validation,
@@ -280,7 +283,7 @@ impl Bundler {
             Assumptions { delegate, nonce_sequence },
         )
         .await?;
-        self.check_mempool_rules(op, &outcome).await?;
+        self.check_mempool_rules(op, &outcome, &pooled).await?;
         let sender_cap = if self.sender_staked(&outcome) { usize::MAX } else { sender_cap };
         let op_json = serde_json::to_string(&submission).map_err(|e| RejectReason::Storage(e.to_string()))?;
         let record = OpRecord {
@@ -344,19 +347,24 @@ impl Bundler {
     /// sequence when operations of the same key are pending before it; an error when it is stale
     /// or leaves a gap.
     pub async fn nonce_assumption(&self, op: &UserOperation) -> Result<Option<u64>, RejectReason> {
-        let key = nonce_key_u256(op.nonce);
-        let seq = nonce::nonce_sequence(op.nonce);
         // The mempool first, the chain second: an operation included in between is then seen in
         // one of the two (the tracker marks it included only after the chain has it).
-        let pending: Vec<u64> = self
-            .store
-            .unfinished_nonces_of(self.chain_id, self.entry_point(), op.sender)
-            .await
-            .map_err(store_err)?
-            .into_iter()
-            .filter(|(k, s)| *k == key && *s < seq)
-            .map(|(_, s)| s)
-            .collect();
+        let pending = self.store.unfinished_nonces_of(self.chain_id, self.entry_point(), op.sender).await;
+        let pending = pending.map_err(store_err)?.into_iter().map(|(key, seq)| (key << 64) | U256::from(seq));
+        self.nonce_assumption_behind(op, pending).await
+    }
+
+    /// [`Bundler::nonce_assumption`] with the nonces of `op`'s sender's unfinished operations
+    /// already read from the mempool (`pending`, any key; the chain is read after them).
+    pub(crate) async fn nonce_assumption_behind(
+        &self,
+        op: &UserOperation,
+        pending: impl Iterator<Item = U256>,
+    ) -> Result<Option<u64>, RejectReason> {
+        let key = nonce_key_u256(op.nonce);
+        let seq = nonce::nonce_sequence(op.nonce);
+        let pending: Vec<u64> =
+            pending.filter(|n| nonce_key_u256(*n) == key).map(nonce::nonce_sequence).filter(|s| *s < seq).collect();
         let onchain_seq = crate::bundle::onchain_sequence(self.chain.as_ref(), self.entry_point(), op).await?;
         if seq < onchain_seq {
             return Err(RejectReason::SimulationFailed(format!(

@@ -14,7 +14,7 @@
 //!  eth_getLogs(n+1 ..= to) ─▶ inclusions · reorg window ─▶ sinks ─▶ cursor (to, hash)
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ use alloy::sol_types::SolEvent;
 use async_trait::async_trait;
 use keyward_chain::Chain;
 use keyward_primitives::entry_point::IEntryPoint::UserOperationEvent;
-use keyward_store::{Fence, OpStatus, Store};
+use keyward_store::{Fence, Store};
 
 use crate::error::RejectReason;
 use crate::lease::{Replica, RoleHolder};
@@ -303,18 +303,15 @@ impl ChainWatcher {
     async fn record_inclusions(&self, fence: &Fence, events: &[SeenOp]) -> Result<usize, RejectReason> {
         let mut receipts: HashMap<B256, Option<TransactionReceipt>> = HashMap::new();
         let mut included = 0;
-        for ev in events {
-            let Some(op) = self
-                .store
-                .user_op_progress(self.chain_id, self.entry_point, ev.user_op_hash)
-                .await
-                .map_err(store_err)?
-            else {
-                continue;
-            };
-            if !matches!(op.status, OpStatus::Pending | OpStatus::Submitted) {
-                continue;
-            }
+        let hashes: Vec<B256> = events.iter().map(|ev| ev.user_op_hash).collect();
+        let unfinished: HashSet<B256> = self
+            .store
+            .unfinished_among(self.chain_id, self.entry_point, &hashes)
+            .await
+            .map_err(store_err)?
+            .into_iter()
+            .collect();
+        for ev in events.iter().filter(|ev| unfinished.contains(&ev.user_op_hash)) {
             let receipt = match receipts.get(&ev.tx_hash) {
                 Some(r) => r.clone(),
                 None => {

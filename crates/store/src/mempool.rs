@@ -122,6 +122,9 @@ pub struct OpProgress {
     pub receipt_json: Option<String>,
     /// Why it failed or was dropped.
     pub failure: Option<String>,
+    /// The block the chain was at when its bundle went out (`bundles.sent_at_block`); read by
+    /// [`Store::user_op_progress`] only, `None` elsewhere and while no recorded bundle holds it.
+    pub sent_at_block: Option<u64>,
 }
 
 /// What [`Store::insert_user_op`] did.
@@ -180,13 +183,14 @@ fn progress_from_row(row: &AnyRow) -> Result<OpProgress, MempoolError> {
         block_hash: opt_bin("block_hash")?.map(|b| b256_from_bin("block_hash", &b)).transpose()?,
         receipt_json: opt_bin("receipt_z")?.map(|z| unpacked("receipt_z", Doc::Receipt, &z)).transpose()?,
         failure: row.try_get("failure")?,
+        sent_at_block: None,
     })
 }
 
 /// Decodes one `user_ops` row selected with [`op_columns`].
 pub(crate) fn op_from_row(row: &AnyRow) -> Result<OpRecord, MempoolError> {
     let bin = |c: &str| row.try_get::<Vec<u8>, _>(c);
-    let OpProgress { status, bundle_tx, block_number, block_hash, receipt_json, failure } = progress_from_row(row)?;
+    let OpProgress { status, bundle_tx, block_number, block_hash, receipt_json, failure, .. } = progress_from_row(row)?;
     Ok(OpRecord {
         hash: b256_from_bin("hash", &bin("hash")?)?,
         chain_id: u64_from_db("chain_id", row.try_get("chain_id")?)?,
@@ -258,7 +262,8 @@ impl Store {
             if let Some((facts_json, arrived_ns)) = admission.first_validation {
                 save_op_facts_in::<MempoolError>(&mut tx, at, rec.hash, facts_json, arrived_ns).await?;
             }
-            self.count_reputations_in(&mut tx, at, tally(admission.seen.iter()), admission.now, false).await?;
+            self.count_reputations_in::<MempoolError>(&mut tx, at, &tally(admission.seen.iter()), admission.now, false)
+                .await?;
         }
         tx.commit().await?;
         Ok(outcome)
@@ -395,7 +400,8 @@ impl Store {
         row.as_ref().map(op_from_row).transpose()
     }
 
-    /// Where the op with this hash stands, without the op itself (status polls ask this often).
+    /// Where the op with this hash stands, without the op itself, with its bundle's
+    /// `sent_at_block` (status polls ask this often: one statement).
     pub async fn user_op_progress(
         &self,
         chain_id: u64,
@@ -403,15 +409,19 @@ impl Store {
         hash: B256,
     ) -> Result<Option<OpProgress>, MempoolError> {
         let row = sqlx::query(
-            "SELECT status, bundle_tx, block_number, block_hash, receipt_z, failure FROM user_ops \
-             WHERE chain_id = $1 AND entry_point = $2 AND hash = $3",
+            "SELECT u.status, u.bundle_tx, u.block_number, u.block_hash, u.receipt_z, u.failure, b.sent_at_block \
+             FROM user_ops u LEFT JOIN bundles b ON b.tx_hash = u.bundle_tx \
+             WHERE u.chain_id = $1 AND u.entry_point = $2 AND u.hash = $3",
         )
         .bind(u64_to_db("chain_id", chain_id)?)
         .bind(address_bin(&entry_point))
         .bind(b256_bin(&hash))
         .fetch_optional(self.pool())
         .await?;
-        row.as_ref().map(progress_from_row).transpose()
+        let Some(row) = row else { return Ok(None) };
+        let sent_at_block =
+            row.try_get::<Option<i64>, _>("sent_at_block")?.map(|v| u64_from_db("sent_at_block", v)).transpose()?;
+        Ok(Some(OpProgress { sent_at_block, ..progress_from_row(&row)? }))
     }
 
     /// Pending ops, oldest first; within one second, by sender and nonce so each sender's next op comes first.
@@ -466,6 +476,32 @@ impl Store {
         .bind(address_bin(&entry_point))
         .fetch_all(self.pool())
         .await?;
+        rows.iter().map(|(h,)| Ok(b256_from_bin("hash", h)?)).collect()
+    }
+
+    /// Which of `hashes` are ops in Pending or Submitted, in no order: one read for a block's
+    /// worth of events.
+    pub async fn unfinished_among(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        hashes: &[B256],
+    ) -> Result<Vec<B256>, MempoolError> {
+        if hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT hash FROM user_ops WHERE chain_id = $1 AND entry_point = $2 \
+             AND status IN ('pending', 'submitted') AND hash IN ({})",
+            crate::db::placeholders(3, hashes.len())
+        );
+        let mut query = sqlx::query_as::<_, (Vec<u8>,)>(sqlx::AssertSqlSafe(sql))
+            .bind(u64_to_db("chain_id", chain_id)?)
+            .bind(address_bin(&entry_point));
+        for hash in hashes {
+            query = query.bind(b256_bin(hash));
+        }
+        let rows = query.fetch_all(self.pool()).await?;
         rows.iter().map(|(h,)| Ok(b256_from_bin("hash", h)?)).collect()
     }
 
@@ -606,6 +642,7 @@ impl Store {
         let at = OpKey::new(chain_id, &entry_point)?;
         let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         include_in(&mut tx, &at, hash, bundle_tx, block_number, block_hash, receipt_json).await?;
+        forget_op_facts(&mut tx, &at, &[hash]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -649,30 +686,16 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
-        self.count_reputations_in(&mut tx, (chain_id, entry_point), tally(counted.iter()), now_secs(), true).await?;
+        let finished: Vec<B256> = ops.iter().map(MinedOp::hash).collect();
+        forget_op_facts(&mut tx, &at, &finished).await?;
+        let at = (chain_id, entry_point);
+        self.count_reputations_in::<MempoolError>(&mut tx, at, &tally(counted.iter()), now_secs(), true).await?;
         crate::bundles::set_bundle_status_in::<MempoolError>(&mut tx, bundle_tx, crate::bundles::BundleStatus::Mined)
             .await?
             .then_some(())
             .ok_or_else(|| MempoolError::Corrupt(format!("mined bundle transaction {bundle_tx} was never recorded")))?;
         tx.commit().await?;
         Ok(included)
-    }
-
-    /// Counts in `tx` each entity's operations seen (`included` false) or included, in address
-    /// order: every transaction that counts takes the entities' locks in the same order, so two
-    /// of them (an admission and a mined bundle naming the same paymaster, say) cannot deadlock.
-    async fn count_reputations_in(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        at: (u64, Address),
-        counts: BTreeMap<Address, u64>,
-        now: u64,
-        included: bool,
-    ) -> Result<(), MempoolError> {
-        for (entity, n) in counts {
-            self.count_reputation_in::<MempoolError>(tx, at, entity, now, (included, n)).await?;
-        }
-        Ok(())
     }
 
     /// Failed (with a reason); only from Pending/Submitted (repeating it changes nothing).
@@ -712,6 +735,7 @@ impl Store {
         let at = OpKey::new(chain_id, &entry_point)?;
         let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         finish_in(&mut tx, &at, hash, to, reason).await?;
+        forget_op_facts(&mut tx, &at, &[hash]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -886,6 +910,15 @@ pub enum MinedOp<'a> {
     },
 }
 
+impl MinedOp<'_> {
+    /// The userOpHash.
+    pub fn hash(&self) -> B256 {
+        match *self {
+            MinedOp::Included { hash, .. } | MinedOp::Missing { hash, .. } => hash,
+        }
+    }
+}
+
 /// The (chain, EntryPoint) an operation lives under, as stored (`ep_text`: in the tables that
 /// keep hex text, such as `bundler_op_facts`).
 struct OpKey {
@@ -936,7 +969,6 @@ async fn include_in(
             return Err(transition_error(tx, at.chain, &at.ep, hash, OpStatus::Included).await);
         }
     }
-    forget_op_facts(tx, at.chain, &at.ep_text, hash).await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -966,7 +998,6 @@ async fn finish_in(
             return Err(transition_error(tx, at.chain, &at.ep, hash, to).await);
         }
     }
-    forget_op_facts(tx, at.chain, &at.ep_text, hash).await?;
     Ok(())
 }
 
@@ -1012,18 +1043,19 @@ async fn transition_error(
 
 /// Forgets a final operation's validation facts (ERC-7562 COD-010 and the arrival order serve
 /// only operations still in the mempool), so the facts table holds the mempool, not the history.
-async fn forget_op_facts(
-    tx: &mut Transaction<'static, Any>,
-    chain: i64,
-    ep: &str,
-    hash: B256,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM bundler_op_facts WHERE chain_id = $1 AND entry_point = $2 AND op_hash = $3")
-        .bind(chain)
-        .bind(ep)
-        .bind(b256_text(&hash))
-        .execute(&mut **tx)
-        .await?;
+async fn forget_op_facts(tx: &mut Transaction<'static, Any>, at: &OpKey, hashes: &[B256]) -> Result<(), sqlx::Error> {
+    if hashes.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "DELETE FROM bundler_op_facts WHERE chain_id = $1 AND entry_point = $2 AND op_hash IN ({})",
+        crate::db::placeholders(3, hashes.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(at.chain).bind(&at.ep_text);
+    for hash in hashes {
+        query = query.bind(b256_text(hash));
+    }
+    query.execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -4,6 +4,8 @@
 //! it up to the current hour. Also the facts of a pooled operation's first validation that its
 //! second validation is compared with (COD-010).
 
+use std::collections::BTreeMap;
+
 use alloy::primitives::{Address, B256};
 use sqlx::{Any, Transaction};
 
@@ -106,46 +108,51 @@ impl Store {
         Ok(r)
     }
 
-    /// `n` more operations seen (`included` false) or included (true) for `address`, inside the
-    /// caller's write transaction `tx`; `at` is (chain_id, entry_point). The usual case, a row
-    /// already decayed to this hour, is one statement; otherwise as [`Store::update_reputation`].
-    /// A caller counting several entities takes them in one order (`count_reputations_in`).
-    pub(crate) async fn count_reputation_in<E: From<sqlx::Error> + From<CodecError>>(
+    /// Counts in the caller's write transaction `tx` each entity's `n` more operations seen
+    /// (`included` false) or included (true); `at` is (chain_id, entry_point). The entities'
+    /// locks are taken in address order (every transaction that counts takes them so, so an
+    /// admission and a mined bundle naming the same paymaster cannot deadlock); the usual case,
+    /// rows already decayed to this hour, is one statement per distinct `n`; an entity without
+    /// such a row goes through [`Store::update_reputation`]'s read and rewrite.
+    pub(crate) async fn count_reputations_in<E: From<sqlx::Error> + From<CodecError>>(
         &self,
         tx: &mut Transaction<'static, Any>,
         at: (u64, Address),
-        address: Address,
+        counts: &BTreeMap<Address, u64>,
         now: u64,
-        counted: (bool, u64),
+        included: bool,
     ) -> Result<(), E> {
         let (chain_id, entry_point) = at;
-        let (included, n) = counted;
-        let lock = [entry_point.as_slice(), address.as_slice(), &chain_id.to_be_bytes()].concat();
-        self.advisory_lock(tx, crate::db::lock_key("reputation", &lock)).await?;
-        let sql = match included {
-            false => {
-                "UPDATE bundler_reputation SET ops_seen = ops_seen + $5 \
-                 WHERE chain_id = $1 AND entry_point = $2 AND address = $3 AND decayed_hour = $4"
+        for address in counts.keys() {
+            self.advisory_lock(tx, reputation_lock(at, address)).await?;
+        }
+        let mut by_count: BTreeMap<u64, Vec<Address>> = BTreeMap::new();
+        for (address, n) in counts {
+            by_count.entry(*n).or_default().push(*address);
+        }
+        for (n, addresses) in by_count {
+            let column = if included { "ops_included" } else { "ops_seen" };
+            let sql = format!(
+                "UPDATE bundler_reputation SET {column} = {column} + $4 \
+                 WHERE chain_id = $1 AND entry_point = $2 AND decayed_hour = $3 AND address IN ({}) RETURNING address",
+                crate::db::placeholders(5, addresses.len())
+            );
+            let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
+                .bind(u64_to_db("chain_id", chain_id)?)
+                .bind(address_text(&entry_point))
+                .bind(u64_to_db("decayed_hour", now / HOUR)?)
+                .bind(u64_to_db("count", n)?);
+            for address in &addresses {
+                query = query.bind(address_text(address));
             }
-            true => {
-                "UPDATE bundler_reputation SET ops_included = ops_included + $5 \
-                 WHERE chain_id = $1 AND entry_point = $2 AND address = $3 AND decayed_hour = $4"
+            let counted = query.fetch_all(&mut **tx).await?;
+            for address in addresses.iter().filter(|a| !counted.contains(&address_text(a))) {
+                self.update_reputation_in::<E>(tx, at, *address, now, |r| match included {
+                    false => r.ops_seen = r.ops_seen.saturating_add(n),
+                    true => r.ops_included = r.ops_included.saturating_add(n),
+                })
+                .await?;
             }
-        };
-        let done = sqlx::query(sql)
-            .bind(u64_to_db("chain_id", chain_id)?)
-            .bind(address_text(&entry_point))
-            .bind(address_text(&address))
-            .bind(u64_to_db("decayed_hour", now / HOUR)?)
-            .bind(u64_to_db("count", n)?)
-            .execute(&mut **tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            self.update_reputation_in::<E>(tx, at, address, now, |r| match included {
-                false => r.ops_seen = r.ops_seen.saturating_add(n),
-                true => r.ops_included = r.ops_included.saturating_add(n),
-            })
-            .await?;
         }
         Ok(())
     }
@@ -161,8 +168,7 @@ impl Store {
         f: impl FnOnce(&mut ReputationRecord) + Send,
     ) -> Result<ReputationRecord, E> {
         let (chain_id, entry_point) = at;
-        let lock = [entry_point.as_slice(), address.as_slice(), &chain_id.to_be_bytes()].concat();
-        self.advisory_lock(tx, crate::db::lock_key("reputation", &lock)).await?;
+        self.advisory_lock(tx, reputation_lock(at, &address)).await?;
         let (chain, ep, addr) = (u64_to_db("chain_id", chain_id)?, address_text(&entry_point), address_text(&address));
         let row: Option<Row> = sqlx::query_as(
             "SELECT address, ops_seen, ops_included, decayed_hour FROM bundler_reputation \
@@ -273,6 +279,12 @@ pub(crate) async fn save_op_facts_in<E: From<sqlx::Error> + From<CodecError>>(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The advisory lock of one entity's counters under `at` (chain_id, entry_point).
+fn reputation_lock(at: (u64, Address), address: &Address) -> i64 {
+    let (chain_id, entry_point) = at;
+    crate::db::lock_key("reputation", &[entry_point.as_slice(), address.as_slice(), &chain_id.to_be_bytes()].concat())
 }
 
 #[cfg(test)]

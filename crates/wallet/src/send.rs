@@ -103,8 +103,7 @@ impl Wallet {
         // op's signer: only a P-256 session (no address) needs its session's key read.
         let session = match prepared.session_id.filter(|_| prepared.signer == Address::ZERO) {
             Some(id) => Some(
-                self.store
-                    .session(&id)
+                self.session(&id)
                     .await?
                     .ok_or_else(|| WalletError::Internal("the prepared op's session is gone".into()))?,
             ),
@@ -194,7 +193,6 @@ impl Wallet {
         let session_id =
             prepared.session_id.ok_or_else(|| WalletError::Internal("deferred op without a session".into()))?;
         let session = self
-            .store
             .session(&session_id)
             .await?
             .ok_or_else(|| WalletError::Internal("the prepared op's session is gone".into()))?;

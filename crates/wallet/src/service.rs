@@ -64,6 +64,9 @@ pub struct Wallet {
     pub(crate) grants: crate::sessions::GrantCache,
     /// Stored accounts by address (a stored account row never changes).
     pub(crate) accounts: crate::memo::Memo<Address, ResolvedAccount>,
+    /// Stored sessions by id, once their first operation is recorded (a session row then never
+    /// changes; see [`Wallet::session`]).
+    pub(crate) sessions: crate::memo::Memo<[u8; 16], keyward_store::wallet::SessionRecord>,
 }
 
 impl std::fmt::Debug for Wallet {
@@ -97,6 +100,7 @@ impl Wallet {
             calls: crate::memo::Memo::new(crate::calls::CACHED_CALLS),
             grants: crate::memo::Memo::new(crate::sessions::REMEMBERED_GRANTS),
             accounts: crate::memo::Memo::new(REMEMBERED_ACCOUNTS),
+            sessions: crate::memo::Memo::new(crate::sessions::REMEMBERED_SESSIONS),
         }))
     }
 

@@ -228,7 +228,7 @@ impl Wallet {
                 }
             }
             PermissionsContext::RemoteDeferred { session_id, owner_signature } => {
-                let session = self.store.session(&session_id).await?.ok_or_else(|| {
+                let session = self.session(&session_id).await?.ok_or_else(|| {
                     WalletError::params(format!("permissions: unknown session {}", Bytes::from(session_id.to_vec())))
                 })?;
                 if session.account != account.address() || session.chain_id != self.chain_id {
@@ -364,6 +364,24 @@ impl Wallet {
             )));
         }
         Ok(true)
+    }
+}
+
+/// Sessions remembered by [`Wallet::session`].
+pub(crate) const REMEMBERED_SESSIONS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(4096).unwrap();
+
+impl Wallet {
+    /// The stored session `id`. Its row changes once only, when its first operation is recorded
+    /// (`first_op`, written once): from then on it is remembered in the process.
+    pub(crate) async fn session(&self, id: &[u8; 16]) -> WalletResult<Option<SessionRecord>> {
+        if let Some(session) = self.sessions.get(id) {
+            return Ok(Some(session));
+        }
+        let session = self.store.session(id).await?;
+        if let Some(s) = session.as_ref().filter(|s| s.first_op.is_some()) {
+            self.sessions.put(*id, s.clone());
+        }
+        Ok(session)
     }
 }
 

@@ -28,7 +28,7 @@ impl Wallet {
     /// The reason a call failed, naming its session when that session has been revoked since.
     async fn failure_of(&self, session_id: Option<[u8; 16]>, reason: &str) -> WalletResult<String> {
         if let Some(session_id) = session_id
-            && let Some(session) = self.store.session(&session_id).await?
+            && let Some(session) = self.session(&session_id).await?
             && self.session_revoked(&session).await?
         {
             return Ok(format!(

@@ -193,6 +193,13 @@ pub(crate) async fn status_transitions(db: &TestDb) {
     assert_eq!(got.receipt_json.as_deref(), Some(r#"{"success":true}"#));
     // o2 and o3 are still unfinished: their sender, once.
     assert_eq!(store.unfinished_senders(CHAIN, ep()).await.unwrap(), vec![s]);
+    // Among some hashes (a block's events), the unfinished ones: not the included, not the unknown.
+    let mut among = store.unfinished_among(CHAIN, ep(), &[o1.hash, o2.hash, h(0xee), o3.hash]).await.unwrap();
+    among.sort();
+    let mut expected = vec![o2.hash, o3.hash];
+    expected.sort();
+    assert_eq!(among, expected);
+    assert!(store.unfinished_among(CHAIN, ep(), &[]).await.unwrap().is_empty());
     // Its progress alone (what status polls read) is the record's lifecycle part.
     let progress = store.user_op_progress(CHAIN, ep(), o1.hash).await.unwrap().unwrap();
     assert_eq!(
@@ -201,6 +208,12 @@ pub(crate) async fn status_transitions(db: &TestDb) {
     );
     assert_eq!((progress.receipt_json, progress.failure), (got.receipt_json.clone(), got.failure.clone()));
     assert!(store.user_op_progress(CHAIN, ep(), h(0xee)).await.unwrap().is_none());
+    // With the block its bundle went out at, once that bundle is recorded (in-flight polls).
+    assert_eq!(store.user_op_progress(CHAIN, ep(), o2.hash).await.unwrap().unwrap().sent_at_block, None);
+    store.record_bundle(&bundle(0xa2, sender(9), 40, vec![o1.hash, o2.hash])).await.unwrap();
+    let in_flight = store.user_op_progress(CHAIN, ep(), o2.hash).await.unwrap().unwrap();
+    assert_eq!((in_flight.status, in_flight.sent_at_block), (OpStatus::Submitted, Some(40)));
+    assert_eq!(store.user_op_progress(CHAIN, ep(), o3.hash).await.unwrap().unwrap().sent_at_block, None);
     // Same inclusion again: fine. Another block: refused.
     store.mark_included(&f, CHAIN, ep(), o1.hash, h(0xa2), 42, h(0xb4), "{}").await.unwrap();
     match store.mark_included(&f, CHAIN, ep(), o1.hash, h(0xa2), 43, h(0xb5), "{}").await {
@@ -641,8 +654,9 @@ pub(crate) async fn mined_bundle_in_one_commit(db: &TestDb) {
     let f = fence(&store).await;
     let bundler = sender(81);
     let ops: Vec<_> = (0..3u8).map(|n| op(sender(90 + n), 0, 1, 1, 20 + u64::from(n))).collect();
-    for o in &ops {
-        store.insert_user_op(o, 10).await.unwrap();
+    for (arrival, o) in (1..).zip(&ops) {
+        let admission = keyward_store::Admission { first_validation: Some(("{}", arrival)), ..Default::default() };
+        store.admit_user_op(o, 10, &admission).await.unwrap();
     }
     assert_eq!(store.unfinished_senders(CHAIN, ep()).await.unwrap().len(), 3);
     let claimed = store.claim_pending_user_ops(&f, CHAIN, ep(), bundler, 10, std::time::Duration::from_secs(60));
@@ -678,6 +692,9 @@ pub(crate) async fn mined_bundle_in_one_commit(db: &TestDb) {
     }
     assert_eq!(store.bundle_by_tx(b.tx_hash).await.unwrap().unwrap().status, BundleStatus::Pending);
     assert_eq!(included_count().await, 0, "a refused batch counts no inclusion");
+    for o in &ops[1..] {
+        assert!(store.op_facts(CHAIN, ep(), o.hash).await.unwrap().is_some(), "a refused batch forgets nothing");
+    }
 
     // Accepted (op 0 in the same block as its first inclusion is a repeat, the forgotten one skipped).
     let included = store.record_mined_bundle(&f, CHAIN, ep(), b.tx_hash, &batch(h(0xb4))).await.unwrap();
@@ -694,6 +711,10 @@ pub(crate) async fn mined_bundle_in_one_commit(db: &TestDb) {
     assert!(store.unfinished_senders(CHAIN, ep()).await.unwrap().is_empty());
     // Op 1 counted; op 0 was included before (a repeat), the forgotten one is skipped.
     assert_eq!(included_count().await, 1);
+    // Included or failed, each is final: its validation facts are forgotten.
+    for o in &ops {
+        assert!(store.op_facts(CHAIN, ep(), o.hash).await.unwrap().is_none(), "facts of a final op");
+    }
 }
 
 /// An admission is one commit: the op, its first validation's facts and its entities' `opsSeen`;
@@ -737,6 +758,14 @@ pub(crate) async fn admission_in_one_commit(db: &TestDb) {
     assert!(matches!(got, InsertOutcome::Replaced { old_hash } if old_hash == first.hash), "{got:?}");
     assert_eq!(store.op_facts(CHAIN, ep(), replacement.hash).await.unwrap().as_deref(), Some("[]"));
     assert_eq!((seen(a).await, seen(paymaster).await), (2, 2));
+
+    // Entities with a row this hour and one without, counted together: each once.
+    let (b, factory) = (sender(72), sender(73));
+    let mixed = [paymaster, b, factory];
+    let third = op(b, 0, 100, 10, 23);
+    let mixed_admission = Admission { first_validation: None, seen: &mixed, now };
+    store.admit_user_op(&third, 1, &mixed_admission).await.unwrap();
+    assert_eq!((seen(a).await, seen(paymaster).await, seen(b).await, seen(factory).await), (2, 3, 1, 1));
 }
 
 /// Admissions naming the same entities in opposite orders, many at once: each counts them in one

@@ -54,6 +54,10 @@ fn hot_statements(blob: impl Fn(&[u8]) -> String) -> Vec<String> {
     vec![
         format!("SELECT op_z FROM {ops} AND hash = {hash}"),
         format!(
+            "SELECT u.status, b.sent_at_block FROM user_ops u LEFT JOIN bundles b ON b.tx_hash = u.bundle_tx \
+             WHERE u.chain_id = {CHAIN} AND u.entry_point = {ep} AND u.hash = {hash}"
+        ),
+        format!(
             "SELECT hash, nonce_key, nonce_seq, status FROM {ops} AND hash = {hash} UNION ALL \
              SELECT hash, nonce_key, nonce_seq, status FROM {ops} AND sender = {addr} \
              AND status IN ('pending', 'submitted')"
@@ -64,6 +68,7 @@ fn hot_statements(blob: impl Fn(&[u8]) -> String) -> Vec<String> {
         format!("SELECT op_z FROM {ops} AND status IN ('pending', 'submitted') ORDER BY created_at, hash"),
         format!("SELECT DISTINCT sender FROM {ops} AND status IN ('pending', 'submitted')"),
         format!("SELECT hash FROM {ops} AND status IN ('pending', 'submitted')"),
+        format!("SELECT hash FROM {ops} AND status IN ('pending', 'submitted') AND hash IN ({hash}, {key})"),
         format!(
             "SELECT op_z FROM {ops} AND sender = {addr} AND status IN ('pending', 'submitted') \
              ORDER BY nonce_key, nonce_seq, hash"
@@ -113,6 +118,14 @@ fn hot_statements(blob: impl Fn(&[u8]) -> String) -> Vec<String> {
              AND status IN ('pending', 'submitted') AND hash IN ({hash}, {key})"
         ),
         format!("SELECT policy_id FROM sponsorships WHERE chain_id = {CHAIN} AND user_op_hash IN ({hash}, {key})"),
+        // A mined bundle's operations forget their validation facts (hex text keys there).
+        format!(
+            "DELETE FROM bundler_op_facts WHERE chain_id = {CHAIN} AND entry_point = '{ep_text}' \
+             AND op_hash IN ('0x{hash_text}', '0x{key_text}')",
+            ep_text = alloy::hex::encode_prefixed(crate::ops::ep()),
+            hash_text = "11".repeat(32),
+            key_text = "00".repeat(32),
+        ),
     ]
 }
 
