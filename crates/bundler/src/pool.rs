@@ -7,6 +7,7 @@ use alloy::primitives::{Address, B256, U256};
 use async_trait::async_trait;
 use keyward_primitives::{UserOperation, nonce};
 use keyward_store::OpStatus;
+use keyward_store::wallet::CallRecord;
 
 use crate::error::RejectReason;
 use crate::estimate::{GasEstimate, estimate_user_op_gas};
@@ -78,8 +79,9 @@ impl NextSequence {
 pub trait OperationPool: Send + Sync + std::fmt::Debug {
     /// The EntryPoint served.
     fn entry_point(&self) -> Address;
-    /// Validates `submission` and admits it durably; its userOpHash.
-    async fn submit(&self, submission: Submission) -> Result<B256, RejectReason>;
+    /// Validates `submission` and admits it durably, recording in the same commit the wallet
+    /// `call` it answers (with whether it installs its session); its userOpHash.
+    async fn submit(&self, submission: Submission, call: Option<(&CallRecord, bool)>) -> Result<B256, RejectReason>;
     /// Gas limits of `op`, as if the operations pending before it were included and, for an
     /// EOA about to be delegated by EIP-7702, its delegation to `delegate` were live. `known`: what
     /// [`OperationPool::next_sequence`] answered for `op`'s key, when its sequence came from there
@@ -107,8 +109,8 @@ impl OperationPool for Bundler {
         Bundler::entry_point(self)
     }
 
-    async fn submit(&self, submission: Submission) -> Result<B256, RejectReason> {
-        self.add_from_wallet(submission, Bundler::entry_point(self)).await
+    async fn submit(&self, submission: Submission, call: Option<(&CallRecord, bool)>) -> Result<B256, RejectReason> {
+        self.add_from_wallet(submission, Bundler::entry_point(self), call).await
     }
 
     async fn estimate(

@@ -18,6 +18,7 @@ use keyward_primitives::UserOperation;
 use keyward_primitives::eip7702::{is_designator, recover_authority};
 use keyward_primitives::nonce::{self, nonce_key_u256};
 use keyward_store::Store;
+use keyward_store::wallet::CallRecord;
 use keyward_store::{Admission, BundleRecord, BundleStatus, Fence, InsertOutcome, MempoolError, OpRecord, OpStatus};
 use tokio::sync::{Mutex, Notify};
 
@@ -248,13 +249,19 @@ impl Bundler {
 
     /// Validates `rpc` and commits it to the mempool; returns its userOpHash.
     pub async fn add(&self, submission: Submission, entry_point: Address) -> Result<B256, RejectReason> {
-        self.admit(submission, entry_point, self.config.sender_cap).await
+        self.admit(submission, entry_point, self.config.sender_cap, None).await
     }
 
     /// [`Bundler::add`] for an operation this server's wallet service prepared and submits, under
-    /// [`BundlerConfig::wallet_sender_cap`].
-    pub async fn add_from_wallet(&self, submission: Submission, entry_point: Address) -> Result<B256, RejectReason> {
-        self.admit(submission, entry_point, self.config.wallet_sender_cap).await
+    /// [`BundlerConfig::wallet_sender_cap`]; `call` (the wallet call it answers, and whether it
+    /// installs its session) is recorded in the admission's commit.
+    pub async fn add_from_wallet(
+        &self,
+        submission: Submission,
+        entry_point: Address,
+        call: Option<(&CallRecord, bool)>,
+    ) -> Result<B256, RejectReason> {
+        self.admit(submission, entry_point, self.config.wallet_sender_cap, call).await
     }
 
     async fn admit(
@@ -262,6 +269,7 @@ impl Bundler {
         submission: Submission,
         entry_point: Address,
         sender_cap: usize,
+        call: Option<(&CallRecord, bool)>,
     ) -> Result<B256, RejectReason> {
         if entry_point != self.entry_point() {
             return Err(RejectReason::InvalidFields(format!(
@@ -312,6 +320,7 @@ impl Bundler {
             first_validation: Some((first_validation.0.as_str(), first_validation.1)),
             seen: &seen,
             now: now(),
+            call,
         };
         let inserted = self.store.admit_user_op(&record, sender_cap, &admission).await.map_err(store_err)?;
         if let InsertOutcome::Replaced { old_hash } = inserted {

@@ -240,6 +240,10 @@ fn sqlite_pool_options(max_connections: u32, access: Access) -> AnyPoolOptions {
     };
     counting_handouts(AnyPoolOptions::new(), handouts)
         .max_connections(max_connections)
+        // No liveness ping before each handout: a SQLite connection is a handle in this process,
+        // not a socket that can go away, and the ping is a round trip to the connection's worker
+        // thread (two context switches) in front of every statement.
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(30))
         .after_connect(move |conn, _meta| {
             let access = access.clone();

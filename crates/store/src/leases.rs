@@ -3,9 +3,9 @@
 //! the same nonce. A lease ends when its operation is sent (`Store::insert_call`) or when it
 //! expires (an abandoned prepare never blocks a key for longer than its lease).
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, U256};
 
-use crate::codec::{address_text, b256_text, u64_to_db, u256_text};
+use crate::codec::{address_text, u64_to_db, u256_text};
 use crate::db::Store;
 use crate::error::StoreError;
 
@@ -18,7 +18,8 @@ pub struct NonceLease {
     pub account: Address,
     /// The 192-bit EntryPoint nonce key.
     pub nonce_key: U256,
-    /// The holder (random per prepare).
+    /// The holder (random per prepare: every lease of one prepare has the same token, which its
+    /// prepared row keeps, so recording its call ends them all).
     pub token: String,
     /// End of the lease (unix seconds).
     pub expires_at: u64,
@@ -62,25 +63,4 @@ impl Store {
         .await?;
         Ok(())
     }
-}
-
-/// Records, inside `tx`, that `lease`'s holder prepared the operation `hash`, so its send can end
-/// the lease.
-pub(crate) async fn bind_nonce_lease_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    lease: &NonceLease,
-    hash: B256,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE wallet_nonce_leases SET hash = $1 WHERE chain_id = $2 AND account = $3 AND nonce_key = $4 \
-         AND token = $5",
-    )
-    .bind(b256_text(&hash))
-    .bind(u64_to_db("chain_id", lease.chain_id)?)
-    .bind(address_text(&lease.account))
-    .bind(u256_text(&lease.nonce_key))
-    .bind(&lease.token)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

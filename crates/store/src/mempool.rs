@@ -150,6 +150,10 @@ pub struct Admission<'a> {
     pub seen: &'a [Address],
     /// Now, in unix seconds (the reputation's decay clock).
     pub now: u64,
+    /// The wallet call this operation answers and whether it installs its session
+    /// ([`crate::wallet::record_call_in`]): recorded in the same commit, whatever the outcome
+    /// (a known operation too: a retried send), so an admitted wallet operation always has its call.
+    pub call: Option<(&'a crate::wallet::CallRecord, bool)>,
 }
 
 /// The smallest fee a replacement must pay: `old × 110 %`, rounded up (saturating).
@@ -247,8 +251,8 @@ impl Store {
 
     /// [`Store::insert_user_op`] with what the admission learnt, in the same transaction: when the
     /// op is new (inserted or replacing), its first validation's facts are kept and its entities'
-    /// `opsSeen` grow, so a bundler that sees the op also sees them, and an admission costs one
-    /// commit.
+    /// `opsSeen` grow, so a bundler that sees the op also sees them; the wallet call it answers,
+    /// if any, is recorded; an admission costs one commit.
     pub async fn admit_user_op(
         &self,
         rec: &OpRecord,
@@ -264,6 +268,9 @@ impl Store {
             }
             self.count_reputations_in::<MempoolError>(&mut tx, at, &tally(admission.seen.iter()), admission.now, false)
                 .await?;
+        }
+        if let Some((call, installs_session)) = admission.call {
+            crate::wallet::record_call_in::<MempoolError>(&mut tx, call, installs_session).await?;
         }
         tx.commit().await?;
         Ok(outcome)

@@ -11,8 +11,7 @@ use crate::codec::{
     parse_u256, u64_from_db, u64_to_db, u256_text,
 };
 use crate::db::{Store, lock_key};
-use crate::error::StoreError;
-use crate::leases::{NonceLease, bind_nonce_lease_in};
+use crate::error::{CodecError, StoreError};
 use crate::packed::{Doc, packed, unpacked};
 
 /// A statement text built at run time from the constant column lists above (never from input).
@@ -556,19 +555,21 @@ impl Store {
         rows.iter().map(session_from_row).collect()
     }
 
-    /// Stores a prepared op unless one with the same (chain, hash) exists, and binds the prepare's
-    /// nonce `leases` to it (its send ends them); returns the stored row.
+    /// Stores a prepared op unless one with the same (chain, hash) exists, with the token its
+    /// prepare's nonce leases were taken under (its send ends them; a retried prepare's token
+    /// replaces the first one's); returns the stored row. One statement.
     pub async fn insert_prepared(
         &self,
         rec: &PreparedRecord,
-        leases: &[NonceLease],
+        lease_token: Option<&str>,
     ) -> Result<PreparedRecord, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let inserted = sqlx::query(
+        let row = sqlx::query(sql!(
             "INSERT INTO wallet_prepared (chain_id, hash, account, op_json, session_id, signer, authorization_json, \
-             deferred, owner_signature, calls_json, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-             ON CONFLICT (chain_id, hash) DO NOTHING",
-        )
+             deferred, owner_signature, calls_json, created_at, lease_token) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (chain_id, hash) DO UPDATE SET lease_token = excluded.lease_token \
+             RETURNING {PREPARED_COLUMNS}"
+        ))
         .bind(u64_to_db("chain_id", rec.chain_id)?)
         .bind(b256_text(&rec.hash))
         .bind(address_text(&rec.account))
@@ -580,21 +581,10 @@ impl Store {
         .bind(rec.owner_signature.as_ref().map(alloy::hex::encode_prefixed))
         .bind(&rec.calls_json)
         .bind(u64_to_db("created_at", rec.created_at)?)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        for lease in leases {
-            bind_nonce_lease_in(&mut tx, lease, rec.hash).await?;
-        }
-        let stored = match inserted {
-            true => rec.clone(),
-            false => prepared_on(&mut *tx, rec.chain_id, &rec.hash)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt(format!("prepared operation {} vanished", rec.hash)))?,
-        };
-        tx.commit().await?;
-        Ok(stored)
+        .bind(lease_token)
+        .fetch_one(self.writer())
+        .await?;
+        prepared_from_row(&row)
     }
 
     /// The prepared op with this hash on this chain.
@@ -602,48 +592,14 @@ impl Store {
         prepared_on(self.pool(), chain_id, &hash).await
     }
 
-    /// Records an accepted call in one transaction: the call (unless it exists: then the
-    /// stored row is returned and nothing else changes), its prepared operation forgotten (from now
-    /// on the call answers retries and status), the nonce lease of that operation ended (the
-    /// mempool orders its key now) and, when `installs_session`, the call's session's first
-    /// operation set to it (the first one recorded wins). Returns the stored row.
+    /// Records an accepted call in one transaction ([`record_call_in`]); returns the stored row
+    /// (the existing one when a retry or a concurrent twin recorded it first).
     pub async fn insert_call(&self, rec: &CallRecord, installs_session: bool) -> Result<CallRecord, StoreError> {
         let mut tx = self.begin_write().await?;
-        let chain_id = u64_to_db("chain_id", rec.chain_id)?;
-        let inserted = sqlx::query(
-            "INSERT INTO wallet_calls (chain_id, hash, account, calls_z, session_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (chain_id, hash) DO NOTHING",
-        )
-        .bind(chain_id)
-        .bind(b256_bin(&rec.hash))
-        .bind(address_bin(&rec.account))
-        .bind(packed("calls_z", Doc::Calls, &rec.calls_json)?)
-        .bind(rec.session_id.map(|id| id.to_vec()))
-        .bind(u64_to_db("created_at", rec.created_at)?)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !inserted {
-            // A retry (or a concurrent twin) recorded it first: that write did the rest.
+        if !record_call_in::<StoreError>(&mut tx, rec, installs_session).await? {
             return call_on(&mut *tx, rec.chain_id, &rec.hash)
                 .await?
                 .ok_or_else(|| StoreError::Corrupt(format!("call {} vanished", rec.hash)));
-        }
-        // The call's own table keeps bytes; the prepared row, lease and session it ends keep hex text.
-        let hash = b256_text(&rec.hash);
-        for forget in [
-            "DELETE FROM wallet_prepared WHERE chain_id = $1 AND hash = $2",
-            "DELETE FROM wallet_nonce_leases WHERE chain_id = $1 AND hash = $2",
-        ] {
-            sqlx::query(forget).bind(chain_id).bind(&hash).execute(&mut *tx).await?;
-        }
-        if let Some(session) = rec.session_id.as_ref().filter(|_| installs_session) {
-            sqlx::query("UPDATE wallet_sessions SET first_op = $2 WHERE id = $1 AND first_op IS NULL")
-                .bind(session_id_text(session))
-                .bind(&hash)
-                .execute(&mut *tx)
-                .await?;
         }
         tx.commit().await?;
         Ok(rec.clone())
@@ -668,4 +624,59 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Records an accepted call inside `tx`: the call (unless it exists: then nothing else changes),
+/// its prepared operation forgotten (from now on the call answers retries and status), the nonce
+/// leases of its prepare ended (the mempool orders its key now) and, when `installs_session`, the
+/// call's session's first operation set to it (the first one recorded wins). Whether it was new.
+pub(crate) async fn record_call_in<E: From<sqlx::Error> + From<CodecError>>(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    rec: &CallRecord,
+    installs_session: bool,
+) -> Result<bool, E> {
+    let chain_id = u64_to_db("chain_id", rec.chain_id)?;
+    let inserted = sqlx::query(
+        "INSERT INTO wallet_calls (chain_id, hash, account, calls_z, session_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (chain_id, hash) DO NOTHING",
+    )
+    .bind(chain_id)
+    .bind(b256_bin(&rec.hash))
+    .bind(address_bin(&rec.account))
+    .bind(packed("calls_z", Doc::Calls, &rec.calls_json)?)
+    .bind(rec.session_id.map(|id| id.to_vec()))
+    .bind(u64_to_db("created_at", rec.created_at)?)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !inserted {
+        // A retry (or a concurrent twin) recorded it first: that write did the rest.
+        return Ok(false);
+    }
+    // The call's own table keeps bytes; the prepared row, leases and session it ends keep hex text.
+    let hash = b256_text(&rec.hash);
+    // The prepare's leases first (by the token its prepared row keeps), then that row.
+    sqlx::query(
+        "DELETE FROM wallet_nonce_leases WHERE chain_id = $1 AND account = $3 AND token = \
+         (SELECT lease_token FROM wallet_prepared WHERE chain_id = $1 AND hash = $2)",
+    )
+    .bind(chain_id)
+    .bind(&hash)
+    .bind(address_text(&rec.account))
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM wallet_prepared WHERE chain_id = $1 AND hash = $2")
+        .bind(chain_id)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+    if let Some(session) = rec.session_id.as_ref().filter(|_| installs_session) {
+        sqlx::query("UPDATE wallet_sessions SET first_op = $2 WHERE id = $1 AND first_op IS NULL")
+            .bind(session_id_text(session))
+            .bind(&hash)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(true)
 }

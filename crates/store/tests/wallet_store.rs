@@ -190,10 +190,10 @@ async fn prepared_and_calls_are_idempotent(store: &Store) {
         calls_json: "[]".into(),
         created_at: 5,
     };
-    assert_eq!(store.insert_prepared(&p, &[]).await.unwrap(), p);
+    assert_eq!(store.insert_prepared(&p, None).await.unwrap(), p);
     let mut changed = p.clone();
     changed.calls_json = "[1]".into();
-    assert_eq!(store.insert_prepared(&changed, &[]).await.unwrap(), p, "the first prepared row is kept");
+    assert_eq!(store.insert_prepared(&changed, None).await.unwrap(), p, "the first prepared row is kept");
     assert_eq!(store.prepared(31337, p.hash).await.unwrap(), Some(p.clone()));
     assert_eq!(store.prepared(1, p.hash).await.unwrap(), None);
     let c = CallRecord {
@@ -204,18 +204,25 @@ async fn prepared_and_calls_are_idempotent(store: &Store) {
         session_id: Some([0x5e; 16]),
         created_at: 6,
     };
-    // The prepare's nonce lease, bound to the operation: held until the call is recorded.
-    let lease = |token: &str| keyward_store::NonceLease {
+    // The prepare's nonce leases (its nonce key and the account's setup), held under the token its
+    // prepared row keeps: held until the call is recorded.
+    let lease_of = |key: u64, token: &str| keyward_store::NonceLease {
         chain_id: 31337,
         account: p.account,
-        nonce_key: U256::from(9),
+        nonce_key: U256::from(key),
         token: token.into(),
         expires_at: 1_000,
     };
+    let lease = |token: &str| lease_of(9, token);
     assert!(store.take_nonce_lease(&lease("prepare"), 10).await.unwrap());
-    assert_eq!(store.insert_prepared(&p, &[lease("prepare")]).await.unwrap(), p, "a retried prepare binds its lease");
+    assert!(store.take_nonce_lease(&lease_of(u64::MAX, "prepare"), 10).await.unwrap());
+    // Another prepare of the same account, on another key: not ended by this call.
+    assert!(store.take_nonce_lease(&lease_of(8, "elsewhere"), 10).await.unwrap());
+    assert_eq!(store.insert_prepared(&p, Some("prepare")).await.unwrap(), p, "a retried prepare keeps its token");
     assert!(!store.take_nonce_lease(&lease("other"), 10).await.unwrap(), "held while the op waits to be sent");
     assert_eq!(store.insert_call(&c, false).await.unwrap(), c);
+    assert!(store.take_nonce_lease(&lease_of(u64::MAX, "other"), 10).await.unwrap(), "both leases ended");
+    assert!(!store.take_nonce_lease(&lease_of(8, "other"), 10).await.unwrap(), "another prepare's lease stays");
     assert_eq!(store.insert_call(&c, false).await.unwrap(), c);
     assert!(store.take_nonce_lease(&lease("other"), 10).await.unwrap(), "ended with the call recorded");
     assert!(store.take_nonce_lease(&lease("other"), 11).await.unwrap(), "its holder retakes it");

@@ -1,6 +1,7 @@
 //! A small in-process memo of values that never change once known (a recorded call, a stored
-//! account, a grant whose signature checked out): the most recently used entries, bounded, shared
-//! by every request of one process. A poisoned lock reads as a miss and skips the write.
+//! account, a grant whose signature checked out, a prepared operation until its call is recorded):
+//! the most recently used entries, bounded, shared by every request of one process. A poisoned lock
+//! reads as a miss and skips the write.
 
 use std::hash::Hash;
 use std::num::NonZeroUsize;
@@ -29,6 +30,13 @@ impl<K: Hash + Eq, V: Clone> Memo<K, V> {
             c.put(key, value);
         }
     }
+
+    /// Forgets `key` (a value that stopped being true).
+    pub(crate) fn forget(&self, key: &K) {
+        if let Ok(mut c) = self.0.lock() {
+            c.pop(key);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -43,5 +51,7 @@ mod tests {
         assert_eq!(memo.get(&1), Some("a"), "a read makes 1 the most recent");
         memo.put(3, "c");
         assert_eq!((memo.get(&1), memo.get(&2), memo.get(&3)), (Some("a"), None, Some("c")));
+        memo.forget(&1);
+        assert_eq!((memo.get(&1), memo.get(&3)), (None, Some("c")));
     }
 }

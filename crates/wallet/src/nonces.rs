@@ -41,6 +41,13 @@ pub(crate) struct ChosenNonce {
     pub known: Option<NextSequence>,
 }
 
+impl ChosenNonce {
+    /// The token its leases are held under (one per prepare); `None` without a lease.
+    pub(crate) fn lease_token(&self) -> Option<&str> {
+        self.leases.first().map(|l| l.token.as_str())
+    }
+}
+
 /// The lease key that stands for "setting the account up" (deploying or delegating it): no
 /// EntryPoint key is this large, so it never collides with a nonce key.
 const SETUP_LEASE_KEY: U256 = U256::MAX;
@@ -59,10 +66,12 @@ impl Wallet {
         estimate_only: bool,
     ) -> WalletResult<ChosenNonce> {
         let mut leases = Vec::new();
+        // Every lease of this prepare is held under one token, which its prepared row keeps.
+        let holder = uuid::Uuid::new_v4().to_string();
         // A client's nonceOverride orders its own operations: no setup lease either.
         if sets_up && !estimate_only && nonce_override.is_none() {
             let lease = self
-                .take_lease(account.address(), SETUP_LEASE_KEY, self.config.setup_lease)
+                .take_lease(account.address(), SETUP_LEASE_KEY, self.config.setup_lease, &holder)
                 .await?
                 .ok_or_else(|| {
                     WalletError::Busy(format!(
@@ -72,7 +81,7 @@ impl Wallet {
                 })?;
             leases.push(lease);
         }
-        let chosen = self.choose_key(account, acting, nonce_override, estimate_only).await;
+        let chosen = self.choose_key(account, acting, nonce_override, estimate_only, &holder).await;
         match chosen {
             Ok(mut c) => {
                 c.leases.extend(leases);
@@ -92,6 +101,7 @@ impl Wallet {
         acting: Option<&ActingSession>,
         nonce_override: Option<U256>,
         estimate_only: bool,
+        holder: &str,
     ) -> WalletResult<ChosenNonce> {
         let signer = match acting {
             // A P-256 key has no address: its signature is checked against the session at send.
@@ -109,13 +119,15 @@ impl Wallet {
                 true => None,
                 false => {
                     let key = keyward_primitives::nonce::nonce_key_u256(session.deferred_nonce);
-                    Some(self.take_lease(account.address(), key, self.config.setup_lease).await?.ok_or_else(|| {
-                        WalletError::Busy(
-                            "the session's first call, which installs it, is being prepared or sent by another \
+                    Some(self.take_lease(account.address(), key, self.config.setup_lease, holder).await?.ok_or_else(
+                        || {
+                            WalletError::Busy(
+                                "the session's first call, which installs it, is being prepared or sent by another \
                              request"
-                                .into(),
-                        )
-                    })?)
+                                    .into(),
+                            )
+                        },
+                    )?)
                 }
             };
             let leases: Vec<NonceLease> = lease.into_iter().collect();
@@ -152,7 +164,7 @@ impl Wallet {
             let key = U256::from(key_for(U256::from(parallel))?.full_key());
             let lease = match estimate_only {
                 true => None,
-                false => match self.take_lease(account.address(), key, self.config.nonce_lease).await? {
+                false => match self.take_lease(account.address(), key, self.config.nonce_lease, holder).await? {
                     Some(lease) => Some(lease),
                     None => continue,
                 },
@@ -175,15 +187,21 @@ impl Wallet {
         )))
     }
 
-    /// Takes the lease of (`account`, `key`) for a new holder for `term`; `None` when another
-    /// holds it.
-    async fn take_lease(&self, account: Address, key: U256, term: Duration) -> WalletResult<Option<NonceLease>> {
+    /// Takes the lease of (`account`, `key`) for `holder` (a prepare's token) for `term`; `None`
+    /// when another holds it.
+    async fn take_lease(
+        &self,
+        account: Address,
+        key: U256,
+        term: Duration,
+        holder: &str,
+    ) -> WalletResult<Option<NonceLease>> {
         let now = unix_now();
         let lease = NonceLease {
             chain_id: self.chain_id,
             account,
             nonce_key: key,
-            token: uuid::Uuid::new_v4().to_string(),
+            token: holder.to_string(),
             expires_at: now.saturating_add(term.as_secs().max(1)),
         };
         Ok(self.store.take_nonce_lease(&lease, now).await?.then_some(lease))

@@ -203,6 +203,7 @@ impl Wallet {
         let sets_up = authorization.is_some() || factory.is_some();
         let chosen = self.choose_nonce(&account, acting.as_ref(), nonce_override, sets_up, only_estimation).await?;
         let leases = chosen.leases.clone();
+        let lease_token = chosen.lease_token().map(str::to_string);
         // Holding the setup lease, look again: the holder before us may have sent (or even
         // included) the op that sets the account up, after we looked.
         if sets_up && !leases.is_empty() && self.set_up_since(&account, factory.is_some()).await? {
@@ -214,9 +215,14 @@ impl Wallet {
         match built {
             Ok((record, result)) => {
                 // An estimate only is never signed nor sent: nothing to remember.
-                if !only_estimation && let Err(e) = self.store.insert_prepared(&record, &leases).await {
-                    self.drop_leases(leases).await;
-                    return Err(e.into());
+                if !only_estimation {
+                    match self.store.insert_prepared(&record, lease_token.as_deref()).await {
+                        Ok(stored) => self.prepared.put(stored.hash, stored),
+                        Err(e) => {
+                            self.drop_leases(leases).await;
+                            return Err(e.into());
+                        }
+                    }
                 }
                 Ok(result)
             }

@@ -32,7 +32,7 @@ impl Wallet {
         let ep = self.config.deployment.entry_point;
         let hash = op.hash(ep, self.chain_id);
         let id = CallId { chain_id: self.chain_id, hash };
-        let Some(prepared) = self.store.prepared(self.chain_id, hash).await? else {
+        let Some(prepared) = self.prepared_record(hash).await? else {
             // A retry of a call already accepted: recording the call dropped its prepared row in
             // the same transaction, so the call is there now if it ever will be.
             if let Some(call) = self.call_record(hash).await? {
@@ -55,14 +55,6 @@ impl Wallet {
 
         op.signature = if prepared.deferred { self.deferred_signature(&prepared, &outer).await? } else { outer };
 
-        // The pool answers a known operation (a retry whose call was not recorded) as admitted.
-        if let Err(e) = self.pool.submit(Submission { op: op.clone(), authorization }).await {
-            // A retry or a concurrent twin may have submitted it before (and it may even be
-            // included, so this copy now fails its nonce check): then it is accepted all the same.
-            if self.pool.state(hash).await?.is_none() {
-                return Err(self.naming_revoked_session(prepared.session_id, e.into()).await);
-            }
-        }
         let record = CallRecord {
             chain_id: self.chain_id,
             hash,
@@ -71,19 +63,40 @@ impl Wallet {
             session_id: prepared.session_id,
             created_at: unix_now(),
         };
+        let installs_session = prepared.deferred;
+        // The admission records the call in its own commit; the pool answers a known operation (a
+        // retried send) as admitted, and records the call then too.
+        let submission = Submission { op: op.clone(), authorization };
+        match self.pool.submit(submission, Some((&record, installs_session))).await {
+            Ok(_) => {
+                self.prepared.forget(&hash);
+                self.calls.put(hash, record);
+                return Ok(Sent { id, calls });
+            }
+            // A retry or a concurrent twin may have submitted it before (and it may even be
+            // included, so this copy now fails its nonce check): then it is accepted all the same,
+            // and its call recorded below if that first submission did not.
+            Err(e) => {
+                if self.pool.state(hash).await?.is_none() {
+                    return Err(self.naming_revoked_session(prepared.session_id, e.into()).await);
+                }
+            }
+        }
         // The operation is in the mempool now: a failure from here on is not answered -32603 (a
         // client retrying that would be fine here, but the spec's rule is firm); the write (the
-        // call, the session's installing op, the nonce lease ended: the mempool orders the key
+        // call, the session's installing op, the nonce leases ended: the mempool orders the key
         // from now on, so a concurrent prepare may queue on it) is retried first, then the answer
         // names the id the retry will get.
-        let installs_session = prepared.deferred;
         let mut last_error = None;
         for attempt in 0..3u64 {
             if attempt > 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
             }
             match self.record_call(&record, installs_session).await {
-                Ok(_) => return Ok(Sent { id, calls }),
+                Ok(_) => {
+                    self.prepared.forget(&hash);
+                    return Ok(Sent { id, calls });
+                }
                 Err(e) => last_error = Some(e),
             }
         }
@@ -92,6 +105,16 @@ impl Wallet {
              request again to get the id",
             last_error.map(|e| e.to_string()).unwrap_or_default()
         )))
+    }
+
+    /// The prepared operation `hash` not yet sent: remembered when this process prepared it,
+    /// else read from the store (another replica's prepare, or one forgotten). A remembered one
+    /// whose call another replica recorded meanwhile is submitted again and answers as a retry.
+    async fn prepared_record(&self, hash: alloy::primitives::B256) -> WalletResult<Option<PreparedRecord>> {
+        if let Some(prepared) = self.prepared.get(&hash) {
+            return Ok(Some(prepared));
+        }
+        Ok(self.store.prepared(self.chain_id, hash).await?)
     }
 
     /// The signature segment of the operation's validation, after checking the signature against

@@ -67,6 +67,9 @@ pub struct Wallet {
     /// Stored sessions by id, once their first operation is recorded (a session row then never
     /// changes; see [`Wallet::session`]).
     pub(crate) sessions: crate::memo::Memo<[u8; 16], keyward_store::wallet::SessionRecord>,
+    /// Operations this process prepared, by userOpHash, until their call is recorded (the send
+    /// reads its prepared row from here; another replica's prepare from the store).
+    pub(crate) prepared: crate::memo::Memo<alloy::primitives::B256, keyward_store::wallet::PreparedRecord>,
 }
 
 impl std::fmt::Debug for Wallet {
@@ -101,6 +104,7 @@ impl Wallet {
             grants: crate::memo::Memo::new(crate::sessions::REMEMBERED_GRANTS),
             accounts: crate::memo::Memo::new(REMEMBERED_ACCOUNTS),
             sessions: crate::memo::Memo::new(crate::sessions::REMEMBERED_SESSIONS),
+            prepared: crate::memo::Memo::new(REMEMBERED_PREPARED),
         }))
     }
 
@@ -200,6 +204,9 @@ impl Wallet {
 
 /// Stored accounts kept in memory by address.
 const REMEMBERED_ACCOUNTS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(4096).unwrap();
+
+/// Prepared operations remembered until sent (more than the calls in flight at once).
+const REMEMBERED_PREPARED: std::num::NonZeroUsize = std::num::NonZeroUsize::new(8192).unwrap();
 
 /// The resolved form of a stored account.
 pub(crate) fn account_of(rec: &AccountRecord) -> ResolvedAccount {

@@ -729,7 +729,7 @@ pub(crate) async fn admission_in_one_commit(db: &TestDb) {
         async move { store.reputation_of(CHAIN, ep(), address, now).await.unwrap().ops_seen }
     };
     let entities = [a, paymaster];
-    let admission = |facts| Admission { first_validation: Some((facts, 7)), seen: &entities, now };
+    let admission = |facts| Admission { first_validation: Some((facts, 7)), seen: &entities, now, call: None };
 
     let first = op(a, 0, 100, 10, 20);
     let got = store.admit_user_op(&first, 1, &admission(r#"[["0x01"]]"#)).await.unwrap();
@@ -763,9 +763,33 @@ pub(crate) async fn admission_in_one_commit(db: &TestDb) {
     let (b, factory) = (sender(72), sender(73));
     let mixed = [paymaster, b, factory];
     let third = op(b, 0, 100, 10, 23);
-    let mixed_admission = Admission { first_validation: None, seen: &mixed, now };
+    let mixed_admission = Admission { first_validation: None, seen: &mixed, now, call: None };
     store.admit_user_op(&third, 1, &mixed_admission).await.unwrap();
     assert_eq!((seen(a).await, seen(paymaster).await, seen(b).await, seen(factory).await), (2, 3, 1, 1));
+
+    // The wallet call an admission answers is recorded in its commit: with a new operation, with a
+    // known one (a retried send), never with a refused one.
+    let call = |hash| keyward_store::wallet::CallRecord {
+        chain_id: CHAIN,
+        hash,
+        account: b,
+        calls_json: "[]".into(),
+        session_id: None,
+        created_at: 1,
+    };
+    let answering = |c| Admission { call: Some((c, false)), ..mixed_admission };
+    let fourth = op(b, 1, 100, 10, 24);
+    let c4 = call(fourth.hash);
+    assert_eq!(store.admit_user_op(&fourth, 4, &answering(&c4)).await.unwrap(), InsertOutcome::Inserted);
+    assert_eq!(store.call(CHAIN, fourth.hash).await.unwrap().as_ref(), Some(&c4));
+    let c3 = call(third.hash);
+    assert_eq!(store.admit_user_op(&third, 4, &answering(&c3)).await.unwrap(), InsertOutcome::AlreadyKnown);
+    assert_eq!(store.call(CHAIN, third.hash).await.unwrap().as_ref(), Some(&c3));
+    let over_cap = op(b, 2, 100, 10, 25);
+    let refused_call = call(over_cap.hash);
+    let refused = store.admit_user_op(&over_cap, 2, &answering(&refused_call)).await;
+    assert!(matches!(refused, Err(MempoolError::SenderCap { .. })), "{refused:?}");
+    assert_eq!(store.call(CHAIN, over_cap.hash).await.unwrap(), None, "a refused admission records no call");
 }
 
 /// Admissions naming the same entities in opposite orders, many at once: each counts them in one
@@ -781,7 +805,7 @@ pub(crate) async fn concurrent_admissions_count_entities_without_deadlock(db: &T
         let store = store.clone();
         tasks.spawn(async move {
             let seen = if n % 2 == 0 { [x, y] } else { [y, x] };
-            let admission = Admission { first_validation: None, seen: &seen, now };
+            let admission = Admission { first_validation: None, seen: &seen, now, call: None };
             let o = op(sender(0x80 + n), 0, 1, 1, u64::from(n));
             store.admit_user_op(&o, 4, &admission).await.unwrap()
         });

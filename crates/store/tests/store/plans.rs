@@ -118,6 +118,13 @@ fn hot_statements(blob: impl Fn(&[u8]) -> String) -> Vec<String> {
              AND status IN ('pending', 'submitted') AND hash IN ({hash}, {key})"
         ),
         format!("SELECT policy_id FROM sponsorships WHERE chain_id = {CHAIN} AND user_op_hash IN ({hash}, {key})"),
+        // A recorded call ends its prepare's nonce leases by the token its prepared row keeps.
+        format!(
+            "DELETE FROM wallet_nonce_leases WHERE chain_id = {CHAIN} AND account = '0x{acct}' AND token = \
+             (SELECT lease_token FROM wallet_prepared WHERE chain_id = {CHAIN} AND hash = '0x{prepared}')",
+            acct = "22".repeat(20),
+            prepared = "11".repeat(32),
+        ),
         // A mined bundle's operations forget their validation facts (hex text keys there).
         format!(
             "DELETE FROM bundler_op_facts WHERE chain_id = {CHAIN} AND entry_point = '{ep_text}' \
