@@ -8,13 +8,12 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::codec::{
-    address_bin, address_from_bin, address_text, b256_bin, b256_from_bin, b256_text, now_secs, u64_bits_from_db,
-    u64_bits_to_db, u64_from_db, u64_to_db, u128_bin, u128_from_bin, u256_bin, u256_from_bin,
+    address_bin, address_from_bin, b256_bin, b256_from_bin, b256_text, now_secs, u64_bits_from_db, u64_bits_to_db,
+    u64_from_db, u64_to_db, u128_bin, u128_from_bin, u256_bin, u256_from_bin,
 };
 use crate::db::Store;
 use crate::error::MempoolError;
 use crate::packed::{Doc, packed, unpacked};
-use crate::reputation::save_op_facts_in;
 use crate::roles::Fence;
 
 /// Lifecycle of a user operation in the mempool.
@@ -260,12 +259,9 @@ impl Store {
         admission: &Admission<'_>,
     ) -> Result<InsertOutcome, MempoolError> {
         let mut tx = self.begin_write().await?;
-        let outcome = self.insert_user_op_in(&mut tx, rec, sender_cap).await?;
+        let outcome = self.insert_user_op_in(&mut tx, rec, sender_cap, admission.first_validation).await?;
         if outcome != InsertOutcome::AlreadyKnown {
             let at = (rec.chain_id, rec.entry_point);
-            if let Some((facts_json, arrived_ns)) = admission.first_validation {
-                save_op_facts_in::<MempoolError>(&mut tx, at, rec.hash, facts_json, arrived_ns).await?;
-            }
             self.count_reputations_in::<MempoolError>(&mut tx, at, &tally(admission.seen.iter()), admission.now, false)
                 .await?;
         }
@@ -276,12 +272,14 @@ impl Store {
         Ok(outcome)
     }
 
-    /// The checks and the insert of [`Store::insert_user_op`] inside `tx` (not committed).
+    /// The checks and the insert of [`Store::insert_user_op`] inside `tx` (not committed), the new
+    /// row carrying its first validation's facts and arrival time (`first_validation`).
     async fn insert_user_op_in(
         &self,
         tx: &mut Transaction<'static, Any>,
         rec: &OpRecord,
         sender_cap: usize,
+        first_validation: Option<(&str, u64)>,
     ) -> Result<InsertOutcome, MempoolError> {
         let chain_id = u64_to_db("chain_id", rec.chain_id)?;
         let ep = address_bin(&rec.entry_point);
@@ -346,8 +344,8 @@ impl Store {
             let now = u64_to_db("updated_at", now_secs())?;
             for (old, ..) in &same_nonce {
                 sqlx::query(
-                    "UPDATE user_ops SET status = 'dropped', failure = $4, updated_at = $5 \
-                     WHERE chain_id = $1 AND entry_point = $2 AND hash = $3",
+                    "UPDATE user_ops SET status = 'dropped', failure = $4, updated_at = $5, facts_json = NULL, \
+                     arrived_ns = NULL WHERE chain_id = $1 AND entry_point = $2 AND hash = $3",
                 )
                 .bind(chain_id)
                 .bind(&ep)
@@ -367,8 +365,8 @@ impl Store {
 
         sqlx::query(
             "INSERT INTO user_ops (chain_id, entry_point, hash, sender, nonce_key, nonce_seq, max_fee_per_gas, \
-             max_priority_fee_per_gas, valid_until, op_z, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12)",
+             max_priority_fee_per_gas, valid_until, op_z, status, created_at, updated_at, facts_json, arrived_ns) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12, $13, $14)",
         )
         .bind(chain_id)
         .bind(&ep)
@@ -382,6 +380,8 @@ impl Store {
         .bind(packed("op_z", Doc::Op, &rec.op_json)?)
         .bind(created_at)
         .bind(updated_at)
+        .bind(first_validation.map(|(facts, _)| facts))
+        .bind(first_validation.map(|(_, arrived)| u64_to_db("arrived_ns", arrived)).transpose()?)
         .execute(&mut **tx)
         .await?;
         Ok(outcome)
@@ -510,6 +510,54 @@ impl Store {
         }
         let rows = query.fetch_all(self.pool()).await?;
         rows.iter().map(|(h,)| Ok(b256_from_bin("hash", h)?)).collect()
+    }
+
+    /// What the first validation of the operation `op_hash` showed (JSON, kept with it from its
+    /// admission until it is final), if anything.
+    pub async fn op_facts(
+        &self,
+        chain_id: u64,
+        entry_point: Address,
+        op_hash: B256,
+    ) -> Result<Option<String>, MempoolError> {
+        let facts: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT facts_json FROM user_ops WHERE chain_id = $1 AND entry_point = $2 AND hash = $3",
+        )
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_bin(&entry_point))
+        .bind(b256_bin(&op_hash))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(facts.flatten())
+    }
+
+    /// When each unfinished operation with recorded facts arrived (unix nanoseconds), by userOpHash.
+    pub async fn op_arrivals(&self, chain_id: u64, entry_point: Address) -> Result<Vec<(B256, u64)>, MempoolError> {
+        let rows: Vec<(Vec<u8>, Option<i64>)> = sqlx::query_as(
+            "SELECT hash, arrived_ns FROM user_ops WHERE chain_id = $1 AND entry_point = $2 \
+             AND status IN ('pending', 'submitted')",
+        )
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_bin(&entry_point))
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .filter_map(|(h, t)| t.map(|t| (h, t)))
+            .map(|(h, t)| Ok((b256_from_bin("hash", &h)?, u64_from_db("arrived_ns", t)?)))
+            .collect()
+    }
+
+    /// Forgets the validation facts of every unfinished operation of `(chain_id, entry_point)`.
+    pub async fn clear_op_facts(&self, chain_id: u64, entry_point: Address) -> Result<(), MempoolError> {
+        sqlx::query(
+            "UPDATE user_ops SET facts_json = NULL, arrived_ns = NULL WHERE chain_id = $1 AND entry_point = $2 \
+             AND status IN ('pending', 'submitted')",
+        )
+        .bind(u64_to_db("chain_id", chain_id)?)
+        .bind(address_bin(&entry_point))
+        .execute(self.writer())
+        .await?;
+        Ok(())
     }
 
     /// The senders of every op in Pending or Submitted (ERC-7562's cross-operation rules ask who
@@ -649,7 +697,6 @@ impl Store {
         let at = OpKey::new(chain_id, &entry_point)?;
         let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         include_in(&mut tx, &at, hash, bundle_tx, block_number, block_hash, receipt_json).await?;
-        forget_op_facts(&mut tx, &at, &[hash]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -693,8 +740,6 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
-        let finished: Vec<B256> = ops.iter().map(MinedOp::hash).collect();
-        forget_op_facts(&mut tx, &at, &finished).await?;
         let at = (chain_id, entry_point);
         self.count_reputations_in::<MempoolError>(&mut tx, at, &tally(counted.iter()), now_secs(), true).await?;
         crate::bundles::set_bundle_status_in::<MempoolError>(&mut tx, bundle_tx, crate::bundles::BundleStatus::Mined)
@@ -742,7 +787,6 @@ impl Store {
         let at = OpKey::new(chain_id, &entry_point)?;
         let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         finish_in(&mut tx, &at, hash, to, reason).await?;
-        forget_op_facts(&mut tx, &at, &[hash]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -917,30 +961,15 @@ pub enum MinedOp<'a> {
     },
 }
 
-impl MinedOp<'_> {
-    /// The userOpHash.
-    pub fn hash(&self) -> B256 {
-        match *self {
-            MinedOp::Included { hash, .. } | MinedOp::Missing { hash, .. } => hash,
-        }
-    }
-}
-
-/// The (chain, EntryPoint) an operation lives under, as stored (`ep_text`: in the tables that
-/// keep hex text, such as `bundler_op_facts`).
+/// The (chain, EntryPoint) an operation lives under, as stored.
 struct OpKey {
     chain: i64,
     ep: Vec<u8>,
-    ep_text: String,
 }
 
 impl OpKey {
     fn new(chain_id: u64, entry_point: &Address) -> Result<Self, MempoolError> {
-        Ok(Self {
-            chain: u64_to_db("chain_id", chain_id)?,
-            ep: address_bin(entry_point),
-            ep_text: address_text(entry_point),
-        })
+        Ok(Self { chain: u64_to_db("chain_id", chain_id)?, ep: address_bin(entry_point) })
     }
 }
 
@@ -956,7 +985,7 @@ async fn include_in(
 ) -> Result<bool, MempoolError> {
     let done = sqlx::query(
         "UPDATE user_ops SET status = 'included', block_number = $4, block_hash = $5, receipt_z = $6, \
-         failure = NULL, updated_at = $7, bundle_tx = $8 \
+         failure = NULL, updated_at = $7, bundle_tx = $8, facts_json = NULL, arrived_ns = NULL \
          WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 AND status IN ('pending', 'submitted')",
     )
     .bind(at.chain)
@@ -988,7 +1017,7 @@ async fn finish_in(
     reason: &str,
 ) -> Result<(), MempoolError> {
     let done = sqlx::query(
-        "UPDATE user_ops SET status = $4, failure = $5, updated_at = $6 \
+        "UPDATE user_ops SET status = $4, failure = $5, updated_at = $6, facts_json = NULL, arrived_ns = NULL \
          WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 AND status IN ('pending', 'submitted')",
     )
     .bind(at.chain)
@@ -1046,24 +1075,6 @@ async fn transition_error(
         }
         Err(e) => e,
     }
-}
-
-/// Forgets a final operation's validation facts (ERC-7562 COD-010 and the arrival order serve
-/// only operations still in the mempool), so the facts table holds the mempool, not the history.
-async fn forget_op_facts(tx: &mut Transaction<'static, Any>, at: &OpKey, hashes: &[B256]) -> Result<(), sqlx::Error> {
-    if hashes.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "DELETE FROM bundler_op_facts WHERE chain_id = $1 AND entry_point = $2 AND op_hash IN ({})",
-        crate::db::placeholders(3, hashes.len())
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(at.chain).bind(&at.ep_text);
-    for hash in hashes {
-        query = query.bind(b256_text(hash));
-    }
-    query.execute(&mut **tx).await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::Address;
 use sqlx::{Any, Transaction};
 
-use crate::codec::{address_text, b256_text, parse_address, parse_b256, u64_from_db, u64_to_db};
+use crate::codec::{address_text, parse_address, u64_from_db, u64_to_db};
 use crate::db::Store;
 use crate::error::{CodecError, StoreError};
 
@@ -214,71 +214,6 @@ impl Store {
             .await?;
         Ok(())
     }
-
-    /// What [`save_op_facts_in`] recorded for `op_hash` (at its admission), if anything.
-    pub async fn op_facts(
-        &self,
-        chain_id: u64,
-        entry_point: Address,
-        op_hash: B256,
-    ) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT facts_json FROM bundler_op_facts WHERE chain_id = $1 AND entry_point = $2 AND op_hash = $3",
-        )
-        .bind(u64_to_db("chain_id", chain_id)?)
-        .bind(address_text(&entry_point))
-        .bind(b256_text(&op_hash))
-        .fetch_optional(self.pool())
-        .await?)
-    }
-
-    /// When each operation with recorded facts arrived (unix nanoseconds), by userOpHash.
-    pub async fn op_arrivals(&self, chain_id: u64, entry_point: Address) -> Result<Vec<(B256, u64)>, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT op_hash, arrived_ns FROM bundler_op_facts WHERE chain_id = $1 AND entry_point = $2")
-                .bind(u64_to_db("chain_id", chain_id)?)
-                .bind(address_text(&entry_point))
-                .fetch_all(self.pool())
-                .await?;
-        rows.into_iter().map(|(h, t)| Ok((parse_b256("op_hash", &h)?, u64_from_db("arrived_ns", t)?))).collect()
-    }
-
-    /// Forgets the validation facts of every operation of `(chain_id, entry_point)`.
-    pub async fn clear_op_facts(&self, chain_id: u64, entry_point: Address) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM bundler_op_facts WHERE chain_id = $1 AND entry_point = $2")
-            .bind(u64_to_db("chain_id", chain_id)?)
-            .bind(address_text(&entry_point))
-            .execute(self.writer())
-            .await?;
-        Ok(())
-    }
-}
-
-/// Records, inside the caller's write transaction `tx` (an admission's), what the first validation
-/// of the pooled operation `op_hash` showed (JSON) and when it arrived (`arrived_ns`, unix
-/// nanoseconds); `at` is (chain_id, entry_point).
-pub(crate) async fn save_op_facts_in<E: From<sqlx::Error> + From<CodecError>>(
-    tx: &mut Transaction<'static, Any>,
-    at: (u64, Address),
-    op_hash: B256,
-    facts_json: &str,
-    arrived_ns: u64,
-) -> Result<(), E> {
-    let (chain_id, entry_point) = at;
-    let (chain, ep, hash) = (u64_to_db("chain_id", chain_id)?, address_text(&entry_point), b256_text(&op_hash));
-    sqlx::query(
-        "INSERT INTO bundler_op_facts (chain_id, entry_point, op_hash, facts_json, arrived_ns) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (chain_id, entry_point, op_hash) \
-         DO UPDATE SET facts_json = excluded.facts_json, arrived_ns = excluded.arrived_ns",
-    )
-    .bind(chain)
-    .bind(&ep)
-    .bind(&hash)
-    .bind(facts_json)
-    .bind(u64_to_db("arrived_ns", arrived_ns)?)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// The advisory lock of one entity's counters under `at` (chain_id, entry_point).

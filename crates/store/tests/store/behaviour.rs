@@ -757,6 +757,8 @@ pub(crate) async fn admission_in_one_commit(db: &TestDb) {
     let got = store.admit_user_op(&replacement, 1, &admission("[]")).await.unwrap();
     assert!(matches!(got, InsertOutcome::Replaced { old_hash } if old_hash == first.hash), "{got:?}");
     assert_eq!(store.op_facts(CHAIN, ep(), replacement.hash).await.unwrap().as_deref(), Some("[]"));
+    assert!(store.op_facts(CHAIN, ep(), first.hash).await.unwrap().is_none(), "the replaced op is final");
+    assert_eq!(store.op_arrivals(CHAIN, ep()).await.unwrap(), vec![(replacement.hash, 7)]);
     assert_eq!((seen(a).await, seen(paymaster).await), (2, 2));
 
     // Entities with a row this hour and one without, counted together: each once.

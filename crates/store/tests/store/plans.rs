@@ -53,6 +53,8 @@ fn hot_statements(blob: impl Fn(&[u8]) -> String) -> Vec<String> {
     let ops = format!("user_ops WHERE chain_id = {CHAIN} AND entry_point = {ep}");
     vec![
         format!("SELECT op_z FROM {ops} AND hash = {hash}"),
+        format!("SELECT facts_json FROM {ops} AND hash = {hash}"),
+        format!("SELECT hash, arrived_ns FROM {ops} AND status IN ('pending', 'submitted')"),
         format!(
             "SELECT u.status, b.sent_at_block FROM user_ops u LEFT JOIN bundles b ON b.tx_hash = u.bundle_tx \
              WHERE u.chain_id = {CHAIN} AND u.entry_point = {ep} AND u.hash = {hash}"
@@ -124,14 +126,6 @@ fn hot_statements(blob: impl Fn(&[u8]) -> String) -> Vec<String> {
              (SELECT lease_token FROM wallet_prepared WHERE chain_id = {CHAIN} AND hash = '0x{prepared}')",
             acct = "22".repeat(20),
             prepared = "11".repeat(32),
-        ),
-        // A mined bundle's operations forget their validation facts (hex text keys there).
-        format!(
-            "DELETE FROM bundler_op_facts WHERE chain_id = {CHAIN} AND entry_point = '{ep_text}' \
-             AND op_hash IN ('0x{hash_text}', '0x{key_text}')",
-            ep_text = alloy::hex::encode_prefixed(crate::ops::ep()),
-            hash_text = "11".repeat(32),
-            key_text = "00".repeat(32),
         ),
     ]
 }
