@@ -71,6 +71,11 @@ impl Dev {
         cpu_seconds(self.server.pid(), self.tck)
     }
 
+    /// Context switches of the process's threads so far ([`crate::procs::context_switches`]).
+    pub(crate) fn context_switches(&self) -> anyhow::Result<u64> {
+        crate::procs::context_switches(self.server.pid())
+    }
+
     /// Deploys a `TestCounter` from the funder key.
     pub(crate) async fn deploy_counter(&self) -> anyhow::Result<Address> {
         let code = keyward_contracts::artifacts::test_counter().bytecode.clone();

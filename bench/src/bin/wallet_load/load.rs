@@ -34,6 +34,8 @@ pub(crate) struct RunResult {
     pub(crate) wall: Duration,
     /// Server CPU seconds used during the run.
     pub(crate) server_cpu: f64,
+    /// Server context switches during the run (every thread's, voluntary and not).
+    pub(crate) server_switches: u64,
     /// This process's CPU seconds during the run (the client: signing, JSON, HTTP).
     pub(crate) client_cpu: f64,
     /// The first distinct error messages.
@@ -49,6 +51,11 @@ impl RunResult {
     /// Server CPU ms per completed call.
     pub(crate) fn server_cpu_ms_per_call(&self) -> f64 {
         self.server_cpu * 1000.0 / self.samples.len().max(1) as f64
+    }
+
+    /// Server context switches per completed call.
+    pub(crate) fn server_switches_per_call(&self) -> f64 {
+        self.server_switches as f64 / self.samples.len().max(1) as f64
     }
 
     /// Client CPU ms per completed call.
@@ -78,6 +85,7 @@ pub(crate) async fn run(
     let me = std::process::id();
     let client0 = crate::procs::cpu_seconds(me, dev.tck)?;
     let cpu0 = dev.cpu()?;
+    let switches0 = dev.context_switches()?;
     let start = Instant::now();
     let tickets = Arc::new(AtomicI64::new(match budget {
         Budget::Calls(n) => i64::try_from(n).unwrap_or(i64::MAX),
@@ -130,6 +138,7 @@ pub(crate) async fn run(
     }
     out.wall = end - start;
     out.server_cpu = dev.cpu()? - cpu0;
+    out.server_switches = dev.context_switches()?.saturating_sub(switches0);
     out.client_cpu = crate::procs::cpu_seconds(me, dev.tck)? - client0;
     Ok(out)
 }

@@ -31,6 +31,23 @@ pub(crate) fn clk_tck() -> u64 {
         .unwrap_or(100)
 }
 
+/// Context switches (voluntary and not) of the threads of process `pid` alive now, summed from
+/// `/proc/<pid>/task/*/status` (a thread that has exited no longer counts: the server's threads —
+/// runtime workers, SQLite connections — live as long as it does).
+pub(crate) fn context_switches(pid: u32) -> anyhow::Result<u64> {
+    let mut total = 0u64;
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).with_context(|| format!("/proc/{pid}/task"))?;
+    for task in tasks {
+        let Ok(status) = std::fs::read_to_string(task?.path().join("status")) else { continue };
+        total += status
+            .lines()
+            .filter(|l| l.starts_with("voluntary_ctxt_switches:") || l.starts_with("nonvoluntary_ctxt_switches:"))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    Ok(total)
+}
+
 /// User + system CPU time of process `pid` (all its threads) in seconds, from `/proc/<pid>/stat`.
 pub(crate) fn cpu_seconds(pid: u32, tck: u64) -> anyhow::Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).with_context(|| format!("/proc/{pid}/stat"))?;

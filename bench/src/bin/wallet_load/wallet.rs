@@ -79,6 +79,7 @@ pub(crate) fn markdown(r: &Report) -> String {
         "send→200 p50 / p99 ms",
         "whole call p50 / p99 ms",
         "server CPU ms/call",
+        "server context switches/call",
         "client CPU ms/call",
         "polls/call",
     ];
@@ -97,6 +98,7 @@ pub(crate) fn markdown(r: &Report) -> String {
                 fmt_pair(p50_p99(&x.series(|s| s.to_200))),
                 fmt_pair(p50_p99(&x.series(|s| s.whole))),
                 fmt(x.server_cpu_ms_per_call(), 2),
+                fmt(x.server_switches_per_call(), 1),
                 fmt(x.client_cpu_ms_per_call(), 2),
                 fmt(x.polls_per_call(), 1),
             ]
