@@ -10,12 +10,13 @@
 //! ```
 //!
 //! - [`db`]: [`Store`], opening by URL and running the migrations, then the data conversions a
-//!   migration leaves to Rust (`upgrade`: 0012's hex text → bytes); its read and write pools.
+//!   migration leaves to Rust (`upgrade`: 0012's hex text → bytes, 0015's hex totals → limbs); its
+//!   read and write pools.
 //! - `durability`: the group commit behind [`Store::durable`] (one fsync of the SQLite WAL for
 //!   every write finished before the call).
 //! - [`mempool`], [`bundles`]: the bundler's durable mempool and its sent bundles.
 //! - [`wallet`], [`leases`]: the wallet service's records and nonce leases.
-//! - [`sponsorship`]: the sponsorship ledger.
+//! - [`sponsorship`]: the sponsorship ledger; `amounts`: the wei amounts its totals add up in SQL.
 //! - [`roles`]: leases of the roles one replica at a time performs, their fencing tokens, the
 //!   chain cursors those roles read from, and replica heartbeats.
 //! - [`error`]: each repository's error, all wrapping one [`DbError`] for a failed statement.
@@ -24,6 +25,7 @@
 // The unit-test build also sees the dev-dependencies of the integration tests.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+mod amounts;
 pub mod api_keys;
 pub mod bundles;
 pub mod claims;

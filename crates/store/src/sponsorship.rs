@@ -2,11 +2,23 @@
 //! outstanding reservations, and one row per sponsored operation.
 //!
 //! A reservation is taken when an operation is prepared (its worst-case cost), settled from the
-//! receipt (`actualGasCost`) or released when the operation fails or its window expires. Every
-//! change runs in one transaction holding the policy's totals row (SQLite: `BEGIN IMMEDIATE`;
-//! PostgreSQL: `SELECT … FOR UPDATE`), so concurrent reservations can never take a policy, or a
-//! sender within it, past its limit. Policies defined in the store (rather than the config file)
-//! are kept as JSON in `sponsorship_policies`; their meaning belongs to the paymaster crate.
+//! receipt (`actualGasCost`) or released when the operation fails or its window expires. The
+//! totals are sums SQL keeps exactly ([`crate::amounts`]) and that only grow — `spent`, `held`
+//! (every reservation taken), `freed` (every reservation since settled or released) — so each
+//! change adds to them in one statement, and a reservation checks its limit in the same statement:
+//!
+//! ```text
+//!  reserve: INSERT record ─▶ policy: held += cost WHERE spent + held + cost ≤ limit + freed
+//!                          ─▶ sender: the same with the per-sender limit      (one transaction)
+//!  settle:  UPDATE records (reserved → settled) ─▶ totals: spent += actual, freed += max cost
+//!  release: UPDATE record (reserved → released) ─▶ totals: freed += max cost
+//! ```
+//!
+//! Every write touches the record(s) first, then the policy's totals, then the sender's (the lock
+//! order: on PostgreSQL each row stays locked by its update until commit; SQLite's `BEGIN
+//! IMMEDIATE` holds the database), so concurrent reservations can never take a policy, or a sender
+//! within it, past its limit. Policies defined in the store (rather than the config file) are kept
+//! as JSON in `sponsorship_policies`; their meaning belongs to the paymaster crate.
 
 // The exhausted errors carry the amounts that explain them (three U256); they are rare and cold.
 #![allow(clippy::result_large_err)]
@@ -17,11 +29,12 @@ use alloy::primitives::{Address, B256, U256};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use crate::amounts::{self, Limbs};
 use crate::codec::{
-    address_bin, address_from_bin, address_text, b256_bin, b256_from_bin, now_secs, parse_u256, u64_from_db, u64_to_db,
-    u256_amount_bin, u256_from_amount_bin, u256_text,
+    address_bin, address_from_bin, address_text, b256_bin, b256_from_bin, now_secs, u64_from_db, u64_to_db,
+    u256_amount_bin, u256_from_amount_bin,
 };
-use crate::db::{Store, placeholders};
+use crate::db::Store;
 use crate::error::{CodecError, DbError, wraps_db_error};
 
 /// Errors of the sponsorship ledger.
@@ -212,8 +225,8 @@ macro_rules! sql {
 
 impl Store {
     /// Holds `req.max_cost` against the policy and the sender, unless that would pass `limits`;
-    /// first, under a limit, releases the policy's reservations whose window ended before
-    /// `release_before`.
+    /// when it would, first releases the policy's reservations whose window ended before
+    /// `release_before` and tries once more.
     /// Idempotent: the same `(chain_id, request_key)` already reserved returns
     /// [`ReserveOutcome::AlreadyReserved`] without counting twice.
     pub async fn reserve_sponsorship(
@@ -222,76 +235,35 @@ impl Store {
         limits: SpendLimits,
         release_before: u64,
     ) -> Result<ReserveOutcome, SponsorshipError> {
-        let chain_id = u64_to_db("chain_id", req.chain_id)?;
         let now = u64_to_db("updated_at", now_secs())?;
-        let mut tx = self.begin_write().await?;
-        let totals = self.lock_policy_totals(&mut tx, &req.policy_id, now).await?;
-        // The record first (a refusal below rolls it back); a request seen before conflicts.
-        if !insert_reservation(&mut tx, req).await? {
-            let existing = fetch_record(&mut tx, chain_id, "request_key", &b256_bin(&req.request_key))
-                .await?
-                .ok_or_else(|| SponsorshipError::Corrupt(format!("reservation {} vanished", req.request_key)))?;
-            let same = existing.request.policy_id == req.policy_id
-                && existing.request.sender == req.sender
-                && existing.request.max_cost == req.max_cost;
-            match (existing.status, same) {
-                (SponsorshipStatus::Reserved, true) => return Ok(ReserveOutcome::AlreadyReserved(Box::new(existing))),
-                (SponsorshipStatus::Reserved, false) | (SponsorshipStatus::Settled, _) => {
-                    return Err(SponsorshipError::Conflict {
-                        request_key: req.request_key,
-                        policy_id: existing.request.policy_id,
-                    });
-                }
-                // Released (failed or expired): sponsored afresh, in place of the old row.
-                (SponsorshipStatus::Released, _) => {
-                    sqlx::query("DELETE FROM sponsorships WHERE chain_id = $1 AND request_key = $2")
-                        .bind(chain_id)
-                        .bind(b256_bin(&req.request_key))
-                        .execute(&mut *tx)
-                        .await?;
-                    insert_reservation(&mut tx, req).await?;
-                }
+        let cost = Limbs::of("max_cost", req.max_cost)?;
+        let sender = address_text(&req.sender);
+        let policy_row = TotalsRow::Policy(&req.policy_id);
+        let sender_row = TotalsRow::Sender(&req.policy_id, &sender);
+        let mut released_expired = false;
+        loop {
+            let mut tx = self.begin_write().await?;
+            if let Some(done) = record_reservation(&mut tx, req).await? {
+                return done;
             }
-        }
-        // Expired reservations only stand in the way of a limit; without one the settler's round
-        // releases them (`lapsed_reservations`), and the reservation reads nothing more.
-        let limited = limits.policy_total.is_some() || limits.per_sender.is_some();
-        let mut totals = match limited {
-            true => self.release_expired(&mut tx, &req.policy_id, totals, release_before, now).await?,
-            false => totals,
-        };
-        let sender_text = address_text(&req.sender);
-        let mut sender_totals = self.lock_sender_totals(&mut tx, &req.policy_id, &sender_text, now).await?;
-
-        if let Some(limit) = limits.policy_total {
-            let committed = totals.committed();
-            if committed.checked_add(req.max_cost).is_none_or(|t| t > limit) {
-                return Err(SponsorshipError::PolicyExhausted {
-                    policy_id: req.policy_id.clone(),
-                    limit,
-                    committed,
-                    requested: req.max_cost,
-                });
+            // Each total moves by one statement that checks its limit (the policy's row first: the
+            // lock order of every ledger write is record, policy, sender).
+            let refused = match hold(&mut tx, policy_row, cost, limits.policy_total, now).await? {
+                false => Some(policy_row),
+                true => (!hold(&mut tx, sender_row, cost, limits.per_sender, now).await?).then_some(sender_row),
+            };
+            let Some(refused) = refused else {
+                tx.commit().await?;
+                return Ok(ReserveOutcome::Reserved);
+            };
+            tx.rollback().await?;
+            // Expired reservations only matter when they stand in the way of a limit.
+            if !released_expired && self.release_expired(&req.policy_id, release_before, now).await? > 0 {
+                released_expired = true;
+                continue;
             }
+            return Err(self.exhausted(req, refused, limits).await?);
         }
-        if let Some(limit) = limits.per_sender {
-            let committed = sender_totals.committed();
-            if committed.checked_add(req.max_cost).is_none_or(|t| t > limit) {
-                return Err(SponsorshipError::SenderExhausted {
-                    policy_id: req.policy_id.clone(),
-                    sender: req.sender,
-                    limit,
-                    committed,
-                    requested: req.max_cost,
-                });
-            }
-        }
-        totals.reserved = totals.reserved.saturating_add(req.max_cost);
-        sender_totals.reserved = sender_totals.reserved.saturating_add(req.max_cost);
-        write_totals(&mut tx, &req.policy_id, None, totals, now).await?;
-        write_totals(&mut tx, &req.policy_id, Some(&sender_text), sender_totals, now).await?;
-        tx.commit().await?;
-        Ok(ReserveOutcome::Reserved)
     }
 
     /// Records the actual cost of the included operation `user_op_hash`: its reservation is
@@ -303,15 +275,16 @@ impl Store {
         user_op_hash: B256,
         actual_cost: U256,
     ) -> Result<SponsorshipRecord, SponsorshipError> {
-        self.settle_sponsorships(chain_id, &[(user_op_hash, actual_cost)])
-            .await?
-            .pop()
-            .ok_or(SponsorshipError::NotFound(user_op_hash))
+        if let Some(settled) = self.settle_sponsorships(chain_id, &[(user_op_hash, actual_cost)]).await?.pop() {
+            return Ok(settled);
+        }
+        self.get_sponsorship(chain_id, user_op_hash).await?.ok_or(SponsorshipError::NotFound(user_op_hash))
     }
 
-    /// [`Store::settle_sponsorship`] for the operations of one block at once, in one transaction:
-    /// each policy and each sender locked and written once. Returns the records found, settled (an
-    /// operation without a sponsorship here is left out).
+    /// [`Store::settle_sponsorship`] for the operations of one block at once, in one transaction
+    /// of three statements whatever their number: the records, then each table of totals (one
+    /// multi-row upsert that adds to them). Returns the records this call settled (one without a
+    /// sponsorship here, or settled before, is left out).
     pub async fn settle_sponsorships(
         &self,
         chain_id: u64,
@@ -322,76 +295,28 @@ impl Store {
         }
         let chain = u64_to_db("chain_id", chain_id)?;
         let now = u64_to_db("updated_at", now_secs())?;
-        // `columns` of the sponsorships of `settled`, bound.
-        let by_hash = |columns: &str| {
-            let sql = sql!(
-                "SELECT {columns} FROM sponsorships WHERE chain_id = $1 AND user_op_hash IN ({})",
-                placeholders(2, settled.len())
-            );
-            settled.iter().fold(sqlx::query(sql).bind(chain), |q, (hash, _)| q.bind(b256_bin(hash)))
-        };
-        // The policies first (an immutable column), then each locked, in order, and the records
-        // read again under the locks.
-        let mut policies: Vec<String> = by_hash("policy_id")
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(|r| r.try_get("policy_id"))
-            .collect::<Result<_, _>>()?;
-        policies.sort();
-        policies.dedup();
-        if policies.is_empty() {
-            return Ok(Vec::new());
-        }
         let mut tx = self.begin_write().await?;
-        let mut totals = BTreeMap::new();
-        for policy_id in policies {
-            let t = self.lock_policy_totals(&mut tx, &policy_id, now).await?;
-            totals.insert(policy_id, t);
-        }
-        let mut records: Vec<SponsorshipRecord> =
-            by_hash(RECORD_COLUMNS).fetch_all(&mut *tx).await?.iter().map(record_from_row).collect::<Result<_, _>>()?;
-        records.sort_by(|a, b| (&a.request.policy_id, a.request.sender).cmp(&(&b.request.policy_id, b.request.sender)));
-        let mut senders: BTreeMap<(String, String), SpendTotals> = BTreeMap::new();
-        for rec in &mut records {
-            let Some(actual) = settled.iter().find(|(h, _)| *h == rec.request.user_op_hash).map(|(_, c)| *c) else {
-                continue;
-            };
-            if rec.status == SponsorshipStatus::Settled {
-                continue;
-            }
-            let policy_id = rec.request.policy_id.clone();
-            let Some(policy) = totals.get_mut(&policy_id) else { continue };
-            let key = (policy_id.clone(), address_text(&rec.request.sender));
-            let sender = match senders.entry(key) {
-                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::btree_map::Entry::Vacant(e) => {
-                    let t = self.lock_sender_totals(&mut tx, &e.key().0, &e.key().1, now).await?;
-                    e.insert(t)
-                }
-            };
-            if rec.status == SponsorshipStatus::Reserved {
-                policy.reserved = policy.reserved.saturating_sub(rec.request.max_cost);
-                sender.reserved = sender.reserved.saturating_sub(rec.request.max_cost);
-            }
-            policy.spent = policy.spent.saturating_add(actual);
-            sender.spent = sender.spent.saturating_add(actual);
-            sqlx::query("UPDATE sponsorships SET status = 'settled', actual_cost = $3 WHERE chain_id = $1 AND user_op_hash = $2")
-                .bind(chain)
-                .bind(b256_bin(&rec.request.user_op_hash))
-                .bind(u256_amount_bin(&actual))
-                .execute(&mut *tx)
-                .await?;
-            rec.status = SponsorshipStatus::Settled;
-            rec.actual_cost = Some(actual);
-        }
-        for ((policy_id, sender), t) in &senders {
-            write_totals(&mut tx, policy_id, Some(sender), *t, now).await?;
-        }
-        for (policy_id, t) in &totals {
-            write_totals(&mut tx, policy_id, None, *t, now).await?;
-        }
+        // Reserved → settled: the reservation is freed and the actual cost spent.
+        let mut records = settle_from(&mut tx, chain, settled, SponsorshipStatus::Reserved).await?;
+        let mut changes: Vec<Change> = records
+            .iter()
+            .map(|r| Change { record: r, spent: r.actual_cost.unwrap_or_default(), freed: r.request.max_cost })
+            .collect();
+        // Released (expired, then included after all) → settled: spent only; rarely any.
+        let left: Vec<(B256, U256)> =
+            settled.iter().filter(|(h, _)| !records.iter().any(|r| r.request.user_op_hash == *h)).copied().collect();
+        let late = match left.is_empty() {
+            true => Vec::new(),
+            false => settle_from(&mut tx, chain, &left, SponsorshipStatus::Released).await?,
+        };
+        changes.extend(late.iter().map(|r| Change {
+            record: r,
+            spent: r.actual_cost.unwrap_or_default(),
+            freed: U256::ZERO,
+        }));
+        count_in_totals(&mut tx, &changes, now).await?;
         tx.commit().await?;
+        records.extend(late);
         Ok(records)
     }
 
@@ -405,41 +330,23 @@ impl Store {
     ) -> Result<SponsorshipRecord, SponsorshipError> {
         let chain = u64_to_db("chain_id", chain_id)?;
         let now = u64_to_db("updated_at", now_secs())?;
-        let hash = b256_bin(&user_op_hash);
-        // Find the policy first (immutable columns), then lock it and read the record under the lock.
-        let policy_id: Option<String> =
-            sqlx::query_scalar("SELECT policy_id FROM sponsorships WHERE chain_id = $1 AND user_op_hash = $2")
-                .bind(chain)
-                .bind(&hash)
-                .fetch_optional(self.pool())
-                .await?;
-        let policy_id = policy_id.ok_or(SponsorshipError::NotFound(user_op_hash))?;
         let mut tx = self.begin_write().await?;
-        let mut totals = self.lock_policy_totals(&mut tx, &policy_id, now).await?;
-        let mut rec = fetch_record(&mut tx, chain, "user_op_hash", &hash)
-            .await?
-            .ok_or(SponsorshipError::NotFound(user_op_hash))?;
-        if rec.status != SponsorshipStatus::Reserved {
-            return Ok(rec);
-        }
-        let sender_text = address_text(&rec.request.sender);
-        let mut sender_totals = self.lock_sender_totals(&mut tx, &policy_id, &sender_text, now).await?;
-        let max_cost = rec.request.max_cost;
-        totals.reserved = totals.reserved.saturating_sub(max_cost);
-        sender_totals.reserved = sender_totals.reserved.saturating_sub(max_cost);
-        sqlx::query(
+        let row = sqlx::query(sql!(
             "UPDATE sponsorships SET status = 'released', reason = $3 \
-                 WHERE chain_id = $1 AND user_op_hash = $2",
-        )
+             WHERE chain_id = $1 AND user_op_hash = $2 AND status = 'reserved' RETURNING {RECORD_COLUMNS}"
+        ))
         .bind(chain)
-        .bind(&hash)
+        .bind(b256_bin(&user_op_hash))
         .bind(reason)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        rec.status = SponsorshipStatus::Released;
-        rec.reason = Some(reason.to_string());
-        write_totals(&mut tx, &policy_id, None, totals, now).await?;
-        write_totals(&mut tx, &policy_id, Some(&sender_text), sender_totals, now).await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return self.get_sponsorship(chain_id, user_op_hash).await?.ok_or(SponsorshipError::NotFound(user_op_hash));
+        };
+        let rec = record_from_row(&row)?;
+        count_in_totals(&mut tx, &[Change { record: &rec, spent: U256::ZERO, freed: rec.request.max_cost }], now)
+            .await?;
         tx.commit().await?;
         Ok(rec)
     }
@@ -482,7 +389,7 @@ impl Store {
 
     /// Settled spend and reservations of a policy (zero if it never sponsored anything).
     pub async fn policy_totals(&self, policy_id: &str) -> Result<SpendTotals, SponsorshipError> {
-        let row = sqlx::query("SELECT spent, reserved FROM sponsorship_totals WHERE policy_id = $1")
+        let row = sqlx::query(sql!("SELECT {TOTALS_COLUMNS} FROM sponsorship_totals WHERE policy_id = $1"))
             .bind(policy_id)
             .fetch_optional(self.pool())
             .await?;
@@ -491,12 +398,13 @@ impl Store {
 
     /// Settled spend and reservations of `sender` under a policy.
     pub async fn sender_totals(&self, policy_id: &str, sender: Address) -> Result<SpendTotals, SponsorshipError> {
-        let row =
-            sqlx::query("SELECT spent, reserved FROM sponsorship_sender_totals WHERE policy_id = $1 AND sender = $2")
-                .bind(policy_id)
-                .bind(address_text(&sender))
-                .fetch_optional(self.pool())
-                .await?;
+        let row = sqlx::query(sql!(
+            "SELECT {TOTALS_COLUMNS} FROM sponsorship_sender_totals WHERE policy_id = $1 AND sender = $2"
+        ))
+        .bind(policy_id)
+        .bind(address_text(&sender))
+        .fetch_optional(self.pool())
+        .await?;
         row.as_ref().map(totals_from_row).transpose().map(Option::unwrap_or_default)
     }
 
@@ -535,111 +443,280 @@ impl Store {
             .collect()
     }
 
-    /// Creates the policy's totals row if missing and locks it for the transaction (one statement:
-    /// the upsert's no-op update takes PostgreSQL's row lock; SQLite's `BEGIN IMMEDIATE` already
-    /// holds the database's).
-    async fn lock_policy_totals(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        policy_id: &str,
-        now: i64,
-    ) -> Result<SpendTotals, SponsorshipError> {
-        let row = sqlx::query(
-            "INSERT INTO sponsorship_totals (policy_id, spent, reserved, updated_at) VALUES ($1, $2, $2, $3) \
-             ON CONFLICT (policy_id) DO UPDATE SET policy_id = excluded.policy_id RETURNING spent, reserved",
-        )
-        .bind(policy_id)
-        .bind(u256_text(&U256::ZERO))
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await?;
-        totals_from_row(&row)
-    }
-
-    /// The same for `(policy, sender)`; taken after the policy's lock, so never contended.
-    async fn lock_sender_totals(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        policy_id: &str,
-        sender: &str,
-        now: i64,
-    ) -> Result<SpendTotals, SponsorshipError> {
-        let row = sqlx::query(
-            "INSERT INTO sponsorship_sender_totals (policy_id, sender, spent, reserved, updated_at) \
-             VALUES ($1, $2, $3, $3, $4) ON CONFLICT (policy_id, sender) \
-             DO UPDATE SET sender = excluded.sender RETURNING spent, reserved",
-        )
-        .bind(policy_id)
-        .bind(sender)
-        .bind(u256_text(&U256::ZERO))
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await?;
-        totals_from_row(&row)
-    }
-
-    /// Releases the policy's reservations whose window ended before `before` (inside the lock).
-    async fn release_expired(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        policy_id: &str,
-        mut totals: SpendTotals,
-        before: u64,
-        now: i64,
-    ) -> Result<SpendTotals, SponsorshipError> {
+    /// Releases the policy's reservations whose window ended before `before`, in a transaction of
+    /// their own; how many there were.
+    async fn release_expired(&self, policy_id: &str, before: u64, now: i64) -> Result<usize, SponsorshipError> {
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query(sql!(
-            "SELECT {RECORD_COLUMNS} FROM sponsorships WHERE policy_id = $1 AND status = 'reserved' AND valid_until < $2"
+            "UPDATE sponsorships SET status = 'released', reason = 'expired' \
+             WHERE policy_id = $1 AND status = 'reserved' AND valid_until < $2 RETURNING {RECORD_COLUMNS}"
         ))
         .bind(policy_id)
         .bind(u64_to_db("release_before", before)?)
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
         .await?;
-        for row in &rows {
-            let rec = record_from_row(row)?;
-            let sender = address_text(&rec.request.sender);
-            let mut s = self.lock_sender_totals(tx, policy_id, &sender, now).await?;
-            s.reserved = s.reserved.saturating_sub(rec.request.max_cost);
-            write_totals(tx, policy_id, Some(&sender), s, now).await?;
-            totals.reserved = totals.reserved.saturating_sub(rec.request.max_cost);
-            sqlx::query(
-                "UPDATE sponsorships SET status = 'released', reason = 'expired' \
-                 WHERE chain_id = $1 AND request_key = $2",
-            )
-            .bind(u64_to_db("chain_id", rec.request.chain_id)?)
-            .bind(b256_bin(&rec.request.request_key))
-            .execute(&mut **tx)
-            .await?;
-        }
-        if !rows.is_empty() {
-            write_totals(tx, policy_id, None, totals, now).await?;
-        }
-        Ok(totals)
+        let records: Vec<SponsorshipRecord> = rows.iter().map(record_from_row).collect::<Result<_, _>>()?;
+        let changes: Vec<Change> =
+            records.iter().map(|r| Change { record: r, spent: U256::ZERO, freed: r.request.max_cost }).collect();
+        count_in_totals(&mut tx, &changes, now).await?;
+        tx.commit().await?;
+        Ok(records.len())
+    }
+
+    /// The refusal of `req` by the limit of `refused`, with the amounts that explain it.
+    async fn exhausted(
+        &self,
+        req: &ReservationRequest,
+        refused: TotalsRow<'_>,
+        limits: SpendLimits,
+    ) -> Result<SponsorshipError, SponsorshipError> {
+        Ok(match refused {
+            TotalsRow::Policy(_) => SponsorshipError::PolicyExhausted {
+                policy_id: req.policy_id.clone(),
+                limit: limits.policy_total.unwrap_or(U256::MAX),
+                committed: self.policy_totals(&req.policy_id).await?.committed(),
+                requested: req.max_cost,
+            },
+            TotalsRow::Sender(..) => SponsorshipError::SenderExhausted {
+                policy_id: req.policy_id.clone(),
+                sender: req.sender,
+                limit: limits.per_sender.unwrap_or(U256::MAX),
+                committed: self.sender_totals(&req.policy_id, req.sender).await?.committed(),
+                requested: req.max_cost,
+            },
+        })
     }
 }
 
-async fn write_totals(
-    tx: &mut Transaction<'static, Any>,
-    policy_id: &str,
-    sender: Option<&str>,
-    totals: SpendTotals,
-    now: i64,
-) -> Result<(), SponsorshipError> {
-    let q = match sender {
-        None => {
-            sqlx::query("UPDATE sponsorship_totals SET spent = $2, reserved = $3, updated_at = $4 WHERE policy_id = $1")
+/// The columns of a totals row that [`totals_from_row`] reads.
+const TOTALS_COLUMNS: &str = "spent_gwei, spent_wei, held_gwei, held_wei, freed_gwei, freed_wei";
+
+/// A row of totals: a policy's, or a sender's under a policy (its address as 0x-hex text).
+#[derive(Clone, Copy, Debug)]
+enum TotalsRow<'a> {
+    /// `sponsorship_totals`, by policy id.
+    Policy(&'a str),
+    /// `sponsorship_sender_totals`, by policy id and sender.
+    Sender(&'a str, &'a str),
+}
+
+impl TotalsRow<'_> {
+    /// Its table.
+    fn table(self) -> &'static str {
+        match self {
+            TotalsRow::Policy(_) => "sponsorship_totals",
+            TotalsRow::Sender(..) => "sponsorship_sender_totals",
         }
-        Some(_) => sqlx::query(
-            "UPDATE sponsorship_sender_totals SET spent = $2, reserved = $3, updated_at = $4 \
-             WHERE policy_id = $1 AND sender = $5",
-        ),
+    }
+
+    /// Its key columns.
+    fn key(self) -> &'static str {
+        match self {
+            TotalsRow::Policy(_) => "policy_id",
+            TotalsRow::Sender(..) => "policy_id, sender",
+        }
+    }
+
+    /// The placeholders of its key, numbered from `first`.
+    fn key_placeholders(self, first: usize) -> String {
+        match self {
+            TotalsRow::Policy(_) => format!("${first}"),
+            TotalsRow::Sender(..) => format!("${first}, ${}", first + 1),
+        }
+    }
+
+    /// Binds its key.
+    fn bind_key<'q>(self, q: AnyQuery<'q>) -> AnyQuery<'q> {
+        match self {
+            TotalsRow::Policy(policy) => q.bind(policy.to_owned()),
+            TotalsRow::Sender(policy, sender) => q.bind(policy.to_owned()).bind(sender.to_owned()),
+        }
+    }
+}
+
+/// A query of the `Any` driver.
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+/// Adds `cost` to what `row` holds (creating the row), in one statement, unless that takes its
+/// spent and reserved past `limit`; whether it did.
+async fn hold(
+    tx: &mut Transaction<'static, Any>,
+    row: TotalsRow<'_>,
+    cost: Limbs,
+    limit: Option<U256>,
+    now: i64,
+) -> Result<bool, SponsorshipError> {
+    let limit = Limbs::of_limit(limit);
+    if limit.is_some_and(|l| cost.value() > l.value()) {
+        return Ok(false);
+    }
+    let (table, key) = (row.table(), row.key());
+    let n = match row {
+        TotalsRow::Policy(_) => 1,
+        TotalsRow::Sender(..) => 2,
     };
-    let q = q.bind(policy_id).bind(u256_text(&totals.spent)).bind(u256_text(&totals.reserved)).bind(now);
-    let q = match sender {
-        Some(sender) => q.bind(sender),
+    let (g, w, at, lg, lw) = (n + 1, n + 2, n + 3, n + 4, n + 5);
+    let guard = match limit {
+        None => String::new(),
+        Some(_) => {
+            let column = |c: &str| format!("{table}.{c}");
+            let (sg, sw, hg, hw, fg, fw) = (
+                column("spent_gwei"),
+                column("spent_wei"),
+                column("held_gwei"),
+                column("held_wei"),
+                column("freed_gwei"),
+                column("freed_wei"),
+            );
+            // spent + held + cost ≤ limit + freed
+            let within = amounts::sum_at_most(
+                &[(&sg, &sw), (&hg, &hw), ("excluded.held_gwei", "excluded.held_wei")],
+                &[(&format!("${lg}"), &format!("${lw}")), (&fg, &fw)],
+            );
+            format!(" WHERE {within}")
+        }
+    };
+    let sql = format!(
+        "INSERT INTO {table} ({key}, spent_gwei, spent_wei, held_gwei, held_wei, freed_gwei, freed_wei, updated_at) \
+         VALUES ({}, 0, 0, ${g}, ${w}, 0, 0, ${at}) ON CONFLICT ({key}) DO UPDATE SET {}, \
+         updated_at = excluded.updated_at{guard} RETURNING updated_at",
+        row.key_placeholders(1),
+        amounts::add_to(table, "held", "excluded.held_gwei", "excluded.held_wei"),
+    );
+    let q = row.bind_key(sqlx::query(sqlx::AssertSqlSafe(sql))).bind(cost.gwei).bind(cost.wei).bind(now);
+    let q = match limit {
+        Some(l) => q.bind(l.gwei).bind(l.wei),
         None => q,
     };
+    Ok(q.fetch_optional(&mut **tx).await?.is_some())
+}
+
+/// A change of one sponsored operation to count in the totals of its policy and its sender.
+struct Change<'a> {
+    /// The operation.
+    record: &'a SponsorshipRecord,
+    /// What it adds to `spent`.
+    spent: U256,
+    /// What it adds to `freed` (its reservation, when that ended here).
+    freed: U256,
+}
+
+/// Adds `changes` to the totals of their policies and senders: one multi-row upsert per table,
+/// rows in key order (the lock order).
+async fn count_in_totals(
+    tx: &mut Transaction<'static, Any>,
+    changes: &[Change<'_>],
+    now: i64,
+) -> Result<(), SponsorshipError> {
+    let mut policies: BTreeMap<String, (U256, U256)> = BTreeMap::new();
+    let mut senders: BTreeMap<(String, String), (U256, U256)> = BTreeMap::new();
+    for c in changes {
+        let add = |t: &mut (U256, U256)| {
+            t.0 = t.0.saturating_add(c.spent);
+            t.1 = t.1.saturating_add(c.freed);
+        };
+        let policy = &c.record.request.policy_id;
+        add(policies.entry(policy.clone()).or_default());
+        add(senders.entry((policy.clone(), address_text(&c.record.request.sender))).or_default());
+    }
+    let policies: Vec<_> = policies.iter().map(|(p, d)| (TotalsRow::Policy(p), *d)).collect();
+    let senders: Vec<_> = senders.iter().map(|((p, s), d)| (TotalsRow::Sender(p, s), *d)).collect();
+    add_to_totals(tx, &policies, now).await?;
+    add_to_totals(tx, &senders, now).await
+}
+
+/// Adds `(spent, freed)` to each of `rows` (all of one table), creating missing ones.
+async fn add_to_totals(
+    tx: &mut Transaction<'static, Any>,
+    rows: &[(TotalsRow<'_>, (U256, U256))],
+    now: i64,
+) -> Result<(), SponsorshipError> {
+    let Some((first, _)) = rows.first() else { return Ok(()) };
+    let (table, key) = (first.table(), first.key());
+    let width = match first {
+        TotalsRow::Policy(_) => 5,
+        TotalsRow::Sender(..) => 6,
+    };
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| {
+            let at = 2 + i * width;
+            let (g, w, fg, fw) = (at + width - 4, at + width - 3, at + width - 2, at + width - 1);
+            format!("({}, ${g}, ${w}, 0, 0, ${fg}, ${fw}, $1)", first.key_placeholders(at))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO {table} ({key}, spent_gwei, spent_wei, held_gwei, held_wei, freed_gwei, freed_wei, updated_at) \
+         VALUES {} ON CONFLICT ({key}) DO UPDATE SET {}, {}, updated_at = excluded.updated_at",
+        values.join(", "),
+        amounts::add_to(table, "spent", "excluded.spent_gwei", "excluded.spent_wei"),
+        amounts::add_to(table, "freed", "excluded.freed_gwei", "excluded.freed_wei"),
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    for (row, (spent, freed)) in rows {
+        let (spent, freed) = (Limbs::of("spent", *spent)?, Limbs::of("freed", *freed)?);
+        q = row.bind_key(q).bind(spent.gwei).bind(spent.wei).bind(freed.gwei).bind(freed.wei);
+    }
     q.execute(&mut **tx).await?;
     Ok(())
+}
+
+/// Settles those of `settled` (userOpHash, actual cost) whose record is `from`: one statement;
+/// the records as settled.
+async fn settle_from(
+    tx: &mut Transaction<'static, Any>,
+    chain: i64,
+    settled: &[(B256, U256)],
+    from: SponsorshipStatus,
+) -> Result<Vec<SponsorshipRecord>, SponsorshipError> {
+    let cases: String = (0..settled.len()).map(|i| format!(" WHEN ${} THEN ${}", 3 + 2 * i, 4 + 2 * i)).collect();
+    let hashes: Vec<String> = (0..settled.len()).map(|i| format!("${}", 3 + 2 * i)).collect();
+    let sql = sql!(
+        "UPDATE sponsorships SET status = 'settled', actual_cost = CASE user_op_hash{cases} END \
+         WHERE chain_id = $1 AND status = $2 AND user_op_hash IN ({}) RETURNING {RECORD_COLUMNS}",
+        hashes.join(", ")
+    );
+    let mut q = sqlx::query(sql).bind(chain).bind(from.as_str());
+    for (hash, cost) in settled {
+        q = q.bind(b256_bin(hash)).bind(u256_amount_bin(cost));
+    }
+    q.fetch_all(&mut **tx).await?.iter().map(record_from_row).collect()
+}
+
+/// Inserts `req`'s record, or finds it there: `None` to go on and hold its cost; `Some` with what
+/// the request gets instead (a retry: the reservation as first taken; other terms: a conflict).
+/// A record released before (failed or expired) is replaced: sponsored afresh.
+async fn record_reservation(
+    tx: &mut Transaction<'static, Any>,
+    req: &ReservationRequest,
+) -> Result<Option<Result<ReserveOutcome, SponsorshipError>>, SponsorshipError> {
+    if insert_reservation(tx, req).await? {
+        return Ok(None);
+    }
+    let chain_id = u64_to_db("chain_id", req.chain_id)?;
+    let existing = fetch_record(tx, chain_id, "request_key", &b256_bin(&req.request_key))
+        .await?
+        .ok_or_else(|| SponsorshipError::Corrupt(format!("reservation {} vanished", req.request_key)))?;
+    let same = existing.request.policy_id == req.policy_id
+        && existing.request.sender == req.sender
+        && existing.request.max_cost == req.max_cost;
+    match (existing.status, same) {
+        (SponsorshipStatus::Reserved, true) => Ok(Some(Ok(ReserveOutcome::AlreadyReserved(Box::new(existing))))),
+        (SponsorshipStatus::Reserved, false) | (SponsorshipStatus::Settled, _) => {
+            Ok(Some(Err(SponsorshipError::Conflict {
+                request_key: req.request_key,
+                policy_id: existing.request.policy_id,
+            })))
+        }
+        (SponsorshipStatus::Released, _) => {
+            sqlx::query("DELETE FROM sponsorships WHERE chain_id = $1 AND request_key = $2")
+                .bind(chain_id)
+                .bind(b256_bin(&req.request_key))
+                .execute(&mut **tx)
+                .await?;
+            insert_reservation(tx, req).await?;
+            Ok(None)
+        }
+    }
 }
 
 async fn fetch_record(
@@ -657,10 +734,9 @@ async fn fetch_record(
 }
 
 fn totals_from_row(row: &AnyRow) -> Result<SpendTotals, SponsorshipError> {
-    Ok(SpendTotals {
-        spent: parse_u256("spent", &row.try_get::<String, _>("spent")?)?,
-        reserved: parse_u256("reserved", &row.try_get::<String, _>("reserved")?)?,
-    })
+    let read = Limbs::read::<SponsorshipError>;
+    let (spent, held, freed) = (read(row, "spent")?, read(row, "held")?, read(row, "freed")?);
+    Ok(SpendTotals { spent, reserved: held.saturating_sub(freed) })
 }
 
 fn record_from_row(row: &AnyRow) -> Result<SponsorshipRecord, SponsorshipError> {

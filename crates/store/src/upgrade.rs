@@ -1,21 +1,26 @@
 //! Data conversions that a migration leaves to Rust, finished by [`Store::open`] before it returns:
 //! a migration that needs one records its name in `store_upgrades`, and the conversion removes it
-//! when done.
+//! when done. Each moved its old tables aside (`*_00NN`) and created the new ones empty; the
+//! conversion copies the rows over.
 //!
-//! `0012_binary_columns` (migration 0012): the per-call tables keep raw bytes instead of 0x-hex
-//! text, and packed JSON documents. SQL has no portable hex → bytes (SQLite's `unhex`, PostgreSQL's
-//! `decode`), so the migration moved the old tables aside as `*_0011` and this copies their rows
-//! into the new tables. Each batch is one transaction that inserts the converted rows and deletes
-//! them from the old table, so a crash (or a second process converting at the same time: batches
-//! take the write lock, and on PostgreSQL an advisory lock) leaves every row in exactly one of the
-//! two; the round that finds nothing left drops the old tables and the `store_upgrades` row.
-//! Legacy rows are decoded as strictly as when they were read: a malformed one stops the opening
-//! (naming it) rather than being dropped.
+//! - `0012_binary_columns` (migration 0012): the per-call tables keep raw bytes instead of 0x-hex
+//!   text, and packed JSON documents. SQL has no portable hex → bytes (SQLite's `unhex`,
+//!   PostgreSQL's `decode`).
+//! - `0015_summable_totals` (migration 0015): the sponsorship totals' 0x-hex amounts become the
+//!   two BIGINT limbs of `crate::amounts`.
+//!
+//! Each batch is one transaction that inserts the converted rows and deletes them from the old
+//! table, so a crash (or a second process converting at the same time: batches take the write
+//! lock, and on PostgreSQL an advisory lock) leaves every row in exactly one of the two; the round
+//! that finds nothing left drops the old tables and the `store_upgrades` row. Legacy rows are
+//! decoded as strictly as when they were read: a malformed one stops the opening (naming it)
+//! rather than being dropped.
 
 use alloy::primitives::B256;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use crate::amounts::Limbs;
 use crate::codec::{
     address_bin, b256_bin, inflated, parse_address, parse_b256, parse_u128, parse_u256, u128_bin, u256_amount_bin,
     u256_bin,
@@ -24,27 +29,67 @@ use crate::db::{Store, lock_key};
 use crate::error::{CodecError, StoreError};
 use crate::packed::{Doc, packed};
 
-/// The name migration 0012 records in `store_upgrades`.
-const BINARY_COLUMNS: &str = "0012_binary_columns";
-
 /// Rows of each old table converted per transaction.
 const BATCH: i64 = 500;
 
-/// What migration 0012 moved aside, converted by [`convert_batch`].
-const LEGACY_TABLES: [&str; 4] = ["user_ops_0011", "sponsorships_0011", "wallet_calls_0011", "bundles_0011"];
+/// A conversion a migration left to the store.
+#[derive(Clone, Copy, Debug)]
+enum Upgrade {
+    /// Migration 0012: hex text → bytes in the per-call tables.
+    BinaryColumns,
+    /// Migration 0015: hex-text totals → summable limbs.
+    SummableTotals,
+}
+
+impl Upgrade {
+    /// Every conversion, in the order of their migrations.
+    const ALL: [Upgrade; 2] = [Upgrade::BinaryColumns, Upgrade::SummableTotals];
+
+    /// The name its migration records in `store_upgrades`.
+    fn name(self) -> &'static str {
+        match self {
+            Upgrade::BinaryColumns => "0012_binary_columns",
+            Upgrade::SummableTotals => "0015_summable_totals",
+        }
+    }
+
+    /// The old tables it empties and then drops.
+    fn legacy_tables(self) -> &'static [&'static str] {
+        match self {
+            Upgrade::BinaryColumns => &["user_ops_0011", "sponsorships_0011", "wallet_calls_0011", "bundles_0011"],
+            Upgrade::SummableTotals => &["sponsorship_totals_0014", "sponsorship_sender_totals_0014"],
+        }
+    }
+
+    /// Converts up to [`BATCH`] rows of each old table inside `tx`; returns how many it moved.
+    async fn convert_batch(self, tx: &mut Transaction<'static, Any>) -> Result<usize, StoreError> {
+        match self {
+            Upgrade::BinaryColumns => {
+                Ok(user_ops(tx).await? + sponsorships(tx).await? + wallet_calls(tx).await? + bundles(tx).await?)
+            }
+            Upgrade::SummableTotals => Ok(totals(tx, false).await? + totals(tx, true).await?),
+        }
+    }
+}
 
 /// Finishes every conversion the migrations left pending (nothing when none is).
 pub(crate) async fn finish(store: &Store) -> Result<(), StoreError> {
-    let fail = |e: StoreError| StoreError::Migrate(format!("finishing {BINARY_COLUMNS}: {e}"));
+    for upgrade in Upgrade::ALL {
+        finish_one(store, upgrade).await?;
+    }
+    Ok(())
+}
+
+/// Finishes `upgrade`, batch by batch, if it is pending.
+async fn finish_one(store: &Store, upgrade: Upgrade) -> Result<(), StoreError> {
+    let name = upgrade.name();
+    let fail = |e: StoreError| StoreError::Migrate(format!("finishing {name}: {e}"));
     let mut converted = 0usize;
     loop {
         let mut tx = store.begin_write().await.map_err(|e| fail(e.into()))?;
-        store
-            .advisory_lock(&mut tx, lock_key("store-upgrade", BINARY_COLUMNS.as_bytes()))
-            .await
-            .map_err(|e| fail(e.into()))?;
+        store.advisory_lock(&mut tx, lock_key("store-upgrade", name.as_bytes())).await.map_err(|e| fail(e.into()))?;
         let pending: Option<String> = sqlx::query_scalar("SELECT name FROM store_upgrades WHERE name = $1")
-            .bind(BINARY_COLUMNS)
+            .bind(name)
             .fetch_optional(&mut *tx)
             .await
             .map_err(|e| fail(e.into()))?;
@@ -52,16 +97,16 @@ pub(crate) async fn finish(store: &Store) -> Result<(), StoreError> {
             tx.rollback().await.map_err(|e| fail(e.into()))?;
             return Ok(());
         }
-        let moved = convert_batch(&mut tx).await.map_err(fail)?;
+        let moved = upgrade.convert_batch(&mut tx).await.map_err(fail)?;
         if moved == 0 {
-            for table in LEGACY_TABLES {
+            for table in upgrade.legacy_tables() {
                 sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| fail(e.into()))?;
             }
             sqlx::query("DELETE FROM store_upgrades WHERE name = $1")
-                .bind(BINARY_COLUMNS)
+                .bind(name)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| fail(e.into()))?;
@@ -70,17 +115,12 @@ pub(crate) async fn finish(store: &Store) -> Result<(), StoreError> {
         converted += moved;
         if moved == 0 {
             if converted > 0 {
-                tracing::info!(rows = converted, "store: {BINARY_COLUMNS} finished (hex text converted to bytes)");
+                tracing::info!(rows = converted, "store: {name} finished");
             }
             return Ok(());
         }
-        tracing::debug!(rows = converted, "store: {BINARY_COLUMNS} converting");
+        tracing::debug!(rows = converted, "store: {name} converting");
     }
-}
-
-/// Converts up to [`BATCH`] rows of each old table inside `tx`; returns how many it moved.
-async fn convert_batch(tx: &mut Transaction<'static, Any>) -> Result<usize, StoreError> {
-    Ok(user_ops(tx).await? + sponsorships(tx).await? + wallet_calls(tx).await? + bundles(tx).await?)
 }
 
 /// The rows of one batch of `table` (columns `columns`).
@@ -275,6 +315,52 @@ async fn bundles(tx: &mut Transaction<'static, Any>) -> Result<usize, StoreError
             .bind(text(row, "tx_hash")?)
             .execute(&mut **tx)
             .await?;
+    }
+    Ok(rows.len())
+}
+
+/// One batch of the old sponsorship totals (per policy, or per policy and sender) as limbs: `spent`
+/// as it was, `held` = the old `reserved`, `freed` = 0.
+async fn totals(tx: &mut Transaction<'static, Any>, per_sender: bool) -> Result<usize, StoreError> {
+    let (old, new, key, key_values, key_filter) = match per_sender {
+        false => ("sponsorship_totals_0014", "sponsorship_totals", "policy_id", "$1", "policy_id = $1"),
+        true => (
+            "sponsorship_sender_totals_0014",
+            "sponsorship_sender_totals",
+            "policy_id, sender",
+            "$1, $7",
+            "policy_id = $1 AND sender = $2",
+        ),
+    };
+    let rows = batch_of(tx, old, &format!("{key}, spent, reserved, updated_at")).await?;
+    for row in &rows {
+        let amount = |column: &str| -> Result<Limbs, StoreError> {
+            Ok(Limbs::of(column, parse_u256(column, &text(row, column)?)?)?)
+        };
+        let (spent, held) = (amount("spent")?, amount("reserved")?);
+        let policy_id = text(row, "policy_id")?;
+        let sender = if per_sender { Some(text(row, "sender")?) } else { None };
+        let insert = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {new} ({key}, spent_gwei, spent_wei, held_gwei, held_wei, freed_gwei, freed_wei, updated_at) \
+             VALUES ({key_values}, $2, $3, $4, $5, 0, 0, $6)"
+        )))
+        .bind(&policy_id)
+        .bind(spent.gwei)
+        .bind(spent.wei)
+        .bind(held.gwei)
+        .bind(held.wei)
+        .bind(row.try_get::<i64, _>("updated_at")?);
+        let delete = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {old} WHERE {key_filter}"))).bind(&policy_id);
+        match &sender {
+            Some(sender) => {
+                insert.bind(sender).execute(&mut **tx).await?;
+                delete.bind(sender).execute(&mut **tx).await?;
+            }
+            None => {
+                insert.execute(&mut **tx).await?;
+                delete.execute(&mut **tx).await?;
+            }
+        }
     }
     Ok(rows.len())
 }

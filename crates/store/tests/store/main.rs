@@ -8,19 +8,22 @@
 mod behaviour;
 mod child;
 mod harness;
+mod ledger;
 mod ops;
 mod plans;
 mod sqlite_only;
 
-/// Generates `sqlite::<name>` and `postgres::<name>` tests for each behaviour function.
+/// Generates `<tests>::sqlite::<name>` and `<tests>::postgres::<name>` tests for each behaviour
+/// function `<name>` of `$module`.
 macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
+    ($tests:ident = $module:ident: $($name:ident),* $(,)?) => {
+        mod $tests {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let db = crate::harness::TestDb::sqlite().await;
-                    crate::behaviour::$name(&db).await;
+                    crate::$module::$name(&db).await;
                 }
             )*
         }
@@ -29,15 +32,16 @@ macro_rules! on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let Some(db) = crate::harness::TestDb::postgres().await else { return };
-                    crate::behaviour::$name(&db).await;
+                    crate::$module::$name(&db).await;
                     db.cleanup().await;
                 }
             )*
         }
+        }
     };
 }
 
-on_both_backends!(
+on_both_backends!(behaviours = behaviour:
     insert_and_get,
     idempotent_insert,
     replacement_fee_bump,
@@ -57,4 +61,10 @@ on_both_backends!(
     mined_bundle_in_one_commit,
     admission_in_one_commit,
     concurrent_admissions_count_entities_without_deadlock,
+);
+
+on_both_backends!(ledger_totals = ledger:
+    totals_add_up_exactly_across_gwei_boundaries,
+    a_limit_admits_exactly_up_to_it,
+    migration_0015_converts_hex_totals,
 );
