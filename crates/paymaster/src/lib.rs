@@ -34,4 +34,4 @@ pub mod wallet;
 
 pub use amount::Wei;
 pub use policy::{Policy, PolicyError};
-pub use sponsor::{Sponsor, SponsorConfig, SponsorError, SponsoredFields};
+pub use sponsor::{Quote, Sponsor, SponsorConfig, SponsorError, SponsoredFields};

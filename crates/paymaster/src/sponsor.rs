@@ -16,7 +16,7 @@ use keyward_primitives::paymaster::{
 use keyward_primitives::{PaymasterInit, UserOperation};
 use keyward_store::Store;
 use keyward_store::sponsorship::{
-    ReservationRequest, ReserveOutcome, SponsorshipError, SponsorshipRecord, SponsorshipStatus,
+    Reservation, ReservationRequest, ReserveOutcome, SponsorshipError, SponsorshipRecord, SponsorshipStatus,
 };
 use uuid::Uuid;
 
@@ -109,6 +109,24 @@ pub struct SponsoredFields {
     pub user_op_hash: B256,
     /// The policy's name, for ERC-7677's `sponsor`.
     pub sponsor_name: Option<String>,
+}
+
+/// A sponsorship signed but not yet in the ledger ([`Sponsor::quote`]).
+#[derive(Clone, Debug)]
+pub struct Quote {
+    /// The signed fields, to hand out once the reservation is stored.
+    pub fields: SponsoredFields,
+    /// What the ledger must hold first.
+    pub reservation: Reservation,
+    /// The operation with stub paymaster fields (to sign again over another window).
+    pub op: UserOperation,
+    /// The policy.
+    pub policy: Uuid,
+}
+
+/// The signature window a reservation was recorded with.
+fn window_of(rec: &SponsorshipRecord) -> ValidityWindow {
+    ValidityWindow { valid_until: rec.request.valid_until, valid_after: rec.request.valid_after }
 }
 
 /// What [`Sponsor::settle_events`] did.
@@ -239,6 +257,21 @@ impl Sponsor {
     /// returns the signed paymaster fields. Retrying with the same operation returns the same
     /// fields and reserves nothing more.
     pub async fn sponsor(&self, op: &UserOperation, policy_id: &str) -> Result<SponsoredFields, SponsorError> {
+        let quote = self.quote(op, policy_id).await?;
+        let r = &quote.reservation;
+        let outcome = self
+            .store
+            .reserve_sponsorship(&r.request, r.limits, r.release_before)
+            .await
+            .map_err(|e| self.ledger_error(quote.policy, e))?;
+        self.reserved(quote, outcome)
+    }
+
+    /// The first half of [`Sponsor::sponsor`]: checks the policy and signs, reserving nothing. The
+    /// fields may be handed out only once [`Quote::reservation`] is stored (by
+    /// `Store::reserve_sponsorship`, or with the prepared operation by
+    /// `Store::insert_prepared_reserving`), then through [`Sponsor::reserved`].
+    pub async fn quote(&self, op: &UserOperation, policy_id: &str) -> Result<Quote, SponsorError> {
         let policy = self.policy(policy_id).await?;
         let now = self.now().await?;
         let mut op = op.clone();
@@ -246,53 +279,62 @@ impl Sponsor {
         let cost = max_cost(&op);
         policy.admit(&op, now, Some(cost))?;
         let window = self.window(&policy, now);
-        let request_key = self.request_key(&op);
         let signed = self.sign(&op, window)?;
-        let mut req = ReservationRequest {
+        let request = ReservationRequest {
             policy_id: policy.id.to_string(),
             chain_id: self.config.chain_id,
-            request_key,
+            request_key: self.request_key(&op),
             user_op_hash: self.signed_hash(&op, &signed),
             sender: op.sender,
             max_cost: cost,
             valid_until: window.valid_until,
             valid_after: window.valid_after,
         };
-        let release_before = now.saturating_sub(RELEASE_GRACE);
-        let outcome =
-            self.store.reserve_sponsorship(&req, policy.spend_limits(), release_before).await.map_err(|e| match e {
-                SponsorshipError::PolicyExhausted { limit, committed, requested, .. } => {
-                    SponsorError::Policy(PolicyError::Exhausted { id: policy.id, limit, committed, cost: requested })
-                }
-                SponsorshipError::SenderExhausted { sender, limit, committed, requested, .. } => {
-                    SponsorError::Policy(PolicyError::SenderExhausted {
-                        id: policy.id,
-                        sender,
-                        limit,
-                        committed,
-                        cost: requested,
-                    })
-                }
-                other => SponsorError::Ledger(other),
-            })?;
-        let (window, signed) = match outcome {
-            ReserveOutcome::Reserved => (window, signed),
-            ReserveOutcome::AlreadyReserved(rec) => {
-                // The retry gets what the first request got (ECDSA here is deterministic).
-                let window =
-                    ValidityWindow { valid_until: rec.request.valid_until, valid_after: rec.request.valid_after };
-                req.user_op_hash = rec.request.user_op_hash;
-                (window, self.sign(&op, window)?)
-            }
-        };
-        tracing::debug!(policy = %policy.id, sender = %op.sender, %cost, hash = %req.user_op_hash, "sponsored");
-        Ok(SponsoredFields {
+        let reservation =
+            Reservation { request, limits: policy.spend_limits(), release_before: now.saturating_sub(RELEASE_GRACE) };
+        let fields = SponsoredFields {
             paymaster: signed,
             window,
             max_cost: cost,
-            user_op_hash: req.user_op_hash,
+            user_op_hash: reservation.request.user_op_hash,
             sponsor_name: policy.name.clone(),
-        })
+        };
+        Ok(Quote { fields, reservation, op, policy: policy.id })
+    }
+
+    /// The fields `quote` stands for once the ledger stored its reservation (`outcome`): its own
+    /// for a new reservation, else [`Sponsor::resign`]ed for the reservation found.
+    pub fn reserved(&self, quote: Quote, outcome: ReserveOutcome) -> Result<SponsoredFields, SponsorError> {
+        let mut fields = quote.fields;
+        if let ReserveOutcome::AlreadyReserved(rec) = outcome {
+            fields.paymaster = self.resign(&quote.op, &rec)?;
+            fields.window = window_of(&rec);
+            fields.user_op_hash = rec.request.user_op_hash;
+        }
+        tracing::debug!(policy = %quote.policy, sender = %quote.op.sender, cost = %fields.max_cost, hash = %fields.user_op_hash, "sponsored");
+        Ok(fields)
+    }
+
+    /// The paymaster fields of `op` (a retried prepare) under the reservation `existing` stored
+    /// for it before: signed over the window recorded then (ECDSA here is deterministic, so the
+    /// retry gets what the first request got).
+    pub fn resign(&self, op: &UserOperation, existing: &SponsorshipRecord) -> Result<PaymasterInit, SponsorError> {
+        self.sign(op, window_of(existing))
+    }
+
+    /// The ledger's refusal of a reservation under `policy` as the policy's refusal (exhausted),
+    /// or its failure.
+    pub fn ledger_error(&self, policy: Uuid, e: SponsorshipError) -> SponsorError {
+        let id = policy;
+        match e {
+            SponsorshipError::PolicyExhausted { limit, committed, requested, .. } => {
+                SponsorError::Policy(PolicyError::Exhausted { id, limit, committed, cost: requested })
+            }
+            SponsorshipError::SenderExhausted { sender, limit, committed, requested, .. } => {
+                SponsorError::Policy(PolicyError::SenderExhausted { id, sender, limit, committed, cost: requested })
+            }
+            other => SponsorError::Ledger(other),
+        }
     }
 
     /// Records the actual cost of the included operation `user_op_hash` (from its receipt).

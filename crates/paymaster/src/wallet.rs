@@ -6,7 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use keyward_primitives::{PaymasterInit, UserOperation};
 
-use crate::policy::PolicyError;
+use keyward_store::sponsorship::{SponsorshipError, SponsorshipRecord};
+
+use crate::policy::{PolicyError, parse_policy_id};
 use crate::sponsor::{Sponsor, SponsorError};
 
 /// A [`Sponsor`] as the wallet service's `keyward_wallet::Sponsor`.
@@ -21,12 +23,28 @@ impl std::fmt::Debug for WalletSponsor {
 
 #[async_trait]
 impl keyward_wallet::Sponsor for WalletSponsor {
-    async fn sponsor(
+    async fn quote(
         &self,
         op: &UserOperation,
         policy_id: &str,
+    ) -> Result<keyward_wallet::SponsorQuote, keyward_wallet::SponsorError> {
+        let quote = self.0.quote(op, policy_id).await.map_err(wallet_error)?;
+        Ok(keyward_wallet::SponsorQuote { paymaster: quote.fields.paymaster, reservation: quote.reservation })
+    }
+
+    fn resign(
+        &self,
+        op: &UserOperation,
+        existing: &SponsorshipRecord,
     ) -> Result<PaymasterInit, keyward_wallet::SponsorError> {
-        self.0.sponsor(op, policy_id).await.map(|fields| fields.paymaster).map_err(wallet_error)
+        self.0.resign(op, existing).map_err(wallet_error)
+    }
+
+    fn ledger_error(&self, policy_id: &str, e: SponsorshipError) -> keyward_wallet::SponsorError {
+        match parse_policy_id(policy_id) {
+            Ok(id) => wallet_error(self.0.ledger_error(id, e)),
+            Err(p) => wallet_error(SponsorError::Policy(p)),
+        }
     }
 
     async fn stub(

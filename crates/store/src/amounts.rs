@@ -34,6 +34,9 @@ pub(crate) struct Limbs {
 }
 
 impl Limbs {
+    /// Zero.
+    pub(crate) const ZERO: Limbs = Limbs { gwei: 0, wei: 0 };
+
     /// `v` as limbs; an amount above [`MAX_GWEI`] gwei is refused (`what` names it).
     pub(crate) fn of(what: &str, v: U256) -> Result<Self, CodecError> {
         let (gwei, wei) = v.div_rem(U256::from(WEI_PER_GWEI));

@@ -36,6 +36,7 @@ use crate::codec::{
 };
 use crate::db::Store;
 use crate::error::{CodecError, DbError, wraps_db_error};
+use crate::wallet::{PreparedRecord, insert_prepared_in};
 
 /// Errors of the sponsorship ledger.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +95,18 @@ pub enum SponsorshipError {
 }
 
 wraps_db_error!(SponsorshipError);
+
+impl From<crate::error::StoreError> for SponsorshipError {
+    fn from(e: crate::error::StoreError) -> Self {
+        use crate::error::StoreError;
+        match e {
+            StoreError::Db(e) => SponsorshipError::Db(e),
+            StoreError::InvalidInput(m) => SponsorshipError::InvalidInput(m),
+            StoreError::Corrupt(m) => SponsorshipError::Corrupt(m),
+            other => SponsorshipError::Corrupt(other.to_string()),
+        }
+    }
+}
 
 impl From<CodecError> for SponsorshipError {
     fn from(e: CodecError) -> Self {
@@ -178,6 +191,30 @@ pub struct SponsorshipRecord {
     pub reason: Option<String>,
 }
 
+/// What a sponsored operation's ledger entry holds, and under which limits: taken by
+/// [`Store::reserve_sponsorship`] or, with the operation's prepared row, by
+/// [`Store::insert_prepared_reserving`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reservation {
+    /// The operation and its worst-case cost.
+    pub request: ReservationRequest,
+    /// The policy's limits.
+    pub limits: SpendLimits,
+    /// Reservations of the policy whose window ended before this (unix seconds) are released
+    /// when they stand in the way of a limit.
+    pub release_before: u64,
+}
+
+/// What [`Store::insert_prepared_reserving`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reserving {
+    /// A new reservation, and the prepared row as stored.
+    Stored(Box<PreparedRecord>),
+    /// The same operation was reserved before (a retried prepare): nothing written; the record
+    /// holds the window its signature must have.
+    AlreadyReserved(Box<SponsorshipRecord>),
+}
+
 /// What [`Store::reserve_sponsorship`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReserveOutcome {
@@ -235,34 +272,60 @@ impl Store {
         limits: SpendLimits,
         release_before: u64,
     ) -> Result<ReserveOutcome, SponsorshipError> {
+        let reservation = Reservation { request: req.clone(), limits, release_before };
+        Ok(self.reserve(&reservation, None).await?.0)
+    }
+
+    /// [`Store::reserve_sponsorship`] and [`Store::insert_prepared`] of the sponsored operation in
+    /// one transaction: the prepared row is written only with a new reservation (its signature
+    /// was made for it), so `AlreadyReserved` writes nothing and the caller signs again with the
+    /// reservation's window.
+    pub async fn insert_prepared_reserving(
+        &self,
+        reservation: &Reservation,
+        prepared: &PreparedRecord,
+        lease_token: Option<&str>,
+    ) -> Result<Reserving, SponsorshipError> {
+        Ok(match self.reserve(reservation, Some((prepared, lease_token))).await? {
+            (ReserveOutcome::Reserved, Some(stored)) => Reserving::Stored(Box::new(stored)),
+            (ReserveOutcome::AlreadyReserved(rec), _) => Reserving::AlreadyReserved(rec),
+            (ReserveOutcome::Reserved, None) => {
+                return Err(SponsorshipError::Corrupt("a reservation's prepared row was not written".into()));
+            }
+        })
+    }
+
+    /// The reservation, and with a new one the prepared row `also` (then returned as stored).
+    async fn reserve(
+        &self,
+        reservation: &Reservation,
+        also: Option<(&PreparedRecord, Option<&str>)>,
+    ) -> Result<(ReserveOutcome, Option<PreparedRecord>), SponsorshipError> {
+        let Reservation { request: req, limits, release_before } = reservation;
         let now = u64_to_db("updated_at", now_secs())?;
         let cost = Limbs::of("max_cost", req.max_cost)?;
         let sender = address_text(&req.sender);
-        let policy_row = TotalsRow::Policy(&req.policy_id);
-        let sender_row = TotalsRow::Sender(&req.policy_id, &sender);
         let mut released_expired = false;
         loop {
             let mut tx = self.begin_write().await?;
             if let Some(done) = record_reservation(&mut tx, req).await? {
-                return done;
+                return done.map(|outcome| (outcome, None));
             }
-            // Each total moves by one statement that checks its limit (the policy's row first: the
-            // lock order of every ledger write is record, policy, sender).
-            let refused = match hold(&mut tx, policy_row, cost, limits.policy_total, now).await? {
-                false => Some(policy_row),
-                true => (!hold(&mut tx, sender_row, cost, limits.per_sender, now).await?).then_some(sender_row),
-            };
-            let Some(refused) = refused else {
+            let Some(refused) = hold(&mut tx, &req.policy_id, &sender, cost, *limits, now).await? else {
+                let stored = match also {
+                    Some((rec, token)) => Some(insert_prepared_in(&mut *tx, rec, token).await?),
+                    None => None,
+                };
                 tx.commit().await?;
-                return Ok(ReserveOutcome::Reserved);
+                return Ok((ReserveOutcome::Reserved, stored));
             };
             tx.rollback().await?;
             // Expired reservations only matter when they stand in the way of a limit.
-            if !released_expired && self.release_expired(&req.policy_id, release_before, now).await? > 0 {
+            if !released_expired && self.release_expired(&req.policy_id, *release_before, now).await? > 0 {
                 released_expired = true;
                 continue;
             }
-            return Err(self.exhausted(req, refused, limits).await?);
+            return Err(self.exhausted(req, refused, *limits).await?);
         }
     }
 
@@ -389,22 +452,22 @@ impl Store {
 
     /// Settled spend and reservations of a policy (zero if it never sponsored anything).
     pub async fn policy_totals(&self, policy_id: &str) -> Result<SpendTotals, SponsorshipError> {
-        let row = sqlx::query(sql!("SELECT {TOTALS_COLUMNS} FROM sponsorship_totals WHERE policy_id = $1"))
-            .bind(policy_id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query(sql!("SELECT {TOTALS_COLUMNS} FROM sponsorship_totals WHERE policy_id = $1 AND sender = ''"))
+                .bind(policy_id)
+                .fetch_optional(self.pool())
+                .await?;
         row.as_ref().map(totals_from_row).transpose().map(Option::unwrap_or_default)
     }
 
     /// Settled spend and reservations of `sender` under a policy.
     pub async fn sender_totals(&self, policy_id: &str, sender: Address) -> Result<SpendTotals, SponsorshipError> {
-        let row = sqlx::query(sql!(
-            "SELECT {TOTALS_COLUMNS} FROM sponsorship_sender_totals WHERE policy_id = $1 AND sender = $2"
-        ))
-        .bind(policy_id)
-        .bind(address_text(&sender))
-        .fetch_optional(self.pool())
-        .await?;
+        let row =
+            sqlx::query(sql!("SELECT {TOTALS_COLUMNS} FROM sponsorship_totals WHERE policy_id = $1 AND sender = $2"))
+                .bind(policy_id)
+                .bind(address_text(&sender))
+                .fetch_optional(self.pool())
+                .await?;
         row.as_ref().map(totals_from_row).transpose().map(Option::unwrap_or_default)
     }
 
@@ -467,17 +530,17 @@ impl Store {
     async fn exhausted(
         &self,
         req: &ReservationRequest,
-        refused: TotalsRow<'_>,
+        refused: Refused,
         limits: SpendLimits,
     ) -> Result<SponsorshipError, SponsorshipError> {
         Ok(match refused {
-            TotalsRow::Policy(_) => SponsorshipError::PolicyExhausted {
+            Refused::Policy => SponsorshipError::PolicyExhausted {
                 policy_id: req.policy_id.clone(),
                 limit: limits.policy_total.unwrap_or(U256::MAX),
                 committed: self.policy_totals(&req.policy_id).await?.committed(),
                 requested: req.max_cost,
             },
-            TotalsRow::Sender(..) => SponsorshipError::SenderExhausted {
+            Refused::Sender => SponsorshipError::SenderExhausted {
                 policy_id: req.policy_id.clone(),
                 sender: req.sender,
                 limit: limits.per_sender.unwrap_or(U256::MAX),
@@ -491,104 +554,98 @@ impl Store {
 /// The columns of a totals row that [`totals_from_row`] reads.
 const TOTALS_COLUMNS: &str = "spent_gwei, spent_wei, held_gwei, held_wei, freed_gwei, freed_wei";
 
-/// A row of totals: a policy's, or a sender's under a policy (its address as 0x-hex text).
-#[derive(Clone, Copy, Debug)]
-enum TotalsRow<'a> {
-    /// `sponsorship_totals`, by policy id.
-    Policy(&'a str),
-    /// `sponsorship_sender_totals`, by policy id and sender.
-    Sender(&'a str, &'a str),
+/// Which limit refused a reservation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refused {
+    /// The policy's total.
+    Policy,
+    /// The sender's share.
+    Sender,
 }
 
-impl TotalsRow<'_> {
-    /// Its table.
-    fn table(self) -> &'static str {
-        match self {
-            TotalsRow::Policy(_) => "sponsorship_totals",
-            TotalsRow::Sender(..) => "sponsorship_sender_totals",
-        }
-    }
+/// The `sender` of a policy's own totals row (a sender's is its 0x-hex address).
+const WHOLE_POLICY: &str = "";
 
-    /// Its key columns.
-    fn key(self) -> &'static str {
-        match self {
-            TotalsRow::Policy(_) => "policy_id",
-            TotalsRow::Sender(..) => "policy_id, sender",
-        }
-    }
+/// The insert of totals rows `(policy_id, sender, spent, held, freed)`, `rows` of them, the first
+/// placeholder `$first` (each row takes eight: the key, then the limbs of the three amounts), with
+/// `updated_at` from `$at`.
+fn totals_insert(rows: usize, first: usize, at: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| {
+            let n = first + 8 * i;
+            let p: Vec<String> = (n..n + 8).map(|k| format!("${k}")).collect();
+            format!("({}, ${at})", p.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO sponsorship_totals (policy_id, sender, spent_gwei, spent_wei, held_gwei, held_wei, freed_gwei, \
+         freed_wei, updated_at) VALUES {} ON CONFLICT (policy_id, sender) DO UPDATE SET ",
+        values.join(", ")
+    )
+}
 
-    /// The placeholders of its key, numbered from `first`.
-    fn key_placeholders(self, first: usize) -> String {
-        match self {
-            TotalsRow::Policy(_) => format!("${first}"),
-            TotalsRow::Sender(..) => format!("${first}, ${}", first + 1),
-        }
-    }
-
-    /// Binds its key.
-    fn bind_key<'q>(self, q: AnyQuery<'q>) -> AnyQuery<'q> {
-        match self {
-            TotalsRow::Policy(policy) => q.bind(policy.to_owned()),
-            TotalsRow::Sender(policy, sender) => q.bind(policy.to_owned()).bind(sender.to_owned()),
-        }
-    }
+/// Binds one row of [`totals_insert`].
+fn bind_totals<'q>(q: AnyQuery<'q>, policy: &str, sender: &str, amounts: [Limbs; 3]) -> AnyQuery<'q> {
+    amounts.iter().fold(q.bind(policy.to_owned()).bind(sender.to_owned()), |q, a| q.bind(a.gwei).bind(a.wei))
 }
 
 /// A query of the `Any` driver.
 type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
-/// Adds `cost` to what `row` holds (creating the row), in one statement, unless that takes its
-/// spent and reserved past `limit`; whether it did.
+/// Adds `cost` to what the policy and the sender hold (creating their rows), in one statement,
+/// unless that takes either's spent and reserved past its limit: `None` when held, else which limit
+/// refused (the caller rolls back: the other row may have moved).
 async fn hold(
     tx: &mut Transaction<'static, Any>,
-    row: TotalsRow<'_>,
+    policy: &str,
+    sender: &str,
     cost: Limbs,
-    limit: Option<U256>,
+    limits: SpendLimits,
     now: i64,
-) -> Result<bool, SponsorshipError> {
-    let limit = Limbs::of_limit(limit);
-    if limit.is_some_and(|l| cost.value() > l.value()) {
-        return Ok(false);
+) -> Result<Option<Refused>, SponsorshipError> {
+    let (policy_limit, sender_limit) = (Limbs::of_limit(limits.policy_total), Limbs::of_limit(limits.per_sender));
+    let over = |limit: Option<Limbs>| limit.is_some_and(|l| cost.value() > l.value());
+    if over(policy_limit) {
+        return Ok(Some(Refused::Policy));
     }
-    let (table, key) = (row.table(), row.key());
-    let n = match row {
-        TotalsRow::Policy(_) => 1,
-        TotalsRow::Sender(..) => 2,
+    if over(sender_limit) {
+        return Ok(Some(Refused::Sender));
+    }
+    // Placeholders: two rows of eight ($1–$16), updated_at $17, then the limits' limbs.
+    let t = |c: &str| format!("sponsorship_totals.{c}");
+    let (sg, sw, hg, hw, fg, fw) =
+        (t("spent_gwei"), t("spent_wei"), t("held_gwei"), t("held_wei"), t("freed_gwei"), t("freed_wei"));
+    let within = |limit: Option<Limbs>, at: usize| match limit {
+        None => "1 = 1".to_owned(),
+        // spent + held + cost ≤ limit + freed
+        Some(_) => amounts::sum_at_most(
+            &[(&sg, &sw), (&hg, &hw), ("excluded.held_gwei", "excluded.held_wei")],
+            &[(&format!("${at}"), &format!("${}", at + 1)), (&fg, &fw)],
+        ),
     };
-    let (g, w, at, lg, lw) = (n + 1, n + 2, n + 3, n + 4, n + 5);
-    let guard = match limit {
-        None => String::new(),
-        Some(_) => {
-            let column = |c: &str| format!("{table}.{c}");
-            let (sg, sw, hg, hw, fg, fw) = (
-                column("spent_gwei"),
-                column("spent_wei"),
-                column("held_gwei"),
-                column("held_wei"),
-                column("freed_gwei"),
-                column("freed_wei"),
-            );
-            // spent + held + cost ≤ limit + freed
-            let within = amounts::sum_at_most(
-                &[(&sg, &sw), (&hg, &hw), ("excluded.held_gwei", "excluded.held_wei")],
-                &[(&format!("${lg}"), &format!("${lw}")), (&fg, &fw)],
-            );
-            format!(" WHERE {within}")
-        }
-    };
+    let (policy_at, sender_at) = (18, if policy_limit.is_some() { 20 } else { 18 });
     let sql = format!(
-        "INSERT INTO {table} ({key}, spent_gwei, spent_wei, held_gwei, held_wei, freed_gwei, freed_wei, updated_at) \
-         VALUES ({}, 0, 0, ${g}, ${w}, 0, 0, ${at}) ON CONFLICT ({key}) DO UPDATE SET {}, \
-         updated_at = excluded.updated_at{guard} RETURNING updated_at",
-        row.key_placeholders(1),
-        amounts::add_to(table, "held", "excluded.held_gwei", "excluded.held_wei"),
+        "{}{}, updated_at = excluded.updated_at WHERE CASE WHEN sponsorship_totals.sender = '{WHOLE_POLICY}' \
+         THEN {} ELSE {} END RETURNING sender",
+        totals_insert(2, 1, 17),
+        amounts::add_to("sponsorship_totals", "held", "excluded.held_gwei", "excluded.held_wei"),
+        within(policy_limit, policy_at),
+        within(sender_limit, sender_at),
     );
-    let q = row.bind_key(sqlx::query(sqlx::AssertSqlSafe(sql))).bind(cost.gwei).bind(cost.wei).bind(now);
-    let q = match limit {
-        Some(l) => q.bind(l.gwei).bind(l.wei),
-        None => q,
-    };
-    Ok(q.fetch_optional(&mut **tx).await?.is_some())
+    let zero = Limbs::ZERO;
+    let q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let q = bind_totals(q, policy, WHOLE_POLICY, [zero, cost, zero]);
+    let mut q = bind_totals(q, policy, sender, [zero, cost, zero]).bind(now);
+    for limit in [policy_limit, sender_limit].into_iter().flatten() {
+        q = q.bind(limit.gwei).bind(limit.wei);
+    }
+    let moved: Vec<String> =
+        q.fetch_all(&mut **tx).await?.iter().map(|r| r.try_get("sender")).collect::<Result<_, _>>()?;
+    Ok(match (moved.iter().any(|s| s == WHOLE_POLICY), moved.iter().any(|s| s == sender)) {
+        (true, true) => None,
+        (false, _) => Some(Refused::Policy),
+        (true, false) => Some(Refused::Sender),
+    })
 }
 
 /// A change of one sponsored operation to count in the totals of its policy and its sender.
@@ -601,60 +658,35 @@ struct Change<'a> {
     freed: U256,
 }
 
-/// Adds `changes` to the totals of their policies and senders: one multi-row upsert per table,
-/// rows in key order (the lock order).
+/// Adds `changes` to the totals of their policies and senders: one multi-row upsert, rows in key
+/// order (the lock order).
 async fn count_in_totals(
     tx: &mut Transaction<'static, Any>,
     changes: &[Change<'_>],
     now: i64,
 ) -> Result<(), SponsorshipError> {
-    let mut policies: BTreeMap<String, (U256, U256)> = BTreeMap::new();
-    let mut senders: BTreeMap<(String, String), (U256, U256)> = BTreeMap::new();
+    let mut rows: BTreeMap<(String, String), (U256, U256)> = BTreeMap::new();
     for c in changes {
-        let add = |t: &mut (U256, U256)| {
+        let policy = &c.record.request.policy_id;
+        for sender in [WHOLE_POLICY.to_owned(), address_text(&c.record.request.sender)] {
+            let t = rows.entry((policy.clone(), sender)).or_default();
             t.0 = t.0.saturating_add(c.spent);
             t.1 = t.1.saturating_add(c.freed);
-        };
-        let policy = &c.record.request.policy_id;
-        add(policies.entry(policy.clone()).or_default());
-        add(senders.entry((policy.clone(), address_text(&c.record.request.sender))).or_default());
+        }
     }
-    let policies: Vec<_> = policies.iter().map(|(p, d)| (TotalsRow::Policy(p), *d)).collect();
-    let senders: Vec<_> = senders.iter().map(|((p, s), d)| (TotalsRow::Sender(p, s), *d)).collect();
-    add_to_totals(tx, &policies, now).await?;
-    add_to_totals(tx, &senders, now).await
-}
-
-/// Adds `(spent, freed)` to each of `rows` (all of one table), creating missing ones.
-async fn add_to_totals(
-    tx: &mut Transaction<'static, Any>,
-    rows: &[(TotalsRow<'_>, (U256, U256))],
-    now: i64,
-) -> Result<(), SponsorshipError> {
-    let Some((first, _)) = rows.first() else { return Ok(()) };
-    let (table, key) = (first.table(), first.key());
-    let width = match first {
-        TotalsRow::Policy(_) => 5,
-        TotalsRow::Sender(..) => 6,
-    };
-    let values: Vec<String> = (0..rows.len())
-        .map(|i| {
-            let at = 2 + i * width;
-            let (g, w, fg, fw) = (at + width - 4, at + width - 3, at + width - 2, at + width - 1);
-            format!("({}, ${g}, ${w}, 0, 0, ${fg}, ${fw}, $1)", first.key_placeholders(at))
-        })
-        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
     let sql = format!(
-        "INSERT INTO {table} ({key}, spent_gwei, spent_wei, held_gwei, held_wei, freed_gwei, freed_wei, updated_at) \
-         VALUES {} ON CONFLICT ({key}) DO UPDATE SET {}, {}, updated_at = excluded.updated_at",
-        values.join(", "),
-        amounts::add_to(table, "spent", "excluded.spent_gwei", "excluded.spent_wei"),
-        amounts::add_to(table, "freed", "excluded.freed_gwei", "excluded.freed_wei"),
+        "{}{}, {}, updated_at = excluded.updated_at",
+        totals_insert(rows.len(), 2, 1),
+        amounts::add_to("sponsorship_totals", "spent", "excluded.spent_gwei", "excluded.spent_wei"),
+        amounts::add_to("sponsorship_totals", "freed", "excluded.freed_gwei", "excluded.freed_wei"),
     );
+    let zero = Limbs::ZERO;
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
-    for (row, (spent, freed)) in rows {
-        let (spent, freed) = (Limbs::of("spent", *spent)?, Limbs::of("freed", *freed)?);
-        q = row.bind_key(q).bind(spent.gwei).bind(spent.wei).bind(freed.gwei).bind(freed.wei);
+    for ((policy, sender), (spent, freed)) in &rows {
+        q = bind_totals(q, policy, sender, [Limbs::of("spent", *spent)?, zero, Limbs::of("freed", *freed)?]);
     }
     q.execute(&mut **tx).await?;
     Ok(())

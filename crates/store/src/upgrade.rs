@@ -319,18 +319,13 @@ async fn bundles(tx: &mut Transaction<'static, Any>) -> Result<usize, StoreError
     Ok(rows.len())
 }
 
-/// One batch of the old sponsorship totals (per policy, or per policy and sender) as limbs: `spent`
-/// as it was, `held` = the old `reserved`, `freed` = 0.
+/// One batch of the old sponsorship totals (per policy, or per policy and sender) as limbs in the
+/// one new table (a policy's own row with the sender ''): `spent` as it was, `held` = the old
+/// `reserved`, `freed` = 0.
 async fn totals(tx: &mut Transaction<'static, Any>, per_sender: bool) -> Result<usize, StoreError> {
-    let (old, new, key, key_values, key_filter) = match per_sender {
-        false => ("sponsorship_totals_0014", "sponsorship_totals", "policy_id", "$1", "policy_id = $1"),
-        true => (
-            "sponsorship_sender_totals_0014",
-            "sponsorship_sender_totals",
-            "policy_id, sender",
-            "$1, $7",
-            "policy_id = $1 AND sender = $2",
-        ),
+    let (old, key, key_filter) = match per_sender {
+        false => ("sponsorship_totals_0014", "policy_id", "policy_id = $1"),
+        true => ("sponsorship_sender_totals_0014", "policy_id, sender", "policy_id = $1 AND sender = $2"),
     };
     let rows = batch_of(tx, old, &format!("{key}, spent, reserved, updated_at")).await?;
     for row in &rows {
@@ -339,28 +334,25 @@ async fn totals(tx: &mut Transaction<'static, Any>, per_sender: bool) -> Result<
         };
         let (spent, held) = (amount("spent")?, amount("reserved")?);
         let policy_id = text(row, "policy_id")?;
-        let sender = if per_sender { Some(text(row, "sender")?) } else { None };
-        let insert = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO {new} ({key}, spent_gwei, spent_wei, held_gwei, held_wei, freed_gwei, freed_wei, updated_at) \
-             VALUES ({key_values}, $2, $3, $4, $5, 0, 0, $6)"
-        )))
+        let sender = if per_sender { text(row, "sender")? } else { String::new() };
+        sqlx::query(
+            "INSERT INTO sponsorship_totals (policy_id, sender, spent_gwei, spent_wei, held_gwei, held_wei, \
+             freed_gwei, freed_wei, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7)",
+        )
         .bind(&policy_id)
+        .bind(&sender)
         .bind(spent.gwei)
         .bind(spent.wei)
         .bind(held.gwei)
         .bind(held.wei)
-        .bind(row.try_get::<i64, _>("updated_at")?);
+        .bind(row.try_get::<i64, _>("updated_at")?)
+        .execute(&mut **tx)
+        .await?;
         let delete = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {old} WHERE {key_filter}"))).bind(&policy_id);
-        match &sender {
-            Some(sender) => {
-                insert.bind(sender).execute(&mut **tx).await?;
-                delete.bind(sender).execute(&mut **tx).await?;
-            }
-            None => {
-                insert.execute(&mut **tx).await?;
-                delete.execute(&mut **tx).await?;
-            }
-        }
+        match per_sender {
+            true => delete.bind(&sender).execute(&mut **tx).await?,
+            false => delete.execute(&mut **tx).await?,
+        };
     }
     Ok(rows.len())
 }

@@ -563,28 +563,7 @@ impl Store {
         rec: &PreparedRecord,
         lease_token: Option<&str>,
     ) -> Result<PreparedRecord, StoreError> {
-        let row = sqlx::query(sql!(
-            "INSERT INTO wallet_prepared (chain_id, hash, account, op_json, session_id, signer, authorization_json, \
-             deferred, owner_signature, calls_json, created_at, lease_token) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             ON CONFLICT (chain_id, hash) DO UPDATE SET lease_token = excluded.lease_token \
-             RETURNING {PREPARED_COLUMNS}"
-        ))
-        .bind(u64_to_db("chain_id", rec.chain_id)?)
-        .bind(b256_text(&rec.hash))
-        .bind(address_text(&rec.account))
-        .bind(&rec.op_json)
-        .bind(rec.session_id.as_ref().map(session_id_text))
-        .bind(address_text(&rec.signer))
-        .bind(rec.authorization_json.clone())
-        .bind(i64::from(rec.deferred))
-        .bind(rec.owner_signature.as_ref().map(alloy::hex::encode_prefixed))
-        .bind(&rec.calls_json)
-        .bind(u64_to_db("created_at", rec.created_at)?)
-        .bind(lease_token)
-        .fetch_one(self.writer())
-        .await?;
-        prepared_from_row(&row)
+        insert_prepared_in(self.writer(), rec, lease_token).await
     }
 
     /// The prepared op with this hash on this chain.
@@ -624,6 +603,40 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// [`Store::insert_prepared`] through `executor` (inside a transaction that also writes something
+/// else: a sponsored operation's reservation).
+pub(crate) async fn insert_prepared_in<'e, X>(
+    executor: X,
+    rec: &PreparedRecord,
+    lease_token: Option<&str>,
+) -> Result<PreparedRecord, StoreError>
+where
+    X: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = sqlx::query(sql!(
+        "INSERT INTO wallet_prepared (chain_id, hash, account, op_json, session_id, signer, authorization_json, \
+         deferred, owner_signature, calls_json, created_at, lease_token) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (chain_id, hash) DO UPDATE SET lease_token = excluded.lease_token \
+         RETURNING {PREPARED_COLUMNS}"
+    ))
+    .bind(u64_to_db("chain_id", rec.chain_id)?)
+    .bind(b256_text(&rec.hash))
+    .bind(address_text(&rec.account))
+    .bind(&rec.op_json)
+    .bind(rec.session_id.as_ref().map(session_id_text))
+    .bind(address_text(&rec.signer))
+    .bind(rec.authorization_json.clone())
+    .bind(i64::from(rec.deferred))
+    .bind(rec.owner_signature.as_ref().map(alloy::hex::encode_prefixed))
+    .bind(&rec.calls_json)
+    .bind(u64_to_db("created_at", rec.created_at)?)
+    .bind(lease_token)
+    .fetch_one(executor)
+    .await?;
+    prepared_from_row(&row)
 }
 
 /// Records an accepted call inside `tx`: the call (unless it exists: then nothing else changes),

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use keyward_bundler::ValidationConfig;
 use keyward_contracts::Deployment;
 use keyward_primitives::{PaymasterInit, UserOperation};
+use keyward_store::sponsorship::{Reservation, SponsorshipError, SponsorshipRecord};
 
 /// Why a sponsor did not pay for an operation (its message is shown to the client).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,18 +30,39 @@ pub enum SponsorError {
 }
 
 /// Gas sponsorship behind `paymasterService` (a policy-driven paymaster; issue #6). The wallet asks
-/// it for the paymaster fields of an operation whose gas limits are already estimated.
+/// it for the paymaster fields of an operation whose gas limits are already estimated, and stores
+/// the sponsorship's reservation in the same transaction as the prepared operation
+/// (`Store::insert_prepared_reserving`) before it answers.
 #[async_trait]
 pub trait Sponsor: Send + Sync + std::fmt::Debug {
-    /// Paymaster fields that make `op` sponsored under `policy_id` (a UUID v4), or a refusal.
-    async fn sponsor(&self, op: &UserOperation, policy_id: &str) -> Result<PaymasterInit, SponsorError>;
+    /// Paymaster fields that make `op` sponsored under `policy_id` (a UUID v4), signed, and the
+    /// reservation the ledger must hold before they are handed out; or a refusal.
+    async fn quote(&self, op: &UserOperation, policy_id: &str) -> Result<SponsorQuote, SponsorError>;
+
+    /// The paymaster fields of `op` (which carries its quote's) under the reservation `existing`
+    /// the ledger already held for it (a retried prepare): signed over that reservation's window.
+    fn resign(&self, op: &UserOperation, existing: &SponsorshipRecord) -> Result<PaymasterInit, SponsorError>;
+
+    /// The ledger's refusal of a quote's reservation under `policy_id` (a limit reached), or its
+    /// failure, as the sponsor reports it.
+    fn ledger_error(&self, policy_id: &str, e: SponsorshipError) -> SponsorError;
 
     /// Placeholder paymaster fields of the final size for gas estimation (nothing reserved), so
     /// `preVerificationGas` covers the real paymaster data; `None` estimates without them. Always
-    /// followed by [`Sponsor::sponsor`] in the same request, which checks the spend exactly.
+    /// followed by [`Sponsor::quote`] in the same request, whose reservation checks the spend
+    /// exactly.
     async fn stub(&self, _op: &UserOperation, _policy_id: &str) -> Result<Option<PaymasterInit>, SponsorError> {
         Ok(None)
     }
+}
+
+/// Signed paymaster fields and the reservation they stand for ([`Sponsor::quote`]).
+#[derive(Clone, Debug)]
+pub struct SponsorQuote {
+    /// The paymaster fields to put in the operation.
+    pub paymaster: PaymasterInit,
+    /// What the ledger must hold before they are handed out.
+    pub reservation: Reservation,
 }
 
 /// Configuration of one wallet service (one chain).

@@ -46,6 +46,6 @@ pub mod sign;
 pub mod status;
 pub mod types;
 
-pub use config::{Sponsor, SponsorError, WalletConfig};
+pub use config::{Sponsor, SponsorError, SponsorQuote, WalletConfig};
 pub use error::{WalletError, WalletResult};
 pub use service::{ResolvedAccount, Wallet};

@@ -9,10 +9,11 @@ use keyward_primitives::mav2::abi::{Call as BatchCall, encode_execute, encode_ex
 use keyward_primitives::mav2::session_key::DUMMY_P256_USER_OP_SIGNATURE;
 use keyward_primitives::mav2::signature::DUMMY_USER_OP_SIGNATURE;
 use keyward_primitives::unix_now;
-use keyward_primitives::{FactoryInit, UserOperation};
+use keyward_primitives::{FactoryInit, PaymasterInit, UserOperation};
+use keyward_store::sponsorship::Reserving;
 use keyward_store::wallet::PreparedRecord;
 
-use crate::config::SponsorError;
+use crate::config::{SponsorError, SponsorQuote};
 use crate::error::{WalletError, WalletResult};
 use crate::nonces::ChosenNonce;
 use crate::records;
@@ -210,20 +211,21 @@ impl Wallet {
             self.drop_leases(leases).await;
             return Err(WalletError::Busy(format!("{} was set up by another call meanwhile", account.address())));
         }
+        let sponsorship = policy.clone();
         let built =
             self.build_prepared(&account, acting.as_ref(), p, policy, chosen, authorization, factory, calls).await;
-        match built {
-            Ok((record, result)) => {
-                // An estimate only is never signed nor sent: nothing to remember.
-                if !only_estimation {
-                    match self.store.insert_prepared(&record, lease_token.as_deref()).await {
-                        Ok(stored) => self.prepared.put(stored.hash, stored),
-                        Err(e) => {
-                            self.drop_leases(leases).await;
-                            return Err(e.into());
-                        }
-                    }
-                }
+        let stored = match built {
+            // An estimate only is never signed nor sent: nothing to remember.
+            Ok((_, result, _)) if only_estimation => return Ok(result),
+            Ok((record, result, quote)) => {
+                let sponsored = sponsorship.as_ref().zip(quote);
+                self.store_prepared(record, result, lease_token.as_deref(), sponsored).await
+            }
+            Err(e) => Err(e),
+        };
+        match stored {
+            Ok((stored, result)) => {
+                self.prepared.put(stored.hash, stored);
                 Ok(result)
             }
             Err(e) => {
@@ -233,7 +235,8 @@ impl Wallet {
         }
     }
 
-    /// Builds, estimates and (when asked) sponsors the operation; its record and the answer.
+    /// Builds, estimates and (when asked) sponsors the operation; its record, the answer, and the
+    /// sponsorship's quote (its reservation not yet stored).
     #[allow(clippy::too_many_arguments)]
     async fn build_prepared(
         &self,
@@ -245,7 +248,7 @@ impl Wallet {
         authorization: Option<Authorization>,
         factory: Option<FactoryInit>,
         calls: Vec<Call>,
-    ) -> WalletResult<(PreparedRecord, Prepared)> {
+    ) -> WalletResult<(PreparedRecord, Prepared, Option<SponsorQuote>)> {
         let only_estimation = p.gas_payment == GasPayment::EstimateOnly;
         let inner = account_call(account.address(), &calls)?;
         let has_hooks = acting.is_some_and(|a| a.has_execution_hooks);
@@ -289,11 +292,16 @@ impl Wallet {
         if let Some(o) = &p.gas_overrides {
             apply_overrides(&mut op, o)?;
         }
-        // Last: the paymaster signs the final gas values.
-        if let Some((sponsor, policy_id)) = &policy {
-            let paymaster = sponsor.sponsor(&op, policy_id).await.map_err(|e| sponsor_error(policy_id, e))?;
-            op.paymaster = Some(paymaster);
-        }
+        // Last: the paymaster signs the final gas values (its reservation is stored with the
+        // prepared row, before anything is handed out).
+        let quote = match &policy {
+            Some((sponsor, policy_id)) => {
+                let quote = sponsor.quote(&op, policy_id).await.map_err(|e| sponsor_error(policy_id, e))?;
+                op.paymaster = Some(quote.paymaster.clone());
+                Some(quote)
+            }
+            None => None,
+        };
         op.signature = Bytes::new();
 
         let hash = op.hash(self.config.deployment.entry_point, self.chain_id);
@@ -316,7 +324,51 @@ impl Wallet {
             Some(authorization) => PreparedCalls::Delegation { authorization, op },
             None => PreparedCalls::UserOperation(op),
         };
-        Ok((record, Prepared { chain_id: self.chain_id, prepared, calls }))
+        Ok((record, Prepared { chain_id: self.chain_id, prepared, calls }, quote))
+    }
+
+    /// Stores the prepared operation `record` (with its sponsorship's reservation, in one
+    /// transaction, when `sponsored`); returns the record and answer as stored. A retried prepare
+    /// whose operation the ledger reserved before gets the paymaster fields signed for that
+    /// reservation instead.
+    async fn store_prepared(
+        &self,
+        record: PreparedRecord,
+        result: Prepared,
+        lease_token: Option<&str>,
+        sponsored: Option<(&Sponsorship, SponsorQuote)>,
+    ) -> WalletResult<(PreparedRecord, Prepared)> {
+        let Some(((sponsor, policy_id), quote)) = sponsored else {
+            return Ok((self.store.insert_prepared(&record, lease_token).await?, result));
+        };
+        let reserving = self.store.insert_prepared_reserving(&quote.reservation, &record, lease_token).await;
+        match reserving.map_err(|e| sponsor_error(policy_id, sponsor.ledger_error(policy_id, e)))? {
+            Reserving::Stored(stored) => Ok((*stored, result)),
+            Reserving::AlreadyReserved(existing) => {
+                let paymaster =
+                    sponsor.resign(&result.prepared.op().op, &existing).map_err(|e| sponsor_error(policy_id, e))?;
+                let (record, result) = self.with_paymaster(record, result, paymaster)?;
+                Ok((self.store.insert_prepared(&record, lease_token).await?, result))
+            }
+        }
+    }
+
+    /// `record` and `result` with the operation's paymaster fields replaced by `paymaster` (and so
+    /// its hash).
+    fn with_paymaster(
+        &self,
+        mut record: PreparedRecord,
+        mut result: Prepared,
+        paymaster: PaymasterInit,
+    ) -> WalletResult<(PreparedRecord, Prepared)> {
+        let prepared = match &mut result.prepared {
+            PreparedCalls::UserOperation(op) | PreparedCalls::Delegation { op, .. } => op,
+        };
+        prepared.op.paymaster = Some(paymaster);
+        prepared.hash = prepared.op.hash(self.config.deployment.entry_point, self.chain_id);
+        record.hash = prepared.hash;
+        record.op_json = serde_json::to_string(&prepared.op).map_err(|e| WalletError::Internal(e.to_string()))?;
+        Ok((record, result))
     }
 
     /// Whether `account` is set up (deployed when `deploying`, delegated otherwise) or being set up

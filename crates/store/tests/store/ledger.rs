@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use alloy::primitives::{Address, B256, U256, keccak256};
 use keyward_store::Store;
 use keyward_store::sponsorship::{
-    ReservationRequest, ReserveOutcome, SpendLimits, SpendTotals, SponsorshipError, SponsorshipStatus,
+    Reservation, ReservationRequest, ReserveOutcome, Reserving, SpendLimits, SpendTotals, SponsorshipError,
+    SponsorshipStatus,
 };
+use keyward_store::wallet::PreparedRecord;
 use sqlx::{AssertSqlSafe, Executor};
 
 use crate::harness::TestDb;
@@ -211,6 +213,58 @@ pub(crate) async fn a_limit_admits_exactly_up_to_it(db: &TestDb) {
         Err(SponsorshipError::PolicyExhausted { committed, .. }) if committed == U256::ZERO
     ));
     assert_eq!(store.get_sponsorship(CHAIN, req.user_op_hash).await.unwrap(), None, "nothing written");
+    store.close().await;
+}
+
+/// A sponsored prepare stores its reservation and its prepared row in one transaction: both or
+/// neither (a limit's refusal writes no row), and a retry of the same operation writes nothing and
+/// returns the reservation found.
+pub(crate) async fn prepared_row_and_reservation_are_one_write(db: &TestDb) {
+    let store = db.open().await;
+    let sender = Address::repeat_byte(0xd1);
+    let limits = SpendLimits { policy_total: Some(U256::from(10u8)), per_sender: None };
+    let reservation = |i: u64, cost: u64| Reservation {
+        request: request("joint", i, sender, U256::from(cost), FAR),
+        limits,
+        release_before: 0,
+    };
+    let row = |r: &Reservation, token: &str| PreparedRecord {
+        chain_id: CHAIN,
+        hash: r.request.user_op_hash,
+        account: sender,
+        op_json: format!(r#"{{"sender":"{sender}","i":"{token}"}}"#),
+        session_id: None,
+        signer: Address::ZERO,
+        authorization_json: None,
+        deferred: false,
+        owner_signature: None,
+        calls_json: "[]".into(),
+        created_at: 7,
+    };
+    let first = reservation(1, 6);
+    match store.insert_prepared_reserving(&first, &row(&first, "a"), Some("lease-a")).await.unwrap() {
+        Reserving::Stored(stored) => assert_eq!(*stored, row(&first, "a")),
+        other => panic!("expected Stored, got {other:?}"),
+    }
+    assert_eq!(store.prepared(CHAIN, first.request.user_op_hash).await.unwrap(), Some(row(&first, "a")));
+    assert_eq!(store.policy_totals("joint").await.unwrap().reserved, U256::from(6u8));
+    // The same operation again: the reservation found, nothing written.
+    let mut retry = first.clone();
+    retry.request.user_op_hash = B256::repeat_byte(0x99);
+    match store.insert_prepared_reserving(&retry, &row(&retry, "b"), Some("lease-b")).await.unwrap() {
+        Reserving::AlreadyReserved(rec) => assert_eq!(rec.request, first.request),
+        other => panic!("expected AlreadyReserved, got {other:?}"),
+    }
+    assert_eq!(store.prepared(CHAIN, retry.request.user_op_hash).await.unwrap(), None);
+    // Past the limit: refused, and neither the reservation nor the row exists.
+    let over = reservation(2, 5);
+    assert!(matches!(
+        store.insert_prepared_reserving(&over, &row(&over, "c"), None).await,
+        Err(SponsorshipError::PolicyExhausted { .. })
+    ));
+    assert_eq!(store.prepared(CHAIN, over.request.user_op_hash).await.unwrap(), None);
+    assert_eq!(store.get_sponsorship(CHAIN, over.request.user_op_hash).await.unwrap(), None);
+    assert_eq!(store.policy_totals("joint").await.unwrap().reserved, U256::from(6u8));
     store.close().await;
 }
 
