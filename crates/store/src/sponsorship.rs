@@ -8,8 +8,8 @@
 //! change adds to them in one statement, and a reservation checks its limit in the same statement:
 //!
 //! ```text
-//!  reserve: INSERT record ─▶ policy: held += cost WHERE spent + held + cost ≤ limit + freed
-//!                          ─▶ sender: the same with the per-sender limit      (one transaction)
+//!  reserve: INSERT record ─▶ rows (policy, '') and (policy, sender) in one upsert:
+//!           held += cost WHERE spent + held + cost ≤ limit + freed (each row its own limit)
 //!  settle:  UPDATE records (reserved → settled) ─▶ totals: spent += actual, freed += max cost
 //!  release: UPDATE record (reserved → released) ─▶ totals: freed += max cost
 //! ```
@@ -345,9 +345,10 @@ impl Store {
     }
 
     /// [`Store::settle_sponsorship`] for the operations of one block at once, in one transaction
-    /// of three statements whatever their number: the records, then each table of totals (one
-    /// multi-row upsert that adds to them). Returns the records this call settled (one without a
-    /// sponsorship here, or settled before, is left out).
+    /// of two statements whatever their number: the records, then the totals (one multi-row
+    /// upsert that adds to them); a third only for an operation released before and included
+    /// after all. Returns the records this call settled (one without a sponsorship here, or
+    /// settled before, is left out).
     pub async fn settle_sponsorships(
         &self,
         chain_id: u64,
