@@ -284,13 +284,18 @@ const paymaster = events.find((e) => e.args.paymaster !== '0x0000000000000000000
 const onchain = events.filter((e) => e.args.paymaster === paymaster).reduce((s, e) => s + e.args.actualGasCost, 0n)
 const sponsoredCalls = accepted.filter((c) => c.sponsored).length
 assert.equal(events.filter((e) => e.args.paymaster === paymaster).length, sponsoredCalls, 'every sponsored call paid by the paymaster')
+// The policy's own totals row (sender ''): each amount is whole gwei and the wei below a gwei.
+const spent = () => {
+  const [gwei, wei] = sql(`SELECT spent_gwei, spent_wei FROM sponsorship_totals WHERE policy_id = '${POLICY_ID}' AND sender = ''`).split('|')
+  return BigInt(gwei) * 1_000_000_000n + BigInt(wei)
+}
 let ledger
 for (let i = 0; i < 100; i++) {
-  ledger = sql(`SELECT spent FROM sponsorship_totals WHERE policy_id = '${POLICY_ID}'`)
-  if (BigInt(ledger) === onchain) break
+  ledger = spent()
+  if (ledger === onchain) break
   await sleep(200)
 }
-assert.equal(BigInt(ledger), onchain, 'settled total = the sponsored events actualGasCost, to the wei')
+assert.equal(ledger, onchain, 'settled total = the sponsored events actualGasCost, to the wei')
 // What is still reserved is only prepared operations never sent (a prepare whose answer a killed
 // replica never gave, retried on another): none of them landed; their window ends, then they are released.
 const reserved = sql(`SELECT user_op_hash FROM sponsorships WHERE status = 'reserved'`).split('\n').filter(Boolean)

@@ -282,7 +282,10 @@ impl Bundler {
         let delegate = self.checked_delegate(&submission).await?;
         // The mempool is read once: the sender's pending sequences and the cross-operation rules.
         let pooled = self.pooled_except(op).await?;
-        let pending = pooled.iter().filter(|p| p.sender == op.sender).map(|p| p.nonce);
+        let pending = pooled
+            .iter()
+            .filter(|p| p.sender == op.sender)
+            .map(|p| (nonce_key_u256(p.nonce), nonce::nonce_sequence(p.nonce)));
         let nonce_sequence = self.nonce_assumption_behind(op, pending).await?;
         let outcome = validate_user_op_with(
             self.chain.as_ref(),
@@ -359,21 +362,20 @@ impl Bundler {
         // The mempool first, the chain second: an operation included in between is then seen in
         // one of the two (the tracker marks it included only after the chain has it).
         let pending = self.store.unfinished_nonces_of(self.chain_id, self.entry_point(), op.sender).await;
-        let pending = pending.map_err(store_err)?.into_iter().map(|(key, seq)| (key << 64) | U256::from(seq));
-        self.nonce_assumption_behind(op, pending).await
+        self.nonce_assumption_behind(op, pending.map_err(store_err)?.into_iter()).await
     }
 
     /// [`Bundler::nonce_assumption`] with the nonces of `op`'s sender's unfinished operations
-    /// already read from the mempool (`pending`, any key; the chain is read after them).
+    /// already read from the mempool (`pending`: (key, sequence) pairs of any key; the chain is
+    /// read after them).
     pub(crate) async fn nonce_assumption_behind(
         &self,
         op: &UserOperation,
-        pending: impl Iterator<Item = U256>,
+        pending: impl Iterator<Item = (U256, u64)>,
     ) -> Result<Option<u64>, RejectReason> {
         let key = nonce_key_u256(op.nonce);
         let seq = nonce::nonce_sequence(op.nonce);
-        let pending: Vec<u64> =
-            pending.filter(|n| nonce_key_u256(*n) == key).map(nonce::nonce_sequence).filter(|s| *s < seq).collect();
+        let pending: Vec<u64> = pending.filter(|(k, s)| *k == key && *s < seq).map(|(_, s)| s).collect();
         let onchain_seq = crate::bundle::onchain_sequence(self.chain.as_ref(), self.entry_point(), op).await?;
         if seq < onchain_seq {
             return Err(RejectReason::SimulationFailed(format!(

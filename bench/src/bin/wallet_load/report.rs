@@ -132,7 +132,33 @@ pub(crate) fn wallet_goals(r: &crate::wallet::Report) -> Vec<Goal> {
             measured: format!("{} ms (worst of the 1-session runs)", fmt(one_max, 1)),
             met: one_max.is_finite().then_some(one_max <= 10.0),
         },
+        sponsored_goal(r),
     ]
+}
+
+/// Sponsored calls at the server CPU of unsponsored ones plus one signature: the difference at
+/// each session count against one signature's time here.
+fn sponsored_goal(r: &crate::wallet::Report) -> Goal {
+    let cpu = |n: usize, sponsored: bool| {
+        r.rows.iter().find(|x| x.sessions == n && x.sponsored == sponsored).map(|x| x.result.server_cpu_ms_per_call())
+    };
+    let mut counts: Vec<usize> = r.rows.iter().map(|x| x.sessions).collect();
+    counts.dedup();
+    let extra: Vec<(usize, f64)> = counts
+        .iter()
+        .filter_map(|&n| Some((n, cpu(n, true)? - cpu(n, false)?)))
+        .filter(|(_, d)| d.is_finite())
+        .collect();
+    let listed: Vec<String> = extra.iter().map(|(n, d)| format!("{} at {n}", fmt(*d, 2))).collect();
+    Goal {
+        what: "a sponsored call costs an unsponsored one plus one signature".into(),
+        measured: format!(
+            "sponsored − unsponsored server CPU ms per call: {} sessions; one signature {} ms",
+            listed.join(", "),
+            fmt(r.signature_ms, 3)
+        ),
+        met: (!extra.is_empty()).then(|| extra.iter().all(|(_, d)| *d <= r.signature_ms)),
+    }
 }
 
 /// The goals of the aging scenario.

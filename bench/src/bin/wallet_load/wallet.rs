@@ -5,7 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alloy::primitives::U256;
+use alloy::primitives::{U256, keccak256};
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
 
 use crate::dev::Dev;
 use crate::load::{Budget, RunResult, run};
@@ -36,6 +38,21 @@ pub(crate) struct Report {
     pub(crate) window: Duration,
     /// The status poll interval.
     pub(crate) poll: Duration,
+    /// CPU time of one secp256k1 signature of a digest (what the paymaster adds to a sponsored
+    /// call by the yardstick), timed in this process before the runs.
+    pub(crate) signature_ms: f64,
+}
+
+/// The time one ECDSA signature of a 32-byte digest takes here (the paymaster's signer, the same
+/// library), over 2,000 of them.
+fn signature_ms() -> anyhow::Result<f64> {
+    let signer = PrivateKeySigner::random();
+    let n = 2_000u32;
+    let t0 = Instant::now();
+    for i in 0..n {
+        signer.sign_hash_sync(&keccak256(i.to_be_bytes()))?;
+    }
+    Ok(t0.elapsed().as_secs_f64() * 1e3 / f64::from(n))
 }
 
 /// Runs the scenario against a fresh `keyward dev` from `bin`.
@@ -46,6 +63,7 @@ pub(crate) async fn scenario(
     poll: Duration,
     tck: u64,
 ) -> anyhow::Result<Report> {
+    let signature_ms = signature_ms()?;
     let scratch = Scratch::new("wallet")?;
     let dev = Dev::start(bin, None, &scratch.0.join("keyward-dev.log"), tck).await?;
     let t0 = Instant::now();
@@ -64,7 +82,7 @@ pub(crate) async fn scenario(
         }
     }
     drop(dev);
-    Ok(Report { setup: setup_time, rows, window, poll })
+    Ok(Report { setup: setup_time, rows, window, poll, signature_ms })
 }
 
 /// The scenario's Markdown: a sentence on the set-up, then the table.
