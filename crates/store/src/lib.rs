@@ -38,6 +38,7 @@ pub mod mempool;
 mod packed;
 pub mod reputation;
 pub mod roles;
+mod script;
 pub mod sponsorship;
 mod upgrade;
 pub mod wallet;

@@ -15,6 +15,7 @@ use crate::db::Store;
 use crate::error::MempoolError;
 use crate::packed::{Doc, packed, unpacked};
 use crate::roles::Fence;
+use crate::script::Statement;
 
 /// Lifecycle of a user operation in the mempool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -225,6 +226,83 @@ fn tally<'a>(entities: impl Iterator<Item = &'a Address>) -> BTreeMap<Address, u
     counts
 }
 
+/// What an admission needs to know of the stored operations: whether `rec` is one of them, and
+/// the sender's unfinished ones (pending at `rec`'s nonce: their hash and fees).
+struct Seen {
+    /// `rec`'s hash is stored.
+    known: bool,
+    /// The sender's pending and submitted operations.
+    unfinished: usize,
+    /// Its pending operations at `rec`'s nonce: hash, max fee, max priority fee.
+    same_nonce: Vec<(B256, u128, u128)>,
+}
+
+impl Seen {
+    /// Reads the rows of [`known_or_live`] for `rec`.
+    fn read(rows: &[AnyRow], rec: &OpRecord) -> Result<Seen, MempoolError> {
+        let mut seen = Seen { known: false, unfinished: 0, same_nonce: Vec::new() };
+        for row in rows {
+            let row_hash = b256_from_bin("hash", &row.try_get::<Vec<u8>, _>("hash")?)?;
+            if row_hash == rec.hash {
+                seen.known = true;
+                continue;
+            }
+            seen.unfinished += 1;
+            let status: String = row.try_get("status")?;
+            let key = u256_from_bin("nonce_key", &row.try_get::<Vec<u8>, _>("nonce_key")?)?;
+            let seq = u64_bits_from_db(row.try_get::<i64, _>("nonce_seq")?);
+            if status == OpStatus::Pending.as_str() && key == rec.nonce_key && seq == rec.nonce_seq {
+                let max = u128_from_bin("max_fee_per_gas", &row.try_get::<Vec<u8>, _>("max_fee_per_gas")?)?;
+                let prio =
+                    u128_from_bin("max_priority_fee_per_gas", &row.try_get::<Vec<u8>, _>("max_priority_fee_per_gas")?)?;
+                seen.same_nonce.push((row_hash, max, prio));
+            }
+        }
+        Ok(seen)
+    }
+}
+
+/// One read answering an admission's three questions: is `rec` known, which pending operations
+/// share its nonce, and how many the sender has unfinished (at most its cap, so the rows stay few).
+fn known_or_live(rec: &OpRecord) -> Result<Statement, MempoolError> {
+    Ok(Statement::new(
+        "SELECT hash, nonce_key, nonce_seq, status, max_fee_per_gas, max_priority_fee_per_gas FROM user_ops \
+         WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 \
+         UNION ALL \
+         SELECT hash, nonce_key, nonce_seq, status, max_fee_per_gas, max_priority_fee_per_gas FROM user_ops \
+         WHERE chain_id = $1 AND entry_point = $2 AND sender = $4 AND status IN ('pending', 'submitted')",
+    )
+    .bind(u64_to_db("chain_id", rec.chain_id)?)
+    .bind(address_bin(&rec.entry_point))
+    .bind(b256_bin(&rec.hash))
+    .bind(address_bin(&rec.sender)))
+}
+
+/// The insert of `rec` as pending (nothing where its hash is stored), with its first validation's
+/// facts and arrival time.
+fn insert_op(rec: &OpRecord, first_validation: Option<(&str, u64)>) -> Result<Statement, MempoolError> {
+    Ok(Statement::new(
+        "INSERT INTO user_ops (chain_id, entry_point, hash, sender, nonce_key, nonce_seq, max_fee_per_gas, \
+         max_priority_fee_per_gas, valid_until, op_z, status, created_at, updated_at, facts_json, arrived_ns) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12, $13, $14) \
+         ON CONFLICT (chain_id, entry_point, hash) DO NOTHING",
+    )
+    .bind(u64_to_db("chain_id", rec.chain_id)?)
+    .bind(address_bin(&rec.entry_point))
+    .bind(b256_bin(&rec.hash))
+    .bind(address_bin(&rec.sender))
+    .bind(u256_bin(&rec.nonce_key))
+    .bind(u64_bits_to_db(rec.nonce_seq))
+    .bind(u128_bin(rec.max_fee_per_gas))
+    .bind(u128_bin(rec.max_priority_fee_per_gas))
+    .bind(u64_to_db("valid_until", rec.valid_until)?)
+    .bind(packed("op_z", Doc::Op, &rec.op_json)?)
+    .bind(u64_to_db("created_at", rec.created_at)?)
+    .bind(u64_to_db("updated_at", rec.updated_at)?)
+    .bind(first_validation.map(|(facts, _)| facts))
+    .bind(first_validation.map(|(_, arrived)| u64_to_db("arrived_ns", arrived)).transpose()?))
+}
+
 /// A transaction-scoped PostgreSQL advisory lock key for one sender's ops.
 fn sender_lock_key(chain_id: u64, entry_point: &Address, sender: &Address) -> i64 {
     let mut buf = Vec::with_capacity(8 + 20 + 20 + 16);
@@ -252,12 +330,20 @@ impl Store {
     /// op is new (inserted or replacing), its first validation's facts are kept and its entities'
     /// `opsSeen` grow, so a bundler that sees the op also sees them; the wallet call it answers,
     /// if any, is recorded; an admission costs one commit.
+    ///
+    /// On SQLite the usual case — a new operation, no other pending at its nonce, the sender under
+    /// its cap, its entities' counters of this hour — is two trips to the writer
+    /// ([`crate::script`]); every other case, and every admission on PostgreSQL, takes the
+    /// general path.
     pub async fn admit_user_op(
         &self,
         rec: &OpRecord,
         sender_cap: usize,
         admission: &Admission<'_>,
     ) -> Result<InsertOutcome, MempoolError> {
+        if let Some(outcome) = self.admit_in_two_trips(rec, sender_cap, admission).await? {
+            return Ok(outcome);
+        }
         let mut tx = self.begin_write().await?;
         let outcome = self.insert_user_op_in(&mut tx, rec, sender_cap, admission.first_validation).await?;
         if outcome != InsertOutcome::AlreadyKnown {
@@ -272,6 +358,46 @@ impl Store {
         Ok(outcome)
     }
 
+    /// [`Store::admit_user_op`]'s usual case on SQLite: every statement of a new operation's
+    /// admission in one trip, committed in a second when each did what the general path would
+    /// have; `None` (rolled back) otherwise, and on PostgreSQL.
+    async fn admit_in_two_trips(
+        &self,
+        rec: &OpRecord,
+        sender_cap: usize,
+        admission: &Admission<'_>,
+    ) -> Result<Option<InsertOutcome>, MempoolError> {
+        let at = (rec.chain_id, rec.entry_point);
+        let counting = crate::reputation::counting(at, &tally(admission.seen.iter()), admission.now, false)?;
+        let mut statements = vec![known_or_live(rec)?, insert_op(rec, admission.first_validation)?];
+        statements.extend(counting.iter().map(|c| c.statement.clone()));
+        let call = match admission.call {
+            Some((call, installs_session)) => {
+                let (insert, rest) = crate::wallet::call_statements(call, installs_session)?;
+                statements.push(insert);
+                statements.extend(rest);
+                true
+            }
+            None => false,
+        };
+        let Some((script, out)) = self.begin_script(statements).await? else { return Ok(None) };
+        let seen = Seen::read(&out[0].rows, rec)?;
+        let counted = counting.iter().zip(&out[2..]).all(|(c, o)| o.rows.len() == c.addresses.len());
+        let call_recorded = !call || out[2 + counting.len()].changes == 1;
+        let usual = !seen.known
+            && seen.same_nonce.is_empty()
+            && seen.unfinished < sender_cap
+            && out[1].changes == 1
+            && counted
+            && call_recorded;
+        if !usual {
+            script.rollback().await?;
+            return Ok(None);
+        }
+        script.commit(Vec::new()).await?;
+        Ok(Some(InsertOutcome::Inserted))
+    }
+
     /// The checks and the insert of [`Store::insert_user_op`] inside `tx` (not committed), the new
     /// row carrying its first validation's facts and arrival time (`first_validation`).
     async fn insert_user_op_in(
@@ -283,49 +409,14 @@ impl Store {
     ) -> Result<InsertOutcome, MempoolError> {
         let chain_id = u64_to_db("chain_id", rec.chain_id)?;
         let ep = address_bin(&rec.entry_point);
-        let hash = b256_bin(&rec.hash);
-        let sender = address_bin(&rec.sender);
-        let nonce_key = u256_bin(&rec.nonce_key);
-        let nonce_seq = u64_bits_to_db(rec.nonce_seq);
-        let valid_until = u64_to_db("valid_until", rec.valid_until)?;
-        let created_at = u64_to_db("created_at", rec.created_at)?;
-        let updated_at = u64_to_db("updated_at", rec.updated_at)?;
 
         // Serialise check-then-insert per sender across connections and replicas.
         self.advisory_lock(tx, sender_lock_key(rec.chain_id, &rec.entry_point, &rec.sender)).await?;
 
-        // One read answers the three questions: is it known, which pending ops share its nonce, and
-        // how many the sender has unfinished (at most its cap, so the rows stay few).
-        let rows = sqlx::query(
-            "SELECT hash, nonce_key, nonce_seq, status, max_fee_per_gas, max_priority_fee_per_gas FROM user_ops \
-             WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 \
-             UNION ALL \
-             SELECT hash, nonce_key, nonce_seq, status, max_fee_per_gas, max_priority_fee_per_gas FROM user_ops \
-             WHERE chain_id = $1 AND entry_point = $2 AND sender = $4 AND status IN ('pending', 'submitted')",
-        )
-        .bind(chain_id)
-        .bind(&ep)
-        .bind(&hash)
-        .bind(&sender)
-        .fetch_all(&mut **tx)
-        .await?;
-        let mut unfinished = 0usize;
-        let mut same_nonce = Vec::new();
-        for row in &rows {
-            let row_hash = b256_from_bin("hash", &row.try_get::<Vec<u8>, _>("hash")?)?;
-            if row_hash == rec.hash {
-                return Ok(InsertOutcome::AlreadyKnown);
-            }
-            unfinished += 1;
-            let status: String = row.try_get("status")?;
-            let key = u256_from_bin("nonce_key", &row.try_get::<Vec<u8>, _>("nonce_key")?)?;
-            let seq = u64_bits_from_db(row.try_get::<i64, _>("nonce_seq")?);
-            if status == OpStatus::Pending.as_str() && key == rec.nonce_key && seq == rec.nonce_seq {
-                let max = u128_from_bin("max_fee_per_gas", &row.try_get::<Vec<u8>, _>("max_fee_per_gas")?)?;
-                let prio =
-                    u128_from_bin("max_priority_fee_per_gas", &row.try_get::<Vec<u8>, _>("max_priority_fee_per_gas")?)?;
-                same_nonce.push((row_hash, max, prio));
-            }
+        let rows = known_or_live(rec)?.query().fetch_all(&mut **tx).await?;
+        let Seen { known, unfinished, mut same_nonce } = Seen::read(&rows, rec)?;
+        if known {
+            return Ok(InsertOutcome::AlreadyKnown);
         }
         // The one reported replaced: the best-paying, then the lowest hash.
         same_nonce.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -362,28 +453,9 @@ impl Store {
             }
             InsertOutcome::Inserted
         };
-
-        sqlx::query(
-            "INSERT INTO user_ops (chain_id, entry_point, hash, sender, nonce_key, nonce_seq, max_fee_per_gas, \
-             max_priority_fee_per_gas, valid_until, op_z, status, created_at, updated_at, facts_json, arrived_ns) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12, $13, $14)",
-        )
-        .bind(chain_id)
-        .bind(&ep)
-        .bind(&hash)
-        .bind(&sender)
-        .bind(&nonce_key)
-        .bind(nonce_seq)
-        .bind(u128_bin(rec.max_fee_per_gas))
-        .bind(u128_bin(rec.max_priority_fee_per_gas))
-        .bind(valid_until)
-        .bind(packed("op_z", Doc::Op, &rec.op_json)?)
-        .bind(created_at)
-        .bind(updated_at)
-        .bind(first_validation.map(|(facts, _)| facts))
-        .bind(first_validation.map(|(_, arrived)| u64_to_db("arrived_ns", arrived)).transpose()?)
-        .execute(&mut **tx)
-        .await?;
+        if insert_op(rec, first_validation)?.query().execute(&mut **tx).await?.rows_affected() != 1 {
+            return Err(MempoolError::Corrupt(format!("op {} appeared under the sender's lock", rec.hash)));
+        }
         Ok(outcome)
     }
 

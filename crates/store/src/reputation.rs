@@ -7,11 +7,13 @@
 use std::collections::BTreeMap;
 
 use alloy::primitives::Address;
+use sqlx::Row as _;
 use sqlx::{Any, Transaction};
 
 use crate::codec::{address_text, parse_address, u64_from_db, u64_to_db};
 use crate::db::Store;
 use crate::error::{CodecError, StoreError};
+use crate::script::Statement;
 
 /// Seconds per decay step.
 const HOUR: u64 = 3600;
@@ -122,30 +124,12 @@ impl Store {
         now: u64,
         included: bool,
     ) -> Result<(), E> {
-        let (chain_id, entry_point) = at;
         for address in counts.keys() {
             self.advisory_lock(tx, reputation_lock(at, address)).await?;
         }
-        let mut by_count: BTreeMap<u64, Vec<Address>> = BTreeMap::new();
-        for (address, n) in counts {
-            by_count.entry(*n).or_default().push(*address);
-        }
-        for (n, addresses) in by_count {
-            let column = if included { "ops_included" } else { "ops_seen" };
-            let sql = format!(
-                "UPDATE bundler_reputation SET {column} = {column} + $4 \
-                 WHERE chain_id = $1 AND entry_point = $2 AND decayed_hour = $3 AND address IN ({}) RETURNING address",
-                crate::db::placeholders(5, addresses.len())
-            );
-            let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
-                .bind(u64_to_db("chain_id", chain_id)?)
-                .bind(address_text(&entry_point))
-                .bind(u64_to_db("decayed_hour", now / HOUR)?)
-                .bind(u64_to_db("count", n)?);
-            for address in &addresses {
-                query = query.bind(address_text(address));
-            }
-            let counted = query.fetch_all(&mut **tx).await?;
+        for Counting { statement, n, addresses } in counting(at, counts, now, included)? {
+            let rows = statement.query().fetch_all(&mut **tx).await?;
+            let counted: Vec<String> = rows.iter().map(|r| r.try_get("address")).collect::<Result<_, _>>()?;
             for address in addresses.iter().filter(|a| !counted.contains(&address_text(a))) {
                 self.update_reputation_in::<E>(tx, at, *address, now, |r| match included {
                     false => r.ops_seen = r.ops_seen.saturating_add(n),
@@ -214,6 +198,50 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// One statement counting `n` more operations for each of `addresses` in their rows decayed to
+/// this hour; it returns the addresses it counted (one left out has no row of this hour).
+pub(crate) struct Counting {
+    /// The `UPDATE … RETURNING address`.
+    pub(crate) statement: Statement,
+    /// What it adds.
+    pub(crate) n: u64,
+    /// The entities it names.
+    pub(crate) addresses: Vec<Address>,
+}
+
+/// The statements that count `counts` (each entity's `n` more operations seen, or included when
+/// `included`): one per distinct `n`.
+pub(crate) fn counting(
+    at: (u64, Address),
+    counts: &BTreeMap<Address, u64>,
+    now: u64,
+    included: bool,
+) -> Result<Vec<Counting>, CodecError> {
+    let (chain_id, entry_point) = at;
+    let mut by_count: BTreeMap<u64, Vec<Address>> = BTreeMap::new();
+    for (address, n) in counts {
+        by_count.entry(*n).or_default().push(*address);
+    }
+    let column = if included { "ops_included" } else { "ops_seen" };
+    by_count
+        .into_iter()
+        .map(|(n, addresses)| {
+            let sql = format!(
+                "UPDATE bundler_reputation SET {column} = {column} + $4 \
+                 WHERE chain_id = $1 AND entry_point = $2 AND decayed_hour = $3 AND address IN ({}) RETURNING address",
+                crate::db::placeholders(5, addresses.len())
+            );
+            let statement = Statement::new(sql)
+                .bind(u64_to_db("chain_id", chain_id)?)
+                .bind(address_text(&entry_point))
+                .bind(u64_to_db("decayed_hour", now / HOUR)?)
+                .bind(u64_to_db("count", n)?);
+            let statement = addresses.iter().fold(statement, |st, a| st.bind(address_text(a)));
+            Ok(Counting { statement, n, addresses })
+        })
+        .collect()
 }
 
 /// The advisory lock of one entity's counters under `at` (chain_id, entry_point).

@@ -36,7 +36,8 @@ use crate::codec::{
 };
 use crate::db::Store;
 use crate::error::{CodecError, DbError, wraps_db_error};
-use crate::wallet::{PreparedRecord, insert_prepared_in};
+use crate::script::Statement;
+use crate::wallet::{PreparedRecord, prepared_from_row, prepared_insert};
 
 /// Errors of the sponsorship ledger.
 #[derive(Debug, thiserror::Error)]
@@ -305,15 +306,28 @@ impl Store {
         let now = u64_to_db("updated_at", now_secs())?;
         let cost = Limbs::of("max_cost", req.max_cost)?;
         let sender = address_text(&req.sender);
+        let hold = Hold { policy: &req.policy_id, sender: &sender, cost, limits: *limits, now };
+        if hold.refused_before_the_totals().is_none()
+            && let Some(done) = self.reserve_in_two_trips(req, &hold, also).await?
+        {
+            return Ok(done);
+        }
         let mut released_expired = false;
         loop {
             let mut tx = self.begin_write().await?;
             if let Some(done) = record_reservation(&mut tx, req).await? {
                 return done.map(|outcome| (outcome, None));
             }
-            let Some(refused) = hold(&mut tx, &req.policy_id, &sender, cost, *limits, now).await? else {
+            let refused = match hold.refused_before_the_totals() {
+                Some(refused) => Some(refused),
+                None => hold.refused(&hold.statement().query().fetch_all(&mut *tx).await?)?,
+            };
+            let Some(refused) = refused else {
                 let stored = match also {
-                    Some((rec, token)) => Some(insert_prepared_in(&mut *tx, rec, token).await?),
+                    Some((rec, token)) => {
+                        let row = prepared_insert(rec, token)?.query().fetch_one(&mut *tx).await?;
+                        Some(prepared_from_row(&row)?)
+                    }
                     None => None,
                 };
                 tx.commit().await?;
@@ -327,6 +341,30 @@ impl Store {
             }
             return Err(self.exhausted(req, refused, *limits).await?);
         }
+    }
+
+    /// [`Store::reserve`]'s usual case on SQLite — a new request, within both limits — in two
+    /// trips to the writer: the record, the totals and the prepared row `also` in the first, the
+    /// commit in the second once each did what the general path would have; `None` (rolled back)
+    /// otherwise, and on PostgreSQL.
+    async fn reserve_in_two_trips(
+        &self,
+        req: &ReservationRequest,
+        hold: &Hold<'_>,
+        also: Option<(&PreparedRecord, Option<&str>)>,
+    ) -> Result<Option<(ReserveOutcome, Option<PreparedRecord>)>, SponsorshipError> {
+        let mut statements = vec![reservation_insert(req)?, hold.statement()];
+        if let Some((rec, token)) = also {
+            statements.push(prepared_insert(rec, token)?);
+        }
+        let Some((script, out)) = self.begin_script(statements).await? else { return Ok(None) };
+        if out[0].changes != 1 || hold.refused(&out[1].rows)?.is_some() {
+            script.rollback().await?;
+            return Ok(None);
+        }
+        let stored = out.get(2).and_then(|o| o.rows.first()).map(prepared_from_row).transpose()?;
+        script.commit(Vec::new()).await?;
+        Ok(Some((ReserveOutcome::Reserved, stored)))
     }
 
     /// Records the actual cost of the included operation `user_op_hash`: its reservation is
@@ -586,67 +624,79 @@ fn totals_insert(rows: usize, first: usize, at: usize) -> String {
 }
 
 /// Binds one row of [`totals_insert`].
-fn bind_totals<'q>(q: AnyQuery<'q>, policy: &str, sender: &str, amounts: [Limbs; 3]) -> AnyQuery<'q> {
-    amounts.iter().fold(q.bind(policy.to_owned()).bind(sender.to_owned()), |q, a| q.bind(a.gwei).bind(a.wei))
+fn bind_totals(st: Statement, policy: &str, sender: &str, amounts: [Limbs; 3]) -> Statement {
+    amounts.iter().fold(st.bind(policy).bind(sender), |st, a| st.bind(a.gwei).bind(a.wei))
 }
 
-/// A query of the `Any` driver.
-type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
-
-/// Adds `cost` to what the policy and the sender hold (creating their rows), in one statement,
-/// unless that takes either's spent and reserved past its limit: `None` when held, else which limit
-/// refused (the caller rolls back: the other row may have moved).
-async fn hold(
-    tx: &mut Transaction<'static, Any>,
-    policy: &str,
-    sender: &str,
+/// Adding `cost` to what the policy and the sender hold (creating their rows), in one statement,
+/// unless that takes either's spent and reserved past its limit.
+struct Hold<'a> {
+    /// The policy.
+    policy: &'a str,
+    /// The sender's totals key (its 0x-hex address).
+    sender: &'a str,
+    /// The worst-case cost held.
     cost: Limbs,
+    /// The policy's limits.
     limits: SpendLimits,
+    /// `updated_at`.
     now: i64,
-) -> Result<Option<Refused>, SponsorshipError> {
-    let (policy_limit, sender_limit) = (Limbs::of_limit(limits.policy_total), Limbs::of_limit(limits.per_sender));
-    let over = |limit: Option<Limbs>| limit.is_some_and(|l| cost.value() > l.value());
-    if over(policy_limit) {
-        return Ok(Some(Refused::Policy));
+}
+
+impl Hold<'_> {
+    /// The limit that refuses the cost whatever the totals (it is above the limit alone).
+    fn refused_before_the_totals(&self) -> Option<Refused> {
+        let over = |limit: Option<Limbs>| limit.is_some_and(|l| self.cost.value() > l.value());
+        if over(Limbs::of_limit(self.limits.policy_total)) {
+            return Some(Refused::Policy);
+        }
+        if over(Limbs::of_limit(self.limits.per_sender)) {
+            return Some(Refused::Sender);
+        }
+        None
     }
-    if over(sender_limit) {
-        return Ok(Some(Refused::Sender));
+
+    /// The upsert: it returns the `sender` of each row it moved.
+    fn statement(&self) -> Statement {
+        let (policy_limit, sender_limit) =
+            (Limbs::of_limit(self.limits.policy_total), Limbs::of_limit(self.limits.per_sender));
+        // Placeholders: two rows of eight ($1–$16), updated_at $17, then the limits' limbs.
+        let t = |c: &str| format!("sponsorship_totals.{c}");
+        let (sg, sw, hg, hw, fg, fw) =
+            (t("spent_gwei"), t("spent_wei"), t("held_gwei"), t("held_wei"), t("freed_gwei"), t("freed_wei"));
+        let within = |limit: Option<Limbs>, at: usize| match limit {
+            None => "1 = 1".to_owned(),
+            // spent + held + cost ≤ limit + freed
+            Some(_) => amounts::sum_at_most(
+                &[(&sg, &sw), (&hg, &hw), ("excluded.held_gwei", "excluded.held_wei")],
+                &[(&format!("${at}"), &format!("${}", at + 1)), (&fg, &fw)],
+            ),
+        };
+        let (policy_at, sender_at) = (18, if policy_limit.is_some() { 20 } else { 18 });
+        let sql = format!(
+            "{}{}, updated_at = excluded.updated_at WHERE CASE WHEN sponsorship_totals.sender = '{WHOLE_POLICY}' \
+             THEN {} ELSE {} END RETURNING sender",
+            totals_insert(2, 1, 17),
+            amounts::add_to("sponsorship_totals", "held", "excluded.held_gwei", "excluded.held_wei"),
+            within(policy_limit, policy_at),
+            within(sender_limit, sender_at),
+        );
+        let zero = Limbs::ZERO;
+        let st = bind_totals(Statement::new(sql), self.policy, WHOLE_POLICY, [zero, self.cost, zero]);
+        let st = bind_totals(st, self.policy, self.sender, [zero, self.cost, zero]).bind(self.now);
+        [policy_limit, sender_limit].into_iter().flatten().fold(st, |st, l| st.bind(l.gwei).bind(l.wei))
     }
-    // Placeholders: two rows of eight ($1–$16), updated_at $17, then the limits' limbs.
-    let t = |c: &str| format!("sponsorship_totals.{c}");
-    let (sg, sw, hg, hw, fg, fw) =
-        (t("spent_gwei"), t("spent_wei"), t("held_gwei"), t("held_wei"), t("freed_gwei"), t("freed_wei"));
-    let within = |limit: Option<Limbs>, at: usize| match limit {
-        None => "1 = 1".to_owned(),
-        // spent + held + cost ≤ limit + freed
-        Some(_) => amounts::sum_at_most(
-            &[(&sg, &sw), (&hg, &hw), ("excluded.held_gwei", "excluded.held_wei")],
-            &[(&format!("${at}"), &format!("${}", at + 1)), (&fg, &fw)],
-        ),
-    };
-    let (policy_at, sender_at) = (18, if policy_limit.is_some() { 20 } else { 18 });
-    let sql = format!(
-        "{}{}, updated_at = excluded.updated_at WHERE CASE WHEN sponsorship_totals.sender = '{WHOLE_POLICY}' \
-         THEN {} ELSE {} END RETURNING sender",
-        totals_insert(2, 1, 17),
-        amounts::add_to("sponsorship_totals", "held", "excluded.held_gwei", "excluded.held_wei"),
-        within(policy_limit, policy_at),
-        within(sender_limit, sender_at),
-    );
-    let zero = Limbs::ZERO;
-    let q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    let q = bind_totals(q, policy, WHOLE_POLICY, [zero, cost, zero]);
-    let mut q = bind_totals(q, policy, sender, [zero, cost, zero]).bind(now);
-    for limit in [policy_limit, sender_limit].into_iter().flatten() {
-        q = q.bind(limit.gwei).bind(limit.wei);
+
+    /// Which limit refused, from the rows the upsert returned: `None` when both rows moved (else
+    /// the caller rolls back: the other row may have moved).
+    fn refused(&self, rows: &[AnyRow]) -> Result<Option<Refused>, SponsorshipError> {
+        let moved: Vec<String> = rows.iter().map(|r| r.try_get("sender")).collect::<Result<_, _>>()?;
+        Ok(match (moved.iter().any(|s| s == WHOLE_POLICY), moved.iter().any(|s| s == self.sender)) {
+            (true, true) => None,
+            (false, _) => Some(Refused::Policy),
+            (true, false) => Some(Refused::Sender),
+        })
     }
-    let moved: Vec<String> =
-        q.fetch_all(&mut **tx).await?.iter().map(|r| r.try_get("sender")).collect::<Result<_, _>>()?;
-    Ok(match (moved.iter().any(|s| s == WHOLE_POLICY), moved.iter().any(|s| s == sender)) {
-        (true, true) => None,
-        (false, _) => Some(Refused::Policy),
-        (true, false) => Some(Refused::Sender),
-    })
 }
 
 /// A change of one sponsored operation to count in the totals of its policy and its sender.
@@ -685,11 +735,11 @@ async fn count_in_totals(
         amounts::add_to("sponsorship_totals", "freed", "excluded.freed_gwei", "excluded.freed_wei"),
     );
     let zero = Limbs::ZERO;
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    let mut st = Statement::new(sql).bind(now);
     for ((policy, sender), (spent, freed)) in &rows {
-        q = bind_totals(q, policy, sender, [Limbs::of("spent", *spent)?, zero, Limbs::of("freed", *freed)?]);
+        st = bind_totals(st, policy, sender, [Limbs::of("spent", *spent)?, zero, Limbs::of("freed", *freed)?]);
     }
-    q.execute(&mut **tx).await?;
+    st.query().execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -797,7 +847,13 @@ async fn insert_reservation(
     tx: &mut Transaction<'static, Any>,
     req: &ReservationRequest,
 ) -> Result<bool, SponsorshipError> {
-    let done = sqlx::query(
+    Ok(reservation_insert(req)?.query().execute(&mut **tx).await?.rows_affected() == 1)
+}
+
+/// The statement of [`insert_reservation`]: it changes one row, or none where the request key is
+/// stored already.
+fn reservation_insert(req: &ReservationRequest) -> Result<Statement, SponsorshipError> {
+    Ok(Statement::new(
         "INSERT INTO sponsorships (chain_id, request_key, user_op_hash, policy_id, sender, max_cost, valid_until, \
          valid_after, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'reserved') \
          ON CONFLICT (chain_id, request_key) DO NOTHING",
@@ -805,12 +861,9 @@ async fn insert_reservation(
     .bind(u64_to_db("chain_id", req.chain_id)?)
     .bind(b256_bin(&req.request_key))
     .bind(b256_bin(&req.user_op_hash))
-    .bind(&req.policy_id)
+    .bind(req.policy_id.as_str())
     .bind(address_bin(&req.sender))
     .bind(u256_amount_bin(&req.max_cost))
     .bind(u64_to_db("valid_until", req.valid_until)?)
-    .bind(u64_to_db("valid_after", req.valid_after)?)
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .bind(u64_to_db("valid_after", req.valid_after)?))
 }

@@ -13,6 +13,7 @@ use crate::codec::{
 use crate::db::{Store, lock_key};
 use crate::error::{CodecError, StoreError};
 use crate::packed::{Doc, packed, unpacked};
+use crate::script::Statement;
 
 /// A statement text built at run time from the constant column lists above (never from input).
 macro_rules! sql {
@@ -292,7 +293,7 @@ fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
 const PREPARED_COLUMNS: &str = "chain_id, hash, account, op_json, session_id, signer, authorization_json, deferred, owner_signature, calls_json, \
      created_at";
 
-fn prepared_from_row(row: &AnyRow) -> Result<PreparedRecord, StoreError> {
+pub(crate) fn prepared_from_row(row: &AnyRow) -> Result<PreparedRecord, StoreError> {
     let text = |c: &str| row.try_get::<String, _>(c);
     Ok(PreparedRecord {
         chain_id: u64_from_db("chain_id", row.try_get("chain_id")?)?,
@@ -605,9 +606,8 @@ impl Store {
     }
 }
 
-/// [`Store::insert_prepared`] through `executor` (inside a transaction that also writes something
-/// else: a sponsored operation's reservation).
-pub(crate) async fn insert_prepared_in<'e, X>(
+/// [`Store::insert_prepared`] through `executor`.
+async fn insert_prepared_in<'e, X>(
     executor: X,
     rec: &PreparedRecord,
     lease_token: Option<&str>,
@@ -615,7 +615,13 @@ pub(crate) async fn insert_prepared_in<'e, X>(
 where
     X: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let row = sqlx::query(sql!(
+    let row = prepared_insert(rec, lease_token)?.query().fetch_one(executor).await?;
+    prepared_from_row(&row)
+}
+
+/// The statement of [`Store::insert_prepared`]; it returns the stored row ([`prepared_from_row`]).
+pub(crate) fn prepared_insert(rec: &PreparedRecord, lease_token: Option<&str>) -> Result<Statement, CodecError> {
+    Ok(Statement::new(format!(
         "INSERT INTO wallet_prepared (chain_id, hash, account, op_json, session_id, signer, authorization_json, \
          deferred, owner_signature, calls_json, created_at, lease_token) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
@@ -625,18 +631,15 @@ where
     .bind(u64_to_db("chain_id", rec.chain_id)?)
     .bind(b256_text(&rec.hash))
     .bind(address_text(&rec.account))
-    .bind(&rec.op_json)
+    .bind(rec.op_json.clone())
     .bind(rec.session_id.as_ref().map(session_id_text))
     .bind(address_text(&rec.signer))
     .bind(rec.authorization_json.clone())
     .bind(i64::from(rec.deferred))
     .bind(rec.owner_signature.as_ref().map(alloy::hex::encode_prefixed))
-    .bind(&rec.calls_json)
+    .bind(rec.calls_json.clone())
     .bind(u64_to_db("created_at", rec.created_at)?)
-    .bind(lease_token)
-    .fetch_one(executor)
-    .await?;
-    prepared_from_row(&row)
+    .bind(lease_token))
 }
 
 /// Records an accepted call inside `tx`: the call (unless it exists: then nothing else changes),
@@ -648,8 +651,25 @@ pub(crate) async fn record_call_in<E: From<sqlx::Error> + From<CodecError>>(
     rec: &CallRecord,
     installs_session: bool,
 ) -> Result<bool, E> {
+    let (insert, rest) = call_statements(rec, installs_session)?;
+    if insert.query().execute(&mut **tx).await?.rows_affected() != 1 {
+        // A retry (or a concurrent twin) recorded it first: that write did the rest.
+        return Ok(false);
+    }
+    for statement in rest {
+        statement.query().execute(&mut **tx).await?;
+    }
+    Ok(true)
+}
+
+/// The statements of [`record_call_in`]: the call's insert (nothing where it is stored), then
+/// what a new call also changes.
+pub(crate) fn call_statements(
+    rec: &CallRecord,
+    installs_session: bool,
+) -> Result<(Statement, Vec<Statement>), CodecError> {
     let chain_id = u64_to_db("chain_id", rec.chain_id)?;
-    let inserted = sqlx::query(
+    let insert = Statement::new(
         "INSERT INTO wallet_calls (chain_id, hash, account, calls_z, session_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (chain_id, hash) DO NOTHING",
     )
@@ -658,38 +678,28 @@ pub(crate) async fn record_call_in<E: From<sqlx::Error> + From<CodecError>>(
     .bind(address_bin(&rec.account))
     .bind(packed("calls_z", Doc::Calls, &rec.calls_json)?)
     .bind(rec.session_id.map(|id| id.to_vec()))
-    .bind(u64_to_db("created_at", rec.created_at)?)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !inserted {
-        // A retry (or a concurrent twin) recorded it first: that write did the rest.
-        return Ok(false);
-    }
+    .bind(u64_to_db("created_at", rec.created_at)?);
     // The call's own table keeps bytes; the prepared row, leases and session it ends keep hex text.
     let hash = b256_text(&rec.hash);
-    // The prepare's leases first (by the token its prepared row keeps), then that row.
-    sqlx::query(
-        "DELETE FROM wallet_nonce_leases WHERE chain_id = $1 AND account = $3 AND token = \
-         (SELECT lease_token FROM wallet_prepared WHERE chain_id = $1 AND hash = $2)",
-    )
-    .bind(chain_id)
-    .bind(&hash)
-    .bind(address_text(&rec.account))
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("DELETE FROM wallet_prepared WHERE chain_id = $1 AND hash = $2")
+    let mut rest = vec![
+        // The prepare's leases first (by the token its prepared row keeps), then that row.
+        Statement::new(
+            "DELETE FROM wallet_nonce_leases WHERE chain_id = $1 AND account = $3 AND token = \
+             (SELECT lease_token FROM wallet_prepared WHERE chain_id = $1 AND hash = $2)",
+        )
         .bind(chain_id)
-        .bind(&hash)
-        .execute(&mut **tx)
-        .await?;
+        .bind(hash.clone())
+        .bind(address_text(&rec.account)),
+        Statement::new("DELETE FROM wallet_prepared WHERE chain_id = $1 AND hash = $2")
+            .bind(chain_id)
+            .bind(hash.clone()),
+    ];
     if let Some(session) = rec.session_id.as_ref().filter(|_| installs_session) {
-        sqlx::query("UPDATE wallet_sessions SET first_op = $2 WHERE id = $1 AND first_op IS NULL")
-            .bind(session_id_text(session))
-            .bind(&hash)
-            .execute(&mut **tx)
-            .await?;
+        rest.push(
+            Statement::new("UPDATE wallet_sessions SET first_op = $2 WHERE id = $1 AND first_op IS NULL")
+                .bind(session_id_text(session))
+                .bind(hash),
+        );
     }
-    Ok(true)
+    Ok((insert, rest))
 }
