@@ -10,6 +10,7 @@ use crate::codec::{
 use crate::db::Store;
 use crate::error::{CodecError, StoreError};
 use crate::roles::Fence;
+use crate::script::Statement;
 
 /// Lifecycle of a bundle transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -162,8 +163,13 @@ fn op_hashes_from_bin(bytes: &[u8]) -> Result<Vec<B256>, StoreError> {
 
 /// Inserts `rec` on `conn` (a pool connection or a transaction); false if `tx_hash` was recorded.
 pub(crate) async fn insert_bundle(conn: &mut sqlx::AnyConnection, rec: &BundleRecord) -> Result<bool, StoreError> {
+    Ok(bundle_insert(rec)?.query().execute(&mut *conn).await?.rows_affected() == 1)
+}
+
+/// The statement of [`insert_bundle`]: it changes no row where the transaction is recorded.
+pub(crate) fn bundle_insert(rec: &BundleRecord) -> Result<Statement, CodecError> {
     let op_hashes: Vec<u8> = rec.op_hashes.iter().flat_map(|h| h.0).collect();
-    let done = sqlx::query(
+    Ok(Statement::new(
         "INSERT INTO bundles (tx_hash, chain_id, bundler, tx_nonce, max_fee_per_gas, max_priority_fee_per_gas, \
          op_hashes, status, sent_at, sent_at_block, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (tx_hash) DO NOTHING",
@@ -178,10 +184,7 @@ pub(crate) async fn insert_bundle(conn: &mut sqlx::AnyConnection, rec: &BundleRe
     .bind(rec.status.as_str())
     .bind(u64_to_db("sent_at", rec.sent_at)?)
     .bind(u64_to_db("sent_at_block", rec.sent_at_block)?)
-    .bind(u64_to_db("updated_at", rec.updated_at)?)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .bind(u64_to_db("updated_at", rec.updated_at)?))
 }
 
 /// Sets a recorded bundle's status inside `tx`; false if it was never recorded.
@@ -193,11 +196,13 @@ pub(crate) async fn set_bundle_status_in<E>(
 where
     E: From<sqlx::Error> + From<CodecError>,
 {
-    let done = sqlx::query("UPDATE bundles SET status = $2, updated_at = $3 WHERE tx_hash = $1")
+    Ok(bundle_status(tx_hash, status)?.query().execute(&mut **tx).await?.rows_affected() != 0)
+}
+
+/// The statement of [`set_bundle_status_in`]: it changes no row where the bundle is not stored.
+pub(crate) fn bundle_status(tx_hash: B256, status: BundleStatus) -> Result<Statement, CodecError> {
+    Ok(Statement::new("UPDATE bundles SET status = $2, updated_at = $3 WHERE tx_hash = $1")
         .bind(b256_bin(&tx_hash))
         .bind(status.as_str())
-        .bind(u64_to_db("updated_at", now_secs())?)
-        .execute(&mut **tx)
-        .await?;
-    Ok(done.rows_affected() != 0)
+        .bind(u64_to_db("updated_at", now_secs())?))
 }

@@ -10,12 +10,13 @@ use std::time::Duration;
 use alloy::primitives::{Address, B256};
 use sqlx::Row;
 
-use crate::bundles::{BundleRecord, insert_bundle};
+use crate::bundles::{BundleRecord, bundle_insert};
 use crate::codec::{address_bin, address_from_bin, address_text, b256_bin, u64_to_db};
 use crate::db::{Backend, Store, lock_key, placeholders};
 use crate::error::{MempoolError, StoreError};
 use crate::mempool::{OpRecord, op_columns, op_from_row};
 use crate::roles::Fence;
+use crate::script::Statement;
 
 impl Store {
     /// Claims for `bundler` up to `limit` pending operations (oldest first) that no other key
@@ -100,39 +101,40 @@ impl Store {
         let ep = address_bin(&entry_point);
         let me = address_bin(&rec.bundler);
         let now = u64_to_db("updated_at", crate::codec::now_secs())?;
-        let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
+        // One statement moves them all; when one is not this key's to move, it is found after.
+        let mut hashes = rec.op_hashes.clone();
+        hashes.sort();
+        hashes.dedup();
+        let to_submitted = Statement::new(format!(
+            "UPDATE user_ops SET status = 'submitted', bundle_tx = $3, updated_at = $4, claimed_by = $5 \
+             WHERE chain_id = $1 AND entry_point = $2 AND (claimed_by = $5 OR claimed_by IS NULL) \
+             AND status IN ('pending', 'submitted') AND hash IN ({})",
+            placeholders(6, hashes.len())
+        ))
+        .bind(chain)
+        .bind(ep.clone())
+        .bind(b256_bin(&rec.tx_hash))
+        .bind(now)
+        .bind(me);
+        let to_submitted = hashes.iter().fold(to_submitted, |st, h| st.bind(b256_bin(h)));
         // Inserting a bundle fails in a statement, or on a value out of its column's range.
         let store_err = |e: StoreError| match e {
             StoreError::Db(e) => MempoolError::Db(e),
             other => MempoolError::InvalidInput(other.to_string()),
         };
-        if !insert_bundle(&mut tx, rec).await.map_err(store_err)? {
+        let insert = bundle_insert(rec).map_err(|e| store_err(e.into()))?;
+        if self.submit_in_two_trips(fence, &insert, &to_submitted, hashes.len()).await? {
+            return Ok(());
+        }
+        let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
+        if insert.query().execute(&mut *tx).await?.rows_affected() != 1 {
             sqlx::query("UPDATE bundles SET status = 'pending', updated_at = $2 WHERE tx_hash = $1")
                 .bind(b256_bin(&rec.tx_hash))
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
         }
-        // One statement moves them all; when one is not this key's to move, it is found after.
-        let mut hashes = rec.op_hashes.clone();
-        hashes.sort();
-        hashes.dedup();
-        let sql = format!(
-            "UPDATE user_ops SET status = 'submitted', bundle_tx = $3, updated_at = $4, claimed_by = $5 \
-             WHERE chain_id = $1 AND entry_point = $2 AND (claimed_by = $5 OR claimed_by IS NULL) \
-             AND status IN ('pending', 'submitted') AND hash IN ({})",
-            placeholders(6, hashes.len())
-        );
-        let mut update = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(chain)
-            .bind(&ep)
-            .bind(b256_bin(&rec.tx_hash))
-            .bind(now)
-            .bind(&me);
-        for hash in &hashes {
-            update = update.bind(b256_bin(hash));
-        }
-        let moved = update.execute(&mut *tx).await?.rows_affected();
+        let moved = to_submitted.query().execute(&mut *tx).await?.rows_affected();
         if usize::try_from(moved).ok() != Some(hashes.len()) {
             let refusal = self.first_not_moved(&mut tx, (chain, &ep), &hashes, rec).await?;
             // Rolled back now, not when the connection is next used: the row locks of the
@@ -146,6 +148,27 @@ impl Store {
 }
 
 impl Store {
+    /// [`Store::submit_bundle`]'s usual case on SQLite — the fence holds, the bundle is new and
+    /// all `ops` operations move — in two trips to the writer; false (rolled back) otherwise, and
+    /// on PostgreSQL.
+    async fn submit_in_two_trips(
+        &self,
+        fence: &Fence,
+        insert: &Statement,
+        to_submitted: &Statement,
+        ops: usize,
+    ) -> Result<bool, MempoolError> {
+        let statements = vec![fence.sqlite_check(), insert.clone(), to_submitted.clone()];
+        let Some((script, out)) = self.begin_script(statements).await? else { return Ok(false) };
+        let moved = usize::try_from(out[2].changes).ok() == Some(ops);
+        if fence.holds(&out[0].rows)? && out[1].changes == 1 && moved {
+            script.commit(Vec::new()).await?;
+            return Ok(true);
+        }
+        script.rollback().await?;
+        Ok(false)
+    }
+
     /// Why [`Store::submit_bundle`] could not move every one of `hashes` (sorted): the first that
     /// is not now submitted in `rec`'s transaction, as a refusal.
     async fn first_not_moved(

@@ -14,6 +14,10 @@
 //!   read and write pools.
 //! - `durability`: the group commit behind [`Store::durable`] (one fsync of the SQLite WAL for
 //!   every write finished before the call).
+//! - `script`: the hot writes on SQLite (an admission, a sponsored prepare, a bundle sent and
+//!   mined) in two trips to the writer's thread — every statement of the usual case in the first,
+//!   checked, then the commit — instead of one trip per statement; any other case rolls back and
+//!   takes the general path, the only path on PostgreSQL.
 //! - [`mempool`], [`bundles`]: the bundler's durable mempool and its sent bundles.
 //! - [`wallet`], [`leases`]: the wallet service's records and nonce leases.
 //! - [`sponsorship`]: the sponsorship ledger; `amounts`: the wei amounts its totals add up in SQL.

@@ -786,6 +786,9 @@ impl Store {
         bundle_tx: B256,
         ops: &[MinedOp<'_>],
     ) -> Result<Vec<B256>, MempoolError> {
+        if let Some(included) = self.record_mined_in_two_trips(fence, chain_id, entry_point, bundle_tx, ops).await? {
+            return Ok(included);
+        }
         let at = OpKey::new(chain_id, &entry_point)?;
         let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         let mut included = Vec::with_capacity(ops.len());
@@ -820,6 +823,48 @@ impl Store {
             .ok_or_else(|| MempoolError::Corrupt(format!("mined bundle transaction {bundle_tx} was never recorded")))?;
         tx.commit().await?;
         Ok(included)
+    }
+
+    /// [`Store::record_mined_bundle`]'s usual case on SQLite — the fence holds, every operation is
+    /// included and was pending or submitted — in two trips to the writer; `None` (rolled back)
+    /// otherwise, and on PostgreSQL.
+    async fn record_mined_in_two_trips(
+        &self,
+        fence: &Fence,
+        chain_id: u64,
+        entry_point: Address,
+        bundle_tx: B256,
+        ops: &[MinedOp<'_>],
+    ) -> Result<Option<Vec<B256>>, MempoolError> {
+        let at = OpKey::new(chain_id, &entry_point)?;
+        let mut statements = vec![fence.sqlite_check()];
+        let mut included = Vec::with_capacity(ops.len());
+        let mut entities: Vec<Address> = Vec::new();
+        for op in ops {
+            let MinedOp::Included { hash, block_number, block_hash, receipt_json, entities: of_op } = *op else {
+                return Ok(None);
+            };
+            statements.push(inclusion(&at, hash, bundle_tx, block_number, block_hash, receipt_json)?);
+            included.push(hash);
+            entities.extend(of_op);
+        }
+        let counting = crate::reputation::counting((chain_id, entry_point), &tally(entities.iter()), now_secs(), true)?;
+        statements.extend(counting.iter().map(|c| c.statement.clone()));
+        statements.push(crate::bundles::bundle_status(bundle_tx, crate::bundles::BundleStatus::Mined)?);
+        let Some((script, out)) = self.begin_script(statements).await? else { return Ok(None) };
+        let (fenced, rest) = out.split_first().ok_or_else(|| MempoolError::Corrupt("an empty script".into()))?;
+        let (moved, rest) = rest.split_at(ops.len());
+        let (counts, status) = rest.split_at(counting.len());
+        let usual = fence.holds(&fenced.rows)?
+            && moved.iter().all(|o| o.changes == 1)
+            && counting.iter().zip(counts).all(|(c, o)| o.rows.len() == c.addresses.len())
+            && status.iter().all(|o| o.changes == 1);
+        if !usual {
+            script.rollback().await?;
+            return Ok(None);
+        }
+        script.commit(Vec::new()).await?;
+        Ok(Some(included))
     }
 
     /// Failed (with a reason); only from Pending/Submitted (repeating it changes nothing).
@@ -1055,21 +1100,8 @@ async fn include_in(
     block_hash: B256,
     receipt_json: &str,
 ) -> Result<bool, MempoolError> {
-    let done = sqlx::query(
-        "UPDATE user_ops SET status = 'included', block_number = $4, block_hash = $5, receipt_z = $6, \
-         failure = NULL, updated_at = $7, bundle_tx = $8, facts_json = NULL, arrived_ns = NULL \
-         WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 AND status IN ('pending', 'submitted')",
-    )
-    .bind(at.chain)
-    .bind(&at.ep)
-    .bind(b256_bin(&hash))
-    .bind(u64_to_db("block_number", block_number)?)
-    .bind(b256_bin(&block_hash))
-    .bind(packed("receipt_z", Doc::Receipt, receipt_json)?)
-    .bind(u64_to_db("updated_at", now_secs())?)
-    .bind(b256_bin(&bundle_tx))
-    .execute(&mut **tx)
-    .await?;
+    let done =
+        inclusion(at, hash, bundle_tx, block_number, block_hash, receipt_json)?.query().execute(&mut **tx).await?;
     if done.rows_affected() == 0 {
         let current = current_status(tx, at.chain, &at.ep, hash).await?;
         let same = matches!(&current, Some((OpStatus::Included, Some(b))) if *b == block_hash);
@@ -1078,6 +1110,30 @@ async fn include_in(
         }
     }
     Ok(done.rows_affected() > 0)
+}
+
+/// The statement of [`include_in`]: it changes the operation's row only from pending or submitted.
+fn inclusion(
+    at: &OpKey,
+    hash: B256,
+    bundle_tx: B256,
+    block_number: u64,
+    block_hash: B256,
+    receipt_json: &str,
+) -> Result<Statement, MempoolError> {
+    Ok(Statement::new(
+        "UPDATE user_ops SET status = 'included', block_number = $4, block_hash = $5, receipt_z = $6, \
+         failure = NULL, updated_at = $7, bundle_tx = $8, facts_json = NULL, arrived_ns = NULL \
+         WHERE chain_id = $1 AND entry_point = $2 AND hash = $3 AND status IN ('pending', 'submitted')",
+    )
+    .bind(at.chain)
+    .bind(at.ep.clone())
+    .bind(b256_bin(&hash))
+    .bind(u64_to_db("block_number", block_number)?)
+    .bind(b256_bin(&block_hash))
+    .bind(packed("receipt_z", Doc::Receipt, receipt_json)?)
+    .bind(u64_to_db("updated_at", now_secs())?)
+    .bind(b256_bin(&bundle_tx)))
 }
 
 /// Moves an unfinished op to Failed or Dropped inside `tx` (repeating it changes nothing).

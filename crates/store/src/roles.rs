@@ -20,11 +20,13 @@
 use std::time::Duration;
 
 use alloy::primitives::B256;
+use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::codec::{b256_text, parse_b256, u64_from_db, u64_to_db};
 use crate::db::{Backend, Store};
 use crate::error::StoreError;
+use crate::script::Statement;
 
 /// Proof of holding a role: its name and the fencing token the lease had when taken. Only the
 /// store makes one (by [`Store::acquire_role`]).
@@ -269,6 +271,20 @@ impl Store {
         };
         let token: Option<i64> = sqlx::query_scalar(sql).bind(&fence.role).fetch_optional(&mut **tx).await?;
         Ok(token == Some(fence.token))
+    }
+}
+
+impl Fence {
+    /// [`Store::fence_holds`]'s read on SQLite, for a [`crate::script::Script`]: its rows go to
+    /// [`Fence::holds`].
+    pub(crate) fn sqlite_check(&self) -> Statement {
+        Statement::new("SELECT token FROM role_leases WHERE name = $1").bind(self.role.as_str())
+    }
+
+    /// Whether the rows of [`Fence::sqlite_check`] show the role still held under this fence.
+    pub(crate) fn holds(&self, rows: &[AnyRow]) -> Result<bool, sqlx::Error> {
+        let tokens: Vec<i64> = rows.iter().map(|r| r.try_get("token")).collect::<Result<_, _>>()?;
+        Ok(tokens == [self.token])
     }
 }
 
