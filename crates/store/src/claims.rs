@@ -31,58 +31,53 @@ impl Store {
         limit: usize,
         claim_for: Duration,
     ) -> Result<Vec<OpRecord>, MempoolError> {
-        let chain = u64_to_db("chain_id", chain_id)?;
-        let ep = address_bin(&entry_point);
-        let me = address_bin(&bundler);
+        let at =
+            Claim { chain: u64_to_db("chain_id", chain_id)?, ep: address_bin(&entry_point), me: address_bin(&bundler) };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        if let Some(ops) = self.claim_in_three_trips(fence, &at, limit, claim_for).await? {
+            return Ok(ops);
+        }
         let mut tx = self.begin_fenced::<MempoolError>(fence).await?;
         // The database's clock: claims by keys on replicas whose clocks disagree still expire alike.
         let now = self.clock_ms(&mut *tx).await?;
-        let until = now.saturating_add(crate::roles::ms(claim_for));
-        // Another key's unfinished operation of the same sender blocks the sender (affinity). The
-        // `status IN (…)` lets the lookup use `user_ops_by_sender` up to its status column, so it
-        // reads the sender's unfinished operations, not every operation it ever sent.
         // One claim at a time per chain and EntryPoint (sender affinity needs it); SQLite's
         // BEGIN IMMEDIATE already serialises writers.
         let scope = [chain_id.to_be_bytes().as_slice(), entry_point.as_slice()].concat();
         self.advisory_lock(&mut tx, lock_key("claims", &scope)).await?;
-        let lock = if self.backend() == Backend::Postgres { " FOR UPDATE OF u SKIP LOCKED" } else { "" };
-        let select = format!(
-            "SELECT {} FROM user_ops u WHERE u.chain_id = $1 AND u.entry_point = $2 AND u.status = 'pending' \
-             AND (u.claimed_by IS NULL OR u.claimed_by = $3 OR u.claimed_until <= $4) \
-             AND NOT EXISTS (SELECT 1 FROM user_ops o WHERE o.chain_id = u.chain_id \
-               AND o.entry_point = u.entry_point AND o.sender = u.sender \
-               AND o.status IN ('pending', 'submitted') AND o.claimed_by IS NOT NULL \
-               AND o.claimed_by <> $3 AND (o.status = 'submitted' OR o.claimed_until > $4)) \
-             ORDER BY u.created_at, u.sender, u.nonce_key, u.nonce_seq, u.hash LIMIT $5{lock}",
-            prefixed_op_columns()
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(select))
-            .bind(chain)
-            .bind(&ep)
-            .bind(&me)
-            .bind(u64_to_db("now", now)?)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = at.claimable(now, limit, self.backend())?.query().fetch_all(&mut *tx).await?;
         let ops: Vec<OpRecord> = rows.iter().map(op_from_row).collect::<Result<_, _>>()?;
         if !ops.is_empty() {
-            let sql = format!(
-                "UPDATE user_ops SET claimed_by = $1, claimed_until = $2 \
-                 WHERE chain_id = $3 AND entry_point = $4 AND hash IN ({})",
-                placeholders(5, ops.len())
-            );
-            let mut claim = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(&me)
-                .bind(u64_to_db("claimed_until", until)?)
-                .bind(chain)
-                .bind(&ep);
-            for op in &ops {
-                claim = claim.bind(b256_bin(&op.hash));
-            }
-            claim.execute(&mut *tx).await?;
+            at.claim(&ops, now, claim_for)?.query().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(ops)
+    }
+
+    /// [`Store::claim_pending_user_ops`] on SQLite in three trips to the writer (begin with the
+    /// fence's read and the clock; the claimable operations; the claim with the commit) instead
+    /// of six; `None` on PostgreSQL.
+    async fn claim_in_three_trips(
+        &self,
+        fence: &Fence,
+        at: &Claim,
+        limit: i64,
+        claim_for: Duration,
+    ) -> Result<Option<Vec<OpRecord>>, MempoolError> {
+        let first = vec![fence.sqlite_check(), crate::roles::sqlite_clock()];
+        let Some((mut script, out)) = self.begin_script(first).await? else { return Ok(None) };
+        if !fence.holds(&out[0].rows)? {
+            script.rollback().await?;
+            return Err(crate::roles::LeaseLost(fence.role().to_owned()).into());
+        }
+        let now = crate::roles::clock_of(&out[1].rows)?;
+        let found = script.run(vec![at.claimable(now, limit, Backend::Sqlite)?]).await?;
+        let ops: Vec<OpRecord> = found[0].rows.iter().map(op_from_row).collect::<Result<_, _>>()?;
+        let claim = match ops.is_empty() {
+            true => Vec::new(),
+            false => vec![at.claim(&ops, now, claim_for)?],
+        };
+        script.commit(claim).await?;
+        Ok(Some(ops))
     }
 
     /// Records the bundle `rec` (sent by `rec.bundler`) and moves its operations to `submitted`
@@ -213,4 +208,53 @@ impl Store {
 /// [`op_columns`] qualified with the alias `u`.
 fn prefixed_op_columns() -> String {
     op_columns!().split(',').map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ")
+}
+
+/// Whose claim, where: the chain, the EntryPoint and the bundler key, as stored.
+struct Claim {
+    chain: i64,
+    ep: Vec<u8>,
+    me: Vec<u8>,
+}
+
+impl Claim {
+    /// Up to `limit` pending operations (oldest first) that no other key holds at `now` (ms),
+    /// of senders with no operation held or submitted by another key; on PostgreSQL the rows
+    /// are locked, skipping those another claim has locked.
+    fn claimable(&self, now: u64, limit: i64, backend: Backend) -> Result<Statement, MempoolError> {
+        // Another key's unfinished operation of the same sender blocks the sender (affinity). The
+        // `status IN (…)` lets the lookup use `user_ops_by_sender` up to its status column, so it
+        // reads the sender's unfinished operations, not every operation it ever sent.
+        let lock = if backend == Backend::Postgres { " FOR UPDATE OF u SKIP LOCKED" } else { "" };
+        Ok(Statement::new(format!(
+            "SELECT {} FROM user_ops u WHERE u.chain_id = $1 AND u.entry_point = $2 AND u.status = 'pending' \
+             AND (u.claimed_by IS NULL OR u.claimed_by = $3 OR u.claimed_until <= $4) \
+             AND NOT EXISTS (SELECT 1 FROM user_ops o WHERE o.chain_id = u.chain_id \
+               AND o.entry_point = u.entry_point AND o.sender = u.sender \
+               AND o.status IN ('pending', 'submitted') AND o.claimed_by IS NOT NULL \
+               AND o.claimed_by <> $3 AND (o.status = 'submitted' OR o.claimed_until > $4)) \
+             ORDER BY u.created_at, u.sender, u.nonce_key, u.nonce_seq, u.hash LIMIT $5{lock}",
+            prefixed_op_columns()
+        ))
+        .bind(self.chain)
+        .bind(self.ep.clone())
+        .bind(self.me.clone())
+        .bind(u64_to_db("now", now)?)
+        .bind(limit))
+    }
+
+    /// Claims `ops` from `now` (ms) for `claim_for`.
+    fn claim(&self, ops: &[OpRecord], now: u64, claim_for: Duration) -> Result<Statement, MempoolError> {
+        let until = now.saturating_add(crate::roles::ms(claim_for));
+        let st = Statement::new(format!(
+            "UPDATE user_ops SET claimed_by = $1, claimed_until = $2 WHERE chain_id = $3 AND entry_point = $4 \
+             AND hash IN ({})",
+            placeholders(5, ops.len())
+        ))
+        .bind(self.me.clone())
+        .bind(u64_to_db("claimed_until", until)?)
+        .bind(self.chain)
+        .bind(self.ep.clone());
+        Ok(ops.iter().fold(st, |st, op| st.bind(b256_bin(&op.hash))))
+    }
 }

@@ -211,16 +211,24 @@ impl Store {
 
     /// Moves the chain reader `name` to block (`number`, `hash`), as the holder of `fence`.
     pub async fn set_chain_cursor(&self, fence: &Fence, name: &str, number: u64, hash: B256) -> Result<(), StoreError> {
-        let mut tx = self.begin_fenced::<StoreError>(fence).await?;
-        sqlx::query(
+        let upsert = Statement::new(
             "INSERT INTO chain_cursors (name, block_number, block_hash) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash",
         )
         .bind(name)
         .bind(u64_to_db("block_number", number)?)
-        .bind(b256_text(&hash))
-        .execute(&mut *tx)
-        .await?;
+        .bind(b256_text(&hash));
+        // On SQLite two trips to the writer: the fence's read with the upsert, then the commit.
+        if let Some((script, out)) = self.begin_script(vec![fence.sqlite_check(), upsert.clone()]).await? {
+            if fence.holds(&out[0].rows)? {
+                script.commit(Vec::new()).await?;
+                return Ok(());
+            }
+            script.rollback().await?;
+            return Err(LeaseLost(fence.role.clone()).into());
+        }
+        let mut tx = self.begin_fenced::<StoreError>(fence).await?;
+        upsert.query().execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -238,12 +246,28 @@ impl Store {
     {
         let sql = match self.backend() {
             Backend::Postgres => "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
-            Backend::Sqlite => "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+            Backend::Sqlite => SQLITE_CLOCK_MS,
         };
         let ms: i64 = sqlx::query_scalar(sql).fetch_one(executor).await?;
         Ok(u64::try_from(ms).unwrap_or(0))
     }
+}
 
+/// SQLite's clock in milliseconds since the Unix epoch, as the column `ms`.
+const SQLITE_CLOCK_MS: &str = "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS ms";
+
+/// [`Store::now_ms`] on SQLite, for a [`crate::script::Script`]: its rows go to [`clock_of`].
+pub(crate) fn sqlite_clock() -> Statement {
+    Statement::new(SQLITE_CLOCK_MS)
+}
+
+/// The milliseconds in the rows of [`sqlite_clock`].
+pub(crate) fn clock_of(rows: &[AnyRow]) -> Result<u64, sqlx::Error> {
+    let ms: i64 = rows.first().ok_or(sqlx::Error::RowNotFound)?.try_get("ms")?;
+    Ok(u64::try_from(ms).unwrap_or(0))
+}
+
+impl Store {
     /// Begins a write transaction as the holder of `fence`: refused with [`LeaseLost`] when the
     /// role has another holder now. The check holds until the transaction ends.
     pub(crate) async fn begin_fenced<E>(&self, fence: &Fence) -> Result<Transaction<'static, Any>, E>

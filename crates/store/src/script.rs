@@ -156,6 +156,11 @@ impl Script {
         Ok(outputs)
     }
 
+    /// Makes `statements` inside the transaction: one trip.
+    pub(crate) async fn run(&mut self, statements: Vec<Statement>) -> Result<Vec<Output>, sqlx::Error> {
+        self.trip(None, statements, None).await
+    }
+
     /// Rolls the transaction back: one trip.
     pub(crate) async fn rollback(mut self) -> Result<(), sqlx::Error> {
         self.trip(None, Vec::new(), Some("ROLLBACK")).await?;
