@@ -5,7 +5,9 @@
 //! STO-041 (an operation using the storage of another pooled operation's sender waits), through
 //! [`BundleContext`].
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256};
@@ -22,16 +24,17 @@ use crate::validation::ValidationOutcome;
 
 /// STO-040: the refusal of `op` when one of its entities (factory, paymaster) is the sender of a
 /// `pooled` operation, or its sender is an entity of one.
-pub fn sto040(op: &UserOperation, pooled: &[UserOperation]) -> Option<String> {
+pub fn sto040<P: Borrow<UserOperation>>(op: &UserOperation, pooled: &[P]) -> Option<String> {
     for (entity, address) in entities_of(op).into_iter().filter(|(e, _)| *e != Entity::Account) {
-        if pooled.iter().any(|p| p.sender == address) {
+        if pooled.iter().any(|p| p.borrow().sender == address) {
             return Some(format!(
                 "ERC-7562: the {entity} {address} is used as a sender entity in another UserOperation currently in \
                  mempool (STO-040)"
             ));
         }
     }
-    let used = pooled.iter().any(|p| entities_of(p).iter().any(|(e, a)| *e != Entity::Account && *a == op.sender));
+    let used =
+        pooled.iter().any(|p| entities_of(p.borrow()).iter().any(|(e, a)| *e != Entity::Account && *a == op.sender));
     used.then(|| {
         format!(
             "ERC-7562: the sender {} is used as a different entity in another UserOperation currently in mempool \
@@ -43,11 +46,16 @@ pub fn sto040(op: &UserOperation, pooled: &[UserOperation]) -> Option<String> {
 
 /// EREP-010: the refusal of `op` when its paymaster's `deposit` cannot cover the most the
 /// `pooled` operations it pays for and `op` may cost.
-pub fn paymaster_deposit_refusal(op: &UserOperation, pooled: &[UserOperation], deposit: U256) -> Option<String> {
+pub fn paymaster_deposit_refusal<P: Borrow<UserOperation>>(
+    op: &UserOperation,
+    pooled: &[P],
+    deposit: U256,
+) -> Option<String> {
     let paymaster = op.paymaster.as_ref()?.paymaster;
     let pending: U256 = pooled
         .iter()
-        .filter(|p| p.paymaster.as_ref().is_some_and(|x| x.paymaster == paymaster))
+        .map(Borrow::borrow)
+        .filter(|p: &&UserOperation| p.paymaster.as_ref().is_some_and(|x| x.paymaster == paymaster))
         .map(UserOperation::required_prefund)
         .fold(U256::ZERO, |a, b| a.saturating_add(b));
     let needed = pending.saturating_add(op.required_prefund());
@@ -64,7 +72,7 @@ impl Bundler {
     /// replace.
     /// The pool is read as its hashes; each operation comes from [`Bundler::pooled`], or once from
     /// the store (another replica's admission, or one forgotten).
-    pub(crate) async fn pooled_except(&self, op: &UserOperation) -> Result<Vec<UserOperation>, RejectReason> {
+    pub(crate) async fn pooled_except(&self, op: &UserOperation) -> Result<Vec<Arc<UserOperation>>, RejectReason> {
         let ep = self.entry_point();
         let hashes = self.store.unfinished_hashes(self.chain_id, ep).await.map_err(store_err)?;
         let mut pooled = Vec::with_capacity(hashes.len());
@@ -83,7 +91,7 @@ impl Bundler {
         for hash in missing {
             // Finished since the hashes were read: no longer in the pool.
             let Some(r) = self.store.get_user_op(self.chain_id, ep, hash).await.map_err(store_err)? else { continue };
-            let p = stored_submission(&r)?.op;
+            let p = Arc::new(stored_submission(&r)?.op);
             if let Ok(mut known) = self.pooled.lock() {
                 known.put(hash, p.clone());
             }
@@ -111,7 +119,7 @@ impl Bundler {
         &self,
         op: &UserOperation,
         outcome: &ValidationOutcome,
-        pooled: &[UserOperation],
+        pooled: &[Arc<UserOperation>],
     ) -> Result<(), RejectReason> {
         if let Some(refusal) = sto040(op, pooled) {
             return Err(RejectReason::RuleViolation(refusal));

@@ -168,7 +168,7 @@ impl Bundler {
         &self,
         op: &UserOperation,
         staked: impl Fn(Entity) -> bool,
-        pooled: &[UserOperation],
+        pooled: &[std::sync::Arc<UserOperation>],
     ) -> Result<(), RejectReason> {
         for (entity, address) in entities_of(op) {
             let is_staked = staked(entity);

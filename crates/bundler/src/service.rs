@@ -101,7 +101,7 @@ pub struct Bundler {
     pub(crate) admissions: std::sync::Mutex<lru::LruCache<B256, Admitted>>,
     /// Operations of the pool by userOpHash, decoded once (an operation never changes under its
     /// hash): the cross-operation rules read the pool's membership, then only what is not here.
-    pub(crate) pooled: std::sync::Mutex<lru::LruCache<B256, UserOperation>>,
+    pub(crate) pooled: std::sync::Mutex<lru::LruCache<B256, std::sync::Arc<UserOperation>>>,
 }
 
 /// Admissions remembered for reuse at bundle time (a bundle takes at most a few hundred).
@@ -339,7 +339,7 @@ impl Bundler {
             memo.put(outcome.user_op_hash, admitted);
         }
         if let Ok(mut pooled) = self.pooled.lock() {
-            pooled.put(outcome.user_op_hash, op.clone());
+            pooled.put(outcome.user_op_hash, std::sync::Arc::new(op.clone()));
         }
         if self.mode() == BundlingMode::Auto {
             self.wake.notify_one();
