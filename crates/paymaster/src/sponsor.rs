@@ -360,9 +360,10 @@ impl Sponsor {
             .collect();
         // One transaction for the block's operations; one signed by this paymaster's key but not
         // reserved in this ledger (another deployment sharing the key) is not ours to account.
+        let costs: std::collections::HashMap<B256, U256> = ours.iter().copied().collect();
         for done in self.store.settle_sponsorships(self.config.chain_id, &ours).await? {
             let hash = done.request.user_op_hash;
-            let Some(&(_, cost)) = ours.iter().find(|(h, _)| *h == hash) else { continue };
+            let Some(&cost) = costs.get(&hash) else { continue };
             if done.status == SponsorshipStatus::Settled && done.actual_cost == Some(cost) {
                 report.settled.push((hash, cost));
                 let gwei = cost / U256::from(1_000_000_000u64);

@@ -23,7 +23,7 @@
 // The exhausted errors carry the amounts that explain them (three U256); they are rare and cold.
 #![allow(clippy::result_large_err)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use alloy::primitives::{Address, B256, U256};
 use sqlx::any::AnyRow;
@@ -382,11 +382,12 @@ impl Store {
         self.get_sponsorship(chain_id, user_op_hash).await?.ok_or(SponsorshipError::NotFound(user_op_hash))
     }
 
-    /// [`Store::settle_sponsorship`] for the operations of one block at once, in one transaction
-    /// of two statements whatever their number: the records, then the totals (one multi-row
-    /// upsert that adds to them); a third only for an operation released before and included
-    /// after all. Returns the records this call settled (one without a sponsorship here, or
-    /// settled before, is left out).
+    /// [`Store::settle_sponsorship`] for the operations of one round at once, in one transaction:
+    /// the records (one statement per [`SETTLED_PER_STATEMENT`] operations), then the totals
+    /// (multi-row upserts that add to them, [`TOTALS_PER_STATEMENT`] rows each) — two statements
+    /// for a block's worth; more only for an operation released before and included after all.
+    /// Returns the records this call settled (one without a sponsorship here, or settled before,
+    /// is left out).
     pub async fn settle_sponsorships(
         &self,
         chain_id: u64,
@@ -405,8 +406,8 @@ impl Store {
             .map(|r| Change { record: r, spent: r.actual_cost.unwrap_or_default(), freed: r.request.max_cost })
             .collect();
         // Released (expired, then included after all) → settled: spent only; rarely any.
-        let left: Vec<(B256, U256)> =
-            settled.iter().filter(|(h, _)| !records.iter().any(|r| r.request.user_op_hash == *h)).copied().collect();
+        let first: HashSet<B256> = records.iter().map(|r| r.request.user_op_hash).collect();
+        let left: Vec<(B256, U256)> = settled.iter().filter(|(h, _)| !first.contains(h)).copied().collect();
         let late = match left.is_empty() {
             true => Vec::new(),
             false => settle_from(&mut tx, chain, &left, SponsorshipStatus::Released).await?,
@@ -709,8 +710,8 @@ struct Change<'a> {
     freed: U256,
 }
 
-/// Adds `changes` to the totals of their policies and senders: one multi-row upsert, rows in key
-/// order (the lock order).
+/// Adds `changes` to the totals of their policies and senders: multi-row upserts of at most
+/// [`TOTALS_PER_STATEMENT`] rows, rows in key order (the lock order).
 async fn count_in_totals(
     tx: &mut Transaction<'static, Any>,
     changes: &[Change<'_>],
@@ -725,27 +726,51 @@ async fn count_in_totals(
             t.1 = t.1.saturating_add(c.freed);
         }
     }
-    if rows.is_empty() {
-        return Ok(());
+    let rows: Vec<_> = rows.into_iter().collect();
+    for chunk in rows.chunks(TOTALS_PER_STATEMENT) {
+        let sql = format!(
+            "{}{}, {}, updated_at = excluded.updated_at",
+            totals_insert(chunk.len(), 2, 1),
+            amounts::add_to("sponsorship_totals", "spent", "excluded.spent_gwei", "excluded.spent_wei"),
+            amounts::add_to("sponsorship_totals", "freed", "excluded.freed_gwei", "excluded.freed_wei"),
+        );
+        let zero = Limbs::ZERO;
+        let mut st = Statement::new(sql).bind(now);
+        for ((policy, sender), (spent, freed)) in chunk {
+            st = bind_totals(st, policy, sender, [Limbs::of("spent", *spent)?, zero, Limbs::of("freed", *freed)?]);
+        }
+        st.query().execute(&mut **tx).await?;
     }
-    let sql = format!(
-        "{}{}, {}, updated_at = excluded.updated_at",
-        totals_insert(rows.len(), 2, 1),
-        amounts::add_to("sponsorship_totals", "spent", "excluded.spent_gwei", "excluded.spent_wei"),
-        amounts::add_to("sponsorship_totals", "freed", "excluded.freed_gwei", "excluded.freed_wei"),
-    );
-    let zero = Limbs::ZERO;
-    let mut st = Statement::new(sql).bind(now);
-    for ((policy, sender), (spent, freed)) in &rows {
-        st = bind_totals(st, policy, sender, [Limbs::of("spent", *spent)?, zero, Limbs::of("freed", *freed)?]);
-    }
-    st.query().execute(&mut **tx).await?;
     Ok(())
 }
+
+/// Operations one settling statement names (two placeholders each). SQLite finds a numbered
+/// placeholder by walking the statement's list of them, so a statement's parse and binds grow
+/// with the square of its placeholders: a round that settles hundreds of operations goes in
+/// several statements.
+const SETTLED_PER_STATEMENT: usize = 128;
+
+/// Totals rows one upsert of [`count_in_totals`] moves (eight placeholders each), for the same
+/// reason.
+const TOTALS_PER_STATEMENT: usize = 32;
 
 /// Settles those of `settled` (userOpHash, actual cost) whose record is `from`: one statement;
 /// the records as settled.
 async fn settle_from(
+    tx: &mut Transaction<'static, Any>,
+    chain: i64,
+    settled: &[(B256, U256)],
+    from: SponsorshipStatus,
+) -> Result<Vec<SponsorshipRecord>, SponsorshipError> {
+    let mut records = Vec::with_capacity(settled.len());
+    for chunk in settled.chunks(SETTLED_PER_STATEMENT) {
+        records.extend(settle_chunk_from(tx, chain, chunk, from).await?);
+    }
+    Ok(records)
+}
+
+/// [`settle_from`] of at most [`SETTLED_PER_STATEMENT`] operations: one statement.
+async fn settle_chunk_from(
     tx: &mut Transaction<'static, Any>,
     chain: i64,
     settled: &[(B256, U256)],

@@ -146,6 +146,37 @@ pub(crate) async fn totals_add_up_exactly_across_gwei_boundaries(db: &TestDb) {
     store.close().await;
 }
 
+/// A round settling more operations, of more senders, than one statement names (300 operations
+/// of 70 senders, three of them released first) settles every one, to the wei.
+pub(crate) async fn a_large_round_settles_in_several_statements(db: &TestDb) {
+    let store = db.open().await;
+    let costs = amounts(300);
+    let mut model = Model::default();
+    let mut reqs = Vec::new();
+    for (i, cost) in costs.iter().enumerate() {
+        let sender = Address::left_padding_from(&(i as u64 % 70 + 1).to_be_bytes());
+        let req = request("p-big", i as u64, sender, *cost, FAR);
+        store.reserve_sponsorship(&req, SpendLimits::default(), 0).await.unwrap();
+        model.change(&req, U256::ZERO, *cost, U256::ZERO);
+        reqs.push(req);
+    }
+    for req in &reqs[100..103] {
+        store.release_sponsorship(CHAIN, req.user_op_hash, "expired").await.unwrap();
+        model.change(req, U256::ZERO, U256::ZERO, req.max_cost);
+    }
+    let actuals: Vec<U256> = costs.iter().map(|c| *c / U256::from(3u8) + U256::from(1u8)).collect();
+    let round: Vec<(B256, U256)> = reqs.iter().zip(&actuals).map(|(r, a)| (r.user_op_hash, *a)).collect();
+    let done = store.settle_sponsorships(CHAIN, &round).await.unwrap();
+    assert_eq!(done.len(), 300);
+    assert!(done.iter().all(|r| r.status == SponsorshipStatus::Settled));
+    for (i, (req, actual)) in reqs.iter().zip(&actuals).enumerate() {
+        let freed = if (100..103).contains(&i) { U256::ZERO } else { req.max_cost };
+        model.change(req, *actual, U256::ZERO, freed);
+    }
+    model.check(&store, "after one round of 300").await;
+    store.close().await;
+}
+
 /// A limit admits reservations up to the wei and refuses one wei more, naming the amounts; a
 /// settlement below the reservation makes exactly the difference available; an expired
 /// reservation standing in the way is released to make room.

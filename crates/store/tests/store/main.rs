@@ -65,6 +65,7 @@ on_both_backends!(behaviours = behaviour:
 
 on_both_backends!(ledger_totals = ledger:
     totals_add_up_exactly_across_gwei_boundaries,
+    a_large_round_settles_in_several_statements,
     a_limit_admits_exactly_up_to_it,
     prepared_row_and_reservation_are_one_write,
     migration_0015_converts_hex_totals,
