@@ -566,22 +566,26 @@ impl Store {
         entry_point: Address,
         hashes: &[B256],
     ) -> Result<Vec<B256>, MempoolError> {
-        if hashes.is_empty() {
-            return Ok(Vec::new());
+        let mut found = Vec::new();
+        // SQLite finds a numbered placeholder by walking the statement's list of them: a long
+        // list goes in several statements, or its parse and binds grow with its square.
+        for chunk in hashes.chunks(128) {
+            let sql = format!(
+                "SELECT hash FROM user_ops WHERE chain_id = $1 AND entry_point = $2 \
+                 AND status IN ('pending', 'submitted') AND hash IN ({})",
+                crate::db::placeholders(3, chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (Vec<u8>,)>(sqlx::AssertSqlSafe(sql))
+                .bind(u64_to_db("chain_id", chain_id)?)
+                .bind(address_bin(&entry_point));
+            for hash in chunk {
+                query = query.bind(b256_bin(hash));
+            }
+            for (h,) in query.fetch_all(self.pool()).await? {
+                found.push(b256_from_bin("hash", &h)?);
+            }
         }
-        let sql = format!(
-            "SELECT hash FROM user_ops WHERE chain_id = $1 AND entry_point = $2 \
-             AND status IN ('pending', 'submitted') AND hash IN ({})",
-            crate::db::placeholders(3, hashes.len())
-        );
-        let mut query = sqlx::query_as::<_, (Vec<u8>,)>(sqlx::AssertSqlSafe(sql))
-            .bind(u64_to_db("chain_id", chain_id)?)
-            .bind(address_bin(&entry_point));
-        for hash in hashes {
-            query = query.bind(b256_bin(hash));
-        }
-        let rows = query.fetch_all(self.pool()).await?;
-        rows.iter().map(|(h,)| Ok(b256_from_bin("hash", h)?)).collect()
+        Ok(found)
     }
 
     /// What the first validation of the operation `op_hash` showed (JSON, kept with it from its

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use alloy::primitives::U256;
+use alloy::primitives::{B256, U256};
 use keyward_store::{BundleStatus, InsertOutcome, MempoolError, OpStatus, StoreError};
 
 use crate::harness::TestDb;
@@ -200,6 +200,14 @@ pub(crate) async fn status_transitions(db: &TestDb) {
     expected.sort();
     assert_eq!(among, expected);
     assert!(store.unfinished_among(CHAIN, ep(), &[]).await.unwrap().is_empty());
+    // A long list (more than one statement's worth) finds them wherever they stand in it.
+    let mut long: Vec<B256> = (0..300u32).map(|i| B256::left_padding_from(&(i + 1_000).to_be_bytes())).collect();
+    long[150] = o2.hash;
+    long[299] = o3.hash;
+    long[5] = o1.hash;
+    let mut among = store.unfinished_among(CHAIN, ep(), &long).await.unwrap();
+    among.sort();
+    assert_eq!(among, expected);
     // Its progress alone (what status polls read) is the record's lifecycle part.
     let progress = store.user_op_progress(CHAIN, ep(), o1.hash).await.unwrap().unwrap();
     assert_eq!(
