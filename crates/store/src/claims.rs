@@ -63,7 +63,7 @@ impl Store {
         limit: i64,
         claim_for: Duration,
     ) -> Result<Option<Vec<OpRecord>>, MempoolError> {
-        let first = vec![fence.sqlite_check(), crate::roles::sqlite_clock()];
+        let first = || Ok::<_, MempoolError>(vec![fence.sqlite_check(), crate::roles::sqlite_clock()]);
         let Some((mut script, out)) = self.begin_script(first).await? else { return Ok(None) };
         if !fence.holds(&out[0].rows)? {
             script.rollback().await?;
@@ -153,7 +153,7 @@ impl Store {
         to_submitted: &Statement,
         ops: usize,
     ) -> Result<bool, MempoolError> {
-        let statements = vec![fence.sqlite_check(), insert.clone(), to_submitted.clone()];
+        let statements = || Ok::<_, MempoolError>(vec![fence.sqlite_check(), insert.clone(), to_submitted.clone()]);
         let Some((script, out)) = self.begin_script(statements).await? else { return Ok(false) };
         let moved = usize::try_from(out[2].changes).ok() == Some(ops);
         if fence.holds(&out[0].rows)? && out[1].changes == 1 && moved {

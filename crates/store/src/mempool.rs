@@ -369,21 +369,20 @@ impl Store {
     ) -> Result<Option<InsertOutcome>, MempoolError> {
         let at = (rec.chain_id, rec.entry_point);
         let counting = crate::reputation::counting(at, &tally(admission.seen.iter()), admission.now, false)?;
-        let mut statements = vec![known_or_live(rec)?, insert_op(rec, admission.first_validation)?];
-        statements.extend(counting.iter().map(|c| c.statement.clone()));
-        let call = match admission.call {
-            Some((call, installs_session)) => {
+        let statements = || {
+            let mut statements = vec![known_or_live(rec)?, insert_op(rec, admission.first_validation)?];
+            statements.extend(counting.iter().map(|c| c.statement.clone()));
+            if let Some((call, installs_session)) = admission.call {
                 let (insert, rest) = crate::wallet::call_statements(call, installs_session)?;
                 statements.push(insert);
                 statements.extend(rest);
-                true
             }
-            None => false,
+            Ok::<_, MempoolError>(statements)
         };
         let Some((script, out)) = self.begin_script(statements).await? else { return Ok(None) };
         let seen = Seen::read(&out[0].rows, rec)?;
         let counted = counting.iter().zip(&out[2..]).all(|(c, o)| o.rows.len() == c.addresses.len());
-        let call_recorded = !call || out[2 + counting.len()].changes == 1;
+        let call_recorded = admission.call.is_none() || out[2 + counting.len()].changes == 1;
         let usual = !seen.known
             && seen.same_nonce.is_empty()
             && seen.unfinished < sender_cap
@@ -840,21 +839,26 @@ impl Store {
         bundle_tx: B256,
         ops: &[MinedOp<'_>],
     ) -> Result<Option<Vec<B256>>, MempoolError> {
-        let at = OpKey::new(chain_id, &entry_point)?;
-        let mut statements = vec![fence.sqlite_check()];
         let mut included = Vec::with_capacity(ops.len());
         let mut entities: Vec<Address> = Vec::new();
         for op in ops {
-            let MinedOp::Included { hash, block_number, block_hash, receipt_json, entities: of_op } = *op else {
-                return Ok(None);
-            };
-            statements.push(inclusion(&at, hash, bundle_tx, block_number, block_hash, receipt_json)?);
+            let MinedOp::Included { hash, entities: of_op, .. } = *op else { return Ok(None) };
             included.push(hash);
             entities.extend(of_op);
         }
         let counting = crate::reputation::counting((chain_id, entry_point), &tally(entities.iter()), now_secs(), true)?;
-        statements.extend(counting.iter().map(|c| c.statement.clone()));
-        statements.push(crate::bundles::bundle_status(bundle_tx, crate::bundles::BundleStatus::Mined)?);
+        let statements = || {
+            let at = OpKey::new(chain_id, &entry_point)?;
+            let mut statements = vec![fence.sqlite_check()];
+            for op in ops {
+                if let MinedOp::Included { hash, block_number, block_hash, receipt_json, .. } = *op {
+                    statements.push(inclusion(&at, hash, bundle_tx, block_number, block_hash, receipt_json)?);
+                }
+            }
+            statements.extend(counting.iter().map(|c| c.statement.clone()));
+            statements.push(crate::bundles::bundle_status(bundle_tx, crate::bundles::BundleStatus::Mined)?);
+            Ok::<_, MempoolError>(statements)
+        };
         let Some((script, out)) = self.begin_script(statements).await? else { return Ok(None) };
         let (fenced, rest) = out.split_first().ok_or_else(|| MempoolError::Corrupt("an empty script".into()))?;
         let (moved, rest) = rest.split_at(ops.len());

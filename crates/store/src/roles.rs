@@ -219,7 +219,8 @@ impl Store {
         .bind(u64_to_db("block_number", number)?)
         .bind(b256_text(&hash));
         // On SQLite two trips to the writer: the fence's read with the upsert, then the commit.
-        if let Some((script, out)) = self.begin_script(vec![fence.sqlite_check(), upsert.clone()]).await? {
+        let statements = || Ok::<_, StoreError>(vec![fence.sqlite_check(), upsert.clone()]);
+        if let Some((script, out)) = self.begin_script(statements).await? {
             if fence.holds(&out[0].rows)? {
                 script.commit(Vec::new()).await?;
                 return Ok(());
@@ -289,12 +290,13 @@ impl Store {
         tx: &mut Transaction<'static, Any>,
         fence: &Fence,
     ) -> Result<bool, sqlx::Error> {
-        let sql = match self.backend() {
-            Backend::Postgres => "SELECT token FROM role_leases WHERE name = $1 FOR SHARE",
-            Backend::Sqlite => "SELECT token FROM role_leases WHERE name = $1",
+        let read = match self.backend() {
+            Backend::Postgres => {
+                Statement::new("SELECT token FROM role_leases WHERE name = $1 FOR SHARE").bind(fence.role.as_str())
+            }
+            Backend::Sqlite => fence.sqlite_check(),
         };
-        let token: Option<i64> = sqlx::query_scalar(sql).bind(&fence.role).fetch_optional(&mut **tx).await?;
-        Ok(token == Some(fence.token))
+        fence.holds(&read.query().fetch_all(&mut **tx).await?)
     }
 }
 

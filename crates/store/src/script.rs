@@ -132,15 +132,17 @@ pub(crate) struct Script {
 }
 
 impl Store {
-    /// Begins a write transaction with `first` in the same trip, on a SQLite store; `None` on
-    /// PostgreSQL, where a statement cannot travel with others (the caller takes its general path).
-    pub(crate) async fn begin_script(
+    /// Begins a write transaction with the statements `first` builds in the same trip, on a
+    /// SQLite store; `None` on PostgreSQL, where a statement cannot travel with others (the caller
+    /// takes its general path), without building them.
+    pub(crate) async fn begin_script<E: From<sqlx::Error>>(
         &self,
-        first: Vec<Statement>,
-    ) -> Result<Option<(Script, Vec<Output>)>, sqlx::Error> {
+        first: impl FnOnce() -> Result<Vec<Statement>, E>,
+    ) -> Result<Option<(Script, Vec<Output>)>, E> {
         if self.backend() != Backend::Sqlite {
             return Ok(None);
         }
+        let first = first()?;
         let conn = self.writer().acquire().await?;
         let mut script = Script { conn: Some(conn), open: true };
         let outputs = script.trip(Some("BEGIN IMMEDIATE"), first, None).await?;
@@ -303,6 +305,11 @@ mod tests {
         (dir, store)
     }
 
+    /// [`Store::begin_script`] of `first` as built already.
+    async fn begin(store: &Store, first: Vec<Statement>) -> Result<Option<(Script, Vec<Output>)>, sqlx::Error> {
+        store.begin_script(|| Ok(first)).await
+    }
+
     fn mark(name: &str) -> Statement {
         Statement::new("INSERT INTO store_upgrades (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING name")
             .bind(name)
@@ -318,8 +325,7 @@ mod tests {
     #[tokio::test]
     async fn each_statement_reports_its_rows_and_changes_and_the_commit_keeps_them() {
         let (_dir, store) = store().await;
-        let (script, out) =
-            store.begin_script(vec![mark("test-a"), mark("test-a"), mark("test-b")]).await.unwrap().unwrap();
+        let (script, out) = begin(&store, vec![mark("test-a"), mark("test-a"), mark("test-b")]).await.unwrap().unwrap();
         assert_eq!(out.iter().map(|o| o.changes).collect::<Vec<_>>(), [1, 0, 1]);
         let names: Vec<Vec<String>> =
             out.iter().map(|o| o.rows.iter().map(|r| r.try_get::<String, _>("name").unwrap()).collect()).collect();
@@ -332,7 +338,7 @@ mod tests {
     #[tokio::test]
     async fn a_rollback_keeps_nothing() {
         let (_dir, store) = store().await;
-        let (script, _) = store.begin_script(vec![mark("test-a")]).await.unwrap().unwrap();
+        let (script, _) = begin(&store, vec![mark("test-a")]).await.unwrap().unwrap();
         script.rollback().await.unwrap();
         assert!(marks(&store).await.is_empty());
     }
@@ -340,9 +346,9 @@ mod tests {
     #[tokio::test]
     async fn a_script_dropped_open_is_rolled_back_and_the_writer_serves_on() {
         let (_dir, store) = store().await;
-        let (script, _) = store.begin_script(vec![mark("test-a")]).await.unwrap().unwrap();
+        let (script, _) = begin(&store, vec![mark("test-a")]).await.unwrap().unwrap();
         drop(script);
-        let (script, _) = store.begin_script(vec![mark("test-b")]).await.unwrap().unwrap();
+        let (script, _) = begin(&store, vec![mark("test-b")]).await.unwrap().unwrap();
         script.commit(Vec::new()).await.unwrap();
         assert_eq!(marks(&store).await, ["test-b"]);
     }
@@ -351,9 +357,9 @@ mod tests {
     async fn a_failed_statement_undoes_the_ones_before_it() {
         let (_dir, store) = store().await;
         let duplicate = Statement::new("INSERT INTO store_upgrades (name) VALUES ($1)").bind("test-a");
-        let failed = store.begin_script(vec![mark("test-a"), duplicate]).await;
+        let failed = begin(&store, vec![mark("test-a"), duplicate]).await;
         assert!(failed.is_err(), "the second insert breaks the primary key");
-        let (script, _) = store.begin_script(vec![mark("test-b")]).await.unwrap().unwrap();
+        let (script, _) = begin(&store, vec![mark("test-b")]).await.unwrap().unwrap();
         script.commit(Vec::new()).await.unwrap();
         assert_eq!(marks(&store).await, ["test-b"]);
     }
@@ -362,9 +368,9 @@ mod tests {
     async fn a_cancelled_trip_leaves_no_transaction_behind() {
         let (_dir, store) = store().await;
         // Cancelled while its first trip is under way: the future is dropped mid-statement.
-        let first = store.begin_script(vec![mark("test-a")]);
+        let first = begin(&store, vec![mark("test-a")]);
         let _ = tokio::time::timeout(std::time::Duration::from_nanos(1), first).await;
-        let (script, _) = store.begin_script(vec![mark("test-b")]).await.unwrap().unwrap();
+        let (script, _) = begin(&store, vec![mark("test-b")]).await.unwrap().unwrap();
         script.commit(Vec::new()).await.unwrap();
         assert_eq!(marks(&store).await, ["test-b"], "an uncommitted script's row survived");
     }

@@ -353,10 +353,13 @@ impl Store {
         hold: &Hold<'_>,
         also: Option<(&PreparedRecord, Option<&str>)>,
     ) -> Result<Option<(ReserveOutcome, Option<PreparedRecord>)>, SponsorshipError> {
-        let mut statements = vec![reservation_insert(req)?, hold.statement()];
-        if let Some((rec, token)) = also {
-            statements.push(prepared_insert(rec, token)?);
-        }
+        let statements = || {
+            let mut statements = vec![reservation_insert(req)?, hold.statement()];
+            if let Some((rec, token)) = also {
+                statements.push(prepared_insert(rec, token)?);
+            }
+            Ok::<_, SponsorshipError>(statements)
+        };
         let Some((script, out)) = self.begin_script(statements).await? else { return Ok(None) };
         if out[0].changes != 1 || hold.refused(&out[1].rows)?.is_some() {
             script.rollback().await?;
